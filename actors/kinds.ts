@@ -1,0 +1,2 @@
+/** Actor kinds. */
+export const Kind = { User: 'user', Title: 'title' } as const;

@@ -1,0 +1,103 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ingestInteractions, Kind, registerReelActors, TitleMsg, UserMsg, type InteractionBody, type TitleSummary, type UserSummary } from '../actors/index.js';
+import { ratingsFileIn, readItemTitles, readRatings, type Rating } from '../data/movielens.js';
+import { syntheticRatings } from '../data/synthetic.js';
+import { ActorSystem } from '../runtime/index.js';
+import { progress, type Output } from './output.js';
+
+export interface StartOptions {
+  data?: string;
+  synthetic?: boolean;
+  json?: boolean;
+}
+
+/** Where the MovieLens data is looked for when `--data` is not given. */
+function defaultDataDirs(): string[] {
+  const pkgRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  return [join(process.cwd(), '..', 'shared', 'datasets', 'ml-100k'), join(pkgRoot, '..', 'shared', 'datasets', 'ml-100k')];
+}
+
+function toInteraction(r: Rating, i: number): InteractionBody {
+  return { eventId: `ml-${i}`, userId: r.user, titleId: r.item, type: 'RATING', value: r.rating, eventTimeMs: r.time * 1000 };
+}
+
+async function* numbered(src: AsyncIterable<Rating> | Iterable<Rating>): AsyncGenerator<InteractionBody> {
+  let i = 0;
+  for await (const r of src) yield toInteraction(r, i++);
+}
+
+/**
+ * `reel start`: the main job on the in-process transport. Loads ratings into user and
+ * title actors, verifies every one arrived, and prints what the actors hold.
+ */
+export async function runStart(opts: StartOptions, out: Output): Promise<void> {
+  let file: string | undefined;
+  if (!opts.synthetic) {
+    const dirs = opts.data ? [opts.data] : defaultDataDirs();
+    for (const d of dirs) {
+      if (existsSync(d) && d.endsWith('.data')) file = d;
+      file ??= existsSync(d) ? ratingsFileIn(d) : undefined;
+      if (file) break;
+    }
+    if (!file && opts.data) throw new Error(`no ratings file (u.data or ratings.dat) at ${opts.data}`);
+  }
+  const titles = file ? await readItemTitles(join(dirname(file), 'u.item')).catch(() => new Map<string, string>()) : new Map<string, string>();
+  const name = (id: string) => titles.get(id) ?? `title ${id}`;
+
+  const system = registerReelActors(new ActorSystem({ nodeId: 'local' }));
+  await system.start();
+  out.info(`reel: one in-process node hosting all ${system.options.shardCount} shards (no NATS configured)`);
+  out.info(`reel: loading ${file ?? (opts.synthetic ? 'synthetic ratings' : 'synthetic ratings (no MovieLens folder found; pass --data DIR)')}`);
+
+  const t0 = performance.now();
+  const bar = progress(out, 'ingest', 'ratings');
+  const n = await ingestInteractions(system, numbered(file ? readRatings(file) : syntheticRatings()), { onProgress: bar.update });
+  const users = system.kindStats(Kind.User).active;
+  const titleCount = system.kindStats(Kind.Title).active;
+  bar.done(n);
+  const secs = (performance.now() - t0) / 1000;
+
+  // Every interaction must have reached its user actor: sum what they hold.
+  const userKeys = new Set<string>();
+  const titleKeys = new Set<string>();
+  for await (const r of file ? readRatings(file) : syntheticRatings()) {
+    userKeys.add(r.user);
+    titleKeys.add(r.item);
+  }
+  const userSums = await Promise.all([...userKeys].map((k) => system.ask<UserSummary>(Kind.User, k, UserMsg.Summary)));
+  const titleSums = await Promise.all([...titleKeys].map((k) => system.ask<TitleSummary>(Kind.Title, k, TitleMsg.Summary)));
+  const heldByUsers = userSums.reduce((a, s) => a + s.interactionCount, 0);
+  const heldByTitles = titleSums.reduce((a, s) => a + s.interactionCount, 0);
+
+  const top = titleSums.filter((s) => s.interactionCount >= 50).sort((a, b) => b.interactionCount - a.interactionCount).slice(0, 5);
+  const first = userSums.sort((a, b) => Number(a.userId) - Number(b.userId))[0];
+  const result = {
+    ratings: n,
+    seconds: Number(secs.toFixed(3)),
+    messages_per_s: Math.round((2 * n) / secs),
+    user_actors: users,
+    title_actors: titleCount,
+    interactions_held_by_users: heldByUsers,
+    interactions_held_by_titles: heldByTitles,
+    lost: 2 * n - heldByUsers - heldByTitles,
+    most_rated: top.map((t) => ({ title: name(t.titleId), ratings: t.interactionCount, mean: Number(t.meanRating.toFixed(2)) })),
+    example_user: first && { user: first.userId, ratings: first.interactionCount, mean: Number(first.meanRating.toFixed(2)), recent: first.recentTitleIds.slice(0, 3).map(name) },
+  };
+  await system.stop();
+
+  if (opts.json) {
+    out.json(result);
+  } else {
+    out.line(`ingested ${n.toLocaleString('en-US')} ratings into ${users} user and ${titleCount} title actors in ${secs.toFixed(2)} s (${result.messages_per_s.toLocaleString('en-US')} actor messages/s)`);
+    out.line(`verified: user actors hold ${heldByUsers.toLocaleString('en-US')} interactions, title actors ${heldByTitles.toLocaleString('en-US')}; lost ${result.lost}`);
+    out.line('most rated titles:');
+    for (const [i, t] of result.most_rated.entries()) out.line(`  ${i + 1}. ${t.title}: ${t.ratings} ratings, mean ${t.mean.toFixed(2)}`);
+    if (result.example_user) {
+      const u = result.example_user;
+      out.line(`user ${u.user}: ${u.ratings} ratings, mean ${u.mean.toFixed(2)}, most recent: ${u.recent.join('; ')}`);
+    }
+  }
+  if (result.lost !== 0) throw new Error(`${result.lost} interactions were not applied`);
+}

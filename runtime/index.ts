@@ -1,0 +1,85 @@
+// The runtime's public surface. Implementations are reached through the factories below.
+import type { NatsConnection } from '@nats-io/transport-node';
+import { KvSnapshotStore, type KvSnapshotStoreOptions } from './snapshot-store-kv.js';
+import { MemorySnapshotStore } from './snapshot-store-memory.js';
+import { LocalHub, LocalTransport } from './transport-local.js';
+import { NatsTransport, type NatsConnectOptions, type NatsTransportOptions } from './transport-nats.js';
+import type { SnapshotStore, Transport } from './types.js';
+
+export { ActorSystem, ActorRef } from './system.js';
+export { ManualClock } from './clock.js';
+export { connectNats } from './transport-nats.js';
+export { LocalHub } from './transport-local.js';
+export { allShards, parseShardList, shardOf, DEFAULT_SHARD_COUNT } from './shard.js';
+export { ENVELOPE_VERSION } from './envelope.js';
+export {
+  DEFAULT_ASK_TIMEOUT_MS,
+  DEFAULT_IDLE_PASSIVATE_MS,
+  DEFAULT_MAILBOX_CAPACITY,
+  DEFAULT_MAX_ACTIVE_ACTORS,
+  DEFAULT_MAX_CONSECUTIVE_FAILURES,
+  defaultSystemOptions,
+  parseSystemOptions,
+} from './options.js';
+export {
+  Closed,
+  DeadlineExceeded,
+  ErrorCode,
+  HandlerFailed,
+  Internal,
+  InvalidArgument,
+  NoRoute,
+  Overloaded,
+  ReelError,
+  UnknownKind,
+  errorFromWire,
+  errorToWire,
+} from './errors.js';
+
+export type { ActorSystemConfig, BatchMessage } from './system.js';
+export type { ResolvedSystemOptions, SystemOptions } from './options.js';
+export type { KindStats, SystemStats } from './stats.js';
+export type { WireError } from './errors.js';
+export type { KvSnapshotStoreOptions } from './snapshot-store-kv.js';
+export type { NatsConnectOptions, NatsTransportOptions } from './transport-nats.js';
+export type {
+  Actor,
+  ActorAddress,
+  ActorContext,
+  ActorFactory,
+  AskOptions,
+  Clock,
+  Envelope,
+  InboundSink,
+  Reply,
+  ShardId,
+  Snapshot,
+  SnapshotStore,
+  TellOptions,
+  Transport,
+} from './types.js';
+
+/** The in-process transport; nodes sharing a `hub` reach each other. */
+export function localTransport(hub?: LocalHub): Transport {
+  return new LocalTransport(hub);
+}
+
+/** The NATS transport over a connection the caller owns. */
+export function natsTransport(nc: NatsConnection, opts?: NatsTransportOptions): Transport {
+  return new NatsTransport(nc, opts);
+}
+
+/** The NATS transport over a connection of its own, closed with it. */
+export function connectNatsTransport(connect: NatsConnectOptions, opts?: NatsTransportOptions): Promise<Transport> {
+  return NatsTransport.connect(connect, opts);
+}
+
+/** Snapshots in process memory. */
+export function memorySnapshotStore(): SnapshotStore {
+  return new MemorySnapshotStore();
+}
+
+/** Snapshots in JetStream KV, one bucket per actor kind. */
+export function kvSnapshotStore(nc: NatsConnection, opts?: KvSnapshotStoreOptions): SnapshotStore {
+  return new KvSnapshotStore(nc, opts);
+}

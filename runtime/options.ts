@@ -1,0 +1,95 @@
+import { InvalidArgument } from './errors.js';
+import { DEFAULT_SHARD_COUNT } from './shard.js';
+import type { Clock } from './types.js';
+
+/** Messages a mailbox holds before it answers `Overloaded`. */
+export const DEFAULT_MAILBOX_CAPACITY = 10_000;
+/** An activation idle this long is passivated. */
+export const DEFAULT_IDLE_PASSIVATE_MS = 5 * 60_000;
+/** Active actors a node keeps before it passivates the least recently used. */
+export const DEFAULT_MAX_ACTIVE_ACTORS = 1_000_000;
+/** Consecutive handler failures after which an activation restarts from its snapshot. */
+export const DEFAULT_MAX_CONSECUTIVE_FAILURES = 3;
+/** Messages one mailbox runs before it yields to the event loop. */
+export const DEFAULT_THROUGHPUT_PER_TURN = 256;
+/** Default deadline of an ask. */
+export const DEFAULT_ASK_TIMEOUT_MS = 5_000;
+/** How often the idle sweep looks for activations to passivate. */
+export const DEFAULT_IDLE_SWEEP_MS = 1_000;
+/** Granularity of the one timer that expires pending asks. */
+export const DEFAULT_ASK_SWEEP_MS = 5;
+
+/** Options of an actor system (one node). Every field is optional. */
+export interface SystemOptions {
+  /** Node id: a single NATS subject token (letters, digits, `_`, `-`). @default random `node-xxxxxx` */
+  nodeId?: string;
+  /** Number of shards S; fixed for the life of a cluster. @default 128 */
+  shardCount?: number;
+  /** Messages one mailbox holds; a further one is answered `Overloaded`. @default 10000 */
+  mailboxCapacity?: number;
+  /** Idle time after which an activation is passivated, in ms; 0 disables. @default 300000 */
+  idlePassivateMs?: number;
+  /** Interval of the idle sweep, in ms. @default 1000 */
+  idleSweepMs?: number;
+  /** Cap on active actors on this node; past it the least recently used are passivated. @default 1000000 */
+  maxActiveActors?: number;
+  /** Consecutive failures after which an activation restarts from its last snapshot. @default 3 */
+  maxConsecutiveFailures?: number;
+  /** Messages a mailbox runs before yielding to the event loop. @default 256 */
+  throughputPerTurn?: number;
+  /** Deadline of an ask without one, in ms. @default 5000 */
+  askTimeoutMs?: number;
+  /** Granularity of the pending-ask expiry timer, in ms. @default 5 */
+  askSweepMs?: number;
+  /** Time source. @default Date.now */
+  clock?: Clock;
+}
+
+export type ResolvedSystemOptions = Required<SystemOptions>;
+
+const systemClock: Clock = { now: () => Date.now() };
+
+export function defaultSystemOptions(): ResolvedSystemOptions {
+  return {
+    nodeId: `node-${Math.random().toString(36).slice(2, 8)}`,
+    shardCount: DEFAULT_SHARD_COUNT,
+    mailboxCapacity: DEFAULT_MAILBOX_CAPACITY,
+    idlePassivateMs: DEFAULT_IDLE_PASSIVATE_MS,
+    idleSweepMs: DEFAULT_IDLE_SWEEP_MS,
+    maxActiveActors: DEFAULT_MAX_ACTIVE_ACTORS,
+    maxConsecutiveFailures: DEFAULT_MAX_CONSECUTIVE_FAILURES,
+    throughputPerTurn: DEFAULT_THROUGHPUT_PER_TURN,
+    askTimeoutMs: DEFAULT_ASK_TIMEOUT_MS,
+    askSweepMs: DEFAULT_ASK_SWEEP_MS,
+    clock: systemClock,
+  };
+}
+
+/** A node id must be one subject token so that it can name reply subjects. */
+export const NODE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Merges `opts` over the defaults; throws `InvalidArgument` naming every bad field. */
+export function parseSystemOptions(opts: SystemOptions = {}): ResolvedSystemOptions {
+  const o: ResolvedSystemOptions = { ...defaultSystemOptions() };
+  for (const [k, v] of Object.entries(opts)) if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
+  const bad: string[] = [];
+  const int = (name: keyof ResolvedSystemOptions, min: number) => {
+    const v = o[name];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) bad.push(`${name} must be an integer >= ${min} (got ${String(v)})`);
+  };
+  if (typeof o.nodeId !== 'string' || !NODE_ID_PATTERN.test(o.nodeId)) bad.push(`nodeId must match ${NODE_ID_PATTERN} (got ${JSON.stringify(o.nodeId)})`);
+  int('shardCount', 1);
+  int('mailboxCapacity', 1);
+  int('idlePassivateMs', 0);
+  int('idleSweepMs', 1);
+  int('maxActiveActors', 1);
+  int('maxConsecutiveFailures', 1);
+  int('throughputPerTurn', 1);
+  int('askTimeoutMs', 1);
+  int('askSweepMs', 1);
+  if (!o.clock || typeof o.clock.now !== 'function') bad.push('clock must have now()');
+  if (bad.length) {
+    throw new InvalidArgument(`invalid system options: ${bad.join('; ')}`, { fields: bad.map((b) => b.split(' ')[0]!) });
+  }
+  return o;
+}

@@ -1,0 +1,52 @@
+import type { ShardId } from './types.js';
+
+/** Number of shards of a new cluster. */
+export const DEFAULT_SHARD_COUNT = 128;
+
+/**
+ * Stable 32-bit FNV-1a hash of `kind`, a NUL separator and `key`, over UTF-16 code
+ * units. Pure arithmetic: the same on every node, every run and every platform.
+ */
+export function addressHash(kind: string, key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < kind.length; i++) {
+    h ^= kind.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h = Math.imul(h, 0x01000193); // the NUL separator: ('ab','c') and ('a','bc') differ
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  // FNV's low bits mix poorly for short keys; a final avalanche spreads them (murmur3 fmix32).
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** The shard of an actor: stable hash of kind and key mod `shardCount`. */
+export function shardOf(kind: string, key: string, shardCount: number): ShardId {
+  return addressHash(kind, key) % shardCount;
+}
+
+/** Parses a shard list such as `0-63,100,120-127` into sorted unique ids below `shardCount`. */
+export function parseShardList(spec: string, shardCount: number): ShardId[] {
+  const out = new Set<number>();
+  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) throw new RangeError(`shard list: '${part}' is not N or N-M`);
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (hi < lo || hi >= shardCount) throw new RangeError(`shard list: '${part}' is outside 0-${shardCount - 1}`);
+    for (let s = lo; s <= hi; s++) out.add(s);
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+/** `[0, 1, …, shardCount-1]`. */
+export function allShards(shardCount: number): ShardId[] {
+  return Array.from({ length: shardCount }, (_, i) => i);
+}

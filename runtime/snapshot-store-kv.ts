@@ -1,0 +1,146 @@
+import { Kvm } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { decodeValue, encodeValue } from './envelope.js';
+import { Closed, Internal, InvalidArgument } from './errors.js';
+import type { Snapshot, SnapshotStore } from './types.js';
+
+/** First part of every snapshot bucket name. */
+export const DEFAULT_SNAPSHOT_BUCKET_PREFIX = 'reel';
+/** Copies of each snapshot bucket in a NATS cluster. */
+export const DEFAULT_SNAPSHOT_REPLICAS = 1;
+/** Values kept per key; 1 keeps only the latest snapshot. */
+export const DEFAULT_SNAPSHOT_HISTORY = 1;
+// JetStream KV refuses a longer history.
+const MAX_KV_HISTORY = 64;
+const MAX_REPLICAS = 5;
+
+/** Options of a `KvSnapshotStore`. */
+export interface KvSnapshotStoreOptions {
+  /** Buckets are named `<bucketPrefix>_snap_<kind>`; `[A-Za-z0-9_-]` only. @default 'reel' */
+  bucketPrefix?: string;
+  /** Replicas of each bucket (1..5). @default 1 */
+  replicas?: number;
+  /** Snapshots kept per actor (1..64). @default 1 */
+  history?: number;
+}
+
+/** The defaults of every `KvSnapshotStoreOptions` field. */
+export function defaultKvSnapshotStoreOptions(): Required<KvSnapshotStoreOptions> {
+  return { bucketPrefix: DEFAULT_SNAPSHOT_BUCKET_PREFIX, replicas: DEFAULT_SNAPSHOT_REPLICAS, history: DEFAULT_SNAPSHOT_HISTORY };
+}
+
+const NAME_RE = /^[A-Za-z0-9_-]+$/;
+
+/** Merges `opts` over the defaults; throws `InvalidArgument` naming every bad field. */
+export function parseKvSnapshotStoreOptions(opts: KvSnapshotStoreOptions = {}): Required<KvSnapshotStoreOptions> {
+  const o = { ...defaultKvSnapshotStoreOptions(), ...stripUndefined(opts) };
+  const bad: string[] = [];
+  if (typeof o.bucketPrefix !== 'string' || !NAME_RE.test(o.bucketPrefix)) bad.push('bucketPrefix');
+  if (!Number.isInteger(o.replicas) || o.replicas < 1 || o.replicas > MAX_REPLICAS) bad.push('replicas');
+  if (!Number.isInteger(o.history) || o.history < 1 || o.history > MAX_KV_HISTORY) bad.push('history');
+  if (bad.length > 0) throw new InvalidArgument(`invalid snapshot store options: ${bad.join(', ')}`, { fields: bad });
+  return o;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+// Keys that are safe KV keys as they are. A leading '_' is kept for the encoded form,
+// so an encoded key never collides with a plain one.
+const PLAIN_KEY_RE = /^[A-Za-z0-9=-][A-Za-z0-9_=-]*$/;
+const ENCODED_KEY_PREFIX = '_b64_';
+
+/** The KV key of an actor key: itself when plain, else `_b64_` + unpadded base64url of its UTF-8. */
+export function snapshotKvKey(key: string): string {
+  return PLAIN_KEY_RE.test(key) ? key : ENCODED_KEY_PREFIX + Buffer.from(key, 'utf8').toString('base64url');
+}
+
+/**
+ * Actor snapshots in JetStream KV, one bucket per actor kind (`<prefix>_snap_<kind>`),
+ * each created on first use. Values are the self-describing msgpack of the `Snapshot`.
+ */
+export class KvSnapshotStore implements SnapshotStore {
+  readonly #kvm: Kvm;
+  readonly #opts: Required<KvSnapshotStoreOptions>;
+  // One in-flight promise per kind: concurrent first uses create the bucket once.
+  readonly #buckets = new Map<string, Promise<KV>>();
+  #closed = false;
+
+  /** Uses `nc` without owning it: `close()` leaves the connection open. */
+  constructor(nc: NatsConnection, opts: KvSnapshotStoreOptions = {}) {
+    this.#opts = parseKvSnapshotStoreOptions(opts);
+    this.#kvm = new Kvm(nc);
+  }
+
+  /** The bucket that holds snapshots of `kind`; throws `InvalidArgument` if `kind` cannot be part of a bucket name. */
+  bucketName(kind: string): string {
+    // Rejected rather than rewritten: rewriting would let two kinds share one bucket.
+    if (!NAME_RE.test(kind)) {
+      throw new InvalidArgument(`actor kind '${kind}' cannot name a KV bucket: use [A-Za-z0-9_-]`, { kind, fields: ['kind'] });
+    }
+    return `${this.#opts.bucketPrefix}_snap_${kind}`;
+  }
+
+  async load(kind: string, key: string): Promise<Snapshot | undefined> {
+    const kv = await this.#bucket(kind);
+    const kvKey = snapshotKvKey(key);
+    const entry = await kv.get(kvKey);
+    if (entry === null || entry.operation !== 'PUT') return undefined;
+    let value: unknown;
+    try {
+      value = decodeValue(entry.value);
+    } catch (err) {
+      throw new Internal(`snapshot ${this.bucketName(kind)}/${kvKey} is undecodable: ${(err as Error).message}`, { kind, key, cause: err });
+    }
+    if (!isSnapshot(value)) {
+      throw new Internal(`snapshot ${this.bucketName(kind)}/${kvKey} is not a snapshot record`, { kind, key });
+    }
+    return value;
+  }
+
+  async save(kind: string, key: string, snapshot: Snapshot): Promise<void> {
+    const kv = await this.#bucket(kind);
+    // Only the three fields: an accidental extra property must not become part of the stored format.
+    await kv.put(snapshotKvKey(key), encodeValue({ data: snapshot.data, epoch: snapshot.epoch, savedAt: snapshot.savedAt }));
+  }
+
+  async delete(kind: string, key: string): Promise<void> {
+    const kv = await this.#bucket(kind);
+    // Purge rather than delete: it drops the history too, leaving one marker.
+    await kv.purge(snapshotKvKey(key));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#buckets.clear();
+  }
+
+  #bucket(kind: string): Promise<KV> {
+    if (this.#closed) return Promise.reject(new Closed('snapshot store is closed'));
+    let name: string;
+    try {
+      name = this.bucketName(kind);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    let p = this.#buckets.get(kind);
+    if (!p) {
+      // create() opens the bucket when it exists (with its existing configuration).
+      p = this.#kvm.create(name, { replicas: this.#opts.replicas, history: this.#opts.history });
+      this.#buckets.set(kind, p);
+      // A failed creation is not cached: the next use tries again.
+      p.catch(() => {
+        if (this.#buckets.get(kind) === p) this.#buckets.delete(kind);
+      });
+    }
+    return p;
+  }
+}
+
+function isSnapshot(v: unknown): v is Snapshot {
+  if (v === null || typeof v !== 'object') return false;
+  const o = v as Record<string, unknown>;
+  return 'data' in o && typeof o.epoch === 'number' && typeof o.savedAt === 'number';
+}

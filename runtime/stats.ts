@@ -1,0 +1,34 @@
+/** Counters of one actor kind on one node: plain numbers, read by metrics at scrape time. */
+export class KindStats {
+  /** Activations alive now. */
+  active = 0;
+  activated = 0;
+  passivated = 0;
+  /** Messages whose handler completed. */
+  handled = 0;
+  /** Messages whose handler threw or rejected. */
+  failed = 0;
+  /** Messages dropped unhandled because their deadline passed while queued. */
+  expired = 0;
+  /** Messages refused because the mailbox was full. */
+  overloaded = 0;
+  /** Activations restarted by supervision. */
+  restarts = 0;
+  /** Activations that failed to start (snapshot load or onActivate threw). */
+  activationFailures = 0;
+  /** Snapshots written, and writes that failed. */
+  snapshotsSaved = 0;
+  snapshotFailures = 0;
+}
+
+/** Counters of one node's actor system, beyond its kinds. */
+export class SystemStats {
+  /** Frames refused as undecodable, of an unknown version or misrouted. */
+  malformed = 0;
+  /** Messages for a kind this node does not host. */
+  unknownKind = 0;
+  /** Tells sent, asks sent, and asks answered with an error. */
+  tellsSent = 0;
+  asksSent = 0;
+  asksFailed = 0;
+}

@@ -1,0 +1,434 @@
+import { Activation, type ActivationHost, type ActivationLimits } from './activation.js';
+import { AskRegistry } from './asks.js';
+import { Dispatcher } from './dispatcher.js';
+import { Closed, InvalidArgument, NoRoute, Overloaded, UnknownKind, type ReelError } from './errors.js';
+import { ENVELOPE_VERSION } from './envelope.js';
+import { parseSystemOptions, type ResolvedSystemOptions, type SystemOptions } from './options.js';
+import { allShards, shardOf } from './shard.js';
+import { MemorySnapshotStore } from './snapshot-store-memory.js';
+import { KindStats, SystemStats } from './stats.js';
+import { LocalTransport } from './transport-local.js';
+import type {
+  ActorFactory, AskOptions, Envelope, InboundSink, Reply, ShardId, Snapshot, SnapshotStore, TellOptions, Transport,
+} from './types.js';
+
+/** An actor system: options plus the transport and snapshot store it runs on. */
+export interface ActorSystemConfig extends SystemOptions {
+  /** How messages travel. @default a new in-process `LocalTransport` */
+  transport?: Transport;
+  /** Where snapshots live. @default a new in-memory store */
+  store?: SnapshotStore;
+}
+
+/** One message of a `tellBatch`. */
+export interface BatchMessage {
+  kind: string;
+  key: string;
+  type: string;
+  body?: unknown;
+}
+
+interface KindEntry {
+  factory: ActorFactory;
+  acts: Map<string, Activation>;
+  stats: KindStats;
+}
+
+/** An address with its shard computed once: the cheap way to send many messages. */
+export class ActorRef {
+  constructor(
+    private readonly system: ActorSystem,
+    readonly kind: string,
+    readonly key: string,
+    readonly shard: ShardId,
+  ) {}
+
+  tell(type: string, body?: unknown, opts?: TellOptions): void {
+    this.system.sendTell(this.kind, this.key, this.shard, type, body, opts);
+  }
+
+  ask<R = unknown>(type: string, body?: unknown, opts?: AskOptions): Promise<R> {
+    return this.system.sendAsk(this.kind, this.key, this.shard, type, body, opts, false) as Promise<R>;
+  }
+
+  /** Like `ask`, but resolves with the whole reply: value, answering node and epoch. */
+  request<R = unknown>(type: string, body?: unknown, opts?: AskOptions): Promise<Reply<R>> {
+    return this.system.sendAsk(this.kind, this.key, this.shard, type, body, opts, true) as Promise<Reply<R>>;
+  }
+}
+
+/**
+ * The actors of one node: it hosts some shards, activates actors on demand when a
+ * message reaches one of them, and sends tells and asks through its transport.
+ */
+export class ActorSystem implements InboundSink, ActivationHost {
+  readonly options: ResolvedSystemOptions;
+  readonly nodeId: string;
+  readonly transport: Transport;
+  readonly store: SnapshotStore;
+  readonly dispatcher: Dispatcher;
+  readonly stats = new SystemStats();
+  private readonly ownsStore: boolean;
+  private readonly kinds = new Map<string, KindEntry>();
+  /**
+   * Every activation, least recently used first. An activation moves to the back only
+   * when its place lags its last use by more than `recencySlack` uses, which keeps the
+   * order within that slack of true LRU without a reorder per message.
+   */
+  private readonly order = new Set<Activation>();
+  private readonly limits: ActivationLimits;
+  private readonly asks: AskRegistry;
+  private readonly hosted: Uint8Array;
+  private activeCount = 0;
+  private useSeq = 0;
+  readonly recencySlack: number;
+  private readonly idPrefix: string;
+  private idSeq = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  private endedWaiters: Array<() => void> = [];
+
+  constructor(config: ActorSystemConfig = {}) {
+    const { transport, store, ...opts } = config;
+    this.options = parseSystemOptions(opts);
+    this.nodeId = this.options.nodeId;
+    this.transport = transport ?? new LocalTransport();
+    this.ownsStore = store === undefined;
+    this.store = store ?? new MemorySnapshotStore();
+    this.dispatcher = new Dispatcher(this.options.throughputPerTurn);
+    this.limits = { mailboxCapacity: this.options.mailboxCapacity, maxConsecutiveFailures: this.options.maxConsecutiveFailures };
+    this.asks = new AskRegistry(this.options.clock, this.options.askSweepMs);
+    this.hosted = new Uint8Array(this.options.shardCount);
+    this.recencySlack = Math.max(1, Math.floor(this.options.maxActiveActors / 8));
+    this.idPrefix = `${this.nodeId}.${Math.random().toString(36).slice(2, 8)}.`;
+  }
+
+  /** Registers the factory of an actor kind; messages to that kind activate its actors. */
+  register(kind: string, factory: ActorFactory): this {
+    if (!kind) throw new InvalidArgument('actor kind must be a non-empty string', { fields: ['kind'] });
+    if (this.kinds.has(kind)) throw new InvalidArgument(`actor kind '${kind}' is already registered`, { fields: ['kind'] });
+    this.kinds.set(kind, { factory, acts: new Map(), stats: new KindStats() });
+    return this;
+  }
+
+  /** Attaches the transport and hosts `shards` (default: every shard). */
+  async start(shards: readonly ShardId[] = allShards(this.options.shardCount)): Promise<this> {
+    if (this.state !== 'new') throw new InvalidArgument(`actor system ${this.nodeId} was already started`);
+    this.state = 'running';
+    await this.transport.attach(this.nodeId, this);
+    await this.host(shards);
+    if (this.options.idlePassivateMs > 0) {
+      this.idleTimer = setInterval(() => this.sweepIdle(), this.options.idleSweepMs);
+      this.idleTimer.unref();
+    }
+    return this;
+  }
+
+  /** Starts receiving messages for these shards. */
+  async host(shards: readonly ShardId[]): Promise<void> {
+    for (const s of shards) {
+      if (!Number.isInteger(s) || s < 0 || s >= this.options.shardCount) {
+        throw new InvalidArgument(`shard ${s} is outside 0-${this.options.shardCount - 1}`, { fields: ['shards'] });
+      }
+    }
+    for (const s of shards) this.hosted[s] = 1;
+    await this.transport.host(shards);
+  }
+
+  /** Stops receiving messages for these shards and passivates their actors. */
+  async unhost(shards: readonly ShardId[]): Promise<void> {
+    await this.transport.unhost(shards);
+    for (const s of shards) this.hosted[s] = 0;
+    const gone = new Set(shards);
+    await this.passivateWhere((a) => gone.has(a.shard));
+  }
+
+  /** Shards this node hosts. */
+  hostedShards(): ShardId[] {
+    const out: ShardId[] = [];
+    for (let s = 0; s < this.hosted.length; s++) if (this.hosted[s]) out.push(s);
+    return out;
+  }
+
+  ref(kind: string, key: string): ActorRef {
+    return new ActorRef(this, kind, key, shardOf(kind, key, this.options.shardCount));
+  }
+
+  /** Fire-and-forget, at most once. In process, a full mailbox or unhosted shard throws at once. */
+  tell(kind: string, key: string, type: string, body?: unknown, opts?: TellOptions): void {
+    this.sendTell(kind, key, shardOf(kind, key, this.options.shardCount), type, body, opts);
+  }
+
+  /** Request/reply: the handler's answer, or a typed error (`NoRoute`, `DeadlineExceeded`, `Overloaded`, the handler's own). */
+  ask<R = unknown>(kind: string, key: string, type: string, body?: unknown, opts?: AskOptions): Promise<R> {
+    return this.sendAsk(kind, key, shardOf(kind, key, this.options.shardCount), type, body, opts, false) as Promise<R>;
+  }
+
+  /** Like `ask`, but resolves with the whole reply: value, answering node and epoch. */
+  request<R = unknown>(kind: string, key: string, type: string, body?: unknown, opts?: AskOptions): Promise<Reply<R>> {
+    return this.sendAsk(kind, key, shardOf(kind, key, this.options.shardCount), type, body, opts, true) as Promise<Reply<R>>;
+  }
+
+  /** Many tells, one frame per shard (training pushes, ingestion). */
+  tellBatch(msgs: readonly BatchMessage[], opts?: TellOptions): void {
+    const deadline = this.deadlineOf(opts, 0);
+    const trace = opts?.trace ?? '';
+    const byShard = new Map<ShardId, Envelope[]>();
+    for (const m of msgs) {
+      const shard = shardOf(m.kind, m.key, this.options.shardCount);
+      const env = this.envelope(m.kind, m.key, shard, m.type, m.body, this.newId(), deadline, trace);
+      const list = byShard.get(shard);
+      if (list) list.push(env);
+      else byShard.set(shard, [env]);
+    }
+    this.stats.tellsSent += msgs.length;
+    for (const [shard, envs] of byShard) this.transport.sendBatch(shard, envs);
+  }
+
+  /** @internal used by `ActorRef`. */
+  sendTell(kind: string, key: string, shard: ShardId, type: string, body: unknown, opts: TellOptions | undefined): void {
+    this.requireRunning();
+    const env = this.envelope(kind, key, shard, type, body, opts?.id ?? this.newId(), this.deadlineOf(opts, 0), opts?.trace ?? '');
+    this.stats.tellsSent++;
+    this.transport.send(env);
+  }
+
+  /** @internal used by `ActorRef`. */
+  sendAsk(kind: string, key: string, shard: ShardId, type: string, body: unknown, opts: AskOptions | undefined, full: boolean): Promise<unknown> {
+    if (this.state !== 'running') return Promise.reject(new Closed(`actor system ${this.nodeId} is not running`));
+    const deadline = this.deadlineOf(opts, this.options.askTimeoutMs);
+    const { id, promise } = this.asks.open(deadline, full, kind, key, shard);
+    const env = this.envelope(kind, key, shard, type, body, opts?.id ?? this.newId(), deadline, opts?.trace ?? '');
+    this.stats.asksSent++;
+    try {
+      this.transport.send(env, id);
+    } catch (err) {
+      this.settle(id, { node: '', epoch: 0, error: err as ReelError });
+    }
+    return promise;
+  }
+
+  private envelope(kind: string, key: string, shard: ShardId, type: string, body: unknown, id: string, deadline: number, trace: string): Envelope {
+    return { v: ENVELOPE_VERSION, id, kind, key, shard, epoch: 0, type, deadline, trace, body, replyTo: undefined };
+  }
+
+  private deadlineOf(opts: TellOptions | undefined, defaultMs: number): number {
+    if (opts?.deadline !== undefined) return opts.deadline;
+    const ms = opts?.deadlineMs ?? defaultMs;
+    return ms > 0 ? this.options.clock.now() + ms : 0;
+  }
+
+  private newId(): string {
+    return this.idPrefix + this.idSeq++;
+  }
+
+  private requireRunning(): void {
+    if (this.state !== 'running') throw new Closed(`actor system ${this.nodeId} is not running`);
+  }
+
+  // ---- InboundSink ----
+
+  deliver(env: Envelope): ReelError | undefined {
+    const entry = this.kinds.get(env.kind);
+    if (entry === undefined) {
+      this.stats.unknownKind++;
+      return this.refuse(env, new UnknownKind(`node ${this.nodeId} has no actor kind '${env.kind}'`, { kind: env.kind, key: env.key, node: this.nodeId }));
+    }
+    const shard = env.shard;
+    if (this.hosted[shard] !== 1 || shardOf(env.kind, env.key, this.options.shardCount) !== shard) {
+      return this.refuse(env, new NoRoute(`node ${this.nodeId} does not host shard ${shard} (${env.kind}/${env.key})`, { kind: env.kind, key: env.key, shard, node: this.nodeId }));
+    }
+    let act = entry.acts.get(env.key);
+    if (act === undefined) act = this.activate(entry, env.kind, env.key, shard);
+    if (!act.mailbox.post(env)) {
+      entry.stats.overloaded++;
+      return this.refuse(env, new Overloaded(`mailbox of ${env.kind}/${env.key} is full (${this.options.mailboxCapacity} messages)`, { kind: env.kind, key: env.key, shard, node: this.nodeId }));
+    }
+    return undefined;
+  }
+
+  settle(askId: number, reply: Reply): void {
+    const err = reply.error;
+    if (err !== undefined) {
+      this.stats.asksFailed++;
+      if (err.code === 'NoRoute' && err.shard === undefined) {
+        const t = this.asks.target(askId);
+        if (t) reply = { ...reply, error: new NoRoute(`no node hosts shard ${t.shard} (${t.kind}/${t.key})`, { ...t, cause: err }) };
+      }
+    }
+    this.asks.settle(askId, reply);
+  }
+
+  malformed(_reason: string): void {
+    this.stats.malformed++;
+  }
+
+  private refuse(env: Envelope, err: ReelError): ReelError | undefined {
+    if (env.replyTo === undefined) return err;
+    this.answer(env, undefined, err, 0);
+    return undefined;
+  }
+
+  // ---- ActivationHost ----
+
+  now(): number {
+    return this.options.clock.now();
+  }
+
+  nextUse(): number {
+    return ++this.useSeq;
+  }
+
+  loadSnapshot(kind: string, key: string): Promise<Snapshot | undefined> {
+    return this.store.load(kind, key);
+  }
+
+  saveSnapshot(kind: string, key: string, snap: Snapshot): Promise<void> {
+    return this.store.save(kind, key, snap);
+  }
+
+  answer(env: Envelope, value: unknown, error: ReelError | undefined, epoch: number): void {
+    const reply: Reply = error === undefined ? { node: this.nodeId, epoch, value } : { node: this.nodeId, epoch, error };
+    this.transport.reply(env.replyTo, reply);
+  }
+
+  ended(act: Activation, leftover: Envelope[]): void {
+    const entry = this.kinds.get(act.kind)!;
+    if (entry.acts.get(act.key) === act) entry.acts.delete(act.key);
+    this.order.delete(act);
+    this.activeCount--;
+    entry.stats.active--;
+    // Messages that queued up behind the passivation go to a fresh activation.
+    for (const env of leftover) this.deliver(env);
+    const waiters = this.endedWaiters;
+    this.endedWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  // ---- activation bookkeeping ----
+
+  private activate(entry: KindEntry, kind: string, key: string, shard: ShardId): Activation {
+    if (this.activeCount >= this.options.maxActiveActors) this.evictOne();
+    const act = new Activation(this, entry.factory, entry.stats, this.limits, kind, key, shard, 0);
+    act.idleSince = this.now();
+    entry.acts.set(key, act);
+    this.order.add(act);
+    this.activeCount++;
+    entry.stats.active++;
+    return act;
+  }
+
+  /** Passivates the least recently used idle activation. */
+  private evictOne(): void {
+    let budget = this.order.size;
+    for (const act of this.order) {
+      if (budget-- <= 0) return;
+      if (act.state !== 'active') continue;
+      if (act.mailbox.busy) {
+        this.touch(act);
+        continue;
+      }
+      act.beginPassivation();
+      return;
+    }
+  }
+
+  /** Moves an activation to the recent end of the eviction order. */
+  touch(act: Activation): void {
+    this.order.delete(act);
+    act.placed = act.used;
+    this.order.add(act);
+  }
+
+  /** Passivates activations idle for `idlePassivateMs`. Runs on a timer; callable by tests. */
+  sweepIdle(): number {
+    const limit = this.now() - this.options.idlePassivateMs;
+    let n = 0;
+    for (const act of this.order) {
+      if (act.state === 'active' && act.idleSince <= limit && !act.mailbox.busy) {
+        act.beginPassivation();
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Passivates every matching activation and waits until they have ended, or until
+   * `timeoutMs` passes (a snapshot store that keeps failing); returns how many remain.
+   */
+  async passivateWhere(match: (a: Activation) => boolean, timeoutMs = 30_000): Promise<number> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      let left = 0;
+      for (const act of this.order) {
+        if (!match(act)) continue;
+        left++;
+        if (act.state === 'active') act.beginPassivation();
+      }
+      if (left === 0 || Date.now() >= until) return left;
+      // Woken by the next end, or after a moment for activations still starting.
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 20);
+        this.endedWaiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+
+  // ---- inspection ----
+
+  /** Activations alive on this node (any kind). */
+  get activeActors(): number {
+    return this.activeCount;
+  }
+
+  /** Asks of this node still waiting for an answer. */
+  get pendingAsks(): number {
+    return this.asks.size;
+  }
+
+  /** Whether `(kind, key)` is active here now. */
+  isActive(kind: string, key: string): boolean {
+    return this.kinds.get(kind)?.acts.has(key) ?? false;
+  }
+
+  /** Counters of one actor kind. */
+  kindStats(kind: string): KindStats {
+    const e = this.kinds.get(kind);
+    if (!e) throw new UnknownKind(`actor kind '${kind}' is not registered`, { kind });
+    return e.stats;
+  }
+
+  /** Registered kinds. */
+  kindNames(): string[] {
+    return [...this.kinds.keys()];
+  }
+
+  /**
+   * Stops the node: stops receiving, passivates every actor (writing its snapshot),
+   * fails the asks still pending with `Closed`, and closes the transport.
+   */
+  async stop(): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    const wasRunning = this.state === 'running';
+    this.state = 'stopping';
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    if (wasRunning) {
+      const shards = this.hostedShards();
+      await this.transport.unhost(shards);
+      this.hosted.fill(0);
+      await this.passivateWhere(() => true);
+    }
+    this.asks.failAll(new Closed(`actor system ${this.nodeId} stopped`));
+    await this.transport.close();
+    if (this.ownsStore) await this.store.close();
+    this.state = 'stopped';
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

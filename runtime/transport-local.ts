@@ -1,0 +1,96 @@
+import { Closed, NoRoute } from './errors.js';
+import type { Envelope, InboundSink, Reply, ShardId, Transport } from './types.js';
+
+/** Where an in-process ask's answer goes. */
+interface LocalReplyTo {
+  sink: InboundSink;
+  askId: number;
+}
+
+/**
+ * The in-process broker: which node's sink hosts each shard. One hub can join several
+ * in-process nodes; by default each transport has its own.
+ */
+export class LocalHub {
+  readonly owners = new Map<ShardId, InboundSink>();
+}
+
+/**
+ * In-process transport: envelopes are passed by reference, with no codec. The embedded
+ * default, in which one node hosts every shard.
+ */
+export class LocalTransport implements Transport {
+  readonly name = 'local';
+  private sink: InboundSink | null = null;
+  private readonly mine = new Set<ShardId>();
+  private isClosed = false;
+  private resolveClosed!: (v: void | Error) => void;
+  readonly closed = new Promise<void | Error>((r) => (this.resolveClosed = r));
+
+  constructor(private readonly hub: LocalHub = new LocalHub()) {}
+
+  async attach(_nodeId: string, sink: InboundSink): Promise<void> {
+    this.sink = sink;
+  }
+
+  async host(shards: readonly ShardId[]): Promise<void> {
+    const sink = this.requireSink();
+    for (const s of shards) {
+      this.hub.owners.set(s, sink);
+      this.mine.add(s);
+    }
+  }
+
+  async unhost(shards: readonly ShardId[]): Promise<void> {
+    for (const s of shards) {
+      if (this.hub.owners.get(s) === this.sink) this.hub.owners.delete(s);
+      this.mine.delete(s);
+    }
+  }
+
+  send(env: Envelope, askId?: number): void {
+    if (this.isClosed) throw new Closed('transport is closed');
+    const target = this.hub.owners.get(env.shard);
+    if (askId === undefined) {
+      if (target === undefined) throw noRoute(env);
+      const refused = target.deliver(env);
+      if (refused !== undefined) throw refused;
+      return;
+    }
+    const sink = this.requireSink();
+    if (target === undefined) {
+      sink.settle(askId, { node: '', epoch: 0, error: noRoute(env) });
+      return;
+    }
+    const to: LocalReplyTo = { sink, askId };
+    env.replyTo = to;
+    target.deliver(env);
+  }
+
+  sendBatch(_shard: ShardId, envs: readonly Envelope[]): void {
+    for (const env of envs) this.send(env);
+  }
+
+  reply(to: unknown, reply: Reply): void {
+    const r = to as LocalReplyTo;
+    r.sink.settle(r.askId, reply);
+  }
+
+  async flush(): Promise<void> {}
+
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    await this.unhost([...this.mine]);
+    this.isClosed = true;
+    this.resolveClosed();
+  }
+
+  private requireSink(): InboundSink {
+    if (this.sink === null) throw new Closed('transport is not attached to a node');
+    return this.sink;
+  }
+}
+
+function noRoute(env: Envelope): NoRoute {
+  return new NoRoute(`no node hosts shard ${env.shard} (${env.kind}/${env.key})`, { kind: env.kind, key: env.key, shard: env.shard });
+}

@@ -1,0 +1,164 @@
+import type { ReelError } from './errors.js';
+
+/** A shard number in `0..S-1`. */
+export type ShardId = number;
+
+/** A virtual actor's address: its kind and its key, e.g. `('user', '42')`. */
+export interface ActorAddress {
+  readonly kind: string;
+  readonly key: string;
+}
+
+/**
+ * An actor message as it travels: one versioned envelope for every transport.
+ * The in-process transport passes it by reference; the NATS transport encodes it
+ * with the codec in `envelope.ts`.
+ */
+export interface Envelope<B = unknown> {
+  /** Envelope version (`ENVELOPE_VERSION`). */
+  v: number;
+  /** Message id, stable across retries. */
+  id: string;
+  kind: string;
+  key: string;
+  shard: ShardId;
+  /** Owner epoch of the target's shard; 0 until ownership exists. */
+  epoch: number;
+  /** Message type, chosen by the actor's protocol. */
+  type: string;
+  /** Absolute deadline, ms since the Unix epoch; 0 for none. */
+  deadline: number;
+  /** Trace id; '' when none. */
+  trace: string;
+  body: B;
+  /** Where the answer goes: set by the transport on inbound asks, absent for tells. Never encoded. */
+  replyTo?: unknown;
+}
+
+/** The answer to an ask, as a transport hands it back. */
+export interface Reply<V = unknown> {
+  /** Node that handled the message (or refused it). */
+  node: string;
+  /** Owner epoch the answering node held. */
+  epoch: number;
+  value?: V;
+  error?: ReelError;
+}
+
+/** What a transport delivers inbound frames to: the actor system of one node. */
+export interface InboundSink {
+  /**
+   * A message for an actor on one of this node's shards. An ask's refusal (full mailbox,
+   * unknown kind) is answered through its `replyTo`; a tell's is returned, so that an
+   * in-process caller can throw it.
+   */
+  deliver(env: Envelope): ReelError | undefined;
+  /** The answer to one of this node's asks. */
+  settle(askId: number, reply: Reply): void;
+  /** Bytes that could not be decoded or had an unknown version; counted, never fatal. */
+  malformed(reason: string): void;
+}
+
+/**
+ * Moves envelopes between nodes. Implementations: `local` (in-process, by reference)
+ * and `nats`. Transports are passed to the actor system, never set globally.
+ */
+export interface Transport {
+  /** `local` or `nats`. */
+  readonly name: string;
+  /** Binds the transport to one node: from now on inbound frames go to `sink`. */
+  attach(nodeId: string, sink: InboundSink): Promise<void>;
+  /** Starts receiving messages for these shards. */
+  host(shards: readonly ShardId[]): Promise<void>;
+  /** Stops receiving messages for these shards. */
+  unhost(shards: readonly ShardId[]): Promise<void>;
+  /**
+   * Sends one message. With `askId` it is an ask: the answer, or a `NoRoute` when no node
+   * hosts the shard, comes back through `sink.settle(askId, …)`. Without, a tell: a local
+   * transport throws `NoRoute` at once; over NATS a tell nobody hosts is lost (at-most-once).
+   */
+  send(env: Envelope, askId?: number): void;
+  /** Sends many tells to one shard in one frame (training pushes, ingestion). */
+  sendBatch(shard: ShardId, envs: readonly Envelope[]): void;
+  /** Answers an inbound ask. */
+  reply(to: unknown, reply: Reply): void;
+  /** Flushes what was sent so far (a no-op in process). */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+  /** Resolves when the transport is closed, with the error that closed it if any. Never rejects. */
+  readonly closed: Promise<void | Error>;
+}
+
+/** A saved actor state, with the epoch of the owner that wrote it. */
+export interface Snapshot<D = unknown> {
+  data: D;
+  /** Owner epoch of the writer (0 until ownership exists). */
+  epoch: number;
+  /** Wall-clock ms since the Unix epoch when written. */
+  savedAt: number;
+}
+
+/** Where actor snapshots live. Implementations: in-memory and JetStream KV. */
+export interface SnapshotStore {
+  load(kind: string, key: string): Promise<Snapshot | undefined>;
+  save(kind: string, key: string, snapshot: Snapshot): Promise<void>;
+  delete(kind: string, key: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A source of time, injected so that time-driven behaviour can be tested. */
+export interface Clock {
+  /** Wall-clock ms since the Unix epoch. */
+  now(): number;
+}
+
+/** Options of one `tell`. */
+export interface TellOptions {
+  /** Message id; generated when absent. */
+  id?: string;
+  /** Relative deadline in ms; 0 or absent: none. */
+  deadlineMs?: number;
+  /** Absolute deadline, ms since the Unix epoch; wins over `deadlineMs`. */
+  deadline?: number;
+  trace?: string;
+}
+
+/** Options of one `ask`. */
+export interface AskOptions extends TellOptions {}
+
+/** What an actor can do while it handles a message. */
+export interface ActorContext {
+  readonly kind: string;
+  readonly key: string;
+  readonly shard: ShardId;
+  /** Id of the node hosting this activation. */
+  readonly node: string;
+  /** Owner epoch under which the activation runs. */
+  readonly epoch: number;
+  tell(kind: string, key: string, type: string, body?: unknown, opts?: TellOptions): void;
+  ask<R = unknown>(kind: string, key: string, type: string, body?: unknown, opts?: AskOptions): Promise<R>;
+  /** Writes `actor.snapshot()` to the snapshot store now. */
+  persist(): Promise<void>;
+  /** Delivers `{type}` (with `body`) to this actor after `delayMs`, every `delayMs` if `repeat`. Dies with the activation. */
+  setTimer(type: string, delayMs: number, opts?: { repeat?: boolean; body?: unknown }): void;
+  cancelTimer(type: string): void;
+  /** Passivates this activation once the current message is done. */
+  passivate(): void;
+}
+
+/**
+ * An actor: its handler plus lifecycle hooks. `receive` returns the answer to an ask
+ * (ignored for a tell), or a promise of it; no other message of this actor runs meanwhile.
+ */
+export interface Actor<S = unknown> {
+  /** Called once per activation before any message, with the last snapshot if one exists. */
+  onActivate?(ctx: ActorContext, snapshot: S | undefined): void | Promise<void>;
+  receive(msg: Envelope, ctx: ActorContext): unknown;
+  /** Captures the state to persist (used by `ctx.persist()` and by passivation). */
+  snapshot?(): S | undefined;
+  /** Called when the activation ends; returns the snapshot to keep (defaults to `snapshot()`). */
+  onPassivate?(ctx: ActorContext): S | undefined | Promise<S | undefined>;
+}
+
+/** Makes a fresh actor instance for an address. */
+export type ActorFactory = (address: ActorAddress) => Actor;

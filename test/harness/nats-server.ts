@@ -1,0 +1,175 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+/** Options of `startNatsServer`. */
+export interface NatsServerOptions {
+  /** Enable JetStream (KV, streams) with a temporary store directory. @default true */
+  jetstream?: boolean;
+}
+
+/** A running nats-server on a free port; stop it (or `await using` it) when done. */
+export interface NatsServerHandle {
+  /** Client URL, `nats://127.0.0.1:PORT`. */
+  readonly url: string;
+  readonly port: number;
+  /** JetStream store directory (removed by `stop`). */
+  readonly storeDir: string;
+  readonly pid: number;
+  /** Sends SIGTERM, waits for the process to exit and removes the temporary directories. */
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** How long startup may take before the launcher gives up, in ms. */
+const START_TIMEOUT_MS = 10_000;
+/** How long a SIGTERM may take before SIGKILL, in ms. */
+const STOP_TIMEOUT_MS = 10_000;
+const PORTS_POLL_MS = 20;
+const STDERR_TAIL_CHARS = 2_000;
+
+const FALLBACK_DIRS = ['/usr/sbin', '/usr/local/bin', '/usr/local/sbin'];
+
+/** Finds the nats-server binary on PATH, then in the directories Debian and manual installs use. */
+export function findNatsServer(): string {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...FALLBACK_DIRS];
+  for (const dir of dirs) {
+    const candidate = join(dir, 'nats-server');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here; keep looking
+    }
+  }
+  throw new Error("nats-server not found on PATH or in /usr/sbin: install it with 'apt-get update && apt-get install -y nats-server'");
+}
+
+/**
+ * A name fragment unique to one test run, valid as a NATS subject token and inside a
+ * KV bucket name (`[A-Za-z0-9_-]`): `t_<label>_<6 random chars>`.
+ */
+export function uniquePrefix(label: string): string {
+  const clean = label.replace(/[^A-Za-z0-9_-]/g, '_');
+  return `t_${clean}_${randomBytes(6).toString('base64url').slice(0, 6)}`;
+}
+
+/**
+ * Starts a nats-server bound to 127.0.0.1 on a port the OS picks, and resolves once the
+ * server has written its ports file (it writes it only after it listens).
+ */
+export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServerHandle> {
+  const bin = findNatsServer();
+  const jetstream = opts.jetstream ?? true;
+  const root = await mkdtemp(join(tmpdir(), 'reel-nats-'));
+  const storeDir = join(root, 'store');
+  const portsDir = join(root, 'ports');
+
+  const args = ['-a', '127.0.0.1', '-p', '-1', '--ports_file_dir', portsDir];
+  if (jetstream) args.push('-js', '-sd', storeDir);
+
+  // ports_file_dir must exist before the server writes into it.
+  await mkdir(portsDir, { recursive: true });
+
+  const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-STDERR_TAIL_CHARS);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  // A spawn failure (ENOENT, EACCES) arrives as 'error', and 'exit' may never follow it.
+  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+
+  const cleanup = async () => {
+    await rm(root, { recursive: true, force: true });
+  };
+
+  let port: number;
+  try {
+    port = await waitForPort(portsDir, exited, spawnError, () => stderr);
+  } catch (err) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    await cleanup();
+    throw err;
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+        await exited;
+        clearTimeout(timer);
+      }
+      await cleanup();
+    })();
+    return stopping;
+  };
+
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    storeDir,
+    pid: child.pid!,
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+/** Polls the ports directory until the server's ports file holds a client URL, the server exits or time runs out. */
+async function waitForPort(
+  portsDir: string,
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
+  spawnError: Promise<Error>,
+  stderrTail: () => string,
+): Promise<number> {
+  const failure = Promise.race([
+    exited.then(({ code, signal }): never => {
+      throw new Error(`nats-server exited during startup (code ${code}, signal ${signal}); stderr tail:\n${stderrTail()}`);
+    }),
+    spawnError.then((err): never => {
+      throw new Error(`nats-server could not be started: ${err.message}`);
+    }),
+  ]);
+  failure.catch(() => {}); // raced below; this keeps a late failure from being unhandled
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    const port = await readPort(portsDir);
+    if (port !== undefined) return port;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `nats-server startup timed out after ${START_TIMEOUT_MS} ms in phase 'waiting for ports file in ${portsDir}'; stderr tail:\n${stderrTail()}`,
+      );
+    }
+    await Promise.race([failure, new Promise((r) => setTimeout(r, PORTS_POLL_MS))]);
+  }
+}
+
+/** Reads the client port from a complete ports file, if one exists yet. */
+async function readPort(portsDir: string): Promise<number | undefined> {
+  const names = (await readdir(portsDir)).filter((n) => n.endsWith('.ports'));
+  for (const name of names) {
+    let parsed: { nats?: unknown };
+    try {
+      parsed = JSON.parse(await readFile(join(portsDir, name), 'utf8')) as { nats?: unknown };
+    } catch {
+      continue; // written but not yet complete: read it again on the next poll
+    }
+    const urls = Array.isArray(parsed.nats) ? parsed.nats : [];
+    for (const u of urls) {
+      const m = typeof u === 'string' ? /:(\d+)$/.exec(u) : null;
+      if (m) return Number(m[1]);
+    }
+  }
+  return undefined;
+}
