@@ -1,16 +1,12 @@
 import type { Actor, ActorAddress, Envelope } from '../runtime/index.js';
+import { countInteraction, emptyCounters, meanRating, type InteractionCounters } from './interaction-counters.js';
 import { TitleMsg, type InteractionBody, type TitleSummary } from './messages.js';
 
-interface TitleState {
-  count: number;
-  ratingSum: number;
-  ratingCount: number;
-  updateTimeMs: number;
-}
+type TitleState = InteractionCounters;
 
 /** One title: popularity counters, live in memory, snapshotted on passivation. */
 export class TitleActor implements Actor<TitleState> {
-  private s: TitleState = { count: 0, ratingSum: 0, ratingCount: 0, updateTimeMs: 0 };
+  private s: TitleState = emptyCounters();
 
   constructor(private readonly address: ActorAddress) {}
 
@@ -24,17 +20,9 @@ export class TitleActor implements Actor<TitleState> {
 
   receive(msg: Envelope): unknown {
     switch (msg.type) {
-      case TitleMsg.Interaction: {
-        const b = msg.body as InteractionBody;
-        const s = this.s;
-        s.count++;
-        if (b.type === 'RATING') {
-          s.ratingSum += b.value;
-          s.ratingCount++;
-        }
-        s.updateTimeMs = Math.max(s.updateTimeMs, b.eventTimeMs);
+      case TitleMsg.Interaction:
+        countInteraction(this.s, msg.body as InteractionBody);
         return undefined;
-      }
       case TitleMsg.Summary:
         return this.summary();
       default:
@@ -43,12 +31,6 @@ export class TitleActor implements Actor<TitleState> {
   }
 
   private summary(): TitleSummary {
-    const s = this.s;
-    return {
-      titleId: this.address.key,
-      interactionCount: s.count,
-      meanRating: s.ratingCount ? s.ratingSum / s.ratingCount : 0,
-      updateTimeMs: s.updateTimeMs,
-    };
+    return { titleId: this.address.key, interactionCount: this.s.count, meanRating: meanRating(this.s), updateTimeMs: this.s.updateTimeMs };
   }
 }

@@ -1,21 +1,18 @@
 import type { Actor, ActorAddress, Envelope } from '../runtime/index.js';
+import { countInteraction, emptyCounters, meanRating, type InteractionCounters } from './interaction-counters.js';
 import { UserMsg, type InteractionBody, type UserSummary } from './messages.js';
 
 /** Titles of recent history a user actor keeps. */
 export const USER_RECENT_TITLES = 100;
 
-interface UserState {
-  count: number;
-  ratingSum: number;
-  ratingCount: number;
+interface UserState extends InteractionCounters {
   /** Oldest first; at most `USER_RECENT_TITLES`. */
   recent: string[];
-  updateTimeMs: number;
 }
 
 /** One user: history and counters, live in memory, snapshotted on passivation. */
 export class UserActor implements Actor<UserState> {
-  private s: UserState = { count: 0, ratingSum: 0, ratingCount: 0, recent: [], updateTimeMs: 0 };
+  private s: UserState = { ...emptyCounters(), recent: [] };
 
   constructor(private readonly address: ActorAddress) {}
 
@@ -31,15 +28,10 @@ export class UserActor implements Actor<UserState> {
     switch (msg.type) {
       case UserMsg.Interaction: {
         const b = msg.body as InteractionBody;
-        const s = this.s;
-        s.count++;
-        if (b.type === 'RATING') {
-          s.ratingSum += b.value;
-          s.ratingCount++;
-        }
-        s.recent.push(b.titleId);
-        if (s.recent.length > USER_RECENT_TITLES) s.recent.splice(0, s.recent.length - USER_RECENT_TITLES);
-        s.updateTimeMs = Math.max(s.updateTimeMs, b.eventTimeMs);
+        countInteraction(this.s, b);
+        const recent = this.s.recent;
+        recent.push(b.titleId);
+        if (recent.length > USER_RECENT_TITLES) recent.splice(0, recent.length - USER_RECENT_TITLES);
         return undefined;
       }
       case UserMsg.Summary:
@@ -54,7 +46,7 @@ export class UserActor implements Actor<UserState> {
     return {
       userId: this.address.key,
       interactionCount: s.count,
-      meanRating: s.ratingCount ? s.ratingSum / s.ratingCount : 0,
+      meanRating: meanRating(s),
       recentTitleIds: s.recent.slice().reverse(),
       updateTimeMs: s.updateTimeMs,
     };
