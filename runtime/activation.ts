@@ -1,6 +1,6 @@
 import type { Dispatcher } from './dispatcher.js';
 import { Internal, toReelError, type ReelError } from './errors.js';
-import { ENVELOPE_VERSION } from './envelope.js';
+import { newEnvelope } from './envelope.js';
 import { Mailbox, type Invoker } from './mailbox.js';
 import type { KindStats } from './stats.js';
 import type { Actor, ActorContext, ActorFactory, AskOptions, Envelope, Snapshot, TellOptions } from './types.js';
@@ -226,10 +226,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
   setTimer(type: string, delayMs: number, opts: { repeat?: boolean; body?: unknown } = {}): void {
     if (this.state === 'ended') return;
     this.cancelTimer(type);
-    const env: Envelope = {
-      v: ENVELOPE_VERSION, id: '', kind: this.kind, key: this.key, shard: this.shard, epoch: this.epoch,
-      type, deadline: 0, trace: '', body: opts.body,
-    };
+    const env = newEnvelope('', this.kind, this.key, this.shard, this.epoch, type, 0, '', opts.body);
     const fire = () => {
       if (!opts.repeat) this.extras?.timers?.delete(type);
       if (this.state === 'active') this.mailbox.postSystem({ t: 'timer', env });

@@ -37,6 +37,7 @@ export {
 } from './errors.js';
 
 export type { ActorSystemConfig, BatchMessage } from './system.js';
+export type { EnvelopeBatch } from './envelope-batch.js';
 export type { ResolvedSystemOptions, SystemOptions } from './options.js';
 export type { KindStats, SystemStats } from './stats.js';
 export type { WireError } from './errors.js';

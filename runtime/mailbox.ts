@@ -103,6 +103,8 @@ export class Mailbox<M, S = never> {
       const sys = this.sys;
       if (sys !== null && sys.length > 0) {
         msg = sys.shift()!;
+        // System messages are rare (activation, restarts, timers): an idle actor keeps no array for them.
+        if (sys.length === 0) this.sys = null;
         system = true;
       } else {
         const q = this.q;

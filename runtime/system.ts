@@ -2,7 +2,9 @@ import { Activation, type ActivationHost, type ActivationLimits } from './activa
 import { AskRegistry } from './asks.js';
 import { Dispatcher } from './dispatcher.js';
 import { Closed, InvalidArgument, NoRoute, Overloaded, UnknownKind, type ReelError } from './errors.js';
-import { ENVELOPE_VERSION } from './envelope.js';
+import { newEnvelope } from './envelope.js';
+import { EnvelopeBatch } from './envelope-batch.js';
+import { IdSequence } from './id-sequence.js';
 import { parseSystemOptions, type ResolvedSystemOptions, type SystemOptions } from './options.js';
 import { allShards, shardOf } from './shard.js';
 import { MemorySnapshotStore } from './snapshot-store-memory.js';
@@ -82,8 +84,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
   private activeCount = 0;
   private useSeq = 0;
   readonly recencySlack: number;
-  private readonly idPrefix: string;
-  private idSeq = 0;
+  private readonly ids: IdSequence;
   private idleTimer: NodeJS.Timeout | null = null;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private endedWaiters: Array<() => void> = [];
@@ -100,7 +101,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
     this.asks = new AskRegistry(this.options.clock, this.options.askSweepMs);
     this.hosted = new Uint8Array(this.options.shardCount);
     this.recencySlack = Math.max(1, Math.floor(this.options.maxActiveActors / 8));
-    this.idPrefix = `${this.nodeId}.${Math.random().toString(36).slice(2, 8)}.`;
+    this.ids = new IdSequence(`${this.nodeId}.${Math.random().toString(36).slice(2, 8)}.`);
   }
 
   /** Registers the factory of an actor kind; messages to that kind activate its actors. */
@@ -173,16 +174,20 @@ export class ActorSystem implements InboundSink, ActivationHost {
   tellBatch(msgs: readonly BatchMessage[], opts?: TellOptions): void {
     const deadline = this.deadlineOf(opts, 0);
     const trace = opts?.trace ?? '';
-    const byShard = new Map<ShardId, Envelope[]>();
+    const shardCount = this.options.shardCount;
+    const byShard = new Map<ShardId, EnvelopeBatch>();
     for (const m of msgs) {
-      const shard = shardOf(m.kind, m.key, this.options.shardCount);
-      const env = this.envelope(m.kind, m.key, shard, m.type, m.body, this.newId(), deadline, trace);
-      const list = byShard.get(shard);
-      if (list) list.push(env);
-      else byShard.set(shard, [env]);
+      const shard = shardOf(m.kind, m.key, shardCount);
+      let b = byShard.get(shard);
+      if (b === undefined) byShard.set(shard, (b = new EnvelopeBatch(shard, deadline, trace)));
+      b.add(m.kind, m.key, m.type, m.body);
     }
     this.stats.tellsSent += msgs.length;
-    for (const [shard, envs] of byShard) this.transport.sendBatch(shard, envs);
+    // Each shard's messages take a range of ids, which its frame carries as one number.
+    for (const b of byShard.values()) {
+      b.numberIds(this.ids.prefix, this.ids.take(b.size));
+      this.transport.sendBatch(b.shard, b);
+    }
   }
 
   /** @internal used by `ActorRef`. */
@@ -209,7 +214,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
   }
 
   private envelope(kind: string, key: string, shard: ShardId, type: string, body: unknown, id: string, deadline: number, trace: string): Envelope {
-    return { v: ENVELOPE_VERSION, id, kind, key, shard, epoch: 0, type, deadline, trace, body, replyTo: undefined };
+    return newEnvelope(id, kind, key, shard, 0, type, deadline, trace, body);
   }
 
   private deadlineOf(opts: TellOptions | undefined, defaultMs: number): number {
@@ -219,7 +224,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
   }
 
   private newId(): string {
-    return this.idPrefix + this.idSeq++;
+    return this.ids.next();
   }
 
   private requireRunning(): void {
@@ -235,10 +240,12 @@ export class ActorSystem implements InboundSink, ActivationHost {
       return this.refuse(env, new UnknownKind(`node ${this.nodeId} has no actor kind '${env.kind}'`, { kind: env.kind, key: env.key, node: this.nodeId }));
     }
     const shard = env.shard;
-    if (this.hosted[shard] !== 1 || shardOf(env.kind, env.key, this.options.shardCount) !== shard) {
+    let act = entry.acts.get(env.key);
+    // A live activation's shard was checked against the hash when it was created, so
+    // comparing with it is the same check as hashing the address again, and cheaper.
+    if (this.hosted[shard] !== 1 || (act !== undefined ? act.shard : shardOf(env.kind, env.key, this.options.shardCount)) !== shard) {
       return this.refuse(env, new NoRoute(`node ${this.nodeId} does not host shard ${shard} (${env.kind}/${env.key})`, { kind: env.kind, key: env.key, shard, node: this.nodeId }));
     }
-    let act = entry.acts.get(env.key);
     if (act === undefined) act = this.activate(entry, env.kind, env.key, shard);
     if (!act.mailbox.post(env)) {
       entry.stats.overloaded++;

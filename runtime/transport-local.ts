@@ -1,3 +1,4 @@
+import { EnvelopeBatch } from './envelope-batch.js';
 import { Closed, NoRoute } from './errors.js';
 import type { Envelope, InboundSink, Reply, ShardId, Transport } from './types.js';
 
@@ -67,7 +68,8 @@ export class LocalTransport implements Transport {
     target.deliver(env);
   }
 
-  sendBatch(_shard: ShardId, envs: readonly Envelope[]): void {
+  sendBatch(_shard: ShardId, batch: EnvelopeBatch | readonly Envelope[]): void {
+    const envs = batch instanceof EnvelopeBatch ? batch.envelopes() : batch;
     for (const env of envs) this.send(env);
   }
 

@@ -1,6 +1,7 @@
 import { connect } from '@nats-io/transport-node';
 import type { ConnectionOptions, Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { decodeFrame, encodeBatch, encodeMessage, encodeReply } from './envelope.js';
+import { EnvelopeBatch } from './envelope-batch.js';
 import { Closed, InvalidArgument, NoRoute, ReelError } from './errors.js';
 import type { Envelope, InboundSink, Reply, ShardId, Transport } from './types.js';
 
@@ -137,9 +138,10 @@ export class NatsTransport implements Transport {
     }
   }
 
-  sendBatch(shard: ShardId, envs: readonly Envelope[]): void {
-    if (envs.length === 0) return;
-    this.#publish(this.#shardSubject(shard), encodeBatch(envs));
+  sendBatch(shard: ShardId, batch: EnvelopeBatch | readonly Envelope[]): void {
+    const b = batch instanceof EnvelopeBatch ? batch : EnvelopeBatch.of(shard, batch);
+    if (b.size === 0) return;
+    this.#publish(this.#shardSubject(shard), encodeBatch(b));
   }
 
   reply(to: unknown, reply: Reply): void {

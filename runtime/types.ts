@@ -1,3 +1,4 @@
+import type { EnvelopeBatch } from './envelope-batch.js';
 import type { ReelError } from './errors.js';
 
 /** A shard number in `0..S-1`. */
@@ -78,8 +79,8 @@ export interface Transport {
    * transport throws `NoRoute` at once; over NATS a tell nobody hosts is lost (at-most-once).
    */
   send(env: Envelope, askId?: number): void;
-  /** Sends many tells to one shard in one frame (training pushes, ingestion). */
-  sendBatch(shard: ShardId, envs: readonly Envelope[]): void;
+  /** Sends many tells to one shard in one frame (training pushes, ingestion): a batch, or envelopes to batch. */
+  sendBatch(shard: ShardId, batch: EnvelopeBatch | readonly Envelope[]): void;
   /** Answers an inbound ask. */
   reply(to: unknown, reply: Reply): void;
   /** Flushes what was sent so far (a no-op in process). */
