@@ -1,9 +1,11 @@
 import type { Dispatcher } from './dispatcher.js';
-import { Internal, toReelError, type ReelError } from './errors.js';
+import { errorFromWire, errorToWire, Fenced, Internal, NoRoute, toReelError, type ReelError } from './errors.js';
 import { newEnvelope } from './envelope.js';
 import { Mailbox, type Invoker } from './mailbox.js';
 import type { KindStats } from './stats.js';
-import type { Actor, ActorContext, ActorFactory, AskOptions, Envelope, Snapshot, TellOptions } from './types.js';
+import type {
+  Actor, ActorContext, ActorFactory, AskOptions, DedupEntry, Envelope, RuntimeEvent, ShardOwnership, Snapshot, StoredSnapshot, TellOptions,
+} from './types.js';
 
 /** What an activation needs from the node that hosts it. */
 export interface ActivationHost {
@@ -16,13 +18,19 @@ export interface ActivationHost {
   readonly recencySlack: number;
   /** Moves the activation to the recent end of the eviction order. */
   touch(act: Activation): void;
-  loadSnapshot(kind: string, key: string): Promise<Snapshot | undefined>;
-  saveSnapshot(kind: string, key: string, snap: Snapshot): Promise<void>;
+  loadSnapshot(kind: string, key: string): Promise<StoredSnapshot>;
+  saveSnapshot(kind: string, key: string, snap: Snapshot, expectedRevision: number): Promise<number>;
+  /** Who may serve which shard; undefined outside a cluster (every hosted shard, epoch 0). */
+  readonly ownership: ShardOwnership | undefined;
+  /** Ask ids (with answers) an activation remembers, and keeps in its snapshot. */
+  readonly dedupWindow: number;
+  /** Reports a fact (activation lifetime, snapshot write) to whoever listens. */
+  event(e: RuntimeEvent): void;
   /** Answers an inbound ask. */
   answer(env: Envelope, value: unknown, error: ReelError | undefined, epoch: number): void;
   tell(kind: string, key: string, type: string, body: unknown, opts?: TellOptions): void;
   ask<R>(kind: string, key: string, type: string, body: unknown, opts?: AskOptions): Promise<R>;
-  /** The activation is gone (passivated or failed); `leftover` were queued behind its end. */
+  /** The activation is gone (passivated, failed or abandoned); `leftover` were queued behind its end. */
   ended(act: Activation, leftover: Envelope[]): void;
 }
 
@@ -58,6 +66,13 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
   /** When the mailbox last went idle (host clock, ms). */
   idleSince = 0;
   private actor: Actor | null = null;
+  /** Store revision of this actor's snapshot, for compare-and-set writes. */
+  private revision = 0;
+  /** Recent ask ids and their answers (insertion order = age); created by the first ask. */
+  private dedup: Map<string, DedupEntry> | null = null;
+  private readonly startedAt: number;
+  /** Last time this activation ran a handler while it held its shard (tracked under ownership). */
+  private lastActiveAt: number;
   private failures = 0;
   private readonly maxFailures: number;
   private extras: Extras | null = null;
@@ -77,6 +92,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     this.mailbox.suspend();
     this.mailbox.postSystem({ t: 'activate' });
     this.used = this.placed = host.nextUse();
+    this.startedAt = this.lastActiveAt = host.now();
   }
 
   get node(): string {
@@ -86,13 +102,35 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
   // ---- Invoker ----
 
   invoke(env: Envelope): unknown {
-    if (env.deadline !== 0 && this.host.now() > env.deadline) {
+    const host = this.host;
+    if (this.state === 'ended') return undefined;
+    if (env.deadline !== 0 && host.now() > env.deadline) {
       // The caller's own timer answers DeadlineExceeded; the handler must not run.
       this.stats.expired++;
       return undefined;
     }
-    const used = (this.used = this.host.nextUse());
-    if (used - this.placed > this.host.recencySlack) this.host.touch(this);
+    const own = host.ownership;
+    if (own !== undefined) {
+      // Checked by this node's own clock before every message: a node that was paused or
+      // cut off past its lease handles nothing more for the shard, and writes nothing.
+      const now = host.now();
+      if (own.servingEpoch(this.shard, now) !== this.epoch) {
+        this.abandon([env]);
+        return undefined;
+      }
+      this.lastActiveAt = now;
+    }
+    if (env.replyTo !== undefined && this.dedup !== null) {
+      const prev = this.dedup.get(env.id);
+      if (prev !== undefined) {
+        // A retry of an ask already applied (its reply was lost, or it moved with a handoff).
+        this.stats.duplicates++;
+        host.answer(env, prev[1], prev.length === 3 ? errorFromWire(prev[2]) : undefined, this.epoch);
+        return undefined;
+      }
+    }
+    const used = (this.used = host.nextUse());
+    if (used - this.placed > host.recencySlack) host.touch(this);
     const r = this.actor!.receive(env, this);
     if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<unknown>).then === 'function') {
       return (r as PromiseLike<unknown>).then((v) => this.succeeded(env, v));
@@ -104,10 +142,20 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
   private succeeded(env: Envelope, value: unknown): void {
     this.failures = 0;
     this.stats.handled++;
-    if (env.replyTo !== undefined) this.host.answer(env, value, undefined, this.epoch);
+    if (env.replyTo !== undefined) {
+      this.remember([env.id, value]);
+      this.host.answer(env, value, undefined, this.epoch);
+    }
+  }
+
+  private remember(entry: DedupEntry): void {
+    const d = (this.dedup ??= new Map());
+    d.set(entry[0], entry);
+    if (d.size > this.host.dedupWindow) d.delete(d.keys().next().value!);
   }
 
   invokeSystem(msg: SystemMessage): unknown {
+    if (this.state === 'ended') return undefined;
     switch (msg.t) {
       case 'activate':
       case 'restart':
@@ -125,6 +173,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
       return;
     }
     if (system && (msg as SystemMessage).t === 'passivate') {
+      if (this.state === 'ended') return;
       // The snapshot could not be written: stay active rather than lose the state.
       this.stats.snapshotFailures++;
       this.state = 'active';
@@ -134,8 +183,11 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     const env = system ? (msg as { env: Envelope }).env : (msg as Envelope);
     this.stats.failed++;
     if (env.replyTo !== undefined) {
-      this.host.answer(env, undefined, toReelError(err, { kind: this.kind, key: this.key, shard: this.shard }), this.epoch);
+      const e = toReelError(err, { kind: this.kind, key: this.key, shard: this.shard });
+      this.remember([env.id, undefined, errorToWire(e, this.host.nodeId)]);
+      this.host.answer(env, undefined, e, this.epoch);
     }
+    if (this.state === 'ended') return;
     if (++this.failures >= this.maxFailures) {
       this.failures = 0;
       this.stats.restarts++;
@@ -153,13 +205,40 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
   private async start(restart: boolean): Promise<void> {
     this.clearTimers();
     this.actor = null;
-    const snap = await this.host.loadSnapshot(this.kind, this.key);
+    const { snapshot, revision } = await this.host.loadSnapshot(this.kind, this.key);
+    this.revision = revision;
+    if (this.host.ownership !== undefined && this.epoch > 0) {
+      const stored = snapshot?.epoch ?? 0;
+      if (stored > this.epoch) throw new Fenced(`snapshot of ${this.kind}/${this.key} was written under epoch ${stored}, newer than ${this.epoch}`);
+      // The first activation under a new epoch marks the snapshot with it, so that a late
+      // write by the previous owner (paused between its lease check and its write) loses
+      // its compare-and-set even if this activation never writes state of its own.
+      if (stored < this.epoch) await this.write({ ...(snapshot ?? { data: undefined, epoch: 0, savedAt: 0 }), epoch: this.epoch, savedAt: this.host.now() });
+    }
+    if (snapshot?.dedup) this.dedup = new Map(snapshot.dedup.map((e) => [e[0], e]));
     const actor = this.factory({ kind: this.kind, key: this.key });
-    if (actor.onActivate) await actor.onActivate(this, snap?.data);
+    if (actor.onActivate) await actor.onActivate(this, snapshot?.data);
     this.actor = actor;
     if (!restart) this.stats.activated++;
     this.state = 'active';
     this.mailbox.resume();
+  }
+
+  /** Writes a snapshot by compare-and-set; a lost race (`Fenced`) ends this activation without another write. */
+  private async write(snap: Snapshot): Promise<void> {
+    if (this.dedup !== null && this.dedup.size > 0) snap.dedup = [...this.dedup.values()];
+    try {
+      this.revision = await this.host.saveSnapshot(this.kind, this.key, snap, this.revision);
+    } catch (err) {
+      if ((err as ReelError).code === 'Fenced') {
+        this.stats.snapshotsRejected++;
+        this.host.event({ type: 'snapshot', kind: this.kind, key: this.key, node: this.host.nodeId, epoch: this.epoch, accepted: false, at: this.host.now() });
+        this.abandon(this.mailbox.takeAll());
+      }
+      throw err;
+    }
+    this.stats.snapshotsSaved++;
+    this.host.event({ type: 'snapshot', kind: this.kind, key: this.key, node: this.host.nodeId, epoch: this.epoch, accepted: true, at: this.host.now() });
   }
 
   /** Activation or restart failed: refuse what is queued and end. */
@@ -171,10 +250,32 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
       shard: this.shard,
       cause: err,
     });
+    if (this.state === 'ended') return;
+    if ((err as ReelError | undefined)?.code === 'Fenced' || (err as ReelError | undefined)?.code === 'NoRoute') {
+      // Someone newer owns this actor: what is queued goes back to routing (NoRoute, retried).
+      this.abandon(this.mailbox.takeAll());
+      return;
+    }
     for (const env of this.mailbox.takeAll()) {
       if (env.replyTo !== undefined) this.host.answer(env, undefined, e, this.epoch);
     }
-    this.end([]);
+    this.end([], 'failed');
+  }
+
+  /** Ends now without writing anything (the node lost this actor's shard). */
+  abandonNow(): void {
+    this.abandon([]);
+  }
+
+  /**
+   * Ends without writing anything: this node no longer holds the shard (lease ran out,
+   * ownership moved, or a newer owner's snapshot fenced us off). `pending` goes back to
+   * routing, where it is refused with NoRoute and retried by its senders.
+   */
+  private abandon(pending: Envelope[]): void {
+    if (this.state === 'ended') return;
+    this.stats.abandoned++;
+    this.end([...pending, ...this.mailbox.takeAll()], 'abandoned');
   }
 
   /** Starts passivation: user messages wait, the snapshot is written, then the activation ends. */
@@ -187,21 +288,30 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
 
   private async stop(): Promise<void> {
     this.clearTimers();
+    const own = this.host.ownership;
+    if (own !== undefined && own.servingEpoch(this.shard, this.host.now()) !== this.epoch) {
+      this.abandon([]);
+      return;
+    }
     const actor = this.actor!;
     const data = actor.onPassivate ? await actor.onPassivate(this) : actor.snapshot?.();
-    if (data !== undefined) {
-      await this.host.saveSnapshot(this.kind, this.key, { data, epoch: this.epoch, savedAt: this.host.now() });
-      this.stats.snapshotsSaved++;
+    if (data !== undefined || (this.dedup !== null && this.dedup.size > 0)) {
+      await this.write({ data, epoch: this.epoch, savedAt: this.host.now() });
     }
+    if (this.state === 'ended') return;
     this.stats.passivated++;
-    this.end(this.mailbox.takeAll());
+    this.end(this.mailbox.takeAll(), 'passivated');
   }
 
-  private end(leftover: Envelope[]): void {
+  /** Ends at once (node shutdown without a handoff, or a failed activation). */
+  private end(leftover: Envelope[], reason: 'passivated' | 'abandoned' | 'failed' | 'stopped'): void {
     this.state = 'ended';
     this.actor = null;
     this.clearTimers();
-    this.host.ended(this, leftover);
+    const host = this.host;
+    const end = reason === 'abandoned' ? this.lastActiveAt : host.now();
+    host.event({ type: 'activation', kind: this.kind, key: this.key, node: host.nodeId, epoch: this.epoch, start: this.startedAt, end, reason });
+    host.ended(this, leftover);
   }
 
   // ---- ActorContext ----
@@ -219,8 +329,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     if (!actor?.snapshot) throw new Internal(`actor kind '${this.kind}' has no snapshot() to persist`, { kind: this.kind, key: this.key });
     const data = actor.snapshot();
     if (data === undefined) return;
-    await this.host.saveSnapshot(this.kind, this.key, { data, epoch: this.epoch, savedAt: this.host.now() });
-    this.stats.snapshotsSaved++;
+    await this.write({ data, epoch: this.epoch, savedAt: this.host.now() });
   }
 
   setTimer(type: string, delayMs: number, opts: { repeat?: boolean; body?: unknown } = {}): void {

@@ -1,24 +1,30 @@
 import { DeadlineExceeded } from './errors.js';
-import type { Clock, Reply } from './types.js';
+import type { Clock, Envelope, Reply } from './types.js';
 
-interface PendingAsk {
+/** One ask in flight. */
+export interface PendingAsk {
   resolve(v: unknown): void;
   reject(e: unknown): void;
   deadline: number;
   /** Resolve with the whole reply (value, node, epoch) rather than the value. */
   full: boolean;
-  kind: string;
-  key: string;
-  shard: number;
+  /** The message, kept for retries (same id). */
+  env: Envelope;
+  /** Next time the registry wakes this ask: its deadline, or an earlier retry. */
+  wakeAt: number;
+  /** Attempts sent so far. */
+  attempts: number;
 }
 
 /**
  * Asks in flight on one node: one map from ask id to its promise, and one timer that
- * expires them by deadline bucket (instead of a timer, or a NATS request, per ask).
+ * wakes them by time bucket (instead of a timer, or a NATS request, per ask). A woken ask
+ * past its deadline fails with `DeadlineExceeded`; one woken earlier is handed to
+ * `onWake` to be sent again.
  */
 export class AskRegistry {
   private readonly pending = new Map<number, PendingAsk>();
-  /** Deadline bucket (deadline / tick, rounded up) → ask ids; cleaned lazily. */
+  /** Time bucket (ms / tick, rounded up) → ask ids; cleaned lazily. */
   private readonly buckets = new Map<number, number[]>();
   private nextId = 1;
   private timer: NodeJS.Timeout | null = null;
@@ -27,30 +33,33 @@ export class AskRegistry {
   constructor(
     private readonly clock: Clock,
     private readonly tickMs: number,
+    private readonly onWake: (id: number, p: PendingAsk) => void,
   ) {}
 
   get size(): number {
     return this.pending.size;
   }
 
-  /** Registers an ask; returns its id and the promise of its answer. */
-  open<R>(deadline: number, full: boolean, kind: string, key: string, shard: number): { id: number; promise: Promise<R> } {
+  /** Registers an ask woken at `wakeAt` (at the latest its deadline); returns its id and the promise of its answer. */
+  open<R>(env: Envelope, deadline: number, full: boolean, wakeAt: number): { id: number; promise: Promise<R> } {
     const id = this.nextId++;
     let p!: PendingAsk;
     const promise = new Promise<R>((resolve, reject) => {
-      p = { resolve: resolve as (v: unknown) => void, reject, deadline, full, kind, key, shard };
+      p = { resolve: resolve as (v: unknown) => void, reject, deadline, full, env, wakeAt: Math.min(wakeAt, deadline), attempts: 1 };
     });
     this.pending.set(id, p);
-    if (this.timer === null) {
-      this.swept = Math.floor(this.clock.now() / this.tickMs);
-      this.timer = setInterval(() => this.sweep(), this.tickMs);
-    }
-    // A deadline already behind the sweep cursor expires at the next tick.
-    const b = Math.max(Math.ceil(deadline / this.tickMs), this.swept);
-    const list = this.buckets.get(b);
-    if (list) list.push(id);
-    else this.buckets.set(b, [id]);
+    this.bucket(id, p.wakeAt);
     return { id, promise };
+  }
+
+  get(id: number): PendingAsk | undefined {
+    return this.pending.get(id);
+  }
+
+  /** Wakes the ask at `at` (capped at its deadline). */
+  wakeAt(id: number, p: PendingAsk, at: number): void {
+    p.wakeAt = Math.min(at, p.deadline);
+    this.bucket(id, p.wakeAt);
   }
 
   /** Settles an ask with its reply; a late or unknown id is ignored (returns false). */
@@ -63,11 +72,6 @@ export class AskRegistry {
     return true;
   }
 
-  /** What an ask was addressed to, for error messages. */
-  target(id: number): { kind: string; key: string; shard: number } | undefined {
-    return this.pending.get(id);
-  }
-
   /** Fails every pending ask (system shutdown). */
   failAll(err: Error): void {
     for (const p of this.pending.values()) p.reject(err);
@@ -76,25 +80,44 @@ export class AskRegistry {
     this.stop();
   }
 
-  /** Expires asks whose deadline bucket has passed. */
+  /** Wakes asks whose time has come. */
   sweep(): void {
-    const now = Math.floor(this.clock.now() / this.tickMs);
-    for (let b = this.swept; b <= now; b++) {
+    const now = this.clock.now();
+    const last = Math.floor(now / this.tickMs);
+    for (let b = this.swept; b <= last; b++) {
       const ids = this.buckets.get(b);
       if (ids === undefined) continue;
       this.buckets.delete(b);
       for (const id of ids) {
         const p = this.pending.get(id);
-        if (p === undefined) continue;
-        this.pending.delete(id);
-        p.reject(new DeadlineExceeded(`ask to ${p.kind}/${p.key} (shard ${p.shard}) got no answer before its deadline`, { kind: p.kind, key: p.key, shard: p.shard }));
+        // Gone (answered), or moved to a later wake: nothing to do here.
+        if (p === undefined || p.wakeAt > now) continue;
+        if (now >= p.deadline) {
+          this.pending.delete(id);
+          const e = p.env;
+          p.reject(new DeadlineExceeded(`ask ${e.type} to ${e.kind}/${e.key} (shard ${e.shard}) got no answer before its deadline`, { kind: e.kind, key: e.key, shard: e.shard }));
+        } else {
+          this.onWake(id, p);
+        }
       }
     }
-    this.swept = now;
+    this.swept = last;
     if (this.pending.size === 0) {
       this.buckets.clear();
       this.stop();
     }
+  }
+
+  private bucket(id: number, at: number): void {
+    if (this.timer === null) {
+      this.swept = Math.floor(this.clock.now() / this.tickMs);
+      this.timer = setInterval(() => this.sweep(), this.tickMs);
+    }
+    // A time already behind the sweep cursor is handled at the next tick.
+    const b = Math.max(Math.ceil(at / this.tickMs), this.swept);
+    const list = this.buckets.get(b);
+    if (list) list.push(id);
+    else this.buckets.set(b, [id]);
   }
 
   private stop(): void {

@@ -10,6 +10,8 @@ export const ErrorCode = {
   HandlerFailed: 'HandlerFailed',
   UnknownKind: 'UnknownKind',
   Closed: 'Closed',
+  StaleEpoch: 'StaleEpoch',
+  Fenced: 'Fenced',
   Internal: 'Internal',
 } as const;
 
@@ -106,6 +108,22 @@ export class Closed extends ReelError {
   }
 }
 
+/** The message named an owner epoch other than the one the receiving node serves; the sender's view is stale (or the receiver's). */
+export class StaleEpoch extends ReelError {
+  constructor(message: string, opts?: ReelErrorOptions) {
+    super(ErrorCode.StaleEpoch, message, opts);
+    this.name = 'StaleEpoch';
+  }
+}
+
+/** A snapshot write lost its compare-and-set: a newer owner has written since. */
+export class Fenced extends ReelError {
+  constructor(message: string, opts?: ReelErrorOptions) {
+    super(ErrorCode.Fenced, message, opts);
+    this.name = 'Fenced';
+  }
+}
+
 /** Anything unexpected. */
 export class Internal extends ReelError {
   constructor(message: string, opts?: ReelErrorOptions) {
@@ -128,6 +146,8 @@ const classes: Record<string, new (message: string, opts?: ReelErrorOptions) => 
   [ErrorCode.HandlerFailed]: HandlerFailed,
   [ErrorCode.UnknownKind]: UnknownKind,
   [ErrorCode.Closed]: Closed,
+  [ErrorCode.StaleEpoch]: StaleEpoch,
+  [ErrorCode.Fenced]: Fenced,
   [ErrorCode.Internal]: Internal,
 };
 
@@ -166,4 +186,9 @@ export function errorFromWire(w: unknown): ReelError {
   if (typeof o.node === 'string') opts.node = o.node;
   const Cls = classes[code];
   return Cls ? new Cls(message, opts) : new ReelError(code, message, opts);
+}
+
+/** Errors an ask retries (same message id, with backoff) until its deadline: the shard is moving. */
+export function isRetryable(code: string): boolean {
+  return code === ErrorCode.NoRoute || code === ErrorCode.StaleEpoch;
 }

@@ -18,6 +18,11 @@ export const DEFAULT_ASK_TIMEOUT_MS = 5_000;
 export const DEFAULT_IDLE_SWEEP_MS = 1_000;
 /** Granularity of the one timer that expires pending asks. */
 export const DEFAULT_ASK_SWEEP_MS = 5;
+/** Ask ids an activation remembers with their answers (and keeps in its snapshot). */
+export const DEFAULT_DEDUP_WINDOW = 128;
+/** First wait before an ask refused with NoRoute or StaleEpoch is sent again; doubles up to the max. */
+export const DEFAULT_RETRY_BACKOFF_MS = 5;
+export const DEFAULT_RETRY_BACKOFF_MAX_MS = 200;
 
 /** Options of an actor system (one node). Every field is optional. */
 export interface SystemOptions {
@@ -41,6 +46,17 @@ export interface SystemOptions {
   askTimeoutMs?: number;
   /** Granularity of the pending-ask expiry timer, in ms. @default 5 */
   askSweepMs?: number;
+  /**
+   * An ask with no answer after this many ms is sent again with the same message id (the
+   * receiver applies it once); 0 sends each ask once. @default 0
+   */
+  askAttemptTimeoutMs?: number;
+  /** First backoff before resending an ask refused with NoRoute or StaleEpoch, in ms; doubles per attempt. @default 5 */
+  retryBackoffMs?: number;
+  /** Cap of that backoff, in ms. @default 200 */
+  retryBackoffMaxMs?: number;
+  /** Ask ids an activation remembers (with answers, in its snapshot) to apply a retried ask once. @default 128 */
+  dedupWindow?: number;
   /** Time source. @default Date.now */
   clock?: Clock;
 }
@@ -61,6 +77,10 @@ export function defaultSystemOptions(): ResolvedSystemOptions {
     throughputPerTurn: DEFAULT_THROUGHPUT_PER_TURN,
     askTimeoutMs: DEFAULT_ASK_TIMEOUT_MS,
     askSweepMs: DEFAULT_ASK_SWEEP_MS,
+    askAttemptTimeoutMs: 0,
+    retryBackoffMs: DEFAULT_RETRY_BACKOFF_MS,
+    retryBackoffMaxMs: DEFAULT_RETRY_BACKOFF_MAX_MS,
+    dedupWindow: DEFAULT_DEDUP_WINDOW,
     clock: systemClock,
   };
 }
@@ -87,6 +107,10 @@ export function parseSystemOptions(opts: SystemOptions = {}): ResolvedSystemOpti
   int('throughputPerTurn', 1);
   int('askTimeoutMs', 1);
   int('askSweepMs', 1);
+  int('askAttemptTimeoutMs', 0);
+  int('retryBackoffMs', 1);
+  int('retryBackoffMaxMs', 1);
+  int('dedupWindow', 0);
   if (!o.clock || typeof o.clock.now !== 'function') bad.push('clock must have now()');
   if (bad.length) {
     throw new InvalidArgument(`invalid system options: ${bad.join('; ')}`, { fields: bad.map((b) => b.split(' ')[0]!) });

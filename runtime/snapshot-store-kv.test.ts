@@ -28,8 +28,9 @@ describe('snapshot-store-kv', () => {
 
   it('snapshot-store-kv - save then load round-trips typed arrays', async () => {
     const data = { emb: new Float32Array([0.5, -1.25]), hist: new Uint8Array([1, 2, 3]), w: new Float64Array([Math.E]), n: 4 };
-    await store.save('user', '42', { data, epoch: 7, savedAt: 1_700_000_000_000 });
-    const got = await store.load('user', '42');
+    const rev = await store.save('user', '42', { data, epoch: 7, savedAt: 1_700_000_000_000 }, 0);
+    const { snapshot: got, revision } = await store.load('user', '42');
+    expect(revision).toBe(rev);
     expect(got).toBeDefined();
     expect(got!.epoch).toBe(7);
     expect(got!.savedAt).toBe(1_700_000_000_000);
@@ -44,25 +45,35 @@ describe('snapshot-store-kv', () => {
   });
 
   it('snapshot-store-kv - a missing key loads as undefined', async () => {
-    expect(await store.load('user', 'never-saved')).toBeUndefined();
+    expect(await store.load('user', 'never-saved')).toEqual({ snapshot: undefined, revision: 0 });
   });
 
   it('snapshot-store-kv - delete removes the snapshot and a later save works', async () => {
-    await store.save('user', 'gone', { data: 1, epoch: 1, savedAt: 1 });
+    await store.save('user', 'gone', { data: 1, epoch: 1, savedAt: 1 }, 0);
     await store.delete('user', 'gone');
-    expect(await store.load('user', 'gone')).toBeUndefined();
+    const after = await store.load('user', 'gone');
+    expect(after.snapshot).toBeUndefined();
+    expect(after.revision).toBeGreaterThan(0);
     await store.delete('user', 'never-there');
-    await store.save('user', 'gone', { data: 2, epoch: 2, savedAt: 2 });
-    expect((await store.load('user', 'gone'))?.data).toBe(2);
+    await store.save('user', 'gone', { data: 2, epoch: 2, savedAt: 2 }, after.revision);
+    expect((await store.load('user', 'gone')).snapshot?.data).toBe(2);
+  });
+
+  it('snapshot-store-kv - a write naming an old revision is fenced off and changes nothing', async () => {
+    const r1 = await store.save('user', 'fenced', { data: 'old owner', epoch: 1, savedAt: 1 }, 0);
+    const r2 = await store.save('user', 'fenced', { data: 'new owner', epoch: 2, savedAt: 2 }, r1);
+    await expect(store.save('user', 'fenced', { data: 'late write', epoch: 1, savedAt: 3 }, r1)).rejects.toMatchObject({ code: 'Fenced' });
+    await expect(store.save('user', 'fenced', { data: 'late create', epoch: 1, savedAt: 3 }, 0)).rejects.toMatchObject({ code: 'Fenced' });
+    expect(await store.load('user', 'fenced')).toEqual({ snapshot: { data: 'new owner', epoch: 2, savedAt: 2 }, revision: r2 });
   });
 
   it('snapshot-store-kv - odd keys round-trip and do not collide', async () => {
     const keys = ['a.b', 'ü', '', '_x', 'a/b c', 'a_b', 'x', '_b64_eA', '*', '>'];
     const encoded = keys.map(snapshotKvKey);
     expect(new Set(encoded).size).toBe(keys.length);
-    await Promise.all(keys.map((k, i) => store.save('title', k, { data: { k, i }, epoch: i, savedAt: i })));
+    await Promise.all(keys.map((k, i) => store.save('title', k, { data: { k, i }, epoch: i, savedAt: i }, 0)));
     for (const [i, k] of keys.entries()) {
-      expect(await store.load('title', k)).toEqual({ data: { k, i }, epoch: i, savedAt: i });
+      expect((await store.load('title', k)).snapshot).toEqual({ data: { k, i }, epoch: i, savedAt: i });
     }
     expect(snapshotKvKey('plain-key_1=')).toBe('plain-key_1=');
     expect(snapshotKvKey('')).toBe('_b64_');
@@ -70,12 +81,12 @@ describe('snapshot-store-kv', () => {
 
   it('snapshot-store-kv - two kinds use two buckets, created once under concurrent first use', async () => {
     await Promise.all([
-      store.save('alpha', 'k', { data: 'a', epoch: 1, savedAt: 1 }),
-      store.save('alpha', 'k2', { data: 'a2', epoch: 1, savedAt: 1 }),
-      store.save('beta', 'k', { data: 'b', epoch: 1, savedAt: 1 }),
+      store.save('alpha', 'k', { data: 'a', epoch: 1, savedAt: 1 }, 0),
+      store.save('alpha', 'k2', { data: 'a2', epoch: 1, savedAt: 1 }, 0),
+      store.save('beta', 'k', { data: 'b', epoch: 1, savedAt: 1 }, 0),
     ]);
-    expect((await store.load('alpha', 'k'))?.data).toBe('a');
-    expect((await store.load('beta', 'k'))?.data).toBe('b');
+    expect((await store.load('alpha', 'k')).snapshot?.data).toBe('a');
+    expect((await store.load('beta', 'k')).snapshot?.data).toBe('b');
     const names: string[] = [];
     for await (const s of new Kvm(nc).list()) names.push(s.bucket);
     expect(names).toContain(`${bucketPrefix}_snap_alpha`);
@@ -83,7 +94,7 @@ describe('snapshot-store-kv', () => {
   });
 
   it('snapshot-store-kv - an undecodable value throws Internal naming bucket and key', async () => {
-    await store.save('user', 'poisoned', { data: 0, epoch: 0, savedAt: 0 });
+    await store.save('user', 'poisoned', { data: 0, epoch: 0, savedAt: 0 }, 0);
     const kv = await new Kvm(nc).open(`${bucketPrefix}_snap_user`);
     await kv.put('poisoned', new Uint8Array([0xc1]));
     const err = await store.load('user', 'poisoned').then(
@@ -96,7 +107,7 @@ describe('snapshot-store-kv', () => {
 
   it('snapshot-store-kv - kinds and options that cannot name a bucket are refused', async () => {
     await expect(store.load('a.b', 'k')).rejects.toBeInstanceOf(InvalidArgument);
-    await expect(store.save('', 'k', { data: 0, epoch: 0, savedAt: 0 })).rejects.toBeInstanceOf(InvalidArgument);
+    await expect(store.save('', 'k', { data: 0, epoch: 0, savedAt: 0 }, 0)).rejects.toBeInstanceOf(InvalidArgument);
     let caught: unknown;
     try {
       new KvSnapshotStore(nc, { bucketPrefix: 'a b', history: 0 });

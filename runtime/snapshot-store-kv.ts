@@ -2,8 +2,8 @@ import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { decodeValue, encodeValue } from './envelope.js';
-import { Closed, Internal, InvalidArgument } from './errors.js';
-import type { Snapshot, SnapshotStore } from './types.js';
+import { Closed, Fenced, Internal, InvalidArgument } from './errors.js';
+import type { Snapshot, SnapshotStore, StoredSnapshot } from './types.js';
 
 /** First part of every snapshot bucket name. */
 export const DEFAULT_SNAPSHOT_BUCKET_PREFIX = 'reel';
@@ -83,11 +83,13 @@ export class KvSnapshotStore implements SnapshotStore {
     return `${this.#opts.bucketPrefix}_snap_${kind}`;
   }
 
-  async load(kind: string, key: string): Promise<Snapshot | undefined> {
+  async load(kind: string, key: string): Promise<StoredSnapshot> {
     const kv = await this.#bucket(kind);
     const kvKey = snapshotKvKey(key);
     const entry = await kv.get(kvKey);
-    if (entry === null || entry.operation !== 'PUT') return undefined;
+    if (entry === null) return { snapshot: undefined, revision: 0 };
+    // A delete or purge leaves a marker whose revision the next write must name.
+    if (entry.operation !== 'PUT') return { snapshot: undefined, revision: entry.revision };
     let value: unknown;
     try {
       value = decodeValue(entry.value);
@@ -97,13 +99,24 @@ export class KvSnapshotStore implements SnapshotStore {
     if (!isSnapshot(value)) {
       throw new Internal(`snapshot ${this.bucketName(kind)}/${kvKey} is not a snapshot record`, { kind, key });
     }
-    return value;
+    return { snapshot: value, revision: entry.revision };
   }
 
-  async save(kind: string, key: string, snapshot: Snapshot): Promise<void> {
+  async save(kind: string, key: string, snapshot: Snapshot, expectedRevision: number): Promise<number> {
     const kv = await this.#bucket(kind);
-    // Only the three fields: an accidental extra property must not become part of the stored format.
-    await kv.put(snapshotKvKey(key), encodeValue({ data: snapshot.data, epoch: snapshot.epoch, savedAt: snapshot.savedAt }));
+    const kvKey = snapshotKvKey(key);
+    // Only the known fields: an accidental extra property must not become part of the stored format.
+    const rec: Snapshot = { data: snapshot.data, epoch: snapshot.epoch, savedAt: snapshot.savedAt };
+    if (snapshot.dedup !== undefined) rec.dedup = snapshot.dedup;
+    const bytes = encodeValue(rec);
+    try {
+      return expectedRevision === 0 ? await kv.create(kvKey, bytes) : await kv.update(kvKey, bytes, expectedRevision);
+    } catch (err) {
+      if (isRevisionConflict(err)) {
+        throw new Fenced(`snapshot ${this.bucketName(kind)}/${kvKey} changed since revision ${expectedRevision}: a newer owner wrote it`, { kind, key, cause: err });
+      }
+      throw err;
+    }
   }
 
   async delete(kind: string, key: string): Promise<void> {
@@ -139,8 +152,14 @@ export class KvSnapshotStore implements SnapshotStore {
   }
 }
 
+/** JetStream API error 10071, "wrong last sequence": the compare-and-set lost. */
+function isRevisionConflict(err: unknown): boolean {
+  if ((err as { code?: unknown } | null)?.code === 10071) return true;
+  return /wrong last sequence/.test(err instanceof Error ? err.message : String(err));
+}
+
 function isSnapshot(v: unknown): v is Snapshot {
   if (v === null || typeof v !== 'object') return false;
   const o = v as Record<string, unknown>;
-  return 'data' in o && typeof o.epoch === 'number' && typeof o.savedAt === 'number';
+  return typeof o.epoch === 'number' && typeof o.savedAt === 'number';
 }

@@ -1,32 +1,51 @@
 import { decodeValue, encodeValue } from './envelope.js';
-import type { Snapshot, SnapshotStore } from './types.js';
+import { Fenced } from './errors.js';
+import type { Snapshot, SnapshotStore, StoredSnapshot } from './types.js';
+
+interface Slot {
+  /** Undefined after a delete: the revision stays, as a KV delete marker's does. */
+  bytes: Uint8Array | undefined;
+  revision: number;
+}
 
 /**
- * Snapshots in process memory, encoded like the JetStream store so that an actor's
- * later mutations never leak into a saved snapshot.
+ * Snapshots in process memory, encoded like the JetStream store (so that an actor's later
+ * mutations never leak into a saved snapshot) and written by compare-and-set on revisions.
  */
 export class MemorySnapshotStore implements SnapshotStore {
-  private readonly data = new Map<string, Uint8Array>();
+  private readonly slots = new Map<string, Slot>();
+  private revision = 0;
   /** Snapshots written, for tests and the demo. */
   writes = 0;
 
-  async load(kind: string, key: string): Promise<Snapshot | undefined> {
-    const b = this.data.get(`${kind}\u0000${key}`);
-    return b === undefined ? undefined : (decodeValue(b) as Snapshot);
+  async load(kind: string, key: string): Promise<StoredSnapshot> {
+    const slot = this.slots.get(`${kind}\u0000${key}`);
+    if (slot === undefined) return { snapshot: undefined, revision: 0 };
+    return { snapshot: slot.bytes === undefined ? undefined : (decodeValue(slot.bytes) as Snapshot), revision: slot.revision };
   }
 
-  async save(kind: string, key: string, snapshot: Snapshot): Promise<void> {
-    this.data.set(`${kind}\u0000${key}`, encodeValue(snapshot));
+  async save(kind: string, key: string, snapshot: Snapshot, expectedRevision: number): Promise<number> {
+    const k = `${kind}\u0000${key}`;
+    const current = this.slots.get(k)?.revision ?? 0;
+    if (current !== expectedRevision) {
+      throw new Fenced(`snapshot ${kind}/${key} is at revision ${current}, not ${expectedRevision}: a newer owner wrote it`, { kind, key });
+    }
+    const revision = ++this.revision;
+    this.slots.set(k, { bytes: encodeValue(snapshot), revision });
     this.writes++;
+    return revision;
   }
 
   async delete(kind: string, key: string): Promise<void> {
-    this.data.delete(`${kind}\u0000${key}`);
+    const k = `${kind}\u0000${key}`;
+    if (this.slots.has(k)) this.slots.set(k, { bytes: undefined, revision: ++this.revision });
   }
 
   /** Number of stored snapshots. */
   get size(): number {
-    return this.data.size;
+    let n = 0;
+    for (const s of this.slots.values()) if (s.bytes !== undefined) n++;
+    return n;
   }
 
   async close(): Promise<void> {}

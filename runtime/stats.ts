@@ -16,9 +16,14 @@ export class KindStats {
   restarts = 0;
   /** Activations that failed to start (snapshot load or onActivate threw). */
   activationFailures = 0;
-  /** Snapshots written, and writes that failed. */
+  /** Snapshots written; writes that failed; writes refused because a newer owner had written. */
   snapshotsSaved = 0;
   snapshotFailures = 0;
+  snapshotsRejected = 0;
+  /** Retried asks answered from the dedup window without running the handler again. */
+  duplicates = 0;
+  /** Activations ended without a write because this node no longer held their shard. */
+  abandoned = 0;
 }
 
 /** Counters of one node's actor system, beyond its kinds. */
@@ -31,4 +36,8 @@ export class SystemStats {
   tellsSent = 0;
   asksSent = 0;
   asksFailed = 0;
+  /** Ask attempts sent again (NoRoute, StaleEpoch or a lost reply), with the same message id. */
+  askRetries = 0;
+  /** Messages refused because they named another owner epoch than the one served here. */
+  staleEpochs = 0;
 }

@@ -1,7 +1,7 @@
 import { Activation, type ActivationHost, type ActivationLimits } from './activation.js';
-import { AskRegistry } from './asks.js';
+import { AskRegistry, type PendingAsk } from './asks.js';
 import { Dispatcher } from './dispatcher.js';
-import { Closed, InvalidArgument, NoRoute, Overloaded, UnknownKind, type ReelError } from './errors.js';
+import { Closed, InvalidArgument, isRetryable, NoRoute, Overloaded, StaleEpoch, UnknownKind, type ReelError } from './errors.js';
 import { newEnvelope } from './envelope.js';
 import { EnvelopeBatch } from './envelope-batch.js';
 import { IdSequence } from './id-sequence.js';
@@ -11,7 +11,8 @@ import { MemorySnapshotStore } from './snapshot-store-memory.js';
 import { KindStats, SystemStats } from './stats.js';
 import { LocalTransport } from './transport-local.js';
 import type {
-  ActorFactory, AskOptions, Envelope, InboundSink, Reply, ShardId, Snapshot, SnapshotStore, TellOptions, Transport,
+  ActorFactory, AskOptions, Envelope, InboundSink, Reply, RuntimeEvent, ShardId, ShardOwnership, Snapshot, SnapshotStore, StoredSnapshot,
+  TellOptions, Transport,
 } from './types.js';
 
 /** An actor system: options plus the transport and snapshot store it runs on. */
@@ -20,6 +21,18 @@ export interface ActorSystemConfig extends SystemOptions {
   transport?: Transport;
   /** Where snapshots live. @default a new in-memory store */
   store?: SnapshotStore;
+  /** Who may serve which shard under which epoch (the cluster). @default every hosted shard, epoch 0 */
+  ownership?: ShardOwnership;
+  /** Receives activation and snapshot facts. */
+  onEvent?: (e: RuntimeEvent) => void;
+  /** Test hooks: fault injection, never set in production. */
+  hooks?: SystemHooks;
+}
+
+/** Fault injection for tests. */
+export interface SystemHooks {
+  /** Return true to drop the answer to this ask after its handler ran (a lost reply). */
+  dropReply?(env: Envelope): boolean;
 }
 
 /** One message of a `tellBatch`. */
@@ -70,6 +83,10 @@ export class ActorSystem implements InboundSink, ActivationHost {
   readonly store: SnapshotStore;
   readonly dispatcher: Dispatcher;
   readonly stats = new SystemStats();
+  readonly ownership: ShardOwnership | undefined;
+  readonly dedupWindow: number;
+  private readonly onEvent: ((e: RuntimeEvent) => void) | undefined;
+  private readonly hooks: SystemHooks | undefined;
   private readonly ownsStore: boolean;
   private readonly kinds = new Map<string, KindEntry>();
   /**
@@ -90,15 +107,19 @@ export class ActorSystem implements InboundSink, ActivationHost {
   private endedWaiters: Array<() => void> = [];
 
   constructor(config: ActorSystemConfig = {}) {
-    const { transport, store, ...opts } = config;
+    const { transport, store, ownership, onEvent, hooks, ...opts } = config;
     this.options = parseSystemOptions(opts);
+    this.ownership = ownership;
+    this.onEvent = onEvent;
+    this.hooks = hooks;
+    this.dedupWindow = this.options.dedupWindow;
     this.nodeId = this.options.nodeId;
     this.transport = transport ?? new LocalTransport();
     this.ownsStore = store === undefined;
     this.store = store ?? new MemorySnapshotStore();
     this.dispatcher = new Dispatcher(this.options.throughputPerTurn);
     this.limits = { mailboxCapacity: this.options.mailboxCapacity, maxConsecutiveFailures: this.options.maxConsecutiveFailures };
-    this.asks = new AskRegistry(this.options.clock, this.options.askSweepMs);
+    this.asks = new AskRegistry(this.options.clock, this.options.askSweepMs, (id, p) => this.resend(id, p));
     this.hosted = new Uint8Array(this.options.shardCount);
     this.recencySlack = Math.max(1, Math.floor(this.options.maxActiveActors / 8));
     this.ids = new IdSequence(`${this.nodeId}.${Math.random().toString(36).slice(2, 8)}.`);
@@ -142,6 +163,17 @@ export class ActorSystem implements InboundSink, ActivationHost {
     for (const s of shards) this.hosted[s] = 0;
     const gone = new Set(shards);
     await this.passivateWhere((a) => gone.has(a.shard));
+  }
+
+  /**
+   * Stops receiving messages for these shards and drops their activations without writing
+   * anything: this node lost them (lease ran out, or another node took over).
+   */
+  async abandonShards(shards: readonly ShardId[]): Promise<void> {
+    await this.transport.unhost(shards);
+    for (const s of shards) this.hosted[s] = 0;
+    const gone = new Set(shards);
+    for (const act of [...this.order]) if (gone.has(act.shard)) act.abandonNow();
   }
 
   /** Shards this node hosts. */
@@ -202,19 +234,36 @@ export class ActorSystem implements InboundSink, ActivationHost {
   sendAsk(kind: string, key: string, shard: ShardId, type: string, body: unknown, opts: AskOptions | undefined, full: boolean): Promise<unknown> {
     if (this.state !== 'running') return Promise.reject(new Closed(`actor system ${this.nodeId} is not running`));
     const deadline = this.deadlineOf(opts, this.options.askTimeoutMs);
-    const { id, promise } = this.asks.open(deadline, full, kind, key, shard);
     const env = this.envelope(kind, key, shard, type, body, opts?.id ?? this.newId(), deadline, opts?.trace ?? '');
+    const attempt = this.options.askAttemptTimeoutMs;
+    const { id, promise } = this.asks.open(env, deadline, full, attempt > 0 ? this.now() + attempt : deadline);
     this.stats.asksSent++;
+    this.sendAttempt(id, env);
+    return promise;
+  }
+
+  /** Sends one attempt of an ask, stamped with the owner epoch this node knows now. */
+  private sendAttempt(id: number, env: Envelope): void {
+    if (this.ownership !== undefined) env.epoch = this.ownership.routeEpoch(env.shard);
     try {
       this.transport.send(env, id);
     } catch (err) {
       this.settle(id, { node: '', epoch: 0, error: err as ReelError });
     }
-    return promise;
+  }
+
+  /** An ask woken before its deadline: no answer within the attempt timeout, or a retry after backoff. */
+  private resend(id: number, p: PendingAsk): void {
+    if (this.state !== 'running') return;
+    p.attempts++;
+    this.stats.askRetries++;
+    const attempt = this.options.askAttemptTimeoutMs;
+    this.asks.wakeAt(id, p, attempt > 0 ? this.now() + attempt : p.deadline);
+    this.sendAttempt(id, p.env);
   }
 
   private envelope(kind: string, key: string, shard: ShardId, type: string, body: unknown, id: string, deadline: number, trace: string): Envelope {
-    return newEnvelope(id, kind, key, shard, 0, type, deadline, trace, body);
+    return newEnvelope(id, kind, key, shard, this.ownership?.routeEpoch(shard) ?? 0, type, deadline, trace, body);
   }
 
   private deadlineOf(opts: TellOptions | undefined, defaultMs: number): number {
@@ -246,7 +295,25 @@ export class ActorSystem implements InboundSink, ActivationHost {
     if (this.hosted[shard] !== 1 || (act !== undefined ? act.shard : shardOf(env.kind, env.key, this.options.shardCount)) !== shard) {
       return this.refuse(env, new NoRoute(`node ${this.nodeId} does not host shard ${shard} (${env.kind}/${env.key})`, { kind: env.kind, key: env.key, shard, node: this.nodeId }));
     }
-    if (act === undefined) act = this.activate(entry, env.kind, env.key, shard);
+    const own = this.ownership;
+    if (own !== undefined) {
+      const epoch = own.servingEpoch(shard, this.now());
+      if (epoch === 0) {
+        return this.refuse(env, new NoRoute(`node ${this.nodeId} does not serve shard ${shard} now (${env.kind}/${env.key})`, { kind: env.kind, key: env.key, shard, node: this.nodeId }));
+      }
+      if (env.epoch !== 0 && env.epoch !== epoch) {
+        this.stats.staleEpochs++;
+        return this.refuse(env, new StaleEpoch(`message for shard ${shard} names epoch ${env.epoch}; node ${this.nodeId} serves epoch ${epoch}`, { kind: env.kind, key: env.key, shard, node: this.nodeId }));
+      }
+      if (act !== undefined && act.epoch !== epoch) {
+        // Left from an earlier epoch of this node's: it must not run under the new one.
+        act.abandonNow();
+        act = entry.acts.get(env.key);
+      }
+      act ??= this.activate(entry, env.kind, env.key, shard, epoch);
+    } else if (act === undefined) {
+      act = this.activate(entry, env.kind, env.key, shard, 0);
+    }
     if (!act.mailbox.post(env)) {
       entry.stats.overloaded++;
       return this.refuse(env, new Overloaded(`mailbox of ${env.kind}/${env.key} is full (${this.options.mailboxCapacity} messages)`, { kind: env.kind, key: env.key, shard, node: this.nodeId }));
@@ -257,10 +324,21 @@ export class ActorSystem implements InboundSink, ActivationHost {
   settle(askId: number, reply: Reply): void {
     const err = reply.error;
     if (err !== undefined) {
+      const p = this.asks.get(askId);
+      if (p === undefined) return;
+      // Only a cluster moves shards; with a static placement NoRoute is final at once.
+      if (this.ownership !== undefined && isRetryable(err.code) && this.state === 'running') {
+        // The shard is moving or our view of its owner is stale: same id again, after a backoff.
+        const backoff = Math.min(this.options.retryBackoffMaxMs, this.options.retryBackoffMs * 2 ** Math.min(p.attempts - 1, 16));
+        if (this.now() + backoff < p.deadline) {
+          this.asks.wakeAt(askId, p, this.now() + backoff);
+          return;
+        }
+      }
       this.stats.asksFailed++;
       if (err.code === 'NoRoute' && err.shard === undefined) {
-        const t = this.asks.target(askId);
-        if (t) reply = { ...reply, error: new NoRoute(`no node hosts shard ${t.shard} (${t.kind}/${t.key})`, { ...t, cause: err }) };
+        const e = p.env;
+        reply = { ...reply, error: new NoRoute(`no node hosts shard ${e.shard} (${e.kind}/${e.key})`, { kind: e.kind, key: e.key, shard: e.shard, cause: err }) };
       }
     }
     this.asks.settle(askId, reply);
@@ -286,15 +364,20 @@ export class ActorSystem implements InboundSink, ActivationHost {
     return ++this.useSeq;
   }
 
-  loadSnapshot(kind: string, key: string): Promise<Snapshot | undefined> {
+  loadSnapshot(kind: string, key: string): Promise<StoredSnapshot> {
     return this.store.load(kind, key);
   }
 
-  saveSnapshot(kind: string, key: string, snap: Snapshot): Promise<void> {
-    return this.store.save(kind, key, snap);
+  saveSnapshot(kind: string, key: string, snap: Snapshot, expectedRevision: number): Promise<number> {
+    return this.store.save(kind, key, snap, expectedRevision);
+  }
+
+  event(e: RuntimeEvent): void {
+    this.onEvent?.(e);
   }
 
   answer(env: Envelope, value: unknown, error: ReelError | undefined, epoch: number): void {
+    if (this.hooks?.dropReply?.(env)) return;
     const reply: Reply = error === undefined ? { node: this.nodeId, epoch, value } : { node: this.nodeId, epoch, error };
     this.transport.reply(env.replyTo, reply);
   }
@@ -314,9 +397,9 @@ export class ActorSystem implements InboundSink, ActivationHost {
 
   // ---- activation bookkeeping ----
 
-  private activate(entry: KindEntry, kind: string, key: string, shard: ShardId): Activation {
+  private activate(entry: KindEntry, kind: string, key: string, shard: ShardId, epoch: number): Activation {
     if (this.activeCount >= this.options.maxActiveActors) this.evictOne();
-    const act = new Activation(this, entry.factory, entry.stats, this.limits, kind, key, shard, 0);
+    const act = new Activation(this, entry.factory, entry.stats, this.limits, kind, key, shard, epoch);
     act.idleSince = this.now();
     entry.acts.set(key, act);
     this.order.add(act);

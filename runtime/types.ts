@@ -1,5 +1,5 @@
 import type { EnvelopeBatch } from './envelope-batch.js';
-import type { ReelError } from './errors.js';
+import type { ReelError, WireError } from './errors.js';
 
 /** A shard number in `0..S-1`. */
 export type ShardId = number;
@@ -92,20 +92,55 @@ export interface Transport {
 
 /** A saved actor state, with the epoch of the owner that wrote it. */
 export interface Snapshot<D = unknown> {
-  data: D;
+  /** The actor's state; undefined in a fencing marker written before any state existed. */
+  data: D | undefined;
   /** Owner epoch of the writer (0 until ownership exists). */
   epoch: number;
   /** Wall-clock ms since the Unix epoch when written. */
   savedAt: number;
+  /** Recent ask ids with their answers, so that a retry after a move is applied once. */
+  dedup?: DedupEntry[];
+}
+
+/** A remembered answer: `[messageId, value]` or `[messageId, undefined, wireError]`. */
+export type DedupEntry = [string, unknown] | [string, undefined, WireError];
+
+/** A snapshot as read, with the revision a later write must name. */
+export interface StoredSnapshot {
+  /** Undefined when the actor has no snapshot (never written, or deleted). */
+  snapshot: Snapshot | undefined;
+  /** Store revision for compare-and-set; 0 when nothing was ever written. */
+  revision: number;
 }
 
 /** Where actor snapshots live. Implementations: in-memory and JetStream KV. */
 export interface SnapshotStore {
-  load(kind: string, key: string): Promise<Snapshot | undefined>;
-  save(kind: string, key: string, snapshot: Snapshot): Promise<void>;
+  load(kind: string, key: string): Promise<StoredSnapshot>;
+  /**
+   * Writes a snapshot by compare-and-set on `expectedRevision` (what `load` or the last
+   * `save` returned) and returns the new revision; throws `Fenced` when someone else wrote
+   * in between, so a stale owner's write never overwrites a newer one.
+   */
+  save(kind: string, key: string, snapshot: Snapshot, expectedRevision: number): Promise<number>;
   delete(kind: string, key: string): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * Who may serve which shard, under which epoch: declared here, implemented by the cluster.
+ * Without one, a node serves every shard it hosts under epoch 0.
+ */
+export interface ShardOwnership {
+  /** The epoch under which this node may serve `shard` at `now` (its own clock), or 0 when it may not. */
+  servingEpoch(shard: ShardId, now: number): number;
+  /** The epoch a sender stamps on a message to `shard`: the current owner's, as far as this node knows; 0 if unknown. */
+  routeEpoch(shard: ShardId): number;
+}
+
+/** Facts a node reports for tests and operators: activations and snapshot writes. */
+export type RuntimeEvent =
+  | { type: 'activation'; kind: string; key: string; node: string; epoch: number; start: number; end: number; reason: 'passivated' | 'abandoned' | 'failed' | 'stopped' }
+  | { type: 'snapshot'; kind: string; key: string; node: string; epoch: number; accepted: boolean; storedEpoch?: number; at: number };
 
 /** A source of time, injected so that time-driven behaviour can be tested. */
 export interface Clock {

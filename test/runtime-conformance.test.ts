@@ -7,7 +7,7 @@ import type { SystemOptions } from '../runtime/options.js';
 import { shardOf } from '../runtime/shard.js';
 import { KvSnapshotStore } from '../runtime/snapshot-store-kv.js';
 import { MemorySnapshotStore } from '../runtime/snapshot-store-memory.js';
-import { ActorSystem } from '../runtime/system.js';
+import { ActorSystem, type SystemHooks } from '../runtime/system.js';
 import { LocalHub, LocalTransport } from '../runtime/transport-local.js';
 import { NatsTransport } from '../runtime/transport-nats.js';
 import type { SnapshotStore, Transport } from '../runtime/types.js';
@@ -79,12 +79,12 @@ function natsKit(): TransportKit {
   };
 }
 
-async function makeRig(kit: TransportKit, serverOpts: SystemOptions = {}): Promise<Rig> {
+async function makeRig(kit: TransportKit, serverOpts: SystemOptions = {}, extra: { hooks?: SystemHooks; clientOpts?: SystemOptions } = {}): Promise<Rig> {
   const p = await kit.pair();
   const clock = new ManualClock();
-  const server = new ActorSystem({ nodeId: 'server', shardCount: S, transport: p.server, store: p.store, clock, ...serverOpts });
+  const server = new ActorSystem({ nodeId: 'server', shardCount: S, transport: p.server, store: p.store, clock, ...serverOpts, ...(extra.hooks ? { hooks: extra.hooks } : {}) });
   server.register('test', testActorFactory);
-  const client = new ActorSystem({ nodeId: 'client', shardCount: S, transport: p.client });
+  const client = new ActorSystem({ nodeId: 'client', shardCount: S, transport: p.client, ...extra.clientOpts });
   await server.start(hostedShards);
   await client.start([]);
   const rig: Rig = {
@@ -229,7 +229,7 @@ for (const kit of [localKit, natsKit()]) {
       rig.clock.advance(1001);
       expect(rig.server.sweepIdle()).toBe(1);
       await waitFor('passivated', () => !rig.server.isActive('test', k));
-      const snap = await rig.store.load('test', k);
+      const { snapshot: snap } = await rig.store.load('test', k);
       expect(snap?.data).toEqual({ n: 41, log: [] });
       expect(await rig.client.ask('test', k, 'incr')).toBe(42);
       expect(fixtureState.generations.get(`test/${k}`)).toBe(2);
@@ -318,10 +318,33 @@ for (const kit of [localKit, natsKit()]) {
       await waitFor('timer ticks', async () => (await rig.client.ask<number>('test', k, 'get')) >= 3);
       await rig.client.ask('test', k, 'passivate');
       await waitFor('passivated', () => !rig.server.isActive('test', k));
-      const n = ((await rig.store.load('test', k))?.data as { n: number }).n;
+      const n = ((await rig.store.load('test', k)).snapshot?.data as { n: number }).n;
       await new Promise((r) => setTimeout(r, 30));
       expect(rig.server.isActive('test', k)).toBe(false);
       expect(await rig.client.ask('test', k, 'get')).toBe(n);
+    });
+
+    it(`${kit.name} - a lost reply: the retry (same message id) is applied once and gets the original answer`, async () => {
+      let dropped = 0;
+      const hooks: SystemHooks = { dropReply: (env) => env.type === 'incr' && dropped++ === 0 };
+      rig = await makeRig(kit, {}, { hooks, clientOpts: { askAttemptTimeoutMs: 50 } });
+      const k = hostedKey(14);
+      expect(await rig.client.ask('test', k, 'incr', { by: 10 }, { deadlineMs: 5000 })).toBe(10);
+      expect(dropped).toBe(2); // the first answer was dropped, the retry's was not
+      expect(rig.client.stats.askRetries).toBeGreaterThanOrEqual(1);
+      expect(rig.server.kindStats('test').duplicates).toBeGreaterThanOrEqual(1);
+      expect(await rig.client.ask('test', k, 'get')).toBe(10);
+    });
+
+    it(`${kit.name} - the dedup window travels with the snapshot: a retry after passivation is still applied once`, async () => {
+      rig = await makeRig(kit);
+      const k = hostedKey(15);
+      expect(await rig.client.ask('test', k, 'incr', { by: 2 }, { id: 'op-1' })).toBe(2);
+      await rig.client.ask('test', k, 'passivate');
+      await waitFor('passivated', () => !rig.server.isActive('test', k));
+      expect(await rig.client.ask('test', k, 'incr', { by: 2 }, { id: 'op-1' })).toBe(2);
+      expect(await rig.client.ask('test', k, 'get')).toBe(2);
+      expect(rig.server.kindStats('test').duplicates).toBe(1);
     });
 
     if (kit.name === 'nats') {
