@@ -12,14 +12,19 @@ export interface NodeProcess {
   readonly exited: Promise<number | string>;
   /** SIGTERM and wait for exit. */
   stop(): Promise<number | string>;
+  /** Writes a line to the process's stdin. */
+  send(line: string): void;
+  /** Resolves with the first event (already printed or to come) that `match` accepts. */
+  waitEvent(match: (e: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   stderr(): string;
 }
 
 /** Starts the built node fixture (`npm run build` first) with `args`: children run JavaScript, never TypeScript. */
 export function startNodeProcess(args: string[], opts: { script?: string; readyTimeoutMs?: number } = {}): NodeProcess {
   const script = opts.script ?? builtFixture('node-proc.js');
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const events: Array<Record<string, unknown>> = [];
+  const watchers = new Set<(e: Record<string, unknown>) => void>();
   let err = '';
   child.stderr!.on('data', (d: Buffer) => {
     err = (err + d.toString()).slice(-8192);
@@ -38,6 +43,7 @@ export function startNodeProcess(args: string[], opts: { script?: string; readyT
         return;
       }
       events.push(ev);
+      for (const w of watchers) w(ev);
       if (ev.event === 'ready') {
         clearTimeout(timer);
         resolve(ev);
@@ -59,6 +65,26 @@ export function startNodeProcess(args: string[], opts: { script?: string; readyT
       return exited;
     },
     stderr: () => err,
+    send(line: string) {
+      child.stdin!.write(`${line}\n`);
+    },
+    waitEvent(match, timeoutMs = 20_000) {
+      const found = events.find(match);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          watchers.delete(w);
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for an event from ${args.join(' ')}; stderr: ${err}`));
+        }, timeoutMs);
+        const w = (e: Record<string, unknown>) => {
+          if (!match(e)) return;
+          clearTimeout(timer);
+          watchers.delete(w);
+          resolve(e);
+        };
+        watchers.add(w);
+      });
+    },
   };
 }
 

@@ -1,0 +1,59 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { ActorSystem, natsTransport, type ShardId, type ShardOwnership, type SystemOptions } from '../runtime/index.js';
+import { openClusterKv } from './cluster-kv.js';
+import { ClusterView } from './cluster-view.js';
+import { joinClusterConfig } from './config.js';
+
+/** A node that serves nothing: it only routes, stamping epochs from its view of the owners. */
+class RouteOnly implements ShardOwnership {
+  constructor(private readonly view: ClusterView) {}
+  servingEpoch(): number {
+    return 0;
+  }
+  holdsEpoch(): boolean {
+    return false;
+  }
+  routeEpoch(shard: ShardId): number {
+    const v = this.view.shard(shard).value;
+    return v !== undefined && v.owner !== '' ? v.epoch : 0;
+  }
+}
+
+/**
+ * A cluster client (a gateway, a test, a loader): an actor system hosting no shards whose
+ * asks carry the owner epochs it sees and retry NoRoute and StaleEpoch while shards move.
+ */
+export class ClusterClient {
+  private constructor(
+    readonly system: ActorSystem,
+    readonly view: ClusterView,
+  ) {}
+
+  static async connect(nc: NatsConnection, opts: { prefix?: string; shardCount?: number; system?: SystemOptions } = {}): Promise<ClusterClient> {
+    const prefix = opts.prefix ?? 'reel';
+    const kv = await openClusterKv(nc, prefix);
+    const config = await joinClusterConfig(kv, opts.shardCount ?? 128);
+    const view = new ClusterView(kv);
+    await view.open();
+    const system = new ActorSystem({
+      askAttemptTimeoutMs: 1000,
+      ...opts.system,
+      shardCount: config.shardCount,
+      transport: natsTransport(nc, { prefix }),
+      ownership: new RouteOnly(view),
+    });
+    await system.start([]);
+    return new ClusterClient(system, view);
+  }
+
+  /** Owner of each shard as this client sees it ('' for none). */
+  owners(): string[] {
+    const n = this.system.options.shardCount;
+    return Array.from({ length: n }, (_, s) => this.view.shard(s).value?.owner ?? '');
+  }
+
+  async close(): Promise<void> {
+    await this.system.stop();
+    this.view.close();
+  }
+}

@@ -1,0 +1,312 @@
+import type { KV } from '@nats-io/kv';
+import type { Clock, ShardId, ShardOwnership } from '../runtime/index.js';
+import { isRevisionConflict, json } from './cluster-kv.js';
+import type { ClusterView, ShardOwner, ShardRecord } from './cluster-view.js';
+import { liveMembers } from './membership.js';
+import { assignShards } from './placement-rendezvous.js';
+
+/** Timings of shard ownership. Every field is in ms. */
+export interface OwnershipTimings {
+  /** How long a claim or renewal lets the owner serve, by its own clock. */
+  leaseMs: number;
+  /** How often the owner renews its leases. */
+  renewMs: number;
+  /** Extra wait past another node's lease before taking its shard (clock skew, GC). */
+  safetyMarginMs: number;
+  /** A member silent this long is gone. */
+  heartbeatWindowMs: number;
+  /** How often the manager reconciles what it holds with what it should. */
+  tickMs: number;
+}
+
+/** What ownership drives: the node's actor system. */
+export interface ShardHost {
+  /** Start receiving messages for these shards. */
+  host(shards: readonly ShardId[]): Promise<void>;
+  /** Planned handoff: stop receiving, passivate the shards' actors and flush their snapshots. */
+  unhost(shards: readonly ShardId[]): Promise<void>;
+  /** Lost: stop receiving and drop the shards' actors without writing anything. */
+  abandonShards(shards: readonly ShardId[]): Promise<void>;
+}
+
+/** A line of the manager's log. */
+export type OwnershipLog = (msg: string, fields?: Record<string, unknown>) => void;
+
+const LOCK_KEY = 'lock.rebalance';
+/** A rebalance lock older than this is stale (its holder died while handing off). */
+const LOCK_STALE_MS = 60_000;
+
+/**
+ * Fenced shard ownership for one node: claims shards by compare-and-set on `shards.<n>`
+ * (the winner is whoever's write landed), renews their leases, hands shards off when the
+ * assignment moves them, and takes over a dead owner's shards once its lease plus a safety
+ * margin has passed. Every claim raises the shard's epoch.
+ *
+ * A node serves a shard only while its lease holds by its own clock, so a node that was
+ * paused or cut off stops before anyone else can start.
+ */
+export class OwnershipManager implements ShardOwnership {
+  private readonly epochs: Float64Array;
+  private readonly leases: Float64Array;
+  private readonly revisions: Float64Array;
+  /** Shards being handed off: they accept nothing, but their leases still hold. */
+  private readonly releasing: Uint8Array;
+  /** When this node first saw each shard's current revision (bounds a planted lease). */
+  private readonly seen = new Map<ShardId, { revision: number; at: number }>();
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  /** A handoff in progress: it runs beside reconciliation, which keeps renewing its leases. */
+  private handoff: Promise<void> | null = null;
+  private draining = false;
+  private stopped = false;
+  /** Completed claims, renewals lost and handoffs, for operators and tests. */
+  readonly stats = { claims: 0, lost: 0, released: 0, rebalances: 0 };
+
+  constructor(
+    private readonly view: ClusterView,
+    private readonly kv: KV,
+    private readonly nodeId: string,
+    private readonly shardCount: number,
+    private readonly clock: Clock,
+    private readonly target: ShardHost,
+    private readonly t: OwnershipTimings,
+    private readonly log: OwnershipLog = () => undefined,
+  ) {
+    this.epochs = new Float64Array(shardCount);
+    this.leases = new Float64Array(shardCount);
+    this.revisions = new Float64Array(shardCount);
+    this.releasing = new Uint8Array(shardCount);
+  }
+
+  // ---- ShardOwnership ----
+
+  servingEpoch(shard: ShardId, now: number): number {
+    return now < this.leases[shard]! && this.releasing[shard] === 0 ? this.epochs[shard]! : 0;
+  }
+
+  holdsEpoch(shard: ShardId, epoch: number, now: number): boolean {
+    return this.epochs[shard] === epoch && now < this.leases[shard]!;
+  }
+
+  routeEpoch(shard: ShardId): number {
+    const v = this.view.shard(shard).value;
+    return v !== undefined && v.owner !== '' ? v.epoch : 0;
+  }
+
+  // ---- control ----
+
+  /** Shards this node holds now (serving or handing off). */
+  owned(): ShardId[] {
+    const out: ShardId[] = [];
+    for (let s = 0; s < this.shardCount; s++) if (this.epochs[s]! > 0) out.push(s);
+    return out;
+  }
+
+  epochOf(shard: ShardId): number {
+    return this.epochs[shard]!;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.reconcile(), this.t.tickMs);
+    void this.reconcile();
+  }
+
+  /** Runs one reconciliation (joining one already under way). */
+  reconcile(): Promise<void> {
+    if (this.running) return this.running;
+    this.running = this.reconcileOnce()
+      .catch((err: unknown) => this.log('ownership reconcile failed', { error: (err as Error).message }))
+      .finally(() => {
+        this.running = null;
+      });
+    return this.running;
+  }
+
+  /** Hands every shard off and stops taking new ones; resolves when none is held. */
+  async drain(timeoutMs = 60_000): Promise<void> {
+    this.draining = true;
+    const until = this.clock.now() + timeoutMs;
+    while (this.owned().length > 0) {
+      if (this.clock.now() > until) throw new Error(`drain: ${this.owned().length} shards still held after ${timeoutMs} ms`);
+      await this.reconcile();
+      await this.handoff;
+      if (this.owned().length > 0) await new Promise((r) => setTimeout(r, this.t.tickMs));
+    }
+  }
+
+  /** Stops the loop. Held leases simply run out (a crash looks the same to the others). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+    await this.handoff;
+  }
+
+  // ---- reconciliation ----
+
+  private async reconcileOnce(): Promise<void> {
+    if (this.stopped) return;
+    const now = this.clock.now();
+    // Leases that ran out (a pause, a partition): those shards are gone; drop their actors unwritten.
+    const lost: ShardId[] = [];
+    for (let s = 0; s < this.shardCount; s++) {
+      if (this.epochs[s]! > 0 && now >= this.leases[s]!) {
+        lost.push(s);
+        this.forget(s);
+      }
+    }
+    if (lost.length) {
+      this.stats.lost += lost.length;
+      this.log('lease ran out; shards lost', { shards: lost });
+      await this.target.abandonShards(lost);
+    }
+
+    const members = liveMembers(this.view, now, this.t.heartbeatWindowMs).filter((m) => !m.draining);
+    const eligible = this.draining ? members.filter((m) => m.id !== this.nodeId) : members;
+    const desired = assignShards(this.shardCount, eligible, this.view.overrides);
+    const renew: ShardId[] = [];
+    const claim: ShardId[] = [];
+    const release: ShardId[] = [];
+    for (let s = 0; s < this.shardCount; s++) {
+      const rec = this.view.shard(s);
+      const seen = this.seen.get(s);
+      if (seen === undefined || seen.revision !== rec.revision) this.seen.set(s, { revision: rec.revision, at: now });
+      if (this.epochs[s]! > 0) {
+        if (this.leases[s]! - now <= this.t.leaseMs - this.t.renewMs) renew.push(s);
+        if (desired.get(s) !== this.nodeId && this.releasing[s] === 0 && desired.has(s)) release.push(s);
+      } else if (desired.get(s) === this.nodeId && this.claimable(s, rec, now)) {
+        claim.push(s);
+      }
+    }
+    await Promise.all(renew.map((s) => this.renew(s)));
+    const won = (await Promise.all(claim.map((s) => this.claim(s)))).filter((s): s is ShardId => s !== undefined);
+    if (won.length) {
+      this.log('claimed shards', { shards: won });
+      await this.target.host(won);
+    }
+    if (release.length && this.handoff === null) {
+      this.handoff = this.handOff(release)
+        .catch((err: unknown) => this.log('handoff failed', { error: (err as Error).message }))
+        .finally(() => {
+          this.handoff = null;
+        });
+    }
+  }
+
+  /** A shard nobody may be serving: never owned, released, or its owner's lease (plus margin) is over. */
+  private claimable(s: ShardId, rec: ShardRecord, now: number): boolean {
+    if (rec.revision === 0) return true;
+    const v = rec.value;
+    if (v !== undefined && v.owner === '') return true;
+    // Someone else, a garbled entry, or an earlier life of this node: wait out the lease. A
+    // lease is never longer than leaseMs from its write, so a planted far-future lease (or an
+    // unreadable one) ends leaseMs after this node first saw that revision.
+    const firstSeen = this.seen.get(s)!.at;
+    const leaseEnd = v !== undefined ? Math.min(v.leaseUntil, firstSeen + this.t.leaseMs) : firstSeen + this.t.leaseMs;
+    return now >= leaseEnd + this.t.safetyMarginMs;
+  }
+
+  private async claim(s: ShardId): Promise<ShardId | undefined> {
+    const rec = this.view.shard(s);
+    // Above every epoch ever written for this shard, even an unreadable one's: honest epochs
+    // never exceed their own write's revision, and revisions only grow.
+    const epoch = Math.max(rec.value?.epoch ?? 0, rec.revision) + 1;
+    const start = this.clock.now();
+    const value: ShardOwner = { owner: this.nodeId, epoch, leaseUntil: start + this.t.leaseMs };
+    let revision: number;
+    try {
+      revision = rec.revision === 0 ? await this.kv.create(`shards.${s}`, json(value)) : await this.kv.update(`shards.${s}`, json(value), rec.revision);
+    } catch (err) {
+      if (!isRevisionConflict(err)) this.log('claim failed', { shard: s, error: (err as Error).message });
+      return undefined; // another node won; the watch will show who
+    }
+    this.epochs[s] = epoch;
+    this.leases[s] = start + this.t.leaseMs;
+    this.revisions[s] = revision;
+    this.releasing[s] = 0;
+    this.view.noteShardWrite(s, value, revision);
+    this.stats.claims++;
+    return s;
+  }
+
+  private async renew(s: ShardId): Promise<void> {
+    const epoch = this.epochs[s]!;
+    const start = this.clock.now();
+    const value: ShardOwner = { owner: this.nodeId, epoch, leaseUntil: start + this.t.leaseMs };
+    try {
+      const revision = await this.kv.update(`shards.${s}`, json(value), this.revisions[s]!);
+      if (this.epochs[s] !== epoch) return;
+      this.leases[s] = start + this.t.leaseMs;
+      this.revisions[s] = revision;
+      this.view.noteShardWrite(s, value, revision);
+    } catch (err) {
+      if (!isRevisionConflict(err)) return; // a slow or failed write: the lease runs out unless a later renewal lands
+      // Someone else wrote the entry: this node no longer owns the shard.
+      if (this.epochs[s] !== epoch) return;
+      this.stats.lost++;
+      this.log('ownership taken over; shard lost', { shard: s, epoch });
+      this.forget(s);
+      await this.target.abandonShards([s]);
+    }
+  }
+
+  /** Planned handoff of shards the assignment gives to others, one rebalance at a time. */
+  private async handOff(shards: ShardId[]): Promise<void> {
+    const lock = await this.lock();
+    if (lock === undefined) return; // another node is handing off; next tick
+    try {
+      for (const s of shards) this.releasing[s] = 1;
+      this.stats.rebalances++;
+      this.log('handing shards off', { shards });
+      await this.target.unhost(shards);
+      await Promise.all(shards.map(async (s) => {
+        const epoch = this.epochs[s]!;
+        const value: ShardOwner = { owner: '', epoch, leaseUntil: 0 };
+        try {
+          const revision = await this.kv.update(`shards.${s}`, json(value), this.revisions[s]!);
+          this.view.noteShardWrite(s, value, revision);
+          this.stats.released++;
+        } catch (err) {
+          this.log('release write failed', { shard: s, error: (err as Error).message });
+        }
+        this.forget(s);
+      }));
+    } finally {
+      await this.kv.delete(LOCK_KEY, { previousSeq: lock }).catch(() => undefined);
+    }
+  }
+
+  /** Takes the rebalance lock; returns its revision, or undefined when another live holder has it. */
+  private async lock(): Promise<number | undefined> {
+    const now = this.clock.now();
+    const value = json({ holder: this.nodeId, at: now });
+    try {
+      return await this.kv.create(LOCK_KEY, value);
+    } catch (err) {
+      if (!isRevisionConflict(err)) return undefined;
+    }
+    const e = await this.kv.get(LOCK_KEY);
+    if (e === null) return undefined;
+    let holder = '';
+    let at = 0;
+    try {
+      ({ holder, at } = JSON.parse(new TextDecoder().decode(e.value)) as { holder: string; at: number });
+    } catch {
+      // garbled: treat as stale
+    }
+    const holderLive = liveMembers(this.view, now, this.t.heartbeatWindowMs).some((m) => m.id === holder);
+    if (e.operation === 'PUT' && holderLive && now - at < LOCK_STALE_MS) return undefined;
+    try {
+      return await this.kv.update(LOCK_KEY, value, e.revision);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private forget(s: ShardId): void {
+    this.epochs[s] = 0;
+    this.leases[s] = 0;
+    this.revisions[s] = 0;
+    this.releasing[s] = 0;
+  }
+}
