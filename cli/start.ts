@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { ingestInteractions, Kind, registerReelActors, TitleMsg, UserMsg, type InteractionBody, type TitleSummary, type UserSummary } from '../actors/index.js';
 import { ratingsFileIn, readItemTitles, readRatings, type Rating } from '../data/movielens.js';
 import { syntheticRatings } from '../data/synthetic.js';
+import { SoleOwnership } from '../cluster/index.js';
 import { ActorSystem } from '../runtime/index.js';
 import { progress, type Output } from './output.js';
 
@@ -46,7 +47,8 @@ export async function runStart(opts: StartOptions, out: Output): Promise<void> {
   const titles = file ? await readItemTitles(join(dirname(file), 'u.item')).catch(() => new Map<string, string>()) : new Map<string, string>();
   const name = (id: string) => titles.get(id) ?? `title ${id}`;
 
-  const system = registerReelActors(new ActorSystem({ nodeId: 'local' }));
+  // The broker-less default: a cluster of one node owning every shard, through the same seam.
+  const system = registerReelActors(new ActorSystem({ nodeId: 'local', ownership: new SoleOwnership() }));
   await system.start();
   out.info(`reel: one in-process node hosting all ${system.options.shardCount} shards (no NATS configured)`);
   out.info(`reel: loading ${file ?? (opts.synthetic ? 'synthetic ratings' : 'synthetic ratings (no MovieLens folder found; pass --data DIR)')}`);
