@@ -30,6 +30,8 @@ export interface ActivationHost {
   answer(env: Envelope, value: unknown, error: ReelError | undefined, epoch: number): void;
   tell(kind: string, key: string, type: string, body: unknown, opts?: TellOptions): void;
   ask<R>(kind: string, key: string, type: string, body: unknown, opts?: AskOptions): Promise<R>;
+  /** Sends a message back through routing (it is refused here, and its sender retries). */
+  reroute(env: Envelope): void;
   /** The activation is gone (passivated, failed or abandoned); `leftover` were queued behind its end. */
   ended(act: Activation, leftover: Envelope[]): void;
 }
@@ -115,7 +117,10 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
       // cut off past its lease handles nothing more for the shard, and writes nothing.
       const now = host.now();
       if (own.servingEpoch(this.shard, now) !== this.epoch) {
-        this.abandon([env]);
+        // Handing the shard off: the message goes back to routing (NoRoute, retried by
+        // its sender) while passivation flushes the state. Lost: end without a write.
+        if (own.holdsEpoch(this.shard, this.epoch, now)) host.reroute(env);
+        else this.abandon([env]);
         return undefined;
       }
       this.lastActiveAt = now;
@@ -289,7 +294,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
   private async stop(): Promise<void> {
     this.clearTimers();
     const own = this.host.ownership;
-    if (own !== undefined && own.servingEpoch(this.shard, this.host.now()) !== this.epoch) {
+    if (own !== undefined && !own.holdsEpoch(this.shard, this.epoch, this.host.now())) {
       this.abandon([]);
       return;
     }

@@ -31,12 +31,15 @@ export {
   NoRoute,
   Overloaded,
   ReelError,
+  StaleEpoch,
+  Fenced,
   UnknownKind,
+  isRetryable,
   errorFromWire,
   errorToWire,
 } from './errors.js';
 
-export type { ActorSystemConfig, BatchMessage } from './system.js';
+export type { ActorSystemConfig, BatchMessage, SystemHooks } from './system.js';
 export type { EnvelopeBatch } from './envelope-batch.js';
 export type { ResolvedSystemOptions, SystemOptions } from './options.js';
 export type { KindStats, SystemStats } from './stats.js';
@@ -52,10 +55,14 @@ export type {
   Clock,
   Envelope,
   InboundSink,
+  DedupEntry,
   Reply,
+  RuntimeEvent,
   ShardId,
+  ShardOwnership,
   Snapshot,
   SnapshotStore,
+  StoredSnapshot,
   TellOptions,
   Transport,
 } from './types.js';

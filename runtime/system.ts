@@ -372,6 +372,10 @@ export class ActorSystem implements InboundSink, ActivationHost {
     return this.store.save(kind, key, snap, expectedRevision);
   }
 
+  reroute(env: Envelope): void {
+    this.deliver(env);
+  }
+
   event(e: RuntimeEvent): void {
     this.onEvent?.(e);
   }

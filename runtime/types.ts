@@ -133,6 +133,11 @@ export interface SnapshotStore {
 export interface ShardOwnership {
   /** The epoch under which this node may serve `shard` at `now` (its own clock), or 0 when it may not. */
   servingEpoch(shard: ShardId, now: number): number;
+  /**
+   * Whether this node still holds `shard` under `epoch` at `now`: true while it hands the
+   * shard off (it accepts no messages but may still flush snapshots), false once lost.
+   */
+  holdsEpoch(shard: ShardId, epoch: number, now: number): boolean;
   /** The epoch a sender stamps on a message to `shard`: the current owner's, as far as this node knows; 0 if unknown. */
   routeEpoch(shard: ShardId): number;
 }
