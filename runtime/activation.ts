@@ -2,7 +2,7 @@ import type { Dispatcher } from './dispatcher.js';
 import { errorFromWire, errorToWire, Fenced, Internal, NoRoute, toReelError, type ReelError } from './errors.js';
 import { newEnvelope } from './envelope.js';
 import { Mailbox, type Invoker } from './mailbox.js';
-import type { KindStats } from './stats.js';
+import type { DurationHistogram, KindStats } from './stats.js';
 import type {
   Actor, ActorContext, ActorFactory, AskOptions, DedupEntry, Envelope, RuntimeEvent, ShardOwnership, Snapshot, StoredSnapshot, TellOptions,
 } from './types.js';
@@ -108,7 +108,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     if (this.state === 'ended') return undefined;
     if (env.deadline !== 0 && host.now() > env.deadline) {
       // The caller's own timer answers DeadlineExceeded; the handler must not run.
-      this.stats.expired++;
+      this.stats.type(env.type).expired++;
       return undefined;
     }
     const own = host.ownership;
@@ -129,13 +129,15 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
       const prev = this.dedup.get(env.id);
       if (prev !== undefined) {
         // A retry of an ask already applied (its reply was lost, or it moved with a handoff).
-        this.stats.duplicates++;
+        this.stats.type(env.type).duplicates++;
         host.answer(env, prev[1], prev.length === 3 ? errorFromWire(prev[2]) : undefined, this.epoch);
         return undefined;
       }
     }
     const used = (this.used = host.nextUse());
     if (used - this.placed > host.recencySlack) host.touch(this);
+    const durations = this.stats.durations;
+    if (durations !== null) return this.timedReceive(env, durations);
     const r = this.actor!.receive(env, this);
     if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<unknown>).then === 'function') {
       return (r as PromiseLike<unknown>).then((v) => this.succeeded(env, v));
@@ -144,9 +146,36 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     return undefined;
   }
 
+  /** `receive` with its duration recorded (nodes that export metrics). */
+  private timedReceive(env: Envelope, h: DurationHistogram): unknown {
+    const t0 = performance.now();
+    let r: unknown;
+    try {
+      r = this.actor!.receive(env, this);
+    } catch (err) {
+      h.observe((performance.now() - t0) / 1000);
+      throw err;
+    }
+    if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<unknown>).then === 'function') {
+      return (r as PromiseLike<unknown>).then(
+        (v) => {
+          h.observe((performance.now() - t0) / 1000);
+          this.succeeded(env, v);
+        },
+        (err: unknown) => {
+          h.observe((performance.now() - t0) / 1000);
+          throw err;
+        },
+      );
+    }
+    h.observe((performance.now() - t0) / 1000);
+    this.succeeded(env, r);
+    return undefined;
+  }
+
   private succeeded(env: Envelope, value: unknown): void {
     this.failures = 0;
-    this.stats.handled++;
+    this.stats.type(env.type).handled++;
     if (env.replyTo !== undefined) {
       this.remember([env.id, value]);
       this.host.answer(env, value, undefined, this.epoch);
@@ -186,7 +215,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
       return;
     }
     const env = system ? (msg as { env: Envelope }).env : (msg as Envelope);
-    this.stats.failed++;
+    this.stats.type(env.type).failed++;
     if (env.replyTo !== undefined) {
       const e = toReelError(err, { kind: this.kind, key: this.key, shard: this.shard });
       this.remember([env.id, undefined, errorToWire(e, this.host.nodeId)]);

@@ -42,7 +42,8 @@ export {
 export type { ActorSystemConfig, BatchMessage, SystemHooks } from './system.js';
 export type { EnvelopeBatch } from './envelope-batch.js';
 export type { ResolvedSystemOptions, SystemOptions } from './options.js';
-export type { KindStats, SystemStats } from './stats.js';
+export { DURATION_BUCKETS_S, MESSAGE_OUTCOMES } from './stats.js';
+export type { DurationHistogram, KindStats, MessageOutcome, SystemStats, TypeStats } from './stats.js';
 export type { WireError } from './errors.js';
 export type { KvSnapshotStoreOptions } from './snapshot-store-kv.js';
 export type { NatsConnectOptions, NatsTransportOptions } from './transport-nats.js';

@@ -1,17 +1,81 @@
+/** What became of the messages of one type. */
+export class TypeStats {
+  /** Handler completed. */
+  handled = 0;
+  /** Handler threw or rejected. */
+  failed = 0;
+  /** Dropped unhandled: the deadline passed while queued. */
+  expired = 0;
+  /** Refused: the mailbox was full. */
+  overloaded = 0;
+  /** A retried ask answered from the dedup window without running the handler again. */
+  duplicates = 0;
+}
+
+/** Outcomes a message can have, as metrics label them. */
+export const MESSAGE_OUTCOMES = ['handled', 'failed', 'expired', 'overloaded', 'duplicates'] as const;
+export type MessageOutcome = (typeof MESSAGE_OUTCOMES)[number];
+
+/** Upper bounds of the message duration histogram, in seconds. */
+export const DURATION_BUCKETS_S = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] as const;
+
+/** Handler durations of one kind: cumulative-free bucket counts, read by metrics at scrape time. */
+export class DurationHistogram {
+  /** counts[i]: observations in (bound[i-1], bound[i]]; the last slot is +Inf. */
+  readonly counts = new Float64Array(DURATION_BUCKETS_S.length + 1);
+  sum = 0;
+  count = 0;
+
+  observe(seconds: number): void {
+    let i = 0;
+    while (i < DURATION_BUCKETS_S.length && seconds > DURATION_BUCKETS_S[i]!) i++;
+    this.counts[i]!++;
+    this.sum += seconds;
+    this.count++;
+  }
+}
+
 /** Counters of one actor kind on one node: plain numbers, read by metrics at scrape time. */
 export class KindStats {
   /** Activations alive now. */
   active = 0;
   activated = 0;
   passivated = 0;
-  /** Messages whose handler completed. */
-  handled = 0;
-  /** Messages whose handler threw or rejected. */
-  failed = 0;
-  /** Messages dropped unhandled because their deadline passed while queued. */
-  expired = 0;
-  /** Messages refused because the mailbox was full. */
-  overloaded = 0;
+  /** Per message type: what became of its messages. */
+  readonly byType = new Map<string, TypeStats>();
+  /** Handler durations, when the node records them (`recordDurations`). */
+  durations: DurationHistogram | null = null;
+
+  /** The counters of one message type (created on first use). */
+  type(t: string): TypeStats {
+    let s = this.byType.get(t);
+    if (s === undefined) this.byType.set(t, (s = new TypeStats()));
+    return s;
+  }
+
+  /** Messages of any type with this outcome. */
+  total(outcome: MessageOutcome): number {
+    let n = 0;
+    for (const s of this.byType.values()) n += s[outcome];
+    return n;
+  }
+
+  get handled(): number {
+    return this.total('handled');
+  }
+  get failed(): number {
+    return this.total('failed');
+  }
+  get expired(): number {
+    return this.total('expired');
+  }
+  get overloaded(): number {
+    return this.total('overloaded');
+  }
+  get duplicates(): number {
+    return this.total('duplicates');
+  }
+
   /** Activations restarted by supervision. */
   restarts = 0;
   /** Activations that failed to start (snapshot load or onActivate threw). */
@@ -20,8 +84,6 @@ export class KindStats {
   snapshotsSaved = 0;
   snapshotFailures = 0;
   snapshotsRejected = 0;
-  /** Retried asks answered from the dedup window without running the handler again. */
-  duplicates = 0;
   /** Activations ended without a write because this node no longer held their shard. */
   abandoned = 0;
 }

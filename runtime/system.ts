@@ -8,7 +8,7 @@ import { IdSequence } from './id-sequence.js';
 import { parseSystemOptions, type ResolvedSystemOptions, type SystemOptions } from './options.js';
 import { allShards, shardOf } from './shard.js';
 import { MemorySnapshotStore } from './snapshot-store-memory.js';
-import { KindStats, SystemStats } from './stats.js';
+import { DurationHistogram, KindStats, SystemStats } from './stats.js';
 import { LocalTransport } from './transport-local.js';
 import type {
   ActorFactory, AskOptions, Envelope, InboundSink, Reply, RuntimeEvent, ShardId, ShardOwnership, Snapshot, SnapshotStore, StoredSnapshot,
@@ -129,7 +129,9 @@ export class ActorSystem implements InboundSink, ActivationHost {
   register(kind: string, factory: ActorFactory): this {
     if (!kind) throw new InvalidArgument('actor kind must be a non-empty string', { fields: ['kind'] });
     if (this.kinds.has(kind)) throw new InvalidArgument(`actor kind '${kind}' is already registered`, { fields: ['kind'] });
-    this.kinds.set(kind, { factory, acts: new Map(), stats: new KindStats() });
+    const stats = new KindStats();
+    if (this.options.recordDurations) stats.durations = new DurationHistogram();
+    this.kinds.set(kind, { factory, acts: new Map(), stats });
     return this;
   }
 
@@ -315,7 +317,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
       act = this.activate(entry, env.kind, env.key, shard, 0);
     }
     if (!act.mailbox.post(env)) {
-      entry.stats.overloaded++;
+      entry.stats.type(env.type).overloaded++;
       return this.refuse(env, new Overloaded(`mailbox of ${env.kind}/${env.key} is full (${this.options.mailboxCapacity} messages)`, { kind: env.kind, key: env.key, shard, node: this.nodeId }));
     }
     return undefined;
@@ -494,6 +496,13 @@ export class ActorSystem implements InboundSink, ActivationHost {
     const e = this.kinds.get(kind);
     if (!e) throw new UnknownKind(`actor kind '${kind}' is not registered`, { kind });
     return e.stats;
+  }
+
+  /** The deepest mailbox on this node now (a scan: for scrapes, not hot paths). */
+  maxMailboxDepth(): number {
+    let max = 0;
+    for (const act of this.order) if (act.mailbox.size > max) max = act.mailbox.size;
+    return max;
   }
 
   /** Registered kinds. */
