@@ -1,14 +1,37 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { runClusterUp, type ClusterUpOptions } from './cluster-up.js';
+import { runDrain } from './drain.js';
+import { CliError, ExitCode } from './exit-codes.js';
+import { runNode } from './node.js';
 import { consoleOutput } from './output.js';
+import { withClusterOptions } from './settings.js';
+import { runShardsBalance, runShardsMove } from './shards.js';
 import { runStart } from './start.js';
+import { runStatus } from './status.js';
 
+const out = consoleOutput();
 const program = new Command();
 program
   .name('reel')
   .description('reel: an actor-model compute cluster that learns and serves recommendations')
   .version('0.1.0')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .exitOverride()
+  .addHelpText(
+    'after',
+    `
+Exit codes: 0 ok (status: healthy), 1 failed, 2 bad usage, 3 status: degraded, 4 no such node or shard.
+Settings come from flags, then REEL_* environment variables, then --config FILE (JSON).`,
+  );
+
+/** Runs a command body and ends the process with its exit code. */
+function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>) {
+  return async (...args: A) => {
+    const code = await fn(...args);
+    process.exitCode = typeof code === 'number' ? code : ExitCode.Ok;
+  };
+}
 
 program
   .command('start')
@@ -16,11 +39,68 @@ program
   .option('--data <path>', 'MovieLens folder (u.data or ratings.dat) or ratings file; default: ../shared/datasets/ml-100k if present')
   .option('--synthetic', 'use generated ratings instead of MovieLens')
   .option('--json', 'print the result as JSON')
-  .action(async (opts: { data?: string; synthetic?: boolean; json?: boolean }) => {
-    await runStart(opts, consoleOutput());
-  });
+  .action(action(async (opts: { data?: string; synthetic?: boolean; json?: boolean }) => runStart(opts, out)));
+
+withClusterOptions(
+  program
+    .command('node')
+    .description('run a cluster node: join the cluster on NATS and host user and title actors; SIGTERM/SIGINT drain it (hand every shard off) and exit 0')
+    .option('--id <id>', 'node id, one NATS subject token [REEL_NODE_ID]')
+    .option('--shard-count <n>', 'shards of a new cluster; must match an existing one [REEL_SHARD_COUNT] (default: 128)')
+    .option('--weight <w>', 'relative capacity in placement [REEL_WEIGHT] (default: 1)')
+    .option('--metrics-port <port>', 'serve Prometheus metrics on this port at /metrics [REEL_METRICS_PORT]'),
+).action(action(async (opts: Record<string, unknown>) => runNode(opts)));
+
+withClusterOptions(
+  program
+    .command('status')
+    .description('show nodes (health, roles, shards, epochs, actors) and shards that are unowned or moving; exit 0 healthy, 3 degraded')
+    .option('--json', 'print the report as JSON'),
+).action(action(async (opts: Record<string, unknown>) => runStatus(opts, out)));
+
+withClusterOptions(
+  program
+    .command('drain')
+    .description('make NODE hand every shard off and exit; waits until it holds none and has left')
+    .argument('<node>', 'node id')
+    .option('--timeout <seconds>', 'give up after this long', '120')
+    .option('--json', 'print the result as JSON'),
+).action(action(async (node: string, opts: Record<string, unknown>) => runDrain(node, opts, out)));
+
+const shards = program.command('shards').description('manual shard placement');
+withClusterOptions(
+  shards
+    .command('move')
+    .description('pin SHARD to NODE (a stored override) and wait until NODE owns it')
+    .argument('<shard>', 'shard number')
+    .argument('<node>', 'node id')
+    .option('--timeout <seconds>', 'give up waiting after this long', '60')
+    .option('--json', 'print the result as JSON'),
+).action(action(async (shard: string, node: string, opts: Record<string, unknown>) => runShardsMove(shard, node, opts, out)));
+withClusterOptions(
+  shards
+    .command('balance')
+    .description('clear every override: shards go back to the computed assignment, one handoff at a time')
+    .option('--json', 'print the result as JSON'),
+).action(action(async (opts: Record<string, unknown>) => runShardsBalance(opts, out)));
+
+program
+  .command('cluster')
+  .description('local development clusters')
+  .command('up')
+  .description('start nats-server (data in DIR) and N reel nodes, logs in DIR/logs; Ctrl-C drains the nodes and stops everything')
+  .option('--nodes <n>', 'number of nodes', '3')
+  .option('--dir <dir>', 'data and log directory', '.reel')
+  .option('--port <port>', 'nats-server client port', '4222')
+  .option('--metrics-port <port>', 'node i serves metrics on this port + i', '9400')
+  .option('--prefix <name>', 'cluster prefix (default: reel)')
+  .action(action(async (opts: ClusterUpOptions) => runClusterUp(opts, out)));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) {
+    // --help and --version end here with code 0; usage errors were already printed.
+    process.exit(err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage);
+  }
   process.stderr.write(`reel: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+  process.exit(err instanceof CliError ? err.exitCode : ExitCode.Failed);
 });

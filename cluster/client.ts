@@ -1,8 +1,10 @@
+import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ActorSystem, natsTransport, type ShardId, type ShardOwnership, type SystemOptions } from '../runtime/index.js';
 import { openClusterKv } from './cluster-kv.js';
 import { ClusterView } from './cluster-view.js';
-import { joinClusterConfig } from './config.js';
+import { joinClusterConfig, readClusterConfig } from './config.js';
+import { ClusterScatterGather } from './scatter-gather.js';
 
 /** A node that serves nothing: it only routes, stamping epochs from its view of the owners. */
 class RouteOnly implements ShardOwnership {
@@ -24,15 +26,23 @@ class RouteOnly implements ShardOwnership {
  * asks carry the owner epochs it sees and retry NoRoute and StaleEpoch while shards move.
  */
 export class ClusterClient {
+  /** One ask per owning node, gathered within a deadline. */
+  readonly scatter: ClusterScatterGather;
+
   private constructor(
     readonly system: ActorSystem,
     readonly view: ClusterView,
-  ) {}
+    /** The cluster bucket (membership, ownership, overrides). */
+    readonly kv: KV,
+  ) {
+    this.scatter = new ClusterScatterGather(system, view);
+  }
 
   static async connect(nc: NatsConnection, opts: { prefix?: string; shardCount?: number; system?: SystemOptions } = {}): Promise<ClusterClient> {
     const prefix = opts.prefix ?? 'reel';
     const kv = await openClusterKv(nc, prefix);
-    const config = await joinClusterConfig(kv, opts.shardCount ?? 128);
+    // Without a shard count, the client reads the cluster's (and refuses a cluster that does not exist).
+    const config = opts.shardCount === undefined ? await readClusterConfig(kv, prefix) : await joinClusterConfig(kv, opts.shardCount);
     const view = new ClusterView(kv);
     await view.open();
     const system = new ActorSystem({
@@ -43,7 +53,7 @@ export class ClusterClient {
       ownership: new RouteOnly(view),
     });
     await system.start([]);
-    return new ClusterClient(system, view);
+    return new ClusterClient(system, view, kv);
   }
 
   /** Owner of each shard as this client sees it ('' for none). */

@@ -38,3 +38,12 @@ export async function joinClusterConfig(kv: KV, shardCount: number, now = Date.n
   }
   return theirs;
 }
+
+/** Reads the constants of an existing cluster; throws `InvalidArgument` when there is none. */
+export async function readClusterConfig(kv: KV, prefix: string): Promise<ClusterConfig> {
+  const c = readJson<ClusterConfig>(await kv.get('config'));
+  if (c === undefined || typeof c.shardCount !== 'number') {
+    throw new InvalidArgument(`no reel cluster with prefix '${prefix}' on this NATS (no config in ${prefix}_cluster): start a node first`);
+  }
+  return c;
+}

@@ -1,8 +1,14 @@
 export { ClusterNode, NODE_VERSION } from './node.js';
+export { nodeMetrics, registerNodeMetrics, clusterNodeSource, countReconnects, METRICS_SYSTEM_OPTIONS, MAX_MESSAGE_TYPES_PER_KIND } from './metrics.js';
+export { startMetricsServer } from './metrics-server.js';
+export { HANDOFF_BUCKETS_S } from './ownership.js';
 export { ClusterClient } from './client.js';
+export { ClusterScatterGather, DEFAULT_GATHER_DEADLINE_MS } from './scatter-gather.js';
 export { SoleOwnership } from './ownership-sole.js';
 export { assignShards } from './placement-rendezvous.js';
-export { joinClusterConfig } from './config.js';
+export { joinClusterConfig, readClusterConfig } from './config.js';
+export { clusterStatus } from './status.js';
+export { clearOverrides, moveShard } from './overrides.js';
 export { liveMembers } from './membership.js';
 export { openClusterKv } from './cluster-kv.js';
 export { ClusterView } from './cluster-view.js';
@@ -15,9 +21,13 @@ export {
   parseClusterNodeOptions,
 } from './options.js';
 
-export type { ClusterNodeDeps } from './node.js';
+export type { ClusterNodeDeps, NodeStatus } from './node.js';
+export type { MetricsSource } from './metrics.js';
+export type { MetricsServer } from './metrics-server.js';
+export type { BucketCounts } from './metric-pulled-histogram.js';
 export type { ClusterNodeOptions, ResolvedClusterNodeOptions } from './options.js';
 export type { ClusterConfig } from './config.js';
+export type { ClusterReport, NodeReport } from './status.js';
 export type { MemberInfo, ShardOwner, ShardRecord } from './cluster-view.js';
 export type { OwnershipLog, OwnershipTimings, ShardHost } from './ownership.js';
 export type { PlacementNode } from './placement-rendezvous.js';

@@ -22,11 +22,25 @@ export interface ClusterNodeDeps {
 /** Version string advertised in membership. */
 export const NODE_VERSION = '0.1.0';
 
+/** What a node reports of itself (the `status` node handler, gathered by `reel status`). */
+export interface NodeStatus {
+  node: string;
+  /** Shards held (serving or handing off) and their epochs. */
+  owned: Array<[shard: number, epoch: number]>;
+  activeActors: number;
+  activationsByKind: Record<string, number>;
+  draining: boolean;
+  startedAt: number;
+  version: string;
+}
+
 /**
  * One node of a reel cluster on NATS: joins the cluster config, heartbeats its membership,
  * claims and renews the shards the assignment gives it, and hosts their actors.
  */
 export class ClusterNode {
+  private drainPromise: Promise<void> | null = null;
+
   private constructor(
     readonly options: ResolvedClusterNodeOptions,
     readonly system: ActorSystem,
@@ -64,12 +78,41 @@ export class ClusterNode {
     });
     holder.system = system;
     deps.register(system);
+    const nodeRef: { node?: ClusterNode } = {};
+    system.registerNodeHandler('status', () => nodeRef.node!.status());
+    // `reel drain NODE`: answer at once, then hand every shard off (the caller watches status).
+    system.registerNodeHandler('drain', () => {
+      void nodeRef.node!.drain().catch(() => undefined);
+      return { draining: true };
+    });
     await system.start([]);
     const membership = new Membership(kv, { id: o.nodeId, roles: o.roles, weight: o.weight, startedAt: clock.now(), version: NODE_VERSION }, o.heartbeatMs, clock);
     await membership.start();
     await view.refresh();
     ownership.start();
-    return new ClusterNode(o, system, ownership, membership, view, kv, config);
+    const node = new ClusterNode(o, system, ownership, membership, view, kv, config);
+    nodeRef.node = node;
+    return node;
+  }
+
+  /** This node's status, as `reel status` shows it. */
+  status(): NodeStatus {
+    const activationsByKind: Record<string, number> = {};
+    for (const k of this.system.kindNames()) activationsByKind[k] = this.system.kindStats(k).active;
+    return {
+      node: this.nodeId,
+      owned: this.ownership.owned().map((s) => [s, this.ownership.epochOf(s)]),
+      activeActors: this.system.activeActors,
+      activationsByKind,
+      draining: this.drainPromise !== null,
+      startedAt: this.membership.self.startedAt,
+      version: NODE_VERSION,
+    };
+  }
+
+  /** Resolves once a drain (requested here or by `reel drain`) has finished and the node stopped. */
+  get drained(): Promise<void> | null {
+    return this.drainPromise;
   }
 
   get nodeId(): string {
@@ -77,10 +120,13 @@ export class ClusterNode {
   }
 
   /** Planned leave: hands every shard off (snapshots flushed), leaves membership, stops. */
-  async drain(timeoutMs?: number): Promise<void> {
-    await this.membership.setDraining(true);
-    await this.ownership.drain(timeoutMs);
-    await this.stop();
+  drain(timeoutMs?: number): Promise<void> {
+    this.drainPromise ??= (async () => {
+      await this.membership.setDraining(true);
+      await this.ownership.drain(timeoutMs);
+      await this.stop();
+    })();
+    return this.drainPromise;
   }
 
   /** Stops without a handoff (held leases run out and others take over). */

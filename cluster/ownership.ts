@@ -1,5 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import type { Clock, ShardId, ShardOwnership } from '../runtime/index.js';
+import { BucketHistogram } from './bucket-histogram.js';
 import { isRevisionConflict, json } from './cluster-kv.js';
 import type { ClusterView, ShardOwner, ShardRecord } from './cluster-view.js';
 import { liveMembers } from './membership.js';
@@ -32,6 +33,9 @@ export interface ShardHost {
 /** A line of the manager's log. */
 export type OwnershipLog = (msg: string, fields?: Record<string, unknown>) => void;
 
+/** Upper bounds of the handoff duration histogram, in seconds. */
+export const HANDOFF_BUCKETS_S = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
+
 const LOCK_KEY = 'lock.rebalance';
 /** A rebalance lock older than this is stale (its holder died while handing off). */
 const LOCK_STALE_MS = 60_000;
@@ -61,6 +65,8 @@ export class OwnershipManager implements ShardOwnership {
   private stopped = false;
   /** Completed claims, renewals lost and handoffs, for operators and tests. */
   readonly stats = { claims: 0, lost: 0, released: 0, rebalances: 0 };
+  /** Seconds from taking the rebalance lock to the last release write, per completed handoff. */
+  readonly handoffDurations = new BucketHistogram(HANDOFF_BUCKETS_S);
 
   constructor(
     private readonly view: ClusterView,
@@ -173,7 +179,8 @@ export class OwnershipManager implements ShardOwnership {
       if (seen === undefined || seen.revision !== rec.revision) this.seen.set(s, { revision: rec.revision, at: now });
       if (this.epochs[s]! > 0) {
         if (this.leases[s]! - now <= this.t.leaseMs - this.t.renewMs) renew.push(s);
-        if (desired.get(s) !== this.nodeId && this.releasing[s] === 0 && desired.has(s)) release.push(s);
+        // Hand off to the assigned node; a draining node with nobody to take over releases anyway.
+        if (desired.get(s) !== this.nodeId && this.releasing[s] === 0 && (desired.has(s) || this.draining)) release.push(s);
       } else if (desired.get(s) === this.nodeId && this.claimable(s, rec, now)) {
         claim.push(s);
       }
@@ -254,6 +261,7 @@ export class OwnershipManager implements ShardOwnership {
   private async handOff(shards: ShardId[]): Promise<void> {
     const lock = await this.lock();
     if (lock === undefined) return; // another node is handing off; next tick
+    const started = this.clock.now();
     try {
       for (const s of shards) this.releasing[s] = 1;
       this.stats.rebalances++;
@@ -271,6 +279,7 @@ export class OwnershipManager implements ShardOwnership {
         }
         this.forget(s);
       }));
+      this.handoffDurations.observe((this.clock.now() - started) / 1000);
     } finally {
       await this.kv.delete(LOCK_KEY, { previousSeq: lock }).catch(() => undefined);
     }

@@ -1,5 +1,5 @@
 import type { Dispatcher } from './dispatcher.js';
-import { errorFromWire, errorToWire, Fenced, Internal, NoRoute, toReelError, type ReelError } from './errors.js';
+import { errorFromWire, errorToWire, Fenced, Internal, toReelError, type ReelError } from './errors.js';
 import { newEnvelope } from './envelope.js';
 import { Mailbox, type Invoker } from './mailbox.js';
 import type { DurationHistogram, KindStats } from './stats.js';

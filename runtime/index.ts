@@ -12,6 +12,7 @@ export { connectNats } from './transport-nats.js';
 export { LocalHub } from './transport-local.js';
 export { allShards, parseShardList, shardOf, DEFAULT_SHARD_COUNT } from './shard.js';
 export { ENVELOPE_VERSION } from './envelope.js';
+export { NODE_KIND } from './types.js';
 export {
   DEFAULT_ASK_TIMEOUT_MS,
   DEFAULT_IDLE_PASSIVATE_MS,
@@ -57,6 +58,10 @@ export type {
   Envelope,
   InboundSink,
   DedupEntry,
+  Gathered,
+  NodeAnswer,
+  NodeHandler,
+  ScatterGather,
   Reply,
   RuntimeEvent,
   ShardId,

@@ -1,7 +1,7 @@
 import { Activation, type ActivationHost, type ActivationLimits } from './activation.js';
 import { AskRegistry, type PendingAsk } from './asks.js';
 import { Dispatcher } from './dispatcher.js';
-import { Closed, InvalidArgument, isRetryable, NoRoute, Overloaded, StaleEpoch, UnknownKind, type ReelError } from './errors.js';
+import { Closed, InvalidArgument, isRetryable, NoRoute, Overloaded, StaleEpoch, toReelError, UnknownKind, type ReelError } from './errors.js';
 import { newEnvelope } from './envelope.js';
 import { EnvelopeBatch } from './envelope-batch.js';
 import { IdSequence } from './id-sequence.js';
@@ -10,8 +10,9 @@ import { allShards, shardOf } from './shard.js';
 import { MemorySnapshotStore } from './snapshot-store-memory.js';
 import { DurationHistogram, KindStats, SystemStats } from './stats.js';
 import { LocalTransport } from './transport-local.js';
+import { NODE_KIND } from './types.js';
 import type {
-  ActorFactory, AskOptions, Envelope, InboundSink, Reply, RuntimeEvent, ShardId, ShardOwnership, Snapshot, SnapshotStore, StoredSnapshot,
+  ActorFactory, AskOptions, Envelope, InboundSink, NodeAnswer, NodeHandler, Reply, RuntimeEvent, ShardId, ShardOwnership, Snapshot, SnapshotStore, StoredSnapshot,
   TellOptions, Transport,
 } from './types.js';
 
@@ -89,6 +90,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
   private readonly hooks: SystemHooks | undefined;
   private readonly ownsStore: boolean;
   private readonly kinds = new Map<string, KindEntry>();
+  private readonly nodeHandlers = new Map<string, NodeHandler>();
   /**
    * Every activation, least recently used first. An activation moves to the back only
    * when its place lags its last use by more than `recencySlack` uses, which keeps the
@@ -133,6 +135,26 @@ export class ActorSystem implements InboundSink, ActivationHost {
     if (this.options.recordDurations) stats.durations = new DurationHistogram();
     this.kinds.set(kind, { factory, acts: new Map(), stats });
     return this;
+  }
+
+  /** Registers how this node answers a scatter-gather of `type`, for the shards it serves. */
+  registerNodeHandler(type: string, handler: NodeHandler): this {
+    if (this.nodeHandlers.has(type)) throw new InvalidArgument(`node handler '${type}' is already registered`, { fields: ['type'] });
+    this.nodeHandlers.set(type, handler);
+    return this;
+  }
+
+  /** Asks one node as a whole; it answers with the shards it served and its handler's value. */
+  askNode<R = unknown>(node: string, type: string, body?: unknown, opts?: AskOptions): Promise<NodeAnswer<R>> {
+    return this.sendAsk(NODE_KIND, node, 0, type, body, opts, false) as Promise<NodeAnswer<R>>;
+  }
+
+  /** Shards this node hosts and may serve now. */
+  servedShards(): ShardId[] {
+    const own = this.ownership;
+    if (own === undefined) return this.hostedShards();
+    const now = this.now();
+    return this.hostedShards().filter((s) => own.servingEpoch(s, now) > 0);
   }
 
   /** Attaches the transport and hosts `shards` (default: every shard). */
@@ -246,8 +268,12 @@ export class ActorSystem implements InboundSink, ActivationHost {
 
   /** Sends one attempt of an ask, stamped with the owner epoch this node knows now. */
   private sendAttempt(id: number, env: Envelope): void {
-    if (this.ownership !== undefined) env.epoch = this.ownership.routeEpoch(env.shard);
     try {
+      if (env.kind === NODE_KIND) {
+        this.transport.sendToNode(env.key, env, id);
+        return;
+      }
+      if (this.ownership !== undefined) env.epoch = this.ownership.routeEpoch(env.shard);
       this.transport.send(env, id);
     } catch (err) {
       this.settle(id, { node: '', epoch: 0, error: err as ReelError });
@@ -287,6 +313,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
   deliver(env: Envelope): ReelError | undefined {
     const entry = this.kinds.get(env.kind);
     if (entry === undefined) {
+      if (env.kind === NODE_KIND) return this.deliverToNode(env);
       this.stats.unknownKind++;
       return this.refuse(env, new UnknownKind(`node ${this.nodeId} has no actor kind '${env.kind}'`, { kind: env.kind, key: env.key, node: this.nodeId }));
     }
@@ -323,13 +350,30 @@ export class ActorSystem implements InboundSink, ActivationHost {
     return undefined;
   }
 
+  private deliverToNode(env: Envelope): ReelError | undefined {
+    const handler = this.nodeHandlers.get(env.type);
+    if (handler === undefined) {
+      return this.refuse(env, new InvalidArgument(`node ${this.nodeId} has no node handler '${env.type}'`, { node: this.nodeId }));
+    }
+    const shards = this.servedShards();
+    void (async () => {
+      try {
+        const value = await handler(shards, env.body);
+        if (env.replyTo !== undefined) this.answer(env, { node: this.nodeId, shards, value } satisfies NodeAnswer, undefined, 0);
+      } catch (err) {
+        if (env.replyTo !== undefined) this.answer(env, undefined, toReelError(err, { node: this.nodeId }), 0);
+      }
+    })();
+    return undefined;
+  }
+
   settle(askId: number, reply: Reply): void {
     const err = reply.error;
     if (err !== undefined) {
       const p = this.asks.get(askId);
       if (p === undefined) return;
       // Only a cluster moves shards; with a static placement NoRoute is final at once.
-      if (this.ownership !== undefined && isRetryable(err.code) && this.state === 'running') {
+      if (this.ownership !== undefined && isRetryable(err.code) && this.state === 'running' && p.env.kind !== NODE_KIND) {
         // The shard is moving or our view of its owner is stale: same id again, after a backoff.
         const backoff = Math.min(this.options.retryBackoffMaxMs, this.options.retryBackoffMs * 2 ** Math.min(p.attempts - 1, 16));
         if (this.now() + backoff < p.deadline) {

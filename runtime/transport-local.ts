@@ -14,6 +14,7 @@ interface LocalReplyTo {
  */
 export class LocalHub {
   readonly owners = new Map<ShardId, InboundSink>();
+  readonly nodes = new Map<string, InboundSink>();
 }
 
 /**
@@ -30,8 +31,24 @@ export class LocalTransport implements Transport {
 
   constructor(private readonly hub: LocalHub = new LocalHub()) {}
 
-  async attach(_nodeId: string, sink: InboundSink): Promise<void> {
+  private nodeId = '';
+
+  async attach(nodeId: string, sink: InboundSink): Promise<void> {
     this.sink = sink;
+    this.nodeId = nodeId;
+    this.hub.nodes.set(nodeId, sink);
+  }
+
+  sendToNode(node: string, env: Envelope, askId: number): void {
+    if (this.isClosed) throw new Closed('transport is closed');
+    const sink = this.requireSink();
+    const target = this.hub.nodes.get(node);
+    if (target === undefined) {
+      sink.settle(askId, { node: '', epoch: 0, error: new NoRoute(`no node '${node}' in this process`, { node }) });
+      return;
+    }
+    env.replyTo = { sink, askId } satisfies LocalReplyTo;
+    target.deliver(env);
   }
 
   async host(shards: readonly ShardId[]): Promise<void> {
@@ -83,6 +100,7 @@ export class LocalTransport implements Transport {
   async close(): Promise<void> {
     if (this.isClosed) return;
     await this.unhost([...this.mine]);
+    if (this.hub.nodes.get(this.nodeId) === this.sink) this.hub.nodes.delete(this.nodeId);
     this.isClosed = true;
     this.resolveClosed();
   }

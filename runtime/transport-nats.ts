@@ -59,6 +59,7 @@ export class NatsTransport implements Transport {
   readonly #shards = new Map<ShardId, Subscription>();
   #sink: InboundSink | undefined;
   #replySub: Subscription | undefined;
+  #nodeSub: Subscription | undefined;
   #replyPrefix = '';
   #isClosed = false;
   #resolveClosed!: (v: void | Error) => void;
@@ -105,6 +106,8 @@ export class NatsTransport implements Transport {
     this.#replyPrefix = `${this.#prefix}.r.${nodeId}.`;
     // A callback, not an iterator: no queue and no extra microtask per answer.
     this.#replySub = this.#nc.subscribe(`${this.#replyPrefix}>`, { callback: (err, msg) => (err ? this.#subError(err) : this.#onReply(msg)) });
+    // Messages to this node as a whole (scatter-gather, control) come on its node subject.
+    this.#nodeSub = this.#nc.subscribe(this.#nodeSubject(nodeId), { callback: (err, msg) => (err ? this.#subError(err) : this.#onMessage(msg)) });
     await this.#nc.flush();
   }
 
@@ -126,6 +129,12 @@ export class NatsTransport implements Transport {
       this.#shards.delete(shard);
     }
     await this.#nc.flush();
+  }
+
+  sendToNode(node: string, env: Envelope, askId: number): void {
+    if (!this.#sink) throw new InvalidArgument('an ask needs an attached transport');
+    if (!TOKEN_RE.test(node)) throw new InvalidArgument(`node id '${node}' is not a single subject token`, { fields: ['node'] });
+    this.#publish(this.#nodeSubject(node), encodeMessage(env), this.#replyPrefix + askId);
   }
 
   send(env: Envelope, askId?: number): void {
@@ -160,6 +169,8 @@ export class NatsTransport implements Transport {
     this.#shards.clear();
     this.#replySub?.unsubscribe();
     this.#replySub = undefined;
+    this.#nodeSub?.unsubscribe();
+    this.#nodeSub = undefined;
     if (this.#ownsConnection) {
       // drain delivers what is in flight and then closes; nc.closed() then marks us closed.
       await this.#nc.drain().catch(() => this.#nc.close());
@@ -167,6 +178,10 @@ export class NatsTransport implements Transport {
       await this.#nc.flush().catch(() => {});
     }
     this.#markClosed(undefined);
+  }
+
+  #nodeSubject(node: string): string {
+    return `${this.#prefix}.n.${node}`;
   }
 
   #shardSubject(shard: ShardId): string {

@@ -79,6 +79,8 @@ export interface Transport {
    * transport throws `NoRoute` at once; over NATS a tell nobody hosts is lost (at-most-once).
    */
   send(env: Envelope, askId?: number): void;
+  /** Sends an ask to one node as a whole (scatter-gather); the answer comes back like an ask's. */
+  sendToNode(node: string, env: Envelope, askId: number): void;
   /** Sends many tells to one shard in one frame (training pushes, ingestion): a batch, or envelopes to batch. */
   sendBatch(shard: ShardId, batch: EnvelopeBatch | readonly Envelope[]): void;
   /** Answers an inbound ask. */
@@ -141,6 +143,34 @@ export interface ShardOwnership {
   /** The epoch a sender stamps on a message to `shard`: the current owner's, as far as this node knows; 0 if unknown. */
   routeEpoch(shard: ShardId): number;
 }
+
+/** The kind of node-addressed messages: their key is the target node id. */
+export const NODE_KIND = '$node';
+
+/** One node's part of a scatter-gather: the shards it answered for, and its answer. */
+export interface NodeAnswer<R = unknown> {
+  node: string;
+  shards: ShardId[];
+  value: R;
+}
+
+/** What a scatter-gather gathered within its deadline. */
+export interface Gathered<R = unknown> {
+  answers: NodeAnswer<R>[];
+  /** Shards no answer covered (owner down, slow, or moving), sorted. */
+  missingShards: ShardId[];
+}
+
+/**
+ * One message to every node hosting shards (not one per shard), each answering for all its
+ * served shards, gathered within a deadline. Declared here, implemented by the cluster.
+ */
+export interface ScatterGather {
+  gather<R>(type: string, body?: unknown, opts?: { deadlineMs?: number }): Promise<Gathered<R>>;
+}
+
+/** Answers a scatter-gather on one node, for the shards it serves now. */
+export type NodeHandler = (shards: ShardId[], body: unknown) => unknown;
 
 /** Facts a node reports for tests and operators: activations and snapshot writes. */
 export type RuntimeEvent =

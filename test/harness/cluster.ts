@@ -21,14 +21,15 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
-export async function startTestCluster(opts: { nodes: number; shardCount?: number; label: string }): Promise<TestCluster> {
+/** `metrics`: every node serves Prometheus metrics on a free port, named by `metricsPort` in its `ready` event. */
+export async function startTestCluster(opts: { nodes: number; shardCount?: number; label: string; metrics?: boolean }): Promise<TestCluster> {
   const nats = await startNatsServer();
   const prefix = uniquePrefix(opts.label);
   const shardCount = opts.shardCount ?? 128;
   const nodes = new Map<string, NodeProcess>();
   const retired: NodeProcess[] = [];
   const addNode = async (id: string) => {
-    const p = startNodeProcess(['--nats', nats.url, '--id', id, '--prefix', prefix, '--shard-count', String(shardCount), '--fast'], { script: builtFixture('cluster-node-proc.js') });
+    const p = startNodeProcess(['--nats', nats.url, '--id', id, '--prefix', prefix, '--shard-count', String(shardCount), '--fast', ...(opts.metrics ? ['--metrics-port', '0'] : [])], { script: builtFixture('cluster-node-proc.js') });
     nodes.set(id, p);
     await p.ready;
     return p;

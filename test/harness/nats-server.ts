@@ -1,9 +1,9 @@
+import { findNatsServer } from '../../cli/nats-server-binary.js';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 
 /** Options of `startNatsServer`. */
 export interface NatsServerOptions {
@@ -31,22 +31,7 @@ const STOP_TIMEOUT_MS = 10_000;
 const PORTS_POLL_MS = 20;
 const STDERR_TAIL_CHARS = 2_000;
 
-const FALLBACK_DIRS = ['/usr/sbin', '/usr/local/bin', '/usr/local/sbin'];
-
-/** Finds the nats-server binary on PATH, then in the directories Debian and manual installs use. */
-export function findNatsServer(): string {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...FALLBACK_DIRS];
-  for (const dir of dirs) {
-    const candidate = join(dir, 'nats-server');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here; keep looking
-    }
-  }
-  throw new Error("nats-server not found on PATH or in /usr/sbin: install it with 'apt-get update && apt-get install -y nats-server'");
-}
+export { findNatsServer };
 
 /**
  * A name fragment unique to one test run, valid as a NATS subject token and inside a

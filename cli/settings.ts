@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import { credsAuthenticator, type ConnectionOptions } from '@nats-io/transport-node';
+import type { Command } from 'commander';
+
+/**
+ * Settings every command that talks to a cluster takes, from (highest first) flags,
+ * environment variables (`REEL_*`) and a JSON config file (`--config`).
+ */
+export interface Settings {
+  nats: string;
+  prefix: string;
+  id?: string;
+  shardCount?: number;
+  weight?: number;
+  metricsPort?: number;
+  user?: string;
+  password?: string;
+  token?: string;
+  creds?: string;
+  tlsCa?: string;
+  heartbeatWindowMs?: number;
+  leaseMs?: number;
+}
+
+/** Which environment variable feeds each setting. */
+export const SETTINGS_ENV: Record<keyof Settings, string> = {
+  nats: 'REEL_NATS_URL',
+  prefix: 'REEL_PREFIX',
+  id: 'REEL_NODE_ID',
+  shardCount: 'REEL_SHARD_COUNT',
+  weight: 'REEL_WEIGHT',
+  metricsPort: 'REEL_METRICS_PORT',
+  user: 'REEL_NATS_USER',
+  password: 'REEL_NATS_PASSWORD',
+  token: 'REEL_NATS_TOKEN',
+  creds: 'REEL_NATS_CREDS',
+  tlsCa: 'REEL_NATS_TLS_CA',
+  heartbeatWindowMs: 'REEL_HEARTBEAT_WINDOW_MS',
+  leaseMs: 'REEL_LEASE_MS',
+};
+
+const NUMERIC = new Set<keyof Settings>(['shardCount', 'weight', 'metricsPort', 'heartbeatWindowMs', 'leaseMs']);
+
+/** A settings problem: names the source (flag, variable, or file and line). */
+export class SettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SettingsError';
+  }
+}
+
+/** Adds the connection flags (and `--config`) to a command. */
+export function withClusterOptions(cmd: Command): Command {
+  return cmd
+    .option('--nats <url>', `NATS server URL(s), comma-separated [${SETTINGS_ENV.nats}] (default: nats://127.0.0.1:4222)`)
+    .option('--prefix <name>', `subject and bucket prefix of the cluster [${SETTINGS_ENV.prefix}] (default: reel)`)
+    .option('--user <name>', `NATS user [${SETTINGS_ENV.user}]`)
+    .option('--password <secret>', `NATS password [${SETTINGS_ENV.password}]`)
+    .option('--token <secret>', `NATS token [${SETTINGS_ENV.token}]`)
+    .option('--creds <file>', `NATS credentials file [${SETTINGS_ENV.creds}]`)
+    .option('--tls-ca <file>', `CA certificate for TLS to NATS [${SETTINGS_ENV.tlsCa}]`)
+    .option('--config <file>', 'JSON file with any of these settings (keys as the long flags in camelCase: nats, prefix, id, shardCount, metricsPort, …)');
+}
+
+function lineOf(text: string, pos: number): number {
+  return text.slice(0, pos).split('\n').length;
+}
+
+function readConfigFile(file: string): Partial<Record<keyof Settings, unknown>> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new SettingsError(`config file ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new SettingsError(`config file ${file}:1: expected a JSON object`);
+    for (const k of Object.keys(v)) if (!(k in SETTINGS_ENV)) throw new SettingsError(`config file ${file}: unknown setting '${k}' (known: ${Object.keys(SETTINGS_ENV).join(', ')})`);
+    return v as Partial<Record<keyof Settings, unknown>>;
+  } catch (err) {
+    if (err instanceof SettingsError) throw err;
+    const m = /position (\d+)/.exec((err as Error).message);
+    throw new SettingsError(`config file ${file}:${m ? lineOf(text, Number(m[1])) : 1}: ${(err as Error).message}`);
+  }
+}
+
+/** Merges flags over environment over config file over defaults, and checks types. */
+export function resolveSettings(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Settings {
+  const file = typeof flags.config === 'string' ? readConfigFile(flags.config) : {};
+  const out: Record<string, unknown> = { nats: 'nats://127.0.0.1:4222', prefix: 'reel' };
+  for (const key of Object.keys(SETTINGS_ENV) as Array<keyof Settings>) {
+    const envName = SETTINGS_ENV[key];
+    let v: unknown;
+    let from = '';
+    if (flags[key] !== undefined) [v, from] = [flags[key], `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`];
+    else if (env[envName] !== undefined && env[envName] !== '') [v, from] = [env[envName], envName];
+    else if (file[key] !== undefined) [v, from] = [file[key], `config file ${String(flags.config)} (${key})`];
+    else continue;
+    if (NUMERIC.has(key)) {
+      const n = typeof v === 'number' ? v : Number(v);
+      if (!Number.isFinite(n) || n < 0) throw new SettingsError(`${from}: '${String(v)}' is not a non-negative number`);
+      out[key] = n;
+    } else {
+      if (typeof v !== 'string' || v === '') throw new SettingsError(`${from}: expected a non-empty string`);
+      out[key] = v;
+    }
+  }
+  return out as unknown as Settings;
+}
+
+/** NATS connection options from the settings: servers, credentials, TLS. */
+export function connectionOptions(s: Settings, name: string): ConnectionOptions {
+  const o: ConnectionOptions = { servers: s.nats.split(',').map((x) => x.trim()), name, noAsyncTraces: true, maxReconnectAttempts: -1 };
+  if (s.user !== undefined) o.user = s.user;
+  if (s.password !== undefined) o.pass = s.password;
+  if (s.token !== undefined) o.token = s.token;
+  if (s.creds !== undefined) {
+    const file = s.creds;
+    o.authenticator = credsAuthenticator(() => readFileSync(file));
+  }
+  if (s.tlsCa !== undefined) o.tls = { caFile: s.tlsCa };
+  return o;
+}

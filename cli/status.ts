@@ -1,0 +1,61 @@
+import { clusterStatus, type ClusterReport } from '../cluster/index.js';
+import { operatorClient } from './cluster-connect.js';
+import { ExitCode } from './exit-codes.js';
+import type { Output } from './output.js';
+
+function ranges(xs: number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < xs.length; ) {
+    let j = i;
+    while (j + 1 < xs.length && xs[j + 1] === xs[j]! + 1) j++;
+    out.push(i === j ? String(xs[i]) : `${xs[i]}-${xs[j]}`);
+    i = j + 1;
+  }
+  return out.join(',') || '-';
+}
+
+/** Renders rows as a left-aligned table. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
+}
+
+export function renderStatus(r: ClusterReport): string {
+  const rows = [['NODE', 'HEALTH', 'ROLES', 'WEIGHT', 'SHARDS', 'EPOCHS', 'ACTORS', 'HEARTBEAT']];
+  for (const n of r.nodes) {
+    rows.push([
+      n.id,
+      n.draining ? `${n.health},draining` : n.health,
+      n.roles.join(',') || '-',
+      String(n.weight),
+      String(n.shards),
+      n.epochs ? (n.epochs[0] === n.epochs[1] ? String(n.epochs[0]) : `${n.epochs[0]}-${n.epochs[1]}`) : '-',
+      n.activeActors === undefined ? '?' : String(n.activeActors),
+      n.heartbeatAgeMs < 0 ? '-' : `${(n.heartbeatAgeMs / 1000).toFixed(1)}s ago`,
+    ]);
+  }
+  const owned = r.shardCount - r.unowned.length;
+  const lines = [
+    `cluster '${r.prefix}': ${r.shardCount} shards, ${r.nodes.filter((n) => n.health !== 'gone').length} live nodes — ${r.healthy ? 'healthy' : 'DEGRADED'}`,
+    '',
+    table(rows),
+    '',
+    `shards: ${owned} owned, ${r.unowned.length} unowned (${ranges(r.unowned)}), ${r.moving.length} moving (${ranges(r.moving)})`,
+  ];
+  const ov = Object.entries(r.overrides);
+  if (ov.length) lines.push(`overrides: ${ov.map(([s, n]) => `${s}→${n}`).join(', ')}`);
+  return lines.join('\n');
+}
+
+/** `reel status`: exit 0 when healthy, 3 when degraded. */
+export async function runStatus(flags: Record<string, unknown>, out: Output): Promise<number> {
+  const { client, settings, close } = await operatorClient(flags);
+  try {
+    const report = await clusterStatus(client, settings.prefix, settings.heartbeatWindowMs !== undefined ? { heartbeatWindowMs: settings.heartbeatWindowMs } : {});
+    if (flags.json) out.json(report);
+    else out.line(renderStatus(report));
+    return report.healthy ? ExitCode.Ok : ExitCode.Degraded;
+  } finally {
+    await close();
+  }
+}

@@ -1,0 +1,175 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { DURATION_BUCKETS_S, MESSAGE_OUTCOMES, type ActorSystem, type SystemOptions } from '../runtime/index.js';
+import { PulledHistogram, type BucketCounts } from './metric-pulled-histogram.js';
+import type { ClusterNode } from './node.js';
+import { HANDOFF_BUCKETS_S } from './ownership.js';
+
+/** What a node's metrics read at scrape time; a `ClusterNode` and its connection provide it. */
+export interface MetricsSource {
+  /** The node's actor system: kinds, activations, mailboxes, message counts and durations. */
+  system: Pick<ActorSystem, 'kindNames' | 'kindStats' | 'maxMailboxDepth'>;
+  /** Shards this node holds now. */
+  ownedShards(): number;
+  /** Planned handoffs started so far. */
+  rebalances(): number;
+  /** Durations of completed planned handoffs, in seconds, bucketed by `HANDOFF_BUCKETS_S`. */
+  handoffDurations(): BucketCounts;
+  /** Reconnects of the node's NATS connection so far. */
+  natsReconnects(): number;
+}
+
+/** System options a node needs for complete metrics: without them the duration histogram stays empty. */
+export const METRICS_SYSTEM_OPTIONS = { recordDurations: true } as const satisfies SystemOptions;
+
+/**
+ * Message types shown per kind; later ones are summed under `type="other"`. Types are
+ * declared by code, but a frame may name any type, and a label must stay low-cardinality.
+ */
+export const MAX_MESSAGE_TYPES_PER_KIND = 64;
+
+type KindLabel = 'kind';
+type MessageLabel = 'kind' | 'type' | 'outcome';
+
+/**
+ * Declares a node's metrics in `register`. All of them read the source at scrape time; the
+ * counters expose the runtime's own monotonic counts, so a scrape sets rather than adds.
+ */
+export function registerNodeMetrics(register: Registry, src: MetricsSource): void {
+  const registers = [register];
+  const { system } = src;
+
+  new Gauge({
+    name: 'reel_cluster_shards_owned',
+    help: 'Shards this node holds (serving or handing off).',
+    registers,
+    aggregator: 'sum',
+    collect() {
+      this.set(src.ownedShards());
+    },
+  });
+
+  new Counter({
+    name: 'reel_cluster_rebalances_total',
+    help: 'Planned handoffs of shards to other nodes started by this node.',
+    registers,
+    aggregator: 'sum',
+    collect() {
+      setCounter(this, {}, src.rebalances());
+    },
+  });
+
+  new PulledHistogram<never>({
+    name: 'reel_cluster_handoff_duration_seconds',
+    help: 'Duration of planned shard handoffs, from taking the rebalance lock to the last release write.',
+    labelNames: [],
+    bounds: HANDOFF_BUCKETS_S,
+    registers,
+    aggregator: 'sum',
+    read: () => [{ labels: {}, histogram: src.handoffDurations() }],
+  });
+
+  new Counter({
+    name: 'reel_nats_reconnects_total',
+    help: "Reconnects of this node's NATS connection.",
+    registers,
+    aggregator: 'sum',
+    collect() {
+      setCounter(this, {}, src.natsReconnects());
+    },
+  });
+
+  new Gauge<KindLabel>({
+    name: 'reel_actor_activations',
+    help: 'Actor activations alive on this node, per kind.',
+    labelNames: ['kind'],
+    registers,
+    aggregator: 'sum',
+    collect() {
+      this.reset();
+      for (const kind of system.kindNames()) this.set({ kind }, system.kindStats(kind).active);
+    },
+  });
+
+  new Gauge({
+    name: 'reel_actor_mailbox_depth_max',
+    help: 'Messages queued in the deepest mailbox on this node.',
+    registers,
+    aggregator: 'max',
+    collect() {
+      this.set(system.maxMailboxDepth());
+    },
+  });
+
+  new Counter<MessageLabel>({
+    name: 'reel_actor_messages_total',
+    help: 'Messages that reached an actor, per kind, message type and outcome.',
+    labelNames: ['kind', 'type', 'outcome'],
+    registers,
+    aggregator: 'sum',
+    collect() {
+      this.reset();
+      for (const kind of system.kindNames()) {
+        const types = [...system.kindStats(kind).byType];
+        const other = new Map<string, number>();
+        types.forEach(([type, stats], i) => {
+          for (const outcome of MESSAGE_OUTCOMES) {
+            if (i < MAX_MESSAGE_TYPES_PER_KIND) this.inc({ kind, type, outcome }, stats[outcome]);
+            else other.set(outcome, (other.get(outcome) ?? 0) + stats[outcome]);
+          }
+        });
+        for (const [outcome, n] of other) this.inc({ kind, type: 'other', outcome }, n);
+      }
+    },
+  });
+
+  new PulledHistogram<KindLabel>({
+    name: 'reel_actor_message_duration_seconds',
+    help: 'Handler duration per message, per kind (recorded when the node runs with recordDurations).',
+    labelNames: ['kind'],
+    bounds: DURATION_BUCKETS_S,
+    registers,
+    aggregator: 'sum',
+    *read() {
+      for (const kind of system.kindNames()) {
+        const h = system.kindStats(kind).durations;
+        if (h !== null) yield { labels: { kind }, histogram: h };
+      }
+    },
+  });
+}
+
+/** A registry of its own for one node: process defaults plus the node's metrics. */
+export function nodeMetrics(node: ClusterNode, nc: NatsConnection): Registry {
+  const register = new Registry();
+  collectDefaultMetrics({ register });
+  registerNodeMetrics(register, clusterNodeSource(node, nc));
+  return register;
+}
+
+/** The metrics source of a running node. */
+export function clusterNodeSource(node: ClusterNode, nc: NatsConnection): MetricsSource {
+  const reconnects = countReconnects(nc);
+  return {
+    system: node.system,
+    ownedShards: () => node.ownership.owned().length,
+    rebalances: () => node.ownership.stats.rebalances,
+    handoffDurations: () => node.ownership.handoffDurations,
+    natsReconnects: reconnects,
+  };
+}
+
+/** Counts `reconnect` events of a connection from now on; the count stops when the connection closes. */
+export function countReconnects(nc: NatsConnection): () => number {
+  let n = 0;
+  void (async () => {
+    for await (const s of nc.status()) if (s.type === 'reconnect') n++;
+  })().catch(() => undefined); // status iterators end quietly on close; nothing else to report
+  return () => n;
+}
+
+/** Sets a counter to a monotonic count kept elsewhere (prom-client counters only add). */
+function setCounter<T extends string>(c: Counter<T>, labels: Partial<Record<T, string>>, value: number): void {
+  c.reset();
+  c.inc(labels, value);
+}

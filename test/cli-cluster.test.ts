@@ -1,0 +1,96 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterReport } from '../cluster/index.js';
+import { startNatsServer, uniquePrefix, type NatsServerHandle } from './harness/nats-server.js';
+import { builtFixture } from './harness/processes.js';
+import { waitFor } from './harness/wait.js';
+
+const run = promisify(execFile);
+const cli = builtFixture('x').replace(/test[\\/]fixtures[\\/]x$/, 'cli/main.js');
+
+describe('operator CLI against real reel node processes', () => {
+  let nats: NatsServerHandle;
+  let dir: string;
+  let config: string;
+  const nodes = new Map<string, { child: ChildProcess; exit: Promise<number | null> }>();
+
+  const startNode = (id: string) => {
+    const child = spawn(process.execPath, [cli, 'node', '--config', config, '--id', id], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    nodes.set(id, { child, exit });
+  };
+  const status = async (): Promise<{ code: number; report: ClusterReport }> => {
+    const r = await run(process.execPath, [cli, 'status', '--config', config, '--json']).then(
+      (x) => ({ code: 0, stdout: x.stdout }),
+      (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
+    );
+    return { code: r.code, report: JSON.parse(r.stdout) as ClusterReport };
+  };
+  const settled = (want: Record<string, 'live' | 'gone'>, healthy: boolean) => async () => {
+    const { report } = await status();
+    const ok = Object.entries(want).every(([id, h]) => report.nodes.find((n) => n.id === id)?.health === h || (h === 'gone' && !report.nodes.some((n) => n.id === id)));
+    return ok && report.healthy === healthy;
+  };
+
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    dir = mkdtempSync(join(tmpdir(), 'reel-cli-'));
+    config = join(dir, 'reel.json');
+    // Settings from a config file, as an operator would keep them; short timings for the test.
+    writeFileSync(config, JSON.stringify({ nats: nats.url, prefix: uniquePrefix('cli'), heartbeatWindowMs: 1500, leaseMs: 1000 }));
+  });
+  afterAll(async () => {
+    for (const { child } of nodes.values()) child.kill('SIGKILL');
+    await nats?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('cli - status --json reflects start, join, drain and kill; drain empties the node and it exits 0', async () => {
+    startNode('a');
+    startNode('b');
+    await waitFor('a and b own every shard', settled({ a: 'live', b: 'live' }, true), { timeoutMs: 20_000, intervalMs: 200 });
+    let { code, report } = await status();
+    expect(code).toBe(0);
+    expect(report.shardCount).toBe(128);
+    expect(report.nodes.map((n) => [n.id, n.health]).sort()).toEqual([['a', 'live'], ['b', 'live']]);
+    expect(report.nodes.reduce((s, n) => s + n.shards, 0)).toBe(128);
+
+    startNode('c');
+    await waitFor('c joined and owns shards', async () => (await settled({ a: 'live', b: 'live', c: 'live' }, true)()) && (await status()).report.nodes.find((n) => n.id === 'c')!.shards > 0, { timeoutMs: 20_000, intervalMs: 200 });
+    ({ report } = await status());
+    for (const n of report.nodes) expect(n.shards).toBeGreaterThan(20);
+
+    const drained = await run(process.execPath, [cli, 'drain', 'b', '--config', config, '--json']);
+    expect(JSON.parse(drained.stdout)).toMatchObject({ node: 'b', drained: true });
+    expect(await nodes.get('b')!.exit).toBe(0);
+    ({ code, report } = await status());
+    expect(report.nodes.some((n) => n.id === 'b')).toBe(false);
+    expect(report.nodes.reduce((s, n) => s + n.shards, 0)).toBe(128);
+    expect(code).toBe(0);
+
+    nodes.get('c')!.child.kill('SIGKILL');
+    await waitFor('c seen gone with its shards moving', async () => {
+      const r = await status();
+      return r.code === 3 && r.report.moving.length > 0;
+    }, { timeoutMs: 20_000, intervalMs: 100 });
+    await waitFor('a took every shard', settled({ a: 'live', c: 'gone' }, true), { timeoutMs: 20_000, intervalMs: 200 });
+    ({ code, report } = await status());
+    expect(code).toBe(0);
+    expect(report.nodes.find((n) => n.id === 'a')!.shards).toBe(128);
+  });
+
+  it('cli - a bad config file is a usage error naming the file and line; unknown nodes exit 4', async () => {
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '{\n  "nats": "x",\n  oops\n}');
+    const e1 = (await run(process.execPath, [cli, 'status', '--config', bad]).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(e1.code).toBe(2);
+    expect(e1.stderr).toContain(`config file ${bad}:3`);
+    const e2 = (await run(process.execPath, [cli, 'drain', 'nobody', '--config', config]).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(e2.code).toBe(4);
+    expect(e2.stderr).toContain("no live node 'nobody'");
+  });
+});
