@@ -1,4 +1,4 @@
-import type { ShardId } from '../runtime/index.js';
+import { fmix32, fnv1a, FNV_OFFSET, type ShardId } from '../runtime/index.js';
 
 /** A node as placement sees it. */
 export interface PlacementNode {
@@ -7,23 +7,14 @@ export interface PlacementNode {
   weight: number;
 }
 
-/** 32-bit FNV-1a with a murmur3 finaliser, over a node id and a shard. */
+/** 32-bit hash of a node id and a shard (FNV-1a, then fmix32). */
 function score32(nodeId: string, shard: ShardId): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < nodeId.length; i++) {
-    h ^= nodeId.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
+  let h = fnv1a(FNV_OFFSET, nodeId);
   h ^= shard & 0xff;
   h = Math.imul(h, 0x01000193);
   h ^= (shard >>> 8) & 0xff;
   h = Math.imul(h, 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h);
 }
 
 /**

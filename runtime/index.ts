@@ -10,7 +10,7 @@ export { ActorSystem, ActorRef } from './system.js';
 export { ManualClock } from './clock.js';
 export { connectNats } from './transport-nats.js';
 export { LocalHub } from './transport-local.js';
-export { allShards, parseShardList, shardOf, DEFAULT_SHARD_COUNT } from './shard.js';
+export { allShards, parseShardList, shardOf, fnv1a, fmix32, FNV_OFFSET, DEFAULT_SHARD_COUNT } from './shard.js';
 export { ENVELOPE_VERSION } from './envelope.js';
 export { NODE_KIND } from './types.js';
 export {

@@ -3,28 +3,36 @@ import type { ShardId } from './types.js';
 /** Number of shards of a new cluster. */
 export const DEFAULT_SHARD_COUNT = 128;
 
-/**
- * Stable 32-bit FNV-1a hash of `kind`, a NUL separator and `key`, over UTF-16 code
- * units. Pure arithmetic: the same on every node, every run and every platform.
- */
-export function addressHash(kind: string, key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < kind.length; i++) {
-    h ^= kind.charCodeAt(i);
+/** Folds a string into a 32-bit FNV-1a state, over UTF-16 code units. */
+export function fnv1a(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  h = Math.imul(h, 0x01000193); // the NUL separator: ('ab','c') and ('a','bc') differ
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  // FNV's low bits mix poorly for short keys; a final avalanche spreads them (murmur3 fmix32).
+  return h;
+}
+
+/** FNV's low bits mix poorly for short keys; this avalanche (murmur3 fmix32) spreads them. */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+/** FNV-1a offset basis. */
+export const FNV_OFFSET = 0x811c9dc5;
+
+/**
+ * Stable 32-bit hash of `kind`, a NUL separator and `key`: FNV-1a over UTF-16 code units,
+ * then fmix32. Pure arithmetic: the same on every node, every run and every platform.
+ */
+export function addressHash(kind: string, key: string): number {
+  // The NUL separator: ('ab','c') and ('a','bc') differ.
+  const h = Math.imul(fnv1a(FNV_OFFSET, kind), 0x01000193);
+  return fmix32(fnv1a(h, key));
 }
 
 /** The shard of an actor: stable hash of kind and key mod `shardCount`. */
