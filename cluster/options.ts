@@ -9,7 +9,7 @@ export const DEFAULT_HEARTBEAT_WINDOW_MS = 3_000;
 export const DEFAULT_LEASE_MS = 3_000;
 export const DEFAULT_RENEW_MS = 1_000;
 export const DEFAULT_SAFETY_MARGIN_MS = 500;
-export const DEFAULT_RECONCILE_MS = 250;
+export const DEFAULT_RECONCILE_MS = 100;
 /** An ask with no answer after this long is sent again with the same id. */
 export const DEFAULT_CLUSTER_ASK_ATTEMPT_MS = 1_000;
 
@@ -35,7 +35,7 @@ export interface ClusterNodeOptions {
   renewMs?: number;
   /** Wait past another node's lease before taking its shard, in ms. @default 500 */
   safetyMarginMs?: number;
-  /** Ownership reconcile interval, in ms. @default 250 */
+  /** Ownership reconcile interval, in ms. @default 100 */
   reconcileMs?: number;
   /** Options of the node's actor system (mailbox, passivation, …). */
   system?: SystemOptions;

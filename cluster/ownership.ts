@@ -59,6 +59,8 @@ export class OwnershipManager implements ShardOwnership {
   private readonly seen = new Map<ShardId, { revision: number; at: number }>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  /** The last KV write queued per shard (see `serial`). */
+  private readonly writes = new Map<ShardId, Promise<void>>();
   /** A handoff in progress: it runs beside reconciliation, which keeps renewing its leases. */
   private handoff: Promise<void> | null = null;
   private draining = false;
@@ -236,25 +238,62 @@ export class OwnershipManager implements ShardOwnership {
     return s;
   }
 
-  private async renew(s: ShardId): Promise<void> {
+  /**
+   * Runs KV writes of one shard one after another: a renewal in flight and a release (or
+   * two renewals) must not race for the same revision, or the loser would look like a
+   * takeover.
+   */
+  private serial<T>(s: ShardId, write: () => Promise<T>): Promise<T> {
+    const prev = this.writes.get(s) ?? Promise.resolve();
+    const p = prev.then(write, write);
+    const tail = p.then(() => undefined, () => undefined);
+    this.writes.set(s, tail);
+    void tail.then(() => {
+      if (this.writes.get(s) === tail) this.writes.delete(s);
+    });
+    return p;
+  }
+
+  private renew(s: ShardId): Promise<void> {
     const epoch = this.epochs[s]!;
-    const start = this.clock.now();
-    const value: ShardOwner = { owner: this.nodeId, epoch, leaseUntil: start + this.t.leaseMs };
-    try {
-      const revision = await this.kv.update(`shards.${s}`, json(value), this.revisions[s]!);
-      if (this.epochs[s] !== epoch) return;
-      this.leases[s] = start + this.t.leaseMs;
-      this.revisions[s] = revision;
-      this.view.noteShardWrite(s, value, revision);
-    } catch (err) {
-      if (!isRevisionConflict(err)) return; // a slow or failed write: the lease runs out unless a later renewal lands
-      // Someone else wrote the entry: this node no longer owns the shard.
-      if (this.epochs[s] !== epoch) return;
-      this.stats.lost++;
-      this.log('ownership taken over; shard lost', { shard: s, epoch });
+    return this.serial(s, async () => {
+      if (this.epochs[s] !== epoch) return; // released or lost meanwhile
+      const start = this.clock.now();
+      const value: ShardOwner = { owner: this.nodeId, epoch, leaseUntil: start + this.t.leaseMs };
+      try {
+        const revision = await this.kv.update(`shards.${s}`, json(value), this.revisions[s]!);
+        if (this.epochs[s] !== epoch) return;
+        this.leases[s] = start + this.t.leaseMs;
+        this.revisions[s] = revision;
+        this.view.noteShardWrite(s, value, revision);
+      } catch (err) {
+        if (!isRevisionConflict(err)) return; // a slow or failed write: the lease runs out unless a later renewal lands
+        // Someone else wrote the entry: this node no longer owns the shard.
+        if (this.epochs[s] !== epoch) return;
+        this.stats.lost++;
+        this.log('ownership taken over; shard lost', { shard: s, epoch });
+        this.forget(s);
+        await this.target.abandonShards([s]);
+      }
+    });
+  }
+
+  /** Writes the released entry (owner '') after any renewal in flight. */
+  private release(s: ShardId): Promise<void> {
+    return this.serial(s, async () => {
+      const epoch = this.epochs[s]!;
+      if (epoch === 0) return;
+      const value: ShardOwner = { owner: '', epoch, leaseUntil: 0 };
+      try {
+        const revision = await this.kv.update(`shards.${s}`, json(value), this.revisions[s]!);
+        this.view.noteShardWrite(s, value, revision);
+        this.stats.released++;
+      } catch (err) {
+        // Not released: the new owner waits out the lease instead (slower, still safe).
+        this.log('release write failed', { shard: s, error: (err as Error).message });
+      }
       this.forget(s);
-      await this.target.abandonShards([s]);
-    }
+    });
   }
 
   /** Planned handoff of shards the assignment gives to others, one rebalance at a time. */
@@ -267,18 +306,7 @@ export class OwnershipManager implements ShardOwnership {
       this.stats.rebalances++;
       this.log('handing shards off', { shards });
       await this.target.unhost(shards);
-      await Promise.all(shards.map(async (s) => {
-        const epoch = this.epochs[s]!;
-        const value: ShardOwner = { owner: '', epoch, leaseUntil: 0 };
-        try {
-          const revision = await this.kv.update(`shards.${s}`, json(value), this.revisions[s]!);
-          this.view.noteShardWrite(s, value, revision);
-          this.stats.released++;
-        } catch (err) {
-          this.log('release write failed', { shard: s, error: (err as Error).message });
-        }
-        this.forget(s);
-      }));
+      await Promise.all(shards.map((s) => this.release(s)));
       this.handoffDurations.observe((this.clock.now() - started) / 1000);
     } finally {
       await this.kv.delete(LOCK_KEY, { previousSeq: lock }).catch(() => undefined);

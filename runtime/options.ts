@@ -57,6 +57,8 @@ export interface SystemOptions {
   retryBackoffMaxMs?: number;
   /** Ask ids an activation remembers (with answers, in its snapshot) to apply a retried ask once. @default 128 */
   dedupWindow?: number;
+  /** Snapshot writes in flight at once; more wait their turn (a handoff flushes many). @default 256 */
+  maxConcurrentSnapshotWrites?: number;
   /** Record each handler's duration (for the metrics histogram); costs two clock reads a message. @default false */
   recordDurations?: boolean;
   /** Time source. @default Date.now */
@@ -84,6 +86,7 @@ export function defaultSystemOptions(): ResolvedSystemOptions {
     retryBackoffMaxMs: DEFAULT_RETRY_BACKOFF_MAX_MS,
     dedupWindow: DEFAULT_DEDUP_WINDOW,
     recordDurations: false,
+    maxConcurrentSnapshotWrites: 256,
     clock: systemClock,
   };
 }
@@ -114,6 +117,7 @@ export function parseSystemOptions(opts: SystemOptions = {}): ResolvedSystemOpti
   int('retryBackoffMs', 1);
   int('retryBackoffMaxMs', 1);
   int('dedupWindow', 0);
+  int('maxConcurrentSnapshotWrites', 1);
   if (!o.clock || typeof o.clock.now !== 'function') bad.push('clock must have now()');
   if (bad.length) {
     throw new InvalidArgument(`invalid system options: ${bad.join('; ')}`, { fields: bad.map((b) => b.split(' ')[0]!) });

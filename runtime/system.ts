@@ -1,6 +1,7 @@
 import { Activation, type ActivationHost, type ActivationLimits } from './activation.js';
 import { AskRegistry, type PendingAsk } from './asks.js';
 import { Dispatcher } from './dispatcher.js';
+import { Limiter } from './limiter.js';
 import { Closed, InvalidArgument, isRetryable, NoRoute, Overloaded, StaleEpoch, toReelError, UnknownKind, type ReelError } from './errors.js';
 import { newEnvelope } from './envelope.js';
 import { EnvelopeBatch } from './envelope-batch.js';
@@ -99,6 +100,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
   private readonly order = new Set<Activation>();
   private readonly limits: ActivationLimits;
   private readonly asks: AskRegistry;
+  private readonly snapshotWrites: Limiter;
   private readonly hosted: Uint8Array;
   private activeCount = 0;
   private useSeq = 0;
@@ -123,6 +125,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
     this.limits = { mailboxCapacity: this.options.mailboxCapacity, maxConsecutiveFailures: this.options.maxConsecutiveFailures };
     this.asks = new AskRegistry(this.options.clock, this.options.askSweepMs, (id, p) => this.resend(id, p));
     this.hosted = new Uint8Array(this.options.shardCount);
+    this.snapshotWrites = new Limiter(this.options.maxConcurrentSnapshotWrites);
     this.recencySlack = Math.max(1, Math.floor(this.options.maxActiveActors / 8));
     this.ids = new IdSequence(`${this.nodeId}.${Math.random().toString(36).slice(2, 8)}.`);
   }
@@ -415,7 +418,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
   }
 
   saveSnapshot(kind: string, key: string, snap: Snapshot, expectedRevision: number): Promise<number> {
-    return this.store.save(kind, key, snap, expectedRevision);
+    return this.snapshotWrites.run(() => this.store.save(kind, key, snap, expectedRevision));
   }
 
   reroute(env: Envelope): void {

@@ -1,0 +1,595 @@
+/**
+ * Rebalance benchmark: 100,000 actors with 1 KB of state each on 3 cluster nodes (default
+ * timings), an open-loop generator sending 2,000 asks/s with a 2 s deadline; a 4th node
+ * joins, later one original node is SIGKILLed. Starts its own nats-server and node
+ * processes on 127.0.0.1, prints a table and writes `bench/results/rebalance.json`.
+ *
+ *   npm run bench:rebalance        (node dist/bench/rebalance.js)
+ *
+ * Diagnosis only: REBALANCE_DEADLINE_MS changes the ask deadline and REBALANCE_RESULT the
+ * results file name (default `rebalance.json`).
+ */
+import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Kvm } from '@nats-io/kv';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { ClusterClient } from '../cluster/client.js';
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_HEARTBEAT_WINDOW_MS, DEFAULT_LEASE_MS, DEFAULT_RENEW_MS, DEFAULT_SAFETY_MARGIN_MS } from '../cluster/options.js';
+import { assignShards } from '../cluster/placement-rendezvous.js';
+import { shardOf } from '../runtime/shard.js';
+import type { Reply } from '../runtime/types.js';
+import { startNatsServer, uniquePrefix, type NatsServerHandle } from '../test/harness/nats-server.js';
+import { builtFixture, startNodeProcess, type NodeProcess } from '../test/harness/processes.js';
+import { OpenLoop } from './open-loop.js';
+
+// ---- the stated load ----
+
+const ACTORS = 100_000;
+const STATE_BYTES = 1024;
+const RATE_PER_S = 2_000;
+/** The stated 2 s; REBALANCE_DEADLINE_MS overrides it for diagnosis only (the results file then says so). */
+const DEADLINE_MS = Number(process.env.REBALANCE_DEADLINE_MS ?? 2_000);
+const SHARDS = 128;
+const KIND = 'test';
+const ORIGINAL_NODES = ['n1', 'n2', 'n3'];
+const JOINER = 'n4';
+/** The original node that is SIGKILLed. */
+const VICTIM = 'n1';
+
+// ---- targets ----
+
+const JOIN_TARGET_S = 10;
+const KILL_TARGET_S = DEFAULT_HEARTBEAT_WINDOW_MS / 1000 + 3;
+
+// ---- phases and bounds ----
+
+/** Fill asks in flight while loading. */
+const LOAD_WINDOW = 2_000;
+const LOAD_ASK_DEADLINE_MS = 60_000;
+const LOAD_LIMIT_MS = 120_000;
+const WARMUP_MS = 1_000;
+const STEADY_MS = 5_000;
+/** Load keeps running between the join settling and the kill, and after the kill. */
+const SETTLE_MS = 3_000;
+const TAIL_MS = 2_000;
+const JOIN_LIMIT_MS = 60_000;
+const KILL_LIMIT_MS = 30_000;
+const BALANCE_LIMIT_MS = 30_000;
+const PROBE_DEADLINE_MS = 1_000;
+const POLL_MS = 25;
+/** Raw JetStream KV write rate, measured before the nodes start (a reference for the handoff). */
+const KV_PROBE_WRITES = 20_000;
+const KV_PROBE_WINDOW = 1_000;
+/** The generator's capacity: far more than the run can send. */
+const GEN_CAPACITY = 400_000;
+const BENCH_LIMIT_MS = 300_000;
+
+// ---- helpers ----
+
+const live: { children: NodeProcess[]; server: NatsServerHandle | undefined } = { children: [], server: undefined };
+
+function killAll(): void {
+  for (const c of live.children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+  if (live.server) {
+    try {
+      process.kill(live.server.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function progress(msg: string): void {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** CPU seconds (user + system) a process has used so far, from /proc; NaN when gone. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function round(x: number, digits: number): number {
+  const m = 10 ** digits;
+  return Math.round(x * m) / m;
+}
+
+function countBy(xs: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of xs) out[x] = (out[x] ?? 0) + 1;
+  return out;
+}
+
+interface Cluster {
+  url: string;
+  prefix: string;
+  nodes: Map<string, NodeProcess>;
+  /** Log lines (and ready) of the nodes, stamped with performance.now() on arrival. */
+  logs: Array<{ at: number; node: string; msg: string; fields: Record<string, unknown> }>;
+}
+
+function startNode(c: Cluster, id: string): NodeProcess {
+  // Default timings (no --fast): the targets are stated against the default heartbeat window.
+  const p = startNodeProcess(['--nats', c.url, '--id', id, '--prefix', c.prefix, '--shard-count', String(SHARDS)], {
+    script: builtFixture('cluster-node-proc.js'),
+    readyTimeoutMs: 20_000,
+  });
+  c.nodes.set(id, p);
+  live.children.push(p);
+  // A second reader of the same stdout, only to stamp log lines with their arrival time.
+  createInterface({ input: p.child.stdout! }).on('line', (line) => {
+    if (!line.includes('"event":"log"') && !line.includes('"event":"ready"')) return;
+    try {
+      const e = JSON.parse(line) as Record<string, unknown>;
+      c.logs.push({ at: performance.now(), node: id, msg: String(e.msg ?? e.event), fields: e });
+    } catch {
+      // not JSON
+    }
+  });
+  return p;
+}
+
+function alive(p: NodeProcess): boolean {
+  return p.child.exitCode === null && p.child.signalCode === null;
+}
+
+/** Asks every live node for its status line (owned shards, active actors). */
+async function statuses(c: Cluster): Promise<Record<string, { owned: number; active: number }>> {
+  const out: Record<string, { owned: number; active: number }> = {};
+  await Promise.all([...c.nodes.entries()].filter(([, p]) => alive(p)).map(async ([id, p]) => {
+    const before = p.events.length;
+    p.send('status');
+    try {
+      const e = await p.waitEvent((x) => x.event === 'status' && p.events.indexOf(x) >= before, 5_000);
+      out[id] = { owned: (e.owned as unknown[]).length, active: Number(e.active) };
+    } catch {
+      out[id] = { owned: -1, active: -1 };
+    }
+  }));
+  return out;
+}
+
+/** Expected owner of every shard for these members (default weight 1, no overrides). */
+function expectedOwners(ids: string[]): string[] {
+  const m = assignShards(SHARDS, ids.map((id) => ({ id, weight: 1 })));
+  return Array.from({ length: SHARDS }, (_, s) => m.get(s) ?? '');
+}
+
+interface Served {
+  /** performance.now() when the view first showed each shard with its expected owner (NaN: not waited for). */
+  ownedAt: Float64Array;
+  /** performance.now() of the first probe answered by that owner. */
+  servedAt: Float64Array;
+  probes: number;
+  probeFailures: number;
+}
+
+/**
+ * Waits until each of `shards` is owned (per the client's view, lease live) by `expected[s]`
+ * and a probe ask to an actor of that shard is answered by that owner with the full state.
+ */
+async function waitServed(client: ClusterClient, shards: number[], expected: string[], probeKey: string[], limitMs: number, label: string): Promise<Served> {
+  const r: Served = { ownedAt: new Float64Array(SHARDS).fill(Number.NaN), servedAt: new Float64Array(SHARDS).fill(Number.NaN), probes: 0, probeFailures: 0 };
+  const pending = new Set(shards);
+  const inFlight = new Set<number>();
+  const t0 = performance.now();
+  let lastRefresh = t0;
+  while (pending.size > 0) {
+    const now = performance.now();
+    if (now - t0 > limitMs) {
+      const owners = client.owners();
+      throw new Error(`${label}: ${pending.size} shards not served after ${limitMs} ms: ${[...pending].slice(0, 10).map((s) => `${s}:${owners[s]}→${expected[s]}`).join(' ')}`);
+    }
+    if (now - lastRefresh > 1_000) {
+      lastRefresh = now;
+      await client.view.refresh();
+    }
+    for (const s of pending) {
+      if (inFlight.has(s)) continue;
+      const v = client.view.shard(s).value;
+      if (v === undefined || v.owner !== expected[s] || v.leaseUntil <= Date.now()) continue;
+      if (Number.isNaN(r.ownedAt[s]!)) r.ownedAt[s] = performance.now();
+      inFlight.add(s);
+      r.probes++;
+      client.system
+        .request<number>(KIND, probeKey[s]!, 'filled', undefined, { deadlineMs: PROBE_DEADLINE_MS })
+        .then((rep: Reply<number>) => {
+          if (rep.node === expected[s] && rep.value === STATE_BYTES && pending.has(s)) {
+            r.servedAt[s] = performance.now();
+            pending.delete(s);
+          }
+        })
+        .catch(() => {
+          r.probeFailures++;
+        })
+        .finally(() => inFlight.delete(s));
+    }
+    await sleep(POLL_MS);
+  }
+  return r;
+}
+
+function maxOf(xs: Float64Array, shards: number[]): number {
+  let m = Number.NEGATIVE_INFINITY;
+  for (const s of shards) if (xs[s]! > m) m = xs[s]!;
+  return m;
+}
+
+/** Raw JetStream KV writes of `STATE_BYTES` values (create, as a first snapshot write is), `KV_PROBE_WINDOW` in flight. */
+async function kvWriteRate(nc: NatsConnection, prefix: string): Promise<number> {
+  const kv = await new Kvm(nc).create(`${prefix}_probe`, { history: 1 });
+  const value = new Uint8Array(STATE_BYTES + 64).fill(7);
+  const t0 = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < KV_PROBE_WRITES) {
+      const i = next++;
+      await kv.create(`k${i}`, value);
+    }
+  };
+  await Promise.all(Array.from({ length: KV_PROBE_WINDOW }, worker));
+  const rate = KV_PROBE_WRITES / ((performance.now() - t0) / 1000);
+  await kv.destroy();
+  return rate;
+}
+
+// ---- results ----
+
+interface Figure {
+  key: string;
+  value: number;
+  digits: number;
+  target?: { op: '<=' | '>='; value: number };
+}
+
+function fmt(x: number, digits: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  return digits === 0 ? Math.round(x).toLocaleString('en-US') : x.toFixed(digits);
+}
+
+function printTable(figs: Figure[]): void {
+  const rows = figs.map((f) => {
+    const met = f.target === undefined ? '' : (f.target.op === '<=' ? f.value <= f.target.value : f.value >= f.target.value) ? 'yes' : 'NO';
+    return [f.key, fmt(f.value, f.digits), f.target ? `${f.target.op} ${fmt(f.target.value, f.digits)}` : '', met];
+  });
+  const head = ['figure', 'value', 'target', 'met?'];
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
+  console.log(line(head));
+  console.log(w.map((n) => '-'.repeat(n)).join('  '));
+  for (const r of rows) console.log(line(r));
+}
+
+// ---- main ----
+
+async function main(): Promise<void> {
+  const extra: Record<string, unknown> = {};
+  const figs: Figure[] = [];
+  const fig = (key: string, value: number, digits: number, target?: Figure['target']) => figs.push({ key, value, digits, ...(target ? { target } : {}) });
+
+  const keys = Array.from({ length: ACTORS }, (_, i) => `a${i}`);
+  const shardOfKey = keys.map((k) => shardOf(KIND, k, SHARDS));
+  const probeKey: string[] = new Array<string>(SHARDS);
+  for (let i = 0; i < ACTORS; i++) probeKey[shardOfKey[i]!] ??= keys[i]!;
+  if (probeKey.some((k) => k === undefined)) throw new Error('some shard has no actor');
+  const shardByKey = new Map(keys.map((k, i) => [k, shardOfKey[i]!]));
+
+  let nc: NatsConnection | undefined;
+  let client: ClusterClient | undefined;
+  let gen: OpenLoop | undefined;
+  let tLoad = 0;
+  try {
+    const server = (live.server = await startNatsServer());
+    const prefix = uniquePrefix('rebalance');
+    const c: Cluster = { url: server.url, prefix, nodes: new Map(), logs: [] };
+    nc = await connect({ servers: server.url, noAsyncTraces: true, name: 'bench-rebalance' });
+    progress(`nats-server ${server.url} (pid ${server.pid}); raw KV write rate probe`);
+    const kvRate = await kvWriteRate(nc, prefix);
+    extra.kv_create_1k_per_s_idle = Math.round(kvRate);
+    progress(`raw KV create of ${STATE_BYTES + 64} B values, ${KV_PROBE_WINDOW} in flight: ${fmt(kvRate, 0)}/s`);
+
+    // Three nodes, balanced.
+    for (const id of ORIGINAL_NODES) startNode(c, id);
+    await Promise.all(ORIGINAL_NODES.map((id) => c.nodes.get(id)!.ready));
+    client = await ClusterClient.connect(nc, { prefix, shardCount: SHARDS });
+    const want3 = expectedOwners(ORIGINAL_NODES);
+    {
+      const t0 = performance.now();
+      for (;;) {
+        await client.view.refresh();
+        const owners = client.owners();
+        if (owners.every((o, s) => o === want3[s])) break;
+        if (performance.now() - t0 > BALANCE_LIMIT_MS) throw new Error(`3 nodes not balanced after ${BALANCE_LIMIT_MS} ms: ${JSON.stringify(countBy(owners))}`);
+        await sleep(100);
+      }
+      progress(`3 nodes balanced in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${JSON.stringify(countBy(client.owners()))}`);
+    }
+
+    // Load: one `fill` ask per actor (the actor persists its 1 KB state before answering).
+    {
+      tLoad = performance.now();
+      progress(`loading ${ACTORS} actors × ${STATE_BYTES} B, ${LOAD_WINDOW} fill asks in flight`);
+      const cpu0 = [...c.nodes.values()].map((p) => cpuSeconds(p.child.pid));
+      const t0 = performance.now();
+      let next = 0;
+      let done = 0;
+      const fill = { bytes: STATE_BYTES };
+      const worker = async () => {
+        while (next < ACTORS) {
+          const i = next++;
+          const v = await client!.system.ask<number>(KIND, keys[i]!, 'fill', fill, { deadlineMs: LOAD_ASK_DEADLINE_MS });
+          if (v !== STATE_BYTES) throw new Error(`fill of ${keys[i]} answered ${String(v)}`);
+          if (++done % 20_000 === 0) progress(`loaded ${done} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+          if (performance.now() - t0 > LOAD_LIMIT_MS) throw new Error(`load exceeded ${LOAD_LIMIT_MS} ms (${done}/${ACTORS})`);
+        }
+      };
+      await Promise.all(Array.from({ length: LOAD_WINDOW }, worker));
+      const secs = (performance.now() - t0) / 1000;
+      extra.load_seconds = round(secs, 2);
+      extra.load_actors_per_s = Math.round(ACTORS / secs);
+      extra.load_node_cpu_s = Object.fromEntries([...c.nodes.keys()].map((id, i) => [id, round(cpuSeconds(c.nodes.get(id)!.child.pid) - cpu0[i]!, 1)]));
+      const saved = [...c.nodes.values()].reduce((n, p) => n + p.events.filter((e) => e.event === 'snapshot' && e.accepted).length, 0);
+      extra.load_snapshot_writes = saved;
+      progress(`loaded ${ACTORS} actors in ${secs.toFixed(1)} s (${fmt(ACTORS / secs, 0)}/s; ${saved} snapshot writes incl. epoch markers)`);
+      extra.active_after_load = await statuses(c);
+      // Activations that ended during the load, by node and reason, and fenced snapshot writes.
+      const ends: Record<string, number> = {};
+      let rejected = 0;
+      for (const [id, p] of c.nodes) {
+        for (const e of p.events) {
+          if (e.event === 'activation') ends[`${id}:${String(e.reason)}`] = (ends[`${id}:${String(e.reason)}`] ?? 0) + 1;
+          if (e.event === 'snapshot' && !e.accepted) rejected++;
+        }
+      }
+      extra.load_activation_ends = ends;
+      extra.load_snapshots_rejected = rejected;
+      // The load's events are no longer needed; keep the bench's heap small.
+      for (const p of c.nodes.values()) p.events.length = 0;
+    }
+
+    // Open-loop load: 'filled' (the state size) to random actors, 2 s deadline.
+    gen = new OpenLoop(
+      RATE_PER_S,
+      GEN_CAPACITY,
+      () => client!.system.ask(KIND, keys[Math.floor(Math.random() * ACTORS)]!, 'filled', undefined, { deadlineMs: DEADLINE_MS }),
+      (v) => v === STATE_BYTES,
+    );
+    const cpuAt = () => Object.fromEntries([...c.nodes.entries()].map(([id, p]) => [id, cpuSeconds(p.child.pid)]).concat([['nats-server', cpuSeconds(server.pid)], ['bench', process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6]]));
+    const cpuDelta = (a: Record<string, number>, b: Record<string, number>, secs: number) =>
+      Object.fromEntries(Object.keys(b).map((k) => [k, round((b[k]! - (a[k] ?? 0)) / secs, 2)]));
+    gen.start();
+    const tGen = performance.now();
+    progress(`generator at ${RATE_PER_S}/s; warm-up ${WARMUP_MS} ms, steady ${STEADY_MS} ms`);
+    await sleep(WARMUP_MS);
+    const tSteady = performance.now();
+    const cpuSteady0 = cpuAt();
+    await sleep(STEADY_MS);
+
+    // Join.
+    const tJoin = performance.now();
+    const cpuJoin0 = cpuAt();
+    const wallJoin = Date.now();
+    const want4 = expectedOwners([...ORIGINAL_NODES, JOINER]);
+    const before = client.owners();
+    const moved = want4.map((o, s) => (o !== before[s] ? s : -1)).filter((s) => s >= 0);
+    progress(`starting ${JOINER}: ${moved.length} shards should move to it`);
+    const joinIdx = new Map([...c.nodes.entries()].map(([id, p]) => [id, p.events.length]));
+    const joiner = startNode(c, JOINER);
+    await joiner.ready;
+    const tReady = performance.now();
+    const joined = await waitServed(client, moved, want4, probeKey, JOIN_LIMIT_MS, 'join');
+    const tBalanced = maxOf(joined.servedAt, moved);
+    const wallBalanced = wallJoin + (tBalanced - tJoin);
+    const cpuJoin1 = cpuAt();
+    await client.view.refresh();
+    const after = client.owners();
+    if (!after.every((o, s) => o === want4[s])) throw new Error(`after the join owners differ from the assignment: ${JSON.stringify(countBy(after))}`);
+    const joinS = (tBalanced - tJoin) / 1000;
+    progress(`join: ${JOINER} ready after ${((tReady - tJoin) / 1000).toFixed(2)} s; all ${moved.length} moved shards served after ${joinS.toFixed(2)} s`);
+
+    const joinStatus = await statuses(c);
+
+    progress(`settling ${SETTLE_MS} ms`);
+    await sleep(SETTLE_MS);
+
+    // Counted after the settle: the nodes' stdout is read asynchronously and may lag balance.
+    // Handoff snapshots: in each old owner's stdout (in order), the accepted writes of actors of
+    // the shards it names in 'handing shards off', after that line and up to balance.
+    const handoff: Record<string, { n: number; startWall: number; first: number; last: number; shards: number }> = {};
+    let markerWrites = 0;
+    for (const [id, p] of c.nodes) {
+      let handing: Set<number> | null = null;
+      let h: { n: number; startWall: number; first: number; last: number; shards: number } | undefined;
+      for (let i = joinIdx.get(id) ?? 0; i < p.events.length; i++) {
+        const e = p.events[i]!;
+        if (e.event === 'log' && e.msg === 'handing shards off' && Array.isArray(e.shards)) {
+          handing = new Set(e.shards as number[]);
+          const logged = c.logs.find((l) => l.node === id && l.msg === 'handing shards off' && l.at >= tJoin);
+          h = handoff[id] = { n: 0, startWall: wallJoin + ((logged?.at ?? tJoin) - tJoin), first: Number.NaN, last: Number.NaN, shards: handing.size };
+          continue;
+        }
+        if (e.event !== 'snapshot' || !e.accepted) continue;
+        const at = Number(e.at);
+        if (at > wallBalanced + 1) break;
+        if (id === JOINER) {
+          markerWrites++;
+          continue;
+        }
+        if (handing === null || h === undefined || !handing.has(shardByKey.get(String(e.key)) ?? -1)) continue;
+        h.n++;
+        if (!(at >= h.first)) h.first = at;
+        if (!(at <= h.last)) h.last = at;
+      }
+    }
+    const hs = Object.values(handoff).filter((h) => h.n > 0);
+    const handoffSnapshots = hs.reduce((n, h) => n + h.n, 0);
+    // Handoff time: from the first node starting its handoff to the last handoff snapshot
+    // written (the handoffs run one node at a time, under the rebalance lock).
+    const handoffSpanS = Math.max(0.001, (Math.max(...hs.map((h) => h.last)) - Math.min(...hs.map((h) => h.startWall))) / 1000);
+    const handoffPerNode = Object.fromEntries(Object.entries(handoff).map(([id, h]) => [id, {
+      shards: h.shards,
+      snapshots: h.n,
+      start_s_after_join: round((h.startWall - wallJoin) / 1000, 3),
+      first_snapshot_s_after_start: round((h.first - h.startWall) / 1000, 3),
+      last_snapshot_s_after_start: round((h.last - h.startWall) / 1000, 3),
+      per_s: Math.round(h.n / Math.max(0.001, (h.last - h.startWall) / 1000)),
+    }]));
+    const handoffLogs = c.logs.filter((l) => l.at >= tJoin && l.at <= tBalanced + 1000 && /handing|claimed|release|handoff/.test(l.msg))
+      .map((l) => ({ t_s: round((l.at - tJoin) / 1000, 3), node: l.node, msg: l.msg, shards: Array.isArray(l.fields.shards) ? (l.fields.shards as unknown[]).length : undefined }));
+    progress(`handoff: ${handoffSnapshots} snapshots in ${handoffSpanS.toFixed(2)} s; per node ${JSON.stringify(handoffPerNode)}`);
+
+    // Kill an original node.
+    const ownersBeforeKill = client.owners();
+    const victimShards = ownersBeforeKill.map((o, s) => (o === VICTIM ? s : -1)).filter((s) => s >= 0);
+    const survivors = [...ORIGINAL_NODES.filter((id) => id !== VICTIM), JOINER];
+    const wantKill = expectedOwners(survivors);
+    const cpuKill0 = cpuAt();
+    const tKill = performance.now();
+    c.nodes.get(VICTIM)!.child.kill('SIGKILL');
+    progress(`SIGKILL ${VICTIM} (${victimShards.length} shards)`);
+    const killed = await waitServed(client, victimShards, wantKill, probeKey, KILL_LIMIT_MS, 'kill');
+    const tServed = maxOf(killed.servedAt, victimShards);
+    const cpuKill1 = cpuAt();
+    const killS = (tServed - tKill) / 1000;
+    const firstOwnedKill = Math.min(...victimShards.map((s) => killed.ownedAt[s]!));
+    progress(`kill: first shard re-owned after ${((firstOwnedKill - tKill) / 1000).toFixed(2)} s; all ${victimShards.length} served after ${killS.toFixed(2)} s`);
+
+    await sleep(TAIL_MS);
+    gen.stop();
+    const tStop = performance.now();
+    {
+      const t0 = performance.now();
+      while (gen.pending > 0 && performance.now() - t0 < DEADLINE_MS + 3_000) await sleep(20);
+      if (gen.pending > 0) throw new Error(`${gen.pending} asks never settled`);
+    }
+    const endStatus = await statuses(c);
+
+    // ---- figures ----
+    const steady = gen.window([[tSteady, tJoin]], DEADLINE_MS);
+    const joinW = gen.window([[tJoin, tBalanced]], DEADLINE_MS);
+    const killW = gen.window([[tKill, tServed]], DEADLINE_MS);
+    const moveW = gen.window([[tJoin, tBalanced], [tKill, tServed]], DEADLINE_MS);
+    const all = gen.window([[tGen, tStop]], DEADLINE_MS);
+    let failedTotal = 0;
+    for (let i = 0; i < gen.sent; i++) failedTotal += gen.failed[i]!;
+
+    fig('join_to_balanced_s', joinS, 2, { op: '<=', value: JOIN_TARGET_S });
+    fig('kill_to_served_s', killS, 2, { op: '<=', value: KILL_TARGET_S });
+    fig('asks_total', gen.sent, 0);
+    fig('asks_failed', failedTotal, 0, { op: '<=', value: 0 });
+    fig('ask_p99_ms_steady', steady.p99, 1);
+    fig('ask_p99_ms_during_move', moveW.p99, 1);
+    fig('handoff_snapshots_per_s', handoffSnapshots / handoffSpanS, 0);
+
+    Object.assign(extra, {
+      asks_failed_join: joinW.failed,
+      asks_failed_kill: killW.failed,
+      asks_failed_by_code: Object.fromEntries(gen.failures),
+      asks_failed_by_second_after_kill: gen.failuresBySecond(tKill),
+      asks_wrong_state: gen.wrong,
+      ask_p50_ms_steady: round(steady.p50, 2),
+      ask_p50_ms_during_move: round(moveW.p50, 2),
+      ask_p99_ms_join: round(joinW.p99, 1),
+      ask_p99_ms_kill: round(killW.p99, 1),
+      ask_max_ms_join: round(joinW.max, 1),
+      ask_max_ms_kill: round(killW.max, 1),
+      ask_p99_ms_whole_run: round(all.p99, 1),
+      generator_max_backlog: gen.maxBacklog,
+      joiner_ready_s: round((tReady - tJoin) / 1000, 3),
+      join_last_shard_owned_s: round((maxOf(joined.ownedAt, moved) - tJoin) / 1000, 3),
+      shards_moved_on_join: moved.length,
+      handoff_snapshots: handoffSnapshots,
+      handoff_span_s: round(handoffSpanS, 3),
+      handoff_per_node: handoffPerNode,
+      handoff_log: handoffLogs,
+      joiner_activation_snapshot_writes: markerWrites,
+      kill_victim: VICTIM,
+      kill_victim_shards: victimShards.length,
+      kill_first_shard_owned_s: round((firstOwnedKill - tKill) / 1000, 3),
+      kill_last_shard_owned_s: round((maxOf(killed.ownedAt, victimShards) - tKill) / 1000, 3),
+      probe_asks: joined.probes + killed.probes,
+      // What ownership logged besides the first balance, the join's claims and handoffs (leases lost under load, failed writes).
+      ownership_trouble: c.logs
+        .filter((l) => l.msg !== 'ready' && (l.msg === 'claimed shards' ? l.at >= tLoad && l.at < tJoin : l.msg !== 'handing shards off'))
+        .map((l) => ({ t_s_after_join: round((l.at - tJoin) / 1000, 3), node: l.node, msg: l.msg, shards: Array.isArray(l.fields.shards) ? (l.fields.shards as unknown[]).length : l.fields.shard, error: l.fields.error })),
+      cpu_cores_used_steady: cpuDelta(cpuSteady0, cpuJoin0, (tJoin - tSteady) / 1000),
+      cpu_cores_used_join: cpuDelta(cpuJoin0, cpuJoin1, (tBalanced - tJoin) / 1000),
+      cpu_cores_used_kill: cpuDelta(cpuKill0, cpuKill1, (tServed - tKill) / 1000),
+      nodes_after_join: joinStatus,
+      nodes_at_end: endStatus,
+      actors: ACTORS,
+      state_bytes: STATE_BYTES,
+      shard_count: SHARDS,
+      rate_per_s: RATE_PER_S,
+      deadline_ms: DEADLINE_MS,
+      steady_ms: STEADY_MS,
+      heartbeat_ms: DEFAULT_HEARTBEAT_MS,
+      heartbeat_window_ms: DEFAULT_HEARTBEAT_WINDOW_MS,
+      lease_ms: DEFAULT_LEASE_MS,
+      renew_ms: DEFAULT_RENEW_MS,
+      safety_margin_ms: DEFAULT_SAFETY_MARGIN_MS,
+    });
+  } finally {
+    gen?.stop();
+    // The nodes' state is thrown away with the server: no graceful stop (it would flush 100k snapshots).
+    for (const p of live.children) if (alive(p)) p.child.kill('SIGKILL');
+    await Promise.all(live.children.map((p) => p.exited));
+    await client?.close().catch(() => undefined);
+    await nc?.close().catch(() => undefined);
+    await live.server?.stop();
+    live.server = undefined;
+    live.children.length = 0;
+  }
+
+  printTable(figs);
+  const out: Record<string, unknown> = {};
+  for (const f of figs) out[f.key] = f.digits === 0 ? Math.round(f.value) : round(f.value, f.digits);
+  Object.assign(out, extra, {
+    node_version: process.version,
+    cpu_model: cpus()[0]?.model ?? 'unknown',
+    cpu_count: cpus().length,
+    total_mem_bytes: totalmem(),
+    timestamp: new Date().toISOString(),
+  });
+  const file = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', process.env.REBALANCE_RESULT ?? 'rebalance.json');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+  console.log(`\nwrote ${file}`);
+}
+
+const watchdog = setTimeout(() => {
+  progress(`gave up after ${BENCH_LIMIT_MS} ms`);
+  killAll();
+  process.exit(2);
+}, BENCH_LIMIT_MS);
+watchdog.unref();
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+main().then(
+  () => {
+    clearTimeout(watchdog);
+    process.exit(0);
+  },
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    killAll();
+    process.exit(1);
+  },
+);
