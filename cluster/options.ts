@@ -1,4 +1,4 @@
-import { DEFAULT_SHARD_COUNT, InvalidArgument, type SystemOptions } from '../runtime/index.js';
+import { DEFAULT_DEDUP_WINDOW, DEFAULT_SHARD_COUNT, InvalidArgument, type SystemOptions } from '../runtime/index.js';
 import type { OwnershipTimings } from './ownership.js';
 
 /** Heartbeat interval of a node's membership entry. */
@@ -67,7 +67,8 @@ export function parseClusterNodeOptions(o: ClusterNodeOptions = {}): ResolvedClu
       heartbeatWindowMs: o.heartbeatWindowMs ?? DEFAULT_HEARTBEAT_WINDOW_MS,
       tickMs: o.reconcileMs ?? DEFAULT_RECONCILE_MS,
     },
-    system: { askAttemptTimeoutMs: DEFAULT_CLUSTER_ASK_ATTEMPT_MS, ...o.system },
+    // Callers in a cluster retry (moves, lost replies): nodes remember recent ask ids.
+    system: { askAttemptTimeoutMs: DEFAULT_CLUSTER_ASK_ATTEMPT_MS, dedupWindow: DEFAULT_DEDUP_WINDOW, ...o.system },
   };
   const bad: string[] = [];
   if (!/^[A-Za-z0-9_-]+$/.test(r.prefix)) bad.push('prefix must match [A-Za-z0-9_-]+');

@@ -1,11 +1,19 @@
 import type { Dispatcher } from './dispatcher.js';
-import { errorFromWire, errorToWire, Fenced, Internal, toReelError, type ReelError } from './errors.js';
+import { errorFromWire, errorToWire, Fenced, Internal, toReelError, type ReelError, type WireError } from './errors.js';
 import { newEnvelope } from './envelope.js';
 import { Mailbox, type Invoker } from './mailbox.js';
 import type { DurationHistogram, KindStats } from './stats.js';
 import type {
   Actor, ActorContext, ActorFactory, AskOptions, DedupEntry, Envelope, RuntimeEvent, ShardOwnership, Snapshot, StoredSnapshot, TellOptions,
 } from './types.js';
+
+/** An answer of `undefined` in the dedup window. */
+const UNDEFINED = Symbol('undefined answer');
+
+/** A failed ask's answer in the dedup window. */
+class RememberedError {
+  constructor(readonly wire: WireError) {}
+}
 
 /** What an activation needs from the node that hosts it. */
 export interface ActivationHost {
@@ -71,7 +79,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
   /** Store revision of this actor's snapshot, for compare-and-set writes. */
   private revision = 0;
   /** Recent ask ids and their answers (insertion order = age); created by the first ask. */
-  private dedup: Map<string, DedupEntry> | null = null;
+  private dedup: Map<string, unknown> | null = null;
   private readonly startedAt: number;
   /** Last time this activation ran a handler while it held its shard (tracked under ownership). */
   private lastActiveAt: number;
@@ -130,7 +138,8 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
       if (prev !== undefined) {
         // A retry of an ask already applied (its reply was lost, or it moved with a handoff).
         this.stats.type(env.type).duplicates++;
-        host.answer(env, prev[1], prev.length === 3 ? errorFromWire(prev[2]) : undefined, this.epoch);
+        if (prev instanceof RememberedError) host.answer(env, undefined, errorFromWire(prev.wire), this.epoch);
+        else host.answer(env, prev === UNDEFINED ? undefined : prev, undefined, this.epoch);
         return undefined;
       }
     }
@@ -177,15 +186,30 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     this.failures = 0;
     this.stats.type(env.type).handled++;
     if (env.replyTo !== undefined) {
-      this.remember([env.id, value]);
+      this.remember(env.id, value);
       this.host.answer(env, value, undefined, this.epoch);
     }
   }
 
-  private remember(entry: DedupEntry): void {
-    const d = (this.dedup ??= new Map());
-    d.set(entry[0], entry);
-    if (d.size > this.host.dedupWindow) d.delete(d.keys().next().value!);
+  /**
+   * Keeps an ask's answer by its id. The window holds between W and 2W ids: when it reaches
+   * 2W the older half goes at once, which costs less per ask than evicting one by one.
+   */
+  private remember(id: string, answer: unknown): void {
+    const w = this.host.dedupWindow;
+    if (w === 0) return;
+    let d = this.dedup;
+    if (d === null) d = this.dedup = new Map();
+    else if (d.size >= 2 * w) d = this.dedup = new Map([...d].slice(-w));
+    // An answer of undefined is stored as a marker, so that one lookup tells presence.
+    d.set(id, answer === undefined ? UNDEFINED : answer);
+  }
+
+  /** The dedup window as snapshots store it. */
+  private dedupEntries(): DedupEntry[] {
+    const out: DedupEntry[] = [];
+    for (const [id, v] of this.dedup!) out.push(v instanceof RememberedError ? [id, undefined, v.wire] : [id, v === UNDEFINED ? undefined : v]);
+    return out;
   }
 
   invokeSystem(msg: SystemMessage): unknown {
@@ -218,7 +242,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     this.stats.type(env.type).failed++;
     if (env.replyTo !== undefined) {
       const e = toReelError(err, { kind: this.kind, key: this.key, shard: this.shard });
-      this.remember([env.id, undefined, errorToWire(e, this.host.nodeId)]);
+      this.remember(env.id, new RememberedError(errorToWire(e, this.host.nodeId)));
       this.host.answer(env, undefined, e, this.epoch);
     }
     if (this.state === 'ended') return;
@@ -249,7 +273,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
       // its compare-and-set even if this activation never writes state of its own.
       if (stored < this.epoch) await this.write({ ...(snapshot ?? { data: undefined, epoch: 0, savedAt: 0 }), epoch: this.epoch, savedAt: this.host.now() });
     }
-    if (snapshot?.dedup) this.dedup = new Map(snapshot.dedup.map((e) => [e[0], e]));
+    if (snapshot?.dedup) this.dedup = new Map(snapshot.dedup.map((e) => [e[0], e.length === 3 ? new RememberedError(e[2]) : e[1]]));
     const actor = this.factory({ kind: this.kind, key: this.key });
     if (actor.onActivate) await actor.onActivate(this, snapshot?.data);
     this.actor = actor;
@@ -260,7 +284,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
 
   /** Writes a snapshot by compare-and-set; a lost race (`Fenced`) ends this activation without another write. */
   private async write(snap: Snapshot): Promise<void> {
-    if (this.dedup !== null && this.dedup.size > 0) snap.dedup = [...this.dedup.values()];
+    if (this.dedup !== null && this.dedup.size > 0) snap.dedup = this.dedupEntries();
     try {
       this.revision = await this.host.saveSnapshot(this.kind, this.key, snap, this.revision);
     } catch (err) {

@@ -46,10 +46,17 @@ export class KindStats {
   /** Handler durations, when the node records them (`recordDurations`). */
   durations: DurationHistogram | null = null;
 
+  /** The last type looked up: traffic of a kind is mostly one type, so this skips the map. */
+  private lastType = '';
+  private lastStats: TypeStats | null = null;
+
   /** The counters of one message type (created on first use). */
   type(t: string): TypeStats {
+    if (t === this.lastType && this.lastStats !== null) return this.lastStats;
     let s = this.byType.get(t);
     if (s === undefined) this.byType.set(t, (s = new TypeStats()));
+    this.lastType = t;
+    this.lastStats = s;
     return s;
   }
 

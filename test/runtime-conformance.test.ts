@@ -327,7 +327,7 @@ for (const kit of [localKit, natsKit()]) {
     it(`${kit.name} - a lost reply: the retry (same message id) is applied once and gets the original answer`, async () => {
       let dropped = 0;
       const hooks: SystemHooks = { dropReply: (env) => env.type === 'incr' && dropped++ === 0 };
-      rig = await makeRig(kit, {}, { hooks, clientOpts: { askAttemptTimeoutMs: 50 } });
+      rig = await makeRig(kit, { dedupWindow: 128 }, { hooks, clientOpts: { askAttemptTimeoutMs: 50 } });
       const k = hostedKey(14);
       expect(await rig.client.ask('test', k, 'incr', { by: 10 }, { deadlineMs: 5000 })).toBe(10);
       expect(dropped).toBe(2); // the first answer was dropped, the retry's was not
@@ -337,7 +337,7 @@ for (const kit of [localKit, natsKit()]) {
     });
 
     it(`${kit.name} - the dedup window travels with the snapshot: a retry after passivation is still applied once`, async () => {
-      rig = await makeRig(kit);
+      rig = await makeRig(kit, { dedupWindow: 128 });
       const k = hostedKey(15);
       expect(await rig.client.ask('test', k, 'incr', { by: 2 }, { id: 'op-1' })).toBe(2);
       await rig.client.ask('test', k, 'passivate');
