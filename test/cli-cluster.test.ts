@@ -28,7 +28,8 @@ describe('operator CLI against real reel node processes', () => {
       (x) => ({ code: 0, stdout: x.stdout }),
       (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
     );
-    return { code: r.code, report: JSON.parse(r.stdout) as ClusterReport };
+    // Before the first node has written the cluster config, status fails (exit 1, no JSON).
+    return { code: r.code, report: (r.stdout.trim() ? JSON.parse(r.stdout) : { nodes: [], healthy: false, moving: [] }) as ClusterReport };
   };
   const settled = (want: Record<string, 'live' | 'gone'>, healthy: boolean) => async () => {
     const { report } = await status();
