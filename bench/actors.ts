@@ -6,8 +6,6 @@
  *
  *   npm run bench:actors        (node --expose-gc dist/bench/actors.js)
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +16,8 @@ import { DEFAULT_MAILBOX_CAPACITY } from '../runtime/options.js';
 import { ActorSystem, type ActorRef, type BatchMessage } from '../runtime/system.js';
 import { NatsTransport } from '../runtime/transport-nats.js';
 import { startNatsServer, uniquePrefix, type NatsServerHandle } from '../test/harness/nats-server.js';
-import { startNodeProcess, type NodeProcess } from '../test/harness/processes.js';
+import { startNodeProcess } from '../test/harness/processes.js';
+import { fmt, killAll, live, percentile, printTable, progress, runBench, targetCells, writeResults, type Target } from './common.js';
 import { CounterActor, counterFactory, type Tally } from './counter-actor.js';
 
 // ---- sizes and bounds ----
@@ -57,34 +56,12 @@ const BENCH_LIMIT_MS = 240_000;
 
 // ---- helpers ----
 
-/** Children and the server, so that the watchdog and signals can kill them. */
-const live: { children: NodeProcess[]; server: NatsServerHandle | undefined } = { children: [], server: undefined };
-
-function killAll(): void {
-  for (const c of live.children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-  if (live.server) {
-    try {
-      process.kill(live.server.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
-
 const immediate = () => new Promise<void>((r) => setImmediate(r));
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-}
-
-function progress(msg: string): void {
-  process.stderr.write(`[bench] ${msg}\n`);
 }
 
 function gc(): void {
@@ -293,7 +270,7 @@ interface Figure {
   key: string;
   runs: number[];
   /** `>=` or `<=` a target, if the figure has one. */
-  target?: { op: '>=' | '<='; value: number };
+  target?: Target;
   digits: number;
   /** The reported value when it is not the median of the runs (a ratio of medians). */
   value?: number;
@@ -303,28 +280,12 @@ function valueOf(f: Figure): number {
   return f.value ?? median(f.runs);
 }
 
-function fmt(x: number, digits: number): string {
-  return digits === 0 ? Math.round(x).toLocaleString('en-US') : x.toFixed(digits);
-}
-
-function printTable(figs: Figure[]): void {
+function printFigures(figs: Figure[]): void {
   const rows = figs.map((f) => {
     const med = valueOf(f);
-    const met = f.target === undefined ? '' : (f.target.op === '>=' ? med >= f.target.value : med <= f.target.value) ? 'yes' : 'NO';
-    return [
-      f.key,
-      fmt(med, f.digits),
-      f.runs.map((r) => fmt(r, f.digits)).join(' / '),
-      f.target ? `${f.target.op} ${fmt(f.target.value, f.digits)}` : '',
-      met,
-    ];
+    return [f.key, fmt(med, f.digits), f.runs.map((r) => fmt(r, f.digits)).join(' / '), ...targetCells(med, f.target, f.digits)];
   });
-  const head = ['figure', 'median', 'runs', 'target', 'met?'];
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 || i === 2 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
-  console.log(line(head));
-  console.log(w.map((n) => '-'.repeat(n)).join('  '));
-  for (const r of rows) console.log(line(r));
+  printTable(['figure', 'median', 'runs', 'target', 'met?'], rows, [0, 2]);
 }
 
 // ---- main ----
@@ -492,46 +453,14 @@ async function main(): Promise<void> {
   // The figure that matters goes first in the JSON, then the rest and the context.
   const ratio = figs.find((f) => f.key === 'ratio_c64');
   const reordered = ratio ? [...figs.filter((f) => f !== ratio), ratio] : figs;
-  printTable(reordered);
+  printFigures(reordered);
   const out: Record<string, unknown> = {};
   for (const f of reordered) {
     const med = valueOf(f);
     out[f.key] = f.digits === 0 ? Math.round(med) : Number(med.toFixed(4));
     out[`${f.key}_runs`] = f.runs.map((x) => (f.digits === 0 ? Math.round(x) : Number(x.toFixed(4))));
   }
-  Object.assign(out, extra, {
-    node_version: process.version,
-    cpu_model: cpus()[0]?.model ?? 'unknown',
-    cpu_count: cpus().length,
-    total_mem_bytes: totalmem(),
-    timestamp: new Date().toISOString(),
-  });
-  const file = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'actors.json');
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
-  console.log(`\nwrote ${file}`);
+  writeResults('actors.json', Object.assign(out, extra));
 }
 
-const watchdog = setTimeout(() => {
-  progress(`gave up after ${BENCH_LIMIT_MS} ms`);
-  killAll();
-  process.exit(2);
-}, BENCH_LIMIT_MS);
-watchdog.unref();
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    killAll();
-    process.exit(130);
-  });
-}
-
-main().then(
-  () => {
-    clearTimeout(watchdog);
-    process.exit(0);
-  },
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main, { limitMs: BENCH_LIMIT_MS, cleanup: killAll });

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { percentile } from './common.js';
 
 /** What one ask of the generator resolves with; a rejection counts as a failed ask. */
 export type AskOnce = (i: number) => Promise<unknown>;
@@ -88,8 +89,7 @@ export class OpenLoop {
       } else if (!Number.isNaN(this.latency[i]!)) xs.push(this.latency[i]!);
     }
     xs.sort((a, b) => a - b);
-    const pct = (p: number) => (xs.length ? xs[Math.min(xs.length - 1, Math.max(0, Math.ceil(p * xs.length) - 1))]! : Number.NaN);
-    return { n: xs.length, failed, p50: pct(0.5), p99: pct(0.99), max: xs.length ? xs[xs.length - 1]! : Number.NaN };
+    return { n: xs.length, failed, p50: percentile(xs, 0.5), p99: percentile(xs, 0.99), max: xs.length ? xs[xs.length - 1]! : Number.NaN };
   }
 
   /** Failed asks per second of send time, relative to `origin` (for locating failures). */

@@ -9,12 +9,9 @@
  * Diagnosis only: REBALANCE_DEADLINE_MS changes the ask deadline and REBALANCE_RESULT the
  * results file name (default `rebalance.json`).
  */
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ClusterClient } from '../cluster/client.js';
@@ -22,8 +19,9 @@ import { DEFAULT_HEARTBEAT_MS, DEFAULT_HEARTBEAT_WINDOW_MS, DEFAULT_LEASE_MS, DE
 import { assignShards } from '../cluster/placement-rendezvous.js';
 import { shardOf } from '../runtime/shard.js';
 import type { Reply } from '../runtime/types.js';
-import { startNatsServer, uniquePrefix, type NatsServerHandle } from '../test/harness/nats-server.js';
+import { startNatsServer, uniquePrefix } from '../test/harness/nats-server.js';
 import { builtFixture, startNodeProcess, type NodeProcess } from '../test/harness/processes.js';
+import { alive, fmt, killAll, live, printTable, progress, runBench, targetCells, writeResults, type Target } from './common.js';
 import { OpenLoop } from './open-loop.js';
 
 // ---- the stated load ----
@@ -69,23 +67,6 @@ const GEN_CAPACITY = 400_000;
 const BENCH_LIMIT_MS = 300_000;
 
 // ---- helpers ----
-
-const live: { children: NodeProcess[]; server: NatsServerHandle | undefined } = { children: [], server: undefined };
-
-function killAll(): void {
-  for (const c of live.children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-  if (live.server) {
-    try {
-      process.kill(live.server.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
-
-function progress(msg: string): void {
-  process.stderr.write(`[bench] ${msg}\n`);
-}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -139,10 +120,6 @@ function startNode(c: Cluster, id: string): NodeProcess {
     }
   });
   return p;
-}
-
-function alive(p: NodeProcess): boolean {
-  return p.child.exitCode === null && p.child.signalCode === null;
 }
 
 /** Asks every live node for its status line (owned shards, active actors). */
@@ -251,25 +228,12 @@ interface Figure {
   key: string;
   value: number;
   digits: number;
-  target?: { op: '<=' | '>='; value: number };
+  target?: Target;
 }
 
-function fmt(x: number, digits: number): string {
-  if (!Number.isFinite(x)) return String(x);
-  return digits === 0 ? Math.round(x).toLocaleString('en-US') : x.toFixed(digits);
-}
-
-function printTable(figs: Figure[]): void {
-  const rows = figs.map((f) => {
-    const met = f.target === undefined ? '' : (f.target.op === '<=' ? f.value <= f.target.value : f.value >= f.target.value) ? 'yes' : 'NO';
-    return [f.key, fmt(f.value, f.digits), f.target ? `${f.target.op} ${fmt(f.target.value, f.digits)}` : '', met];
-  });
-  const head = ['figure', 'value', 'target', 'met?'];
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
-  console.log(line(head));
-  console.log(w.map((n) => '-'.repeat(n)).join('  '));
-  for (const r of rows) console.log(line(r));
+function printFigures(figs: Figure[]): void {
+  const rows = figs.map((f) => [f.key, fmt(f.value, f.digits), ...targetCells(f.value, f.target, f.digits)]);
+  printTable(['figure', 'value', 'target', 'met?'], rows);
 }
 
 // ---- main ----
@@ -553,43 +517,10 @@ async function main(): Promise<void> {
     live.children.length = 0;
   }
 
-  printTable(figs);
+  printFigures(figs);
   const out: Record<string, unknown> = {};
   for (const f of figs) out[f.key] = f.digits === 0 ? Math.round(f.value) : round(f.value, f.digits);
-  Object.assign(out, extra, {
-    node_version: process.version,
-    cpu_model: cpus()[0]?.model ?? 'unknown',
-    cpu_count: cpus().length,
-    total_mem_bytes: totalmem(),
-    timestamp: new Date().toISOString(),
-  });
-  const file = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', process.env.REBALANCE_RESULT ?? 'rebalance.json');
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
-  console.log(`\nwrote ${file}`);
+  writeResults(process.env.REBALANCE_RESULT ?? 'rebalance.json', Object.assign(out, extra));
 }
 
-const watchdog = setTimeout(() => {
-  progress(`gave up after ${BENCH_LIMIT_MS} ms`);
-  killAll();
-  process.exit(2);
-}, BENCH_LIMIT_MS);
-watchdog.unref();
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    killAll();
-    process.exit(130);
-  });
-}
-
-main().then(
-  () => {
-    clearTimeout(watchdog);
-    process.exit(0);
-  },
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-    killAll();
-    process.exit(1);
-  },
-);
+runBench(main, { limitMs: BENCH_LIMIT_MS, cleanup: killAll });

@@ -1,0 +1,123 @@
+/**
+ * What the benchmarks share: the processes they start and how they are killed, the runner
+ * (watchdog, signals, exit codes), progress lines, percentiles, the results table and the
+ * results file with the machine's description.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { NatsServerHandle } from '../test/harness/nats-server.js';
+import type { NodeProcess } from '../test/harness/processes.js';
+
+// ---- processes and the runner ----
+
+/** Children and the server, so that the watchdog and signals can kill them. */
+export const live: { children: NodeProcess[]; server: NatsServerHandle | undefined } = { children: [], server: undefined };
+
+export function alive(p: NodeProcess): boolean {
+  return p.child.exitCode === null && p.child.signalCode === null;
+}
+
+/** SIGKILLs every live child and the server, at once (for the watchdog, signals and failures). */
+export function killAll(): void {
+  for (const c of live.children) if (alive(c)) c.child.kill('SIGKILL');
+  if (live.server) {
+    try {
+      process.kill(live.server.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * Runs `main` and exits: 0 when it resolves, 1 when it fails, 2 when it is still running
+ * after `limitMs`, 130 on SIGINT/SIGTERM. `cleanup` runs before every exit but the clean one.
+ */
+export function runBench(main: () => Promise<void>, opts: { limitMs: number; cleanup: () => void }): void {
+  const watchdog = setTimeout(() => {
+    progress(`gave up after ${opts.limitMs} ms`);
+    opts.cleanup();
+    process.exit(2);
+  }, opts.limitMs);
+  watchdog.unref();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      opts.cleanup();
+      process.exit(130);
+    });
+  }
+  main().then(
+    () => {
+      clearTimeout(watchdog);
+      process.exit(0);
+    },
+    (err: unknown) => {
+      process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+      opts.cleanup();
+      process.exit(1);
+    },
+  );
+}
+
+export function progress(msg: string): void {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+// ---- numbers ----
+
+/** Nearest-rank percentile of ascending `sorted` (`p` in 0..1); NaN when empty. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+}
+
+export function fmt(x: number, digits: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  return digits === 0 ? Math.round(x).toLocaleString('en-US') : x.toFixed(digits);
+}
+
+// ---- results ----
+
+/** A figure's target: it should be `>=` or `<=` this value. */
+export interface Target {
+  op: '>=' | '<=';
+  value: number;
+}
+
+/** The table's `target` and `met?` cells for `value` (both empty without a target). */
+export function targetCells(value: number, target: Target | undefined, digits: number): [string, string] {
+  if (target === undefined) return ['', ''];
+  const met = target.op === '>=' ? value >= target.value : value <= target.value;
+  return [`${target.op} ${fmt(target.value, digits)}`, met ? 'yes' : 'NO'];
+}
+
+/** Prints `rows` under `head` in aligned columns: those in `leftCols` padded on the right, the rest right-aligned. */
+export function printTable(head: string[], rows: string[][], leftCols: number[] = [0]): void {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (leftCols.includes(i) ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
+  console.log(line(head));
+  console.log(w.map((n) => '-'.repeat(n)).join('  '));
+  for (const r of rows) console.log(line(r));
+}
+
+/** Node version, CPU and memory, and when: appended to every results file. */
+export function machineInfo(): Record<string, unknown> {
+  return {
+    node_version: process.version,
+    cpu_model: cpus()[0]?.model ?? 'unknown',
+    cpu_count: cpus().length,
+    total_mem_bytes: totalmem(),
+    timestamp: new Date().toISOString(),
+  };
+}
+
+/** Writes `out` and then `machineInfo()` to `bench/results/<name>` in the source tree (not dist/). */
+export function writeResults(name: string, out: Record<string, unknown>): void {
+  // This module runs from dist/bench/: two levels up is the repository.
+  const file = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', name);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify({ ...out, ...machineInfo() }, null, 2)}\n`);
+  console.log(`\nwrote ${file}`);
+}
