@@ -6,18 +6,20 @@ import { UserMsg, type InteractionBody, type UserSummary } from './messages.js';
 export const USER_RECENT_TITLES = 100;
 
 interface UserState extends InteractionCounters {
-  /** Oldest first; at most `USER_RECENT_TITLES`. */
+  /** Titles by event time, oldest first; at most `USER_RECENT_TITLES`. */
   recent: string[];
+  /** Event time of each of `recent`, ms since the Unix epoch. */
+  recentTimes: number[];
 }
 
 /** One user: history and counters, live in memory, snapshotted on passivation. */
 export class UserActor implements Actor<UserState> {
-  private s: UserState = { ...emptyCounters(), recent: [] };
+  private s: UserState = { ...emptyCounters(), recent: [], recentTimes: [] };
 
   constructor(private readonly address: ActorAddress) {}
 
   onActivate(_ctx: unknown, snap: UserState | undefined): void {
-    if (snap) this.s = snap;
+    if (snap) this.s = { ...snap, recentTimes: snap.recentTimes ?? snap.recent.map(() => 0) };
   }
 
   snapshot(): UserState {
@@ -29,15 +31,26 @@ export class UserActor implements Actor<UserState> {
       case UserMsg.Interaction: {
         const b = msg.body as InteractionBody;
         countInteraction(this.s, b);
-        const recent = this.s.recent;
-        recent.push(b.titleId);
-        if (recent.length > USER_RECENT_TITLES) recent.splice(0, recent.length - USER_RECENT_TITLES);
+        this.addRecent(b.titleId, b.eventTimeMs);
         return undefined;
       }
       case UserMsg.Summary:
         return this.summary();
       default:
         throw new Error(`user actor: unknown message type '${msg.type}'`);
+    }
+  }
+
+  /** Keeps history in event-time order: events can arrive late or out of order. */
+  private addRecent(titleId: string, t: number): void {
+    const { recent, recentTimes } = this.s;
+    let i = recentTimes.length;
+    while (i > 0 && recentTimes[i - 1]! > t) i--;
+    recent.splice(i, 0, titleId);
+    recentTimes.splice(i, 0, t);
+    if (recent.length > USER_RECENT_TITLES) {
+      recent.shift();
+      recentTimes.shift();
     }
   }
 
