@@ -6,7 +6,8 @@ import { LocalHub, LocalTransport } from './transport-local.js';
 import { NatsTransport, type NatsConnectOptions, type NatsTransportOptions } from './transport-nats.js';
 import type { SnapshotStore, Transport } from './types.js';
 
-export { ActorSystem, ActorRef } from './system.js';
+export { ActorSystem } from './system.js';
+export { ActorRef } from './actor-ref.js';
 export { ManualClock } from './clock.js';
 export { connectNats } from './transport-nats.js';
 export { LocalHub } from './transport-local.js';

@@ -1,4 +1,6 @@
 import { Activation, type ActivationHost, type ActivationLimits } from './activation.js';
+import { ActivationOrder } from './activation-order.js';
+import { ActorRef } from './actor-ref.js';
 import { AskRegistry, type PendingAsk } from './asks.js';
 import { Dispatcher } from './dispatcher.js';
 import { Limiter } from './limiter.js';
@@ -51,29 +53,6 @@ interface KindEntry {
   stats: KindStats;
 }
 
-/** An address with its shard computed once: the cheap way to send many messages. */
-export class ActorRef {
-  constructor(
-    private readonly system: ActorSystem,
-    readonly kind: string,
-    readonly key: string,
-    readonly shard: ShardId,
-  ) {}
-
-  tell(type: string, body?: unknown, opts?: TellOptions): void {
-    this.system.sendTell(this.kind, this.key, this.shard, type, body, opts);
-  }
-
-  ask<R = unknown>(type: string, body?: unknown, opts?: AskOptions): Promise<R> {
-    return this.system.sendAsk(this.kind, this.key, this.shard, type, body, opts, false) as Promise<R>;
-  }
-
-  /** Like `ask`, but resolves with the whole reply: value, answering node and epoch. */
-  request<R = unknown>(type: string, body?: unknown, opts?: AskOptions): Promise<Reply<R>> {
-    return this.system.sendAsk(this.kind, this.key, this.shard, type, body, opts, true) as Promise<Reply<R>>;
-  }
-}
-
 /**
  * The actors of one node: it hosts some shards, activates actors on demand when a
  * message reaches one of them, and sends tells and asks through its transport.
@@ -92,23 +71,17 @@ export class ActorSystem implements InboundSink, ActivationHost {
   private readonly ownsStore: boolean;
   private readonly kinds = new Map<string, KindEntry>();
   private readonly nodeHandlers = new Map<string, NodeHandler>();
-  /**
-   * Every activation, least recently used first. An activation moves to the back only
-   * when its place lags its last use by more than `recencySlack` uses, which keeps the
-   * order within that slack of true LRU without a reorder per message.
-   */
-  private readonly order = new Set<Activation>();
+  /** Every activation, least recently used first. */
+  private readonly order: ActivationOrder;
   private readonly limits: ActivationLimits;
   private readonly asks: AskRegistry;
   private readonly snapshotWrites: Limiter;
   private readonly hosted: Uint8Array;
   private activeCount = 0;
-  private useSeq = 0;
   readonly recencySlack: number;
   private readonly ids: IdSequence;
   private idleTimer: NodeJS.Timeout | null = null;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
-  private endedWaiters: Array<() => void> = [];
 
   constructor(config: ActorSystemConfig = {}) {
     const { transport, store, ownership, onEvent, hooks, ...opts } = config;
@@ -127,6 +100,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
     this.hosted = new Uint8Array(this.options.shardCount);
     this.snapshotWrites = new Limiter(this.options.maxConcurrentSnapshotWrites);
     this.recencySlack = Math.max(1, Math.floor(this.options.maxActiveActors / 8));
+    this.order = new ActivationOrder(this.recencySlack);
     this.ids = new IdSequence(`${this.nodeId}.${Math.random().toString(36).slice(2, 8)}.`);
   }
 
@@ -410,7 +384,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
   }
 
   nextUse(): number {
-    return ++this.useSeq;
+    return this.order.nextUse();
   }
 
   loadSnapshot(kind: string, key: string): Promise<StoredSnapshot> {
@@ -438,20 +412,17 @@ export class ActorSystem implements InboundSink, ActivationHost {
   ended(act: Activation, leftover: Envelope[]): void {
     const entry = this.kinds.get(act.kind)!;
     if (entry.acts.get(act.key) === act) entry.acts.delete(act.key);
-    this.order.delete(act);
     this.activeCount--;
     entry.stats.active--;
     // Messages that queued up behind the passivation go to a fresh activation.
     for (const env of leftover) this.deliver(env);
-    const waiters = this.endedWaiters;
-    this.endedWaiters = [];
-    for (const w of waiters) w();
+    this.order.remove(act);
   }
 
   // ---- activation bookkeeping ----
 
   private activate(entry: KindEntry, kind: string, key: string, shard: ShardId, epoch: number): Activation {
-    if (this.activeCount >= this.options.maxActiveActors) this.evictOne();
+    if (this.activeCount >= this.options.maxActiveActors) this.order.evictOne();
     const act = new Activation(this, entry.factory, entry.stats, this.limits, kind, key, shard, epoch);
     act.idleSince = this.now();
     entry.acts.set(key, act);
@@ -461,64 +432,19 @@ export class ActorSystem implements InboundSink, ActivationHost {
     return act;
   }
 
-  /** Passivates the least recently used idle activation. */
-  private evictOne(): void {
-    let budget = this.order.size;
-    for (const act of this.order) {
-      if (budget-- <= 0) return;
-      if (act.state !== 'active') continue;
-      if (act.mailbox.busy) {
-        this.touch(act);
-        continue;
-      }
-      act.beginPassivation();
-      return;
-    }
-  }
-
   /** Moves an activation to the recent end of the eviction order. */
   touch(act: Activation): void {
-    this.order.delete(act);
-    act.placed = act.used;
-    this.order.add(act);
+    this.order.touch(act);
   }
 
   /** Passivates activations idle for `idlePassivateMs`. Runs on a timer; callable by tests. */
   sweepIdle(): number {
-    const limit = this.now() - this.options.idlePassivateMs;
-    let n = 0;
-    for (const act of this.order) {
-      if (act.state === 'active' && act.idleSince <= limit && !act.mailbox.busy) {
-        act.beginPassivation();
-        n++;
-      }
-    }
-    return n;
+    return this.order.sweepIdle(this.now() - this.options.idlePassivateMs);
   }
 
-  /**
-   * Passivates every matching activation and waits until they have ended, or until
-   * `timeoutMs` passes (a snapshot store that keeps failing); returns how many remain.
-   */
-  async passivateWhere(match: (a: Activation) => boolean, timeoutMs = 30_000): Promise<number> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      let left = 0;
-      for (const act of this.order) {
-        if (!match(act)) continue;
-        left++;
-        if (act.state === 'active') act.beginPassivation();
-      }
-      if (left === 0 || Date.now() >= until) return left;
-      // Woken by the next end, or after a moment for activations still starting.
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, 20);
-        this.endedWaiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
+  /** Passivates every matching activation and waits until they have ended (or `timeoutMs`); returns how many remain. */
+  passivateWhere(match: (a: Activation) => boolean, timeoutMs = 30_000): Promise<number> {
+    return this.order.passivateWhere(match, timeoutMs);
   }
 
   // ---- inspection ----
@@ -547,9 +473,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
 
   /** The deepest mailbox on this node now (a scan: for scrapes, not hot paths). */
   maxMailboxDepth(): number {
-    let max = 0;
-    for (const act of this.order) if (act.mailbox.size > max) max = act.mailbox.size;
-    return max;
+    return this.order.maxMailboxDepth();
   }
 
   /** Registered kinds. */

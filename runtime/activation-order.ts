@@ -1,0 +1,106 @@
+import type { Activation } from './activation.js';
+
+/**
+ * Every activation of a node, least recently used first, for the active-actor cap and the
+ * idle sweep. An activation moves to the back only when its place lags its last use by
+ * more than `slack` uses, which keeps the order within that slack of true LRU without a
+ * reorder per message.
+ */
+export class ActivationOrder {
+  private readonly order = new Set<Activation>();
+  private useSeq = 0;
+  private endedWaiters: Array<() => void> = [];
+
+  constructor(readonly slack: number) {}
+
+  get size(): number {
+    return this.order.size;
+  }
+
+  [Symbol.iterator](): IterableIterator<Activation> {
+    return this.order.values();
+  }
+
+  /** The next use number (one per message). */
+  nextUse(): number {
+    return ++this.useSeq;
+  }
+
+  add(act: Activation): void {
+    this.order.add(act);
+  }
+
+  /** Removes an ended activation and wakes whoever waits for ends. */
+  remove(act: Activation): void {
+    this.order.delete(act);
+    const waiters = this.endedWaiters;
+    this.endedWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Moves an activation to the recent end. */
+  touch(act: Activation): void {
+    this.order.delete(act);
+    act.placed = act.used;
+    this.order.add(act);
+  }
+
+  /** Passivates the least recently used idle activation. */
+  evictOne(): void {
+    let budget = this.order.size;
+    for (const act of this.order) {
+      if (budget-- <= 0) return;
+      if (act.state !== 'active') continue;
+      if (act.mailbox.busy) {
+        this.touch(act);
+        continue;
+      }
+      act.beginPassivation();
+      return;
+    }
+  }
+
+  /** Passivates activations whose mailbox has been idle since `limit` (ms) or earlier. */
+  sweepIdle(limit: number): number {
+    let n = 0;
+    for (const act of this.order) {
+      if (act.state === 'active' && act.idleSince <= limit && !act.mailbox.busy) {
+        act.beginPassivation();
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Passivates every matching activation and waits until they have ended, or until
+   * `timeoutMs` passes (a snapshot store that keeps failing); returns how many remain.
+   */
+  async passivateWhere(match: (a: Activation) => boolean, timeoutMs: number): Promise<number> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      let left = 0;
+      for (const act of this.order) {
+        if (!match(act)) continue;
+        left++;
+        if (act.state === 'active') act.beginPassivation();
+      }
+      if (left === 0 || Date.now() >= until) return left;
+      // Woken by the next end, or after a moment for activations still starting.
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 20);
+        this.endedWaiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+
+  /** The deepest mailbox now (a scan: for scrapes, not hot paths). */
+  maxMailboxDepth(): number {
+    let max = 0;
+    for (const act of this.order) if (act.mailbox.size > max) max = act.mailbox.size;
+    return max;
+  }
+}
