@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -32,12 +32,18 @@ export async function runClusterUp(o: ClusterUpOptions, out: Output): Promise<nu
   const bin = findNatsServer();
   const url = `nats://127.0.0.1:${port}`;
   const children: Array<{ name: string; child: ChildProcess }> = [];
+  let stopping = false;
   const start = (name: string, cmd: string, args: string[]) => {
-    const log = createWriteStream(join(logs, `${name}.log`), { flags: 'a' });
+    const logFile = join(logs, `${name}.log`);
+    const log = createWriteStream(logFile, { flags: 'a' });
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
-    child.on('exit', (code, sig) => out.info(`reel: ${name} exited (${code ?? sig})`));
+    child.on('exit', (code, sig) => {
+      out.info(`reel: ${name} exited (${code ?? sig})`);
+      // A process that dies on its own: show why, from the end of its log.
+      if (!stopping && code !== 0) log.end(() => out.info(readFileSync(logFile, 'utf8').split('\n').slice(-6).join('\n')));
+    });
     children.push({ name, child });
     return child;
   };
@@ -54,7 +60,6 @@ export async function runClusterUp(o: ClusterUpOptions, out: Output): Promise<nu
   out.line(`local cluster: ${n} node(s) on ${url}, metrics on :${metricsBase + 1}-${metricsBase + n}, logs in ${logs}`);
   out.line(`try: reel status --nats ${url}    (Ctrl-C drains the nodes and stops everything)`);
   return new Promise<number>((resolveExit) => {
-    let stopping = false;
     const stop = async () => {
       if (stopping) return;
       stopping = true;
