@@ -68,11 +68,6 @@ export async function runNode(flags: Record<string, unknown>): Promise<never> {
   process.on('SIGTERM', () => void drainAndExit('SIGTERM'));
   process.on('SIGINT', () => void drainAndExit('SIGINT'));
   // A drain requested remotely (`reel drain`) ends the process the same way.
-  const watch = setInterval(() => {
-    if (node.drained && !exiting) {
-      clearInterval(watch);
-      void drainAndExit('reel drain');
-    }
-  }, 100);
+  void node.drainStarted.then(() => drainAndExit('reel drain'));
   return new Promise<never>(() => undefined);
 }

@@ -24,9 +24,14 @@ function toInteraction(r: Rating, i: number): InteractionBody {
   return { eventId: `ml-${i}`, userId: r.user, titleId: r.item, type: 'RATING', value: r.rating, eventTimeMs: r.time * 1000 };
 }
 
-async function* numbered(src: AsyncIterable<Rating> | Iterable<Rating>): AsyncGenerator<InteractionBody> {
+/** Numbers the ratings as interactions, noting every user and title seen (to verify afterwards). */
+async function* numbered(src: AsyncIterable<Rating> | Iterable<Rating>, users: Set<string>, titles: Set<string>): AsyncGenerator<InteractionBody> {
   let i = 0;
-  for await (const r of src) yield toInteraction(r, i++);
+  for await (const r of src) {
+    users.add(r.user);
+    titles.add(r.item);
+    yield toInteraction(r, i++);
+  }
 }
 
 /**
@@ -55,19 +60,15 @@ export async function runStart(opts: StartOptions, out: Output): Promise<void> {
 
   const t0 = performance.now();
   const bar = progress(out, 'ingest', 'ratings');
-  const n = await ingestInteractions(system, numbered(file ? readRatings(file) : syntheticRatings()), { onProgress: bar.update });
+  const userKeys = new Set<string>();
+  const titleKeys = new Set<string>();
+  const n = await ingestInteractions(system, numbered(file ? readRatings(file) : syntheticRatings(), userKeys, titleKeys), { onProgress: bar.update });
   const users = system.kindStats(Kind.User).active;
   const titleCount = system.kindStats(Kind.Title).active;
   bar.done(n);
   const secs = (performance.now() - t0) / 1000;
 
-  // Every interaction must have reached its user actor: sum what they hold.
-  const userKeys = new Set<string>();
-  const titleKeys = new Set<string>();
-  for await (const r of file ? readRatings(file) : syntheticRatings()) {
-    userKeys.add(r.user);
-    titleKeys.add(r.item);
-  }
+  // Every interaction must have reached its user and title actors: sum what they hold.
   const userSums = await Promise.all([...userKeys].map((k) => system.ask<UserSummary>(Kind.User, k, UserMsg.Summary)));
   const titleSums = await Promise.all([...titleKeys].map((k) => system.ask<TitleSummary>(Kind.Title, k, TitleMsg.Summary)));
   const heldByUsers = userSums.reduce((a, s) => a + s.interactionCount, 0);

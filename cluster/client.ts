@@ -4,6 +4,7 @@ import { ActorSystem, natsTransport, type ShardId, type ShardOwnership, type Sys
 import { openClusterKv } from './cluster-kv.js';
 import { ClusterView } from './cluster-view.js';
 import { joinClusterConfig, readClusterConfig } from './config.js';
+import { DEFAULT_CLUSTER_ASK_ATTEMPT_MS } from './options.js';
 import { ClusterScatterGather } from './scatter-gather.js';
 
 /** A node that serves nothing: it only routes, stamping epochs from its view of the owners. */
@@ -16,8 +17,7 @@ class RouteOnly implements ShardOwnership {
     return false;
   }
   routeEpoch(shard: ShardId): number {
-    const v = this.view.shard(shard).value;
-    return v !== undefined && v.owner !== '' ? v.epoch : 0;
+    return this.view.routeEpoch(shard);
   }
 }
 
@@ -46,7 +46,7 @@ export class ClusterClient {
     const view = new ClusterView(kv);
     await view.open();
     const system = new ActorSystem({
-      askAttemptTimeoutMs: 1000,
+      askAttemptTimeoutMs: DEFAULT_CLUSTER_ASK_ATTEMPT_MS,
       ...opts.system,
       shardCount: config.shardCount,
       transport: natsTransport(nc, { prefix }),

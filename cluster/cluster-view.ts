@@ -93,6 +93,12 @@ export class ClusterView {
     return this.shards.get(s) ?? { value: undefined, revision: 0, poisoned: false };
   }
 
+  /** The current owner's epoch as this view sees it; 0 when the shard has no owner. */
+  routeEpoch(s: number): number {
+    const v = this.shards.get(s)?.value;
+    return v !== undefined && v.owner !== '' ? v.epoch : 0;
+  }
+
   /** Records the result of this node's own successful write before the watch echoes it. */
   noteShardWrite(s: number, value: ShardOwner, revision: number): void {
     const key = `shards.${s}`;

@@ -40,6 +40,9 @@ export interface NodeStatus {
  */
 export class ClusterNode {
   private drainPromise: Promise<void> | null = null;
+  private markDrainStarted!: () => void;
+  /** Resolves when a drain starts, here or by `reel drain` (the node command then exits after it). */
+  readonly drainStarted = new Promise<void>((r) => (this.markDrainStarted = r));
 
   private constructor(
     readonly options: ResolvedClusterNodeOptions,
@@ -110,17 +113,13 @@ export class ClusterNode {
     };
   }
 
-  /** Resolves once a drain (requested here or by `reel drain`) has finished and the node stopped. */
-  get drained(): Promise<void> | null {
-    return this.drainPromise;
-  }
-
   get nodeId(): string {
     return this.options.nodeId;
   }
 
   /** Planned leave: hands every shard off (snapshots flushed), leaves membership, stops. */
   drain(timeoutMs?: number): Promise<void> {
+    this.markDrainStarted();
     this.drainPromise ??= (async () => {
       await this.membership.setDraining(true);
       await this.ownership.drain(timeoutMs);

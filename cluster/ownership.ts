@@ -97,8 +97,7 @@ export class OwnershipManager implements ShardOwnership {
   }
 
   routeEpoch(shard: ShardId): number {
-    const v = this.view.shard(shard).value;
-    return v !== undefined && v.owner !== '' ? v.epoch : 0;
+    return this.view.routeEpoch(shard);
   }
 
   // ---- control ----

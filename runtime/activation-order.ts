@@ -2,16 +2,14 @@ import type { Activation } from './activation.js';
 
 /**
  * Every activation of a node, least recently used first, for the active-actor cap and the
- * idle sweep. An activation moves to the back only when its place lags its last use by
- * more than `slack` uses, which keeps the order within that slack of true LRU without a
- * reorder per message.
+ * idle sweep. An activation asks to move to the back (`touch`) only when its place lags its
+ * last use by more than the node's recency slack, which keeps the order within that slack
+ * of true LRU without a reorder per message.
  */
 export class ActivationOrder {
   private readonly order = new Set<Activation>();
   private useSeq = 0;
   private endedWaiters: Array<() => void> = [];
-
-  constructor(readonly slack: number) {}
 
   get size(): number {
     return this.order.size;

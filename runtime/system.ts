@@ -100,7 +100,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
     this.hosted = new Uint8Array(this.options.shardCount);
     this.snapshotWrites = new Limiter(this.options.maxConcurrentSnapshotWrites);
     this.recencySlack = Math.max(1, Math.floor(this.options.maxActiveActors / 8));
-    this.order = new ActivationOrder(this.recencySlack);
+    this.order = new ActivationOrder();
     this.ids = new IdSequence(`${this.nodeId}.${Math.random().toString(36).slice(2, 8)}.`);
   }
 

@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ClusterReport } from '../cluster/index.js';
-import { builtFixture } from './harness/processes.js';
+import { builtCli } from './harness/processes.js';
 import { waitFor } from './harness/wait.js';
 
 const run = promisify(execFile);
-const cli = builtFixture('x').replace(/test[\\/]fixtures[\\/]x$/, 'cli/main.js');
+const cli = builtCli();
 
 /** Whether a port can be listened on now (port 0: any), and which. */
 function tryListen(port: number): Promise<number | undefined> {

@@ -6,11 +6,11 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterReport } from '../cluster/index.js';
 import { startNatsServer, uniquePrefix, type NatsServerHandle } from './harness/nats-server.js';
-import { builtFixture } from './harness/processes.js';
+import { builtCli } from './harness/processes.js';
 import { waitFor } from './harness/wait.js';
 
 const run = promisify(execFile);
-const cli = builtFixture('x').replace(/test[\\/]fixtures[\\/]x$/, 'cli/main.js');
+const cli = builtCli();
 
 describe('operator CLI against real reel node processes', () => {
   let nats: NatsServerHandle;

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { builtFixture } from './harness/processes.js';
+import { builtCli } from './harness/processes.js';
 
 const run = promisify(execFile);
-const cli = builtFixture('x').replace(/test[\\/]fixtures[\\/]x$/, 'cli/main.js');
+const cli = builtCli();
 
 describe('reel start', () => {
   it('cli - start loads MovieLens into actors and loses nothing', async () => {

@@ -88,10 +88,17 @@ export function startNodeProcess(args: string[], opts: { script?: string; readyT
   };
 }
 
+/** The repository root, from test/harness (vitest, sources) or dist/test/harness (built). */
+function repoRoot(): string {
+  return fileURLToPath(new URL('.', import.meta.url)).replace(/[\\/](dist[\\/])?test[\\/]harness[\\/]?$/, '');
+}
+
 /** Path of a built fixture script under `dist/test/fixtures/`. */
 export function builtFixture(name: string): string {
-  const here = fileURLToPath(new URL('.', import.meta.url));
-  // From test/harness (vitest, sources) or dist/test/harness (built): the built fixture.
-  const root = here.replace(/[\\/](dist[\\/])?test[\\/]harness[\\/]?$/, '');
-  return `${root}/dist/test/fixtures/${name}`;
+  return `${repoRoot()}/dist/test/fixtures/${name}`;
+}
+
+/** Path of the built `reel` command, `dist/cli/main.js`. */
+export function builtCli(): string {
+  return `${repoRoot()}/dist/cli/main.js`;
 }
