@@ -17,7 +17,7 @@ import type { ActorRef } from '../runtime/actor-ref.js';
 import { ActorSystem, type BatchMessage } from '../runtime/system.js';
 import { NatsTransport } from '../runtime/transport-nats.js';
 import { startNatsServer, uniquePrefix, type NatsServerHandle } from '../test/harness/nats-server.js';
-import { startNodeProcess } from '../test/harness/processes.js';
+import { builtFixture, startNodeProcess } from '../test/harness/processes.js';
 import { fmt, killAll, live, percentile, printTable, progress, runBench, targetCells, writeResults, type Target } from './common.js';
 import { CounterActor, counterFactory, type Tally } from './counter-actor.js';
 
@@ -357,7 +357,7 @@ async function main(): Promise<void> {
     const prefix = uniquePrefix('bench');
     const rawSubject = `${prefix}.raw`;
     progress(`nats-server ${server.url}; starting node and raw responder`);
-    const node = startNodeProcess(['--nats', server.url, '--id', 'bench-node', '--shards', '0-127', '--shard-count', '128', '--prefix', prefix]);
+    const node = startNodeProcess(['--nats', server.url, '--id', 'bench-node', '--shards', '0-127', '--shard-count', '128', '--prefix', prefix], { script: builtFixture('node-proc.js') });
     children.push(node);
     const here = dirname(fileURLToPath(import.meta.url));
     const raw = startNodeProcess(['--nats', server.url, '--subject', rawSubject], { script: join(here, 'raw-responder.js') });
@@ -378,7 +378,7 @@ async function main(): Promise<void> {
     if (!(echoed instanceof Uint8Array) || echoed.length !== ECHO_BODY_BYTES || echoed[63] !== 63) throw new Error('echo did not return the body');
 
     // The request frame reel puts on the wire, with an id as long as those of the runs.
-    const sample = encodeMessage(newEnvelope(`bench-client.xxxxxx.${1_000_000}`, 'test', 'e1', 100, 0, 'echo', Date.now() + 5_000, '', body));
+    const sample = encodeMessage(newEnvelope(`bench-client.xxxxxxxx.${1_000_000}`, 'test', 'e1', 100, 0, 'echo', performance.now() + 5_000, '', body), performance.now());
     const payloadBytes = sample.length;
     const rawPayload = new Uint8Array(payloadBytes).fill(7);
     const rawOnce = () => nc.request(rawSubject, rawPayload, { timeout: 5_000 });

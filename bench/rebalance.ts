@@ -15,11 +15,13 @@ import { createInterface } from 'node:readline';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ClusterClient } from '../cluster/client.js';
+import type { NodeStatus } from '../cluster/node.js';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_HEARTBEAT_WINDOW_MS, DEFAULT_LEASE_MS, DEFAULT_RENEW_MS, DEFAULT_SAFETY_MARGIN_MS } from '../cluster/options.js';
 import { assignShards } from '../cluster/placement-rendezvous.js';
 import { shardOf } from '../runtime/shard.js';
 import type { Reply } from '../runtime/types.js';
 import { startNatsServer, uniquePrefix } from '../test/harness/nats-server.js';
+import { onTestClock } from '../test/harness/cluster.js';
 import { builtFixture, startNodeProcess, type NodeProcess } from '../test/harness/processes.js';
 import { alive, fmt, killAll, live, printTable, progress, runBench, targetCells, writeResults, type Target } from './common.js';
 import { OpenLoop } from './open-loop.js';
@@ -103,18 +105,18 @@ interface Cluster {
 
 function startNode(c: Cluster, id: string): NodeProcess {
   // Default timings (no --fast): the targets are stated against the default heartbeat window.
-  const p = startNodeProcess(['--nats', c.url, '--id', id, '--prefix', c.prefix, '--shard-count', String(SHARDS)], {
-    script: builtFixture('cluster-node-proc.js'),
+  const p = startNodeProcess(['node', '--nats', c.url, '--id', id, '--prefix', c.prefix, '--shard-count', String(SHARDS), '--kinds', builtFixture('test-kinds.js'), '--events'], {
     readyTimeoutMs: 20_000,
   });
   c.nodes.set(id, p);
   live.children.push(p);
   // A second reader of the same stdout, only to stamp log lines with their arrival time.
   createInterface({ input: p.child.stdout! }).on('line', (line) => {
-    if (!line.includes('"event":"log"') && !line.includes('"event":"ready"')) return;
+    // `reel node` log lines; runtime events (`--events`) carry an `event` field and are skipped here.
+    if (!line.includes('"msg"') || line.includes('"event"')) return;
     try {
       const e = JSON.parse(line) as Record<string, unknown>;
-      c.logs.push({ at: performance.now(), node: id, msg: String(e.msg ?? e.event), fields: e });
+      c.logs.push({ at: performance.now(), node: id, msg: e.msg === 'node ready' ? 'ready' : String(e.msg), fields: e });
     } catch {
       // not JSON
     }
@@ -122,20 +124,10 @@ function startNode(c: Cluster, id: string): NodeProcess {
   return p;
 }
 
-/** Asks every live node for its status line (owned shards, active actors). */
-async function statuses(c: Cluster): Promise<Record<string, { owned: number; active: number }>> {
-  const out: Record<string, { owned: number; active: number }> = {};
-  await Promise.all([...c.nodes.entries()].filter(([, p]) => alive(p)).map(async ([id, p]) => {
-    const before = p.events.length;
-    p.send('status');
-    try {
-      const e = await p.waitEvent((x) => x.event === 'status' && p.events.indexOf(x) >= before, 5_000);
-      out[id] = { owned: (e.owned as unknown[]).length, active: Number(e.active) };
-    } catch {
-      out[id] = { owned: -1, active: -1 };
-    }
-  }));
-  return out;
+/** Asks every live node for its status (owned shards, active actors), by scatter-gather. */
+async function statuses(client: ClusterClient): Promise<Record<string, { owned: number; active: number }>> {
+  const g = await client.scatter.gather<NodeStatus>('status', undefined, { deadlineMs: 5_000 });
+  return Object.fromEntries(g.answers.map((a) => [a.node, { owned: a.value.owned.length, active: a.value.activeActors }]));
 }
 
 /** Expected owner of every shard for these members (default weight 1, no overrides). */
@@ -176,7 +168,7 @@ async function waitServed(client: ClusterClient, shards: number[], expected: str
     for (const s of pending) {
       if (inFlight.has(s)) continue;
       const v = client.view.shard(s).value;
-      if (v === undefined || v.owner !== expected[s] || v.leaseUntil <= Date.now()) continue;
+      if (v === undefined || v.owner !== expected[s]) continue;
       if (Number.isNaN(r.ownedAt[s]!)) r.ownedAt[s] = performance.now();
       inFlight.add(s);
       r.probes++;
@@ -307,7 +299,7 @@ async function main(): Promise<void> {
       const saved = [...c.nodes.values()].reduce((n, p) => n + p.events.filter((e) => e.event === 'snapshot' && e.accepted).length, 0);
       extra.load_snapshot_writes = saved;
       progress(`loaded ${ACTORS} actors in ${secs.toFixed(1)} s (${fmt(ACTORS / secs, 0)}/s; ${saved} snapshot writes incl. epoch markers)`);
-      extra.active_after_load = await statuses(c);
+      extra.active_after_load = await statuses(client);
       // Activations that ended during the load, by node and reason, and fenced snapshot writes.
       const ends: Record<string, number> = {};
       let rejected = 0;
@@ -344,7 +336,8 @@ async function main(): Promise<void> {
     // Join.
     const tJoin = performance.now();
     const cpuJoin0 = cpuAt();
-    const wallJoin = Date.now();
+    // Node events are put on this process's clock (see onTestClock); "wall" names below are that clock.
+    const wallJoin = tJoin;
     const want4 = expectedOwners([...ORIGINAL_NODES, JOINER]);
     const before = client.owners();
     const moved = want4.map((o, s) => (o !== before[s] ? s : -1)).filter((s) => s >= 0);
@@ -363,7 +356,7 @@ async function main(): Promise<void> {
     const joinS = (tBalanced - tJoin) / 1000;
     progress(`join: ${JOINER} ready after ${((tReady - tJoin) / 1000).toFixed(2)} s; all ${moved.length} moved shards served after ${joinS.toFixed(2)} s`);
 
-    const joinStatus = await statuses(c);
+    const joinStatus = await statuses(client);
 
     progress(`settling ${SETTLE_MS} ms`);
     await sleep(SETTLE_MS);
@@ -372,7 +365,7 @@ async function main(): Promise<void> {
     // Handoff snapshots: in each old owner's stdout (in order), the accepted writes of actors of
     // the shards it names in 'handing shards off', after that line and up to balance.
     const handoff: Record<string, { n: number; startWall: number; first: number; last: number; shards: number }> = {};
-    let markerWrites = 0;
+    let joinerWrites = 0;
     for (const [id, p] of c.nodes) {
       let handing: Set<number> | null = null;
       let h: { n: number; startWall: number; first: number; last: number; shards: number } | undefined;
@@ -385,10 +378,10 @@ async function main(): Promise<void> {
           continue;
         }
         if (e.event !== 'snapshot' || !e.accepted) continue;
-        const at = Number(e.at);
+        const at = onTestClock(p, Number(e.mono));
         if (at > wallBalanced + 1) break;
         if (id === JOINER) {
-          markerWrites++;
+          joinerWrites++;
           continue;
         }
         if (handing === null || h === undefined || !handing.has(shardByKey.get(String(e.key)) ?? -1)) continue;
@@ -438,7 +431,7 @@ async function main(): Promise<void> {
       while (gen.pending > 0 && performance.now() - t0 < DEADLINE_MS + 3_000) await sleep(20);
       if (gen.pending > 0) throw new Error(`${gen.pending} asks never settled`);
     }
-    const endStatus = await statuses(c);
+    const endStatus = await statuses(client);
 
     // ---- figures ----
     const steady = gen.window([[tSteady, tJoin]], DEADLINE_MS);
@@ -478,7 +471,7 @@ async function main(): Promise<void> {
       handoff_span_s: round(handoffSpanS, 3),
       handoff_per_node: handoffPerNode,
       handoff_log: handoffLogs,
-      joiner_activation_snapshot_writes: markerWrites,
+      joiner_activation_snapshot_writes: joinerWrites,
       kill_victim: VICTIM,
       kill_victim_shards: victimShards.length,
       kill_first_shard_owned_s: round((firstOwnedKill - tKill) / 1000, 3),

@@ -13,10 +13,20 @@ export function settingsFrom(flags: Record<string, unknown>): Settings {
   }
 }
 
-/** Connects to NATS, naming the server when it cannot. */
-export async function connectNatsFor(s: Settings, name: string): Promise<NatsConnection> {
+/** Reconnect pacing of a node: a wait of 1 s plus up to 1 s of jitter, so nodes do not come back in step. */
+const RECONNECT_WAIT_MS = 1_000;
+const RECONNECT_JITTER_MS = 1_000;
+
+/**
+ * Connects to NATS, naming the server when it cannot. A node (`reconnect`) reconnects for ever,
+ * or `--max-reconnects` times; an operator command fails at once instead.
+ */
+export async function connectNatsFor(s: Settings, name: string, opts: { reconnect?: boolean } = {}): Promise<NatsConnection> {
+  const reconnect = opts.reconnect
+    ? { maxReconnectAttempts: s.maxReconnects ?? -1, reconnectTimeWait: RECONNECT_WAIT_MS, reconnectJitter: RECONNECT_JITTER_MS }
+    : { maxReconnectAttempts: 0 };
   try {
-    return await connect({ ...connectionOptions(s, name), maxReconnectAttempts: 0 });
+    return await connect({ ...connectionOptions(s, name), ...reconnect });
   } catch (err) {
     throw new CliError(`cannot connect to NATS at ${s.nats}: ${(err as Error).message}`);
   }

@@ -1,4 +1,3 @@
-import { liveMembers } from '../cluster/index.js';
 import { operatorClient } from './cluster-connect.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import type { Output } from './output.js';
@@ -8,22 +7,23 @@ export async function runDrain(node: string, flags: Record<string, unknown>, out
   const timeoutMs = Number(flags.timeout ?? 120) * 1000;
   const { client, close } = await operatorClient(flags);
   try {
-    if (!liveMembers(client.view, Date.now(), 60_000).some((m) => m.id === node)) {
-      throw new CliError(`no live node '${node}' in this cluster (see reel status)`, ExitCode.NotFound);
-    }
-    await client.system.askNode(node, 'drain', undefined, { deadlineMs: 5000 });
+    const notFound = () => new CliError(`no live node '${node}' in this cluster (see reel status)`, ExitCode.NotFound);
+    if (!client.view.members.has(node)) throw notFound();
+    await client.system.askNode(node, 'drain', undefined, { deadlineMs: 5000 }).catch((err: unknown) => {
+      throw (err as { code?: string }).code === 'NoRoute' ? notFound() : err;
+    });
     out.info(`reel: ${node} is draining`);
-    const t0 = Date.now();
+    const t0 = performance.now();
     for (;;) {
       await client.view.refresh();
       const holds = client.owners().filter((o) => o === node).length;
       const member = client.view.members.has(node);
       if (holds === 0 && !member) break;
-      if (Date.now() - t0 > timeoutMs) throw new CliError(`${node} still holds ${holds} shards after ${timeoutMs / 1000} s`);
+      if (performance.now() - t0 > timeoutMs) throw new CliError(`${node} still holds ${holds} shards after ${timeoutMs / 1000} s`);
       out.info(`reel: ${node} holds ${holds} shards…`);
       await new Promise((r) => setTimeout(r, 500));
     }
-    const seconds = (Date.now() - t0) / 1000;
+    const seconds = (performance.now() - t0) / 1000;
     if (flags.json) out.json({ node, drained: true, seconds });
     else out.line(`${node} drained in ${seconds.toFixed(1)} s: it holds no shards and has left the cluster`);
     return ExitCode.Ok;

@@ -48,7 +48,23 @@ withClusterOptions(
     .option('--id <id>', 'node id, one NATS subject token [REEL_NODE_ID]')
     .option('--shard-count <n>', 'shards of a new cluster; must match an existing one [REEL_SHARD_COUNT] (default: 128)')
     .option('--weight <w>', 'relative capacity in placement [REEL_WEIGHT] (default: 1)')
-    .option('--metrics-port <port>', 'serve Prometheus metrics on this port at /metrics [REEL_METRICS_PORT]'),
+    .option('--metrics-port <port>', 'serve Prometheus metrics on this port at /metrics [REEL_METRICS_PORT]')
+    .option('--kinds <module>', "host the actor kinds an ES module registers (it exports register(system)) instead of reel's user and title actors [REEL_KINDS]")
+    .option('--events', 'log every activation start and end and every snapshot write as a JSON line (debugging, tests)')
+    .option('--max-reconnects <n>', 'give up (exit 1) after this many failed reconnects to NATS; -1 retries for ever [REEL_MAX_RECONNECTS] (default: -1)')
+    .option('--max-ask-deadline-ms <ms>', "longest ask deadline of a new cluster; must match an existing one's [REEL_MAX_ASK_DEADLINE_MS] (default: 30000)")
+    .option('--lease-ms <ms>', 'shard lease [REEL_LEASE_MS] (default: 3000)')
+    .option('--renew-ms <ms>', 'lease renewal interval, at most half the lease [REEL_RENEW_MS] (default: a third of the lease)')
+    .option('--safety-margin-ms <ms>', "wait past another node's lease before taking its shard [REEL_SAFETY_MARGIN_MS] (default: 500)")
+    .option('--heartbeat-ms <ms>', 'membership heartbeat interval [REEL_HEARTBEAT_MS] (default: 1000)')
+    .option('--heartbeat-window-ms <ms>', 'a node whose entry did not change for this long is gone [REEL_HEARTBEAT_WINDOW_MS] (default: 3000)')
+    .option('--reconcile-ms <ms>', 'ownership reconcile interval [REEL_RECONCILE_MS] (default: 100)')
+    .addHelpText(
+      'after',
+      `
+For tests only: REEL_TEST_CLOCK="wall=+2000,mono=+2000" runs this node with its clocks offset,
+and each SIGUSR2 then steps them by REEL_TEST_CLOCK_STEP (e.g. "wall=-3000").`,
+    ),
 ).action(action(async (opts: Record<string, unknown>) => runNode(opts)));
 
 withClusterOptions(

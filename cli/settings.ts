@@ -19,7 +19,16 @@ export interface Settings {
   creds?: string;
   tlsCa?: string;
   heartbeatWindowMs?: number;
+  heartbeatMs?: number;
   leaseMs?: number;
+  renewMs?: number;
+  safetyMarginMs?: number;
+  reconcileMs?: number;
+  maxAskDeadlineMs?: number;
+  /** Reconnect attempts before a node gives up (-1: for ever). */
+  maxReconnects?: number;
+  /** Module registering the actor kinds a node hosts (instead of reel's own). */
+  kinds?: string;
 }
 
 /** Which environment variable feeds each setting. */
@@ -36,10 +45,24 @@ export const SETTINGS_ENV: Record<keyof Settings, string> = {
   creds: 'REEL_NATS_CREDS',
   tlsCa: 'REEL_NATS_TLS_CA',
   heartbeatWindowMs: 'REEL_HEARTBEAT_WINDOW_MS',
+  heartbeatMs: 'REEL_HEARTBEAT_MS',
   leaseMs: 'REEL_LEASE_MS',
+  renewMs: 'REEL_RENEW_MS',
+  safetyMarginMs: 'REEL_SAFETY_MARGIN_MS',
+  reconcileMs: 'REEL_RECONCILE_MS',
+  maxAskDeadlineMs: 'REEL_MAX_ASK_DEADLINE_MS',
+  maxReconnects: 'REEL_MAX_RECONNECTS',
+  kinds: 'REEL_KINDS',
 };
 
-const NUMERIC = new Set<keyof Settings>(['shardCount', 'weight', 'metricsPort', 'heartbeatWindowMs', 'leaseMs']);
+const NUMERIC = new Set<keyof Settings>([
+  'shardCount', 'weight', 'metricsPort', 'heartbeatWindowMs', 'heartbeatMs', 'leaseMs', 'renewMs', 'safetyMarginMs', 'reconcileMs', 'maxAskDeadlineMs', 'maxReconnects',
+]);
+
+/** The flag that sets a setting, for messages: `shardCount` → `--shard-count`. */
+export function flagOf(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
 
 /** A settings problem: names the source (flag, variable, or file and line). */
 export class SettingsError extends Error {
@@ -93,13 +116,14 @@ export function resolveSettings(flags: Record<string, unknown>, env: NodeJS.Proc
     const envName = SETTINGS_ENV[key];
     let v: unknown;
     let from = '';
-    if (flags[key] !== undefined) [v, from] = [flags[key], `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`];
+    if (flags[key] !== undefined) [v, from] = [flags[key], flagOf(key)];
     else if (env[envName] !== undefined && env[envName] !== '') [v, from] = [env[envName], envName];
     else if (file[key] !== undefined) [v, from] = [file[key], `config file ${String(flags.config)} (${key})`];
     else continue;
     if (NUMERIC.has(key)) {
-      const n = typeof v === 'number' ? v : Number(v);
-      if (!Number.isFinite(n) || n < 0) throw new SettingsError(`${from}: '${String(v)}' is not a non-negative number`);
+      // Only the type is checked here; ranges are checked once, by the options' own parser.
+      const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
+      if (!Number.isFinite(n)) throw new SettingsError(`${from}: '${String(v)}' is not a number`);
       out[key] = n;
     } else {
       if (typeof v !== 'string' || v === '') throw new SettingsError(`${from}: expected a non-empty string`);

@@ -1,4 +1,4 @@
-import { clearOverrides, liveMembers, moveShard } from '../cluster/index.js';
+import { clearOverrides, moveShard } from '../cluster/index.js';
 import { operatorClient } from './cluster-connect.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import type { Output } from './output.js';
@@ -10,17 +10,17 @@ export async function runShardsMove(shardArg: string, node: string, flags: Recor
   try {
     const n = client.system.options.shardCount;
     if (!Number.isInteger(shard) || shard < 0 || shard >= n) throw new CliError(`shard '${shardArg}' is not in 0-${n - 1}`, ExitCode.Usage);
-    if (!liveMembers(client.view, Date.now(), 60_000).some((m) => m.id === node)) throw new CliError(`no live node '${node}' in this cluster`, ExitCode.NotFound);
+    if (!client.view.members.has(node)) throw new CliError(`no live node '${node}' in this cluster`, ExitCode.NotFound);
     await moveShard(client.kv, n, shard, node);
-    const t0 = Date.now();
+    const t0 = performance.now();
     const timeoutMs = Number(flags.timeout ?? 60) * 1000;
     while (client.view.shard(shard).value?.owner !== node) {
-      if (Date.now() - t0 > timeoutMs) throw new CliError(`shard ${shard} not on ${node} after ${timeoutMs / 1000} s (the override stays; see reel status)`);
+      if (performance.now() - t0 > timeoutMs) throw new CliError(`shard ${shard} not on ${node} after ${timeoutMs / 1000} s (the override stays; see reel status)`);
       await new Promise((r) => setTimeout(r, 200));
       await client.view.refresh();
     }
     const v = client.view.shard(shard).value!;
-    if (flags.json) out.json({ shard, node, epoch: v.epoch, seconds: (Date.now() - t0) / 1000 });
+    if (flags.json) out.json({ shard, node, epoch: v.epoch, seconds: (performance.now() - t0) / 1000 });
     else out.line(`shard ${shard} is on ${node} (epoch ${v.epoch}); the placement stays until 'reel shards balance'`);
     return ExitCode.Ok;
   } finally {

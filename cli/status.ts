@@ -25,13 +25,13 @@ export function renderStatus(r: ClusterReport): string {
   for (const n of r.nodes) {
     rows.push([
       n.id,
-      n.draining ? `${n.health},draining` : n.health,
+      [n.health, ...(n.draining ? ['draining'] : []), ...(n.health === 'live' && !n.connected ? ['disconnected'] : [])].join(','),
       n.roles.join(',') || '-',
       String(n.weight),
       String(n.shards),
       n.epochs ? (n.epochs[0] === n.epochs[1] ? String(n.epochs[0]) : `${n.epochs[0]}-${n.epochs[1]}`) : '-',
       n.activeActors === undefined ? '?' : String(n.activeActors),
-      n.heartbeatAgeMs < 0 ? '-' : `${(n.heartbeatAgeMs / 1000).toFixed(1)}s ago`,
+      n.heartbeatAgeMs === null ? (n.health === 'live' ? 'ok' : 'none seen') : `${(n.heartbeatAgeMs / 1000).toFixed(1)}s ago`,
     ]);
   }
   const owned = r.shardCount - r.unowned.length;

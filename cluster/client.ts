@@ -1,6 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { ActorSystem, natsTransport, type ShardId, type ShardOwnership, type SystemOptions } from '../runtime/index.js';
+import { ActorSystem, natsTransport, systemClock, type ShardId, type ShardOwnership, type SystemOptions } from '../runtime/index.js';
 import { openClusterKv } from './cluster-kv.js';
 import { ClusterView } from './cluster-view.js';
 import { joinClusterConfig, readClusterConfig } from './config.js';
@@ -40,15 +40,18 @@ export class ClusterClient {
 
   static async connect(nc: NatsConnection, opts: { prefix?: string; shardCount?: number; system?: SystemOptions } = {}): Promise<ClusterClient> {
     const prefix = opts.prefix ?? 'reel';
+    const clock = opts.system?.clock ?? systemClock;
     const kv = await openClusterKv(nc, prefix);
     // Without a shard count, the client reads the cluster's (and refuses a cluster that does not exist).
-    const config = opts.shardCount === undefined ? await readClusterConfig(kv, prefix) : await joinClusterConfig(kv, opts.shardCount);
-    const view = new ClusterView(kv);
+    const config = opts.shardCount === undefined ? await readClusterConfig(kv, prefix) : await joinClusterConfig(kv, { shardCount: opts.shardCount }, clock.wallMs());
+    const view = new ClusterView(kv, clock);
     await view.open();
     const system = new ActorSystem({
       askAttemptTimeoutMs: DEFAULT_CLUSTER_ASK_ATTEMPT_MS,
       ...opts.system,
       shardCount: config.shardCount,
+      // Every caller of a cluster caps its deadlines as the nodes keep applied asks: by the cluster's limit.
+      maxAskDeadlineMs: config.maxAskDeadlineMs,
       transport: natsTransport(nc, { prefix }),
       ownership: new RouteOnly(view),
     });

@@ -1,4 +1,5 @@
 import { KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
+import type { Clock } from '../runtime/index.js';
 import { readJson } from './cluster-kv.js';
 
 /** A node as it registers itself in `members.<id>`. */
@@ -6,10 +7,14 @@ export interface MemberInfo {
   id: string;
   roles: string[];
   weight: number;
-  /** ms since the Unix epoch. */
+  /** Run of the node this entry belongs to: a namesake with another one is another process. */
+  incarnation: string;
+  /** Envelope version the node speaks. */
+  codecVersion: number;
+  /** Wall-clock ms when the node started, by its own clock: a label, never compared. */
   startedAt: number;
   version: string;
-  /** Last heartbeat, by the member's own clock, ms since the Unix epoch. */
+  /** Wall-clock ms of its last heartbeat, by its own clock: a label, never compared. */
   heartbeatAt: number;
   /** Set while the node drains: it takes no new shards. */
   draining?: boolean;
@@ -19,74 +24,167 @@ export interface MemberInfo {
 export interface ShardOwner {
   /** Owning node id; '' when released. */
   owner: string;
-  /** Increases with every change of owner. */
+  /** Increases with every change of owner; a safe integer. */
   epoch: number;
-  /** The owner may serve until this time (its own clock), ms since the Unix epoch. */
-  leaseUntil: number;
+  /** How long the owner's last claim or renewal lets it serve, in ms of its own clock (informative: readers time leases themselves). */
+  leaseMs?: number;
 }
 
-/** What the view knows of a shard's entry: the value (if readable) and its KV revision. */
+/** What the view knows of a shard's entry. */
 export interface ShardRecord {
-  /** Undefined for a garbled value or an entry that never existed (revision 0). */
+  /** Undefined for a garbled value, a delete marker or an entry that does not exist. */
   value: ShardOwner | undefined;
-  /** KV revision for compare-and-set; 0 when there is no entry. */
+  /** KV revision for compare-and-set; 0 when the bucket has no entry for the key. */
   revision: number;
-  /** A value exists but does not parse as an ownership record. */
+  /** A value exists but does not read as an ownership record. */
   poisoned: boolean;
 }
 
-function isShardOwner(v: unknown): v is ShardOwner {
-  const o = v as ShardOwner;
-  return typeof o === 'object' && o !== null && typeof o.owner === 'string' && Number.isInteger(o.epoch) && o.epoch >= 0 && typeof o.leaseUntil === 'number';
+/** A member entry and when this view last saw it change. */
+interface MemberRecord {
+  info: MemberInfo;
+  revision: number;
+  /** This node's monotonic clock when the entry's revision last changed (or was first seen). */
+  changedAt: number;
+  /** Revision changes seen since the view opened (its first sight is not one). */
+  changes: number;
 }
 
-function isMember(v: unknown): v is MemberInfo {
+/** Member weights above this are nonsense (placement would hand one node everything). */
+export const MAX_MEMBER_WEIGHT = 1_000;
+
+const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** An ownership record: a node id (or '' when released) and a safe epoch that `+1` still raises. */
+export function isShardOwner(v: unknown): v is ShardOwner {
+  const o = v as ShardOwner;
+  return (
+    typeof o === 'object' && o !== null && typeof o.owner === 'string' && (o.owner === '' || ID_RE.test(o.owner)) &&
+    Number.isSafeInteger(o.epoch) && o.epoch >= 0 && o.epoch < Number.MAX_SAFE_INTEGER
+  );
+}
+
+/** A member entry whose fields all make sense, under the key that names it. */
+export function isMember(v: unknown, id: string): v is MemberInfo {
   const o = v as MemberInfo;
-  return typeof o === 'object' && o !== null && typeof o.id === 'string' && typeof o.heartbeatAt === 'number' && typeof o.weight === 'number';
+  return (
+    typeof o === 'object' && o !== null && o.id === id && ID_RE.test(id) && typeof o.weight === 'number' && Number.isFinite(o.weight) &&
+    o.weight > 0 && o.weight <= MAX_MEMBER_WEIGHT && Array.isArray(o.roles) && o.roles.every((r) => typeof r === 'string')
+  );
+}
+
+/** Timings of a view. */
+export interface ClusterViewOptions {
+  /** Full re-read interval, in ms: the safety net under the watch. @default 5000 */
+  refreshMs?: number;
+  /** Wait before restarting a watch that ended or failed, in ms. @default 500 */
+  watchRetryMs?: number;
+  /** Where the view reports a watch or re-read failure. */
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
 /**
  * A node's cached view of the cluster bucket: members, shard owners and overrides, kept
- * current by one watch and a periodic full read (the safety net for a watch that stalls).
+ * current by one watch (restarted when it ends or fails) and a periodic full read.
+ *
+ * Liveness is judged here, on this node's monotonic clock, from when each member's entry last
+ * changed: a member's own timestamps are labels written by another clock and never compared.
  */
 export class ClusterView {
-  readonly members = new Map<string, MemberInfo>();
   readonly shards = new Map<number, ShardRecord>();
   readonly overrides = new Map<number, string>();
+  private readonly memberRecords = new Map<string, MemberRecord>();
   private readonly revisions = new Map<string, number>();
   private readonly listeners = new Set<() => void>();
-  private stopWatch: (() => void) | null = null;
+  private readonly refreshMs: number;
+  private readonly watchRetryMs: number;
+  private readonly log: (msg: string, fields?: Record<string, unknown>) => void;
+  private watch: { stop(): void } | null = null;
+  private refreshTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  /** Watch restarts so far (a failed or ended watch), for operators and tests. */
+  watchRestarts = 0;
 
-  constructor(readonly kv: KV) {}
-
-  /** Starts the watch and reads everything once. */
-  async open(): Promise<void> {
-    const it = await this.kv.watch({ key: '>', include: KvWatchInclude.UpdatesOnly });
-    this.stopWatch = () => it.stop();
-    void (async () => {
-      for await (const e of it) this.apply(e);
-    })().catch(() => undefined);
-    await this.refresh();
+  constructor(
+    readonly kv: KV,
+    private readonly clock: Clock,
+    opts: ClusterViewOptions = {},
+  ) {
+    this.refreshMs = opts.refreshMs ?? 5_000;
+    this.watchRetryMs = opts.watchRetryMs ?? 500;
+    this.log = opts.log ?? (() => undefined);
   }
 
-  /** Re-reads every key (the watch covers changes in between). */
+  /** Starts the watch and the periodic re-read, and reads everything once. */
+  async open(): Promise<void> {
+    await this.startWatch();
+    await this.refresh();
+    this.refreshTimer = setInterval(() => {
+      this.refresh().catch((err: unknown) => this.log('cluster view re-read failed', { error: (err as Error).message }));
+    }, this.refreshMs);
+    this.refreshTimer.unref();
+  }
+
+  /** Re-reads every entry, delete markers included (the watch covers changes in between). */
   async refresh(): Promise<void> {
-    const keys: string[] = [];
-    for await (const k of await this.kv.keys()) keys.push(k);
-    const seen = new Set(keys);
-    await Promise.all(keys.map(async (k) => {
-      const e = await this.kv.get(k);
-      if (e) this.apply(e);
-    }));
-    // Keys gone from the bucket (purged) are gone from the view.
+    const seen = new Set<string>();
+    for (const e of await this.readAll()) {
+      seen.add(e.key);
+      this.apply(e);
+    }
+    // Keys gone from the bucket altogether (the stream was purged) are gone from the view.
     for (const k of [...this.revisions.keys()]) if (!seen.has(k)) this.forget(k);
     this.emit();
+  }
+
+  /**
+   * The last entry of every key, delete markers included. A watch of last values marks the last of
+   * them as the first update (it counts the values there were when it started), so reading stops
+   * there however busy the bucket is; `keys()` and `history()` instead wait for a quiet moment,
+   * which a bucket renewed every few ms may not have.
+   */
+  private async readAll(): Promise<KvEntry[]> {
+    if ((await this.kv.status()).values === 0) return [];
+    const it = await this.kv.watch({ key: '>', include: KvWatchInclude.LastValue });
+    const out: KvEntry[] = [];
+    // Emptied since the status (count 0): the first update ends the read, or this timer does.
+    const timer = setTimeout(() => it.stop(), this.refreshMs).unref();
+    try {
+      for await (const e of it) {
+        out.push(e);
+        if (e.isUpdate) break;
+      }
+    } finally {
+      clearTimeout(timer);
+      it.stop();
+    }
+    return out;
   }
 
   /** Calls `fn` after every change. */
   onChange(fn: () => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
+  }
+
+  /** Every member entry that reads as one, by id. */
+  get members(): ReadonlyMap<string, MemberInfo> {
+    const out = new Map<string, MemberInfo>();
+    for (const [id, r] of this.memberRecords) out.set(id, r.info);
+    return out;
+  }
+
+  /** Members whose entry changed within `windowMs` of `now` (this node's monotonic clock), sorted by id. */
+  liveMembers(now: number, windowMs: number): MemberInfo[] {
+    const out: MemberInfo[] = [];
+    for (const r of this.memberRecords.values()) if (now - r.changedAt <= windowMs) out.push(r.info);
+    return out.sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  /** When this view last saw member `id`'s entry change, and how many changes it saw; undefined when there is no entry. */
+  memberSeen(id: string): { changedAt: number; changes: number; revision: number } | undefined {
+    const r = this.memberRecords.get(id);
+    return r && { changedAt: r.changedAt, changes: r.changes, revision: r.revision };
   }
 
   shard(s: number): ShardRecord {
@@ -99,7 +197,7 @@ export class ClusterView {
     return v !== undefined && v.owner !== '' ? v.epoch : 0;
   }
 
-  /** Records the result of this node's own successful write before the watch echoes it. */
+  /** Records this node's own successful write of a shard entry before the watch echoes it. */
   noteShardWrite(s: number, value: ShardOwner, revision: number): void {
     const key = `shards.${s}`;
     if ((this.revisions.get(key) ?? 0) >= revision) return;
@@ -107,10 +205,49 @@ export class ClusterView {
     this.shards.set(s, { value, revision, poisoned: false });
   }
 
+  /** Records this node's own heartbeat: a node always sees itself alive while its writes land. */
+  noteMemberWrite(info: MemberInfo, revision: number): void {
+    const key = `members.${info.id}`;
+    if ((this.revisions.get(key) ?? 0) >= revision) return;
+    this.revisions.set(key, revision);
+    this.setMember(info.id, info, revision);
+  }
+
   close(): void {
-    this.stopWatch?.();
-    this.stopWatch = null;
+    this.closed = true;
+    this.watch?.stop();
+    this.watch = null;
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
     this.listeners.clear();
+  }
+
+  private async startWatch(): Promise<void> {
+    const it = await this.kv.watch({ key: '>', include: KvWatchInclude.UpdatesOnly });
+    this.watch = it;
+    void (async () => {
+      try {
+        for await (const e of it) this.apply(e);
+        if (!this.closed) this.log('cluster view watch ended; restarting it');
+      } catch (err) {
+        if (!this.closed) this.log('cluster view watch failed; restarting it', { error: (err as Error).message });
+      }
+      this.restartWatch();
+    })();
+  }
+
+  /** A dead watch would make every peer look dead: start a new one, and re-read what it missed. */
+  private restartWatch(): void {
+    if (this.closed) return;
+    this.watchRestarts++;
+    setTimeout(() => {
+      if (this.closed) return;
+      this.startWatch()
+        .then(() => this.refresh())
+        .catch((err: unknown) => {
+          this.log('cluster view watch could not restart', { error: (err as Error).message });
+          this.restartWatch();
+        });
+    }, this.watchRetryMs).unref();
   }
 
   private apply(e: KvEntry): void {
@@ -121,26 +258,34 @@ export class ClusterView {
     const v = readJson<unknown>(e);
     const live = e.operation === 'PUT';
     if (group === 'members') {
-      if (live && isMember(v)) this.members.set(id, v);
-      else this.members.delete(id);
+      if (live && isMember(v, id)) this.setMember(id, v, e.revision);
+      else this.memberRecords.delete(id);
     } else if (group === 'shards') {
       const s = Number(id);
       if (!Number.isInteger(s)) return;
+      // One rule for every path: a delete marker is an entry with no readable owner, never "no entry".
       if (!live) this.shards.set(s, { value: undefined, revision: e.revision, poisoned: false });
       else if (isShardOwner(v)) this.shards.set(s, { value: v, revision: e.revision, poisoned: false });
       else this.shards.set(s, { value: undefined, revision: e.revision, poisoned: true });
     } else if (group === 'overrides') {
       const s = Number(id);
-      if (live && typeof v === 'string' && Number.isInteger(s)) this.overrides.set(s, v);
+      if (live && typeof v === 'string' && ID_RE.test(v) && Number.isInteger(s)) this.overrides.set(s, v);
       else this.overrides.delete(s);
     }
     this.emit();
   }
 
+  private setMember(id: string, info: MemberInfo, revision: number): void {
+    const r = this.memberRecords.get(id);
+    const now = this.clock.monoMs();
+    if (r === undefined) this.memberRecords.set(id, { info, revision, changedAt: now, changes: 0 });
+    else if (r.revision !== revision) this.memberRecords.set(id, { info, revision, changedAt: now, changes: r.changes + 1 });
+  }
+
   private forget(key: string): void {
     this.revisions.delete(key);
     const [group, id] = splitKey(key);
-    if (group === 'members') this.members.delete(id);
+    if (group === 'members') this.memberRecords.delete(id);
     else if (group === 'shards') this.shards.delete(Number(id));
     else if (group === 'overrides') this.overrides.delete(Number(id));
   }

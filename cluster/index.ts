@@ -9,15 +9,16 @@ export { assignShards } from './placement-rendezvous.js';
 export { joinClusterConfig, readClusterConfig } from './config.js';
 export { clusterStatus } from './status.js';
 export { clearOverrides, moveShard } from './overrides.js';
-export { liveMembers } from './membership.js';
 export { openClusterKv } from './cluster-kv.js';
-export { ClusterView } from './cluster-view.js';
+export { ClusterView, isMember, isShardOwner, MAX_MEMBER_WEIGHT } from './cluster-view.js';
 export {
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_HEARTBEAT_WINDOW_MS,
   DEFAULT_LEASE_MS,
   DEFAULT_RENEW_MS,
   DEFAULT_SAFETY_MARGIN_MS,
+  DEFAULT_RECONCILE_MS,
+  DEFAULT_VIEW_REFRESH_MS,
   parseClusterNodeOptions,
 } from './options.js';
 
@@ -26,8 +27,10 @@ export type { MetricsSource } from './metrics.js';
 export type { MetricsServer } from './metrics-server.js';
 export type { BucketCounts } from './metric-pulled-histogram.js';
 export type { ClusterNodeOptions, ResolvedClusterNodeOptions } from './options.js';
-export type { ClusterConfig } from './config.js';
+export type { ClusterConfig, ConfigWish } from './config.js';
 export type { ClusterReport, NodeReport } from './status.js';
 export type { MemberInfo, ShardOwner, ShardRecord } from './cluster-view.js';
 export type { OwnershipLog, OwnershipTimings, ShardHost } from './ownership.js';
+export type { MembershipFault } from './membership.js';
+export type { ClusterViewOptions } from './cluster-view.js';
 export type { PlacementNode } from './placement-rendezvous.js';

@@ -1,31 +1,65 @@
 import type { KV } from '@nats-io/kv';
-import type { Clock } from '../runtime/index.js';
-import { json } from './cluster-kv.js';
+import { InvalidArgument, type Clock } from '../runtime/index.js';
+import { isRevisionConflict, json, readJson } from './cluster-kv.js';
 import type { ClusterView, MemberInfo } from './cluster-view.js';
 
+/** What a member learns about itself that it cannot go on from. */
+export type MembershipFault = { type: 'duplicate'; other: MemberInfo };
+
 /**
- * This node's entry in `members.<id>`: written at start, rewritten every heartbeat with
- * the time by its own clock, deleted on a clean stop. nats-server 2.9 has no per-key TTL,
- * so readers decide liveness from `heartbeatAt` (see `liveMembers`).
+ * This node's entry in `members.<id>`: written at start, rewritten every heartbeat by
+ * compare-and-set (so a second process with the same id is found out at once), deleted on a
+ * clean stop. nats-server 2.9 has no per-key TTL, so readers judge liveness by when they saw
+ * the entry change (see `ClusterView.liveMembers`); the timestamps inside are labels only.
  */
 export class Membership {
   private timer: NodeJS.Timeout | null = null;
   private info: MemberInfo;
+  private revision = 0;
+  private beating: Promise<void> | null = null;
+  private stopped = false;
 
   constructor(
     private readonly kv: KV,
+    private readonly view: ClusterView,
     self: Omit<MemberInfo, 'heartbeatAt'>,
     private readonly heartbeatMs: number,
     private readonly clock: Clock,
+    private readonly onFault: (f: MembershipFault) => void,
   ) {
-    this.info = { ...self, heartbeatAt: clock.now() };
+    this.info = { ...self, heartbeatAt: clock.wallMs() };
   }
 
   get self(): MemberInfo {
     return this.info;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Registers this node. If an entry with its id exists, it waits up to `windowMs` for that entry
+   * to change: a change means a live namesake, and the node refuses to start; an entry that stays
+   * still is a previous run that died, and this run takes it over.
+   */
+  async start(windowMs: number): Promise<void> {
+    const key = this.key();
+    const existing = await this.kv.get(key);
+    if (existing !== null && existing.operation === 'PUT') {
+      const until = this.clock.monoMs() + windowMs;
+      for (;;) {
+        const now = await this.kv.get(key);
+        if (now === null || now.operation !== 'PUT') break;
+        if (now.revision !== existing.revision) {
+          const other = readJson<MemberInfo>(now);
+          throw new InvalidArgument(
+            `node id '${this.info.id}' is in use by a live node (its entry changed while this one waited; incarnation ${other?.incarnation ?? '?'}): ` +
+              'refusing to start a second node with the same id',
+            { fields: ['nodeId'] },
+          );
+        }
+        if (this.clock.monoMs() >= until) break;
+        await new Promise((r) => setTimeout(r, Math.min(this.heartbeatMs / 2, 250)));
+      }
+    }
+    this.revision = existing?.revision ?? 0;
     await this.beat();
     this.timer = setInterval(() => void this.beat().catch(() => undefined), this.heartbeatMs);
   }
@@ -36,20 +70,67 @@ export class Membership {
     await this.beat();
   }
 
-  async beat(): Promise<void> {
-    this.info = { ...this.info, heartbeatAt: this.clock.now() };
-    await this.kv.put(`members.${this.info.id}`, json(this.info));
+  /** Writes the entry by compare-and-set on the last revision this node wrote. */
+  beat(): Promise<void> {
+    this.beating ??= this.beatOnce().finally(() => {
+      this.beating = null;
+    });
+    return this.beating;
+  }
+
+  private async beatOnce(): Promise<void> {
+    if (this.stopped) return;
+    const info = (this.info = { ...this.info, heartbeatAt: this.clock.wallMs() });
+    const key = this.key();
+    try {
+      this.revision = this.revision === 0 ? await this.kv.create(key, json(info)) : await this.kv.update(key, json(info), this.revision);
+      this.view.noteMemberWrite(info, this.revision);
+      return;
+    } catch (err) {
+      if (!isRevisionConflict(err)) throw err;
+    }
+    // Someone else wrote our entry: a write of ours that timed out but landed, a sweep by a peer
+    // that judged us gone, or another process with our id.
+    const e = await this.kv.get(key);
+    const theirs = readJson<MemberInfo>(e);
+    if (e !== null && e.operation === 'PUT' && theirs !== undefined && theirs.incarnation !== this.info.incarnation) {
+      this.onFault({ type: 'duplicate', other: theirs });
+      return;
+    }
+    this.revision = e?.revision ?? 0;
+    if (e !== null && e.operation !== 'PUT') this.revision = e.revision;
   }
 
   /** Stops heartbeating; with `leave`, deletes the entry so others see the node gone at once. */
   async stop(leave: boolean): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    if (leave) await this.kv.delete(`members.${this.info.id}`).catch(() => undefined);
+    await this.beating?.catch(() => undefined);
+    if (leave && this.revision > 0) await this.kv.delete(this.key(), { previousSeq: this.revision }).catch(() => undefined);
   }
-}
 
-/** Members whose last heartbeat is within `windowMs` of `now`, sorted by id. */
-export function liveMembers(view: ClusterView, now: number, windowMs: number): MemberInfo[] {
-  return [...view.members.values()].filter((m) => now - m.heartbeatAt <= windowMs).sort((a, b) => (a.id < b.id ? -1 : 1));
+  /**
+   * Deletes entries of members this view has not seen change for `goneMs` (they crashed), each by
+   * compare-and-set on the revision seen, so an entry that changed meanwhile stays. Returns the ids.
+   */
+  async sweepGone(goneMs: number): Promise<string[]> {
+    const now = this.clock.monoMs();
+    const gone: string[] = [];
+    for (const id of this.view.members.keys()) {
+      const seen = this.view.memberSeen(id);
+      if (id === this.info.id || seen === undefined || now - seen.changedAt < goneMs) continue;
+      try {
+        await this.kv.delete(`members.${id}`, { previousSeq: seen.revision });
+        gone.push(id);
+      } catch {
+        // it changed (alive after all), or KV is unreachable: next time
+      }
+    }
+    return gone;
+  }
+
+  private key(): string {
+    return `members.${this.info.id}`;
+  }
 }

@@ -1,11 +1,11 @@
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { ActorSystem, kvSnapshotStore, natsTransport, type RuntimeEvent, type SystemHooks } from '../runtime/index.js';
+import { ActorSystem, ENVELOPE_VERSION, kvSnapshotStore, natsTransport, systemClock, type RuntimeEvent, type SystemHooks } from '../runtime/index.js';
 import { openClusterKv } from './cluster-kv.js';
 import { ClusterView } from './cluster-view.js';
 import { joinClusterConfig, type ClusterConfig } from './config.js';
-import { Membership } from './membership.js';
-import { parseClusterNodeOptions, type ClusterNodeOptions, type ResolvedClusterNodeOptions } from './options.js';
+import { Membership, type MembershipFault } from './membership.js';
+import { GONE_MEMBER_WINDOWS, parseClusterNodeOptions, type ClusterNodeOptions, type ResolvedClusterNodeOptions } from './options.js';
 import { OwnershipManager, type OwnershipLog } from './ownership.js';
 
 /** What a cluster node is started with besides its options. */
@@ -13,36 +13,51 @@ export interface ClusterNodeDeps {
   /** NATS connection; the caller owns it. */
   nc: NatsConnection;
   /** Registers the actor kinds this node hosts. */
-  register(system: ActorSystem): void;
+  register(system: ActorSystem): void | Promise<void>;
   onEvent?: (e: RuntimeEvent) => void;
   hooks?: SystemHooks;
   log?: OwnershipLog;
 }
 
 /** Version string advertised in membership. */
-export const NODE_VERSION = '0.1.0';
+export const NODE_VERSION = '0.2.0';
 
 /** What a node reports of itself (the `status` node handler, gathered by `reel status`). */
 export interface NodeStatus {
   node: string;
   /** Shards held (serving or handing off) and their epochs. */
   owned: Array<[shard: number, epoch: number]>;
+  /** Shards being handed off now. */
+  handingOff: number[];
   activeActors: number;
   activationsByKind: Record<string, number>;
   draining: boolean;
+  /** False while the node is cut off from NATS (it serves nothing then). */
+  connected: boolean;
   startedAt: number;
   version: string;
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /**
  * One node of a reel cluster on NATS: joins the cluster config, heartbeats its membership,
- * claims and renews the shards the assignment gives it, and hosts their actors.
+ * claims and renews the shards the assignment gives it, and hosts their actors. Cut off from
+ * NATS it serves nothing (its actors are dropped unwritten) and claims its shards again once
+ * reconnected; `failed` resolves when it cannot go on (its connection closed for good, or
+ * another process runs with its id).
  */
 export class ClusterNode {
   private drainPromise: Promise<void> | null = null;
   private markDrainStarted!: () => void;
   /** Resolves when a drain starts, here or by `reel drain` (the node command then exits after it). */
   readonly drainStarted = new Promise<void>((r) => (this.markDrainStarted = r));
+  private fail!: (err: Error) => void;
+  /** Resolves with the reason when the node cannot go on; it has stopped serving by then. */
+  readonly failed = new Promise<Error>((r) => (this.fail = r));
+  private connected = true;
+  private stopping = false;
+  private sweepTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     readonly options: ResolvedClusterNodeOptions,
@@ -52,27 +67,40 @@ export class ClusterNode {
     readonly view: ClusterView,
     readonly kv: KV,
     readonly config: ClusterConfig,
+    private readonly nc: NatsConnection,
+    private readonly log: OwnershipLog,
   ) {}
 
   static async start(opts: ClusterNodeOptions, deps: ClusterNodeDeps): Promise<ClusterNode> {
+    // Every option is checked before anything is written to the cluster.
     const o = parseClusterNodeOptions(opts);
-    const clock = o.system.clock ?? { now: () => Date.now() };
+    const clock = o.system.clock ?? systemClock;
+    const log: OwnershipLog = deps.log ?? (() => undefined);
     const kv = await openClusterKv(deps.nc, o.prefix);
-    const config = await joinClusterConfig(kv, o.shardCount);
-    const view = new ClusterView(kv);
+    const view = new ClusterView(kv, clock, { refreshMs: o.viewRefreshMs, log });
     await view.open();
+    const window = o.timings.heartbeatWindowMs + o.heartbeatMs;
+    const config = await joinClusterConfig(kv, { ...(o.shardCount !== undefined ? { shardCount: o.shardCount } : {}), ...(o.maxAskDeadlineMs !== undefined ? { maxAskDeadlineMs: o.maxAskDeadlineMs } : {}) }, clock.wallMs(), {
+      async liveMembersSpeaking(version) {
+        // Live means: seen changing while we watch for a heartbeat window.
+        const since = clock.monoMs();
+        await sleep(window);
+        return [...view.members.values()].filter((m) => (m.codecVersion ?? 2) === version && (view.memberSeen(m.id)?.changedAt ?? 0) > since).map((m) => m.id);
+      },
+    });
     // The system and the ownership manager refer to each other: the manager drives hosting,
     // the system asks the manager before every message. The holder breaks the cycle.
     const holder: { system?: ActorSystem } = {};
-    const ownership = new OwnershipManager(view, kv, o.nodeId, o.shardCount, clock, {
+    const ownership = new OwnershipManager(view, kv, o.nodeId, config.shardCount, clock, {
       host: (s) => holder.system!.host(s),
       unhost: (s) => holder.system!.unhost(s),
       abandonShards: (s) => holder.system!.abandonShards(s),
-    }, o.timings, deps.log);
+    }, o.timings, log);
     const system = new ActorSystem({
       ...o.system,
       nodeId: o.nodeId,
-      shardCount: o.shardCount,
+      shardCount: config.shardCount,
+      maxAskDeadlineMs: config.maxAskDeadlineMs,
       transport: natsTransport(deps.nc, { prefix: o.prefix }),
       store: kvSnapshotStore(deps.nc, { bucketPrefix: o.prefix }),
       ownership,
@@ -80,8 +108,18 @@ export class ClusterNode {
       ...(deps.hooks ? { hooks: deps.hooks } : {}),
     });
     holder.system = system;
-    deps.register(system);
+    await deps.register(system);
     const nodeRef: { node?: ClusterNode } = {};
+    const membership = new Membership(
+      kv,
+      view,
+      { id: o.nodeId, roles: o.roles, weight: o.weight, incarnation: system.incarnation, codecVersion: ENVELOPE_VERSION, startedAt: clock.wallMs(), version: NODE_VERSION },
+      o.heartbeatMs,
+      clock,
+      (f) => nodeRef.node?.onFault(f),
+    );
+    // Refuses to start while a live node has this id (its entry keeps changing).
+    await membership.start(window);
     system.registerNodeHandler('status', () => nodeRef.node!.status());
     // `reel drain NODE`: answer at once, then hand every shard off (the caller watches status).
     system.registerNodeHandler('drain', () => {
@@ -89,12 +127,16 @@ export class ClusterNode {
       return { draining: true };
     });
     await system.start([]);
-    const membership = new Membership(kv, { id: o.nodeId, roles: o.roles, weight: o.weight, startedAt: clock.now(), version: NODE_VERSION }, o.heartbeatMs, clock);
-    await membership.start();
-    await view.refresh();
     ownership.start();
-    const node = new ClusterNode(o, system, ownership, membership, view, kv, config);
+    const node = new ClusterNode(o, system, ownership, membership, view, kv, config, deps.nc, log);
     nodeRef.node = node;
+    node.watchConnection();
+    node.sweepTimer = setInterval(() => {
+      void membership.sweepGone(GONE_MEMBER_WINDOWS * o.timings.heartbeatWindowMs).then((gone) => {
+        if (gone.length > 0) log('deleted the entries of members gone for good', { members: gone });
+      });
+    }, o.timings.heartbeatWindowMs);
+    node.sweepTimer.unref();
     return node;
   }
 
@@ -105,9 +147,11 @@ export class ClusterNode {
     return {
       node: this.nodeId,
       owned: this.ownership.owned().map((s) => [s, this.ownership.epochOf(s)]),
+      handingOff: this.ownership.handingOff(),
       activeActors: this.system.activeActors,
       activationsByKind,
       draining: this.drainPromise !== null,
+      connected: this.connected,
       startedAt: this.membership.self.startedAt,
       version: NODE_VERSION,
     };
@@ -130,9 +174,45 @@ export class ClusterNode {
 
   /** Stops without a handoff (held leases run out and others take over). */
   async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     await this.ownership.stop();
     await this.membership.stop(true);
     await this.system.stop();
     this.view.close();
+  }
+
+  /**
+   * Cut off, the node serves nothing: it cannot renew leases or be fenced, and others take its
+   * shards once the leases they saw run out. Reconnected, it reads the cluster again and claims
+   * what the assignment gives it, under new epochs.
+   */
+  private watchConnection(): void {
+    void (async () => {
+      for await (const s of this.nc.status()) {
+        if (s.type === 'disconnect') {
+          this.connected = false;
+          this.log('disconnected from NATS; serving nothing until reconnected', {}, 'warn');
+          await this.ownership.suspend('disconnected from NATS');
+        } else if (s.type === 'reconnect') {
+          this.connected = true;
+          this.log('reconnected to NATS; claiming shards again', {});
+          await this.view.refresh().catch((err: unknown) => this.log('cluster view re-read failed', { error: (err as Error).message }, 'warn'));
+          this.ownership.resume();
+        }
+      }
+    })().catch(() => undefined);
+    void this.nc.closed().then((err) => {
+      if (this.stopping) return;
+      void this.ownership.suspend('connection closed');
+      this.fail(new Error(`NATS connection closed for good${err ? `: ${err.message}` : ''}`));
+    });
+  }
+
+  private onFault(f: MembershipFault): void {
+    if (f.type === 'duplicate') {
+      void this.ownership.suspend('another process has this node id');
+      this.fail(new Error(`another process runs as node '${this.nodeId}' (incarnation ${f.other.incarnation}, this one ${this.system.incarnation}): stopping this one`));
+    }
   }
 }

@@ -1,15 +1,22 @@
-import { DEFAULT_DEDUP_WINDOW, DEFAULT_SHARD_COUNT, InvalidArgument, type SystemOptions } from '../runtime/index.js';
+import {
+  DEFAULT_DEDUP_MAX_ENTRIES, DEFAULT_SHARD_COUNT, InvalidArgument, MAX_SHARD_COUNT, NODE_ID_PATTERN, parseSystemOptions, type SystemOptions,
+} from '../runtime/index.js';
+import { MAX_MEMBER_WEIGHT } from './cluster-view.js';
 import type { OwnershipTimings } from './ownership.js';
 
 /** Heartbeat interval of a node's membership entry. */
 export const DEFAULT_HEARTBEAT_MS = 1_000;
-/** A node silent this long is gone. */
+/** A node whose entry did not change for this long is gone. */
 export const DEFAULT_HEARTBEAT_WINDOW_MS = 3_000;
 /** Shard lease, renewal, margin and reconcile interval. */
 export const DEFAULT_LEASE_MS = 3_000;
 export const DEFAULT_RENEW_MS = 1_000;
 export const DEFAULT_SAFETY_MARGIN_MS = 500;
 export const DEFAULT_RECONCILE_MS = 100;
+/** Full re-read of the cluster bucket, under the watch. */
+export const DEFAULT_VIEW_REFRESH_MS = 5_000;
+/** A member gone this many heartbeat windows has its entry deleted by the others. */
+export const GONE_MEMBER_WINDOWS = 20;
 /** An ask with no answer after this long is sent again with the same id. */
 export const DEFAULT_CLUSTER_ASK_ATTEMPT_MS = 1_000;
 
@@ -19,47 +26,60 @@ export interface ClusterNodeOptions {
   nodeId?: string;
   /** Subject and bucket prefix shared by the cluster's nodes. @default 'reel' */
   prefix?: string;
-  /** Shards of the cluster; a node with a different count refuses to join. @default 128 */
+  /** Shards of a new cluster; a node with a different count refuses to join an existing one. @default the cluster's, or 128 */
   shardCount?: number;
-  /** Relative capacity in placement. @default 1 */
+  /** The cluster's longest ask deadline, in ms (see `SystemOptions.maxAskDeadlineMs`). @default the cluster's, or 30000 */
+  maxAskDeadlineMs?: number;
+  /** Relative capacity in placement (0 < weight ≤ 1000). @default 1 */
   weight?: number;
   /** Roles advertised in membership. @default ['node'] */
   roles?: string[];
   /** Membership heartbeat interval, in ms. @default 1000 */
   heartbeatMs?: number;
-  /** A member silent this long is gone, in ms. @default 3000 */
+  /** A member whose entry did not change for this long is gone, in ms. @default 3000 */
   heartbeatWindowMs?: number;
   /** Shard lease, in ms. @default 3000 */
   leaseMs?: number;
-  /** Lease renewal interval, in ms. @default 1000 */
+  /** Lease renewal interval, in ms (at most half the lease). @default 1000 */
   renewMs?: number;
   /** Wait past another node's lease before taking its shard, in ms. @default 500 */
   safetyMarginMs?: number;
   /** Ownership reconcile interval, in ms. @default 100 */
   reconcileMs?: number;
-  /** Options of the node's actor system (mailbox, passivation, …). */
+  /** Full re-read of the cluster bucket, in ms. @default 5000 */
+  viewRefreshMs?: number;
+  /** Options of the node's actor system (mailbox, passivation, clock, …). */
   system?: SystemOptions;
 }
 
 export interface ResolvedClusterNodeOptions {
   nodeId: string;
   prefix: string;
-  shardCount: number;
+  /** Undefined: take the cluster's (or the default for a new one). */
+  shardCount: number | undefined;
+  maxAskDeadlineMs: number | undefined;
   weight: number;
   roles: string[];
   heartbeatMs: number;
+  viewRefreshMs: number;
   timings: OwnershipTimings;
   system: SystemOptions;
 }
 
+/**
+ * Merges `o` over the defaults and validates every field, the system options included, before
+ * anything is written anywhere; throws `InvalidArgument` naming each bad field.
+ */
 export function parseClusterNodeOptions(o: ClusterNodeOptions = {}): ResolvedClusterNodeOptions {
   const r: ResolvedClusterNodeOptions = {
     nodeId: o.nodeId ?? `node-${Math.random().toString(36).slice(2, 8)}`,
     prefix: o.prefix ?? 'reel',
-    shardCount: o.shardCount ?? DEFAULT_SHARD_COUNT,
+    shardCount: o.shardCount,
+    maxAskDeadlineMs: o.maxAskDeadlineMs,
     weight: o.weight ?? 1,
     roles: o.roles ?? ['node'],
     heartbeatMs: o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+    viewRefreshMs: o.viewRefreshMs ?? DEFAULT_VIEW_REFRESH_MS,
     timings: {
       leaseMs: o.leaseMs ?? DEFAULT_LEASE_MS,
       renewMs: o.renewMs ?? DEFAULT_RENEW_MS,
@@ -67,17 +87,34 @@ export function parseClusterNodeOptions(o: ClusterNodeOptions = {}): ResolvedClu
       heartbeatWindowMs: o.heartbeatWindowMs ?? DEFAULT_HEARTBEAT_WINDOW_MS,
       tickMs: o.reconcileMs ?? DEFAULT_RECONCILE_MS,
     },
-    // Callers in a cluster retry (moves, lost replies): nodes remember recent ask ids.
-    system: { askAttemptTimeoutMs: DEFAULT_CLUSTER_ASK_ATTEMPT_MS, dedupWindow: DEFAULT_DEDUP_WINDOW, ...o.system },
+    // Callers in a cluster retry (moves, lost replies): nodes remember applied asks.
+    system: { askAttemptTimeoutMs: DEFAULT_CLUSTER_ASK_ATTEMPT_MS, dedupMaxEntries: DEFAULT_DEDUP_MAX_ENTRIES, ...o.system },
   };
   const bad: string[] = [];
-  if (!/^[A-Za-z0-9_-]+$/.test(r.prefix)) bad.push('prefix must match [A-Za-z0-9_-]+');
-  if (!(r.weight > 0)) bad.push('weight must be > 0');
+  const field: string[] = [];
+  const check = (ok: boolean, name: string, rule: string, v: unknown) => {
+    if (ok) return;
+    bad.push(`${name} ${rule} (got ${JSON.stringify(v) ?? String(v)})`);
+    field.push(name);
+  };
+  const int = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER) => typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
+  check(typeof r.nodeId === 'string' && NODE_ID_PATTERN.test(r.nodeId), 'nodeId', `must match ${NODE_ID_PATTERN}`, r.nodeId);
+  check(typeof r.prefix === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(r.prefix), 'prefix', 'must match [A-Za-z0-9_-]{1,64}', r.prefix);
+  check(r.shardCount === undefined || int(r.shardCount, 1, MAX_SHARD_COUNT), 'shardCount', `must be an integer in 1..${MAX_SHARD_COUNT}`, r.shardCount);
+  check(r.maxAskDeadlineMs === undefined || int(r.maxAskDeadlineMs, 1), 'maxAskDeadlineMs', 'must be an integer >= 1', r.maxAskDeadlineMs);
+  check(typeof r.weight === 'number' && r.weight > 0 && r.weight <= MAX_MEMBER_WEIGHT, 'weight', `must be > 0 and <= ${MAX_MEMBER_WEIGHT}`, r.weight);
+  check(Array.isArray(r.roles) && r.roles.every((x) => typeof x === 'string' && x !== ''), 'roles', 'must be non-empty strings', r.roles);
   const t = r.timings;
-  if (!(t.renewMs > 0 && t.renewMs * 2 <= t.leaseMs)) bad.push('renewMs must be > 0 and at most half of leaseMs');
-  if (!(t.safetyMarginMs >= 0)) bad.push('safetyMarginMs must be >= 0');
-  if (!(r.heartbeatMs > 0 && r.heartbeatMs < t.heartbeatWindowMs)) bad.push('heartbeatMs must be > 0 and below heartbeatWindowMs');
-  if (!(t.tickMs > 0 && t.tickMs <= t.renewMs)) bad.push('reconcileMs must be > 0 and at most renewMs');
-  if (bad.length) throw new InvalidArgument(`invalid cluster node options: ${bad.join('; ')}`, { fields: bad.map((b) => b.split(' ')[0]!) });
+  check(int(t.leaseMs, 1), 'leaseMs', 'must be an integer >= 1', t.leaseMs);
+  check(int(t.renewMs, 1) && t.renewMs * 2 <= t.leaseMs, 'renewMs', 'must be an integer >= 1 and at most half of leaseMs', t.renewMs);
+  check(int(t.safetyMarginMs, 0), 'safetyMarginMs', 'must be an integer >= 0', t.safetyMarginMs);
+  check(int(t.heartbeatWindowMs, 1), 'heartbeatWindowMs', 'must be an integer >= 1', t.heartbeatWindowMs);
+  check(int(r.heartbeatMs, 1) && r.heartbeatMs < t.heartbeatWindowMs, 'heartbeatMs', 'must be an integer >= 1 and below heartbeatWindowMs', r.heartbeatMs);
+  check(int(t.tickMs, 1) && t.tickMs <= t.renewMs, 'reconcileMs', 'must be an integer >= 1 and at most renewMs', t.tickMs);
+  check(int(r.viewRefreshMs, 100), 'viewRefreshMs', 'must be an integer >= 100', r.viewRefreshMs);
+  if (bad.length) throw new InvalidArgument(`invalid cluster node options: ${bad.join('; ')}`, { fields: field });
+  // The system options are checked here too (with the node's id and shard count), so a node
+  // never writes anything to the cluster before every option has been found valid.
+  parseSystemOptions({ ...r.system, nodeId: r.nodeId, shardCount: r.shardCount ?? DEFAULT_SHARD_COUNT, ...(r.maxAskDeadlineMs !== undefined ? { maxAskDeadlineMs: r.maxAskDeadlineMs } : {}) });
   return r;
 }

@@ -1,20 +1,19 @@
 import type { KV } from '@nats-io/kv';
 import type { Clock, ShardId, ShardOwnership } from '../runtime/index.js';
 import { BucketHistogram } from './bucket-histogram.js';
-import { isRevisionConflict, json } from './cluster-kv.js';
-import type { ClusterView, ShardOwner, ShardRecord } from './cluster-view.js';
-import { liveMembers } from './membership.js';
+import { isRevisionConflict, json, readJson } from './cluster-kv.js';
+import { isShardOwner, type ClusterView, type ShardOwner, type ShardRecord } from './cluster-view.js';
 import { assignShards } from './placement-rendezvous.js';
 
-/** Timings of shard ownership. Every field is in ms. */
+/** Timings of shard ownership. Every field is in ms of this node's monotonic clock. */
 export interface OwnershipTimings {
-  /** How long a claim or renewal lets the owner serve, by its own clock. */
+  /** How long a claim or renewal lets the owner serve, from when it sent the write. */
   leaseMs: number;
   /** How often the owner renews its leases. */
   renewMs: number;
-  /** Extra wait past another node's lease before taking its shard (clock skew, GC). */
+  /** Extra wait past another node's lease before taking its shard (clock rates, scheduling). */
   safetyMarginMs: number;
-  /** A member silent this long is gone. */
+  /** A member whose entry did not change for this long is gone. */
   heartbeatWindowMs: number;
   /** How often the manager reconciles what it holds with what it should. */
   tickMs: number;
@@ -24,14 +23,17 @@ export interface OwnershipTimings {
 export interface ShardHost {
   /** Start receiving messages for these shards. */
   host(shards: readonly ShardId[]): Promise<void>;
-  /** Planned handoff: stop receiving, passivate the shards' actors and flush their snapshots. */
-  unhost(shards: readonly ShardId[]): Promise<void>;
-  /** Lost: stop receiving and drop the shards' actors without writing anything. */
+  /**
+   * Planned handoff: stop receiving, passivate the shards' actors and flush their snapshots.
+   * Returns how many actors could not be written; never throws.
+   */
+  unhost(shards: readonly ShardId[]): Promise<number>;
+  /** Lost: stop receiving and drop the shards' actors without writing anything; never throws. */
   abandonShards(shards: readonly ShardId[]): Promise<void>;
 }
 
-/** A line of the manager's log. */
-export type OwnershipLog = (msg: string, fields?: Record<string, unknown>) => void;
+/** A line of the manager's log; `level` says whether an operator must look. */
+export type OwnershipLog = (msg: string, fields?: Record<string, unknown>, level?: 'info' | 'warn' | 'error') => void;
 
 /** Upper bounds of the handoff duration histogram, in seconds. */
 export const HANDOFF_BUCKETS_S = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
@@ -39,6 +41,9 @@ export const HANDOFF_BUCKETS_S = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 
 const LOCK_KEY = 'lock.rebalance';
 /** A rebalance lock older than this is stale (its holder died while handing off). */
 const LOCK_STALE_MS = 60_000;
+/** After a handoff that could not flush every actor, wait this long before trying again (doubling). */
+const HANDOFF_RETRY_MS = 1_000;
+const HANDOFF_RETRY_MAX_MS = 30_000;
 
 /**
  * Fenced shard ownership for one node: claims shards by compare-and-set on `shards.<n>`
@@ -46,8 +51,11 @@ const LOCK_STALE_MS = 60_000;
  * assignment moves them, and takes over a dead owner's shards once its lease plus a safety
  * margin has passed. Every claim raises the shard's epoch.
  *
- * A node serves a shard only while its lease holds by its own clock, so a node that was
- * paused or cut off stops before anyone else can start.
+ * No clock is compared across machines. An owner times its lease on its own monotonic clock
+ * from the moment it sent the write, and stops serving when it runs out; another node waits a
+ * lease plus a margin from the moment *it* first saw the entry's current revision, which is
+ * never earlier than that write. A node that is paused, cut off or whose clocks are offset
+ * therefore stops before anyone else can start.
  */
 export class OwnershipManager implements ShardOwnership {
   private readonly epochs: Float64Array;
@@ -55,7 +63,9 @@ export class OwnershipManager implements ShardOwnership {
   private readonly revisions: Float64Array;
   /** Shards being handed off: they accept nothing, but their leases still hold. */
   private readonly releasing: Uint8Array;
-  /** When this node first saw each shard's current revision (bounds a planted lease). */
+  /** Shards whose entry this manager has ever seen exist: one that vanishes is waited out, not taken. */
+  private readonly everSeen: Uint8Array;
+  /** When this node first saw each shard's current revision (monotonic ms). */
   private readonly seen = new Map<ShardId, { revision: number; at: number }>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -63,10 +73,14 @@ export class OwnershipManager implements ShardOwnership {
   private readonly writes = new Map<ShardId, Promise<void>>();
   /** A handoff in progress: it runs beside reconciliation, which keeps renewing its leases. */
   private handoff: Promise<void> | null = null;
+  private handoffRetryAt = 0;
+  private handoffRetryMs = HANDOFF_RETRY_MS;
   private draining = false;
   private stopped = false;
-  /** Completed claims, renewals lost and handoffs, for operators and tests. */
-  readonly stats = { claims: 0, lost: 0, released: 0, rebalances: 0 };
+  /** Cut off from NATS: nothing is held, nothing claimed until `resume`. */
+  private suspended = false;
+  /** Completed claims, renewals lost, handoffs and handoffs rolled back, for operators and tests. */
+  readonly stats = { claims: 0, lost: 0, released: 0, rebalances: 0, handoffFailures: 0 };
   /** Seconds from taking the rebalance lock to the last release write, per completed handoff. */
   readonly handoffDurations = new BucketHistogram(HANDOFF_BUCKETS_S);
 
@@ -84,6 +98,7 @@ export class OwnershipManager implements ShardOwnership {
     this.leases = new Float64Array(shardCount);
     this.revisions = new Float64Array(shardCount);
     this.releasing = new Uint8Array(shardCount);
+    this.everSeen = new Uint8Array(shardCount);
   }
 
   // ---- ShardOwnership ----
@@ -109,6 +124,13 @@ export class OwnershipManager implements ShardOwnership {
     return out;
   }
 
+  /** Shards being handed off now. */
+  handingOff(): ShardId[] {
+    const out: ShardId[] = [];
+    for (let s = 0; s < this.shardCount; s++) if (this.releasing[s] === 1) out.push(s);
+    return out;
+  }
+
   epochOf(shard: ShardId): number {
     return this.epochs[shard]!;
   }
@@ -122,19 +144,43 @@ export class OwnershipManager implements ShardOwnership {
   reconcile(): Promise<void> {
     if (this.running) return this.running;
     this.running = this.reconcileOnce()
-      .catch((err: unknown) => this.log('ownership reconcile failed', { error: (err as Error).message }))
+      .catch((err: unknown) => this.log('ownership reconcile failed', { error: (err as Error).message }, 'warn'))
       .finally(() => {
         this.running = null;
       });
     return this.running;
   }
 
+  /**
+   * Cut off from NATS: this node can neither renew nor be fenced, so it stops serving at once and
+   * drops its actors unwritten (they could not be written anyway), rather than wait for leases.
+   */
+  async suspend(why: string): Promise<void> {
+    if (this.suspended) return;
+    this.suspended = true;
+    const held = this.owned();
+    for (const s of held) this.forget(s);
+    if (held.length > 0) {
+      this.stats.lost += held.length;
+      this.log('cut off from NATS; every shard dropped unwritten', { shards: held.length, why }, 'warn');
+    }
+    await this.target.abandonShards(held);
+  }
+
+  /** Connected again: shards are claimed anew (new epochs) once their leases are seen to have run out. */
+  resume(): void {
+    if (!this.suspended) return;
+    this.suspended = false;
+    void this.reconcile();
+  }
+
   /** Hands every shard off and stops taking new ones; resolves when none is held. */
   async drain(timeoutMs = 60_000): Promise<void> {
     this.draining = true;
-    const until = this.clock.now() + timeoutMs;
+    this.handoffRetryAt = 0;
+    const until = this.clock.monoMs() + timeoutMs;
     while (this.owned().length > 0) {
-      if (this.clock.now() > until) throw new Error(`drain: ${this.owned().length} shards still held after ${timeoutMs} ms`);
+      if (this.clock.monoMs() > until) throw new Error(`drain: ${this.owned().length} shards still held after ${timeoutMs} ms (see the log for actors that could not be written)`);
       await this.reconcile();
       await this.handoff;
       if (this.owned().length > 0) await new Promise((r) => setTimeout(r, this.t.tickMs));
@@ -153,7 +199,7 @@ export class OwnershipManager implements ShardOwnership {
 
   private async reconcileOnce(): Promise<void> {
     if (this.stopped) return;
-    const now = this.clock.now();
+    const now = this.clock.monoMs();
     // Leases that ran out (a pause, a partition): those shards are gone; drop their actors unwritten.
     const lost: ShardId[] = [];
     for (let s = 0; s < this.shardCount; s++) {
@@ -164,25 +210,29 @@ export class OwnershipManager implements ShardOwnership {
     }
     if (lost.length) {
       this.stats.lost += lost.length;
-      this.log('lease ran out; shards lost', { shards: lost });
+      this.log('lease ran out; shards lost', { shards: lost }, 'warn');
       await this.target.abandonShards(lost);
     }
+    for (let s = 0; s < this.shardCount; s++) {
+      const rec = this.view.shard(s);
+      if (rec.revision > 0) this.everSeen[s] = 1;
+      const seen = this.seen.get(s);
+      if (seen === undefined || seen.revision !== rec.revision) this.seen.set(s, { revision: rec.revision, at: now });
+    }
+    if (this.suspended) return;
 
-    const members = liveMembers(this.view, now, this.t.heartbeatWindowMs).filter((m) => !m.draining);
+    const members = this.view.liveMembers(now, this.t.heartbeatWindowMs).filter((m) => !m.draining);
     const eligible = this.draining ? members.filter((m) => m.id !== this.nodeId) : members;
     const desired = assignShards(this.shardCount, eligible, this.view.overrides);
     const renew: ShardId[] = [];
     const claim: ShardId[] = [];
     const release: ShardId[] = [];
     for (let s = 0; s < this.shardCount; s++) {
-      const rec = this.view.shard(s);
-      const seen = this.seen.get(s);
-      if (seen === undefined || seen.revision !== rec.revision) this.seen.set(s, { revision: rec.revision, at: now });
       if (this.epochs[s]! > 0) {
         if (this.leases[s]! - now <= this.t.leaseMs - this.t.renewMs) renew.push(s);
         // Hand off to the assigned node; a draining node with nobody to take over releases anyway.
         if (desired.get(s) !== this.nodeId && this.releasing[s] === 0 && (desired.has(s) || this.draining)) release.push(s);
-      } else if (desired.get(s) === this.nodeId && this.claimable(s, rec, now)) {
+      } else if (desired.get(s) === this.nodeId && this.claimable(s, this.view.shard(s), now)) {
         claim.push(s);
       }
     }
@@ -192,26 +242,24 @@ export class OwnershipManager implements ShardOwnership {
       this.log('claimed shards', { shards: won });
       await this.target.host(won);
     }
-    if (release.length && this.handoff === null) {
+    if (release.length && this.handoff === null && now >= this.handoffRetryAt) {
       this.handoff = this.handOff(release)
-        .catch((err: unknown) => this.log('handoff failed', { error: (err as Error).message }))
+        .catch((err: unknown) => this.log('handoff failed', { error: (err as Error).message }, 'error'))
         .finally(() => {
           this.handoff = null;
         });
     }
   }
 
-  /** A shard nobody may be serving: never owned, released, or its owner's lease (plus margin) is over. */
+  /**
+   * A shard nobody may be serving: released, or never seen with an entry at all (a key that
+   * does not exist has no owner to fence), or its entry has stood still for a lease plus the
+   * margin since this node first saw it. Deleted, garbled and vanished entries get no shortcut.
+   */
   private claimable(s: ShardId, rec: ShardRecord, now: number): boolean {
-    if (rec.revision === 0) return true;
-    const v = rec.value;
-    if (v !== undefined && v.owner === '') return true;
-    // Someone else, a garbled entry, or an earlier life of this node: wait out the lease. A
-    // lease is never longer than leaseMs from its write, so a planted far-future lease (or an
-    // unreadable one) ends leaseMs after this node first saw that revision.
-    const firstSeen = this.seen.get(s)!.at;
-    const leaseEnd = v !== undefined ? Math.min(v.leaseUntil, firstSeen + this.t.leaseMs) : firstSeen + this.t.leaseMs;
-    return now >= leaseEnd + this.t.safetyMarginMs;
+    if (rec.value !== undefined && rec.value.owner === '') return true;
+    if (rec.revision === 0 && this.everSeen[s] === 0) return true;
+    return now >= this.seen.get(s)!.at + this.t.leaseMs + this.t.safetyMarginMs;
   }
 
   private async claim(s: ShardId): Promise<ShardId | undefined> {
@@ -219,15 +267,16 @@ export class OwnershipManager implements ShardOwnership {
     // Above every epoch ever written for this shard, even an unreadable one's: honest epochs
     // never exceed their own write's revision, and revisions only grow.
     const epoch = Math.max(rec.value?.epoch ?? 0, rec.revision) + 1;
-    const start = this.clock.now();
-    const value: ShardOwner = { owner: this.nodeId, epoch, leaseUntil: start + this.t.leaseMs };
+    const start = this.clock.monoMs();
+    const value: ShardOwner = { owner: this.nodeId, epoch, leaseMs: this.t.leaseMs };
     let revision: number;
     try {
       revision = rec.revision === 0 ? await this.kv.create(`shards.${s}`, json(value)) : await this.kv.update(`shards.${s}`, json(value), rec.revision);
     } catch (err) {
-      if (!isRevisionConflict(err)) this.log('claim failed', { shard: s, error: (err as Error).message });
+      if (!isRevisionConflict(err)) this.log('claim failed', { shard: s, error: (err as Error).message }, 'warn');
       return undefined; // another node won; the watch will show who
     }
+    if (this.stopped || this.suspended) return undefined; // its lease runs out unused
     this.epochs[s] = epoch;
     this.leases[s] = start + this.t.leaseMs;
     this.revisions[s] = revision;
@@ -257,8 +306,8 @@ export class OwnershipManager implements ShardOwnership {
     const epoch = this.epochs[s]!;
     return this.serial(s, async () => {
       if (this.epochs[s] !== epoch) return; // released or lost meanwhile
-      const start = this.clock.now();
-      const value: ShardOwner = { owner: this.nodeId, epoch, leaseUntil: start + this.t.leaseMs };
+      const start = this.clock.monoMs();
+      const value: ShardOwner = { owner: this.nodeId, epoch, leaseMs: this.t.leaseMs };
       try {
         const revision = await this.kv.update(`shards.${s}`, json(value), this.revisions[s]!);
         if (this.epochs[s] !== epoch) return;
@@ -267,10 +316,18 @@ export class OwnershipManager implements ShardOwnership {
         this.view.noteShardWrite(s, value, revision);
       } catch (err) {
         if (!isRevisionConflict(err)) return; // a slow or failed write: the lease runs out unless a later renewal lands
-        // Someone else wrote the entry: this node no longer owns the shard.
+        if (this.epochs[s] !== epoch) return;
+        // Someone wrote the entry since our last known revision. If it still names us under our
+        // epoch, it was our own renewal whose answer was lost: adopt it and keep the shard.
+        const e = await this.kv.get(`shards.${s}`).catch(() => null);
+        const v = e !== null && e.operation === 'PUT' ? readJson<unknown>(e) : undefined;
+        if (e !== null && isShardOwner(v) && v.owner === this.nodeId && v.epoch === epoch) {
+          if (this.epochs[s] === epoch) this.revisions[s] = e.revision;
+          return;
+        }
         if (this.epochs[s] !== epoch) return;
         this.stats.lost++;
-        this.log('ownership taken over; shard lost', { shard: s, epoch });
+        this.log('ownership taken over; shard lost', { shard: s, epoch }, 'warn');
         this.forget(s);
         await this.target.abandonShards([s]);
       }
@@ -282,40 +339,70 @@ export class OwnershipManager implements ShardOwnership {
     return this.serial(s, async () => {
       const epoch = this.epochs[s]!;
       if (epoch === 0) return;
-      const value: ShardOwner = { owner: '', epoch, leaseUntil: 0 };
+      const value: ShardOwner = { owner: '', epoch };
       try {
         const revision = await this.kv.update(`shards.${s}`, json(value), this.revisions[s]!);
         this.view.noteShardWrite(s, value, revision);
         this.stats.released++;
       } catch (err) {
         // Not released: the new owner waits out the lease instead (slower, still safe).
-        this.log('release write failed', { shard: s, error: (err as Error).message });
+        this.log('release write failed', { shard: s, error: (err as Error).message }, 'warn');
       }
       this.forget(s);
     });
   }
 
-  /** Planned handoff of shards the assignment gives to others, one rebalance at a time. */
+  /**
+   * Planned handoff of shards the assignment gives to others, one rebalance at a time. A shard
+   * is released only once every one of its actors is written; otherwise the handoff is rolled
+   * back (the shards are served here again), an alarm is logged and it is tried again later.
+   */
   private async handOff(shards: ShardId[]): Promise<void> {
     const lock = await this.lock();
     if (lock === undefined) return; // another node is handing off; next tick
-    const started = this.clock.now();
+    const started = this.clock.monoMs();
     try {
       for (const s of shards) this.releasing[s] = 1;
       this.stats.rebalances++;
       this.log('handing shards off', { shards });
-      await this.target.unhost(shards);
+      const unwritten = await this.target.unhost(shards);
+      if (unwritten > 0) {
+        this.stats.handoffFailures++;
+        this.log('handoff rolled back: actors could not be written; their shards stay here', { shards, unwritten, retryInMs: this.handoffRetryMs }, 'error');
+        this.handoffRetryAt = this.clock.monoMs() + this.handoffRetryMs;
+        this.handoffRetryMs = Math.min(HANDOFF_RETRY_MAX_MS, this.handoffRetryMs * 2);
+        return;
+      }
       await Promise.all(shards.map((s) => this.release(s)));
-      this.handoffDurations.observe((this.clock.now() - started) / 1000);
+      this.handoffRetryMs = HANDOFF_RETRY_MS;
+      this.handoffDurations.observe((this.clock.monoMs() - started) / 1000);
     } finally {
+      await this.rollBack(shards);
       await this.kv.delete(LOCK_KEY, { previousSeq: lock }).catch(() => undefined);
+    }
+  }
+
+  /** Shards of a handoff that were not released serve here again, if their lease still holds. */
+  private async rollBack(shards: ShardId[]): Promise<void> {
+    const back = shards.filter((s) => this.releasing[s] === 1);
+    if (back.length === 0) return;
+    for (const s of back) this.releasing[s] = 0;
+    try {
+      await this.target.host(back.filter((s) => this.epochs[s]! > 0));
+    } catch (err) {
+      // Not subscribed again: drop them rather than hold shards nobody can reach.
+      this.log('rolled-back shards could not be hosted again; dropping them', { shards: back, error: (err as Error).message }, 'error');
+      for (const s of back) this.forget(s);
+      await this.target.abandonShards(back);
     }
   }
 
   /** Takes the rebalance lock; returns its revision, or undefined when another live holder has it. */
   private async lock(): Promise<number | undefined> {
-    const now = this.clock.now();
-    const value = json({ holder: this.nodeId, at: now });
+    const now = this.clock.monoMs();
+    // The holder's own clock means nothing here: the lock is stale when its holder is not live
+    // or this node has seen it unchanged for LOCK_STALE_MS.
+    const value = json({ holder: this.nodeId });
     try {
       return await this.kv.create(LOCK_KEY, value);
     } catch (err) {
@@ -323,21 +410,18 @@ export class OwnershipManager implements ShardOwnership {
     }
     const e = await this.kv.get(LOCK_KEY);
     if (e === null) return undefined;
-    let holder = '';
-    let at = 0;
-    try {
-      ({ holder, at } = JSON.parse(new TextDecoder().decode(e.value)) as { holder: string; at: number });
-    } catch {
-      // garbled: treat as stale
-    }
-    const holderLive = liveMembers(this.view, now, this.t.heartbeatWindowMs).some((m) => m.id === holder);
-    if (e.operation === 'PUT' && holderLive && now - at < LOCK_STALE_MS) return undefined;
+    const holder = readJson<{ holder?: unknown }>(e)?.holder;
+    const holderLive = this.view.liveMembers(now, this.t.heartbeatWindowMs).some((m) => m.id === holder);
+    const lockSeen = this.lockSeen?.revision === e.revision ? this.lockSeen : (this.lockSeen = { revision: e.revision, at: now });
+    if (e.operation === 'PUT' && holderLive && now - lockSeen.at < LOCK_STALE_MS) return undefined;
     try {
       return await this.kv.update(LOCK_KEY, value, e.revision);
     } catch {
       return undefined;
     }
   }
+
+  private lockSeen: { revision: number; at: number } | undefined;
 
   private forget(s: ShardId): void {
     this.epochs[s] = 0;

@@ -1,25 +1,32 @@
 import type { ClusterClient } from './client.js';
-import { liveMembers } from './membership.js';
 import type { NodeStatus } from './node.js';
 import { DEFAULT_HEARTBEAT_WINDOW_MS } from './options.js';
 
 /** One node as `reel status` reports it. */
 export interface NodeReport {
   id: string;
-  /** live: heartbeating and answered; silent: heartbeating but no answer in time; gone: no heartbeat within the window. */
+  /**
+   * live: answered the status request; silent: did not answer, but its membership entry changed
+   * while status watched (it heartbeats); gone: neither, for a whole heartbeat window.
+   */
   health: 'live' | 'silent' | 'gone';
   draining: boolean;
+  /** False when the node answered but says it is cut off from NATS (it serves nothing). */
+  connected: boolean;
   roles: string[];
   weight: number;
   version: string;
   /** Shards whose ownership entry names this node. */
   shards: number;
+  /** Shards it is handing off now (from its own answer). */
+  handingOff: number;
   /** Active actors on the node (undefined if it did not answer). */
   activeActors?: number;
   activationsByKind?: Record<string, number>;
   /** Lowest and highest epoch among its shards. */
   epochs: [number, number] | null;
-  heartbeatAgeMs: number;
+  /** ms since status saw the node's membership entry change; null when it saw no change. */
+  heartbeatAgeMs: number | null;
 }
 
 /** The whole cluster as `reel status` reports it. */
@@ -29,23 +36,28 @@ export interface ClusterReport {
   nodes: NodeReport[];
   /** Shards with no owner (never claimed, or released and not yet claimed). */
   unowned: number[];
-  /** Shards whose owner is gone or whose lease ran out: moving to a live node. */
+  /** Shards whose owner did not answer: not served now, and moving to a live node once its lease is seen to run out. */
   moving: number[];
   /** Manual placements: shard → node. */
   overrides: Record<string, string>;
-  /** True when every shard is owned by a live node and every live node answered. */
+  /** True when every shard is owned by a live node, no node is silent, and every live node is connected. */
   healthy: boolean;
 }
 
-/** Gathers membership and ownership from KV, and each node's own status by scatter-gather. */
+/**
+ * Gathers membership and ownership from KV, and each node's own status by scatter-gather. A node
+ * that does not answer is watched for up to a heartbeat window (on this process's clock: no
+ * node's timestamps are compared) to tell a silent node from a gone one.
+ */
 export async function clusterStatus(client: ClusterClient, prefix: string, opts: { heartbeatWindowMs?: number; deadlineMs?: number } = {}): Promise<ClusterReport> {
+  const clock = client.system.clock;
+  const t0 = clock.monoMs();
   await client.view.refresh();
   const view = client.view;
-  const now = Date.now();
   const windowMs = opts.heartbeatWindowMs ?? DEFAULT_HEARTBEAT_WINDOW_MS;
-  const live = new Set(liveMembers(view, now, windowMs).map((m) => m.id));
   const gathered = await client.scatter.gather<NodeStatus>('status', undefined, { deadlineMs: opts.deadlineMs ?? 1500 });
   const byNode = new Map(gathered.answers.map((a) => [a.node, a.value]));
+  // The shard table as of the answers: a shard whose owner did not answer is not being served.
   const shardCount = client.system.options.shardCount;
   const unowned: number[] = [];
   const moving: number[] = [];
@@ -56,26 +68,34 @@ export async function clusterStatus(client: ClusterClient, prefix: string, opts:
       unowned.push(s);
       continue;
     }
-    if (!live.has(v.owner) || v.leaseUntil < now) moving.push(s);
+    if (!byNode.has(v.owner)) moving.push(s);
     const list = perNode.get(v.owner) ?? [];
     list.push(v.epoch);
     perNode.set(v.owner, list);
   }
+  // Who did not answer is silent (its entry still changes) or gone: watched for up to a window.
+  const quiet = () => [...view.members.keys()].filter((id) => !byNode.has(id) && (view.memberSeen(id)?.changes ?? 0) === 0);
+  while (quiet().length > 0 && clock.monoMs() - t0 < windowMs) await new Promise((r) => setTimeout(r, 50));
+  const now = clock.monoMs();
+  const heartbeating = (id: string) => (view.memberSeen(id)?.changes ?? 0) > 0;
   const ids = new Set([...view.members.keys(), ...perNode.keys()]);
   const nodes: NodeReport[] = [...ids].sort().map((id) => {
     const m = view.members.get(id);
     const st = byNode.get(id);
     const epochs = perNode.get(id) ?? [];
+    const seen = view.memberSeen(id);
     const r: NodeReport = {
       id,
-      health: !live.has(id) ? 'gone' : st ? 'live' : 'silent',
+      health: st ? 'live' : heartbeating(id) ? 'silent' : 'gone',
       draining: Boolean(m?.draining || st?.draining),
+      connected: st?.connected ?? false,
       roles: m?.roles ?? [],
       weight: m?.weight ?? 0,
       version: m?.version ?? '',
       shards: epochs.length,
+      handingOff: st?.handingOff?.length ?? 0,
       epochs: epochs.length ? [Math.min(...epochs), Math.max(...epochs)] : null,
-      heartbeatAgeMs: m ? now - m.heartbeatAt : -1,
+      heartbeatAgeMs: seen !== undefined && seen.changes > 0 ? Math.round(now - seen.changedAt) : null,
     };
     if (st) {
       r.activeActors = st.activeActors;
@@ -85,6 +105,6 @@ export async function clusterStatus(client: ClusterClient, prefix: string, opts:
   });
   const overrides: Record<string, string> = {};
   for (const [s, n] of view.overrides) overrides[String(s)] = n;
-  const healthy = unowned.length === 0 && moving.length === 0 && nodes.every((n) => n.health !== 'silent');
+  const healthy = unowned.length === 0 && moving.length === 0 && nodes.every((n) => n.health !== 'silent' && (n.health !== 'live' || n.connected));
   return { prefix, shardCount, nodes, unowned, moving, overrides, healthy };
 }

@@ -75,7 +75,7 @@ export class ActivationOrder {
    * `timeoutMs` passes (a snapshot store that keeps failing); returns how many remain.
    */
   async passivateWhere(match: (a: Activation) => boolean, timeoutMs: number): Promise<number> {
-    const until = Date.now() + timeoutMs;
+    const until = performance.now() + timeoutMs;
     for (;;) {
       let left = 0;
       for (const act of this.order) {
@@ -83,7 +83,7 @@ export class ActivationOrder {
         left++;
         if (act.state === 'active') act.beginPassivation();
       }
-      if (left === 0 || Date.now() >= until) return left;
+      if (left === 0 || performance.now() >= until) return left;
       // Woken by the next end, or after a moment for activations still starting.
       await new Promise<void>((r) => {
         const t = setTimeout(r, 20);

@@ -1,25 +1,18 @@
+import { AppliedWindow, type Seen } from './applied-window.js';
 import type { Dispatcher } from './dispatcher.js';
-import { errorFromWire, errorToWire, Fenced, Internal, toReelError, type ReelError, type WireError } from './errors.js';
+import { ErrorCode, errorFromWire, errorToWire, Fenced, Internal, isRetryable, NoRoute, Overloaded, ReelError, toReelError, Unavailable } from './errors.js';
 import { newEnvelope } from './envelope.js';
 import { Mailbox, type Invoker } from './mailbox.js';
 import type { DurationHistogram, KindStats } from './stats.js';
 import type {
-  Actor, ActorContext, ActorFactory, AskOptions, DedupEntry, Envelope, RuntimeEvent, ShardOwnership, Snapshot, StoredSnapshot, TellOptions,
+  ActivationEndReason, Actor, ActorContext, ActorFactory, AskOptions, Clock, Envelope, RuntimeEvent, ShardOwnership, Snapshot, StoredSnapshot, TellOptions,
 } from './types.js';
-
-/** An answer of `undefined` in the dedup window. */
-const UNDEFINED = Symbol('undefined answer');
-
-/** A failed ask's answer in the dedup window. */
-class RememberedError {
-  constructor(readonly wire: WireError) {}
-}
 
 /** What an activation needs from the node that hosts it. */
 export interface ActivationHost {
   readonly nodeId: string;
   readonly dispatcher: Dispatcher;
-  now(): number;
+  readonly clock: Clock;
   /** Incremented on every message: the recency order used by the active-actor cap. */
   nextUse(): number;
   /** How far an activation's place may lag its last use before it is moved. */
@@ -30,9 +23,11 @@ export interface ActivationHost {
   saveSnapshot(kind: string, key: string, snap: Snapshot, expectedRevision: number): Promise<number>;
   /** Who may serve which shard; undefined outside a cluster (every hosted shard, epoch 0). */
   readonly ownership: ShardOwnership | undefined;
-  /** Ask ids (with answers) an activation remembers, and keeps in its snapshot. */
-  readonly dedupWindow: number;
-  /** Reports a fact (activation lifetime, snapshot write) to whoever listens. */
+  /** A window for one activation's applied asks; null when this node keeps none. */
+  newWindow(): AppliedWindow | null;
+  /** A new activation id, unique across this node's runs. */
+  nextActivationId(): string;
+  /** Reports a fact (activation start and end, snapshot write) to whoever listens. */
   event(e: RuntimeEvent): void;
   /** Answers an inbound ask. */
   answer(env: Envelope, value: unknown, error: ReelError | undefined, epoch: number): void;
@@ -54,11 +49,24 @@ type SystemMessage =
   | { t: 'activate' }
   | { t: 'restart' }
   | { t: 'passivate' }
-  | { t: 'timer'; env: Envelope };
+  | { t: 'timer'; type: string; env: Envelope };
 
 /** Rarely used per-activation state, created on first use. */
 interface Extras {
   timers?: Map<string, NodeJS.Timeout>;
+  /** Timer types with a tick waiting in the mailbox: a long handler never piles up more than one each. */
+  queuedTimers?: Set<string>;
+  /** Who waits for this activation's handler in flight to settle (a successor of the same key). */
+  quiesced?: Array<() => void>;
+  /** The activation of the same key that ended while its handler was still running. */
+  predecessor?: Activation;
+}
+
+/** What the current ask's handler made durable: the writes it started, and the answer they recorded. */
+interface Durable {
+  writes: Promise<void>[];
+  /** Set when a write recorded the current ask as applied. */
+  recorded: { answer: unknown } | null;
 }
 
 export type ActivationState = 'activating' | 'active' | 'passivating' | 'ended';
@@ -66,6 +74,10 @@ export type ActivationState = 'activating' | 'active' | 'passivating' | 'ended';
 /**
  * One live actor on one node: its instance, mailbox and lifecycle. It is also the
  * `ActorContext` its handlers receive, so an idle activation costs few objects.
+ *
+ * Under ownership, nothing it does outlives its lease: the lease is checked before a message
+ * starts and again before every effect (reply, tell, ask, snapshot write), so a handler that
+ * was paused past the lease changes nothing outside itself.
  */
 export class Activation implements Invoker<Envelope, SystemMessage>, ActorContext {
   readonly mailbox: Mailbox<Envelope, SystemMessage>;
@@ -73,86 +85,132 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
   /** Last use, and the use at which it took its place in the host's eviction order. */
   used = 0;
   placed = 0;
-  /** When the mailbox last went idle (host clock, ms). */
+  /** When the mailbox last went idle (host monotonic clock, ms). */
   idleSince = 0;
+  /** Unique id of this activation, in events. */
+  readonly id: string;
   private actor: Actor | null = null;
   /** Store revision of this actor's snapshot, for compare-and-set writes. */
   private revision = 0;
-  /** Recent ask ids and their answers (insertion order = age); created by the first ask. */
-  private dedup: Map<string, unknown> | null = null;
-  private readonly startedAt: number;
-  /** Last time this activation ran a handler while it held its shard (tracked under ownership). */
+  /** Asks applied (or in progress) with their answers; created by the first ask or snapshot that has some. */
+  private window: AppliedWindow | null = null;
+  /** Last time this activation did anything outside itself (a message, a reply, a tell or ask, a write) while it held its shard. */
   private lastActiveAt: number;
   private failures = 0;
   private readonly maxFailures: number;
   private extras: Extras | null = null;
+  /** The message whose handler runs now. */
+  private current: Envelope | null = null;
+  /** What the current ask's handler made durable; null until it persists. */
+  private durable: Durable | null = null;
+  /** Snapshot writes run one after another, so that each names the revision the last one made. */
+  private writeChain: Promise<unknown> = Promise.resolve();
+  /** Set once this node lost the shard (or a newer owner fenced it): nothing it does counts any more. */
+  private lost = false;
+  /** A restart is queued: further failures before it runs add nothing. */
+  private restarting = false;
 
   constructor(
     private readonly host: ActivationHost,
     private readonly factory: ActorFactory,
     readonly stats: KindStats,
-    limits: ActivationLimits,
+    private readonly limits: ActivationLimits,
     readonly kind: string,
     readonly key: string,
     readonly shard: number,
     readonly epoch: number,
+    predecessor?: Activation,
   ) {
     this.maxFailures = limits.maxConsecutiveFailures;
+    this.id = host.nextActivationId();
     this.mailbox = new Mailbox<Envelope, SystemMessage>(this, host.dispatcher, limits.mailboxCapacity);
     this.mailbox.suspend();
     this.mailbox.postSystem({ t: 'activate' });
     this.used = this.placed = host.nextUse();
-    this.startedAt = this.lastActiveAt = host.now();
+    this.lastActiveAt = host.clock.monoMs();
+    if (predecessor !== undefined) (this.extras ??= {}).predecessor = predecessor;
   }
 
   get node(): string {
     return this.host.nodeId;
   }
 
+  /**
+   * Takes a message into the mailbox. A copy of an ask this activation has already admitted is
+   * not queued again: one still in progress will answer (the copies share a reply address), one
+   * answered is answered again from memory. Returns why a message was refused.
+   */
+  accept(env: Envelope): ReelError | undefined {
+    let marked = false;
+    if (env.replyTo !== undefined) {
+      const w = this.window ?? (this.window = this.host.newWindow());
+      if (w !== null) {
+        const seen = w.admit(env.id, env.deadline, this.host.clock.monoMs());
+        if (seen === 'full') {
+          this.stats.type(env.type).overloaded++;
+          return new Overloaded(`${this.kind}/${this.key} remembers ${w.size} applied asks that may still be retried; try later`, this.fields());
+        }
+        if (seen !== undefined) {
+          this.repeat(env, seen);
+          return undefined;
+        }
+        marked = true;
+      }
+    }
+    if (this.mailbox.post(env)) return undefined;
+    if (marked) this.window!.forget(env.id);
+    this.stats.type(env.type).overloaded++;
+    return new Overloaded(`mailbox of ${this.kind}/${this.key} is full (${this.limits.mailboxCapacity} messages)`, this.fields());
+  }
+
   // ---- Invoker ----
 
   invoke(env: Envelope): unknown {
-    const host = this.host;
     if (this.state === 'ended') return undefined;
-    if (env.deadline !== 0 && host.now() > env.deadline) {
-      // The caller's own timer answers DeadlineExceeded; the handler must not run.
-      this.stats.type(env.type).expired++;
-      return undefined;
+    const host = this.host;
+    const isAsk = env.replyTo !== undefined;
+    if (env.deadline !== 0) {
+      const now = host.clock.monoMs();
+      if (now > env.deadline) {
+        // The caller's own timer answers DeadlineExceeded; the handler must not run.
+        this.stats.type(env.type).expired++;
+        if (isAsk) this.window?.forget(env.id);
+        return undefined;
+      }
     }
     const own = host.ownership;
     if (own !== undefined) {
-      // Checked by this node's own clock before every message: a node that was paused or
-      // cut off past its lease handles nothing more for the shard, and writes nothing.
-      const now = host.now();
+      // Checked by this node's own clock before every message: a node that was paused or cut
+      // off past its lease handles nothing more for the shard.
+      const now = host.clock.monoMs();
       if (own.servingEpoch(this.shard, now) !== this.epoch) {
-        // Handing the shard off: the message goes back to routing (NoRoute, retried by
-        // its sender) while passivation flushes the state. Lost: end without a write.
+        if (isAsk) this.window?.forget(env.id);
+        // Handing the shard off: the message goes back to routing (NoRoute, retried by its
+        // sender) while passivation flushes the state. Lost: end without a write.
         if (own.holdsEpoch(this.shard, this.epoch, now)) host.reroute(env);
         else this.abandon([env]);
         return undefined;
       }
       this.lastActiveAt = now;
     }
-    if (env.replyTo !== undefined && this.dedup !== null) {
-      const prev = this.dedup.get(env.id);
-      if (prev !== undefined) {
-        // A retry of an ask already applied (its reply was lost, or it moved with a handoff).
-        this.stats.type(env.type).duplicates++;
-        if (prev instanceof RememberedError) host.answer(env, undefined, errorFromWire(prev.wire), this.epoch);
-        else host.answer(env, prev === UNDEFINED ? undefined : prev, undefined, this.epoch);
+    if (isAsk && this.window !== null) {
+      // Queued before a snapshot told this activation that the ask was applied already.
+      const seen = this.window.seen(env.id, host.clock.monoMs());
+      if (seen !== undefined && seen !== 'in-progress') {
+        this.repeat(env, seen);
         return undefined;
       }
     }
     const used = (this.used = host.nextUse());
     if (used - this.placed > host.recencySlack) host.touch(this);
+    this.current = env;
     const durations = this.stats.durations;
     if (durations !== null) return this.timedReceive(env, durations);
     const r = this.actor!.receive(env, this);
     if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<unknown>).then === 'function') {
       return (r as PromiseLike<unknown>).then((v) => this.succeeded(env, v));
     }
-    this.succeeded(env, r);
-    return undefined;
+    return this.succeeded(env, r);
   }
 
   /** `receive` with its duration recorded (nodes that export metrics). */
@@ -169,7 +227,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
       return (r as PromiseLike<unknown>).then(
         (v) => {
           h.observe((performance.now() - t0) / 1000);
-          this.succeeded(env, v);
+          return this.succeeded(env, v);
         },
         (err: unknown) => {
           h.observe((performance.now() - t0) / 1000);
@@ -178,38 +236,46 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
       );
     }
     h.observe((performance.now() - t0) / 1000);
-    this.succeeded(env, r);
-    return undefined;
+    return this.succeeded(env, r);
   }
 
-  private succeeded(env: Envelope, value: unknown): void {
+  /** The handler returned `value`; returns a promise when the reply must wait for writes. */
+  private succeeded(env: Envelope, value: unknown): unknown {
+    this.current = null;
     this.failures = 0;
     this.stats.type(env.type).handled++;
-    if (env.replyTo !== undefined) {
-      this.remember(env.id, value);
-      this.host.answer(env, value, undefined, this.epoch);
+    const durable = this.durable;
+    this.durable = null;
+    if (env.replyTo === undefined) return undefined;
+    this.window?.answered(env.id, value, this.host.clock.monoMs());
+    if (durable === null) {
+      this.reply(env, value, undefined);
+      return undefined;
     }
+    return this.replyWhenDurable(env, value, durable);
   }
 
-  /**
-   * Keeps an ask's answer by its id. The window holds between W and 2W ids: when it reaches
-   * 2W the older half goes at once, which costs less per ask than evicting one by one.
-   */
-  private remember(id: string, answer: unknown): void {
-    const w = this.host.dedupWindow;
-    if (w === 0) return;
-    let d = this.dedup;
-    if (d === null) d = this.dedup = new Map();
-    else if (d.size >= 2 * w) d = this.dedup = new Map([...d].slice(-w));
-    // An answer of undefined is stored as a marker, so that one lookup tells presence.
-    d.set(id, answer === undefined ? UNDEFINED : answer);
+  /** The reply never runs ahead of what is durable: it waits for the handler's writes, and writes the answer if they recorded another. */
+  private async replyWhenDurable(env: Envelope, value: unknown, durable: Durable): Promise<void> {
+    await Promise.all(durable.writes);
+    if (durable.recorded !== null && this.window !== null && !Object.is(durable.recorded.answer, value)) await this.writeState();
+    this.reply(env, value, undefined);
   }
 
-  /** The dedup window as snapshots store it. */
-  private dedupEntries(): DedupEntry[] {
-    const out: DedupEntry[] = [];
-    for (const [id, v] of this.dedup!) out.push(v instanceof RememberedError ? [id, undefined, v.wire] : [id, v === UNDEFINED ? undefined : v]);
-    return out;
+  private reply(env: Envelope, value: unknown, error: ReelError | undefined): void {
+    if (this.host.ownership !== undefined || this.lost) this.checkHolds(false);
+    // Lost meanwhile: no answer the caller could count on, only word to ask the shard's owner now.
+    if (this.lost) this.host.answer(env, undefined, this.lostError(), 0);
+    else this.host.answer(env, value, error, this.epoch);
+  }
+
+  /** Answers a copy of an ask from what the window remembers. */
+  private repeat(env: Envelope, seen: Exclude<Seen, undefined>): void {
+    this.stats.type(env.type).duplicates++;
+    // A copy in progress answers the reply address this one shares.
+    if (seen === 'in-progress') return;
+    if ('error' in seen) this.reply(env, undefined, errorFromWire(seen.error));
+    else this.reply(env, seen.value, undefined);
   }
 
   invokeSystem(msg: SystemMessage): unknown {
@@ -221,6 +287,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
       case 'passivate':
         return this.stop();
       case 'timer':
+        this.extras?.queuedTimers?.delete(msg.type);
         return this.invoke(msg.env);
     }
   }
@@ -233,91 +300,167 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     if (system && (msg as SystemMessage).t === 'passivate') {
       if (this.state === 'ended') return;
       // The snapshot could not be written: stay active rather than lose the state.
-      this.stats.snapshotFailures++;
       this.state = 'active';
       this.mailbox.resume();
       return;
     }
     const env = system ? (msg as { env: Envelope }).env : (msg as Envelope);
+    this.current = null;
+    this.durable = null;
     this.stats.type(env.type).failed++;
+    const e = toReelError(err, this.fields());
     if (env.replyTo !== undefined) {
-      const e = toReelError(err, { kind: this.kind, key: this.key, shard: this.shard });
-      this.remember(env.id, new RememberedError(errorToWire(e, this.host.nodeId)));
-      this.host.answer(env, undefined, e, this.epoch);
+      // A retryable error says "not applied": a copy may run again. Any other is the ask's answer.
+      if (isRetryable(e.code)) this.window?.forget(env.id);
+      else this.window?.failed(env.id, errorToWire(e, this.host.nodeId), this.host.clock.monoMs());
+      this.reply(env, undefined, e);
     }
-    if (this.state === 'ended') return;
-    if (++this.failures >= this.maxFailures) {
-      this.failures = 0;
-      this.stats.restarts++;
-      this.mailbox.suspend();
-      this.mailbox.postSystem({ t: 'restart' });
-    }
+    // A caller's mistake says nothing about the actor's health.
+    if (this.state === 'ended' || e.code === ErrorCode.InvalidArgument) return;
+    if (++this.failures >= this.maxFailures) this.restart();
   }
 
   idle(): void {
-    this.idleSince = this.host.now();
+    this.idleSince = this.host.clock.monoMs();
+    const waiters = this.extras?.quiesced;
+    if (waiters !== undefined && !this.mailbox.busy) {
+      this.extras!.quiesced = undefined;
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Resolves once no handler of this activation is running (for a successor of the same key). */
+  quiesced(): Promise<void> {
+    if (!this.mailbox.busy) return Promise.resolve();
+    return new Promise((r) => ((this.extras ??= {}).quiesced ??= []).push(r));
   }
 
   // ---- lifecycle ----
 
+  private restart(): void {
+    if (this.restarting) return;
+    this.restarting = true;
+    this.failures = 0;
+    this.stats.restarts++;
+    this.mailbox.suspend();
+    this.mailbox.postSystem({ t: 'restart' });
+  }
+
   private async start(restart: boolean): Promise<void> {
+    this.restarting = false;
     this.clearTimers();
     this.actor = null;
+    const predecessor = this.extras?.predecessor;
+    if (predecessor !== undefined) {
+      // Never two activations of a key running at once in one process.
+      this.extras!.predecessor = undefined;
+      await predecessor.quiesced();
+    }
     const { snapshot, revision } = await this.host.loadSnapshot(this.kind, this.key);
     this.revision = revision;
-    if (this.host.ownership !== undefined && this.epoch > 0) {
-      const stored = snapshot?.epoch ?? 0;
-      if (stored > this.epoch) throw new Fenced(`snapshot of ${this.kind}/${this.key} was written under epoch ${stored}, newer than ${this.epoch}`);
-      // The first activation under a new epoch marks the snapshot with it, so that a late
-      // write by the previous owner (paused between its lease check and its write) loses
-      // its compare-and-set even if this activation never writes state of its own.
-      if (stored < this.epoch) await this.write({ ...(snapshot ?? { data: undefined, epoch: 0, savedAt: 0 }), epoch: this.epoch, savedAt: this.host.now() });
+    if (this.host.ownership !== undefined && snapshot !== undefined && snapshot.epoch > this.epoch) {
+      throw new Fenced(`snapshot of ${this.kind}/${this.key} was written under epoch ${snapshot.epoch}, newer than ${this.epoch}`, this.fields());
     }
-    if (snapshot?.dedup) this.dedup = new Map(snapshot.dedup.map((e) => [e[0], e.length === 3 ? new RememberedError(e[2]) : e[1]]));
+    // A restart rolls the state back to the snapshot: the answers go with it.
+    if (restart) this.window?.resetAnswers();
+    if (snapshot !== undefined && (snapshot.applied !== undefined || snapshot.dedup !== undefined)) {
+      const w = this.window ?? (this.window = this.host.newWindow());
+      w?.load(snapshot, this.host.clock.monoMs());
+    }
     const actor = this.factory({ kind: this.kind, key: this.key });
     if (actor.onActivate) await actor.onActivate(this, snapshot?.data);
     this.actor = actor;
-    if (!restart) this.stats.activated++;
+    if (!restart) {
+      this.stats.activated++;
+      this.host.event({ type: 'activation-start', act: this.id, kind: this.kind, key: this.key, node: this.host.nodeId, epoch: this.epoch, mono: this.host.clock.monoMs() });
+    }
     this.state = 'active';
     this.mailbox.resume();
   }
 
-  /** Writes a snapshot by compare-and-set; a lost race (`Fenced`) ends this activation without another write. */
-  private async write(snap: Snapshot): Promise<void> {
-    if (this.dedup !== null && this.dedup.size > 0) snap.dedup = this.dedupEntries();
-    try {
-      this.revision = await this.host.saveSnapshot(this.kind, this.key, snap, this.revision);
-    } catch (err) {
-      if ((err as ReelError).code === 'Fenced') {
+  /** Writes the state now (after any write in flight); the snapshot is taken at the call. */
+  private writeState(): Promise<void> {
+    return this.write({ data: this.actor?.snapshot?.(), epoch: this.epoch, savedAt: this.host.clock.wallMs() });
+  }
+
+  /**
+   * Writes a snapshot by compare-and-set, after the writes before it. A conflict with a newer
+   * owner's write fences this activation off (it ends without another write); a conflict with an
+   * older owner's late write (it passed its lease check just before a pause) is overwritten, since
+   * this owner's state supersedes it. Any other failure leaves memory ahead of the store, so the
+   * activation restarts from its last snapshot and the error is `Unavailable` (retryable).
+   */
+  private write(snap: Snapshot): Promise<void> {
+    const now = this.host.clock.monoMs();
+    if (!this.holds()) {
+      this.loseShard();
+      return Promise.reject(this.lostError());
+    }
+    const applied = this.window?.entries(now);
+    if (applied !== undefined && applied.length > 0) snap.applied = applied;
+    const p = this.writeChain.then(() => this.writeOnce(snap));
+    this.writeChain = p.catch(() => undefined);
+    return p;
+  }
+
+  private async writeOnce(snap: Snapshot): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.lost) throw this.lostError();
+      try {
+        this.revision = await this.host.saveSnapshot(this.kind, this.key, snap, this.revision);
+        break;
+      } catch (err) {
+        if ((err as ReelError).code !== ErrorCode.Fenced) {
+          this.stats.snapshotFailures++;
+          if (this.state === 'active') this.restart();
+          if (err instanceof ReelError) throw err;
+          throw new Unavailable(`snapshot of ${this.kind}/${this.key} could not be written: ${(err as Error).message}`, { ...this.fields(), cause: err });
+        }
+        const { snapshot, revision } = await this.host.loadSnapshot(this.kind, this.key);
+        if (attempt < 2 && (snapshot?.epoch ?? 0) < this.epoch) {
+          this.revision = revision;
+          continue;
+        }
         this.stats.snapshotsRejected++;
-        this.host.event({ type: 'snapshot', kind: this.kind, key: this.key, node: this.host.nodeId, epoch: this.epoch, accepted: false, at: this.host.now() });
-        this.abandon(this.mailbox.takeAll());
+        this.snapshotEvent(false);
+        this.fencedOff();
+        throw err;
       }
-      throw err;
     }
     this.stats.snapshotsSaved++;
-    this.host.event({ type: 'snapshot', kind: this.kind, key: this.key, node: this.host.nodeId, epoch: this.epoch, accepted: true, at: this.host.now() });
+    this.lastActiveAt = this.host.clock.monoMs();
+    this.snapshotEvent(true);
+  }
+
+  private snapshotEvent(accepted: boolean): void {
+    this.host.event({ type: 'snapshot', act: this.id, kind: this.kind, key: this.key, node: this.host.nodeId, epoch: this.epoch, accepted, mono: this.host.clock.monoMs() });
   }
 
   /** Activation or restart failed: refuse what is queued and end. */
   private abort(err: unknown): void {
     this.stats.activationFailures++;
-    const e = new Internal(`activation of ${this.kind}/${this.key} failed: ${err instanceof Error ? err.message : String(err)}`, {
-      kind: this.kind,
-      key: this.key,
-      shard: this.shard,
-      cause: err,
-    });
     if (this.state === 'ended') return;
-    if ((err as ReelError | undefined)?.code === 'Fenced' || (err as ReelError | undefined)?.code === 'NoRoute') {
-      // Someone newer owns this actor: what is queued goes back to routing (NoRoute, retried).
-      this.abandon(this.mailbox.takeAll());
+    const code = (err as ReelError | undefined)?.code;
+    if (code === ErrorCode.Fenced || code === ErrorCode.NoRoute) {
+      this.fencedOff();
       return;
     }
-    for (const env of this.mailbox.takeAll()) {
-      if (env.replyTo !== undefined) this.host.answer(env, undefined, e, this.epoch);
-    }
-    this.end([], 'failed');
+    const why = `activation of ${this.kind}/${this.key} failed: ${err instanceof Error ? err.message : String(err)}`;
+    // A store that failed for now is worth retrying; a snapshot that cannot be read is not.
+    const e = code === ErrorCode.Internal ? new Internal(why, { ...this.fields(), cause: err }) : new Unavailable(why, { ...this.fields(), cause: err });
+    for (const env of this.mailbox.takeAll()) if (env.replyTo !== undefined) this.reply(env, undefined, e);
+    if ((this.state as ActivationState) !== 'ended') this.end([], 'failed');
+  }
+
+  /**
+   * A newer owner has written this actor's snapshot: this node's ownership is stale. What is queued
+   * is refused with NoRoute (its senders retry, with backoff, and reach the owner once routing
+   * knows it) rather than handed to another activation here, which would meet the same fence.
+   */
+  private fencedOff(): void {
+    const queued = this.mailbox.takeAll();
+    this.abandon([]);
+    for (const env of queued) if (env.replyTo !== undefined) this.host.answer(env, undefined, this.lostError(), 0);
   }
 
   /** Ends now without writing anything (the node lost this actor's shard). */
@@ -332,6 +475,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
    */
   private abandon(pending: Envelope[]): void {
     if (this.state === 'ended') return;
+    this.lost = true;
     this.stats.abandoned++;
     this.end([...pending, ...this.mailbox.takeAll()], 'abandoned');
   }
@@ -346,59 +490,119 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
 
   private async stop(): Promise<void> {
     this.clearTimers();
-    const own = this.host.ownership;
-    if (own !== undefined && !own.holdsEpoch(this.shard, this.epoch, this.host.now())) {
+    if (!this.holds()) {
       this.abandon([]);
       return;
     }
     const actor = this.actor!;
     const data = actor.onPassivate ? await actor.onPassivate(this) : actor.snapshot?.();
-    if (data !== undefined || (this.dedup !== null && this.dedup.size > 0)) {
-      await this.write({ data, epoch: this.epoch, savedAt: this.host.now() });
+    if (data !== undefined || (this.window !== null && this.window.size > 0)) {
+      await this.write({ data, epoch: this.epoch, savedAt: this.host.clock.wallMs() });
     }
-    if (this.state === 'ended') return;
+    // A fenced write ended the activation meanwhile (TS cannot see the change across the await).
+    if ((this.state as ActivationState) === 'ended') return;
     this.stats.passivated++;
     this.end(this.mailbox.takeAll(), 'passivated');
   }
 
-  /** Ends at once (node shutdown without a handoff, or a failed activation). */
-  private end(leftover: Envelope[], reason: 'passivated' | 'abandoned' | 'failed' | 'stopped'): void {
+  private end(leftover: Envelope[], reason: ActivationEndReason): void {
     this.state = 'ended';
     this.actor = null;
     this.clearTimers();
     const host = this.host;
-    const end = reason === 'abandoned' ? this.lastActiveAt : host.now();
-    host.event({ type: 'activation', kind: this.kind, key: this.key, node: host.nodeId, epoch: this.epoch, start: this.startedAt, end, reason });
+    const now = host.clock.monoMs();
+    host.event({
+      type: 'activation-end', act: this.id, kind: this.kind, key: this.key, node: host.nodeId, epoch: this.epoch, reason, mono: now,
+      lastActiveMono: reason === 'abandoned' ? this.lastActiveAt : now,
+    });
     host.ended(this, leftover);
+  }
+
+  /** Whether this activation may still act: it was not abandoned and this node holds its epoch. */
+  private holds(): boolean {
+    if (this.lost) return false;
+    const own = this.host.ownership;
+    return own === undefined || own.holdsEpoch(this.shard, this.epoch, this.host.clock.monoMs());
+  }
+
+  /** The shard is gone: end without a write (from inside a handler, the successor waits for it). */
+  private loseShard(): void {
+    this.abandon([]);
+  }
+
+  private lostError(): NoRoute {
+    return new NoRoute(`node ${this.host.nodeId} no longer holds shard ${this.shard} (${this.kind}/${this.key})`, this.fields());
+  }
+
+  /** Before an effect: notes the activity while the shard is held, or ends the activation (throwing, unless told not to). */
+  private checkHolds(orThrow = true): void {
+    const own = this.host.ownership;
+    const now = this.host.clock.monoMs();
+    if (!this.lost && (own === undefined || own.holdsEpoch(this.shard, this.epoch, now))) {
+      this.lastActiveAt = now;
+      return;
+    }
+    this.loseShard();
+    if (orThrow) throw this.lostError();
+  }
+
+  private fields(): { kind: string; key: string; shard: number; node: string } {
+    return { kind: this.kind, key: this.key, shard: this.shard, node: this.host.nodeId };
   }
 
   // ---- ActorContext ----
 
   tell(kind: string, key: string, type: string, body?: unknown, opts?: TellOptions): void {
+    this.checkHolds();
     this.host.tell(kind, key, type, body, opts);
   }
 
   ask<R = unknown>(kind: string, key: string, type: string, body?: unknown, opts?: AskOptions): Promise<R> {
+    try {
+      this.checkHolds();
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.host.ask<R>(kind, key, type, body, opts);
   }
 
-  async persist(): Promise<void> {
+  persist(...args: [answer?: unknown]): Promise<void> {
+    if (!this.holds()) {
+      this.loseShard();
+      return Promise.reject(this.lostError());
+    }
     const actor = this.actor;
-    if (!actor?.snapshot) throw new Internal(`actor kind '${this.kind}' has no snapshot() to persist`, { kind: this.kind, key: this.key });
-    const data = actor.snapshot();
-    if (data === undefined) return;
-    await this.write({ data, epoch: this.epoch, savedAt: this.host.now() });
+    if (!actor?.snapshot) return Promise.reject(new Internal(`actor kind '${this.kind}' has no snapshot() to persist`, this.fields()));
+    const env = this.current;
+    let durable: Durable | null = null;
+    if (env !== null && env.replyTo !== undefined) {
+      durable = this.durable ??= { writes: [], recorded: null };
+      if (this.window !== null) {
+        // The ask is written as applied together with its effect, never after it.
+        const answer = args.length > 0 ? args[0] : undefined;
+        this.window.answered(env.id, answer, this.host.clock.monoMs());
+        durable.recorded = { answer };
+      }
+    }
+    const p = this.writeState();
+    durable?.writes.push(p);
+    return p;
   }
 
   setTimer(type: string, delayMs: number, opts: { repeat?: boolean; body?: unknown } = {}): void {
     if (this.state === 'ended') return;
     this.cancelTimer(type);
     const env = newEnvelope('', this.kind, this.key, this.shard, this.epoch, type, 0, '', opts.body);
+    const extras = (this.extras ??= {});
     const fire = () => {
-      if (!opts.repeat) this.extras?.timers?.delete(type);
-      if (this.state === 'active') this.mailbox.postSystem({ t: 'timer', env });
+      if (!opts.repeat) extras.timers?.delete(type);
+      if (this.state !== 'active') return;
+      const queued = (extras.queuedTimers ??= new Set());
+      if (queued.has(type)) return; // one tick already waits behind a long handler
+      queued.add(type);
+      this.mailbox.postSystem({ t: 'timer', type, env });
     };
-    const timers = ((this.extras ??= {}).timers ??= new Map());
+    const timers = (extras.timers ??= new Map());
     timers.set(type, opts.repeat ? setInterval(fire, delayMs) : setTimeout(fire, delayMs));
   }
 
@@ -421,5 +625,6 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     if (!timers) return;
     for (const t of timers.values()) clearTimeout(t);
     timers.clear();
+    this.extras!.queuedTimers?.clear();
   }
 }

@@ -5,6 +5,7 @@ import type { Clock, Envelope, Reply } from './types.js';
 export interface PendingAsk {
   resolve(v: unknown): void;
   reject(e: unknown): void;
+  /** On this node's monotonic clock. */
   deadline: number;
   /** Resolve with the whole reply (value, node, epoch) rather than the value. */
   full: boolean;
@@ -82,7 +83,7 @@ export class AskRegistry {
 
   /** Wakes asks whose time has come. */
   sweep(): void {
-    const now = this.clock.now();
+    const now = this.clock.monoMs();
     const last = Math.floor(now / this.tickMs);
     for (let b = this.swept; b <= last; b++) {
       const ids = this.buckets.get(b);
@@ -110,7 +111,7 @@ export class AskRegistry {
 
   private bucket(id: number, at: number): void {
     if (this.timer === null) {
-      this.swept = Math.floor(this.clock.now() / this.tickMs);
+      this.swept = Math.floor(this.clock.monoMs() / this.tickMs);
       this.timer = setInterval(() => this.sweep(), this.tickMs);
     }
     // A time already behind the sweep cursor is handled at the next tick.

@@ -6,10 +6,11 @@ import type { Envelope, Reply } from './types.js';
 
 /**
  * Envelope version. Frames are msgpack arrays whose first element is this version and
- * whose positions are fixed below: change a position, bump the version.
+ * whose positions are fixed below: change a position or a meaning, bump the version.
  * 2: batch frames hold columns (see `encodeBatch`).
+ * 3: deadlines travel as the ms that remain (the sender's clock means nothing to the receiver).
  */
-export const ENVELOPE_VERSION = 2;
+export const ENVELOPE_VERSION = 3;
 
 /** Frame types, the second element of every frame. */
 export const FrameType = { Message: 1, Batch: 2, Reply: 3 } as const;
@@ -33,21 +34,33 @@ export function newEnvelope(
 // deadline fixes the representation before any real one is built.
 newEnvelope('', '', '', 0, 0, '', 0.5, '', undefined);
 
-/** Encodes one actor message. */
-export function encodeMessage(e: Envelope): Uint8Array {
-  return packr.pack([ENVELOPE_VERSION, FrameType.Message, e.id, e.kind, e.key, e.shard, e.epoch, e.type, e.deadline, e.trace, e.body]);
+/** A local deadline (monotonic ms, 0 none) as the ms that remain at `now`; at least 1, so that it never reads as none. */
+export function remainingMs(deadline: number, now: number): number {
+  return deadline === 0 ? 0 : Math.max(1, Math.ceil(deadline - now));
+}
+
+/** Remaining ms from the wire as a deadline on this node's monotonic clock at `now`. */
+function localDeadline(remaining: number, now: number): number {
+  return remaining === 0 ? 0 : now + remaining;
+}
+
+/** Encodes one actor message; `now` is the sender's monotonic clock, against which its deadline is read. */
+export function encodeMessage(e: Envelope, now: number): Uint8Array {
+  return packr.pack([ENVELOPE_VERSION, FrameType.Message, e.id, e.kind, e.key, e.shard, e.epoch, e.type, remainingMs(e.deadline, now), e.trace, e.body]);
 }
 
 /**
  * Encodes many actor messages into one frame, field by field:
- * `[v, Batch, count, idPrefix, idSuffixes, kinds, keys, shards, epochs, types, deadlines, traces, bodies]`.
+ * `[v, Batch, count, idPrefix, idSuffixes, kinds, keys, shards, epochs, types, remainingMs, traces, bodies]`.
  * `idSuffixes` is the first of consecutive numbers or a list of strings; `keys` and `bodies`
  * are lists; every other field is one shared value or a list with one value per message.
  */
-export function encodeBatch(b: EnvelopeBatch): Uint8Array {
+export function encodeBatch(b: EnvelopeBatch, now: number): Uint8Array {
   b.checkIds();
+  const d = b.deadlines;
+  const remaining = Array.isArray(d) ? d.map((x) => remainingMs(x, now)) : remainingMs(d, now);
   return packr.pack([
-    ENVELOPE_VERSION, FrameType.Batch, b.size, b.idPrefix, b.idSuffixes, b.kinds, b.keys, b.shards, b.epochs, b.types, b.deadlines, b.traces, b.bodies,
+    ENVELOPE_VERSION, FrameType.Batch, b.size, b.idPrefix, b.idSuffixes, b.kinds, b.keys, b.shards, b.epochs, b.types, remaining, b.traces, b.bodies,
   ]);
 }
 
@@ -78,6 +91,10 @@ function isStr(x: unknown): x is string {
 function isNum(x: unknown): x is number {
   return typeof x === 'number';
 }
+/** Remaining ms: a finite number, not negative. */
+function isRemaining(x: unknown): x is number {
+  return typeof x === 'number' && x >= 0 && x < Infinity;
+}
 
 /** A batch field: one value of the right type, or a list of `n` of them. */
 function isColumn(c: unknown, n: number, ok: (x: unknown) => boolean): boolean {
@@ -95,7 +112,7 @@ function isCount(x: unknown): x is number {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 }
 
-function decodeBatch(a: unknown[]): Envelope[] {
+function decodeBatch(a: unknown[], now: number): Envelope[] {
   if (a.length !== 13) throw new FrameError('batch frame has the wrong length');
   const [, , n, idPrefix, idSuffixes, kinds, keys, shards, epochs, types, deadlines, traces, bodies] = a;
   if (!isCount(n)) throw new FrameError('batch frame without a count');
@@ -104,7 +121,7 @@ function decodeBatch(a: unknown[]): Envelope[] {
   }
   if (
     !isList(keys, n, isStr) || !isList(bodies, n) || !isColumn(kinds, n, isStr) || !isColumn(shards, n, isNum) || !isColumn(epochs, n, isNum) ||
-    !isColumn(types, n, isStr) || !isColumn(deadlines, n, isNum) || !isColumn(traces, n, isStr)
+    !isColumn(types, n, isStr) || !isColumn(deadlines, n, isRemaining) || !isColumn(traces, n, isStr)
   ) {
     throw new FrameError('batch fields have the wrong types or lengths');
   }
@@ -118,7 +135,7 @@ function decodeBatch(a: unknown[]): Envelope[] {
       (Array.isArray(shards) ? shards[i] : shards) as number,
       (Array.isArray(epochs) ? epochs[i] : epochs) as number,
       (Array.isArray(types) ? types[i] : types) as string,
-      (Array.isArray(deadlines) ? deadlines[i] : deadlines) as number,
+      localDeadline((Array.isArray(deadlines) ? deadlines[i] : deadlines) as number, now),
       (Array.isArray(traces) ? traces[i] : traces) as string,
       bodies[i],
     );
@@ -126,17 +143,20 @@ function decodeBatch(a: unknown[]): Envelope[] {
   return envs;
 }
 
-function fromTuple(a: unknown[], o: number): Envelope {
+function fromTuple(a: unknown[], o: number, now: number): Envelope {
   const id = a[o], kind = a[o + 1], key = a[o + 2], shard = a[o + 3], epoch = a[o + 4];
   const type = a[o + 5], deadline = a[o + 6], trace = a[o + 7];
-  if (!isStr(id) || !isStr(kind) || !isStr(key) || !isNum(shard) || !isNum(epoch) || !isStr(type) || !isNum(deadline) || !isStr(trace)) {
+  if (!isStr(id) || !isStr(kind) || !isStr(key) || !isNum(shard) || !isNum(epoch) || !isStr(type) || !isRemaining(deadline) || !isStr(trace)) {
     throw new FrameError('message fields have the wrong types');
   }
-  return newEnvelope(id, kind, key, shard, epoch, type, deadline, trace, a[o + 8]);
+  return newEnvelope(id, kind, key, shard, epoch, type, localDeadline(deadline, now), trace, a[o + 8]);
 }
 
-/** Decodes a frame; throws `FrameError` for undecodable bytes, an unknown version or a bad shape. */
-export function decodeFrame(bytes: Uint8Array): Frame {
+/**
+ * Decodes a frame; `now` is the receiver's monotonic clock, from which remaining ms become
+ * deadlines. Throws `FrameError` for undecodable bytes, another version or a bad shape.
+ */
+export function decodeFrame(bytes: Uint8Array, now: number): Frame {
   let a: unknown;
   try {
     a = packr.unpack(bytes);
@@ -144,13 +164,19 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     throw new FrameError(`undecodable bytes: ${(err as Error).message}`);
   }
   if (!Array.isArray(a) || a.length < 3) throw new FrameError('not an envelope');
-  if (a[0] !== ENVELOPE_VERSION) throw new FrameError(`unknown envelope version ${String(a[0])}`);
+  if (a[0] !== ENVELOPE_VERSION) {
+    const v = a[0];
+    if (typeof v === 'number' && v < ENVELOPE_VERSION) {
+      throw new FrameError(`envelope version ${v} from an older reel; this node speaks ${ENVELOPE_VERSION}: every node and client of a cluster must run the same version`);
+    }
+    throw new FrameError(`unknown envelope version ${String(v)} (this node speaks ${ENVELOPE_VERSION})`);
+  }
   switch (a[1]) {
     case FrameType.Message:
       if (a.length !== 11) throw new FrameError('message frame has the wrong length');
-      return { type: 'message', env: fromTuple(a, 2) };
+      return { type: 'message', env: fromTuple(a, 2, now) };
     case FrameType.Batch:
-      return { type: 'batch', envs: decodeBatch(a) };
+      return { type: 'batch', envs: decodeBatch(a, now) };
     case FrameType.Reply: {
       const [, , node, epoch, ok, payload] = a;
       if (a.length !== 6 || !isStr(node) || !isNum(epoch)) throw new FrameError('reply frame has the wrong shape');

@@ -24,7 +24,7 @@ describe('errors', () => {
   });
 
   it('errors - a reply frame carries a typed error', () => {
-    const f = decodeFrame(encodeReply({ node: 'n', epoch: 2, error: new DeadlineExceeded('late') }));
+    const f = decodeFrame(encodeReply({ node: 'n', epoch: 2, error: new DeadlineExceeded('late') }), 0);
     expect(f.type).toBe('reply');
     if (f.type === 'reply') {
       expect(f.reply.error).toBeInstanceOf(DeadlineExceeded);

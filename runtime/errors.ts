@@ -12,6 +12,8 @@ export const ErrorCode = {
   Closed: 'Closed',
   StaleEpoch: 'StaleEpoch',
   Fenced: 'Fenced',
+  Unavailable: 'Unavailable',
+  SnapshotTooLarge: 'SnapshotTooLarge',
   Internal: 'Internal',
 } as const;
 
@@ -124,6 +126,22 @@ export class Fenced extends ReelError {
   }
 }
 
+/** Something the answer depends on (the snapshot store, the broker) failed for now; retrying is safe. */
+export class Unavailable extends ReelError {
+  constructor(message: string, opts?: ReelErrorOptions) {
+    super(ErrorCode.Unavailable, message, opts);
+    this.name = 'Unavailable';
+  }
+}
+
+/** A snapshot is larger than the store can ever take (NATS's max payload): it would never be written. */
+export class SnapshotTooLarge extends ReelError {
+  constructor(message: string, opts?: ReelErrorOptions) {
+    super(ErrorCode.SnapshotTooLarge, message, opts);
+    this.name = 'SnapshotTooLarge';
+  }
+}
+
 /** Anything unexpected. */
 export class Internal extends ReelError {
   constructor(message: string, opts?: ReelErrorOptions) {
@@ -132,10 +150,11 @@ export class Internal extends ReelError {
   }
 }
 
-/** How an error travels: a stable code, a message and optional location. */
+/** How an error travels: a stable code, a message, optional location and, for InvalidArgument, the fields. */
 export interface WireError extends ErrorFields {
   code: string;
   message: string;
+  fields?: string[];
 }
 
 const classes: Record<string, new (message: string, opts?: ReelErrorOptions) => ReelError> = {
@@ -148,6 +167,8 @@ const classes: Record<string, new (message: string, opts?: ReelErrorOptions) => 
   [ErrorCode.Closed]: Closed,
   [ErrorCode.StaleEpoch]: StaleEpoch,
   [ErrorCode.Fenced]: Fenced,
+  [ErrorCode.Unavailable]: Unavailable,
+  [ErrorCode.SnapshotTooLarge]: SnapshotTooLarge,
   [ErrorCode.Internal]: Internal,
 };
 
@@ -167,6 +188,7 @@ export function errorToWire(err: unknown, node?: string): WireError {
   if (e.shard !== undefined) w.shard = e.shard;
   const from = e.node ?? node;
   if (from !== undefined) w.node = from;
+  if (e instanceof InvalidArgument && e.fields.length > 0) w.fields = e.fields;
   return w;
 }
 
@@ -184,11 +206,18 @@ export function errorFromWire(w: unknown): ReelError {
   if (typeof o.key === 'string') opts.key = o.key;
   if (typeof o.shard === 'number') opts.shard = o.shard;
   if (typeof o.node === 'string') opts.node = o.node;
+  if (code === ErrorCode.InvalidArgument) {
+    const fields = Array.isArray(o.fields) ? o.fields.filter((f): f is string => typeof f === 'string') : [];
+    return new InvalidArgument(message, { ...opts, fields });
+  }
   const Cls = classes[code];
   return Cls ? new Cls(message, opts) : new ReelError(code, message, opts);
 }
 
-/** Errors an ask retries (same message id, with backoff) until its deadline: the shard is moving. */
+/**
+ * Errors that mean "not applied, try again": an ask retries them (same message id, with
+ * backoff) until its deadline. The shard is moving, or a dependency failed for now.
+ */
 export function isRetryable(code: string): boolean {
-  return code === ErrorCode.NoRoute || code === ErrorCode.StaleEpoch;
+  return code === ErrorCode.NoRoute || code === ErrorCode.StaleEpoch || code === ErrorCode.Unavailable;
 }

@@ -8,20 +8,23 @@ import type { SnapshotStore, Transport } from './types.js';
 
 export { ActorSystem } from './system.js';
 export { ActorRef } from './actor-ref.js';
-export { ManualClock } from './clock.js';
+export { ManualClock, OffsetClock, systemClock } from './clock.js';
 export { connectNats } from './transport-nats.js';
 export { LocalHub } from './transport-local.js';
-export { allShards, parseShardList, shardOf, fnv1a, fmix32, FNV_OFFSET, DEFAULT_SHARD_COUNT } from './shard.js';
+export { allShards, parseShardList, shardOf, fnv1a, fmix32, FNV_OFFSET, DEFAULT_SHARD_COUNT, MAX_SHARD_COUNT } from './shard.js';
 export { ENVELOPE_VERSION } from './envelope.js';
 export { NODE_KIND } from './types.js';
 export {
   DEFAULT_ASK_TIMEOUT_MS,
-  DEFAULT_DEDUP_WINDOW,
+  DEFAULT_DEDUP_MARGIN_MS,
+  DEFAULT_DEDUP_MAX_ENTRIES,
+  DEFAULT_MAX_ASK_DEADLINE_MS,
   DEFAULT_IDLE_PASSIVATE_MS,
   DEFAULT_MAILBOX_CAPACITY,
   DEFAULT_MAX_ACTIVE_ACTORS,
   DEFAULT_MAX_CONSECUTIVE_FAILURES,
   defaultSystemOptions,
+  NODE_ID_PATTERN,
   parseSystemOptions,
 } from './options.js';
 export {
@@ -36,6 +39,8 @@ export {
   ReelError,
   StaleEpoch,
   Fenced,
+  SnapshotTooLarge,
+  Unavailable,
   UnknownKind,
   isRetryable,
   errorFromWire,
@@ -45,7 +50,7 @@ export {
 export type { ActorSystemConfig, BatchMessage, SystemHooks } from './system.js';
 export type { EnvelopeBatch } from './envelope-batch.js';
 export type { ResolvedSystemOptions, SystemOptions } from './options.js';
-export { DURATION_BUCKETS_S, MESSAGE_OUTCOMES } from './stats.js';
+export { DURATION_BUCKETS_S, MAX_MESSAGE_TYPES_PER_KIND, MESSAGE_OUTCOMES, OTHER_MESSAGE_TYPE } from './stats.js';
 export type { DurationHistogram, KindStats, MessageOutcome, SystemStats, TypeStats } from './stats.js';
 export type { WireError } from './errors.js';
 export type { KvSnapshotStoreOptions } from './snapshot-store-kv.js';
@@ -59,7 +64,8 @@ export type {
   Clock,
   Envelope,
   InboundSink,
-  DedupEntry,
+  ActivationEndReason,
+  AppliedEntry,
   Gathered,
   NodeAnswer,
   NodeHandler,

@@ -1,5 +1,6 @@
+import { systemClock } from './clock.js';
 import { InvalidArgument } from './errors.js';
-import { DEFAULT_SHARD_COUNT } from './shard.js';
+import { DEFAULT_SHARD_COUNT, MAX_SHARD_COUNT } from './shard.js';
 import type { Clock } from './types.js';
 
 /** Messages a mailbox holds before it answers `Overloaded`. */
@@ -14,12 +15,16 @@ export const DEFAULT_MAX_CONSECUTIVE_FAILURES = 3;
 export const DEFAULT_THROUGHPUT_PER_TURN = 256;
 /** Default deadline of an ask. */
 export const DEFAULT_ASK_TIMEOUT_MS = 5_000;
+/** The longest deadline an ask may have (a cluster keeps it in its config); `deadlineMs: 0` asks for it. */
+export const DEFAULT_MAX_ASK_DEADLINE_MS = 30_000;
 /** How often the idle sweep looks for activations to passivate. */
 export const DEFAULT_IDLE_SWEEP_MS = 1_000;
 /** Granularity of the one timer that expires pending asks. */
 export const DEFAULT_ASK_SWEEP_MS = 5;
-/** Ask ids an activation remembers with their answers (and keeps in its snapshot). */
-export const DEFAULT_DEDUP_WINDOW = 128;
+/** Applied asks one activation may remember at once in a cluster (it refuses more with Overloaded). */
+export const DEFAULT_DEDUP_MAX_ENTRIES = 100_000;
+/** How long past an ask's deadline its id is kept: covers a retry delayed in transit longer than the first copy. */
+export const DEFAULT_DEDUP_MARGIN_MS = 10_000;
 /** First wait before an ask refused with NoRoute or StaleEpoch is sent again; doubles up to the max. */
 export const DEFAULT_RETRY_BACKOFF_MS = 5;
 export const DEFAULT_RETRY_BACKOFF_MAX_MS = 200;
@@ -42,8 +47,13 @@ export interface SystemOptions {
   maxConsecutiveFailures?: number;
   /** Messages a mailbox runs before yielding to the event loop. @default 256 */
   throughputPerTurn?: number;
-  /** Deadline of an ask without one, in ms. @default 5000 */
+  /** Deadline of an ask without one, in ms (cut to `maxAskDeadlineMs` if longer). @default 5000 */
   askTimeoutMs?: number;
+  /**
+   * The longest deadline of an ask, in ms: longer ones are cut to it, `deadlineMs: 0` means it,
+   * and an applied ask's id is kept at least this long. A cluster stores it in its config. @default 30000
+   */
+  maxAskDeadlineMs?: number;
   /** Granularity of the pending-ask expiry timer, in ms. @default 5 */
   askSweepMs?: number;
   /**
@@ -56,23 +66,24 @@ export interface SystemOptions {
   /** Cap of that backoff, in ms. @default 200 */
   retryBackoffMaxMs?: number;
   /**
-   * Ask ids an activation remembers (with answers, in its snapshot) to apply a retried ask
-   * once; 0 keeps none. A bare system sends each ask once, so it keeps none by default;
-   * cluster nodes, whose callers retry, keep `DEFAULT_DEDUP_WINDOW`. Costs about 40% of
-   * in-process ask throughput. @default 0
+   * Applied asks an activation may remember at once (with their answers, in its snapshot) so
+   * that a retried ask is applied once; each is kept until its deadline plus `dedupMarginMs`
+   * has passed, and past this many the activation refuses new asks with `Overloaded` rather
+   * than forget one. 0 remembers none: a bare system sends each ask once, so that is its
+   * default; cluster nodes, whose callers retry, use `DEFAULT_DEDUP_MAX_ENTRIES`. @default 0
    */
-  dedupWindow?: number;
+  dedupMaxEntries?: number;
+  /** How long past its deadline an applied ask's id is kept, in ms. @default 10000 */
+  dedupMarginMs?: number;
   /** Snapshot writes in flight at once; more wait their turn (a handoff flushes many). @default 256 */
   maxConcurrentSnapshotWrites?: number;
   /** Record each handler's duration (for the metrics histogram); costs two clock reads a message. @default false */
   recordDurations?: boolean;
-  /** Time source. @default Date.now */
+  /** Time source: wall clock for labels, monotonic clock for every duration. @default the system's */
   clock?: Clock;
 }
 
 export type ResolvedSystemOptions = Required<SystemOptions>;
-
-const systemClock: Clock = { now: () => Date.now() };
 
 export function defaultSystemOptions(): ResolvedSystemOptions {
   return {
@@ -85,11 +96,13 @@ export function defaultSystemOptions(): ResolvedSystemOptions {
     maxConsecutiveFailures: DEFAULT_MAX_CONSECUTIVE_FAILURES,
     throughputPerTurn: DEFAULT_THROUGHPUT_PER_TURN,
     askTimeoutMs: DEFAULT_ASK_TIMEOUT_MS,
+    maxAskDeadlineMs: DEFAULT_MAX_ASK_DEADLINE_MS,
     askSweepMs: DEFAULT_ASK_SWEEP_MS,
     askAttemptTimeoutMs: 0,
     retryBackoffMs: DEFAULT_RETRY_BACKOFF_MS,
     retryBackoffMaxMs: DEFAULT_RETRY_BACKOFF_MAX_MS,
-    dedupWindow: 0,
+    dedupMaxEntries: 0,
+    dedupMarginMs: DEFAULT_DEDUP_MARGIN_MS,
     recordDurations: false,
     maxConcurrentSnapshotWrites: 256,
     clock: systemClock,
@@ -104,12 +117,12 @@ export function parseSystemOptions(opts: SystemOptions = {}): ResolvedSystemOpti
   const o: ResolvedSystemOptions = { ...defaultSystemOptions() };
   for (const [k, v] of Object.entries(opts)) if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
   const bad: string[] = [];
-  const int = (name: keyof ResolvedSystemOptions, min: number) => {
+  const int = (name: keyof ResolvedSystemOptions, min: number, max = Number.MAX_SAFE_INTEGER) => {
     const v = o[name];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) bad.push(`${name} must be an integer >= ${min} (got ${String(v)})`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) bad.push(`${name} must be an integer in ${min}..${max} (got ${String(v)})`);
   };
   if (typeof o.nodeId !== 'string' || !NODE_ID_PATTERN.test(o.nodeId)) bad.push(`nodeId must match ${NODE_ID_PATTERN} (got ${JSON.stringify(o.nodeId)})`);
-  int('shardCount', 1);
+  int('shardCount', 1, MAX_SHARD_COUNT);
   int('mailboxCapacity', 1);
   int('idlePassivateMs', 0);
   int('idleSweepMs', 1);
@@ -117,13 +130,15 @@ export function parseSystemOptions(opts: SystemOptions = {}): ResolvedSystemOpti
   int('maxConsecutiveFailures', 1);
   int('throughputPerTurn', 1);
   int('askTimeoutMs', 1);
+  int('maxAskDeadlineMs', 1);
   int('askSweepMs', 1);
   int('askAttemptTimeoutMs', 0);
   int('retryBackoffMs', 1);
   int('retryBackoffMaxMs', 1);
-  int('dedupWindow', 0);
+  int('dedupMaxEntries', 0);
+  int('dedupMarginMs', 0);
   int('maxConcurrentSnapshotWrites', 1);
-  if (!o.clock || typeof o.clock.now !== 'function') bad.push('clock must have now()');
+  if (!o.clock || typeof o.clock.wallMs !== 'function' || typeof o.clock.monoMs !== 'function') bad.push('clock must have wallMs() and monoMs()');
   if (bad.length) {
     throw new InvalidArgument(`invalid system options: ${bad.join('; ')}`, { fields: bad.map((b) => b.split(' ')[0]!) });
   }

@@ -2,6 +2,8 @@ import type { ShardId } from './types.js';
 
 /** Number of shards of a new cluster. */
 export const DEFAULT_SHARD_COUNT = 128;
+/** More shards than this would only cost subscriptions and ownership entries. */
+export const MAX_SHARD_COUNT = 65_536;
 
 /** Folds a string into a 32-bit FNV-1a state, over UTF-16 code units. */
 export function fnv1a(h: number, s: string): number {

@@ -2,7 +2,7 @@ import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { decodeValue, encodeValue } from './envelope.js';
-import { Closed, Fenced, Internal, InvalidArgument } from './errors.js';
+import { Closed, Fenced, Internal, InvalidArgument, SnapshotTooLarge } from './errors.js';
 import type { Snapshot, SnapshotStore, StoredSnapshot } from './types.js';
 
 /** First part of every snapshot bucket name. */
@@ -15,6 +15,11 @@ export const DEFAULT_SNAPSHOT_HISTORY = 1;
 const MAX_KV_HISTORY = 64;
 const MAX_REPLICAS = 5;
 
+/** Room left in a message for JetStream's headers and the key, under the server's max payload. */
+const HEADER_ROOM_BYTES = 1024;
+/** NATS's default max payload, when the server did not say. */
+const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+
 /** Options of a `KvSnapshotStore`. */
 export interface KvSnapshotStoreOptions {
   /** Buckets are named `<bucketPrefix>_snap_<kind>`; `[A-Za-z0-9_-]` only. @default 'reel' */
@@ -23,11 +28,13 @@ export interface KvSnapshotStoreOptions {
   replicas?: number;
   /** Snapshots kept per actor (1..64). @default 1 */
   history?: number;
+  /** Largest snapshot written, in bytes; a larger one is refused with `SnapshotTooLarge`. @default the server's max payload less 1 KiB */
+  maxBytes?: number;
 }
 
 /** The defaults of every `KvSnapshotStoreOptions` field. */
 export function defaultKvSnapshotStoreOptions(): Required<KvSnapshotStoreOptions> {
-  return { bucketPrefix: DEFAULT_SNAPSHOT_BUCKET_PREFIX, replicas: DEFAULT_SNAPSHOT_REPLICAS, history: DEFAULT_SNAPSHOT_HISTORY };
+  return { bucketPrefix: DEFAULT_SNAPSHOT_BUCKET_PREFIX, replicas: DEFAULT_SNAPSHOT_REPLICAS, history: DEFAULT_SNAPSHOT_HISTORY, maxBytes: 0 };
 }
 
 const NAME_RE = /^[A-Za-z0-9_-]+$/;
@@ -39,6 +46,7 @@ export function parseKvSnapshotStoreOptions(opts: KvSnapshotStoreOptions = {}): 
   if (typeof o.bucketPrefix !== 'string' || !NAME_RE.test(o.bucketPrefix)) bad.push('bucketPrefix');
   if (!Number.isInteger(o.replicas) || o.replicas < 1 || o.replicas > MAX_REPLICAS) bad.push('replicas');
   if (!Number.isInteger(o.history) || o.history < 1 || o.history > MAX_KV_HISTORY) bad.push('history');
+  if (!Number.isInteger(o.maxBytes) || o.maxBytes < 0) bad.push('maxBytes');
   if (bad.length > 0) throw new InvalidArgument(`invalid snapshot store options: ${bad.join(', ')}`, { fields: bad });
   return o;
 }
@@ -67,11 +75,18 @@ export class KvSnapshotStore implements SnapshotStore {
   // One in-flight promise per kind: concurrent first uses create the bucket once.
   readonly #buckets = new Map<string, Promise<KV>>();
   #closed = false;
+  readonly #nc: NatsConnection;
 
   /** Uses `nc` without owning it: `close()` leaves the connection open. */
   constructor(nc: NatsConnection, opts: KvSnapshotStoreOptions = {}) {
     this.#opts = parseKvSnapshotStoreOptions(opts);
     this.#kvm = new Kvm(nc);
+    this.#nc = nc;
+  }
+
+  /** The largest snapshot this store writes, in bytes. */
+  get maxBytes(): number {
+    return this.#opts.maxBytes > 0 ? this.#opts.maxBytes : (this.#nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD_BYTES) - HEADER_ROOM_BYTES;
   }
 
   /** The bucket that holds snapshots of `kind`; throws `InvalidArgument` if `kind` cannot be part of a bucket name. */
@@ -107,8 +122,12 @@ export class KvSnapshotStore implements SnapshotStore {
     const kvKey = snapshotKvKey(key);
     // Only the known fields: an accidental extra property must not become part of the stored format.
     const rec: Snapshot = { data: snapshot.data, epoch: snapshot.epoch, savedAt: snapshot.savedAt };
-    if (snapshot.dedup !== undefined) rec.dedup = snapshot.dedup;
+    if (snapshot.applied !== undefined) rec.applied = snapshot.applied;
     const bytes = encodeValue(rec);
+    // Refused here, typed, rather than by the server: a snapshot this large can never be written.
+    if (bytes.length > this.maxBytes) {
+      throw new SnapshotTooLarge(`snapshot of ${kind}/${key} is ${bytes.length} bytes; this store takes at most ${this.maxBytes}`, { kind, key });
+    }
     try {
       return expectedRevision === 0 ? await kv.create(kvKey, bytes) : await kv.update(kvKey, bytes, expectedRevision);
     } catch (err) {

@@ -1,5 +1,5 @@
 import { decodeValue, encodeValue } from './envelope.js';
-import { Fenced } from './errors.js';
+import { Fenced, SnapshotTooLarge } from './errors.js';
 import type { Snapshot, SnapshotStore, StoredSnapshot } from './types.js';
 
 interface Slot {
@@ -14,6 +14,10 @@ interface Slot {
  */
 export class MemorySnapshotStore implements SnapshotStore {
   private readonly slots = new Map<string, Slot>();
+
+  /** `maxBytes`: the largest snapshot taken, like NATS's max payload (default 1 MiB less 1 KiB). */
+  constructor(readonly maxBytes = 1024 * 1024 - 1024) {}
+
   private revision = 0;
   /** Snapshots written, for tests and the demo. */
   writes = 0;
@@ -30,8 +34,10 @@ export class MemorySnapshotStore implements SnapshotStore {
     if (current !== expectedRevision) {
       throw new Fenced(`snapshot ${kind}/${key} is at revision ${current}, not ${expectedRevision}: a newer owner wrote it`, { kind, key });
     }
+    const bytes = encodeValue(snapshot);
+    if (bytes.length > this.maxBytes) throw new SnapshotTooLarge(`snapshot of ${kind}/${key} is ${bytes.length} bytes; this store takes at most ${this.maxBytes}`, { kind, key });
     const revision = ++this.revision;
-    this.slots.set(k, { bytes: encodeValue(snapshot), revision });
+    this.slots.set(k, { bytes, revision });
     this.writes++;
     return revision;
   }

@@ -35,6 +35,14 @@ export class DurationHistogram {
   }
 }
 
+/**
+ * Message types counted one by one per kind; later ones are summed under `other`. Types are
+ * declared by code, but a frame may name any type, and counters (and metric labels) must stay bounded.
+ */
+export const MAX_MESSAGE_TYPES_PER_KIND = 64;
+/** Where types past `MAX_MESSAGE_TYPES_PER_KIND` are counted. */
+export const OTHER_MESSAGE_TYPE = 'other';
+
 /** Counters of one actor kind on one node: plain numbers, read by metrics at scrape time. */
 export class KindStats {
   /** Activations alive now. */
@@ -54,7 +62,14 @@ export class KindStats {
   type(t: string): TypeStats {
     if (t === this.lastType && this.lastStats !== null) return this.lastStats;
     let s = this.byType.get(t);
-    if (s === undefined) this.byType.set(t, (s = new TypeStats()));
+    if (s === undefined) {
+      if (this.byType.size >= MAX_MESSAGE_TYPES_PER_KIND) {
+        s = this.byType.get(OTHER_MESSAGE_TYPE);
+        if (s === undefined) this.byType.set(OTHER_MESSAGE_TYPE, (s = new TypeStats()));
+        return s;
+      }
+      this.byType.set(t, (s = new TypeStats()));
+    }
     this.lastType = t;
     this.lastStats = s;
     return s;
@@ -109,4 +124,6 @@ export class SystemStats {
   askRetries = 0;
   /** Messages refused because they named another owner epoch than the one served here. */
   staleEpochs = 0;
+  /** Answers dropped because an owner newer than theirs had answered or was known (the ask was resent). */
+  staleReplies = 0;
 }

@@ -1,10 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { Activation, type ActivationHost, type ActivationLimits } from './activation.js';
 import { ActivationOrder } from './activation-order.js';
 import { ActorRef } from './actor-ref.js';
+import { AppliedWindow } from './applied-window.js';
 import { AskRegistry, type PendingAsk } from './asks.js';
 import { Dispatcher } from './dispatcher.js';
 import { Limiter } from './limiter.js';
-import { Closed, InvalidArgument, isRetryable, NoRoute, Overloaded, StaleEpoch, toReelError, UnknownKind, type ReelError } from './errors.js';
+import { Closed, InvalidArgument, isRetryable, NoRoute, StaleEpoch, toReelError, UnknownKind, type ReelError } from './errors.js';
 import { newEnvelope } from './envelope.js';
 import { EnvelopeBatch } from './envelope-batch.js';
 import { IdSequence } from './id-sequence.js';
@@ -15,8 +17,8 @@ import { DurationHistogram, KindStats, SystemStats } from './stats.js';
 import { LocalTransport } from './transport-local.js';
 import { NODE_KIND } from './types.js';
 import type {
-  ActorFactory, AskOptions, Envelope, InboundSink, NodeAnswer, NodeHandler, Reply, RuntimeEvent, ShardId, ShardOwnership, Snapshot, SnapshotStore, StoredSnapshot,
-  TellOptions, Transport,
+  ActorFactory, AskOptions, Clock, Envelope, InboundSink, NodeAnswer, NodeHandler, Reply, RuntimeEvent, ShardId, ShardOwnership, Snapshot, SnapshotStore,
+  StoredSnapshot, TellOptions, Transport,
 } from './types.js';
 
 /** An actor system: options plus the transport and snapshot store it runs on. */
@@ -27,7 +29,7 @@ export interface ActorSystemConfig extends SystemOptions {
   store?: SnapshotStore;
   /** Who may serve which shard under which epoch (the cluster). @default every hosted shard, epoch 0 */
   ownership?: ShardOwnership;
-  /** Receives activation and snapshot facts. */
+  /** Receives activation and snapshot facts, as they happen. */
   onEvent?: (e: RuntimeEvent) => void;
   /** Test hooks: fault injection, never set in production. */
   hooks?: SystemHooks;
@@ -60,12 +62,14 @@ interface KindEntry {
 export class ActorSystem implements InboundSink, ActivationHost {
   readonly options: ResolvedSystemOptions;
   readonly nodeId: string;
+  /** Unique to this run of the node: in reply subjects, message ids and activation ids. */
+  readonly incarnation: string;
+  readonly clock: Clock;
   readonly transport: Transport;
   readonly store: SnapshotStore;
   readonly dispatcher: Dispatcher;
   readonly stats = new SystemStats();
   readonly ownership: ShardOwnership | undefined;
-  readonly dedupWindow: number;
   private readonly onEvent: ((e: RuntimeEvent) => void) | undefined;
   private readonly hooks: SystemHooks | undefined;
   private readonly ownsStore: boolean;
@@ -77,7 +81,12 @@ export class ActorSystem implements InboundSink, ActivationHost {
   private readonly asks: AskRegistry;
   private readonly snapshotWrites: Limiter;
   private readonly hosted: Uint8Array;
+  /** The highest owner epoch seen in a reply, per shard: an answer from an older owner is stale. */
+  private readonly repliedEpochs: Float64Array;
+  /** Activations that ended while a handler still ran, by `kind NUL key`: their successor waits. */
+  private readonly lingering = new Map<string, Activation>();
   private activeCount = 0;
+  private activationSeq = 0;
   readonly recencySlack: number;
   private readonly ids: IdSequence;
   private idleTimer: NodeJS.Timeout | null = null;
@@ -86,22 +95,24 @@ export class ActorSystem implements InboundSink, ActivationHost {
   constructor(config: ActorSystemConfig = {}) {
     const { transport, store, ownership, onEvent, hooks, ...opts } = config;
     this.options = parseSystemOptions(opts);
+    this.clock = this.options.clock;
     this.ownership = ownership;
     this.onEvent = onEvent;
     this.hooks = hooks;
-    this.dedupWindow = this.options.dedupWindow;
     this.nodeId = this.options.nodeId;
+    this.incarnation = randomBytes(6).toString('base64url').replace(/[-_]/g, 'x');
     this.transport = transport ?? new LocalTransport();
     this.ownsStore = store === undefined;
     this.store = store ?? new MemorySnapshotStore();
     this.dispatcher = new Dispatcher(this.options.throughputPerTurn);
     this.limits = { mailboxCapacity: this.options.mailboxCapacity, maxConsecutiveFailures: this.options.maxConsecutiveFailures };
-    this.asks = new AskRegistry(this.options.clock, this.options.askSweepMs, (id, p) => this.resend(id, p));
+    this.asks = new AskRegistry(this.clock, this.options.askSweepMs, (id, p) => this.resend(id, p));
     this.hosted = new Uint8Array(this.options.shardCount);
+    this.repliedEpochs = new Float64Array(this.options.shardCount);
     this.snapshotWrites = new Limiter(this.options.maxConcurrentSnapshotWrites);
     this.recencySlack = Math.max(1, Math.floor(this.options.maxActiveActors / 8));
     this.order = new ActivationOrder();
-    this.ids = new IdSequence(`${this.nodeId}.${Math.random().toString(36).slice(2, 8)}.`);
+    this.ids = new IdSequence(`${this.nodeId}.${this.incarnation}.`);
   }
 
   /** Registers the factory of an actor kind; messages to that kind activate its actors. */
@@ -121,7 +132,10 @@ export class ActorSystem implements InboundSink, ActivationHost {
     return this;
   }
 
-  /** Asks one node as a whole; it answers with the shards it served and its handler's value. */
+  /**
+   * Asks one node as a whole; it answers with the shards it served and its handler's value.
+   * Sent once, never resent: node handlers are not deduplicated.
+   */
   askNode<R = unknown>(node: string, type: string, body?: unknown, opts?: AskOptions): Promise<NodeAnswer<R>> {
     return this.sendAsk(NODE_KIND, node, 0, type, body, opts, false) as Promise<NodeAnswer<R>>;
   }
@@ -130,7 +144,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
   servedShards(): ShardId[] {
     const own = this.ownership;
     if (own === undefined) return this.hostedShards();
-    const now = this.now();
+    const now = this.clock.monoMs();
     return this.hostedShards().filter((s) => own.servingEpoch(s, now) > 0);
   }
 
@@ -158,23 +172,27 @@ export class ActorSystem implements InboundSink, ActivationHost {
     await this.transport.host(shards);
   }
 
-  /** Stops receiving messages for these shards and passivates their actors. */
-  async unhost(shards: readonly ShardId[]): Promise<void> {
-    await this.transport.unhost(shards);
+  /**
+   * Planned handoff of these shards: stops receiving their messages, passivates their actors and
+   * waits until every snapshot is written or `timeoutMs` passes. Returns how many actors could not
+   * be written (a store error, a snapshot too large): the caller must not give the shards away then.
+   */
+  async unhost(shards: readonly ShardId[], timeoutMs?: number): Promise<number> {
     for (const s of shards) this.hosted[s] = 0;
+    await this.transport.unhost(shards).catch(() => undefined); // a cut-off connection has dropped them anyway
     const gone = new Set(shards);
-    await this.passivateWhere((a) => gone.has(a.shard));
+    return this.passivateWhere((a) => gone.has(a.shard), timeoutMs);
   }
 
   /**
    * Stops receiving messages for these shards and drops their activations without writing
-   * anything: this node lost them (lease ran out, or another node took over).
+   * anything: this node lost them (lease ran out, or another node took over). Never throws.
    */
   async abandonShards(shards: readonly ShardId[]): Promise<void> {
-    await this.transport.unhost(shards);
     for (const s of shards) this.hosted[s] = 0;
     const gone = new Set(shards);
     for (const act of [...this.order]) if (gone.has(act.shard)) act.abandonNow();
+    await this.transport.unhost(shards).catch(() => undefined);
   }
 
   /** Shards this node hosts. */
@@ -203,16 +221,17 @@ export class ActorSystem implements InboundSink, ActivationHost {
     return this.sendAsk(kind, key, shardOf(kind, key, this.options.shardCount), type, body, opts, true) as Promise<Reply<R>>;
   }
 
-  /** Many tells, one frame per shard (training pushes, ingestion). */
+  /** Many tells, one frame per shard (training pushes, ingestion), each stamped with its shard's owner epoch. */
   tellBatch(msgs: readonly BatchMessage[], opts?: TellOptions): void {
-    const deadline = this.deadlineOf(opts, 0);
+    const deadline = this.tellDeadline(opts);
     const trace = opts?.trace ?? '';
     const shardCount = this.options.shardCount;
+    const own = this.ownership;
     const byShard = new Map<ShardId, EnvelopeBatch>();
     for (const m of msgs) {
       const shard = shardOf(m.kind, m.key, shardCount);
       let b = byShard.get(shard);
-      if (b === undefined) byShard.set(shard, (b = new EnvelopeBatch(shard, deadline, trace)));
+      if (b === undefined) byShard.set(shard, (b = new EnvelopeBatch(shard, deadline, trace, own?.routeEpoch(shard) ?? 0)));
       b.add(m.kind, m.key, m.type, m.body);
     }
     this.stats.tellsSent += msgs.length;
@@ -226,7 +245,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
   /** @internal used by `ActorRef`. */
   sendTell(kind: string, key: string, shard: ShardId, type: string, body: unknown, opts: TellOptions | undefined): void {
     this.requireRunning();
-    const env = this.envelope(kind, key, shard, type, body, opts?.id ?? this.newId(), this.deadlineOf(opts, 0), opts?.trace ?? '');
+    const env = this.envelope(kind, key, shard, type, body, opts?.id ?? this.ids.next(), this.tellDeadline(opts), opts?.trace ?? '');
     this.stats.tellsSent++;
     this.transport.send(env);
   }
@@ -234,13 +253,33 @@ export class ActorSystem implements InboundSink, ActivationHost {
   /** @internal used by `ActorRef`. */
   sendAsk(kind: string, key: string, shard: ShardId, type: string, body: unknown, opts: AskOptions | undefined, full: boolean): Promise<unknown> {
     if (this.state !== 'running') return Promise.reject(new Closed(`actor system ${this.nodeId} is not running`));
-    const deadline = this.deadlineOf(opts, this.options.askTimeoutMs);
-    const env = this.envelope(kind, key, shard, type, body, opts?.id ?? this.newId(), deadline, opts?.trace ?? '');
-    const attempt = this.options.askAttemptTimeoutMs;
-    const { id, promise } = this.asks.open(env, deadline, full, attempt > 0 ? this.now() + attempt : deadline);
+    const now = this.clock.monoMs();
+    let deadline: number;
+    try {
+      deadline = now + this.askDeadlineMs(opts?.deadlineMs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const env = this.envelope(kind, key, shard, type, body, opts?.id ?? this.ids.next(), deadline, opts?.trace ?? '');
+    // Node handlers are not deduplicated: a node-addressed ask is sent once.
+    const attempt = kind === NODE_KIND ? 0 : this.options.askAttemptTimeoutMs;
+    const { id, promise } = this.asks.open(env, deadline, full, attempt > 0 ? now + attempt : deadline);
     this.stats.asksSent++;
     this.sendAttempt(id, env);
     return promise;
+  }
+
+  /** An ask's deadline in ms from now: capped by `maxAskDeadlineMs`, which 0 asks for. */
+  private askDeadlineMs(ms: number | undefined): number {
+    const max = this.options.maxAskDeadlineMs;
+    if (ms === undefined) return Math.min(this.options.askTimeoutMs, max);
+    if (!(ms >= 0)) throw new InvalidArgument(`deadlineMs must be >= 0 (got ${ms})`, { fields: ['deadlineMs'] });
+    return ms === 0 ? max : Math.min(ms, max);
+  }
+
+  private tellDeadline(opts: TellOptions | undefined): number {
+    const ms = opts?.deadlineMs ?? 0;
+    return ms > 0 ? this.clock.monoMs() + ms : 0;
   }
 
   /** Sends one attempt of an ask, stamped with the owner epoch this node knows now. */
@@ -259,26 +298,16 @@ export class ActorSystem implements InboundSink, ActivationHost {
 
   /** An ask woken before its deadline: no answer within the attempt timeout, or a retry after backoff. */
   private resend(id: number, p: PendingAsk): void {
-    if (this.state !== 'running') return;
+    if (this.state !== 'running' || p.env.kind === NODE_KIND) return;
     p.attempts++;
     this.stats.askRetries++;
     const attempt = this.options.askAttemptTimeoutMs;
-    this.asks.wakeAt(id, p, attempt > 0 ? this.now() + attempt : p.deadline);
+    this.asks.wakeAt(id, p, attempt > 0 ? this.clock.monoMs() + attempt : p.deadline);
     this.sendAttempt(id, p.env);
   }
 
   private envelope(kind: string, key: string, shard: ShardId, type: string, body: unknown, id: string, deadline: number, trace: string): Envelope {
     return newEnvelope(id, kind, key, shard, this.ownership?.routeEpoch(shard) ?? 0, type, deadline, trace, body);
-  }
-
-  private deadlineOf(opts: TellOptions | undefined, defaultMs: number): number {
-    if (opts?.deadline !== undefined) return opts.deadline;
-    const ms = opts?.deadlineMs ?? defaultMs;
-    return ms > 0 ? this.options.clock.now() + ms : 0;
-  }
-
-  private newId(): string {
-    return this.ids.next();
   }
 
   private requireRunning(): void {
@@ -303,11 +332,12 @@ export class ActorSystem implements InboundSink, ActivationHost {
     }
     const own = this.ownership;
     if (own !== undefined) {
-      const epoch = own.servingEpoch(shard, this.now());
+      const epoch = own.servingEpoch(shard, this.clock.monoMs());
       if (epoch === 0) {
         return this.refuse(env, new NoRoute(`node ${this.nodeId} does not serve shard ${shard} now (${env.kind}/${env.key})`, { kind: env.kind, key: env.key, shard, node: this.nodeId }));
       }
-      if (env.epoch !== 0 && env.epoch !== epoch) {
+      // Every message names the owner epoch its sender routed by (0: it knew of no owner).
+      if (env.epoch !== epoch) {
         this.stats.staleEpochs++;
         return this.refuse(env, new StaleEpoch(`message for shard ${shard} names epoch ${env.epoch}; node ${this.nodeId} serves epoch ${epoch}`, { kind: env.kind, key: env.key, shard, node: this.nodeId }));
       }
@@ -320,11 +350,8 @@ export class ActorSystem implements InboundSink, ActivationHost {
     } else if (act === undefined) {
       act = this.activate(entry, env.kind, env.key, shard, 0);
     }
-    if (!act.mailbox.post(env)) {
-      entry.stats.type(env.type).overloaded++;
-      return this.refuse(env, new Overloaded(`mailbox of ${env.kind}/${env.key} is full (${this.options.mailboxCapacity} messages)`, { kind: env.kind, key: env.key, shard, node: this.nodeId }));
-    }
-    return undefined;
+    const refused = act.accept(env);
+    return refused === undefined ? undefined : this.refuse(env, refused);
   }
 
   private deliverToNode(env: Envelope): ReelError | undefined {
@@ -345,19 +372,25 @@ export class ActorSystem implements InboundSink, ActivationHost {
   }
 
   settle(askId: number, reply: Reply): void {
+    const p = this.asks.get(askId);
+    if (p === undefined) return;
+    const own = this.ownership;
+    const shard = p.env.shard;
+    if (own !== undefined && p.env.kind !== NODE_KIND && reply.epoch > 0) {
+      // An answer from an owner older than one already seen (or now routed to) may rest on state
+      // the newer owner does not have: drop it, and ask the current owner.
+      const newest = Math.max(this.repliedEpochs[shard]!, own.routeEpoch(shard));
+      if (reply.epoch < newest) {
+        this.stats.staleReplies++;
+        this.retryLater(askId, p);
+        return;
+      }
+      if (reply.epoch > this.repliedEpochs[shard]!) this.repliedEpochs[shard] = reply.epoch;
+    }
     const err = reply.error;
     if (err !== undefined) {
-      const p = this.asks.get(askId);
-      if (p === undefined) return;
       // Only a cluster moves shards; with a static placement NoRoute is final at once.
-      if (this.ownership !== undefined && isRetryable(err.code) && this.state === 'running' && p.env.kind !== NODE_KIND) {
-        // The shard is moving or our view of its owner is stale: same id again, after a backoff.
-        const backoff = Math.min(this.options.retryBackoffMaxMs, this.options.retryBackoffMs * 2 ** Math.min(p.attempts - 1, 16));
-        if (this.now() + backoff < p.deadline) {
-          this.asks.wakeAt(askId, p, this.now() + backoff);
-          return;
-        }
-      }
+      if (own !== undefined && isRetryable(err.code) && this.state === 'running' && p.env.kind !== NODE_KIND && this.retryLater(askId, p)) return;
       this.stats.asksFailed++;
       if (err.code === 'NoRoute' && err.shard === undefined) {
         const e = p.env;
@@ -367,8 +400,18 @@ export class ActorSystem implements InboundSink, ActivationHost {
     this.asks.settle(askId, reply);
   }
 
-  malformed(_reason: string): void {
+  /** Sends the ask again after a backoff that doubles per attempt; false when its deadline comes first. */
+  private retryLater(askId: number, p: PendingAsk): boolean {
+    const backoff = Math.min(this.options.retryBackoffMaxMs, this.options.retryBackoffMs * 2 ** Math.min(p.attempts - 1, 16));
+    const at = this.clock.monoMs() + backoff;
+    if (at >= p.deadline) return false;
+    this.asks.wakeAt(askId, p, at);
+    return true;
+  }
+
+  malformed(reason: string): void {
     this.stats.malformed++;
+    this.onEvent?.({ type: 'malformed', node: this.nodeId, reason, mono: this.clock.monoMs() });
   }
 
   private refuse(env: Envelope, err: ReelError): ReelError | undefined {
@@ -379,12 +422,17 @@ export class ActorSystem implements InboundSink, ActivationHost {
 
   // ---- ActivationHost ----
 
-  now(): number {
-    return this.options.clock.now();
-  }
-
   nextUse(): number {
     return this.order.nextUse();
+  }
+
+  newWindow(): AppliedWindow | null {
+    const o = this.options;
+    return o.dedupMaxEntries > 0 ? new AppliedWindow(o.dedupMaxEntries, o.dedupMarginMs, o.maxAskDeadlineMs) : null;
+  }
+
+  nextActivationId(): string {
+    return `${this.nodeId}.${this.incarnation}.${++this.activationSeq}`;
   }
 
   loadSnapshot(kind: string, key: string): Promise<StoredSnapshot> {
@@ -414,17 +462,26 @@ export class ActorSystem implements InboundSink, ActivationHost {
     if (entry.acts.get(act.key) === act) entry.acts.delete(act.key);
     this.activeCount--;
     entry.stats.active--;
-    // Messages that queued up behind the passivation go to a fresh activation.
-    for (const env of leftover) this.deliver(env);
     this.order.remove(act);
+    if (act.mailbox.busy) {
+      // Its handler still runs (it lost the shard while awaiting): the next activation of the key waits.
+      const k = `${act.kind}\u0000${act.key}`;
+      this.lingering.set(k, act);
+      void act.quiesced().then(() => {
+        if (this.lingering.get(k) === act) this.lingering.delete(k);
+      });
+    }
+    // Messages that queued up behind the end go to a fresh activation.
+    for (const env of leftover) this.deliver(env);
   }
 
   // ---- activation bookkeeping ----
 
   private activate(entry: KindEntry, kind: string, key: string, shard: ShardId, epoch: number): Activation {
     if (this.activeCount >= this.options.maxActiveActors) this.order.evictOne();
-    const act = new Activation(this, entry.factory, entry.stats, this.limits, kind, key, shard, epoch);
-    act.idleSince = this.now();
+    const predecessor = this.lingering.size > 0 ? this.lingering.get(`${kind}\u0000${key}`) : undefined;
+    const act = new Activation(this, entry.factory, entry.stats, this.limits, kind, key, shard, epoch, predecessor);
+    act.idleSince = this.clock.monoMs();
     entry.acts.set(key, act);
     this.order.add(act);
     this.activeCount++;
@@ -439,7 +496,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
 
   /** Passivates activations idle for `idlePassivateMs`. Runs on a timer; callable by tests. */
   sweepIdle(): number {
-    return this.order.sweepIdle(this.now() - this.options.idlePassivateMs);
+    return this.order.sweepIdle(this.clock.monoMs() - this.options.idlePassivateMs);
   }
 
   /** Passivates every matching activation and waits until they have ended (or `timeoutMs`); returns how many remain. */
@@ -492,8 +549,8 @@ export class ActorSystem implements InboundSink, ActivationHost {
     if (this.idleTimer) clearInterval(this.idleTimer);
     if (wasRunning) {
       const shards = this.hostedShards();
-      await this.transport.unhost(shards);
       this.hosted.fill(0);
+      await this.transport.unhost(shards).catch(() => undefined);
       await this.passivateWhere(() => true);
     }
     this.asks.failAll(new Closed(`actor system ${this.nodeId} stopped`));

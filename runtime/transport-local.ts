@@ -1,4 +1,5 @@
 import { EnvelopeBatch } from './envelope-batch.js';
+import { newEnvelope } from './envelope.js';
 import { Closed, NoRoute } from './errors.js';
 import type { Envelope, InboundSink, Reply, ShardId, Transport } from './types.js';
 
@@ -19,7 +20,9 @@ export class LocalHub {
 
 /**
  * In-process transport: envelopes are passed by reference, with no codec. The embedded
- * default, in which one node hosts every shard.
+ * default, in which one node hosts every shard. Nodes sharing a hub normally share the
+ * machine's clock; one with a clock of its own (a test's) gets a copy whose deadline is moved
+ * onto its clock, as the wire would do.
  */
 export class LocalTransport implements Transport {
   readonly name = 'local';
@@ -47,8 +50,9 @@ export class LocalTransport implements Transport {
       sink.settle(askId, { node: '', epoch: 0, error: new NoRoute(`no node '${node}' in this process`, { node }) });
       return;
     }
-    env.replyTo = { sink, askId } satisfies LocalReplyTo;
-    target.deliver(env);
+    const out = this.onClockOf(target, env);
+    out.replyTo = { sink, askId } satisfies LocalReplyTo;
+    target.deliver(out);
   }
 
   async host(shards: readonly ShardId[]): Promise<void> {
@@ -71,7 +75,7 @@ export class LocalTransport implements Transport {
     const target = this.hub.owners.get(env.shard);
     if (askId === undefined) {
       if (target === undefined) throw noRoute(env);
-      const refused = target.deliver(env);
+      const refused = target.deliver(this.onClockOf(target, env));
       if (refused !== undefined) throw refused;
       return;
     }
@@ -81,8 +85,17 @@ export class LocalTransport implements Transport {
       return;
     }
     const to: LocalReplyTo = { sink, askId };
-    env.replyTo = to;
-    target.deliver(env);
+    const out = this.onClockOf(target, env);
+    out.replyTo = to;
+    target.deliver(out);
+  }
+
+  /** `env` as `target` reads it: itself, or a copy with its deadline on the target's clock. */
+  private onClockOf(target: InboundSink, env: Envelope): Envelope {
+    const sink = this.sink;
+    if (env.deadline === 0 || sink === null || sink.clock === target.clock) return env;
+    const deadline = env.deadline - sink.clock.monoMs() + target.clock.monoMs();
+    return newEnvelope(env.id, env.kind, env.key, env.shard, env.epoch, env.type, deadline, env.trace, env.body);
   }
 
   sendBatch(_shard: ShardId, batch: EnvelopeBatch | readonly Envelope[]): void {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer, uniquePrefix } from '../test/harness/nats-server.js';
 import type { NatsServerHandle } from '../test/harness/nats-server.js';
+import { systemClock } from './clock.js';
 import { ENVELOPE_VERSION, encodeValue } from './envelope.js';
 import { Closed, InvalidArgument, NoRoute } from './errors.js';
 import { NatsTransport, connectNats } from './transport-nats.js';
@@ -11,6 +12,8 @@ const WAIT_MS = 5_000;
 
 /** A sink that records every call and lets a test wait until a condition over them holds. */
 class RecordingSink implements InboundSink {
+  readonly clock = systemClock;
+  readonly incarnation = 'test';
   readonly delivered: Envelope[] = [];
   readonly settled: { askId: number; reply: Reply }[] = [];
   readonly malformedReasons: string[] = [];

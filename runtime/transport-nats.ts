@@ -2,8 +2,9 @@ import { connect } from '@nats-io/transport-node';
 import type { ConnectionOptions, Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { decodeFrame, encodeBatch, encodeMessage, encodeReply } from './envelope.js';
 import { EnvelopeBatch } from './envelope-batch.js';
+import { systemClock } from './clock.js';
 import { Closed, InvalidArgument, NoRoute, ReelError } from './errors.js';
-import type { Envelope, InboundSink, Reply, ShardId, Transport } from './types.js';
+import type { Clock, Envelope, InboundSink, Reply, ShardId, Transport } from './types.js';
 
 /** Subject prefix of every reel subject. */
 export const DEFAULT_SUBJECT_PREFIX = 'reel';
@@ -40,8 +41,11 @@ const TOKEN_RE = /^[^.*>\s]+$/;
 
 /**
  * The NATS transport: messages for shard S go to `<prefix>.s.<S>`, the answer to node N's
- * ask #k to `<prefix>.r.<N>.<k>`, so one wildcard subscription per node receives every
- * answer and the ask id travels in the subject rather than in a correlation table.
+ * ask #k to `<prefix>.r.<N>.<incarnation>.<k>`, so one wildcard subscription per node receives
+ * every answer and the ask id travels in the subject rather than in a correlation table. The
+ * incarnation (unique to each run of a node) keeps a namesake process, say a node restarted
+ * while its old self is cut off, from receiving answers meant for the other.
+ * Deadlines travel as remaining ms, read against the node's monotonic clock on each side.
  * An ask to a shard nobody subscribes to comes back at once as the server's "no responders"
  * status, which becomes `NoRoute`.
  */
@@ -61,6 +65,7 @@ export class NatsTransport implements Transport {
   #replySub: Subscription | undefined;
   #nodeSub: Subscription | undefined;
   #replyPrefix = '';
+  #clock: Clock = systemClock;
   #isClosed = false;
   #resolveClosed!: (v: void | Error) => void;
 
@@ -102,8 +107,10 @@ export class NatsTransport implements Transport {
       throw new InvalidArgument(`node id '${nodeId}' is not a single subject token`, { fields: ['nodeId'] });
     }
     if (this.#sink) throw new InvalidArgument('transport is already attached to a node', { node: nodeId });
+    if (!TOKEN_RE.test(sink.incarnation)) throw new InvalidArgument(`incarnation '${sink.incarnation}' is not a single subject token`);
     this.#sink = sink;
-    this.#replyPrefix = `${this.#prefix}.r.${nodeId}.`;
+    this.#clock = sink.clock;
+    this.#replyPrefix = `${this.#prefix}.r.${nodeId}.${sink.incarnation}.`;
     // A callback, not an iterator: no queue and no extra microtask per answer.
     this.#replySub = this.#nc.subscribe(`${this.#replyPrefix}>`, { callback: (err, msg) => (err ? this.#subError(err) : this.#onReply(msg)) });
     // Messages to this node as a whole (scatter-gather, control) come on its node subject.
@@ -134,11 +141,11 @@ export class NatsTransport implements Transport {
   sendToNode(node: string, env: Envelope, askId: number): void {
     if (!this.#sink) throw new InvalidArgument('an ask needs an attached transport');
     if (!TOKEN_RE.test(node)) throw new InvalidArgument(`node id '${node}' is not a single subject token`, { fields: ['node'] });
-    this.#publish(this.#nodeSubject(node), encodeMessage(env), this.#replyPrefix + askId);
+    this.#publish(this.#nodeSubject(node), encodeMessage(env, this.#clock.monoMs()), this.#replyPrefix + askId);
   }
 
   send(env: Envelope, askId?: number): void {
-    const data = encodeMessage(env);
+    const data = encodeMessage(env, this.#clock.monoMs());
     if (askId === undefined) {
       this.#publish(this.#shardSubject(env.shard), data);
     } else {
@@ -150,7 +157,7 @@ export class NatsTransport implements Transport {
   sendBatch(shard: ShardId, batch: EnvelopeBatch | readonly Envelope[]): void {
     const b = batch instanceof EnvelopeBatch ? batch : EnvelopeBatch.of(shard, batch);
     if (b.size === 0) return;
-    this.#publish(this.#shardSubject(shard), encodeBatch(b));
+    this.#publish(this.#shardSubject(shard), encodeBatch(b, this.#clock.monoMs()));
   }
 
   reply(to: unknown, reply: Reply): void {
@@ -219,7 +226,7 @@ export class NatsTransport implements Transport {
     } else {
       let frame;
       try {
-        frame = decodeFrame(msg.data);
+        frame = decodeFrame(msg.data, this.#clock.monoMs());
       } catch (err) {
         return this.#malformed(`reply ${askId}: ${(err as Error).message}`);
       }
@@ -242,7 +249,7 @@ export class NatsTransport implements Transport {
     if (!sink) return;
     let frame;
     try {
-      frame = decodeFrame(data);
+      frame = decodeFrame(data, this.#clock.monoMs());
     } catch (err) {
       return this.#malformed(`on ${msg.subject}: ${(err as Error).message}`);
     }

@@ -23,11 +23,14 @@ export interface Envelope<B = unknown> {
   kind: string;
   key: string;
   shard: ShardId;
-  /** Owner epoch of the target's shard; 0 until ownership exists. */
+  /** Owner epoch of the target's shard, as the sender saw it; 0 outside a cluster. */
   epoch: number;
   /** Message type, chosen by the actor's protocol. */
   type: string;
-  /** Absolute deadline, ms since the Unix epoch; 0 for none. */
+  /**
+   * Deadline on this process's monotonic clock (`Clock.monoMs`), 0 for none. It never crosses
+   * the wire as such: frames carry the remaining ms, which the receiver adds to its own clock.
+   */
   deadline: number;
   /** Trace id; '' when none. */
   trace: string;
@@ -48,6 +51,10 @@ export interface Reply<V = unknown> {
 
 /** What a transport delivers inbound frames to: the actor system of one node. */
 export interface InboundSink {
+  /** The node's clock: transports turn deadlines into remaining ms and back with it. */
+  readonly clock: Clock;
+  /** A token unique to this run of the node (reply subjects carry it, so a namesake never gets our answers). */
+  readonly incarnation: string;
   /**
    * A message for an actor on one of this node's shards. An ask's refusal (full mailbox,
    * unknown kind) is answered through its `replyTo`; a tell's is returned, so that an
@@ -94,18 +101,24 @@ export interface Transport {
 
 /** A saved actor state, with the epoch of the owner that wrote it. */
 export interface Snapshot<D = unknown> {
-  /** The actor's state; undefined in a fencing marker written before any state existed. */
+  /** The actor's state; undefined when only applied asks were worth keeping. */
   data: D | undefined;
-  /** Owner epoch of the writer (0 until ownership exists). */
+  /** Owner epoch of the writer (0 outside a cluster). */
   epoch: number;
-  /** Wall-clock ms since the Unix epoch when written. */
+  /** Wall-clock ms since the Unix epoch when written: a label for people, never compared. */
   savedAt: number;
-  /** Recent ask ids with their answers, so that a retry after a move is applied once. */
-  dedup?: DedupEntry[];
+  /** Asks applied to this state, with their answers, that a caller may still retry. */
+  applied?: AppliedEntry[];
+  /** Read only: the window written by envelope version 2 (no retention; `[id, value]` or `[id, undefined, wireError]`). */
+  dedup?: Array<[string, unknown] | [string, undefined, WireError]>;
 }
 
-/** A remembered answer: `[messageId, value]` or `[messageId, undefined, wireError]`. */
-export type DedupEntry = [string, unknown] | [string, undefined, WireError];
+/**
+ * An applied ask as snapshots keep it: `[messageId, keepMs, answer]`, or `[messageId, keepMs,
+ * undefined, wireError]` for one that failed. `keepMs` is how much longer, from the write, a retry
+ * could still arrive; the reader keeps the id that long from when it loads it.
+ */
+export type AppliedEntry = [string, number, unknown] | [string, number, undefined, WireError];
 
 /** A snapshot as read, with the revision a later write must name. */
 export interface StoredSnapshot {
@@ -130,10 +143,11 @@ export interface SnapshotStore {
 
 /**
  * Who may serve which shard, under which epoch: declared here, implemented by the cluster.
- * Without one, a node serves every shard it hosts under epoch 0.
+ * Without one, a node serves every shard it hosts under epoch 0. `now` is always this node's
+ * monotonic clock (`Clock.monoMs`).
  */
 export interface ShardOwnership {
-  /** The epoch under which this node may serve `shard` at `now` (its own clock), or 0 when it may not. */
+  /** The epoch under which this node may serve `shard` at `now`, or 0 when it may not. */
   servingEpoch(shard: ShardId, now: number): number;
   /**
    * Whether this node still holds `shard` under `epoch` at `now`: true while it hands the
@@ -172,30 +186,62 @@ export interface ScatterGather {
 /** Answers a scatter-gather on one node, for the shards it serves now. */
 export type NodeHandler = (shards: ShardId[], body: unknown) => unknown;
 
-/** Facts a node reports for tests and operators: activations and snapshot writes. */
-export type RuntimeEvent =
-  | { type: 'activation'; kind: string; key: string; node: string; epoch: number; start: number; end: number; reason: 'passivated' | 'abandoned' | 'failed' | 'stopped' }
-  | { type: 'snapshot'; kind: string; key: string; node: string; epoch: number; accepted: boolean; storedEpoch?: number; at: number };
+/** How an activation ended. */
+export type ActivationEndReason = 'passivated' | 'abandoned' | 'failed' | 'stopped';
 
-/** A source of time, injected so that time-driven behaviour can be tested. */
+/**
+ * Facts a node reports, as they happen, for tests and operators. `act` names one activation
+ * (unique across the node's runs); `mono` is the node's monotonic clock when the fact happened,
+ * a reading of that node only (compare it with nothing from another process).
+ */
+export type RuntimeEvent =
+  | { type: 'activation-start'; act: string; kind: string; key: string; node: string; epoch: number; mono: number }
+  | {
+      type: 'activation-end';
+      act: string;
+      kind: string;
+      key: string;
+      node: string;
+      epoch: number;
+      reason: ActivationEndReason;
+      mono: number;
+      /** Last time the activation handled a message or wrote (abandoned ones stop before they end). */
+      lastActiveMono: number;
+    }
+  | { type: 'snapshot'; act: string; kind: string; key: string; node: string; epoch: number; accepted: boolean; mono: number }
+  | { type: 'malformed'; node: string; reason: string; mono: number };
+
+/**
+ * A source of time, injected so that time-driven behaviour can be tested. Leases, timers and
+ * deadlines use the monotonic reading; the wall clock only labels things for people.
+ */
 export interface Clock {
-  /** Wall-clock ms since the Unix epoch. */
-  now(): number;
+  /** Wall-clock ms since the Unix epoch: may jump; a label, never a duration. */
+  wallMs(): number;
+  /** Monotonic ms from an arbitrary origin of this process: never goes back. */
+  monoMs(): number;
 }
 
 /** Options of one `tell`. */
 export interface TellOptions {
   /** Message id; generated when absent. */
   id?: string;
-  /** Relative deadline in ms; 0 or absent: none. */
+  /** How long the message stays worth handling, in ms; 0 or absent: no deadline. */
   deadlineMs?: number;
-  /** Absolute deadline, ms since the Unix epoch; wins over `deadlineMs`. */
-  deadline?: number;
   trace?: string;
 }
 
 /** Options of one `ask`. */
-export interface AskOptions extends TellOptions {}
+export interface AskOptions {
+  /** Message id, stable across retries; generated when absent. A caller's own id makes its retries idempotent. */
+  id?: string;
+  /**
+   * How long to wait for the answer, in ms, capped by `maxAskDeadlineMs`; absent: `askTimeoutMs`;
+   * 0: `maxAskDeadlineMs`.
+   */
+  deadlineMs?: number;
+  trace?: string;
+}
 
 /** What an actor can do while it handles a message. */
 export interface ActorContext {
@@ -208,8 +254,14 @@ export interface ActorContext {
   readonly epoch: number;
   tell(kind: string, key: string, type: string, body?: unknown, opts?: TellOptions): void;
   ask<R = unknown>(kind: string, key: string, type: string, body?: unknown, opts?: AskOptions): Promise<R>;
-  /** Writes `actor.snapshot()` to the snapshot store now. */
-  persist(): Promise<void>;
+  /**
+   * Writes `actor.snapshot()` to the snapshot store now, with the asks applied so far. Inside an
+   * ask's handler the current ask is written as applied, with `answer` if given: a retry after a
+   * crash then gets that answer instead of running again. The reply waits for every write the
+   * handler started; if the handler returns another answer than the one written, the runtime
+   * writes once more before replying, so an acknowledged ask is never ahead of what is durable.
+   */
+  persist(answer?: unknown): Promise<void>;
   /** Delivers `{type}` (with `body`) to this actor after `delayMs`, every `delayMs` if `repeat`. Dies with the activation. */
   setTimer(type: string, delayMs: number, opts?: { repeat?: boolean; body?: unknown }): void;
   cancelTimer(type: string): void;

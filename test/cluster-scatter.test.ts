@@ -26,7 +26,7 @@ describe('cluster scatter-gather', () => {
   it('scatter-gather - with one node stopped, a partial result within the deadline names exactly its shards', async () => {
     const n2 = c.nodes.get('n2')!;
     const n2Shards = c.client.owners().flatMap((o, s) => (o === 'n2' ? [s] : []));
-    n2.child.kill('SIGSTOP');
+    n2.kill('SIGSTOP');
     try {
       const t0 = Date.now();
       const g = await c.client.scatter.gather<NodeStatus>('status', undefined, { deadlineMs: 300 });
@@ -35,7 +35,7 @@ describe('cluster scatter-gather', () => {
       expect(g.missingShards).toEqual(n2Shards);
       expect(took).toBeLessThan(300 + 700); // the deadline plus a sweep tick, with slack for a noisy machine
     } finally {
-      n2.child.kill('SIGCONT');
+      n2.kill('SIGCONT');
     }
   });
 });

@@ -4,26 +4,11 @@ import { ClusterClient } from '../cluster/index.js';
 import { KvSnapshotStore } from '../runtime/snapshot-store-kv.js';
 import { ActorSystem } from '../runtime/system.js';
 import { LocalHub, LocalTransport } from '../runtime/transport-local.js';
-import type { RuntimeEvent, ShardOwnership } from '../runtime/types.js';
+import type { RuntimeEvent } from '../runtime/types.js';
 import { testActorFactory } from './fixtures/actors.js';
+import { HandOwnership } from './fixtures/ownership.js';
+import { waitFor } from './harness/wait.js';
 import { startNatsServer, uniquePrefix, type NatsServerHandle } from './harness/nats-server.js';
-
-/** Ownership set by hand: which epoch this node serves, and whether it believes it still holds it. */
-class HandOwnership implements ShardOwnership {
-  constructor(
-    public serving: number,
-    public holds: boolean,
-  ) {}
-  servingEpoch(): number {
-    return this.serving;
-  }
-  holdsEpoch(_s: number, epoch: number): boolean {
-    return this.holds && epoch === this.serving;
-  }
-  routeEpoch(): number {
-    return this.serving;
-  }
-}
 
 describe('fenced snapshot writes', () => {
   let nats: NatsServerHandle;
@@ -37,42 +22,69 @@ describe('fenced snapshot writes', () => {
     await nats?.stop();
   });
 
-  it("fencing - a stale owner's late write (its lease check passed just before a pause) is rejected and never overwrites the new owner's", async () => {
+  const rig = (store: KvSnapshotStore, events: RuntimeEvent[]) => async (id: string, own: HandOwnership) => {
+    const s = new ActorSystem({ nodeId: id, shardCount: 4, transport: new LocalTransport(new LocalHub()), store, ownership: own, onEvent: (e) => events.push(e) });
+    s.register('test', testActorFactory);
+    return s.start();
+  };
+  const writes = (events: RuntimeEvent[]) => events.flatMap((e) => (e.type === 'snapshot' ? [[e.node, e.epoch, e.accepted]] : []));
+
+  it("fencing - a stale owner's late write (its lease check passed just before a pause) loses to the new owner's write", async () => {
     const store = new KvSnapshotStore(nc, { bucketPrefix: uniquePrefix('fence') });
     const events: RuntimeEvent[] = [];
-    const mk = (id: string, own: HandOwnership) => {
-      const hub = new LocalHub();
-      const s = new ActorSystem({ nodeId: id, shardCount: 4, transport: new LocalTransport(hub), store, ownership: own, onEvent: (e) => events.push(e) });
-      s.register('test', testActorFactory);
-      return s;
-    };
-    const oldOwn = new HandOwnership(1, true);
-    const a = await mk('old', oldOwn).start();
+    const node = rig(store, events);
+    const oldOwn = new HandOwnership(1);
+    const a = await node('old', oldOwn);
     await a.ask('test', 'k', 'incr', { by: 1 });
     await a.ask('test', 'k', 'persist');
     await a.ask('test', 'k', 'incr', { by: 1 }); // 2, not yet written
 
-    // The shard moves to a new owner under epoch 2, which activates the actor and marks its snapshot.
-    const b = await mk('new', new HandOwnership(2, true)).start();
+    // The shard moves to a new owner under epoch 2, which activates the actor and writes.
+    const b = await node('new', new HandOwnership(2));
     expect(await b.ask('test', 'k', 'incr', { by: 10 })).toBe(11);
+    await b.ask('test', 'k', 'persist');
 
     // The old owner, believing its lease still holds, writes late: the compare-and-set refuses it.
-    const err = await a.ask('test', 'k', 'persist').catch((e: unknown) => e);
-    expect((err as { code: string }).code).toBe('Fenced');
+    // It is not answered as done: the caller is told to ask the shard's owner (NoRoute) until its deadline.
+    const err = await a.ask('test', 'k', 'persist', undefined, { deadlineMs: 300 }).catch((e: unknown) => e);
+    expect(['NoRoute', 'DeadlineExceeded']).toContain((err as { code: string }).code);
     expect(a.kindStats('test').snapshotsRejected).toBe(1);
-    expect(a.isActive('test', 'k')).toBe(false); // fenced off: the activation is gone, unwritten
+    // Fenced off: its activation is gone, unwritten, and every later one finds a newer epoch in the store.
+    await waitFor('no activation of k on the old owner', () => !a.isActive('test', 'k'));
+    expect(a.kindStats('test').snapshotsRejected).toBe(1);
 
-    await b.ask('test', 'k', 'persist');
     const { snapshot } = await store.load('test', 'k');
     expect(snapshot).toMatchObject({ epoch: 2, data: { n: 11 } });
-    expect(events.filter((e) => e.type === 'snapshot').map((e) => [e.node, e.epoch, (e as { accepted: boolean }).accepted])).toEqual([
-      ['old', 1, true], // the first activation under epoch 1 marks the snapshot
-      ['old', 1, true], // persist
-      ['new', 2, true], // the new owner's mark
-      ['old', 1, false], // the late write, rejected
+    expect(writes(events)).toEqual([
+      ['old', 1, true],
       ['new', 2, true],
+      ['old', 1, false], // the late write, rejected
     ]);
-    oldOwn.holds = false;
+    oldOwn.lose();
+    await a.stop();
+    await b.stop();
+  });
+
+  it("fencing - a stale owner's late write that lands before the new owner writes is overwritten by it, never the reverse", async () => {
+    const store = new KvSnapshotStore(nc, { bucketPrefix: uniquePrefix('fence2') });
+    const events: RuntimeEvent[] = [];
+    const node = rig(store, events);
+    const oldOwn = new HandOwnership(1);
+    const a = await node('old', oldOwn);
+    await a.ask('test', 'k', 'incr', { by: 1 });
+    await a.ask('test', 'k', 'persist');
+    const b = await node('new', new HandOwnership(2));
+    expect(await b.ask('test', 'k', 'incr', { by: 10 })).toBe(11); // read n = 1 under epoch 2, nothing written yet
+    await a.ask('test', 'k', 'incr', { by: 1 });
+    await a.ask('test', 'k', 'persist'); // the late write lands: nobody newer has written
+    expect((await store.load('test', 'k')).snapshot).toMatchObject({ epoch: 1, data: { n: 2 } });
+    await b.ask('test', 'k', 'persist'); // conflicts, reads epoch 1 < 2, and overwrites
+    expect((await store.load('test', 'k')).snapshot).toMatchObject({ epoch: 2, data: { n: 11 } });
+    // Any later write of the old owner loses.
+    expect(['NoRoute', 'DeadlineExceeded']).toContain(((await a.ask('test', 'k', 'persist', undefined, { deadlineMs: 300 }).catch((e: unknown) => e)) as { code: string }).code);
+    expect(a.kindStats('test').snapshotsRejected).toBe(1);
+    expect((await store.load('test', 'k')).snapshot).toMatchObject({ epoch: 2, data: { n: 11 } });
+    oldOwn.lose();
     await a.stop();
     await b.stop();
   });

@@ -4,7 +4,7 @@ import { shardOf } from '../runtime/shard.js';
 import { ActorSystem } from '../runtime/system.js';
 import { NatsTransport } from '../runtime/transport-nats.js';
 import { startNatsServer, uniquePrefix, type NatsServerHandle } from './harness/nats-server.js';
-import { startNodeProcess, type NodeProcess } from './harness/processes.js';
+import { builtFixture, startNodeProcess, type NodeProcess } from './harness/processes.js';
 
 const S = 128;
 const owner = (key: string) => (shardOf('test', key, S) < 64 ? 'node-a' : 'node-b');
@@ -20,8 +20,8 @@ describe('two node processes over NATS', () => {
     nats = await startNatsServer();
     const prefix = uniquePrefix('two');
     const common = ['--nats', nats.url, '--prefix', prefix, '--shard-count', String(S), '--kv'];
-    a = startNodeProcess([...common, '--id', 'node-a', '--shards', '0-63']);
-    b = startNodeProcess([...common, '--id', 'node-b', '--shards', '64-127']);
+    a = startNodeProcess([...common, '--id', 'node-a', '--shards', '0-63'], { script: builtFixture('node-proc.js') });
+    b = startNodeProcess([...common, '--id', 'node-b', '--shards', '64-127'], { script: builtFixture('node-proc.js') });
     await Promise.all([a.ready, b.ready]);
     nc = await connect({ servers: nats.url, noAsyncTraces: true });
     client = new ActorSystem({ nodeId: 'client', shardCount: S, transport: new NatsTransport(nc, { prefix }) });
@@ -62,9 +62,9 @@ describe('two node processes over NATS', () => {
   it('two nodes - state written on one node survives its graceful restart (JetStream KV snapshots)', async () => {
     const key = Array.from({ length: 100 }, (_, i) => `z${i}`).find((k) => owner(k) === 'node-b')!;
     for (let i = 0; i < 7; i++) await client.ask('test', key, 'incr');
-    const args = b.child.spawnargs.slice(2);
+    const args = b.child.spawnargs.slice(2); // after node and the script
     expect(await b.stop()).toBe(0);
-    b = startNodeProcess(args);
+    b = startNodeProcess(args, { script: builtFixture('node-proc.js') });
     await b.ready;
     expect(await client.ask('test', key, 'get')).toBe(7);
   });

@@ -1,43 +1,64 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { ClusterClient } from '../../cluster/index.js';
+import { assignShards, ClusterClient, type NodeStatus } from '../../cluster/index.js';
 import { startNatsServer, uniquePrefix, type NatsServerHandle } from './nats-server.js';
-import { builtFixture, startNodeProcess, type NodeProcess } from './processes.js';
+import { builtFixture, startNodeProcess, type NodeProcess, type ProcessEvent } from './processes.js';
 import { waitFor } from './wait.js';
 
-/** A test cluster: a nats-server, node processes, and a client in the test process. */
+/** Short timings for tests: a 1 s lease, a 1.5 s heartbeat window. */
+export const FAST_NODE_FLAGS = [
+  '--lease-ms', '1000', '--renew-ms', '250', '--safety-margin-ms', '250', '--heartbeat-ms', '250', '--heartbeat-window-ms', '1500', '--reconcile-ms', '100',
+];
+
+/** A test cluster: a nats-server, `reel node` processes hosting the test actor, and a client in the test process. */
 export interface TestCluster {
   nats: NatsServerHandle;
   prefix: string;
   shardCount: number;
+  /** Running (or last started) process of each node id. */
   nodes: Map<string, NodeProcess>;
   client: ClusterClient;
   nc: NatsConnection;
-  /** Starts one more node process (fast timings) and waits until it is ready. */
-  addNode(id: string): Promise<NodeProcess>;
-  /** Waits until every shard has a live owner among `ids` (default: every running node). */
+  /** Starts one more node process (fast timings unless `defaultTimings`) and waits until it is ready. */
+  addNode(id: string, opts?: { env?: Record<string, string>; defaultTimings?: boolean }): Promise<NodeProcess>;
+  /**
+   * Waits until ownership is what placement gives `ids` (default: every running node): each shard's
+   * entry names its assigned node, and every one of those nodes says it holds exactly its shards
+   * and hands none off.
+   */
   waitBalanced(ids?: string[], timeoutMs?: number): Promise<void>;
-  /** All events printed by every node so far. */
-  events(): Array<Record<string, unknown>>;
+  /** Every process started so far, replaced ones included. */
+  processes(): NodeProcess[];
   close(): Promise<void>;
 }
 
+/** Fast timings and the test actor, through the real `reel node` command. */
+function nodeArgs(url: string, id: string, prefix: string, shardCount: number, metrics: boolean, fast: boolean): string[] {
+  return [
+    'node', '--nats', url, '--id', id, '--prefix', prefix, '--shard-count', String(shardCount), '--kinds', builtFixture('test-kinds.js'), '--events',
+    ...(fast ? FAST_NODE_FLAGS : []), ...(metrics ? ['--metrics-port', '0'] : []),
+  ];
+}
+
 /** `metrics`: every node serves Prometheus metrics on a free port, named by `metricsPort` in its `ready` event. */
-export async function startTestCluster(opts: { nodes: number; shardCount?: number; label: string; metrics?: boolean }): Promise<TestCluster> {
-  const nats = await startNatsServer();
+export async function startTestCluster(opts: { nodes: number; shardCount?: number; label: string; metrics?: boolean; nats?: NatsServerHandle }): Promise<TestCluster> {
+  const nats = opts.nats ?? (await startNatsServer());
   const prefix = uniquePrefix(opts.label);
   const shardCount = opts.shardCount ?? 128;
   const nodes = new Map<string, NodeProcess>();
-  const retired: NodeProcess[] = [];
-  const addNode = async (id: string) => {
-    const p = startNodeProcess(['--nats', nats.url, '--id', id, '--prefix', prefix, '--shard-count', String(shardCount), '--fast', ...(opts.metrics ? ['--metrics-port', '0'] : [])], { script: builtFixture('cluster-node-proc.js') });
+  const all: NodeProcess[] = [];
+  const addNode = async (id: string, o: { env?: Record<string, string>; defaultTimings?: boolean } = {}) => {
+    const p = startNodeProcess(nodeArgs(nats.url, id, prefix, shardCount, Boolean(opts.metrics), !o.defaultTimings), o.env ? { env: o.env } : {});
     nodes.set(id, p);
+    all.push(p);
     await p.ready;
     return p;
   };
   for (let i = 1; i <= opts.nodes; i++) await addNode(`n${i}`);
-  const nc = await connect({ servers: nats.url, noAsyncTraces: true });
+  // The test's own connection rides out a nats-server restart, as the nodes' do.
+  const nc = await connect({ servers: nats.url, noAsyncTraces: true, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
   const client = await ClusterClient.connect(nc, { prefix, shardCount });
-  const c: TestCluster = {
+  const running = () => [...nodes.entries()].filter(([, p]) => p.exitedAt() === undefined).map(([id]) => id);
+  return {
     nats,
     prefix,
     shardCount,
@@ -45,32 +66,47 @@ export async function startTestCluster(opts: { nodes: number; shardCount?: numbe
     client,
     nc,
     addNode,
+    processes: () => [...all],
     async waitBalanced(ids, timeoutMs = 30_000) {
-      const want = new Set(ids ?? [...nodes.entries()].filter(([, p]) => p.child.exitCode === null && p.child.signalCode === null).map(([id]) => id));
+      const want = ids ?? running();
+      let state: unknown = null;
       await waitFor(
-        `every shard owned by one of ${[...want].join(',')} (each owning some)`,
+        `shards placed on ${want.join(',')} as placement says, no handoff in flight`,
         async () => {
           await client.view.refresh();
+          const desired = assignShards(shardCount, want.map((id) => ({ id, weight: 1 })), client.view.overrides);
           const owners = client.owners();
-          return owners.every((o) => want.has(o)) && [...want].every((id) => owners.includes(id));
+          const wrong = owners.flatMap((o, s) => (o === desired.get(s) ? [] : [`${s}:${o || '-'}→${desired.get(s)}`]));
+          if (wrong.length > 0) {
+            state = { wrong: wrong.slice(0, 8), count: wrong.length };
+            return false;
+          }
+          const g = await client.scatter.gather<NodeStatus>('status', undefined, { deadlineMs: 1_000 });
+          const byNode = new Map(g.answers.map((a) => [a.node, a.value]));
+          for (const id of want) {
+            const st = byNode.get(id);
+            const mine = owners.flatMap((o, s) => (o === id ? [s] : []));
+            const held = (st?.owned ?? []).map(([s]) => s).sort((a, b) => a - b);
+            if (st === undefined || st.handingOff.length > 0 || held.join() !== mine.join()) {
+              state = { node: id, answered: st !== undefined, handingOff: st?.handingOff, holds: held.length, entries: mine.length };
+              return false;
+            }
+          }
+          return true;
         },
-        { timeoutMs, intervalMs: 50, describe: () => countBy(client.owners()) },
+        { timeoutMs, intervalMs: 50, describe: () => state },
       );
-    },
-    events() {
-      return [...retired, ...nodes.values()].flatMap((p) => p.events);
     },
     async close() {
       await client.close().catch(() => undefined);
       await nc.close().catch(() => undefined);
-      for (const p of nodes.values()) {
-        if (p.child.signalCode === 'SIGSTOP' || p.child.exitCode === null) p.child.kill('SIGCONT');
-      }
-      await Promise.all([...nodes.values()].map((p) => p.stop()));
-      await nats.stop();
+      for (const p of all) p.kill('SIGCONT');
+      // No handoffs at the end: the test is over, and a kill is quicker than a drain of every node.
+      for (const p of all) p.kill('SIGKILL');
+      await Promise.all(all.map((p) => p.exited));
+      if (opts.nats === undefined) await nats.stop();
     },
   };
-  return c;
 }
 
 export function countBy(xs: string[]): Record<string, number> {
@@ -79,24 +115,71 @@ export function countBy(xs: string[]): Record<string, number> {
   return out;
 }
 
-/** Activation events of one key must not overlap in time (across nodes); returns the overlaps found. */
-export function overlappingActivations(events: Array<Record<string, unknown>>): string[] {
-  const byKey = new Map<string, Array<{ node: string; start: number; end: number; epoch: number }>>();
-  for (const e of events) {
-    if (e.event !== 'activation') continue;
-    const k = `${String(e.kind)}/${String(e.key)}`;
-    const list = byKey.get(k) ?? [];
-    list.push({ node: String(e.node), start: Number(e.start), end: Number(e.end), epoch: Number(e.epoch) });
-    byKey.set(k, list);
+/** One activation as the overlap check sees it, on the test's clock. */
+interface Interval {
+  act: string;
+  node: string;
+  epoch: number;
+  start: number;
+  end: number;
+}
+
+/**
+ * Activations of one key must never be active at the same time, across nodes and epochs.
+ * Events are streamed as they happen (`reel node --events`); each carries the node's monotonic
+ * time, which is put on the test's clock through that process's offset (the smallest arrival
+ * time minus node time over its events: a lower bound off by the pipe's latency only). An
+ * activation is active from its start until its last act (an abandoned one stops before it
+ * ends); one with no end event lasts until its process died, or until now. Returns the overlaps.
+ */
+export function overlappingActivations(procs: NodeProcess[], now = performance.now()): string[] {
+  const byKey = new Map<string, Interval[]>();
+  for (const p of procs) {
+    const evs = p.events.filter((e): e is ProcessEvent & { mono: number } => typeof e.mono === 'number');
+    if (evs.length === 0) continue;
+    const offset = Math.min(...evs.map((e) => e.recvMono - e.mono));
+    const open = new Map<string, Interval & { key: string }>();
+    for (const e of evs) {
+      if (e.event === 'activation-start') {
+        open.set(String(e.act), { key: `${String(e.kind)}/${String(e.key)}`, act: String(e.act), node: String(e.node), epoch: Number(e.epoch), start: e.mono + offset, end: Infinity });
+      } else if (e.event === 'activation-end') {
+        const iv = open.get(String(e.act));
+        if (iv === undefined) continue; // started before the events were streamed
+        iv.end = Number(e.lastActiveMono) + offset;
+        open.delete(iv.act);
+        push(byKey, iv);
+      }
+    }
+    const died = p.exitedAt() ?? now;
+    for (const iv of open.values()) push(byKey, { ...iv, end: died });
   }
   const bad: string[] = [];
   for (const [k, list] of byKey) {
     list.sort((a, b) => a.start - b.start);
     for (let i = 1; i < list.length; i++) {
-      const prev = list[i - 1]!;
-      const cur = list[i]!;
-      if (cur.start < prev.end) bad.push(`${k}: ${prev.node}@${prev.epoch} [${prev.start},${prev.end}] overlaps ${cur.node}@${cur.epoch} [${cur.start},${cur.end}]`);
+      for (let j = 0; j < i; j++) {
+        const a = list[j]!;
+        const b = list[i]!;
+        if (b.start < a.end) bad.push(`${k}: ${a.node}@${a.epoch} [${a.start.toFixed(1)}, ${a.end.toFixed(1)}] overlaps ${b.node}@${b.epoch} [${b.start.toFixed(1)}, ${b.end.toFixed(1)}]`);
+      }
     }
   }
   return bad;
+}
+
+function push(byKey: Map<string, Interval[]>, iv: Interval & { key: string }): void {
+  const list = byKey.get(iv.key) ?? [];
+  list.push(iv);
+  byKey.set(iv.key, list);
+}
+
+/** A node's monotonic time on the test's clock (see `overlappingActivations`). */
+export function onTestClock(p: NodeProcess, mono: number): number {
+  const evs = p.events.filter((e) => typeof e.mono === 'number');
+  return mono + Math.min(...evs.map((e) => e.recvMono - (e.mono as number)));
+}
+
+/** Activation starts seen so far (a check that the overlap test had something to look at). */
+export function activationStarts(procs: NodeProcess[]): number {
+  return procs.reduce((n, p) => n + p.events.filter((e) => e.event === 'activation-start').length, 0);
 }

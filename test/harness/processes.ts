@@ -1,82 +1,123 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+
+/** A JSON line a child printed, stamped with this (test) process's monotonic clock on arrival. */
+export type ProcessEvent = Record<string, unknown> & { recvMono: number };
 
 /** A child node process and the JSON events it printed. */
 export interface NodeProcess {
   readonly child: ChildProcess;
-  readonly events: Array<Record<string, unknown>>;
+  /** Every JSON line so far, in arrival order. `reel node` log lines read as `event: 'log'` (or `'ready'`). */
+  readonly events: ProcessEvent[];
   /** Resolves with the `ready` event; rejects if the process exits first. */
-  readonly ready: Promise<Record<string, unknown>>;
+  readonly ready: Promise<ProcessEvent>;
   /** Resolves with the exit code (or signal) once the process is gone. */
   readonly exited: Promise<number | string>;
-  /** SIGTERM and wait for exit. */
+  /** This process's monotonic clock when the child's exit was seen; undefined while it runs. */
+  exitedAt(): number | undefined;
+  /** SIGTERM (a `reel node` drains) and wait for exit. */
   stop(): Promise<number | string>;
-  /** Writes a line to the process's stdin. */
-  send(line: string): void;
+  /** Sends a signal (SIGKILL, SIGSTOP, SIGCONT, SIGUSR2). */
+  kill(signal: NodeJS.Signals): void;
   /** Resolves with the first event (already printed or to come) that `match` accepts. */
-  waitEvent(match: (e: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitEvent(match: (e: ProcessEvent) => boolean, timeoutMs?: number): Promise<ProcessEvent>;
   stderr(): string;
+  /** The last lines of stdout and stderr, for failure messages. */
+  tail(): string;
 }
 
-/** Starts the built node fixture (`npm run build` first) with `args`: children run JavaScript, never TypeScript. */
-export function startNodeProcess(args: string[], opts: { script?: string; readyTimeoutMs?: number } = {}): NodeProcess {
-  const script = opts.script ?? builtFixture('node-proc.js');
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const events: Array<Record<string, unknown>> = [];
-  const watchers = new Set<(e: Record<string, unknown>) => void>();
+/** Options of `startNodeProcess`. */
+export interface NodeProcessOptions {
+  /** Script to run with node; default: the `reel` command. */
+  script?: string;
+  readyTimeoutMs?: number;
+  /** Extra environment (the test clock, for one). */
+  env?: Record<string, string>;
+}
+
+/**
+ * Starts a built script (default `dist/cli/main.js`, the `reel` command: `npm run build` first)
+ * with `args`. Children run JavaScript, never TypeScript. Each stdout chunk is stamped with this
+ * process's monotonic clock as it arrives, so that facts from several children can be put on
+ * one time line (see `overlappingActivations`).
+ */
+export function startNodeProcess(args: string[], opts: NodeProcessOptions = {}): NodeProcess {
+  const script = opts.script ?? builtCli();
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  const events: ProcessEvent[] = [];
+  const watchers = new Set<(e: ProcessEvent) => void>();
   let err = '';
+  let outTail = '';
+  let exitedAt: number | undefined;
   child.stderr!.on('data', (d: Buffer) => {
     err = (err + d.toString()).slice(-8192);
   });
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`node process ${args.join(' ')} not ready after ${opts.readyTimeoutMs ?? 15_000} ms; stderr: ${err}`)),
-      opts.readyTimeoutMs ?? 15_000,
-    );
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      let ev: Record<string, unknown>;
-      try {
-        ev = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        return;
-      }
-      events.push(ev);
-      for (const w of watchers) w(ev);
-      if (ev.event === 'ready') {
-        clearTimeout(timer);
-        resolve(ev);
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => {
+      exitedAt = performance.now();
+      resolve(code ?? signal ?? -1);
+    }),
+  );
+  let partial = '';
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 20_000;
+  const ready = new Promise<ProcessEvent>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`node process ${args.join(' ')} not ready after ${readyTimeoutMs} ms; ${tail()}`)), readyTimeoutMs);
+    child.stdout!.on('data', (d: Buffer) => {
+      const recvMono = performance.now();
+      const text = partial + d.toString();
+      const lines = text.split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) {
+        outTail = (outTail + line + '\n').slice(-4096);
+        let ev: ProcessEvent;
+        try {
+          ev = { ...(JSON.parse(line) as Record<string, unknown>), recvMono };
+        } catch {
+          continue;
+        }
+        // `reel node` prints log lines ({level, msg, …}); runtime events carry `event` themselves.
+        if (ev.event === undefined) ev.event = ev.msg === 'node ready' ? 'ready' : 'log';
+        events.push(ev);
+        for (const w of watchers) w(ev);
+        if (ev.event === 'ready') {
+          clearTimeout(timer);
+          resolve(ev);
+        }
       }
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`node process exited (${code}) before it was ready; stderr: ${err}`));
+      reject(new Error(`node process exited (${code}) before it was ready; ${tail()}`));
     });
   });
   ready.catch(() => undefined);
+  function tail(): string {
+    return `stdout tail: ${outTail.slice(-1500)}\nstderr tail: ${err.slice(-1500)}`;
+  }
   return {
     child,
     events,
     ready,
     exited,
+    exitedAt: () => exitedAt,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       return exited;
     },
-    stderr: () => err,
-    send(line: string) {
-      child.stdin!.write(`${line}\n`);
+    kill(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
+    stderr: () => err,
+    tail,
     waitEvent(match, timeoutMs = 20_000) {
       const found = events.find(match);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           watchers.delete(w);
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for an event from ${args.join(' ')}; stderr: ${err}`));
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for an event from ${args.join(' ')}; ${tail()}`));
         }, timeoutMs);
-        const w = (e: Record<string, unknown>) => {
+        const w = (e: ProcessEvent) => {
           if (!match(e)) return;
           clearTimeout(timer);
           watchers.delete(w);

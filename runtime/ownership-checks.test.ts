@@ -1,0 +1,152 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fixtureState, testActorFactory } from '../test/fixtures/actors.js';
+import { HandOwnership } from '../test/fixtures/ownership.js';
+import { waitFor } from '../test/harness/wait.js';
+import type { ReelError } from './errors.js';
+import type { SystemOptions } from './options.js';
+import { allShards, shardOf } from './shard.js';
+import { MemorySnapshotStore } from './snapshot-store-memory.js';
+import { ActorSystem } from './system.js';
+import { LocalHub, LocalTransport } from './transport-local.js';
+import type { Clock } from './types.js';
+
+const S = 8;
+
+async function rejection(p: Promise<unknown>): Promise<ReelError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as ReelError;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+describe('ownership checks', () => {
+  let hub: LocalHub;
+  let store: MemorySnapshotStore;
+  const systems: ActorSystem[] = [];
+  const node = async (id: string, ownership: HandOwnership | undefined, opts: SystemOptions = {}, shards = allShards(S)) => {
+    const s = new ActorSystem({ nodeId: id, shardCount: S, transport: new LocalTransport(hub), store, ...(ownership ? { ownership } : {}), dedupMaxEntries: 100_000, ...opts });
+    s.register('test', testActorFactory);
+    await s.start(shards);
+    systems.push(s);
+    return s;
+  };
+  beforeEach(() => {
+    fixtureState.reset();
+    hub = new LocalHub();
+    store = new MemorySnapshotStore();
+  });
+  afterEach(async () => {
+    for (const g of fixtureState.gates.values()) g.open();
+    for (const s of systems.splice(0)) await s.stop();
+  });
+
+  it('ownership checks - a handler that outlives its lease neither persists, tells nor answers (finding 11)', async () => {
+    const own = new HandOwnership(1);
+    const server = await node('a', own);
+    const client = await node('client', new HandOwnership(0, false, 1), { askAttemptTimeoutMs: 0 }, []);
+    const p = client.ask('test', 'k', 'holdThenPersist', { gate: 'g', tellKey: 'told' }, { id: 'h1', deadlineMs: 300 });
+    await waitFor('handler waiting', () => fixtureState.runningByKey.get('test/k') === 1);
+    own.lose(); // the lease runs out while the handler awaits
+    fixtureState.gate('g').open();
+    // Never answered as done: told to ask the shard's owner (there is none here) until the deadline.
+    expect(['NoRoute', 'DeadlineExceeded']).toContain((await rejection(p)).code);
+    const { snapshot } = await store.load('test', 'k');
+    expect((snapshot?.data as { n?: number } | undefined)?.n ?? 0).toBe(0);
+    expect(fixtureState.generations.has('test/told')).toBe(false);
+    expect(server.kindStats('test').snapshotsSaved).toBe(0);
+  });
+
+  it('ownership checks - a key never runs two activations at once in one process, even across epochs (finding 11)', async () => {
+    const own = new HandOwnership(1);
+    await node('a', own);
+    const clientOwn = new HandOwnership(0, false, 1);
+    const client = await node('client', clientOwn, {}, []);
+    const first = client.ask('test', 'k', 'hold', { gate: 'g1' }, { deadlineMs: 1_000 }).catch((e: ReelError) => e.code);
+    await waitFor('first handler waiting', () => fixtureState.runningByKey.get('test/k') === 1);
+    // The same node claims the shard again under a new epoch while the old activation's handler is in flight.
+    own.serving = 2;
+    clientOwn.route = 2;
+    fixtureState.gate('g2').open();
+    const second = client.ask('test', 'k', 'hold', { gate: 'g2' }, { deadlineMs: 5_000 });
+    await client.ask('test', 'other', 'incr'); // everything sent before it has been delivered and started
+    fixtureState.gate('g1').open();
+    await first;
+    await second;
+    expect(fixtureState.maxRunningByKey).toBe(1);
+  });
+
+  it('ownership checks - cluster nodes refuse epoch 0; batched tells carry the route epoch (finding 12)', async () => {
+    const server = await node('a', new HandOwnership(3));
+    const bare = await node('bare', undefined, {}, []);
+    expect((await rejection(bare.ask('test', 'k', 'incr'))).code).toBe('StaleEpoch');
+    const stamped = await node('stamped', new HandOwnership(0, false, 3), {}, []);
+    stamped.tellBatch([{ kind: 'test', key: 'k', type: 'incr' }, { kind: 'test', key: 'k', type: 'incr' }]);
+    expect(await stamped.ask('test', 'k', 'get')).toBe(2);
+    const stale = await node('stale', new HandOwnership(0, false, 2), { askAttemptTimeoutMs: 0 }, []);
+    // In process a refused tell throws at once; over NATS it would be dropped (at most once).
+    expect(() => stale.tellBatch([{ kind: 'test', key: 'k', type: 'incr' }])).toThrow(/names epoch 2; node a serves epoch 3/);
+    expect(await stamped.ask('test', 'k', 'get')).toBe(2);
+    expect(server.stats.staleEpochs).toBeGreaterThanOrEqual(2);
+  });
+
+  it('ownership checks - a caller drops a reply from an owner older than one it has seen, and retries (finding 12)', async () => {
+    const shard = shardOf('test', 'k', S);
+    const oldOwn = new HandOwnership(3);
+    await node('old', oldOwn, {}, [shard]);
+    const clientOwn = new HandOwnership(0, false, 3);
+    const client = await node('client', clientOwn, { askAttemptTimeoutMs: 30 }, []);
+    const p = client.request('test', 'k', 'hold', { gate: 'late' }, { deadlineMs: 5_000 });
+    await waitFor('old owner handling', () => fixtureState.runningByKey.get('test/k') === 1);
+    // The shard moves to a new node under epoch 4; the old one, still believing its lease, answers late.
+    await node('new', new HandOwnership(4), {}, [shard]);
+    clientOwn.route = 4;
+    fixtureState.gate('late').open();
+    const r = await p;
+    expect([r.node, r.epoch]).toEqual(['new', 4]);
+  });
+
+  it('ownership checks - activating a key with no snapshot writes nothing to the store (finding 20)', async () => {
+    const server = await node('a', new HandOwnership(1));
+    for (let i = 0; i < 50; i++) expect(await server.ask('test', `nobody-${i}`, 'get')).toBe(0);
+    expect(store.size).toBe(0);
+    expect(store.writes).toBe(0);
+  });
+
+  it('ownership checks - a repeating timer queues at most one tick behind a long handler (finding 20)', async () => {
+    const server = await node('a', new HandOwnership(1));
+    await server.ask('test', 'busy', 'timer', { ms: 2, repeat: true });
+    await server.ask('test', 'control', 'timer', { ms: 2, repeat: true });
+    const before = await server.ask<number>('test', 'busy', 'get');
+    const held = server.ask('test', 'busy', 'hold', { gate: 'long' }, { deadlineMs: 10_000 });
+    await waitFor('handler waiting', () => fixtureState.runningByKey.get('test/busy') === 1);
+    const c0 = await server.ask<number>('test', 'control', 'get');
+    await waitFor('control timer ticked 30 times', async () => (await server.ask<number>('test', 'control', 'get')) >= c0 + 30);
+    fixtureState.gate('long').open();
+    await held;
+    const after = await server.ask<number>('test', 'busy', 'get');
+    expect(after - before).toBeLessThanOrEqual(3);
+  });
+
+  it('ownership checks - message types named by senders do not grow the per-type counters without bound (finding 20)', async () => {
+    const server = await node('a', new HandOwnership(1));
+    await Promise.all(Array.from({ length: 300 }, (_, i) => rejection(server.ask('test', 'k', `junk-${i}`))));
+    expect(server.kindStats('test').byType.size).toBeLessThanOrEqual(65);
+  });
+
+  it('ownership checks - pending asks expire by the monotonic clock: wall-clock jumps neither stall nor hurry them (finding 10)', async () => {
+    let off = 0;
+    const jumpy = { now: () => Date.now() + off, wallMs: () => Date.now() + off, monoMs: () => performance.now() } as unknown as Clock;
+    await node('a', new HandOwnership(1));
+    const client = await node('client', new HandOwnership(0, false, 1), { clock: jumpy }, []);
+    const slow = client.ask('test', 'k1', 'hold', { gate: 'never' }, { deadlineMs: 150 });
+    const kept = client.ask('test', 'k2', 'hold', { gate: 'soon' }, { deadlineMs: 3_000 });
+    off = -60_000; // the wall clock steps back a minute
+    expect((await rejection(slow)).code).toBe('DeadlineExceeded');
+    off = 120_000; // and forward two
+    await waitFor('k2 handler waiting', () => fixtureState.runningByKey.get('test/k2') === 1);
+    fixtureState.gate('soon').open();
+    expect(await kept).toBe(0);
+  }, 10_000);
+});
