@@ -1,6 +1,7 @@
 import type { Actor, ActorAddress, Envelope } from '../runtime/index.js';
 import { countInteraction, emptyCounters, meanRating, type InteractionCounters } from './interaction-counters.js';
-import { TitleMsg, type InteractionBody, type TitleSummary } from './messages.js';
+import { decodeInteraction, decodeNoBody, unknownMessageType } from './decode.js';
+import { TitleMsg, type TitleSummary } from './messages.js';
 
 type TitleState = InteractionCounters;
 
@@ -21,12 +22,14 @@ export class TitleActor implements Actor<TitleState> {
   receive(msg: Envelope): unknown {
     switch (msg.type) {
       case TitleMsg.Interaction:
-        countInteraction(this.s, msg.body as InteractionBody);
+        // Decoded before anything changes: a rejected body leaves the state as it was.
+        countInteraction(this.s, decodeInteraction(msg.body, this.address, 'titleId'));
         return undefined;
       case TitleMsg.Summary:
+        decodeNoBody(msg.body, this.address, msg.type);
         return this.summary();
       default:
-        throw new Error(`title actor: unknown message type '${msg.type}'`);
+        throw unknownMessageType(this.address, msg.type);
     }
   }
 

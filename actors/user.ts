@@ -1,6 +1,7 @@
 import type { Actor, ActorAddress, Envelope } from '../runtime/index.js';
 import { countInteraction, emptyCounters, meanRating, type InteractionCounters } from './interaction-counters.js';
-import { UserMsg, type InteractionBody, type UserSummary } from './messages.js';
+import { decodeInteraction, decodeNoBody, unknownMessageType } from './decode.js';
+import { UserMsg, type UserSummary } from './messages.js';
 
 /** Titles of recent history a user actor keeps. */
 export const USER_RECENT_TITLES = 100;
@@ -29,15 +30,17 @@ export class UserActor implements Actor<UserState> {
   receive(msg: Envelope): unknown {
     switch (msg.type) {
       case UserMsg.Interaction: {
-        const b = msg.body as InteractionBody;
+        // Decoded before anything changes: a rejected body leaves the state as it was.
+        const b = decodeInteraction(msg.body, this.address, 'userId');
         countInteraction(this.s, b);
         this.addRecent(b.titleId, b.eventTimeMs);
         return undefined;
       }
       case UserMsg.Summary:
+        decodeNoBody(msg.body, this.address, msg.type);
         return this.summary();
       default:
-        throw new Error(`user actor: unknown message type '${msg.type}'`);
+        throw unknownMessageType(this.address, msg.type);
     }
   }
 
