@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { memorySnapshotStore } from '../runtime/index.js';
 import { IdentitySet, MAX_IDENTITY_HASH } from './identity-set.js';
-import { identityHash } from './interaction-identity.js';
+import { interactionHash } from './interaction-identity.js';
 
 describe('identity set', () => {
   it('identity set - add answers whether the hash was new; has finds what was added', () => {
@@ -49,13 +49,13 @@ describe('identity set', () => {
     for (const bad of [0, -1, 1.5, 2 ** 53, Number.NaN]) expect(() => s.add(bad)).toThrow(RangeError);
   });
 
-  it('identity set - 200,000 identity hashes: no false negatives, no collisions', () => {
+  it('identity set - 200,000 interaction hashes: no false negatives, no collisions', () => {
     const s = new IdentitySet();
     const hashes = new Float64Array(200_000);
     let repeats = 0;
     let missing = 0;
     for (let i = 0; i < hashes.length; i++) {
-      hashes[i] = identityHash(`t:RATING:${881_250_949_000 + i}:3:196${i % 1682}`);
+      hashes[i] = interactionHash({ eventId: '', userId: String(i % 943), titleId: String(i % 1682), type: 'RATING', value: 3, eventTimeMs: 881_250_949_000 + i });
       if (!s.add(hashes[i]!)) repeats++;
     }
     for (const h of hashes) if (!s.has(h)) missing++;
