@@ -10,8 +10,12 @@ export function registerReelActors(system: ActorSystem): ActorSystem {
 
 export { Kind } from './kinds.js';
 export { ingestInteractions, DEFAULT_INGEST_BATCH } from './ingest.js';
-export { TitleMsg, UserMsg } from './messages.js';
+export { INTERACTION_TYPES, TitleMsg, UserMsg } from './messages.js';
+export { decodeInteraction, MAX_EVENT_ID_CHARS, MAX_ID_CHARS } from './decode.js';
+export { IdentitySet } from './identity-set.js';
+export { interactionHash } from './interaction-identity.js';
 export { USER_RECENT_TITLES } from './user.js';
 
 export type { IngestOptions } from './ingest.js';
+export type { OwnKeyField } from './decode.js';
 export type { InteractionBody, InteractionType, TitleSummary, UserSummary } from './messages.js';

@@ -3,23 +3,33 @@
  * (`reel.v1.Interaction`) so that the gateway can forward them without translation.
  */
 
-/** `reel.v1.InteractionType` without the `INTERACTION_TYPE_` prefix. */
-export type InteractionType = 'PLAY' | 'COMPLETE' | 'RATING' | 'THUMBS_UP' | 'THUMBS_DOWN' | 'IMPRESSION' | 'ADD_TO_LIST';
+/** `reel.v1.InteractionType` values without the `INTERACTION_TYPE_` prefix. */
+export const INTERACTION_TYPES = ['PLAY', 'COMPLETE', 'RATING', 'THUMBS_UP', 'THUMBS_DOWN', 'IMPRESSION', 'ADD_TO_LIST'] as const;
 
-/** One interaction, as recorded by `RecordInteractions`. */
+/** `reel.v1.InteractionType` without the `INTERACTION_TYPE_` prefix. */
+export type InteractionType = (typeof INTERACTION_TYPES)[number];
+
+/** One interaction, as recorded by `RecordInteractions`. Actors accept it only through `decodeInteraction`. */
 export interface InteractionBody {
-  /** Idempotency key (`event_id`). */
+  /**
+   * Idempotency key (`event_id`), at most 128 characters. Empty when the source has none
+   * (MovieLens): then (userId, titleId, eventTimeMs, type) identifies the interaction.
+   */
   eventId: string;
+  /** Non-empty, at most 256 characters. */
   userId: string;
+  /** Non-empty, at most 256 characters. */
   titleId: string;
   type: InteractionType;
-  /** RATING: 0.5–5 stars; PLAY: watched fraction 0–1; otherwise ignored. */
+  /** RATING: 0.5–5 stars; PLAY: watched fraction 0–1; otherwise any finite number (0 when absent). */
   value: number;
-  /** Event time, ms since the Unix epoch. */
+  /** Event time, ms since the Unix epoch: a non-negative safe integer. */
   eventTimeMs: number;
 }
 
+/** `interaction` answers `true` when applied, `false` for a repeat of an applied one; `summary` takes no body. */
 export const UserMsg = { Interaction: 'interaction', Summary: 'summary' } as const;
+/** As `UserMsg`, for title actors. */
 export const TitleMsg = { Interaction: 'interaction', Summary: 'summary' } as const;
 
 export interface UserSummary {

@@ -1,5 +1,8 @@
 import type { Actor, ActorAddress, Envelope } from '../runtime/index.js';
+import { decodeInteraction, decodeNoBody, unknownMessageType } from './decode.js';
+import { IdentitySet } from './identity-set.js';
 import { countInteraction, emptyCounters, meanRating, type InteractionCounters } from './interaction-counters.js';
+import { interactionHash } from './interaction-identity.js';
 import { UserMsg, type InteractionBody, type UserSummary } from './messages.js';
 
 /** Titles of recent history a user actor keeps. */
@@ -12,33 +15,58 @@ interface UserState extends InteractionCounters {
   recentTimes: number[];
 }
 
-/** One user: history and counters, live in memory, snapshotted on passivation. */
-export class UserActor implements Actor<UserState> {
+/** What a user snapshot holds: the state and the identity hashes of every interaction applied. */
+interface UserSnapshot extends UserState {
+  /** Absent in snapshots written before identities were kept: those start with none. */
+  applied?: Float64Array;
+}
+
+/**
+ * One user: history and counters, live in memory; each interaction is applied once by its
+ * identity (`interactionIdentity`).
+ *
+ * Durability, per message type:
+ * - `interaction`: applied in memory together with its identity. Both are written in one
+ *   snapshot on passivation and planned shard moves, so they survive those; a crash of the
+ *   owner loses both back to the last snapshot (a later issue makes the JetStream
+ *   interaction log the source of truth). Answers true when applied, false for a repeat.
+ * - `summary`: read-only.
+ */
+export class UserActor implements Actor<UserSnapshot> {
   private s: UserState = { ...emptyCounters(), recent: [], recentTimes: [] };
+  private applied = new IdentitySet();
 
   constructor(private readonly address: ActorAddress) {}
 
-  onActivate(_ctx: unknown, snap: UserState | undefined): void {
-    if (snap) this.s = { ...snap, recentTimes: snap.recentTimes ?? snap.recent.map(() => 0) };
+  onActivate(_ctx: unknown, snap: UserSnapshot | undefined): void {
+    if (!snap) return;
+    const { applied, ...state } = snap;
+    this.s = { ...state, recentTimes: state.recentTimes ?? state.recent.map(() => 0) };
+    this.applied = applied ? IdentitySet.from(applied) : new IdentitySet();
   }
 
-  snapshot(): UserState {
-    return this.s;
+  snapshot(): UserSnapshot {
+    return { ...this.s, applied: this.applied.toFloat64Array() };
   }
 
   receive(msg: Envelope): unknown {
     switch (msg.type) {
-      case UserMsg.Interaction: {
-        const b = msg.body as InteractionBody;
-        countInteraction(this.s, b);
-        this.addRecent(b.titleId, b.eventTimeMs);
-        return undefined;
-      }
+      case UserMsg.Interaction:
+        // Decoded before anything changes: a rejected body leaves the state as it was.
+        return this.interaction(decodeInteraction(msg.body, this.address, 'userId'));
       case UserMsg.Summary:
+        decodeNoBody(msg.body, this.address, msg.type);
         return this.summary();
       default:
-        throw new Error(`user actor: unknown message type '${msg.type}'`);
+        throw unknownMessageType(this.address, msg.type);
     }
+  }
+
+  private interaction(b: InteractionBody): boolean {
+    if (!this.applied.add(interactionHash(b))) return false;
+    countInteraction(this.s, b);
+    this.addRecent(b.titleId, b.eventTimeMs);
+    return true;
   }
 
   /** Keeps history in event-time order: events can arrive late or out of order. */
