@@ -61,11 +61,7 @@ describe.each(actors)('$kind actor at its boundary', ({ kind, key, own }) => {
     expect((await refusal(system.ask(kind, key, 'summary', { page: 2 }))).fields).toEqual(['body']);
   });
 
-  // NEEDS THE RUNTIME CHANGE (finding 6): a handler's InvalidArgument is answered but does not count
-  // toward the supervision restart. Today the third refusal in a row restarts the actor from its last
-  // snapshot (none here), losing its state, so this fails; once the change lands it passes, `it.fails`
-  // turns red, and `.fails` must go.
-  it.fails(`${kind} - repeated bad bodies never restart the actor (runtime: InvalidArgument is not a supervision failure)`, async () => {
+  it(`${kind} - repeated bad bodies never restart the actor (InvalidArgument is not a supervision failure; finding 6)`, async () => {
     await using system = await newSystem({ maxConsecutiveFailures: 3 });
     await system.ask(kind, key, 'interaction', ev({ eventId: 'seed' }));
     const before = await system.ask(kind, key, 'summary');
@@ -79,7 +75,7 @@ describe.each(actors)('$kind actor at its boundary', ({ kind, key, own }) => {
 function passivated(kind: string, key: string): { onEvent: (e: RuntimeEvent) => void; done: Promise<void> } {
   let resolve!: () => void;
   const done = new Promise<void>((r) => (resolve = r));
-  return { onEvent: (e) => e.type === 'activation' && e.kind === kind && e.key === key && e.reason === 'passivated' && resolve(), done };
+  return { onEvent: (e) => e.type === 'activation-end' && e.kind === kind && e.key === key && e.reason === 'passivated' && resolve(), done };
 }
 
 describe.each(actors)('$kind actor applies each interaction once', ({ kind, key, before }) => {
