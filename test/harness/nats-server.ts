@@ -1,5 +1,5 @@
 import { findNatsServer } from '../../cli/nats-server-binary.js';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,7 +18,12 @@ export interface NatsServerHandle {
   readonly port: number;
   /** JetStream store directory (removed by `stop`). */
   readonly storeDir: string;
+  /** Pid of the running server process. */
   readonly pid: number;
+  /** Stops the server process and keeps its store: a crash of the broker, until `restart`. */
+  kill(): Promise<void>;
+  /** Stops the server (if running) and starts it again on the same port with the same store. */
+  restart(): Promise<void>;
   /** Sends SIGTERM, waits for the process to exit and removes the temporary directories. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -58,11 +63,65 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
 
   // ports_file_dir must exist before the server writes into it.
   await mkdir(portsDir, { recursive: true });
+  const cleanup = async () => {
+    await rm(root, { recursive: true, force: true });
+  };
 
+  let proc: Running;
+  try {
+    proc = await launch(bin, args, portsDir);
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  const port = proc.port;
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await proc.terminate();
+      await cleanup();
+    })();
+    return stopping;
+  };
+
+  const handle: NatsServerHandle = {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    storeDir,
+    get pid() {
+      return proc.child.pid!;
+    },
+    async kill() {
+      await proc.terminate();
+    },
+    async restart() {
+      if (stopping) throw new Error('nats-server handle was stopped');
+      await proc.terminate();
+      // The same port and store: clients reconnect to what they left, JetStream state included.
+      const again = args.map((a) => (a === '-1' ? String(port) : a));
+      for (const f of await readdir(portsDir)) await rm(join(portsDir, f), { force: true });
+      proc = await launch(bin, again, portsDir);
+    },
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+  return handle;
+}
+
+/** A nats-server process that has written its ports file. */
+interface Running {
+  child: ChildProcess;
+  port: number;
+  /** SIGTERM (SIGKILL after STOP_TIMEOUT_MS) and wait for the exit; idempotent. */
+  terminate(): Promise<void>;
+}
+
+async function launch(bin: string, args: string[], portsDir: string): Promise<Running> {
   const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => {
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-STDERR_TAIL_CHARS);
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
@@ -70,45 +129,23 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   });
   // A spawn failure (ENOENT, EACCES) arrives as 'error', and 'exit' may never follow it.
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
-
-  const cleanup = async () => {
-    await rm(root, { recursive: true, force: true });
+  const terminate = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+    }
   };
-
-  let port: number;
   try {
-    port = await waitForPort(portsDir, exited, spawnError, () => stderr);
+    return { child, port: await waitForPort(portsDir, exited, spawnError, () => stderr), terminate };
   } catch (err) {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL');
       await exited;
     }
-    await cleanup();
     throw err;
   }
-
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-        await exited;
-        clearTimeout(timer);
-      }
-      await cleanup();
-    })();
-    return stopping;
-  };
-
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    port,
-    storeDir,
-    pid: child.pid!,
-    stop,
-    [Symbol.asyncDispose]: stop,
-  };
 }
 
 /** Polls the ports directory until the server's ports file holds a client URL, the server exits or time runs out. */

@@ -1,0 +1,284 @@
+import type { KV } from '@nats-io/kv';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startNatsServer, uniquePrefix, type NatsServerHandle } from '../test/harness/nats-server.js';
+import { waitFor } from '../test/harness/wait.js';
+import type { ShardId } from '../runtime/index.js';
+import { openClusterKv } from './cluster-kv.js';
+import { ClusterView } from './cluster-view.js';
+import { Membership } from './membership.js';
+import { OwnershipManager, type OwnershipTimings, type ShardHost } from './ownership.js';
+
+const S = 8;
+const T: OwnershipTimings = { leaseMs: 1000, renewMs: 250, safetyMarginMs: 250, heartbeatWindowMs: 1500, tickMs: 100 };
+const STEP_MS = 50;
+
+/** A node's clocks, moved by the test: wall (a label, may jump) and monotonic. */
+class TestClock {
+  constructor(
+    public wall: number,
+    public mono: number,
+  ) {}
+  wallMs(): number {
+    return this.wall;
+  }
+  monoMs(): number {
+    return this.mono;
+  }
+  /** What an older reel read as its only clock. */
+  now(): number {
+    return this.wall;
+  }
+}
+
+/** What ownership drives, recorded; `unhost` answers from a script (a count of unwritten actors, or a throw). */
+class FakeHost implements ShardHost {
+  readonly hosted = new Set<ShardId>();
+  abandoned = 0;
+  unhosts = 0;
+  script: Array<number | Error> = [];
+  async host(shards: readonly ShardId[]): Promise<void> {
+    for (const s of shards) this.hosted.add(s);
+  }
+  async unhost(shards: readonly ShardId[]): Promise<number> {
+    this.unhosts++;
+    const r = this.script.shift() ?? 0;
+    if (r instanceof Error) throw r;
+    if (r === 0) for (const s of shards) this.hosted.delete(s);
+    return r;
+  }
+  async abandonShards(shards: readonly ShardId[]): Promise<void> {
+    this.abandoned += shards.length;
+    for (const s of shards) this.hosted.delete(s);
+  }
+}
+
+interface Node {
+  id: string;
+  clock: TestClock;
+  view: ClusterView;
+  host: FakeHost;
+  m: OwnershipManager;
+  /** Whether it heartbeats and reconciles (false: paused or cut off). */
+  running: boolean;
+}
+
+const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+
+describe('ownership under faults (real KV, clocks moved by the test)', () => {
+  let nats: NatsServerHandle;
+  let nc: NatsConnection;
+  let kv: KV;
+  const nodes: Node[] = [];
+
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    nc = await connect({ servers: nats.url, noAsyncTraces: true });
+  });
+  afterAll(async () => {
+    await nc?.close();
+    await nats?.stop();
+  });
+  afterEach(async () => {
+    for (const n of nodes.splice(0)) {
+      await n.m.stop();
+      n.view.close();
+    }
+  });
+
+  async function bucket(label: string): Promise<KV> {
+    kv = await openClusterKv(nc, uniquePrefix(label));
+    return kv;
+  }
+
+  /** A member entry, as a node writes it: every beat a new revision. */
+  async function beat(id: string, clock: TestClock, extra: Record<string, unknown> = {}): Promise<void> {
+    await kv.put(`members.${id}`, enc({ id, roles: ['node'], weight: 1, incarnation: `${id}-1`, codecVersion: 3, startedAt: 0, version: 'test', heartbeatAt: clock.wall, ...extra }));
+  }
+
+  async function node(id: string, clock: TestClock, opts: { kv?: KV } = {}): Promise<Node> {
+    const view = new ClusterView(opts.kv ?? kv, clock, { refreshMs: 60_000 });
+    await view.open();
+    const host = new FakeHost();
+    const m = new OwnershipManager(view, opts.kv ?? kv, id, S, clock, host, T);
+    const n: Node = { id, clock, view, host, m, running: true };
+    nodes.push(n);
+    return n;
+  }
+
+  /** One reconciliation, and the handoff it may have started. */
+  async function settle(n: Node): Promise<void> {
+    await n.view.refresh();
+    await n.m.reconcile();
+    await (n.m as unknown as { handoff: Promise<void> | null }).handoff;
+  }
+
+  /**
+   * Time passes on every clock in steps; running nodes beat and reconcile each step, `others`
+   * (entries without a manager) beat too, and `check` runs after each step.
+   */
+  async function run(ms: number, check: () => void = () => undefined, others: Array<{ id: string; extra?: Record<string, unknown> }> = []): Promise<void> {
+    for (let t = 0; t < ms; t += STEP_MS) {
+      for (const n of nodes) {
+        n.clock.wall += STEP_MS;
+        n.clock.mono += STEP_MS;
+      }
+      for (const o of others) await beat(o.id, nodes[0]!.clock, o.extra);
+      for (const n of nodes) if (n.running) await beat(n.id, n.clock);
+      for (const n of nodes) if (n.running) await settle(n);
+      check();
+    }
+  }
+
+  /** Shards both nodes serve at once, each judged by its own clock. */
+  const overlap = (a: Node, b: Node) => Array.from({ length: S }, (_, s) => s).filter((s) => a.m.servingEpoch(s, a.clock.mono) > 0 && b.m.servingEpoch(s, b.clock.mono) > 0);
+
+  it('ownership - a handoff whose unhost fails is rolled back: the shards are served again and handed off later (finding 7)', async () => {
+    await bucket('f7');
+    const a = await node('a', new TestClock(1e12, 1000));
+    await run(200);
+    expect(a.m.owned()).toHaveLength(S);
+    a.host.script = [new Error('NATS transport is closed')];
+    // A member b appears (an entry that keeps changing): part of a's shards are b's now.
+    await beat('b', a.clock);
+    await settle(a);
+    expect(a.host.unhosts).toBe(1);
+    for (const s of a.m.owned()) expect(a.m.servingEpoch(s, a.clock.mono), `shard ${s} stuck`).toBeGreaterThan(0);
+    // The handoff is tried again, and succeeds.
+    await run(3000, undefined, [{ id: 'b' }]);
+    expect(a.host.unhosts).toBeGreaterThanOrEqual(2);
+    const released = Array.from({ length: S }, (_, s) => a.view.shard(s).value?.owner).filter((o) => o === '');
+    expect(released.length + a.m.owned().length).toBe(S);
+    expect(released.length).toBeGreaterThan(0);
+  });
+
+  it('ownership - a shard with actors that could not be written is never released (finding 8)', async () => {
+    await bucket('f8');
+    const a = await node('a', new TestClock(1e12, 1000));
+    await run(200);
+    a.host.script = [3]; // three actors could not be written
+    await beat('b', a.clock);
+    await settle(a);
+    expect(a.host.unhosts).toBe(1);
+    for (let s = 0; s < S; s++) expect(a.view.shard(s).value?.owner, `shard ${s} released with unwritten actors`).toBe('a');
+    for (const s of a.m.owned()) expect(a.m.servingEpoch(s, a.clock.mono)).toBeGreaterThan(0);
+    expect(a.m.stats.handoffFailures).toBe(1);
+  });
+
+  it('ownership - a node whose clocks run 2 s ahead never takes a paused owner\'s shard before that owner stops (finding 10)', async () => {
+    await bucket('f10');
+    const a = await node('a', new TestClock(1e12, 1000));
+    await run(300);
+    expect(a.m.owned()).toHaveLength(S);
+    const b = await node('b', new TestClock(1e12 + 2000, 90_000));
+    a.running = false; // paused: no renewals, no heartbeats
+    const seen: number[][] = [];
+    await run(4000, () => {
+      const o = overlap(a, b);
+      if (o.length) seen.push(o);
+    });
+    expect(seen).toEqual([]);
+    expect(b.m.owned()).toHaveLength(S);
+    // A backwards step of b's wall clock changes nothing: no lease reads it.
+    b.clock.wall -= 60_000;
+    await run(500);
+    expect(b.m.owned()).toHaveLength(S);
+  });
+
+  it('ownership - members are judged by change seen, not by the time they claim; nonsense entries count for nothing (finding 14)', async () => {
+    await bucket('f14');
+    const clock = new TestClock(1e12, 1000);
+    await kv.put('members.ghost', enc({ id: 'ghost', roles: ['node'], weight: 1, incarnation: 'g', codecVersion: 3, startedAt: 0, version: 'x', heartbeatAt: 1e12 + 3_600_000 }));
+    const a = await node('a', clock);
+    await run(2500, undefined, [{ id: 'heavy', extra: { weight: 1e9 } }]);
+    expect(a.m.owned()).toHaveLength(S);
+  });
+
+  it('ownership - an epoch past 2^53 is healed: the next claim takes a safe, higher epoch (finding 15)', async () => {
+    await bucket('f15');
+    const rev = await kv.put('shards.0', enc({ owner: 'ghost', epoch: 2 ** 53, leaseUntil: 0 }));
+    const a = await node('a', new TestClock(1e12, 1000));
+    await run(2000);
+    const e = a.m.epochOf(0);
+    expect(Number.isSafeInteger(e) && e > rev).toBe(true);
+    expect(e + 1).toBeGreaterThan(e);
+  });
+
+  it('ownership - a deleted shard entry is waited out like any other, on every read path (finding 16)', async () => {
+    await bucket('f16');
+    const a = await node('a', new TestClock(1e12, 1000));
+    await run(300);
+    expect(a.m.owned()).toHaveLength(S);
+    // a is cut off (its entry gone too); someone deletes shards.0; a fresh node starts.
+    a.running = false;
+    await kv.delete('members.a');
+    await kv.delete('shards.0');
+    const b = await node('b', new TestClock(1e12, 50_000));
+    await beat('b', b.clock);
+    await settle(b);
+    expect(b.m.owned()).not.toContain(0);
+    const seen: number[][] = [];
+    await run(2500, () => {
+      const o = overlap(a, b);
+      if (o.length) seen.push(o);
+    });
+    expect(seen).toEqual([]);
+    expect(b.m.owned()).toContain(0);
+  });
+
+  it('ownership - a renewal that timed out but landed does not lose the shard (finding 18)', async () => {
+    await bucket('f18');
+    let failed = false;
+    const flaky = new Proxy(kv, {
+      get(t, p) {
+        if (p === 'update') {
+          return async (k: string, v: Uint8Array, rev: number) => {
+            const r = await t.update(k, v, rev);
+            if (k === 'shards.0' && !failed && rev > 1) {
+              failed = true;
+              throw new Error('TIMEOUT');
+            }
+            return r;
+          };
+        }
+        const v = Reflect.get(t, p) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+      },
+    }) as KV;
+    const a = await node('a', new TestClock(1e12, 1000), { kv: flaky });
+    await run(1500);
+    expect(failed).toBe(true);
+    expect(a.host.abandoned).toBe(0);
+    expect(a.m.owned()).toHaveLength(S);
+  });
+
+  it('ownership - a view whose watch dies restarts it and re-reads what it missed (finding 19)', async () => {
+    await bucket('f19');
+    const clock = new TestClock(1e12, 1000);
+    const view = new ClusterView(kv, clock, { refreshMs: 60_000, watchRetryMs: 50 });
+    await view.open();
+    try {
+      const v = view as unknown as { watch?: { stop(): void } | null; stopWatch?: () => void };
+      if (v.watch) v.watch.stop();
+      else v.stopWatch?.();
+      await beat('late', clock);
+      await waitFor('the view sees an entry written after its watch died', () => view.members.has('late'), { timeoutMs: 5_000 });
+    } finally {
+      view.close();
+    }
+  });
+
+  it('ownership - entries of members gone for good are deleted, by compare-and-set (finding 20)', async () => {
+    await bucket('f20');
+    const clock = new TestClock(1e12, 1000);
+    await beat('dead', clock);
+    const a = await node('a', clock);
+    const membership = new Membership(kv, a.view, { id: 'a', roles: ['node'], weight: 1, incarnation: 'a-1', codecVersion: 3, startedAt: 0, version: 'test' }, 250, clock, () => undefined);
+    await run(1000);
+    expect(await membership.sweepGone(5_000)).toEqual([]);
+    await run(5000);
+    expect(await membership.sweepGone(5_000)).toEqual(['dead']);
+    expect((await kv.get('members.dead'))?.operation).toBe('DEL');
+    expect(a.view.members.has('a')).toBe(true);
+  });
+});
