@@ -1,5 +1,5 @@
 export { ClusterNode, NODE_VERSION } from './node.js';
-export { nodeMetrics, registerNodeMetrics, clusterNodeSource, countReconnects, METRICS_SYSTEM_OPTIONS, MAX_MESSAGE_TYPES_PER_KIND } from './metrics.js';
+export { nodeMetrics, registerNodeMetrics, clusterNodeSource, countReconnects, METRICS_SYSTEM_OPTIONS } from './metrics.js';
 export { startMetricsServer } from './metrics-server.js';
 export { HANDOFF_BUCKETS_S } from './ownership.js';
 export { ClusterClient } from './client.js';

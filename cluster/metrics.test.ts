@@ -1,11 +1,11 @@
 import { Registry, register as globalRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { ActorSystem, DURATION_BUCKETS_S } from '../runtime/index.js';
+import { ActorSystem, DURATION_BUCKETS_S, MAX_MESSAGE_TYPES_PER_KIND } from '../runtime/index.js';
 import type { Actor } from '../runtime/index.js';
 import { parsePrometheus, type PromScrape } from '../test/harness/prometheus.js';
 import { BucketHistogram } from './bucket-histogram.js';
 import { startMetricsServer } from './metrics-server.js';
-import { MAX_MESSAGE_TYPES_PER_KIND, METRICS_SYSTEM_OPTIONS, registerNodeMetrics, type MetricsSource } from './metrics.js';
+import { METRICS_SYSTEM_OPTIONS, registerNodeMetrics, type MetricsSource } from './metrics.js';
 import { HANDOFF_BUCKETS_S } from './ownership.js';
 
 const echo: Actor = {
@@ -29,6 +29,8 @@ async function setup(): Promise<{ system: ActorSystem; src: MetricsSource & { ha
     rebalances: () => 3,
     handoffDurations: () => src.handoffs,
     natsReconnects: () => src.reconnects,
+    handoffRollbacks: () => 1,
+    natsConnected: () => true,
   };
   const registry = new Registry();
   registerNodeMetrics(registry, src);
@@ -63,6 +65,9 @@ describe('cluster metrics', () => {
       expect(value(p, 'reel_cluster_shards_owned')).toBe(5);
       expect(value(p, 'reel_cluster_rebalances_total')).toBe(3);
       expect(value(p, 'reel_nats_reconnects_total')).toBe(2);
+      expect(value(p, 'reel_cluster_handoff_rollbacks_total')).toBe(1);
+      expect(value(p, 'reel_nats_connected')).toBe(1);
+      expect(value(p, 'reel_actor_snapshot_write_failures_total', { kind: 'echo' })).toBe(0);
 
       expect(p.types.get('reel_actor_message_duration_seconds')).toBe('HISTOGRAM');
       expect(value(p, 'reel_actor_message_duration_seconds_count', { kind: 'echo' })).toBe(28);

@@ -17,16 +17,14 @@ export interface MetricsSource {
   handoffDurations(): BucketCounts;
   /** Reconnects of the node's NATS connection so far. */
   natsReconnects(): number;
+  /** Handoffs rolled back because some actors could not be written (an alarm: the shards stay put). */
+  handoffRollbacks(): number;
+  /** Whether the node is connected to NATS now (it serves nothing while cut off). */
+  natsConnected(): boolean;
 }
 
 /** System options a node needs for complete metrics: without them the duration histogram stays empty. */
 export const METRICS_SYSTEM_OPTIONS = { recordDurations: true } as const satisfies SystemOptions;
-
-/**
- * Message types shown per kind; later ones are summed under `type="other"`. Types are
- * declared by code, but a frame may name any type, and a label must stay low-cardinality.
- */
-export const MAX_MESSAGE_TYPES_PER_KIND = 64;
 
 type KindLabel = 'kind';
 type MessageLabel = 'kind' | 'type' | 'outcome';
@@ -70,6 +68,26 @@ export function registerNodeMetrics(register: Registry, src: MetricsSource): voi
   });
 
   new Counter({
+    name: 'reel_cluster_handoff_rollbacks_total',
+    help: 'Planned handoffs rolled back because some actors could not be written; the shards stayed on this node. Alert on any increase.',
+    registers,
+    aggregator: 'sum',
+    collect() {
+      setCounter(this, {}, src.handoffRollbacks());
+    },
+  });
+
+  new Gauge({
+    name: 'reel_nats_connected',
+    help: 'Whether this node is connected to NATS (1) or cut off and serving nothing (0).',
+    registers,
+    aggregator: 'min',
+    collect() {
+      this.set(src.natsConnected() ? 1 : 0);
+    },
+  });
+
+  new Counter({
     name: 'reel_nats_reconnects_total',
     help: "Reconnects of this node's NATS connection.",
     registers,
@@ -109,17 +127,22 @@ export function registerNodeMetrics(register: Registry, src: MetricsSource): voi
     aggregator: 'sum',
     collect() {
       this.reset();
+      // The runtime keeps at most MAX_MESSAGE_TYPES_PER_KIND types per kind (the rest as 'other').
       for (const kind of system.kindNames()) {
-        const types = [...system.kindStats(kind).byType];
-        const other = new Map<string, number>();
-        types.forEach(([type, stats], i) => {
-          for (const outcome of MESSAGE_OUTCOMES) {
-            if (i < MAX_MESSAGE_TYPES_PER_KIND) this.inc({ kind, type, outcome }, stats[outcome]);
-            else other.set(outcome, (other.get(outcome) ?? 0) + stats[outcome]);
-          }
-        });
-        for (const [outcome, n] of other) this.inc({ kind, type: 'other', outcome }, n);
+        for (const [type, stats] of system.kindStats(kind).byType) for (const outcome of MESSAGE_OUTCOMES) this.inc({ kind, type, outcome }, stats[outcome]);
       }
+    },
+  });
+
+  new Counter<KindLabel>({
+    name: 'reel_actor_snapshot_write_failures_total',
+    help: 'Snapshot writes that failed (store unreachable, snapshot too large), per kind; the actor stayed in memory.',
+    labelNames: ['kind'],
+    registers,
+    aggregator: 'sum',
+    collect() {
+      this.reset();
+      for (const kind of system.kindNames()) this.inc({ kind }, system.kindStats(kind).snapshotFailures);
     },
   });
 
@@ -156,6 +179,8 @@ export function clusterNodeSource(node: ClusterNode, nc: NatsConnection): Metric
     rebalances: () => node.ownership.stats.rebalances,
     handoffDurations: () => node.ownership.handoffDurations,
     natsReconnects: reconnects,
+    handoffRollbacks: () => node.ownership.stats.handoffFailures,
+    natsConnected: () => node.status().connected,
   };
 }
 

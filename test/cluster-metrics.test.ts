@@ -59,6 +59,9 @@ describe('cluster metrics - every node serves /metrics', () => {
       reel_cluster_rebalances_total: 'COUNTER',
       reel_cluster_handoff_duration_seconds: 'HISTOGRAM',
       reel_nats_reconnects_total: 'COUNTER',
+      reel_nats_connected: 'GAUGE',
+      reel_cluster_handoff_rollbacks_total: 'COUNTER',
+      reel_actor_snapshot_write_failures_total: 'COUNTER',
     };
     for (const s of before) {
       for (const [name, type] of Object.entries(types)) expect(s.parsed.types.get(name), `${s.node} ${name}`).toBe(type);
