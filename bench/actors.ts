@@ -1,8 +1,10 @@
 /**
  * Actor benchmarks: in-process tell and ask throughput, memory per idle activation, and
  * over NATS ask latency/throughput (against a plain NATS request/reply baseline measured in
- * the same run) and batched tells. Starts its own nats-server and child processes on
- * 127.0.0.1, prints a table and writes `bench/results/actors.json`.
+ * the same run) and batched tells; then, from `bench/actors-durable.ts`, the heap the
+ * applied-asks window holds per actor and asks that persist before answering (JetStream KV).
+ * Starts its own nats-servers and child processes on 127.0.0.1, prints a table and writes
+ * `bench/results/actors.json`.
  *
  *   npm run bench:actors        (node --expose-gc dist/bench/actors.js)
  */
@@ -18,7 +20,10 @@ import { ActorSystem, type BatchMessage } from '../runtime/system.js';
 import { NatsTransport } from '../runtime/transport-nats.js';
 import { startNatsServer, uniquePrefix, type NatsServerHandle } from '../test/harness/nats-server.js';
 import { builtFixture, startNodeProcess } from '../test/harness/processes.js';
-import { fmt, killAll, live, percentile, printTable, progress, runBench, targetCells, writeResults, type Target } from './common.js';
+import {
+  concurrentRun as boundedConcurrentRun, fmt, gc, killAll, live, median, percentile, printTable, progress, RunClock as BoundedClock, runBench, targetCells, writeResults, type Target,
+} from './common.js';
+import { dedupMemoryFigures, persistedAskFigures } from './actors-durable.js';
 import { CounterActor, counterFactory, type Tally } from './counter-actor.js';
 
 // ---- sizes and bounds ----
@@ -59,27 +64,10 @@ const BENCH_LIMIT_MS = 240_000;
 
 const immediate = () => new Promise<void>((r) => setImmediate(r));
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function gc(): void {
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (!g) throw new Error('run with node --expose-gc (npm run bench:actors does)');
-  g();
-  g();
-}
-
-class RunClock {
-  readonly t0 = performance.now();
-  constructor(readonly phase: string) {}
-  check(detail: () => string): void {
-    if (performance.now() - this.t0 > RUN_LIMIT_MS) throw new Error(`${this.phase}: run exceeded ${RUN_LIMIT_MS} ms (${detail()})`);
-  }
-  seconds(): number {
-    return (performance.now() - this.t0) / 1000;
+/** A run of this bench, bounded by RUN_LIMIT_MS. */
+class RunClock extends BoundedClock {
+  constructor(phase: string) {
+    super(phase, RUN_LIMIT_MS);
   }
 }
 
@@ -207,20 +195,8 @@ async function serialRun(phase: string, n: number, once: () => Promise<unknown>)
 }
 
 /** `conc` loops, each awaiting its own request, `n` requests in all. Returns requests/s. */
-async function concurrentRun(phase: string, n: number, conc: number, once: (loop: number) => Promise<unknown>): Promise<number> {
-  const clock = new RunClock(phase);
-  let issued = 0;
-  let done = 0;
-  const loop = async (j: number) => {
-    while (issued < n) {
-      issued++;
-      await once(j);
-      done++;
-      if ((done & 4095) === 0) clock.check(() => `${done}/${n} done`);
-    }
-  };
-  await Promise.all(Array.from({ length: conc }, (_, j) => loop(j)));
-  return done / clock.seconds();
+function concurrentRun(phase: string, n: number, conc: number, once: (loop: number) => Promise<unknown>): Promise<number> {
+  return boundedConcurrentRun(phase, n, conc, RUN_LIMIT_MS, once);
 }
 
 interface BatchBench {
@@ -348,6 +324,9 @@ async function main(): Promise<void> {
     extra.idle_activations = IDLE_ACTIVATIONS;
   }
 
+  // Memory of the applied-asks window (bench/actors-durable.ts).
+  await dedupMemoryFigures(fig, extra);
+
   // Over NATS.
   let server: NatsServerHandle | undefined;
   const children = live.children;
@@ -450,6 +429,9 @@ async function main(): Promise<void> {
     live.server = undefined;
     children.length = 0;
   }
+
+  // Asks that persist before answering, against plain asks to the same node (bench/actors-durable.ts).
+  await persistedAskFigures(fig, extra);
 
   // The figure that matters goes first in the JSON, then the rest and the context.
   const ratio = figs.find((f) => f.key === 'ratio_c64');

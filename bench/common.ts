@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { NatsServerHandle } from '../test/harness/nats-server.js';
 import type { NodeProcess } from '../test/harness/processes.js';
@@ -66,6 +67,53 @@ export function progress(msg: string): void {
 }
 
 // ---- numbers ----
+
+/** Median of `xs` (the mean of the middle two when even). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Two full collections (needs `node --expose-gc`, which the bench scripts pass). */
+export function gc(): void {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (!g) throw new Error('run with node --expose-gc (npm run bench:actors does)');
+  g();
+  g();
+}
+
+/** Times one run and fails it once it has taken longer than `limitMs`. */
+export class RunClock {
+  readonly t0 = performance.now();
+  constructor(
+    readonly phase: string,
+    readonly limitMs: number,
+  ) {}
+  check(detail: () => string): void {
+    if (performance.now() - this.t0 > this.limitMs) throw new Error(`${this.phase}: run exceeded ${this.limitMs} ms (${detail()})`);
+  }
+  seconds(): number {
+    return (performance.now() - this.t0) / 1000;
+  }
+}
+
+/** `conc` loops, each awaiting its own request, `n` requests in all, within `limitMs`. Returns requests/s. */
+export async function concurrentRun(phase: string, n: number, conc: number, limitMs: number, once: (loop: number) => Promise<unknown>): Promise<number> {
+  const clock = new RunClock(phase, limitMs);
+  let issued = 0;
+  let done = 0;
+  const loop = async (j: number) => {
+    while (issued < n) {
+      issued++;
+      await once(j);
+      done++;
+      if ((done & 4095) === 0) clock.check(() => `${done}/${n} done`);
+    }
+  };
+  await Promise.all(Array.from({ length: conc }, (_, j) => loop(j)));
+  return done / clock.seconds();
+}
 
 /** Nearest-rank percentile of ascending `sorted` (`p` in 0..1); NaN when empty. */
 export function percentile(sorted: ArrayLike<number>, p: number): number {

@@ -15,6 +15,8 @@ export class OpenLoop {
   readonly latency: Float64Array;
   readonly failed: Uint8Array;
   readonly failures = new Map<string, number>();
+  /** The error code of each failed ask, by sequence number. */
+  private readonly failedCode = new Map<number, string>();
   /** Answers that were not what `check` expected (wrong state). */
   wrong = 0;
   sent = 0;
@@ -67,6 +69,7 @@ export class OpenLoop {
           this.failed[i] = 1;
           const code = (err as { code?: string } | null)?.code ?? 'Error';
           this.failures.set(code, (this.failures.get(code) ?? 0) + 1);
+          this.failedCode.set(i, code);
           this.settled++;
         },
       );
@@ -90,6 +93,16 @@ export class OpenLoop {
     }
     xs.sort((a, b) => a - b);
     return { n: xs.length, failed, p50: percentile(xs, 0.5), p99: percentile(xs, 0.99), max: xs.length ? xs[xs.length - 1]! : Number.NaN };
+  }
+
+  /** Failed asks sent within any of `ranges`, by error code. */
+  failuresIn(ranges: Array<[number, number]>): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [i, code] of this.failedCode) {
+      const t = this.sentAt[i]!;
+      if (ranges.some(([from, to]) => t >= from && t < to)) out[code] = (out[code] ?? 0) + 1;
+    }
+    return out;
   }
 
   /** Failed asks per second of send time, relative to `origin` (for locating failures). */

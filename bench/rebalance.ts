@@ -4,6 +4,12 @@
  * joins, later one original node is SIGKILLed. Starts its own nats-server and node
  * processes on 127.0.0.1, prints a table and writes `bench/results/rebalance.json`.
  *
+ * Ownership should not move during the load; when it does (a node hands its shards off and
+ * claims them back), the results say so (`load_ownership_moves`, `ownership_trouble`) and the
+ * actors it passivated are read back before the join, which is measured from 100,000 active
+ * actors as stated. The handoff figures come from the nodes' `--events` (snapshot writes and
+ * activations, put on this process's clock with `onTestClock`), counted after the run.
+ *
  *   npm run bench:rebalance        (node dist/bench/rebalance.js)
  *
  * Diagnosis only: REBALANCE_DEADLINE_MS changes the ask deadline and REBALANCE_RESULT the
@@ -18,10 +24,11 @@ import { ClusterClient } from '../cluster/client.js';
 import type { NodeStatus } from '../cluster/node.js';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_HEARTBEAT_WINDOW_MS, DEFAULT_LEASE_MS, DEFAULT_RENEW_MS, DEFAULT_SAFETY_MARGIN_MS } from '../cluster/options.js';
 import { assignShards } from '../cluster/placement-rendezvous.js';
+import { DEFAULT_MAX_ASK_DEADLINE_MS } from '../runtime/options.js';
 import { shardOf } from '../runtime/shard.js';
 import type { Reply } from '../runtime/types.js';
-import { startNatsServer, uniquePrefix } from '../test/harness/nats-server.js';
 import { onTestClock } from '../test/harness/cluster.js';
+import { startNatsServer, uniquePrefix } from '../test/harness/nats-server.js';
 import { builtFixture, startNodeProcess, type NodeProcess } from '../test/harness/processes.js';
 import { alive, fmt, killAll, live, printTable, progress, runBench, targetCells, writeResults, type Target } from './common.js';
 import { OpenLoop } from './open-loop.js';
@@ -49,7 +56,8 @@ const KILL_TARGET_S = DEFAULT_HEARTBEAT_WINDOW_MS / 1000 + 3;
 
 /** Fill asks in flight while loading. */
 const LOAD_WINDOW = 2_000;
-const LOAD_ASK_DEADLINE_MS = 60_000;
+/** The longest deadline a cluster allows (its config's `maxAskDeadlineMs`): a longer one would be cut to it. */
+const LOAD_ASK_DEADLINE_MS = DEFAULT_MAX_ASK_DEADLINE_MS;
 const LOAD_LIMIT_MS = 120_000;
 const WARMUP_MS = 1_000;
 const STEADY_MS = 5_000;
@@ -196,6 +204,41 @@ function maxOf(xs: Float64Array, shards: number[]): number {
   return m;
 }
 
+/** Waits until the client sees the `want` owners and every node answers with no handoff in flight. */
+async function waitSettled(client: ClusterClient, want: string[], label: string): Promise<void> {
+  const ids = new Set(want);
+  const t0 = performance.now();
+  for (;;) {
+    await client.view.refresh();
+    const g = await client.scatter.gather<NodeStatus>('status', undefined, { deadlineMs: 5_000 });
+    const owners = client.owners();
+    if (owners.every((o, s) => o === want[s]) && g.answers.length === ids.size && g.answers.every((a) => a.value.handingOff.length === 0)) return;
+    if (performance.now() - t0 > BALANCE_LIMIT_MS) throw new Error(`not balanced ${label} within ${BALANCE_LIMIT_MS} ms: ${JSON.stringify(countBy(owners))}`);
+    await sleep(100);
+  }
+}
+
+/**
+ * Asks every actor `type` (`body`), LOAD_WINDOW in flight, each answered STATE_BYTES (a `fill`
+ * persists its state before answering; `filled` reads it back). Returns the seconds it took.
+ */
+async function everyActor(client: ClusterClient, keys: string[], type: string, body: unknown, label: string): Promise<number> {
+  const t0 = performance.now();
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < keys.length) {
+      const i = next++;
+      const v = await client.system.ask<number>(KIND, keys[i]!, type, body, { deadlineMs: LOAD_ASK_DEADLINE_MS });
+      if (v !== STATE_BYTES) throw new Error(`${type} of ${keys[i]} answered ${String(v)}`);
+      if (++done % 20_000 === 0) progress(`${label} ${done} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      if (performance.now() - t0 > LOAD_LIMIT_MS) throw new Error(`${type} of every actor exceeded ${LOAD_LIMIT_MS} ms (${done}/${keys.length})`);
+    }
+  };
+  await Promise.all(Array.from({ length: LOAD_WINDOW }, worker));
+  return (performance.now() - t0) / 1000;
+}
+
 /** Raw JetStream KV writes of `STATE_BYTES` values (create, as a first snapshot write is), `KV_PROBE_WINDOW` in flight. */
 async function kvWriteRate(nc: NatsConnection, prefix: string): Promise<number> {
   const kv = await new Kvm(nc).create(`${prefix}_probe`, { history: 1 });
@@ -278,41 +321,50 @@ async function main(): Promise<void> {
       tLoad = performance.now();
       progress(`loading ${ACTORS} actors × ${STATE_BYTES} B, ${LOAD_WINDOW} fill asks in flight`);
       const cpu0 = [...c.nodes.values()].map((p) => cpuSeconds(p.child.pid));
-      const t0 = performance.now();
-      let next = 0;
-      let done = 0;
-      const fill = { bytes: STATE_BYTES };
-      const worker = async () => {
-        while (next < ACTORS) {
-          const i = next++;
-          const v = await client!.system.ask<number>(KIND, keys[i]!, 'fill', fill, { deadlineMs: LOAD_ASK_DEADLINE_MS });
-          if (v !== STATE_BYTES) throw new Error(`fill of ${keys[i]} answered ${String(v)}`);
-          if (++done % 20_000 === 0) progress(`loaded ${done} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-          if (performance.now() - t0 > LOAD_LIMIT_MS) throw new Error(`load exceeded ${LOAD_LIMIT_MS} ms (${done}/${ACTORS})`);
-        }
-      };
-      await Promise.all(Array.from({ length: LOAD_WINDOW }, worker));
-      const secs = (performance.now() - t0) / 1000;
+      const secs = await everyActor(client, keys, 'fill', { bytes: STATE_BYTES }, 'loaded');
       extra.load_seconds = round(secs, 2);
       extra.load_actors_per_s = Math.round(ACTORS / secs);
       extra.load_node_cpu_s = Object.fromEntries([...c.nodes.keys()].map((id, i) => [id, round(cpuSeconds(c.nodes.get(id)!.child.pid) - cpu0[i]!, 1)]));
+      // No marker writes any more (an activation writes nothing until it persists). The fixture's
+      // `fill` persists with `ctx.persist()`, which records the ask as applied with the answer
+      // `undefined`; its answer is the byte count, so the runtime writes once more to record that:
+      // 2 writes per actor. A handoff during the load adds its own (see load_activation_ends).
       const saved = [...c.nodes.values()].reduce((n, p) => n + p.events.filter((e) => e.event === 'snapshot' && e.accepted).length, 0);
       extra.load_snapshot_writes = saved;
-      progress(`loaded ${ACTORS} actors in ${secs.toFixed(1)} s (${fmt(ACTORS / secs, 0)}/s; ${saved} snapshot writes incl. epoch markers)`);
+      extra.load_snapshot_writes_per_actor = round(saved / ACTORS, 2);
+      progress(`loaded ${ACTORS} actors in ${secs.toFixed(1)} s (${fmt(ACTORS / secs, 0)}/s; ${saved} snapshot writes, ${(saved / ACTORS).toFixed(2)} per actor)`);
       extra.active_after_load = await statuses(client);
       // Activations that ended during the load, by node and reason, and fenced snapshot writes.
       const ends: Record<string, number> = {};
       let rejected = 0;
       for (const [id, p] of c.nodes) {
         for (const e of p.events) {
-          if (e.event === 'activation') ends[`${id}:${String(e.reason)}`] = (ends[`${id}:${String(e.reason)}`] ?? 0) + 1;
+          if (e.event === 'activation-end') ends[`${id}:${String(e.reason)}`] = (ends[`${id}:${String(e.reason)}`] ?? 0) + 1;
           if (e.event === 'snapshot' && !e.accepted) rejected++;
         }
       }
       extra.load_activation_ends = ends;
       extra.load_snapshots_rejected = rejected;
+      // Nothing should move during the load: a node that hands off or claims here thought a member gone.
+      const moves = c.logs.filter((l) => l.at >= tLoad && /handing shards off|claimed shards|lease ran out|shard lost/.test(l.msg));
+      for (const l of moves) progress(`during the load: ${l.node} ${l.msg} (${Array.isArray(l.fields.shards) ? (l.fields.shards as unknown[]).length : String(l.fields.shard)})`);
+      extra.load_ownership_moves = moves.length;
       // The load's events are no longer needed; keep the bench's heap small.
       for (const p of c.nodes.values()) p.events.length = 0;
+    }
+
+    // The join starts from the 3-node placement with no handoff in flight (it may have moved during the load).
+    await waitSettled(client, want3, 'after the load');
+    // Actors passivated during the load (a handoff there) are activated again, each read back
+    // from its snapshot and checked, so that the join hands off the 100,000 active actors it is
+    // stated for. The load's trouble stays in the results (load_ownership_moves, ownership_trouble).
+    if (Object.keys(extra.load_activation_ends as Record<string, number>).length > 0) {
+      progress(`activations ended during the load: ${JSON.stringify(extra.load_activation_ends)}; reading every actor back`);
+      const secs = await everyActor(client, keys, 'filled', undefined, 'read back');
+      extra.reactivated_after_load_s = round(secs, 2);
+      for (const p of c.nodes.values()) p.events.length = 0;
+      await waitSettled(client, want3, 'after reading every actor back');
+      extra.active_before_join = await statuses(client);
     }
 
     // Open-loop load: 'filled' (the state size) to random actors, 2 s deadline.
@@ -336,8 +388,6 @@ async function main(): Promise<void> {
     // Join.
     const tJoin = performance.now();
     const cpuJoin0 = cpuAt();
-    // Node events are put on this process's clock (see onTestClock); "wall" names below are that clock.
-    const wallJoin = tJoin;
     const want4 = expectedOwners([...ORIGINAL_NODES, JOINER]);
     const before = client.owners();
     const moved = want4.map((o, s) => (o !== before[s] ? s : -1)).filter((s) => s >= 0);
@@ -348,7 +398,6 @@ async function main(): Promise<void> {
     const tReady = performance.now();
     const joined = await waitServed(client, moved, want4, probeKey, JOIN_LIMIT_MS, 'join');
     const tBalanced = maxOf(joined.servedAt, moved);
-    const wallBalanced = wallJoin + (tBalanced - tJoin);
     const cpuJoin1 = cpuAt();
     await client.view.refresh();
     const after = client.owners();
@@ -360,52 +409,6 @@ async function main(): Promise<void> {
 
     progress(`settling ${SETTLE_MS} ms`);
     await sleep(SETTLE_MS);
-
-    // Counted after the settle: the nodes' stdout is read asynchronously and may lag balance.
-    // Handoff snapshots: in each old owner's stdout (in order), the accepted writes of actors of
-    // the shards it names in 'handing shards off', after that line and up to balance.
-    const handoff: Record<string, { n: number; startWall: number; first: number; last: number; shards: number }> = {};
-    let joinerWrites = 0;
-    for (const [id, p] of c.nodes) {
-      let handing: Set<number> | null = null;
-      let h: { n: number; startWall: number; first: number; last: number; shards: number } | undefined;
-      for (let i = joinIdx.get(id) ?? 0; i < p.events.length; i++) {
-        const e = p.events[i]!;
-        if (e.event === 'log' && e.msg === 'handing shards off' && Array.isArray(e.shards)) {
-          handing = new Set(e.shards as number[]);
-          const logged = c.logs.find((l) => l.node === id && l.msg === 'handing shards off' && l.at >= tJoin);
-          h = handoff[id] = { n: 0, startWall: wallJoin + ((logged?.at ?? tJoin) - tJoin), first: Number.NaN, last: Number.NaN, shards: handing.size };
-          continue;
-        }
-        if (e.event !== 'snapshot' || !e.accepted) continue;
-        const at = onTestClock(p, Number(e.mono));
-        if (at > wallBalanced + 1) break;
-        if (id === JOINER) {
-          joinerWrites++;
-          continue;
-        }
-        if (handing === null || h === undefined || !handing.has(shardByKey.get(String(e.key)) ?? -1)) continue;
-        h.n++;
-        if (!(at >= h.first)) h.first = at;
-        if (!(at <= h.last)) h.last = at;
-      }
-    }
-    const hs = Object.values(handoff).filter((h) => h.n > 0);
-    const handoffSnapshots = hs.reduce((n, h) => n + h.n, 0);
-    // Handoff time: from the first node starting its handoff to the last handoff snapshot
-    // written (the handoffs run one node at a time, under the rebalance lock).
-    const handoffSpanS = Math.max(0.001, (Math.max(...hs.map((h) => h.last)) - Math.min(...hs.map((h) => h.startWall))) / 1000);
-    const handoffPerNode = Object.fromEntries(Object.entries(handoff).map(([id, h]) => [id, {
-      shards: h.shards,
-      snapshots: h.n,
-      start_s_after_join: round((h.startWall - wallJoin) / 1000, 3),
-      first_snapshot_s_after_start: round((h.first - h.startWall) / 1000, 3),
-      last_snapshot_s_after_start: round((h.last - h.startWall) / 1000, 3),
-      per_s: Math.round(h.n / Math.max(0.001, (h.last - h.startWall) / 1000)),
-    }]));
-    const handoffLogs = c.logs.filter((l) => l.at >= tJoin && l.at <= tBalanced + 1000 && /handing|claimed|release|handoff/.test(l.msg))
-      .map((l) => ({ t_s: round((l.at - tJoin) / 1000, 3), node: l.node, msg: l.msg, shards: Array.isArray(l.fields.shards) ? (l.fields.shards as unknown[]).length : undefined }));
-    progress(`handoff: ${handoffSnapshots} snapshots in ${handoffSpanS.toFixed(2)} s; per node ${JSON.stringify(handoffPerNode)}`);
 
     // Kill an original node.
     const ownersBeforeKill = client.owners();
@@ -433,7 +436,65 @@ async function main(): Promise<void> {
     }
     const endStatus = await statuses(client);
 
+    // ---- the handoff, from the nodes' events ----
+    // Counted once the generator has stopped (the scans must not stall its ticks) and long after
+    // balance (the nodes' stdout is read asynchronously). Node times are put on this process's
+    // clock through each process's offset (see onTestClock), computed once per process.
+    // Handoff snapshots: in each old owner's stdout (in order), the accepted writes of actors of
+    // the shards it names in 'handing shards off', after that line and up to balance.
+    type Handoff = { n: number; start: number; first: number; last: number; shards: Set<number> };
+    const handoff: Record<string, Handoff> = {};
+    let joinerWrites = 0;
+    let joinerActivations = 0;
+    for (const [id, p] of c.nodes) {
+      const offset = onTestClock(p, 0);
+      let h: Handoff | undefined;
+      for (let i = joinIdx.get(id) ?? 0; i < p.events.length; i++) {
+        const e = p.events[i]!;
+        if (e.event === 'log' && e.msg === 'handing shards off' && Array.isArray(e.shards)) {
+          // A handoff rolled back and tried again names its shards again: one handoff per node.
+          h ??= handoff[id] = { n: 0, start: e.recvMono, first: Number.NaN, last: Number.NaN, shards: new Set() };
+          for (const s of e.shards as number[]) h.shards.add(s);
+          continue;
+        }
+        if (typeof e.mono !== 'number') continue;
+        const at = e.mono + offset;
+        if (at > tBalanced + 1) break;
+        if (id === JOINER) {
+          if (e.event === 'snapshot' && e.accepted) joinerWrites++;
+          if (e.event === 'activation-start') joinerActivations++;
+          continue;
+        }
+        if (e.event !== 'snapshot' || !e.accepted || h === undefined || !h.shards.has(shardByKey.get(String(e.key)) ?? -1)) continue;
+        h.n++;
+        if (!(at >= h.first)) h.first = at;
+        if (!(at <= h.last)) h.last = at;
+      }
+    }
+    const hs = Object.values(handoff).filter((h) => h.n > 0);
+    const handoffSnapshots = hs.reduce((n, h) => n + h.n, 0);
+    // Handoff time: from the first node starting its handoff to the last handoff snapshot
+    // written (the handoffs run one node at a time, under the rebalance lock).
+    const handoffSpanS = Math.max(0.001, (Math.max(...hs.map((h) => h.last)) - Math.min(...hs.map((h) => h.start))) / 1000);
+    const handoffPerNode = Object.fromEntries(Object.entries(handoff).map(([id, h]) => [id, {
+      shards: h.shards.size,
+      snapshots: h.n,
+      start_s_after_join: round((h.start - tJoin) / 1000, 3),
+      first_snapshot_s_after_start: round((h.first - h.start) / 1000, 3),
+      last_snapshot_s_after_start: round((h.last - h.start) / 1000, 3),
+      per_s: Math.round(h.n / Math.max(0.001, (h.last - h.start) / 1000)),
+    }]));
+    const handoffLogs = c.logs.filter((l) => l.at >= tJoin && l.at <= tBalanced + 1000 && /handing|claimed|release|handoff/.test(l.msg))
+      .map((l) => ({ t_s: round((l.at - tJoin) / 1000, 3), node: l.node, msg: l.msg, shards: Array.isArray(l.fields.shards) ? (l.fields.shards as unknown[]).length : undefined }));
+    progress(`handoff: ${handoffSnapshots} snapshots in ${handoffSpanS.toFixed(2)} s; per node ${JSON.stringify(handoffPerNode)}`);
+    progress(`joiner ${JOINER} until balance: ${joinerActivations} activations, ${joinerWrites} snapshot writes`);
+
     // ---- figures ----
+    const within = (t: number, from: number, to: number) => t >= from && t <= to;
+    const expectedLog = (l: Cluster['logs'][number]) =>
+      l.msg === 'ready' ||
+      (l.msg === 'claimed shards' && (l.at < tLoad || within(l.at, tJoin, tBalanced + 1_000) || within(l.at, tKill, tServed + 1_000))) ||
+      (l.msg === 'handing shards off' && (l.at < tLoad || within(l.at, tJoin, tBalanced)));
     const steady = gen.window([[tSteady, tJoin]], DEADLINE_MS);
     const joinW = gen.window([[tJoin, tBalanced]], DEADLINE_MS);
     const killW = gen.window([[tKill, tServed]], DEADLINE_MS);
@@ -446,14 +507,17 @@ async function main(): Promise<void> {
     fig('kill_to_served_s', killS, 2, { op: '<=', value: KILL_TARGET_S });
     fig('asks_total', gen.sent, 0);
     fig('asks_failed', failedTotal, 0, { op: '<=', value: 0 });
+    fig('asks_failed_join', joinW.failed, 0, { op: '<=', value: 0 });
+    fig('asks_failed_kill', killW.failed, 0);
     fig('ask_p99_ms_steady', steady.p99, 1);
     fig('ask_p99_ms_during_move', moveW.p99, 1);
     fig('handoff_snapshots_per_s', handoffSnapshots / handoffSpanS, 0);
 
     Object.assign(extra, {
-      asks_failed_join: joinW.failed,
-      asks_failed_kill: killW.failed,
       asks_failed_by_code: Object.fromEntries(gen.failures),
+      asks_failed_join_by_code: gen.failuresIn([[tJoin, tBalanced]]),
+      asks_failed_kill_by_code: gen.failuresIn([[tKill, tServed]]),
+      asks_failed_by_second_after_join: gen.failuresBySecond(tJoin),
       asks_failed_by_second_after_kill: gen.failuresBySecond(tKill),
       asks_wrong_state: gen.wrong,
       ask_p50_ms_steady: round(steady.p50, 2),
@@ -471,15 +535,19 @@ async function main(): Promise<void> {
       handoff_span_s: round(handoffSpanS, 3),
       handoff_per_node: handoffPerNode,
       handoff_log: handoffLogs,
-      joiner_activation_snapshot_writes: joinerWrites,
+      // Snapshot writes of the joiner from its start to balance (no more marker writes on a first activation: ~0).
+      joiner_snapshot_writes_during_join: joinerWrites,
+      joiner_activations_during_join: joinerActivations,
       kill_victim: VICTIM,
       kill_victim_shards: victimShards.length,
       kill_first_shard_owned_s: round((firstOwnedKill - tKill) / 1000, 3),
       kill_last_shard_owned_s: round((maxOf(killed.ownedAt, victimShards) - tKill) / 1000, 3),
       probe_asks: joined.probes + killed.probes,
-      // What ownership logged besides the first balance, the join's claims and handoffs (leases lost under load, failed writes).
+      // What ownership logged besides the first balance's claims and handoffs, the join's claims and
+      // handoffs and the kill's claims: handoffs and claims at other times (a node that thought a member
+      // gone under load), leases lost, failed writes.
       ownership_trouble: c.logs
-        .filter((l) => l.msg !== 'ready' && (l.msg === 'claimed shards' ? l.at >= tLoad && l.at < tJoin : l.msg !== 'handing shards off'))
+        .filter((l) => !expectedLog(l))
         .map((l) => ({ t_s_after_join: round((l.at - tJoin) / 1000, 3), node: l.node, msg: l.msg, shards: Array.isArray(l.fields.shards) ? (l.fields.shards as unknown[]).length : l.fields.shard, error: l.fields.error })),
       cpu_cores_used_steady: cpuDelta(cpuSteady0, cpuJoin0, (tJoin - tSteady) / 1000),
       cpu_cores_used_join: cpuDelta(cpuJoin0, cpuJoin1, (tBalanced - tJoin) / 1000),

@@ -174,10 +174,14 @@ export class ClusterView {
     return out;
   }
 
-  /** Members whose entry changed within `windowMs` of `now` (this node's monotonic clock), sorted by id. */
-  liveMembers(now: number, windowMs: number): MemberInfo[] {
+  /**
+   * Members whose entry changed within `windowMs` of `now` (this node's monotonic clock), sorted
+   * by id. `self` counts whatever its entry's age: a node under load whose own heartbeat lands
+   * late must not hand its shards off to itself; the others judge it by what they see.
+   */
+  liveMembers(now: number, windowMs: number, self?: string): MemberInfo[] {
     const out: MemberInfo[] = [];
-    for (const r of this.memberRecords.values()) if (now - r.changedAt <= windowMs) out.push(r.info);
+    for (const r of this.memberRecords.values()) if (now - r.changedAt <= windowMs || r.info.id === self) out.push(r.info);
     return out.sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 

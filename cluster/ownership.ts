@@ -221,7 +221,7 @@ export class OwnershipManager implements ShardOwnership {
     }
     if (this.suspended) return;
 
-    const members = this.view.liveMembers(now, this.t.heartbeatWindowMs).filter((m) => !m.draining);
+    const members = this.view.liveMembers(now, this.t.heartbeatWindowMs, this.nodeId).filter((m) => !m.draining);
     const eligible = this.draining ? members.filter((m) => m.id !== this.nodeId) : members;
     const desired = assignShards(this.shardCount, eligible, this.view.overrides);
     const renew: ShardId[] = [];

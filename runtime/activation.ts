@@ -25,8 +25,10 @@ export interface ActivationHost {
   readonly ownership: ShardOwnership | undefined;
   /** A window for one activation's applied asks; null when this node keeps none. */
   newWindow(): AppliedWindow | null;
-  /** A new activation id, unique across this node's runs. */
-  nextActivationId(): string;
+  /** A number for a new activation, unique on this node for this run. */
+  nextActivationSeq(): number;
+  /** The id of activation number `seq`, unique across the node's runs (built only for events). */
+  activationId(seq: number): string;
   /** Reports a fact (activation start and end, snapshot write) to whoever listens. */
   event(e: RuntimeEvent): void;
   /** Answers an inbound ask. */
@@ -60,13 +62,27 @@ interface Extras {
   quiesced?: Array<() => void>;
   /** The activation of the same key that ended while its handler was still running. */
   predecessor?: Activation;
+  /** The last snapshot write: the next runs after it, so that each names the revision the last one made. */
+  writeChain?: Promise<unknown>;
+  /** What the current ask's handler made durable; absent until it persists. */
+  durable?: Durable;
 }
+
+/** Bits of `Activation.flags`. */
+const LOST = 1;
+const RESTARTING = 2;
 
 /** What the current ask's handler made durable: the writes it started, and the answer they recorded. */
 interface Durable {
   writes: Promise<void>[];
   /** Set when a write recorded the current ask as applied. */
   recorded: { answer: unknown } | null;
+}
+
+/** An ask in progress whose effect a write holds: written as applied, confirmed in memory once the write lands. */
+interface Writing {
+  id: string;
+  answer: unknown;
 }
 
 export type ActivationState = 'activating' | 'active' | 'passivating' | 'ended';
@@ -87,8 +103,8 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
   placed = 0;
   /** When the mailbox last went idle (host monotonic clock, ms). */
   idleSince = 0;
-  /** Unique id of this activation, in events. */
-  readonly id: string;
+  /** Number of this activation on its node (its id, in events, is built from it when needed). */
+  private readonly seq: number;
   private actor: Actor | null = null;
   /** Store revision of this actor's snapshot, for compare-and-set writes. */
   private revision = 0;
@@ -97,18 +113,14 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
   /** Last time this activation did anything outside itself (a message, a reply, a tell or ask, a write) while it held its shard. */
   private lastActiveAt: number;
   private failures = 0;
-  private readonly maxFailures: number;
   private extras: Extras | null = null;
   /** The message whose handler runs now. */
   private current: Envelope | null = null;
-  /** What the current ask's handler made durable; null until it persists. */
-  private durable: Durable | null = null;
-  /** Snapshot writes run one after another, so that each names the revision the last one made. */
-  private writeChain: Promise<unknown> = Promise.resolve();
-  /** Set once this node lost the shard (or a newer owner fenced it): nothing it does counts any more. */
-  private lost = false;
-  /** A restart is queued: further failures before it runs add nothing. */
-  private restarting = false;
+  /**
+   * LOST: this node lost the shard (or a newer owner fenced it off), so nothing it does counts any
+   * more; RESTARTING: a restart is queued, and further failures before it runs add nothing.
+   */
+  private flags = 0;
 
   constructor(
     private readonly host: ActivationHost,
@@ -121,8 +133,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     readonly epoch: number,
     predecessor?: Activation,
   ) {
-    this.maxFailures = limits.maxConsecutiveFailures;
-    this.id = host.nextActivationId();
+    this.seq = host.nextActivationSeq();
     this.mailbox = new Mailbox<Envelope, SystemMessage>(this, host.dispatcher, limits.mailboxCapacity);
     this.mailbox.suspend();
     this.mailbox.postSystem({ t: 'activate' });
@@ -135,6 +146,15 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     return this.host.nodeId;
   }
 
+  /** This activation's id in events, unique across its node's runs. */
+  get id(): string {
+    return this.host.activationId(this.seq);
+  }
+
+  private get lost(): boolean {
+    return (this.flags & LOST) !== 0;
+  }
+
   /**
    * Takes a message into the mailbox. A copy of an ask this activation has already admitted is
    * not queued again: one still in progress will answer (the copies share a reply address), one
@@ -145,7 +165,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     if (env.replyTo !== undefined) {
       const w = this.window ?? (this.window = this.host.newWindow());
       if (w !== null) {
-        const seen = w.admit(env.id, env.deadline, this.host.clock.monoMs());
+        const seen = w.admit(env, this.host.clock.monoMs());
         if (seen === 'full') {
           this.stats.type(env.type).overloaded++;
           return new Overloaded(`${this.kind}/${this.key} remembers ${w.size} applied asks that may still be retried; try later`, this.fields());
@@ -158,7 +178,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
       }
     }
     if (this.mailbox.post(env)) return undefined;
-    if (marked) this.window!.forget(env.id);
+    if (marked) this.window!.release(env.id); // no copy can have waited yet
     this.stats.type(env.type).overloaded++;
     return new Overloaded(`mailbox of ${this.kind}/${this.key} is full (${this.limits.mailboxCapacity} messages)`, this.fields());
   }
@@ -169,12 +189,14 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     if (this.state === 'ended') return undefined;
     const host = this.host;
     const isAsk = env.replyTo !== undefined;
+    // One clock reading serves both checks (tells without a deadline outside a cluster need none).
+    let now = 0;
     if (env.deadline !== 0) {
-      const now = host.clock.monoMs();
+      now = host.clock.monoMs();
       if (now > env.deadline) {
-        // The caller's own timer answers DeadlineExceeded; the handler must not run.
+        // The caller's own timer answers DeadlineExceeded; the handler must not run. A later copy may.
         this.stats.type(env.type).expired++;
-        if (isAsk) this.window?.forget(env.id);
+        if (isAsk) this.readmit(this.window?.release(env.id));
         return undefined;
       }
     }
@@ -182,20 +204,20 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     if (own !== undefined) {
       // Checked by this node's own clock before every message: a node that was paused or cut
       // off past its lease handles nothing more for the shard.
-      const now = host.clock.monoMs();
+      if (now === 0) now = host.clock.monoMs();
       if (own.servingEpoch(this.shard, now) !== this.epoch) {
-        if (isAsk) this.window?.forget(env.id);
+        const copies = isAsk ? (this.window?.release(env.id) ?? []) : [];
         // Handing the shard off: the message goes back to routing (NoRoute, retried by its
         // sender) while passivation flushes the state. Lost: end without a write.
-        if (own.holdsEpoch(this.shard, this.epoch, now)) host.reroute(env);
-        else this.abandon([env]);
+        if (own.holdsEpoch(this.shard, this.epoch, now)) for (const e of [env, ...copies]) host.reroute(e);
+        else this.abandon([env, ...copies]);
         return undefined;
       }
       this.lastActiveAt = now;
     }
     if (isAsk && this.window !== null) {
       // Queued before a snapshot told this activation that the ask was applied already.
-      const seen = this.window.seen(env.id, host.clock.monoMs());
+      const seen = this.window.seen(env.id, now === 0 ? host.clock.monoMs() : now);
       if (seen !== undefined && seen !== 'in-progress') {
         this.repeat(env, seen);
         return undefined;
@@ -244,22 +266,46 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     this.current = null;
     this.failures = 0;
     this.stats.type(env.type).handled++;
-    const durable = this.durable;
-    this.durable = null;
+    const durable = this.extras?.durable;
+    if (durable !== undefined) this.extras!.durable = undefined;
     if (env.replyTo === undefined) return undefined;
-    this.window?.answered(env.id, value, this.host.clock.monoMs());
-    if (durable === null) {
-      this.reply(env, value, undefined);
+    if (durable === undefined) {
+      this.answerAll(env, this.window?.answered(env.id, value, this.host.clock.monoMs()), value, undefined);
       return undefined;
     }
     return this.replyWhenDurable(env, value, durable);
   }
 
-  /** The reply never runs ahead of what is durable: it waits for the handler's writes, and writes the answer if they recorded another. */
+  /** Answers an ask and the copies of it that waited. */
+  private answerAll(env: Envelope, copies: Envelope[] | undefined, value: unknown, error: ReelError | undefined): void {
+    this.reply(env, value, error);
+    if (copies !== undefined) for (const c of copies) this.reply(c, value, error);
+  }
+
+  /** Copies of an ask that was not applied, admitted again: the first of them runs. */
+  private readmit(copies: Envelope[] | undefined): void {
+    if (copies === undefined) return;
+    for (const c of copies) {
+      if (this.state === 'ended') {
+        this.host.reroute(c);
+        continue;
+      }
+      const refused = this.accept(c);
+      if (refused !== undefined) this.host.answer(c, undefined, refused, 0);
+    }
+  }
+
+  /**
+   * The reply never runs ahead of what is durable: it waits for the handler's writes, and writes
+   * once more if they recorded another answer. Until then a copy of the ask finds it in progress:
+   * an answer from memory must never be one the store does not hold yet.
+   */
   private async replyWhenDurable(env: Envelope, value: unknown, durable: Durable): Promise<void> {
     await Promise.all(durable.writes);
-    if (durable.recorded !== null && this.window !== null && !Object.is(durable.recorded.answer, value)) await this.writeState();
-    this.reply(env, value, undefined);
+    if (durable.recorded !== null && this.window !== null && !Object.is(durable.recorded.answer, value)) {
+      await this.writeState({ id: env.id, answer: value });
+    }
+    this.answerAll(env, this.window?.answered(env.id, value, this.host.clock.monoMs()), value, undefined);
   }
 
   private reply(env: Envelope, value: unknown, error: ReelError | undefined): void {
@@ -272,10 +318,11 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
   /** Answers a copy of an ask from what the window remembers. */
   private repeat(env: Envelope, seen: Exclude<Seen, undefined>): void {
     this.stats.type(env.type).duplicates++;
-    // A copy in progress answers the reply address this one shares.
+    // A copy in progress answers this one (the window keeps it among the waiters).
     if (seen === 'in-progress') return;
-    if ('error' in seen) this.reply(env, undefined, errorFromWire(seen.error));
-    else this.reply(env, seen.value, undefined);
+    const copies = this.window?.takeWaiters(env.id);
+    if ('error' in seen) this.answerAll(env, copies, undefined, errorFromWire(seen.error));
+    else this.answerAll(env, copies, seen.value, undefined);
   }
 
   invokeSystem(msg: SystemMessage): unknown {
@@ -306,18 +353,22 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     }
     const env = system ? (msg as { env: Envelope }).env : (msg as Envelope);
     this.current = null;
-    this.durable = null;
+    if (this.extras?.durable !== undefined) this.extras.durable = undefined;
     this.stats.type(env.type).failed++;
     const e = toReelError(err, this.fields());
     if (env.replyTo !== undefined) {
       // A retryable error says "not applied": a copy may run again. Any other is the ask's answer.
-      if (isRetryable(e.code)) this.window?.forget(env.id);
-      else this.window?.failed(env.id, errorToWire(e, this.host.nodeId), this.host.clock.monoMs());
-      this.reply(env, undefined, e);
+      if (isRetryable(e.code)) {
+        const copies = this.window?.release(env.id);
+        this.reply(env, undefined, e);
+        this.readmit(copies);
+      } else {
+        this.answerAll(env, this.window?.failed(env.id, errorToWire(e, this.host.nodeId), this.host.clock.monoMs()), undefined, e);
+      }
     }
     // A caller's mistake says nothing about the actor's health.
     if (this.state === 'ended' || e.code === ErrorCode.InvalidArgument) return;
-    if (++this.failures >= this.maxFailures) this.restart();
+    if (++this.failures >= this.limits.maxConsecutiveFailures) this.restart();
   }
 
   idle(): void {
@@ -338,8 +389,8 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
   // ---- lifecycle ----
 
   private restart(): void {
-    if (this.restarting) return;
-    this.restarting = true;
+    if ((this.flags & RESTARTING) !== 0) return;
+    this.flags |= RESTARTING;
     this.failures = 0;
     this.stats.restarts++;
     this.mailbox.suspend();
@@ -347,7 +398,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
   }
 
   private async start(restart: boolean): Promise<void> {
-    this.restarting = false;
+    this.flags &= ~RESTARTING;
     this.clearTimers();
     this.actor = null;
     const predecessor = this.extras?.predecessor;
@@ -379,8 +430,8 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
   }
 
   /** Writes the state now (after any write in flight); the snapshot is taken at the call. */
-  private writeState(): Promise<void> {
-    return this.write({ data: this.actor?.snapshot?.(), epoch: this.epoch, savedAt: this.host.clock.wallMs() });
+  private writeState(writing?: Writing): Promise<void> {
+    return this.write({ data: this.actor?.snapshot?.(), epoch: this.epoch, savedAt: this.host.clock.wallMs() }, writing);
   }
 
   /**
@@ -390,16 +441,21 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
    * this owner's state supersedes it. Any other failure leaves memory ahead of the store, so the
    * activation restarts from its last snapshot and the error is `Unavailable` (retryable).
    */
-  private write(snap: Snapshot): Promise<void> {
+  private write(snap: Snapshot, writing?: Writing): Promise<void> {
     const now = this.host.clock.monoMs();
     if (!this.holds()) {
       this.loseShard();
       return Promise.reject(this.lostError());
     }
-    const applied = this.window?.entries(now);
+    const applied = this.window?.entries(now, writing);
     if (applied !== undefined && applied.length > 0) snap.applied = applied;
-    const p = this.writeChain.then(() => this.writeOnce(snap));
-    this.writeChain = p.catch(() => undefined);
+    const extras = (this.extras ??= {});
+    const p = (extras.writeChain ?? Promise.resolve()).then(() => this.writeOnce(snap));
+    const tail = p.catch(() => undefined);
+    extras.writeChain = tail;
+    void tail.then(() => {
+      if (extras.writeChain === tail) extras.writeChain = undefined;
+    });
     return p;
   }
 
@@ -475,7 +531,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
    */
   private abandon(pending: Envelope[]): void {
     if (this.state === 'ended') return;
-    this.lost = true;
+    this.flags |= LOST;
     this.stats.abandoned++;
     this.end([...pending, ...this.mailbox.takeAll()], 'abandoned');
   }
@@ -574,17 +630,18 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     const actor = this.actor;
     if (!actor?.snapshot) return Promise.reject(new Internal(`actor kind '${this.kind}' has no snapshot() to persist`, this.fields()));
     const env = this.current;
-    let durable: Durable | null = null;
+    let durable: Durable | undefined;
+    let writing: Writing | undefined;
     if (env !== null && env.replyTo !== undefined) {
-      durable = this.durable ??= { writes: [], recorded: null };
+      durable = (this.extras ??= {}).durable ??= { writes: [], recorded: null };
       if (this.window !== null) {
         // The ask is written as applied together with its effect, never after it.
         const answer = args.length > 0 ? args[0] : undefined;
-        this.window.answered(env.id, answer, this.host.clock.monoMs());
+        writing = { id: env.id, answer };
         durable.recorded = { answer };
       }
     }
-    const p = this.writeState();
+    const p = this.writeState(writing);
     durable?.writes.push(p);
     return p;
   }

@@ -120,6 +120,16 @@ describe('applied once', () => {
     expect(again).toBe(1);
   });
 
+  it('applied once - a snapshot written by envelope version 2 loads, and the asks it remembers (void answers included) are not applied again (finding 1, finding 10)', async () => {
+    // What the previous version wrote: `dedup` pairs, `[id, undefined]` for a handler that returned nothing.
+    await rig.store.save('test', 'old', { data: { n: 2, log: [], ids: ['v2-a', 'v2-b'] }, epoch: 1, savedAt: 0, dedup: [['v2-a', 1], ['v2-b', undefined]] }, 0);
+    await rig.node('a', new HandOwnership(1));
+    const client = await rig.startClient();
+    expect(await client.ask('test', 'old', 'apply', undefined, { id: 'v2-a' })).toBe(1);
+    expect(await client.ask('test', 'old', 'apply', undefined, { id: 'v2-b' })).toBeUndefined();
+    expect(await client.ask('test', 'old', 'applied')).toEqual(['v2-a', 'v2-b']);
+  });
+
   it('applied once - a node-addressed ask is never resent (finding 5)', async () => {
     const server = await rig.node('a', new HandOwnership(1));
     let calls = 0;
@@ -172,6 +182,49 @@ describe('applied once', () => {
     const client = await rig.startClient();
     expect(await client.ask('test', 'k', 'incr', undefined, { deadlineMs: 2_000 })).toBe(1);
     expect(failLoads).toBeLessThan(0);
+  });
+
+  it('applied once - another ask with the same id, sent while the first runs, gets the same answer; the handler runs once', async () => {
+    await rig.node('a', new HandOwnership(1));
+    const client = await rig.startClient({ askAttemptTimeoutMs: 0 });
+    const first = client.ask('test', 'k', 'holdThenPersist', { gate: 'g' }, { id: 'same' });
+    await waitFor('first running', () => fixtureState.runningByKey.get('test/k') === 1);
+    const second = client.ask('test', 'k', 'holdThenPersist', { gate: 'g' }, { id: 'same' });
+    fixtureState.gate('g').open();
+    expect(await Promise.all([first, second])).toEqual([1, 1]);
+    expect(await client.ask('test', 'k', 'applied')).toEqual(['same']);
+  });
+
+  it('applied once - no answer is given from memory before the write that holds it lands, and a failed write acknowledges nothing', async () => {
+    const inner = new MemorySnapshotStore();
+    let release!: () => void;
+    let pending = 0;
+    let failNext = true;
+    const store: SnapshotStore = {
+      load: (k, key) => inner.load(k, key),
+      save: async (k, key, snap, rev) => {
+        if (!failNext) return inner.save(k, key, snap, rev);
+        failNext = false;
+        pending++;
+        await new Promise<void>((r) => (release = r));
+        throw new Error('store lost the write');
+      },
+      delete: (k, key) => inner.delete(k, key),
+      close: () => inner.close(),
+    };
+    rig = new Rig(store);
+    const server = await rig.node('a', new HandOwnership(1));
+    const client = await rig.startClient({ askAttemptTimeoutMs: 0 });
+    const first = client.ask('test', 'k', 'applyDurable', undefined, { id: 'w1', deadlineMs: 5_000 });
+    await waitFor('the write is in flight', () => pending === 1);
+    const copy = client.ask('test', 'k', 'applyDurable', undefined, { id: 'w1', deadlineMs: 5_000 });
+    await client.ask('test', 'other', 'get'); // a round trip: the copy has been delivered
+    expect(client.pendingAsks).toBe(2);
+    release();
+    // The write failed: nothing was acknowledged, the actor rolled back, and the retries apply once.
+    expect(await Promise.all([first, copy])).toEqual([1, 1]);
+    expect(await client.ask('test', 'k', 'applied')).toEqual(['w1']);
+    expect(server.kindStats('test').restarts).toBe(1);
   });
 
   it('applied once - an ask resent while its first copy waits in the mailbox is not queued twice (finding 21)', async () => {

@@ -1,5 +1,5 @@
 import type { WireError } from './errors.js';
-import type { AppliedEntry, Snapshot } from './types.js';
+import type { AppliedEntry, Envelope, Snapshot } from './types.js';
 
 /** The answer `undefined`, stored as a marker so that one lookup tells presence. */
 const UNDEFINED = Symbol('undefined answer');
@@ -15,7 +15,12 @@ export class RememberedError {
 interface Slot {
   answer: unknown;
   keepUntil: number;
+  /** Other asks with this id that arrived while it was in progress: they get its answer too. */
+  waiters: Envelope[] | undefined;
 }
+
+/** Copies of one ask waiting for its answer, at most (more are dropped; their senders resend). */
+const MAX_WAITERS = 16;
 
 /** What a lookup found: nothing, a copy in progress, or the answer to give again. */
 export type Seen = undefined | 'in-progress' | { value: unknown } | { error: WireError };
@@ -56,39 +61,66 @@ export class AppliedWindow {
   }
 
   /**
-   * Admits a new copy of ask `id` whose deadline is `deadline`: returns what is already known of it
-   * (the copy is then not to be queued), or undefined after marking it in progress. Returns
-   * 'full' when the window holds `maxEntries` unexpired asks.
+   * Admits a copy of the ask `env` (whose deadline is on this node's clock): returns what is
+   * already known of its id, and the copy is not to be queued (one arriving while the id is in
+   * progress waits for its answer); or undefined after marking the id in progress. Returns 'full'
+   * when the window holds `maxEntries` unexpired asks.
    */
-  admit(id: string, deadline: number, now: number): Seen | 'full' {
+  admit(env: Envelope, now: number): Seen | 'full' {
+    const id = env.id;
+    const deadline = env.deadline;
     const slot = this.live(id, now);
     if (slot !== undefined) {
       // A later copy may carry a later deadline (it spent less time in transit): keep it longer.
       const keep = Math.min(deadline, now + this.defaultKeepMs) + this.marginMs;
       if (keep > slot.keepUntil) slot.keepUntil = keep;
+      // Resends of one ask share a reply address, other asks with the id do not: answer every one.
+      if (slot.answer === IN_PROGRESS && (slot.waiters?.length ?? 0) < MAX_WAITERS) (slot.waiters ??= []).push(env);
       return describe(slot.answer);
     }
     if (this.slots.size >= this.sweepAt) this.sweep(now);
     if (this.slots.size >= this.maxEntries) return 'full';
     // No ask lives longer than the longest deadline, whatever a frame claims.
     const until = deadline > 0 ? Math.min(deadline, now + this.defaultKeepMs) : now + this.defaultKeepMs;
-    this.slots.set(id, { answer: IN_PROGRESS, keepUntil: until + this.marginMs });
+    // Every slot has the same three fields from birth: one object shape, the smallest.
+    this.slots.set(id, { answer: IN_PROGRESS, keepUntil: until + this.marginMs, waiters: undefined });
     return undefined;
   }
 
-  /** Records the answer of an applied ask. */
-  answered(id: string, value: unknown, now: number): void {
-    this.put(id, value === undefined ? UNDEFINED : value, now);
+  /** Records the answer of an applied ask; returns the copies that waited for it. */
+  answered(id: string, value: unknown, now: number): Envelope[] {
+    return this.put(id, value === undefined ? UNDEFINED : value, now);
   }
 
-  /** Records the error an applied ask failed with. */
-  failed(id: string, wire: WireError, now: number): void {
-    this.put(id, new RememberedError(wire), now);
+  /**
+   * Records the error an applied ask failed with, unless an answer was already written with its
+   * effect (that one stands); returns the copies that waited for it.
+   */
+  failed(id: string, wire: WireError, now: number): Envelope[] {
+    const slot = this.slots.get(id);
+    if (slot !== undefined && slot.answer !== IN_PROGRESS) return [];
+    return this.put(id, new RememberedError(wire), now);
   }
 
-  /** Forgets an ask that was not applied (dropped unhandled, or refused as retryable): a copy may run. */
-  forget(id: string): void {
+  /**
+   * Lets a later copy of `id` run: its copy in progress was not applied (dropped unhandled, or
+   * refused as retryable). Returns the copies that waited, to be admitted again. An answer
+   * already recorded (written with its effect) is kept.
+   */
+  release(id: string): Envelope[] {
+    const slot = this.slots.get(id);
+    if (slot?.answer !== IN_PROGRESS) return [];
     this.slots.delete(id);
+    return slot.waiters ?? [];
+  }
+
+  /** The copies that waited for `id`, which was answered another way (from a snapshot). */
+  takeWaiters(id: string): Envelope[] {
+    const slot = this.slots.get(id);
+    const waiters = slot?.waiters;
+    if (waiters === undefined) return [];
+    slot!.waiters = undefined;
+    return waiters;
   }
 
   /** Drops every answer, keeping the marks of copies still queued (a restart rolled the state back). */
@@ -96,33 +128,54 @@ export class AppliedWindow {
     for (const [id, slot] of this.slots) if (slot.answer !== IN_PROGRESS) this.slots.delete(id);
   }
 
-  /** The applied asks as a snapshot keeps them: answered and unexpired, with the ms each is still kept. */
-  entries(now: number): AppliedEntry[] {
+  /**
+   * The applied asks as a snapshot keeps them: answered and unexpired, with the ms each is still
+   * kept; `writing` (an ask in progress whose effect this snapshot holds) is written as applied,
+   * with its answer, while memory keeps it in progress until the write is confirmed.
+   */
+  entries(now: number, writing?: { id: string; answer: unknown }): AppliedEntry[] {
     const out: AppliedEntry[] = [];
     for (const [id, slot] of this.slots) {
       const keep = Math.ceil(slot.keepUntil - now);
-      if (keep <= 0 || slot.answer === IN_PROGRESS) continue;
+      if (keep <= 0) continue;
+      if (writing !== undefined && id === writing.id) continue;
+      if (slot.answer === IN_PROGRESS) continue;
       const a = slot.answer;
       out.push(a instanceof RememberedError ? [id, keep, undefined, a.wire] : [id, keep, a === UNDEFINED ? undefined : a]);
+    }
+    if (writing !== undefined) {
+      const slot = this.slots.get(writing.id);
+      out.push([writing.id, Math.max(1, Math.ceil(slot !== undefined ? slot.keepUntil - now : this.defaultKeepMs + this.marginMs)), writing.answer]);
     }
     return out;
   }
 
   /** Adds what a snapshot remembers, kept from `now` for as long as it says. Its answers win over marks of copies in progress. */
   load(snap: Snapshot, now: number): void {
+    const set = (id: string, answer: unknown, keepUntil: number) => {
+      // Copies admitted while the snapshot loaded keep waiting, for the answer it holds.
+      this.slots.set(id, { answer, keepUntil, waiters: this.slots.get(id)?.waiters });
+    };
     if (snap.applied !== undefined) {
-      for (const e of snap.applied) this.slots.set(e[0], { answer: e.length === 4 ? new RememberedError(e[3]) : e[2] === undefined ? UNDEFINED : e[2], keepUntil: now + e[1] });
+      for (const e of snap.applied) set(e[0], e.length === 4 ? new RememberedError(e[3]) : e[2] === undefined ? UNDEFINED : e[2], now + e[1]);
     } else if (snap.dedup !== undefined) {
       // Written by envelope version 2, which kept no deadlines: keep each as long as any ask may live.
       const keepUntil = now + this.defaultKeepMs + this.marginMs;
-      for (const e of snap.dedup) this.slots.set(e[0], { answer: e.length === 3 ? new RememberedError(e[2]) : e[1] === undefined ? UNDEFINED : e[1], keepUntil });
+      for (const e of snap.dedup) set(e[0], e.length === 3 ? new RememberedError(e[2]) : e[1] === undefined ? UNDEFINED : e[1], keepUntil);
     }
   }
 
-  private put(id: string, answer: unknown, now: number): void {
+  private put(id: string, answer: unknown, now: number): Envelope[] {
     const slot = this.slots.get(id);
-    if (slot !== undefined) slot.answer = answer;
-    else this.slots.set(id, { answer, keepUntil: now + this.defaultKeepMs + this.marginMs });
+    if (slot === undefined) {
+      this.slots.set(id, { answer, keepUntil: now + this.defaultKeepMs + this.marginMs, waiters: undefined });
+      return [];
+    }
+    slot.answer = answer;
+    const waiters = slot.waiters;
+    if (waiters === undefined) return [];
+    slot.waiters = undefined;
+    return waiters;
   }
 
   private live(id: string, now: number): Slot | undefined {

@@ -431,8 +431,12 @@ export class ActorSystem implements InboundSink, ActivationHost {
     return o.dedupMaxEntries > 0 ? new AppliedWindow(o.dedupMaxEntries, o.dedupMarginMs, o.maxAskDeadlineMs) : null;
   }
 
-  nextActivationId(): string {
-    return `${this.nodeId}.${this.incarnation}.${++this.activationSeq}`;
+  nextActivationSeq(): number {
+    return ++this.activationSeq;
+  }
+
+  activationId(seq: number): string {
+    return `${this.nodeId}.${this.incarnation}.${seq}`;
   }
 
   loadSnapshot(kind: string, key: string): Promise<StoredSnapshot> {

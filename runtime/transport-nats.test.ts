@@ -170,13 +170,16 @@ describe('transport-nats', () => {
     const malformedBefore = b.stats.malformed;
     ncA.publish(`${prefix}.s.1`, new Uint8Array([0xc1, 0xff, 0x00, 0x13]));
     ncA.publish(`${prefix}.s.1`, encodeValue([99, 1, 'id', 'user', 'k', 1, 0, 'ping', 0, '', null]));
+    // A node of the previous version (absolute deadlines): refused, saying why.
+    ncA.publish(`${prefix}.s.1`, encodeValue([2, 1, 'id', 'user', 'k', 1, 0, 'ping', Date.now() + 5000, '', null]));
     const after = env(1);
     a.send(after);
-    await sinkB.until('malformed then deliver', () => sinkB.malformedReasons.length >= before + 2 && sinkB.delivered.some((e) => e.id === after.id));
+    await sinkB.until('malformed then deliver', () => sinkB.malformedReasons.length >= before + 3 && sinkB.delivered.some((e) => e.id === after.id));
     const reasons = sinkB.malformedReasons.slice(before);
-    expect(reasons).toHaveLength(2);
+    expect(reasons).toHaveLength(3);
     expect(reasons[1]).toMatch(/version 99/);
-    expect(b.stats.malformed).toBe(malformedBefore + 2);
+    expect(reasons[2]).toMatch(/envelope version 2 from an older reel; this node speaks 3: every node and client of a cluster must run the same version/);
+    expect(b.stats.malformed).toBe(malformedBefore + 3);
   });
 
   it('transport-nats - after unhost an ask settles with NoRoute; hosting twice is a no-op', async () => {
