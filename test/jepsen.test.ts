@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ReelError } from '../runtime/errors.js';
 import { activationStarts, overlappingActivations, startTestCluster, type TestCluster } from './harness/cluster.js';
-import { waitFor } from './harness/wait.js';
+import { delay, waitFor } from './harness/wait.js';
 
 /**
  * A Jepsen-style run: open-loop asks with unique ids to actors that persist before answering,
@@ -64,6 +64,15 @@ describe('jepsen', () => {
         await n1.exited;
         // The replacement's clocks run 2 s behind the machine's.
         await cl.addNode('n1', { env: { REEL_TEST_CLOCK: 'wall=-2000,mono=-2000' } });
+        await cl.waitBalanced(['n1', 'n2', 'n3'], 30_000);
+      });
+      await phase('SIGSTOP n3 (clocks 2 s ahead) for 0.6 s, under its 1 s lease', async () => {
+        // Nobody may take its shards meanwhile: the others wait a lease plus a margin from when
+        // they saw its last renewal, whatever its clocks say. The pause length is the fault itself.
+        const n3 = cl.nodes.get('n3')!;
+        n3.kill('SIGSTOP');
+        await delay(600);
+        n3.kill('SIGCONT');
         await cl.waitBalanced(['n1', 'n2', 'n3'], 30_000);
       });
       await phase('SIGSTOP n2 past its lease', async () => {
