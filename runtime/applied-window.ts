@@ -27,18 +27,25 @@ export type Seen = undefined | 'in-progress' | { value: unknown } | { error: Wir
 
 /** Below this many entries the window never sweeps: sweeping a small map costs more than it saves. */
 const MIN_SWEEP_SIZE = 256;
+/** Every this many new asks, expired entries are dropped from the oldest end, at most TRIM_MAX of them. */
+const TRIM_EVERY = 16;
+/** A full window sweeps at most this often (ms). */
+const FULL_SWEEP_MS = 100;
+const TRIM_MAX = 64;
 
 /**
  * The asks one activation has applied, with their answers, kept until no copy of them can
  * still arrive: an ask's deadline (on this node's monotonic clock) plus a margin for a copy that
  * spent longer in transit than the first. Retention is by time, not by count, so a busy actor
  * forgets nothing a caller may still retry; the count is only a memory bound, past which new
- * asks are refused rather than an id forgotten. Expired entries go in bulk when the map has
- * doubled since the last sweep, which costs O(1) per ask.
+ * asks are refused rather than an id forgotten. Expired entries go from the oldest end as new
+ * asks come, and in bulk when the map has doubled since the last sweep: O(1) per ask.
  */
 export class AppliedWindow {
   private readonly slots = new Map<string, Slot>();
   private sweepAt = MIN_SWEEP_SIZE;
+  private admitted = 0;
+  private sweptAt = -Infinity;
 
   constructor(
     /** Entries at most; `admit` refuses past it. */
@@ -78,7 +85,9 @@ export class AppliedWindow {
       if (slot.answer === IN_PROGRESS && (slot.waiters?.length ?? 0) < MAX_WAITERS) (slot.waiters ??= []).push(env);
       return describe(slot.answer);
     }
-    if (this.slots.size >= this.sweepAt) this.sweep(now);
+    if ((++this.admitted & (TRIM_EVERY - 1)) === 0) this.trim(now);
+    // Full: sweep (at most every FULL_SWEEP_MS, so that refusing asks stays cheap) before refusing.
+    if (this.slots.size >= this.sweepAt || (this.slots.size >= this.maxEntries && now - this.sweptAt >= FULL_SWEEP_MS)) this.sweep(now);
     if (this.slots.size >= this.maxEntries) return 'full';
     // No ask lives longer than the longest deadline, whatever a frame claims.
     const until = deadline > 0 ? Math.min(deadline, now + this.defaultKeepMs) : now + this.defaultKeepMs;
@@ -188,7 +197,20 @@ export class AppliedWindow {
     return undefined;
   }
 
+  /**
+   * Drops expired entries from the oldest end until an unexpired one. Asks of similar deadlines
+   * expire in the order they came, so this keeps the map near its live size without a full sweep.
+   */
+  private trim(now: number): void {
+    let n = 0;
+    for (const [id, slot] of this.slots) {
+      if (slot.keepUntil > now || ++n > TRIM_MAX) return;
+      this.slots.delete(id);
+    }
+  }
+
   private sweep(now: number): void {
+    this.sweptAt = now;
     for (const [id, slot] of this.slots) if (slot.keepUntil <= now) this.slots.delete(id);
     this.sweepAt = Math.max(MIN_SWEEP_SIZE, 2 * this.slots.size);
   }
