@@ -79,7 +79,7 @@ export class AppliedWindow {
     const slot = this.live(id, now);
     if (slot !== undefined) {
       // A later copy may carry a later deadline (it spent less time in transit): keep it longer.
-      const keep = Math.min(deadline, now + this.defaultKeepMs) + this.marginMs;
+      const keep = Math.ceil(Math.min(deadline, now + this.defaultKeepMs) + this.marginMs);
       if (keep > slot.keepUntil) slot.keepUntil = keep;
       // Resends of one ask share a reply address, other asks with the id do not: answer every one.
       if (slot.answer === IN_PROGRESS && (slot.waiters?.length ?? 0) < MAX_WAITERS) (slot.waiters ??= []).push(env);
@@ -91,8 +91,8 @@ export class AppliedWindow {
     if (this.slots.size >= this.maxEntries) return 'full';
     // No ask lives longer than the longest deadline, whatever a frame claims.
     const until = deadline > 0 ? Math.min(deadline, now + this.defaultKeepMs) : now + this.defaultKeepMs;
-    // Every slot has the same three fields from birth: one object shape, the smallest.
-    this.slots.set(id, { answer: IN_PROGRESS, keepUntil: until + this.marginMs, waiters: undefined });
+    // Every slot has the same three fields from birth (one object shape), and whole ms (no boxed doubles).
+    this.slots.set(id, { answer: IN_PROGRESS, keepUntil: Math.ceil(until + this.marginMs), waiters: undefined });
     return undefined;
   }
 
@@ -163,7 +163,7 @@ export class AppliedWindow {
   load(snap: Snapshot, now: number): void {
     const set = (id: string, answer: unknown, keepUntil: number) => {
       // Copies admitted while the snapshot loaded keep waiting, for the answer it holds.
-      this.slots.set(id, { answer, keepUntil, waiters: this.slots.get(id)?.waiters });
+      this.slots.set(id, { answer, keepUntil: Math.ceil(keepUntil), waiters: this.slots.get(id)?.waiters });
     };
     if (snap.applied !== undefined) {
       for (const e of snap.applied) set(e[0], e.length === 4 ? new RememberedError(e[3]) : e[2] === undefined ? UNDEFINED : e[2], now + e[1]);
@@ -177,7 +177,7 @@ export class AppliedWindow {
   private put(id: string, answer: unknown, now: number): Envelope[] {
     const slot = this.slots.get(id);
     if (slot === undefined) {
-      this.slots.set(id, { answer, keepUntil: now + this.defaultKeepMs + this.marginMs, waiters: undefined });
+      this.slots.set(id, { answer, keepUntil: Math.ceil(now + this.defaultKeepMs + this.marginMs), waiters: undefined });
       return [];
     }
     slot.answer = answer;
