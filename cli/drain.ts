@@ -2,7 +2,10 @@ import { operatorClient } from './cluster-connect.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import type { Output } from './output.js';
 
-/** `reel drain NODE`: asks the node to hand every shard off and exit; waits until it holds none and has left. */
+/**
+ * `reel drain NODE`: asks the node to hand every shard off and exit; waits until it holds none,
+ * has left, and every shard it held is owned by another node again.
+ */
 export async function runDrain(node: string, flags: Record<string, unknown>, out: Output): Promise<number> {
   const timeoutMs = Number(flags.timeout ?? 120) * 1000;
   const { client, close } = await operatorClient(flags);
@@ -12,20 +15,26 @@ export async function runDrain(node: string, flags: Record<string, unknown>, out
     await client.system.askNode(node, 'drain', undefined, { deadlineMs: 5000 }).catch((err: unknown) => {
       throw (err as { code?: string }).code === 'NoRoute' ? notFound() : err;
     });
-    out.info(`reel: ${node} is draining`);
+    const held = client.owners().flatMap((o, s) => (o === node ? [s] : []));
+    out.info(`reel: ${node} is draining ${held.length} shards`);
     const t0 = performance.now();
     for (;;) {
       await client.view.refresh();
-      const holds = client.owners().filter((o) => o === node).length;
+      const owners = client.owners();
+      const holds = owners.filter((o) => o === node).length;
       const member = client.view.members.has(node);
-      if (holds === 0 && !member) break;
-      if (performance.now() - t0 > timeoutMs) throw new CliError(`${node} still holds ${holds} shards after ${timeoutMs / 1000} s`);
-      out.info(`reel: ${node} holds ${holds} shards…`);
-      await new Promise((r) => setTimeout(r, 500));
+      // Released shards are claimed by their new owners a moment later: wait for that too.
+      const unowned = held.filter((s) => owners[s] === '').length;
+      if (holds === 0 && !member && unowned === 0) break;
+      if (performance.now() - t0 > timeoutMs) {
+        throw new CliError(holds > 0 ? `${node} still holds ${holds} shards after ${timeoutMs / 1000} s` : `${unowned} of ${node}'s shards have no owner after ${timeoutMs / 1000} s (see reel status)`);
+      }
+      out.info(holds > 0 ? `reel: ${node} holds ${holds} shards…` : `reel: ${unowned} released shards not yet owned by another node…`);
+      await new Promise((r) => setTimeout(r, holds > 0 ? 500 : 100));
     }
     const seconds = (performance.now() - t0) / 1000;
     if (flags.json) out.json({ node, drained: true, seconds });
-    else out.line(`${node} drained in ${seconds.toFixed(1)} s: it holds no shards and has left the cluster`);
+    else out.line(`${node} drained in ${seconds.toFixed(1)} s: it holds no shards, has left the cluster, and its shards are owned elsewhere`);
     return ExitCode.Ok;
   } finally {
     await close();

@@ -110,7 +110,10 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
   private revision = 0;
   /** Asks applied (or in progress) with their answers; created by the first ask or snapshot that has some. */
   private window: AppliedWindow | null = null;
-  /** Last time this activation did anything outside itself (a message, a reply, a tell or ask, a write) while it held its shard. */
+  /**
+   * Last time this activation acted outside itself while it held its shard: began a message, sent
+   * a reply, tell or ask, or issued a write (a write that lands later is fenced by the store).
+   */
   private lastActiveAt: number;
   private failures = 0;
   private extras: Extras | null = null;
@@ -447,6 +450,8 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
       this.loseShard();
       return Promise.reject(this.lostError());
     }
+    // The write acts now, under the lease; when it lands the store's compare-and-set decides.
+    this.lastActiveAt = now;
     const applied = this.window?.entries(now, writing);
     if (applied !== undefined && applied.length > 0) snap.applied = applied;
     const extras = (this.extras ??= {});
@@ -484,7 +489,6 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
       }
     }
     this.stats.snapshotsSaved++;
-    this.lastActiveAt = this.host.clock.monoMs();
     this.snapshotEvent(true);
   }
 

@@ -131,8 +131,10 @@ interface Interval {
  * Events are streamed as they happen (`reel node --events`); each carries the node's monotonic
  * time, which is put on the test's clock through that process's offset (the smallest arrival
  * time minus node time over its events: a lower bound off by the pipe's latency only). An
- * activation is active from its start until its last act (an abandoned one stops before it
- * ends); one with no end event lasts until its process died, or until now. Returns the overlaps.
+ * activation is active from its start until its last act (beginning a message, sending a reply,
+ * tell or ask, issuing a write: an abandoned one stops acting before it ends, and a write it
+ * issued that lands late is fenced by the store); one with no end event lasts until its process
+ * died, or until now. Returns the overlaps.
  */
 export function overlappingActivations(procs: NodeProcess[], now = performance.now()): string[] {
   const byKey = new Map<string, Interval[]>();
