@@ -111,7 +111,7 @@ describe.each(actors)('$kind actor applies each interaction once', ({ kind, key,
   });
 
   it(`${kind} - applied identities survive passivation, in the snapshot`, async () => {
-    const clock = new ManualClock(1_000_000);
+    const clock = new ManualClock();
     const store = memorySnapshotStore();
     const barrier = passivated(kind, key);
     await using system = await newSystem({ clock, store, idlePassivateMs: 1_000, onEvent: barrier.onEvent });

@@ -1,24 +1,15 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ENVELOPE_VERSION } from '../runtime/index.js';
-import { startNatsServer, uniquePrefix, type NatsServerHandle } from '../test/harness/nats-server.js';
+import { uniquePrefix } from '../test/harness/nats-server.js';
+import { natsPerFile } from '../test/harness/nats-per-file.js';
 import { json, openClusterKv, readJson } from './cluster-kv.js';
 import { joinClusterConfig, type ClusterConfig } from './config.js';
 
 describe('cluster config', () => {
-  let nats: NatsServerHandle;
-  let nc: NatsConnection;
-  beforeAll(async () => {
-    nats = await startNatsServer();
-    nc = await connect({ servers: nats.url, noAsyncTraces: true });
-  });
-  afterAll(async () => {
-    await nc?.close();
-    await nats?.stop();
-  });
+  const broker = natsPerFile();
 
   it('config - a cluster of the previous envelope version is moved to this one once none of its nodes is live, and refused while one is (finding 10)', async () => {
-    const kv = await openClusterKv(nc, uniquePrefix('codec'));
+    const kv = await openClusterKv(broker.nc, uniquePrefix('codec'));
     await kv.create('config', json({ shardCount: 64, codecVersion: 2, createdAt: 1 }));
     const live = { liveMembersSpeaking: async (v: number) => (v === 2 ? ['old-1', 'old-2'] : []) };
     await expect(joinClusterConfig(kv, { shardCount: 64 }, 5, live)).rejects.toThrow(/live nodes old-1, old-2 speak 2: stop every node of the older version first/);
@@ -31,7 +22,7 @@ describe('cluster config', () => {
   });
 
   it('config - a node that wants another ask cap than the cluster has refuses to join', async () => {
-    const kv = await openClusterKv(nc, uniquePrefix('cap'));
+    const kv = await openClusterKv(broker.nc, uniquePrefix('cap'));
     await joinClusterConfig(kv, { maxAskDeadlineMs: 10_000 }, 1);
     expect((await joinClusterConfig(kv, {}, 2)).maxAskDeadlineMs).toBe(10_000);
     await expect(joinClusterConfig(kv, { maxAskDeadlineMs: 30_000 }, 3)).rejects.toThrow(/maxAskDeadlineMs 30000 but the cluster has 10000/);

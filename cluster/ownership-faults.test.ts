@@ -1,7 +1,7 @@
 import type { KV } from '@nats-io/kv';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startNatsServer, uniquePrefix, type NatsServerHandle } from '../test/harness/nats-server.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { uniquePrefix } from '../test/harness/nats-server.js';
+import { natsPerFile } from '../test/harness/nats-per-file.js';
 import { waitFor } from '../test/harness/wait.js';
 import type { ShardId } from '../runtime/index.js';
 import { openClusterKv } from './cluster-kv.js';
@@ -66,19 +66,9 @@ interface Node {
 const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 
 describe('ownership under faults (real KV, clocks moved by the test)', () => {
-  let nats: NatsServerHandle;
-  let nc: NatsConnection;
+  const broker = natsPerFile();
   let kv: KV;
   const nodes: Node[] = [];
-
-  beforeAll(async () => {
-    nats = await startNatsServer();
-    nc = await connect({ servers: nats.url, noAsyncTraces: true });
-  });
-  afterAll(async () => {
-    await nc?.close();
-    await nats?.stop();
-  });
   afterEach(async () => {
     for (const n of nodes.splice(0)) {
       await n.m.stop();
@@ -87,7 +77,7 @@ describe('ownership under faults (real KV, clocks moved by the test)', () => {
   });
 
   async function bucket(label: string): Promise<KV> {
-    kv = await openClusterKv(nc, uniquePrefix(label));
+    kv = await openClusterKv(broker.nc, uniquePrefix(label));
     return kv;
   }
 

@@ -2,13 +2,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fixtureState, testActorFactory } from '../test/fixtures/actors.js';
 import { HandOwnership } from '../test/fixtures/ownership.js';
 import { waitFor } from '../test/harness/wait.js';
-import type { ReelError } from './errors.js';
 import type { SystemOptions } from './options.js';
 import { allShards } from './shard.js';
 import { MemorySnapshotStore } from './snapshot-store-memory.js';
 import { ActorSystem, type SystemHooks } from './system.js';
 import { LocalHub, LocalTransport } from './transport-local.js';
 import type { SnapshotStore } from './types.js';
+import { rejection } from '../test/harness/rejection.js';
 
 const S = 8;
 /** What cluster nodes run with: callers resend, so nodes remember applied asks. */
@@ -46,14 +46,6 @@ class Rig {
   }
 }
 
-async function rejection(p: Promise<unknown>): Promise<ReelError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as ReelError;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 describe('applied once', () => {
   let rig: Rig;

@@ -9,17 +9,10 @@ import { MemorySnapshotStore } from './snapshot-store-memory.js';
 import { ActorSystem } from './system.js';
 import { LocalHub, LocalTransport } from './transport-local.js';
 import type { Clock } from './types.js';
+import { rejection } from '../test/harness/rejection.js';
 
 const S = 8;
 
-async function rejection(p: Promise<unknown>): Promise<ReelError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as ReelError;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 describe('ownership checks', () => {
   let hub: LocalHub;

@@ -14,6 +14,7 @@ import type { SnapshotStore, Transport } from '../runtime/types.js';
 import { fixtureState, testActorFactory } from './fixtures/actors.js';
 import { startNatsServer, uniquePrefix, type NatsServerHandle } from './harness/nats-server.js';
 import { waitFor } from './harness/wait.js';
+import { rejection } from './harness/rejection.js';
 
 const S = 16;
 /** The server hosts every shard but this one, so that NoRoute can be tested. */
@@ -111,14 +112,6 @@ function hostedKey(i: number): string {
   }
 }
 
-async function rejection(p: Promise<unknown>): Promise<ReelError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as ReelError;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 for (const kit of [localKit, natsKit()]) {
   describe(`runtime conformance (${kit.name})`, () => {

@@ -1,5 +1,4 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClusterClient } from '../cluster/index.js';
 import { KvSnapshotStore } from '../runtime/snapshot-store-kv.js';
 import { ActorSystem } from '../runtime/system.js';
@@ -8,19 +7,11 @@ import type { RuntimeEvent } from '../runtime/types.js';
 import { testActorFactory } from './fixtures/actors.js';
 import { HandOwnership } from './fixtures/ownership.js';
 import { waitFor } from './harness/wait.js';
-import { startNatsServer, uniquePrefix, type NatsServerHandle } from './harness/nats-server.js';
+import { uniquePrefix } from './harness/nats-server.js';
+import { natsPerFile } from './harness/nats-per-file.js';
 
 describe('fenced snapshot writes', () => {
-  let nats: NatsServerHandle;
-  let nc: NatsConnection;
-  beforeAll(async () => {
-    nats = await startNatsServer();
-    nc = await connect({ servers: nats.url, noAsyncTraces: true });
-  });
-  afterAll(async () => {
-    await nc?.close();
-    await nats?.stop();
-  });
+  const broker = natsPerFile();
 
   const rig = (store: KvSnapshotStore, events: RuntimeEvent[]) => async (id: string, own: HandOwnership) => {
     const s = new ActorSystem({ nodeId: id, shardCount: 4, transport: new LocalTransport(new LocalHub()), store, ownership: own, onEvent: (e) => events.push(e) });
@@ -30,7 +21,7 @@ describe('fenced snapshot writes', () => {
   const writes = (events: RuntimeEvent[]) => events.flatMap((e) => (e.type === 'snapshot' ? [[e.node, e.epoch, e.accepted]] : []));
 
   it("fencing - a stale owner's late write (its lease check passed just before a pause) loses to the new owner's write", async () => {
-    const store = new KvSnapshotStore(nc, { bucketPrefix: uniquePrefix('fence') });
+    const store = new KvSnapshotStore(broker.nc, { bucketPrefix: uniquePrefix('fence') });
     const events: RuntimeEvent[] = [];
     const node = rig(store, events);
     const oldOwn = new HandOwnership(1);
@@ -66,7 +57,7 @@ describe('fenced snapshot writes', () => {
   });
 
   it("fencing - a stale owner's late write that lands before the new owner writes is overwritten by it, never the reverse", async () => {
-    const store = new KvSnapshotStore(nc, { bucketPrefix: uniquePrefix('fence2') });
+    const store = new KvSnapshotStore(broker.nc, { bucketPrefix: uniquePrefix('fence2') });
     const events: RuntimeEvent[] = [];
     const node = rig(store, events);
     const oldOwn = new HandOwnership(1);
@@ -91,8 +82,8 @@ describe('fenced snapshot writes', () => {
 
   it('fencing - a node started with another shard count refuses to join the cluster', async () => {
     const prefix = uniquePrefix('cfg');
-    const c = await ClusterClient.connect(nc, { prefix, shardCount: 64 });
-    await expect(ClusterClient.connect(nc, { prefix, shardCount: 128 })).rejects.toThrow(/started with 128 shards but the cluster has 64: refusing to join/);
+    const c = await ClusterClient.connect(broker.nc, { prefix, shardCount: 64 });
+    await expect(ClusterClient.connect(broker.nc, { prefix, shardCount: 128 })).rejects.toThrow(/started with 128 shards but the cluster has 64: refusing to join/);
     await c.close();
   });
 });

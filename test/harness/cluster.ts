@@ -28,6 +28,8 @@ export interface TestCluster {
   waitBalanced(ids?: string[], timeoutMs?: number): Promise<void>;
   /** Every process started so far, replaced ones included. */
   processes(): NodeProcess[];
+  /** What is wrong with the activations seen so far: none seen at all, or two of a key active at once. */
+  activationProblems(): string[];
   close(): Promise<void>;
 }
 
@@ -67,6 +69,7 @@ export async function startTestCluster(opts: { nodes: number; shardCount?: numbe
     nc,
     addNode,
     processes: () => [...all],
+    activationProblems: () => (activationStarts(all) === 0 ? ['no activation event was seen'] : overlappingActivations(all)),
     async waitBalanced(ids, timeoutMs = 30_000) {
       const want = ids ?? running();
       let state: unknown = null;
