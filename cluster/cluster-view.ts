@@ -191,6 +191,16 @@ export class ClusterView {
     return r && { changedAt: r.changedAt, changes: r.changes, revision: r.revision };
   }
 
+  /**
+   * Waits `windowMs` and returns those of `ids` whose entry this view saw change meanwhile: the
+   * ones that are alive, judged as always by change seen, never by the times an entry claims.
+   */
+  async changedWithin(ids: readonly string[], windowMs: number): Promise<string[]> {
+    const since = this.clock.monoMs();
+    await new Promise((r) => setTimeout(r, windowMs));
+    return ids.filter((id) => (this.memberRecords.get(id)?.changedAt ?? -Infinity) > since);
+  }
+
   shard(s: number): ShardRecord {
     return this.shards.get(s) ?? { value: undefined, revision: 0, poisoned: false };
   }

@@ -35,31 +35,21 @@ export class Membership {
   }
 
   /**
-   * Registers this node. If an entry with its id exists, it waits up to `windowMs` for that entry
-   * to change: a change means a live namesake, and the node refuses to start; an entry that stays
+   * Registers this node. If an entry with its id exists, it watches that entry for `windowMs`
+   * (through the view): a change means a live namesake, and the node refuses to start; an entry that stays
    * still is a previous run that died, and this run takes it over.
    */
   async start(windowMs: number): Promise<void> {
-    const key = this.key();
-    const existing = await this.kv.get(key);
-    if (existing !== null && existing.operation === 'PUT') {
-      const until = this.clock.monoMs() + windowMs;
-      for (;;) {
-        const now = await this.kv.get(key);
-        if (now === null || now.operation !== 'PUT') break;
-        if (now.revision !== existing.revision) {
-          const other = readJson<MemberInfo>(now);
-          throw new InvalidArgument(
-            `node id '${this.info.id}' is in use by a live node (its entry changed while this one waited; incarnation ${other?.incarnation ?? '?'}): ` +
-              'refusing to start a second node with the same id',
-            { fields: ['nodeId'] },
-          );
-        }
-        if (this.clock.monoMs() >= until) break;
-        await new Promise((r) => setTimeout(r, Math.min(this.heartbeatMs / 2, 250)));
-      }
+    const id = this.info.id;
+    if (this.view.members.has(id) && (await this.view.changedWithin([id], windowMs)).length > 0) {
+      throw new InvalidArgument(
+        `node id '${id}' is in use by a live node (its entry changed while this one waited; incarnation ${this.view.members.get(id)?.incarnation ?? '?'}): ` +
+          'refusing to start a second node with the same id',
+        { fields: ['nodeId'] },
+      );
     }
-    this.revision = existing?.revision ?? 0;
+    // The revision to write over: a previous run's entry (it stood still), a delete marker, or none.
+    this.revision = (await this.kv.get(this.key()))?.revision ?? 0;
     await this.beat();
     this.timer = setInterval(() => void this.beat().catch(() => undefined), this.heartbeatMs);
   }

@@ -38,8 +38,6 @@ export interface NodeStatus {
   version: string;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * One node of a reel cluster on NATS: joins the cluster config, heartbeats its membership,
  * claims and renews the shards the assignment gives it, and hosts their actors. Cut off from
@@ -81,12 +79,7 @@ export class ClusterNode {
     await view.open();
     const window = o.timings.heartbeatWindowMs + o.heartbeatMs;
     const config = await joinClusterConfig(kv, { ...(o.shardCount !== undefined ? { shardCount: o.shardCount } : {}), ...(o.maxAskDeadlineMs !== undefined ? { maxAskDeadlineMs: o.maxAskDeadlineMs } : {}) }, clock.wallMs(), {
-      async liveMembersSpeaking(version) {
-        // Live means: seen changing while we watch for a heartbeat window.
-        const since = clock.monoMs();
-        await sleep(window);
-        return [...view.members.values()].filter((m) => (m.codecVersion ?? 2) === version && (view.memberSeen(m.id)?.changedAt ?? 0) > since).map((m) => m.id);
-      },
+      liveMembersSpeaking: (version) => view.changedWithin([...view.members.values()].filter((m) => (m.codecVersion ?? 2) === version).map((m) => m.id), window),
     });
     // The system and the ownership manager refer to each other: the manager drives hosting,
     // the system asks the manager before every message. The holder breaks the cycle.

@@ -74,6 +74,8 @@ export class OwnershipManager implements ShardOwnership {
   /** A handoff in progress: it runs beside reconciliation, which keeps renewing its leases. */
   private handoff: Promise<void> | null = null;
   private handoffRetryAt = 0;
+  /** The rebalance lock's revision and when this node first saw it: a lock that stands still too long is stale. */
+  private lockSeen: { revision: number; at: number } | undefined;
   private handoffRetryMs = HANDOFF_RETRY_MS;
   private draining = false;
   private stopped = false;
@@ -420,8 +422,6 @@ export class OwnershipManager implements ShardOwnership {
       return undefined;
     }
   }
-
-  private lockSeen: { revision: number; at: number } | undefined;
 
   private forget(s: ShardId): void {
     this.epochs[s] = 0;

@@ -160,7 +160,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
 
   /**
    * Takes a message into the mailbox. A copy of an ask this activation has already admitted is
-   * not queued again: one still in progress will answer (the copies share a reply address), one
+   * not queued again: one still in progress waits for its answer (the window keeps it), one
    * answered is answered again from memory. Returns why a message was refused.
    */
   accept(env: Envelope): ReelError | undefined {
@@ -312,9 +312,8 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
   }
 
   private reply(env: Envelope, value: unknown, error: ReelError | undefined): void {
-    if (this.host.ownership !== undefined || this.lost) this.checkHolds(false);
     // Lost meanwhile: no answer the caller could count on, only word to ask the shard's owner now.
-    if (this.lost) this.host.answer(env, undefined, this.lostError(), 0);
+    if ((this.host.ownership !== undefined || this.lost) && !this.mayAct()) this.host.answer(env, undefined, this.lostError(), 0);
     else this.host.answer(env, value, error, this.epoch);
   }
 
@@ -445,14 +444,9 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
    * activation restarts from its last snapshot and the error is `Unavailable` (retryable).
    */
   private write(snap: Snapshot, writing?: Writing): Promise<void> {
-    const now = this.host.clock.monoMs();
-    if (!this.holds()) {
-      this.loseShard();
-      return Promise.reject(this.lostError());
-    }
     // The write acts now, under the lease; when it lands the store's compare-and-set decides.
-    this.lastActiveAt = now;
-    const applied = this.window?.entries(now, writing);
+    if (!this.mayAct()) return Promise.reject(this.lostError());
+    const applied = this.window?.entries(this.host.clock.monoMs(), writing);
     if (applied !== undefined && applied.length > 0) snap.applied = applied;
     const extras = (this.extras ??= {});
     const p = (extras.writeChain ?? Promise.resolve()).then(() => this.writeOnce(snap));
@@ -550,10 +544,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
 
   private async stop(): Promise<void> {
     this.clearTimers();
-    if (!this.holds()) {
-      this.abandon([]);
-      return;
-    }
+    if (!this.mayAct()) return;
     const actor = this.actor!;
     const data = actor.onPassivate ? await actor.onPassivate(this) : actor.snapshot?.();
     if (data !== undefined || (this.window !== null && this.window.size > 0)) {
@@ -578,32 +569,24 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     host.ended(this, leftover);
   }
 
-  /** Whether this activation may still act: it was not abandoned and this node holds its epoch. */
-  private holds(): boolean {
-    if (this.lost) return false;
-    const own = this.host.ownership;
-    return own === undefined || own.holdsEpoch(this.shard, this.epoch, this.host.clock.monoMs());
-  }
-
-  /** The shard is gone: end without a write (from inside a handler, the successor waits for it). */
-  private loseShard(): void {
-    this.abandon([]);
-  }
-
-  private lostError(): NoRoute {
-    return new NoRoute(`node ${this.host.nodeId} no longer holds shard ${this.shard} (${this.kind}/${this.key})`, this.fields());
-  }
-
-  /** Before an effect: notes the activity while the shard is held, or ends the activation (throwing, unless told not to). */
-  private checkHolds(orThrow = true): void {
+  /**
+   * Before every effect: whether this activation may still act (it was not abandoned, and this
+   * node holds its epoch now). If so the act is noted; if not, the activation ends without a write
+   * (from inside a handler, the key's next activation waits for the handler to settle).
+   */
+  private mayAct(): boolean {
     const own = this.host.ownership;
     const now = this.host.clock.monoMs();
     if (!this.lost && (own === undefined || own.holdsEpoch(this.shard, this.epoch, now))) {
       this.lastActiveAt = now;
-      return;
+      return true;
     }
-    this.loseShard();
-    if (orThrow) throw this.lostError();
+    this.abandon([]);
+    return false;
+  }
+
+  private lostError(): NoRoute {
+    return new NoRoute(`node ${this.host.nodeId} no longer holds shard ${this.shard} (${this.kind}/${this.key})`, this.fields());
   }
 
   private fields(): { kind: string; key: string; shard: number; node: string } {
@@ -613,24 +596,17 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
   // ---- ActorContext ----
 
   tell(kind: string, key: string, type: string, body?: unknown, opts?: TellOptions): void {
-    this.checkHolds();
+    if (!this.mayAct()) throw this.lostError();
     this.host.tell(kind, key, type, body, opts);
   }
 
   ask<R = unknown>(kind: string, key: string, type: string, body?: unknown, opts?: AskOptions): Promise<R> {
-    try {
-      this.checkHolds();
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    if (!this.mayAct()) return Promise.reject(this.lostError());
     return this.host.ask<R>(kind, key, type, body, opts);
   }
 
   persist(...args: [answer?: unknown]): Promise<void> {
-    if (!this.holds()) {
-      this.loseShard();
-      return Promise.reject(this.lostError());
-    }
+    if (!this.mayAct()) return Promise.reject(this.lostError());
     const actor = this.actor;
     if (!actor?.snapshot) return Promise.reject(new Internal(`actor kind '${this.kind}' has no snapshot() to persist`, this.fields()));
     const env = this.current;
