@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterReport } from '../cluster/index.js';
+import { assignShards, type ClusterReport } from '../cluster/index.js';
+import { countBy } from './harness/cluster.js';
 import { startNatsServer, uniquePrefix, type NatsServerHandle } from './harness/nats-server.js';
 import { builtCli } from './harness/processes.js';
 import { waitFor } from './harness/wait.js';
@@ -31,10 +32,14 @@ describe('operator CLI against real reel node processes', () => {
     // Before the first node has written the cluster config, status fails (exit 1, no JSON).
     return { code: r.code, report: (r.stdout.trim() ? JSON.parse(r.stdout) : { nodes: [], healthy: false, moving: [] }) as ClusterReport };
   };
+  /** Every node as wanted, the cluster healthy, and (no handoff in flight) each live node holding what placement gives it. */
   const settled = (want: Record<string, 'live' | 'gone'>, healthy: boolean) => async () => {
     const { report } = await status();
     const ok = Object.entries(want).every(([id, h]) => report.nodes.find((n) => n.id === id)?.health === h || (h === 'gone' && !report.nodes.some((n) => n.id === id)));
-    return ok && report.healthy === healthy;
+    if (!ok || report.healthy !== healthy) return false;
+    const live = report.nodes.filter((n) => n.health === 'live');
+    const placed = countBy([...assignShards(report.shardCount, live.map((n) => ({ id: n.id, weight: n.weight }))).values()]);
+    return live.every((n) => n.handingOff === 0 && n.shards === (placed[n.id] ?? 0));
   };
 
   beforeAll(async () => {
