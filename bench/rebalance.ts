@@ -23,7 +23,6 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ClusterClient } from '../cluster/client.js';
 import type { NodeStatus } from '../cluster/node.js';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_HEARTBEAT_WINDOW_MS, DEFAULT_LEASE_MS, DEFAULT_RENEW_MS, DEFAULT_SAFETY_MARGIN_MS } from '../cluster/options.js';
-import { assignShards } from '../cluster/placement-rendezvous.js';
 import { DEFAULT_MAX_ASK_DEADLINE_MS } from '../runtime/options.js';
 import { shardOf } from '../runtime/shard.js';
 import type { Reply } from '../runtime/types.js';
@@ -138,9 +137,10 @@ async function statuses(client: ClusterClient): Promise<Record<string, { owned: 
   return Object.fromEntries(g.answers.map((a) => [a.node, { owned: a.value.owned.length, active: a.value.activeActors }]));
 }
 
-/** Expected owner of every shard for these members (default weight 1, no overrides). */
-function expectedOwners(ids: string[]): string[] {
-  const m = assignShards(SHARDS, ids.map((id) => ({ id, weight: 1 })));
+/** Expected owner of every shard for these members (weight 1): the placement the nodes stored, carried forward to them. */
+async function expectedOwners(client: ClusterClient, ids: string[]): Promise<string[]> {
+  await client.view.refresh();
+  const m = client.view.targetOwners(SHARDS, ids.map((id) => ({ id, weight: 1 })));
   return Array.from({ length: SHARDS }, (_, s) => m.get(s) ?? '');
 }
 
@@ -303,11 +303,12 @@ async function main(): Promise<void> {
     for (const id of ORIGINAL_NODES) startNode(c, id);
     await Promise.all(ORIGINAL_NODES.map((id) => c.nodes.get(id)!.ready));
     client = await ClusterClient.connect(nc, { prefix, shardCount: SHARDS });
-    const want3 = expectedOwners(ORIGINAL_NODES);
+    let want3: string[] = [];
     {
       const t0 = performance.now();
       for (;;) {
-        await client.view.refresh();
+        // The nodes started one after another: the placement they store settles with the third.
+        want3 = await expectedOwners(client, ORIGINAL_NODES);
         const owners = client.owners();
         if (owners.every((o, s) => o === want3[s])) break;
         if (performance.now() - t0 > BALANCE_LIMIT_MS) throw new Error(`3 nodes not balanced after ${BALANCE_LIMIT_MS} ms: ${JSON.stringify(countBy(owners))}`);
@@ -388,7 +389,7 @@ async function main(): Promise<void> {
     // Join.
     const tJoin = performance.now();
     const cpuJoin0 = cpuAt();
-    const want4 = expectedOwners([...ORIGINAL_NODES, JOINER]);
+    const want4 = await expectedOwners(client, [...ORIGINAL_NODES, JOINER]);
     const before = client.owners();
     const moved = want4.map((o, s) => (o !== before[s] ? s : -1)).filter((s) => s >= 0);
     progress(`starting ${JOINER}: ${moved.length} shards should move to it`);
@@ -414,7 +415,7 @@ async function main(): Promise<void> {
     const ownersBeforeKill = client.owners();
     const victimShards = ownersBeforeKill.map((o, s) => (o === VICTIM ? s : -1)).filter((s) => s >= 0);
     const survivors = [...ORIGINAL_NODES.filter((id) => id !== VICTIM), JOINER];
-    const wantKill = expectedOwners(survivors);
+    const wantKill = await expectedOwners(client, survivors);
     const cpuKill0 = cpuAt();
     const tKill = performance.now();
     c.nodes.get(VICTIM)!.child.kill('SIGKILL');
@@ -531,6 +532,10 @@ async function main(): Promise<void> {
       joiner_ready_s: round((tReady - tJoin) / 1000, 3),
       join_last_shard_owned_s: round((maxOf(joined.ownedAt, moved) - tJoin) / 1000, 3),
       shards_moved_on_join: moved.length,
+      // Bounded placement: a join moves at most the joiner's share + 2 shards, and leaves every node its share, rounded.
+      joiner_share: SHARDS / (ORIGINAL_NODES.length + 1),
+      owned_after_join: countBy(after),
+      owned_before_join: countBy(before),
       handoff_snapshots: handoffSnapshots,
       handoff_span_s: round(handoffSpanS, 3),
       handoff_per_node: handoffPerNode,

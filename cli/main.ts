@@ -96,7 +96,9 @@ withClusterOptions(
 withClusterOptions(
   shards
     .command('balance')
-    .description('clear every override: shards go back to the computed assignment, one handoff at a time')
+    .description('clear every manual placement and wait until every shard is where placement puts it (shards move one handoff at a time)')
+    .option('--timeout <seconds>', 'give up waiting after this long', '120')
+    .option('--no-wait', 'return once the placements are cleared')
     .option('--json', 'print the result as JSON'),
 ).action(action(async (opts: Record<string, unknown>) => runShardsBalance(opts, out)));
 

@@ -1,4 +1,4 @@
-import { clearOverrides, moveShard } from '../cluster/index.js';
+import { clearOverrides, moveShard, waitPlaced } from '../cluster/index.js';
 import { operatorClient } from './cluster-connect.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import type { Output } from './output.js';
@@ -28,13 +28,37 @@ export async function runShardsMove(shardArg: string, node: string, flags: Recor
   }
 }
 
-/** `reel shards balance`: clears manual placements; nodes then move shards back to the computed assignment. */
+/**
+ * `reel shards balance`: clears manual placements, then (unless `--no-wait`) waits until every shard
+ * is owned where placement puts it, by a live node, with no handoff in flight.
+ */
 export async function runShardsBalance(flags: Record<string, unknown>, out: Output): Promise<number> {
-  const { client, close } = await operatorClient(flags);
+  const timeoutMs = Number(flags.timeout ?? 120) * 1000;
+  const { client, settings, close } = await operatorClient(flags);
   try {
     const cleared = await clearOverrides(client.kv);
-    if (flags.json) out.json({ clearedOverrides: cleared });
-    else out.line(`cleared ${cleared} manual placement(s); shards move back to the computed assignment, one handoff at a time`);
+    if (flags.wait === false) {
+      if (flags.json) out.json({ clearedOverrides: cleared, placed: null });
+      else out.line(`cleared ${cleared} manual placement(s); shards move back to placement, one handoff at a time (not waiting: see reel status)`);
+      return ExitCode.Ok;
+    }
+    out.info(`reel: cleared ${cleared} manual placement(s); waiting until every shard is where placement puts it…`);
+    const t0 = performance.now();
+    let last = '';
+    const report = await waitPlaced(client, settings.prefix, {
+      timeoutMs,
+      ...(settings.heartbeatWindowMs !== undefined ? { heartbeatWindowMs: settings.heartbeatWindowMs } : {}),
+      onProgress: (r) => {
+        const line = `reel: ${r.misplaced.length} shard(s) to rebalance, ${r.unowned.length} unowned, ${r.moving.length} moving`;
+        if (line !== last) out.info((last = line));
+      },
+    }).catch((err: unknown) => {
+      throw new CliError(`${(err as Error).message}; the manual placements are cleared`);
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    const perNode = Object.fromEntries(report.nodes.filter((n) => n.health === 'live').map((n) => [n.id, n.shards]));
+    if (flags.json) out.json({ clearedOverrides: cleared, placed: true, seconds, shards: perNode });
+    else out.line(`cleared ${cleared} manual placement(s); every shard is where placement puts it (${Object.entries(perNode).map(([n, c]) => `${n} ${c}`).join(', ')}) after ${seconds.toFixed(1)} s`);
     return ExitCode.Ok;
   } finally {
     await close();

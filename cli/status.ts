@@ -40,7 +40,7 @@ export function renderStatus(r: ClusterReport): string {
     '',
     table(rows),
     '',
-    `shards: ${owned} owned, ${r.unowned.length} unowned (${ranges(r.unowned)}), ${r.moving.length} moving (${ranges(r.moving)})`,
+    `shards: ${owned} owned, ${r.unowned.length} unowned (${ranges(r.unowned)}), ${r.moving.length} moving (${ranges(r.moving)}), ${r.misplaced.length} to rebalance (${ranges(r.misplaced)})`,
   ];
   const ov = Object.entries(r.overrides);
   if (ov.length) lines.push(`overrides: ${ov.map(([s, n]) => `${s}→${n}`).join(', ')}`);

@@ -1,6 +1,7 @@
 import { KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
 import type { Clock } from '../runtime/index.js';
 import { readJson } from './cluster-kv.js';
+import { decodePlacement, placeShards, withOverrides, type PlacementNode, type PlacementTable } from './placement.js';
 
 /** A node as it registers itself in `members.<id>`. */
 export interface MemberInfo {
@@ -50,6 +51,9 @@ interface MemberRecord {
   changes: number;
 }
 
+/** Key of the placement in force (see `placeShards`). */
+export const PLACEMENT_KEY = 'placement';
+
 /** Member weights above this are nonsense (placement would hand one node everything). */
 export const MAX_MEMBER_WEIGHT = 1_000;
 
@@ -93,6 +97,9 @@ export interface ClusterViewOptions {
 export class ClusterView {
   readonly shards = new Map<number, ShardRecord>();
   readonly overrides = new Map<number, string>();
+  /** The stored placement (`placement`), as read: decoded per shard count on use. */
+  private placementEntry: { value: unknown; revision: number } = { value: undefined, revision: 0 };
+  private placementMemo: { key: string; table: string[] } | undefined;
   private readonly memberRecords = new Map<string, MemberRecord>();
   private readonly revisions = new Map<string, number>();
   private readonly listeners = new Set<() => void>();
@@ -127,24 +134,27 @@ export class ClusterView {
 
   /** Re-reads every entry, delete markers included (the watch covers changes in between). */
   async refresh(): Promise<void> {
-    const seen = new Set<string>();
-    for (const e of await this.readAll()) {
-      seen.add(e.key);
-      this.apply(e);
-    }
-    // Keys gone from the bucket altogether (the stream was purged) are gone from the view.
-    for (const k of [...this.revisions.keys()]) if (!seen.has(k)) this.forget(k);
+    const { entries, firstSeq } = await this.readAll();
+    for (const e of entries) this.apply(e);
+    // Keys gone from the bucket altogether (the stream was purged): those whose last revision this
+    // view knows is below the stream's first message. A key the read merely did not reach (it can
+    // stop early while the bucket is busy) still has its message in the stream, and stays.
+    for (const [k, rev] of [...this.revisions]) if (rev < firstSeq) this.forget(k);
     this.emit();
   }
 
   /**
-   * The last entry of every key, delete markers included. A watch of last values marks the last of
-   * them as the first update (it counts the values there were when it started), so reading stops
-   * there however busy the bucket is; `keys()` and `history()` instead wait for a quiet moment,
-   * which a bucket renewed every few ms may not have.
+   * The last entry of every key, delete markers included, and the stream's first sequence. A watch
+   * of last values marks an entry as an update once it has delivered as many as were pending when
+   * it started, so reading stops there however busy the bucket is (`keys()` and `history()` instead
+   * wait for a quiet moment, which a bucket renewed every few ms may not have). Messages delivered
+   * before that count was taken make it stop early: the read is a safety net under the watch, and
+   * what it misses the watch brings.
    */
-  private async readAll(): Promise<KvEntry[]> {
-    if ((await this.kv.status()).values === 0) return [];
+  private async readAll(): Promise<{ entries: KvEntry[]; firstSeq: number }> {
+    const status = await this.kv.status();
+    const firstSeq = status.streamInfo.state.first_seq;
+    if (status.values === 0) return { entries: [], firstSeq: Infinity };
     const it = await this.kv.watch({ key: '>', include: KvWatchInclude.LastValue });
     const out: KvEntry[] = [];
     // Emptied since the status (count 0): the first update ends the read, or this timer does.
@@ -158,7 +168,7 @@ export class ClusterView {
       clearTimeout(timer);
       it.stop();
     }
-    return out;
+    return { entries: out, firstSeq };
   }
 
   /** Calls `fn` after every change. */
@@ -203,6 +213,50 @@ export class ClusterView {
 
   shard(s: number): ShardRecord {
     return this.shards.get(s) ?? { value: undefined, revision: 0, poisoned: false };
+  }
+
+  /** The stored placement, the nodes it was computed for and its KV revision (0: no entry); undefined parts when none reads as one. */
+  storedPlacement(shardCount: number): { table: PlacementTable | undefined; nodes: ReadonlySet<string> | undefined; revision: number } {
+    const d = decodePlacement(this.placementEntry.value, shardCount);
+    return { table: d?.table, nodes: d && new Set(d.nodes), revision: this.placementEntry.revision };
+  }
+
+  /**
+   * Which of `candidates` (live, not draining) the placement spreads shards over. A node the stored
+   * placement left out is added back only once its entry changed after that placement was stored:
+   * whoever stored it judged the node gone after its last heartbeat, and a view that saw that
+   * heartbeat a moment later must not put it back (the two would take turns rewriting the table).
+   * The bucket's order of revisions is the same for every view, so every view draws the same line.
+   */
+  placementNodes(shardCount: number, candidates: readonly PlacementNode[]): PlacementNode[] {
+    const stored = this.storedPlacement(shardCount);
+    if (stored.nodes === undefined) return [...candidates];
+    return candidates.filter((n) => stored.nodes!.has(n.id) || (this.memberRecords.get(n.id)?.revision ?? Infinity) > stored.revision);
+  }
+
+  /**
+   * The placement for `nodes`: the stored table carried forward to them (`placeShards`, which moves
+   * as little as it can). Remembered until the stored table or the nodes change.
+   */
+  placementFor(shardCount: number, nodes: readonly PlacementNode[]): PlacementTable {
+    const key = `${this.placementEntry.revision}|${shardCount}|${nodes.map((n) => `${n.id}:${n.weight}`).join(',')}`;
+    if (this.placementMemo?.key !== key) {
+      this.placementMemo = { key, table: placeShards(shardCount, nodes, this.storedPlacement(shardCount).table) };
+    }
+    return this.placementMemo.table;
+  }
+
+  /** The node each shard should be on: the placement over `placementNodes(candidates)`, manual overrides on top. */
+  targetOwners(shardCount: number, candidates: readonly PlacementNode[]): Map<number, string> {
+    const nodes = this.placementNodes(shardCount, candidates);
+    return withOverrides(this.placementFor(shardCount, nodes), nodes, this.overrides);
+  }
+
+  /** Records this node's own write of the placement before the watch echoes it. */
+  notePlacementWrite(value: unknown, revision: number): void {
+    if ((this.revisions.get(PLACEMENT_KEY) ?? 0) >= revision) return;
+    this.revisions.set(PLACEMENT_KEY, revision);
+    this.placementEntry = { value, revision };
   }
 
   /** The current owner's epoch as this view sees it; 0 when the shard has no owner. */
@@ -285,6 +339,8 @@ export class ClusterView {
       const s = Number(id);
       if (live && typeof v === 'string' && ID_RE.test(v) && Number.isInteger(s)) this.overrides.set(s, v);
       else this.overrides.delete(s);
+    } else if (e.key === PLACEMENT_KEY) {
+      this.placementEntry = { value: live ? v : undefined, revision: e.revision };
     }
     this.emit();
   }
@@ -302,6 +358,7 @@ export class ClusterView {
     if (group === 'members') this.memberRecords.delete(id);
     else if (group === 'shards') this.shards.delete(Number(id));
     else if (group === 'overrides') this.overrides.delete(Number(id));
+    else if (key === PLACEMENT_KEY) this.placementEntry = { value: undefined, revision: 0 };
   }
 
   private emit(): void {

@@ -271,4 +271,65 @@ describe('ownership under faults (real KV, clocks moved by the test)', () => {
     expect((await kv.get('members.dead'))?.operation).toBe('DEL');
     expect(a.view.members.has('a')).toBe(true);
   });
+
+  it('ownership - the placement is stored, and a node one view judged gone is not put back by a view that saw its last heartbeat later', async () => {
+    await bucket('placement');
+    const stored: Array<string[] | undefined> = [];
+    const w = await kv.watch({ key: 'placement' });
+    void (async () => {
+      for await (const e of w) stored.push(e.operation === 'PUT' ? (JSON.parse(new TextDecoder().decode(e.value)) as { nodes: string[] }).nodes : undefined);
+    })();
+    try {
+      const a = await node('a', new TestClock(1e12, 1000));
+      const b = await node('b', new TestClock(1e12, 1000));
+      // c heartbeats (a member with no manager): the placement is computed for a, b and c.
+      await run(1500, undefined, [{ id: 'c' }]);
+      await waitFor('a placement for a, b and c is stored', () => stored.at(-1)?.join() === 'a,b,c', { timeoutMs: 5_000, describe: () => stored });
+      const p = a.view.storedPlacement(S);
+      expect(p.table!.filter((id) => id === 'c').length).toBeGreaterThanOrEqual(2);
+      // c stops. a's clock runs 1 s ahead of b's: a judges c gone a second before b does.
+      a.clock.mono += 1000;
+      const from = stored.length;
+      await run(3000);
+      await waitFor('a placement without c is stored', () => stored.at(-1)?.join() === 'a,b', { timeoutMs: 5_000, describe: () => stored });
+      const since = stored.slice(from);
+      const firstWithout = since.findIndex((ns) => ns !== undefined && !ns.includes('c'));
+      expect(firstWithout).toBeGreaterThanOrEqual(0);
+      // Once stored without c, no view put c back (b saw c's last heartbeat later, but before that placement).
+      expect(since.slice(firstWithout).filter((ns) => ns?.includes('c')), JSON.stringify(since)).toEqual([]);
+      expect(a.m.owned().length + b.m.owned().length).toBe(S);
+      expect(Math.abs(a.m.owned().length - b.m.owned().length)).toBeLessThanOrEqual(1);
+    } finally {
+      w.stop();
+    }
+  });
+
+  it('ownership - a re-read of a busy bucket never forgets an entry that exists (an early stop used to drop members, the node itself included)', async () => {
+    await bucket('busy');
+    const clock = new TestClock(1e12, 1000);
+    const ids = ['a', 'b', 'c'];
+    for (const id of ids) await beat(id, clock);
+    const view = new ClusterView(kv, clock, { refreshMs: 60_000 });
+    await view.open();
+    let stop = false;
+    // Renewals and heartbeats, as a busy cluster writes them: the members' entries keep being the latest.
+    const writer = (async () => {
+      for (let i = 1; !stop; i++) {
+        await Promise.all(Array.from({ length: 32 }, (_, s) => kv.put(`shards.${s}`, enc({ owner: 'a', epoch: i }))));
+        for (const id of ids) await beat(id, clock);
+      }
+    })();
+    const missing: string[] = [];
+    try {
+      for (let r = 0; r < 60; r++) {
+        await view.refresh();
+        for (const id of ids) if (!view.members.has(id)) missing.push(`read ${r}: ${id}`);
+      }
+    } finally {
+      stop = true;
+      await writer;
+      view.close();
+    }
+    expect(missing).toEqual([]);
+  });
 });

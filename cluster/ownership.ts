@@ -2,8 +2,8 @@ import type { KV } from '@nats-io/kv';
 import type { Clock, ShardId, ShardOwnership } from '../runtime/index.js';
 import { BucketHistogram } from './bucket-histogram.js';
 import { isRevisionConflict, json, readJson } from './cluster-kv.js';
-import { isShardOwner, type ClusterView, type ShardOwner, type ShardRecord } from './cluster-view.js';
-import { assignShards } from './placement-rendezvous.js';
+import { isShardOwner, PLACEMENT_KEY, type ClusterView, type ShardOwner, type ShardRecord } from './cluster-view.js';
+import { encodePlacement, sameTable, withOverrides, type PlacementNode, type PlacementTable } from './placement.js';
 
 /** Timings of shard ownership. Every field is in ms of this node's monotonic clock. */
 export interface OwnershipTimings {
@@ -77,6 +77,8 @@ export class OwnershipManager implements ShardOwnership {
   /** The rebalance lock's revision and when this node first saw it: a lock that stands still too long is stale. */
   private lockSeen: { revision: number; at: number } | undefined;
   private handoffRetryMs = HANDOFF_RETRY_MS;
+  /** A write of the placement in flight: one at a time. */
+  private placing: Promise<void> | null = null;
   private draining = false;
   private stopped = false;
   /** Cut off from NATS: nothing is held, nothing claimed until `resume`. */
@@ -194,6 +196,7 @@ export class OwnershipManager implements ShardOwnership {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.running;
+    await this.placing;
     await this.handoff;
   }
 
@@ -223,9 +226,10 @@ export class OwnershipManager implements ShardOwnership {
     }
     if (this.suspended) return;
 
-    const members = this.view.liveMembers(now, this.t.heartbeatWindowMs, this.nodeId).filter((m) => !m.draining);
-    const eligible = this.draining ? members.filter((m) => m.id !== this.nodeId) : members;
-    const desired = assignShards(this.shardCount, eligible, this.view.overrides);
+    const eligible = this.eligible(now);
+    const table = this.view.placementFor(this.shardCount, eligible);
+    this.storePlacement(table, eligible);
+    const desired = withOverrides(table, eligible, this.view.overrides);
     const renew: ShardId[] = [];
     const claim: ShardId[] = [];
     const release: ShardId[] = [];
@@ -251,6 +255,48 @@ export class OwnershipManager implements ShardOwnership {
           this.handoff = null;
         });
     }
+  }
+
+  /** The nodes placement spreads shards over, as this node sees them: live, not draining (see `ClusterView.placementNodes`). */
+  private eligible(now: number): PlacementNode[] {
+    const members = this.view.liveMembers(now, this.t.heartbeatWindowMs, this.nodeId).filter((m) => !m.draining && !(this.draining && m.id === this.nodeId));
+    return this.view.placementNodes(this.shardCount, members);
+  }
+
+  /** Shards the placement gives this node that it does not hold now (for readiness). */
+  assignedNotHeld(): ShardId[] {
+    if (this.draining) return [];
+    const eligible = this.eligible(this.clock.monoMs());
+    const desired = withOverrides(this.view.placementFor(this.shardCount, eligible), eligible, this.view.overrides);
+    const out: ShardId[] = [];
+    for (const [s, id] of desired) if (id === this.nodeId && this.servingEpoch(s, this.clock.monoMs()) === 0) out.push(s);
+    return out;
+  }
+
+  /**
+   * Stores the placement this node computed when it differs from the stored one, by compare-and-set:
+   * the next change of membership is then computed from it (so it moves as little as it can). Any
+   * node may write it; the nodes compute the same table from the same view, and a node whose view
+   * lags loses the compare-and-set.
+   */
+  private storePlacement(table: PlacementTable, nodes: readonly PlacementNode[]): void {
+    if (this.placing !== null || this.suspended || this.stopped || nodes.length === 0) return;
+    const stored = this.view.storedPlacement(this.shardCount);
+    if (stored.table !== undefined && sameTable(stored.table, table) && sameIds(stored.nodes!, nodes)) return;
+    const value = encodePlacement(table, nodes);
+    this.placing = (async () => {
+      try {
+        const revision = stored.revision === 0 ? await this.kv.create(PLACEMENT_KEY, json(value)) : await this.kv.update(PLACEMENT_KEY, json(value), stored.revision);
+        this.view.notePlacementWrite(value, revision);
+        const moved = stored.table === undefined ? table.length : table.filter((id, s) => id !== stored.table![s]).length;
+        this.log('placement stored', { nodes: value.nodes, moved, before: stored.nodes === undefined ? null : [...stored.nodes] });
+      } catch (err) {
+        // Another node stored one first: the watch brings it, and the next tick computes from it.
+        if (!isRevisionConflict(err)) this.log('placement write failed', { error: (err as Error).message }, 'warn');
+      }
+    })().finally(() => {
+      this.placing = null;
+    });
   }
 
   /**
@@ -429,4 +475,8 @@ export class OwnershipManager implements ShardOwnership {
     this.revisions[s] = 0;
     this.releasing[s] = 0;
   }
+}
+
+function sameIds(a: ReadonlySet<string>, nodes: readonly PlacementNode[]): boolean {
+  return a.size === nodes.length && nodes.every((n) => a.has(n.id));
 }

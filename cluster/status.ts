@@ -38,6 +38,8 @@ export interface ClusterReport {
   unowned: number[];
   /** Shards whose owner did not answer: not served now, and moving to a live node once its lease is seen to run out. */
   moving: number[];
+  /** Shards owned by a node other than the one placement (with the manual overrides) puts them on: being rebalanced. */
+  misplaced: number[];
   /** Manual placements: shard → node. */
   overrides: Record<string, string>;
   /** True when every shard is owned by a live node, no node is silent, and every live node is connected. */
@@ -103,8 +105,46 @@ export async function clusterStatus(client: ClusterClient, prefix: string, opts:
     }
     return r;
   });
+  // Where placement puts each shard, over the nodes that answered and are not draining (as the nodes compute it).
+  const candidates = nodes.filter((n) => n.health === 'live' && !n.draining).map((n) => ({ id: n.id, weight: n.weight }));
+  const target = view.targetOwners(shardCount, candidates);
+  const misplaced: number[] = [];
+  for (let s = 0; s < shardCount; s++) {
+    const owner = view.shard(s).value?.owner ?? '';
+    if (owner !== '' && target.has(s) && target.get(s) !== owner) misplaced.push(s);
+  }
   const overrides: Record<string, string> = {};
   for (const [s, n] of view.overrides) overrides[String(s)] = n;
   const healthy = unowned.length === 0 && moving.length === 0 && nodes.every((n) => n.health !== 'silent' && (n.health !== 'live' || n.connected));
-  return { prefix, shardCount, nodes, unowned, moving, overrides, healthy };
+  return { prefix, shardCount, nodes, unowned, moving, misplaced, overrides, healthy };
+}
+
+/** Whether every shard is owned where placement puts it, by a live node, with no handoff in flight. */
+export function isPlaced(r: ClusterReport): boolean {
+  return r.unowned.length === 0 && r.moving.length === 0 && r.misplaced.length === 0 && r.nodes.every((n) => n.health !== 'live' || n.handingOff === 0);
+}
+
+/**
+ * Waits until the cluster is placed (`isPlaced`), reading its status every `intervalMs`; `onProgress`
+ * sees each report. Throws after `timeoutMs` with what is still out of place.
+ */
+export async function waitPlaced(
+  client: ClusterClient,
+  prefix: string,
+  opts: { timeoutMs: number; intervalMs?: number; heartbeatWindowMs?: number; onProgress?: (r: ClusterReport) => void },
+): Promise<ClusterReport> {
+  const clock = client.system.clock;
+  const until = clock.monoMs() + opts.timeoutMs;
+  for (;;) {
+    const r = await clusterStatus(client, prefix, opts.heartbeatWindowMs !== undefined ? { heartbeatWindowMs: opts.heartbeatWindowMs } : {});
+    if (isPlaced(r)) return r;
+    opts.onProgress?.(r);
+    if (clock.monoMs() > until) {
+      const handing = r.nodes.reduce((n, x) => n + x.handingOff, 0);
+      throw new Error(
+        `shards not placed after ${opts.timeoutMs / 1000} s: ${r.misplaced.length} to rebalance, ${r.unowned.length} unowned, ${r.moving.length} moving, ${handing} handing off (see reel status)`,
+      );
+    }
+    await new Promise((res) => setTimeout(res, opts.intervalMs ?? 250));
+  }
 }
