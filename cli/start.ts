@@ -15,7 +15,7 @@ import { progress, type Output } from './output.js';
 export interface StartOptions {
   /** A ratings file of any name, or a MovieLens folder (see `ratingsFileAt`). */
   data?: string;
-  /** Generated ratings instead of `data`. */
+  /** Generated ratings instead; the command line refuses it together with `data`. */
   synthetic?: boolean;
   json?: boolean;
 }

@@ -72,6 +72,12 @@ describe('reel start', () => {
     expect(err.stderr).toContain(`reel: ${f}:3: rating 'x' is not a number`);
   });
 
+  it('cli - start --synthetic --data is a usage error naming both flags', async () => {
+    const err = await failing(['start', '--synthetic', '--data', ml100k]);
+    expect(err.code).toBe(2);
+    expect(err.stderr).toMatch(/--synthetic.*--data|--data.*--synthetic/);
+  });
+
   it('cli - start --help says which ratings files --data takes', async () => {
     const help = (await run(process.execPath, [cli, 'start', '--help'])).stdout.replace(/\s+/g, ' ');
     expect(help).toContain('ratings file of any name');
