@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import { ACCEPTED_RATINGS_FORMATS } from '../data/errors.js';
 import { runClusterUp, type ClusterUpOptions } from './cluster-up.js';
 import { runDrain } from './drain.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -36,9 +37,13 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>)
 program
   .command('start')
   .description('run the main job on the in-process transport (no NATS needed): load ratings into user and title actors and report')
-  .option('--data <path>', 'MovieLens folder (u.data or ratings.dat) or ratings file; default: ../shared/datasets/ml-100k if present')
-  .option('--synthetic', 'use generated ratings instead of MovieLens')
+  .option('--data <path>', 'ratings file of any name, or a MovieLens folder holding u.data, ratings.dat or ratings.csv (default: ../shared/datasets/ml-100k if present)')
+  .addOption(new Option('--synthetic', 'use generated ratings instead of MovieLens').conflicts('data'))
   .option('--json', 'print the result as JSON')
+  .addHelpText('after', ({ command }) => {
+    const text = `A ratings file's format is read from its content, not its name: ${ACCEPTED_RATINGS_FORMATS}. UTF-8, LF or CRLF; blank lines are skipped.`;
+    return `\n${command.createHelp().boxWrap(text, 80)}`;
+  })
   .action(action(async (opts: { data?: string; synthetic?: boolean; json?: boolean }) => runStart(opts, out)));
 
 withClusterOptions(

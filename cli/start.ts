@@ -4,14 +4,18 @@ import { fileURLToPath } from 'node:url';
 import {
   IdentitySet, ingestInteractions, interactionHash, Kind, registerReelActors, TitleMsg, UserMsg, type InteractionBody, type TitleSummary, type UserSummary,
 } from '../actors/index.js';
-import { ratingsFileIn, readItemTitles, readRatings, type Rating } from '../data/movielens.js';
+import { DataFormatError } from '../data/errors.js';
+import { RATINGS_FILE_NAMES, ratingsFileAt, ratingsFormatOf, readItemTitles, readRatings, type Rating } from '../data/movielens.js';
 import { syntheticRatings } from '../data/synthetic.js';
 import { SoleOwnership } from '../cluster/index.js';
 import { ActorSystem } from '../runtime/index.js';
+import { CliError, ExitCode } from './exit-codes.js';
 import { progress, type Output } from './output.js';
 
 export interface StartOptions {
+  /** A ratings file of any name, or a MovieLens folder (see `ratingsFileAt`). */
   data?: string;
+  /** Generated ratings instead; the command line refuses it together with `data`. */
   synthetic?: boolean;
   json?: boolean;
 }
@@ -20,6 +24,23 @@ export interface StartOptions {
 function defaultDataDirs(): string[] {
   const pkgRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
   return [join(process.cwd(), '..', 'shared', 'datasets', 'ml-100k'), join(pkgRoot, '..', 'shared', 'datasets', 'ml-100k')];
+}
+
+/**
+ * The ratings file to load: the one `--data` names (a bad path is a usage error), else the
+ * first default folder that has one, else undefined (synthetic ratings).
+ */
+function ratingsFile(data: string | undefined): string | undefined {
+  if (data === undefined) return defaultDataDirs().map(ratingsFileAt).find((f) => f !== undefined);
+  if (!existsSync(data)) throw new CliError(`--data ${data}: no such file or folder`, ExitCode.Usage);
+  const file = ratingsFileAt(data);
+  if (!file) throw new CliError(`--data ${data}: the folder holds no ratings file (${RATINGS_FILE_NAMES.slice(0, -1).join(', ')} or ${RATINGS_FILE_NAMES.at(-1)})`, ExitCode.Usage);
+  return file;
+}
+
+/** A ratings file that cannot be read is a bad `--data` value: exit 2, the message naming file and line. */
+function asUsage(err: unknown): unknown {
+  return err instanceof DataFormatError ? new CliError(err.message, ExitCode.Usage) : err;
 }
 
 /**
@@ -57,29 +78,25 @@ async function* noting(src: AsyncIterable<Rating> | Iterable<Rating>, sent: Sent
  * title actors, verifies every one arrived, and prints what the actors hold.
  */
 export async function runStart(opts: StartOptions, out: Output): Promise<void> {
-  let file: string | undefined;
-  if (!opts.synthetic) {
-    const dirs = opts.data ? [opts.data] : defaultDataDirs();
-    for (const d of dirs) {
-      if (existsSync(d) && d.endsWith('.data')) file = d;
-      file ??= existsSync(d) ? ratingsFileIn(d) : undefined;
-      if (file) break;
-    }
-    if (!file && opts.data) throw new Error(`no ratings file (u.data or ratings.dat) at ${opts.data}`);
-  }
+  const file = opts.synthetic ? undefined : ratingsFile(opts.data);
+  // Refuse a file that is not a ratings file before starting anything, and say what it reads as.
+  const format = file === undefined ? undefined : await ratingsFormatOf(file).catch((err: unknown) => Promise.reject(asUsage(err)));
   const titles = file ? await readItemTitles(join(dirname(file), 'u.item')).catch(() => new Map<string, string>()) : new Map<string, string>();
   const name = (id: string) => titles.get(id) ?? `title ${id}`;
 
   // The broker-less default: a cluster of one node owning every shard, through the same seam.
-  const system = registerReelActors(new ActorSystem({ nodeId: 'local', ownership: new SoleOwnership() }));
+  await using system = registerReelActors(new ActorSystem({ nodeId: 'local', ownership: new SoleOwnership() }));
   await system.start();
   out.info(`reel: one in-process node hosting all ${system.options.shardCount} shards (no NATS configured)`);
-  out.info(`reel: loading ${file ?? (opts.synthetic ? 'synthetic ratings' : 'synthetic ratings (no MovieLens folder found; pass --data DIR)')}`);
+  out.info(`reel: loading ${format ? `${file} (${format.name})` : opts.synthetic ? 'synthetic ratings' : 'synthetic ratings (no MovieLens folder found; pass --data PATH)'}`);
 
   const t0 = performance.now();
   const bar = progress(out, 'ingest', 'ratings');
   const sent: Sent = { users: new Set(), titles: new Set(), identities: new IdentitySet() };
-  const n = await ingestInteractions(system, noting(file ? readRatings(file) : syntheticRatings(), sent), { onProgress: bar.update });
+  // A bad line deep in a large file shows only now; `await using` stops the system then.
+  const n = await ingestInteractions(system, noting(file ? readRatings(file) : syntheticRatings(), sent), { onProgress: bar.update }).catch((err: unknown) =>
+    Promise.reject(asUsage(err)),
+  );
   const unique = sent.identities.size;
   const users = system.kindStats(Kind.User).active;
   const titleCount = system.kindStats(Kind.Title).active;

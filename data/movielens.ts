@@ -1,50 +1,56 @@
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { createInterface, type Interface } from 'node:readline';
+import { DataFormatError } from './errors.js';
+import { RatingsParser, type RatingsFormat } from './ratings-format.js';
+import type { Rating } from './types.js';
 
-/** One explicit rating. */
-export interface Rating {
-  user: string;
-  item: string;
-  /** 1–5 stars in ml-100k. */
-  rating: number;
-  /** Seconds since the Unix epoch. */
-  time: number;
+export type { Rating } from './types.js';
+
+/** The lines of `file`, read as a stream (ml-25m has 25 million): LF, CRLF or CR. */
+function linesOf(file: string): { lines: Interface; close(): void } {
+  const input = createReadStream(file);
+  // Ending the loop early closes the readline interface but not the file: close() does.
+  return { lines: createInterface({ input, crlfDelay: Infinity }), close: () => input.destroy() };
 }
 
-/** A line of a data file that could not be read; names the file and the line. */
-export class DataFormatError extends Error {
-  constructor(
-    readonly file: string,
-    readonly line: number,
-    reason: string,
-  ) {
-    super(`${file}:${line}: ${reason}`);
-    this.name = 'DataFormatError';
+/**
+ * Reads a ratings file of any name, one rating per line, its format recognised from its
+ * first non-empty line (see `RatingsParser`): tab-separated like ml-100k `u.data`,
+ * `::`-separated like ml-1m `ratings.dat`, comma-separated with or without a header like
+ * ml-latest `ratings.csv`, or whitespace-separated. Blank lines are skipped. A file that is
+ * not a ratings file throws `NotRatingsFileError`; a bad line later on, `DataFormatError`
+ * naming the file and the line.
+ */
+export async function* readRatings(file: string): AsyncGenerator<Rating> {
+  const parser = new RatingsParser(file);
+  const { lines, close } = linesOf(file);
+  try {
+    for await (const raw of lines) {
+      const r = parser.line(raw);
+      if (r) yield r;
+    }
+    parser.end();
+  } finally {
+    close();
   }
 }
 
 /**
- * Reads MovieLens ratings: ml-100k `u.data` style (tab-separated) or ml-1m `ratings.dat`
- * style (`::`-separated): user, item, rating, timestamp. Blank lines are skipped; any
- * other malformed line throws `DataFormatError` naming the file and line.
+ * The format of a ratings file, read from its first non-empty line only: to refuse a file
+ * that is not one, and say which format was recognised, before loading anything.
  */
-export async function* readRatings(file: string): AsyncGenerator<Rating> {
-  const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
-  let n = 0;
-  for await (const raw of rl) {
-    n++;
-    const line = raw.trim();
-    if (line === '') continue;
-    const parts = line.includes('::') ? line.split('::') : line.split(/\t|,/);
-    if (parts.length !== 4) throw new DataFormatError(file, n, `expected 4 fields (user, item, rating, timestamp), got ${parts.length}`);
-    const [user, item, r, t] = parts as [string, string, string, string];
-    const rating = Number(r);
-    const time = Number(t);
-    if (!user || !item) throw new DataFormatError(file, n, 'empty user or item id');
-    if (!Number.isFinite(rating)) throw new DataFormatError(file, n, `rating '${r}' is not a number`);
-    if (!Number.isInteger(time) || time < 0) throw new DataFormatError(file, n, `timestamp '${t}' is not a whole number of seconds`);
-    yield { user, item, rating, time };
+export async function ratingsFormatOf(file: string): Promise<RatingsFormat> {
+  const parser = new RatingsParser(file);
+  const { lines, close } = linesOf(file);
+  try {
+    for await (const raw of lines) {
+      parser.line(raw);
+      if (parser.format) return parser.format;
+    }
+    return parser.end();
+  } finally {
+    close();
   }
 }
 
@@ -63,11 +69,18 @@ export async function readItemTitles(file: string): Promise<Map<string, string>>
   return out;
 }
 
-/** The ratings file of a MovieLens folder (`u.data` or `ratings.dat`), or undefined. */
-export function ratingsFileIn(dir: string): string | undefined {
-  for (const name of ['u.data', 'ratings.dat']) {
-    const p = join(dir, name);
-    if (existsSync(p)) return p;
-  }
-  return undefined;
+/**
+ * The ratings file of a MovieLens folder, looked for in this order: ml-100k, then ml-1m and
+ * ml-10m, then ml-latest, ml-20m, ml-25m and ml-32m.
+ */
+export const RATINGS_FILE_NAMES = ['u.data', 'ratings.dat', 'ratings.csv'] as const;
+
+/**
+ * The ratings file `path` names: itself if it is a file (of any name), the first of
+ * `RATINGS_FILE_NAMES` in it if it is a folder; undefined if there is none.
+ */
+export function ratingsFileAt(path: string): string | undefined {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (!stat?.isDirectory()) return stat && path;
+  return RATINGS_FILE_NAMES.map((name) => join(path, name)).find((p) => existsSync(p));
 }

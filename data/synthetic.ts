@@ -1,4 +1,4 @@
-import type { Rating } from './movielens.js';
+import type { Rating } from './types.js';
 
 /** Shape of a synthetic ratings set. */
 export interface SyntheticOptions {

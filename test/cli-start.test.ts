@@ -1,23 +1,89 @@
 import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { builtCli } from './harness/processes.js';
 
 const run = promisify(execFile);
 const cli = builtCli();
+const ml100k = join(import.meta.dirname, '..', '..', 'shared', 'datasets', 'ml-100k');
+const dir = mkdtempSync(join(tmpdir(), 'reel-start-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `reel` expecting it to fail; its exit code and stderr. */
+async function failing(args: string[]): Promise<{ code: number; stderr: string }> {
+  const err = (await run(process.execPath, [cli, ...args]).then(
+    (r) => ({ ...r, code: 0 }),
+    (e: unknown) => e,
+  )) as { code: number; stderr: string };
+  expect(err.code, `reel ${args.join(' ')} should fail`).not.toBe(0);
+  return err;
+}
 
 describe('reel start', () => {
   it('cli - start loads MovieLens into actors and loses nothing', async () => {
-    const { stdout } = await run(process.execPath, [cli, 'start', '--json', '--data', `${import.meta.dirname}/../../shared/datasets/ml-100k`]);
+    const { stdout } = await run(process.execPath, [cli, 'start', '--json', '--data', ml100k]);
     const r = JSON.parse(stdout) as Record<string, unknown>;
     expect(r).toMatchObject({ ratings: 100_000, user_actors: 943, title_actors: 1682, lost: 0 });
     expect((r.most_rated as Array<{ title: string }>)[0]!.title).toBe('Star Wars (1977)');
   });
 
-  it('cli - start with a missing data path fails with a message naming it', async () => {
-    const err = (await run(process.execPath, [cli, 'start', '--data', '/nonexistent/ml']).catch((e: unknown) => e)) as { code: number; stderr: string };
-    expect(err.code).toBe(1);
-    expect(err.stderr).toContain('no ratings file (u.data or ratings.dat) at /nonexistent/ml');
+  it('cli - start --data takes a ratings file of any name: u1.base, and a CSV with a header', async () => {
+    const base = await run(process.execPath, [cli, 'start', '--json', '--data', join(ml100k, 'u1.base')]);
+    expect(JSON.parse(base.stdout)).toMatchObject({ ratings: 80_000, lost: 0 });
+    expect(base.stderr).toContain(`loading ${join(ml100k, 'u1.base')} (tab-separated)`);
+
+    const csv = join(dir, 'ratings.csv');
+    writeFileSync(csv, 'userId,movieId,rating,timestamp\r\n1,31,2.5,1260759144\r\n1,1029,3.0,1260759179\r\n2,31,4.0,1260759185\r\n');
+    const r = await run(process.execPath, [cli, 'start', '--json', '--data', csv]);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ratings: 3, user_actors: 2, title_actors: 2, lost: 0 });
+    expect(r.stderr).toContain(`loading ${csv} (comma-separated with a header: userId, movieId, rating, timestamp)`);
+  });
+
+  it('cli - start with a missing data path exits 2 naming it', async () => {
+    const err = await failing(['start', '--data', '/nonexistent/ml']);
+    expect(err.code).toBe(2);
+    expect(err.stderr).toContain('--data /nonexistent/ml: no such file or folder');
+  });
+
+  it('cli - start --data with a folder holding no ratings file exits 2 naming the folder and the names looked for', async () => {
+    const empty = join(dir, 'no-ratings');
+    mkdirSync(empty);
+    const err = await failing(['start', '--data', empty]);
+    expect(err.code).toBe(2);
+    expect(err.stderr).toContain(`--data ${empty}: the folder holds no ratings file (u.data, ratings.dat or ratings.csv)`);
+  });
+
+  it('cli - start --data with a file that is not a ratings file exits 2 naming it and the accepted formats, before loading', async () => {
+    const err = await failing(['start', '--data', join(ml100k, 'u.item')]);
+    expect(err.code).toBe(2);
+    expect(err.stderr).toContain(`${join(ml100k, 'u.item')}:1: not a ratings file`);
+    expect(err.stderr).toContain('accepted: one rating per line');
+    expect(err.stderr).not.toContain('reel: loading');
+  });
+
+  it('cli - start --data with a bad line exits 2 naming the file and the line', async () => {
+    const f = join(dir, 'bad.dat');
+    writeFileSync(f, '1::10::4::978300760\n1::11::4::978300761\n2::10::x::978300762\n');
+    const err = await failing(['start', '--data', f]);
+    expect(err.code).toBe(2);
+    expect(err.stderr).toContain(`reel: ${f}:3: rating 'x' is not a number`);
+  });
+
+  it('cli - start --synthetic --data is a usage error naming both flags', async () => {
+    const err = await failing(['start', '--synthetic', '--data', ml100k]);
+    expect(err.code).toBe(2);
+    expect(err.stderr).toMatch(/--synthetic.*--data|--data.*--synthetic/);
+  });
+
+  it('cli - start --help says which ratings files --data takes', async () => {
+    const help = (await run(process.execPath, [cli, 'start', '--help'])).stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('ratings file of any name');
+    expect(help).toContain('u.data, ratings.dat or ratings.csv');
+    expect(help).toContain("separated by tabs, '::', commas or spaces");
+    expect(help).toContain('a first line of column names (userId/user_id/user, movieId/item_id/title_id/item, rating, timestamp/time) may give them in any order');
   });
 
   it('cli - every command has --help', async () => {
