@@ -13,7 +13,7 @@ describe('cluster config', () => {
     await kv.create('config', json({ shardCount: 64, codecVersion: 2, createdAt: 1 }));
     const live = { liveMembersSpeaking: async (v: number) => (v === 2 ? ['old-1', 'old-2'] : []) };
     await expect(joinClusterConfig(kv, { shardCount: 64 }, 5, live)).rejects.toThrow(/live nodes old-1, old-2 speak 2: stop every node of the older version first/);
-    await expect(joinClusterConfig(kv, { shardCount: 64 }, 5)).rejects.toThrow(/speaks envelope version 3 but the cluster speaks 2/);
+    await expect(joinClusterConfig(kv, { shardCount: 64 }, 5)).rejects.toThrow(/speaks envelope version 4 but the cluster speaks 2/);
     const none = { liveMembersSpeaking: async () => [] };
     const c = await joinClusterConfig(kv, {}, 5, none);
     // The old config had no ask cap: it gets the default every node used.

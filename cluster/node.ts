@@ -20,7 +20,7 @@ export interface ClusterNodeDeps {
 }
 
 /** Version string advertised in membership. */
-export const NODE_VERSION = '0.2.0';
+export const NODE_VERSION = '0.3.0';
 
 /** What a node reports of itself (the `status` node handler, gathered by `reel status`). */
 export interface NodeStatus {

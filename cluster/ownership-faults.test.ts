@@ -83,7 +83,7 @@ describe('ownership under faults (real KV, clocks moved by the test)', () => {
 
   /** A member entry, as a node writes it: every beat a new revision. */
   async function beat(id: string, clock: TestClock, extra: Record<string, unknown> = {}): Promise<void> {
-    await kv.put(`members.${id}`, enc({ id, roles: ['node'], weight: 1, incarnation: `${id}-1`, codecVersion: 3, startedAt: 0, version: 'test', heartbeatAt: clock.wall, ...extra }));
+    await kv.put(`members.${id}`, enc({ id, roles: ['node'], weight: 1, incarnation: `${id}-1`, codecVersion: 4, startedAt: 0, version: 'test', heartbeatAt: clock.wall, ...extra }));
   }
 
   async function node(id: string, clock: TestClock, opts: { kv?: KV } = {}): Promise<Node> {
@@ -178,7 +178,7 @@ describe('ownership under faults (real KV, clocks moved by the test)', () => {
   it('ownership - members are judged by change seen, not by the time they claim; nonsense entries count for nothing (finding 14)', async () => {
     await bucket('f14');
     const clock = new TestClock(1e12, 1000);
-    await kv.put('members.ghost', enc({ id: 'ghost', roles: ['node'], weight: 1, incarnation: 'g', codecVersion: 3, startedAt: 0, version: 'x', heartbeatAt: 1e12 + 3_600_000 }));
+    await kv.put('members.ghost', enc({ id: 'ghost', roles: ['node'], weight: 1, incarnation: 'g', codecVersion: 4, startedAt: 0, version: 'x', heartbeatAt: 1e12 + 3_600_000 }));
     const a = await node('a', clock);
     await run(2500, undefined, [{ id: 'heavy', extra: { weight: 1e9 } }]);
     expect(a.m.owned()).toHaveLength(S);
@@ -263,7 +263,7 @@ describe('ownership under faults (real KV, clocks moved by the test)', () => {
     const clock = new TestClock(1e12, 1000);
     await beat('dead', clock);
     const a = await node('a', clock);
-    const membership = new Membership(kv, a.view, { id: 'a', roles: ['node'], weight: 1, incarnation: 'a-1', codecVersion: 3, startedAt: 0, version: 'test' }, 250, clock, () => undefined);
+    const membership = new Membership(kv, a.view, { id: 'a', roles: ['node'], weight: 1, incarnation: 'a-1', codecVersion: 4, startedAt: 0, version: 'test' }, 250, clock, () => undefined);
     await run(1000);
     expect(await membership.sweepGone(5_000)).toEqual([]);
     await run(5000);

@@ -9,8 +9,12 @@ import type { Envelope, Reply } from './types.js';
  * whose positions are fixed below: change a position or a meaning, bump the version.
  * 2: batch frames hold columns (see `encodeBatch`).
  * 3: deadlines travel as the ms that remain (the sender's clock means nothing to the receiver).
+ * 4: the frames of 3; the cluster's nodes place shards by the placement stored in KV (bounded
+ *    loads), where nodes of 3 used plain rendezvous: the two would hand shards back and forth, so
+ *    they must not mix (a node of 4 refuses to join while nodes of 3 are live, and upgrades the
+ *    cluster config once they are gone).
  */
-export const ENVELOPE_VERSION = 3;
+export const ENVELOPE_VERSION = 4;
 
 /** Frame types, the second element of every frame. */
 export const FrameType = { Message: 1, Batch: 2, Reply: 3 } as const;
