@@ -1,7 +1,7 @@
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ActorSystem, natsTransport, systemClock, type ShardId, type ShardOwnership, type SystemOptions } from '../runtime/index.js';
-import { openClusterKv } from './cluster-kv.js';
+import { openClusterKv, openExistingClusterKv } from './cluster-kv.js';
 import { ClusterView } from './cluster-view.js';
 import { joinClusterConfig, readClusterConfig } from './config.js';
 import { DEFAULT_CLUSTER_ASK_ATTEMPT_MS } from './options.js';
@@ -38,11 +38,15 @@ export class ClusterClient {
     this.scatter = new ClusterScatterGather(system, view);
   }
 
+  /**
+   * Without a shard count, the client reads the cluster's and refuses one that does not exist
+   * (`NoCluster`), creating nothing: this is how operator commands connect. With one, it joins as a
+   * node would, creating the cluster if it is the first.
+   */
   static async connect(nc: NatsConnection, opts: { prefix?: string; shardCount?: number; system?: SystemOptions } = {}): Promise<ClusterClient> {
     const prefix = opts.prefix ?? 'reel';
     const clock = opts.system?.clock ?? systemClock;
-    const kv = await openClusterKv(nc, prefix);
-    // Without a shard count, the client reads the cluster's (and refuses a cluster that does not exist).
+    const kv = opts.shardCount === undefined ? await openExistingClusterKv(nc, prefix) : await openClusterKv(nc, prefix);
     const config = opts.shardCount === undefined ? await readClusterConfig(kv, prefix) : await joinClusterConfig(kv, { shardCount: opts.shardCount }, clock.wallMs());
     const view = new ClusterView(kv, clock);
     await view.open();

@@ -1,13 +1,55 @@
+import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { ReelError } from '../runtime/index.js';
+
+/** Name of the cluster's metadata bucket. */
+export function clusterBucket(prefix: string): string {
+  return `${prefix}_cluster`;
+}
+
+/**
+ * There is no reel cluster with this prefix on the NATS server: no bucket, no config in it, or no
+ * JetStream at all. `detail` says which, for messages.
+ */
+export class NoCluster extends ReelError {
+  constructor(
+    readonly prefix: string,
+    readonly detail: string,
+  ) {
+    super('NoCluster', `no reel cluster with prefix '${prefix}' (${detail})`);
+    this.name = 'NoCluster';
+  }
+}
 
 /**
  * The cluster's metadata bucket, `<prefix>_cluster`, keyed by `config`, `members.<node>`,
- * `shards.<n>`, `overrides.<n>` and `lock.rebalance`. Values are JSON so that operators can
- * read them with the `nats` CLI; a value that does not parse is treated as poisoned.
+ * `shards.<n>`, `overrides.<n>` and `lock.rebalance`, created if absent. Values are JSON so that
+ * operators can read them with the `nats` CLI; a value that does not parse is treated as poisoned.
+ * Only what joins a cluster (a node, or a client that brings a shard count) creates it; readers
+ * use `openExistingClusterKv`.
  */
 export async function openClusterKv(nc: NatsConnection, prefix: string): Promise<KV> {
-  return new Kvm(nc).create(`${prefix}_cluster`, { history: 1 });
+  return new Kvm(nc).create(clusterBucket(prefix), { history: 1 });
+}
+
+/**
+ * The cluster's bucket if it exists; `NoCluster` otherwise. Nothing is created: an operator
+ * pointed at the wrong server or prefix must leave that server as it found it. (`Kvm.open` alone
+ * would not do: it binds to the name without asking whether the stream exists.)
+ */
+export async function openExistingClusterKv(nc: NatsConnection, prefix: string): Promise<KV> {
+  const bucket = clusterBucket(prefix);
+  let direct: boolean;
+  try {
+    const jsm = await jetstreamManager(nc);
+    direct = (await jsm.streams.info(`KV_${bucket}`)).config.allow_direct;
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) throw new NoCluster(prefix, `no bucket ${bucket}`);
+    if ((err as Error).name === 'JetStreamNotEnabled') throw new NoCluster(prefix, 'JetStream is not enabled on that server');
+    throw err;
+  }
+  return new Kvm(nc).open(bucket, { allow_direct: direct });
 }
 
 /** Parses a JSON entry; `undefined` for a missing, deleted or unparseable value. */

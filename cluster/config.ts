@@ -1,6 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import { DEFAULT_MAX_ASK_DEADLINE_MS, ENVELOPE_VERSION, InvalidArgument } from '../runtime/index.js';
-import { isRevisionConflict, json, readJson } from './cluster-kv.js';
+import { clusterBucket, isRevisionConflict, json, NoCluster, readJson } from './cluster-kv.js';
 
 /** Constants of a cluster, written once by its first node. */
 export interface ClusterConfig {
@@ -92,12 +92,12 @@ export async function joinClusterConfig(kv: KV, wish: ConfigWish, now: number, u
   return upgraded;
 }
 
-/** Reads the constants of an existing cluster; throws `InvalidArgument` when there is none. */
+/** Reads the constants of an existing cluster; throws `NoCluster` when there is none. */
 export async function readClusterConfig(kv: KV, prefix: string): Promise<ClusterConfig> {
-  const c = readConfig(readJson<unknown>(await kv.get('config')));
-  if (c === undefined) {
-    throw new InvalidArgument(`no reel cluster with prefix '${prefix}' on this NATS (no config in ${prefix}_cluster): start a node first`);
-  }
+  const entry = await kv.get('config');
+  const c = readConfig(readJson<unknown>(entry));
+  if (c === undefined && entry?.operation === 'PUT') throw new InvalidArgument(`the config in ${clusterBucket(prefix)} is unreadable`);
+  if (c === undefined) throw new NoCluster(prefix, `no config in ${clusterBucket(prefix)}: start a node first`);
   if (c.codecVersion !== ENVELOPE_VERSION) {
     throw new InvalidArgument(`the cluster '${prefix}' speaks envelope version ${c.codecVersion}; this reel speaks ${ENVELOPE_VERSION}`);
   }

@@ -9,7 +9,7 @@ export { assignShards } from './placement.js';
 export { joinClusterConfig, readClusterConfig } from './config.js';
 export { clusterStatus, isPlaced, waitPlaced } from './status.js';
 export { clearOverrides, moveShard } from './overrides.js';
-export { openClusterKv } from './cluster-kv.js';
+export { clusterBucket, NoCluster, openClusterKv, openExistingClusterKv } from './cluster-kv.js';
 export { ClusterView, isMember, isShardOwner, MAX_MEMBER_WEIGHT } from './cluster-view.js';
 export {
   DEFAULT_HEARTBEAT_MS,
