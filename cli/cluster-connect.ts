@@ -1,10 +1,10 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { ClusterClient } from '../cluster/index.js';
+import { ClusterClient, NoCluster } from '../cluster/index.js';
 import { CliError, ExitCode } from './exit-codes.js';
-import { connectionOptions, resolveSettings, SettingsError, type Settings } from './settings.js';
+import { connectionOptions, resolveSettings, SettingsError, type ResolvedSettings, type Settings } from './settings.js';
 
 /** Resolves settings, turning a settings problem into a usage error. */
-export function settingsFrom(flags: Record<string, unknown>): Settings {
+export function settingsFrom(flags: Record<string, unknown>): ResolvedSettings {
   try {
     return resolveSettings(flags);
   } catch (err) {
@@ -17,23 +17,36 @@ export function settingsFrom(flags: Record<string, unknown>): Settings {
 const RECONNECT_WAIT_MS = 1_000;
 const RECONNECT_JITTER_MS = 1_000;
 
+/** Where the URL came from, for messages: `(from .reel/cluster.json: …)`. */
+function whence(s: Settings & { natsFrom?: string }): string {
+  // A URL typed on the command line needs no reminder of where it came from.
+  if (s.natsFrom === undefined || s.natsFrom === '--nats') return '';
+  if (s.natsFrom === 'default') return ' (the default; name the server with --nats or REEL_NATS_URL)';
+  if (s.natsFrom.endsWith('cluster.json')) return ` (from ${s.natsFrom}: is 'reel cluster up' still running there?)`;
+  return ` (from ${s.natsFrom})`;
+}
+
 /**
- * Connects to NATS, naming the server when it cannot. A node (`reconnect`) reconnects for ever,
- * or `--max-reconnects` times; an operator command fails at once instead.
+ * Connects to NATS, naming the server (and where its URL came from) when it cannot. A node
+ * (`reconnect`) reconnects for ever, or `--max-reconnects` times; an operator command fails at
+ * once instead.
  */
-export async function connectNatsFor(s: Settings, name: string, opts: { reconnect?: boolean } = {}): Promise<NatsConnection> {
+export async function connectNatsFor(s: Settings & { natsFrom?: string }, name: string, opts: { reconnect?: boolean } = {}): Promise<NatsConnection> {
   const reconnect = opts.reconnect
     ? { maxReconnectAttempts: s.maxReconnects ?? -1, reconnectTimeWait: RECONNECT_WAIT_MS, reconnectJitter: RECONNECT_JITTER_MS }
     : { maxReconnectAttempts: 0 };
   try {
     return await connect({ ...connectionOptions(s, name), ...reconnect });
   } catch (err) {
-    throw new CliError(`cannot connect to NATS at ${s.nats}: ${(err as Error).message}`);
+    throw new CliError(`cannot connect to NATS at ${s.nats}${whence(s)}: ${(err as Error).message}`, ExitCode.Failed, 'Unreachable');
   }
 }
 
-/** A cluster client for an operator command; `close()` closes the connection too. */
-export async function operatorClient(flags: Record<string, unknown>): Promise<{ client: ClusterClient; settings: Settings; close(): Promise<void> }> {
+/**
+ * A cluster client for an operator command; `close()` closes the connection too. It creates
+ * nothing on the server: a prefix or server with no cluster is an error naming both.
+ */
+export async function operatorClient(flags: Record<string, unknown>): Promise<{ client: ClusterClient; settings: ResolvedSettings; close(): Promise<void> }> {
   const settings = settingsFrom(flags);
   const nc = await connectNatsFor(settings, 'reel-cli');
   try {
@@ -48,6 +61,9 @@ export async function operatorClient(flags: Record<string, unknown>): Promise<{ 
     };
   } catch (err) {
     await nc.close();
+    if (err instanceof NoCluster) {
+      throw new CliError(`no reel cluster with prefix '${err.prefix}' at ${settings.nats} (${err.detail})${whence(settings)}`, ExitCode.Failed, 'NoCluster');
+    }
     throw new CliError((err as Error).message);
   }
 }

@@ -1,104 +1,210 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { clusterDir, writeClusterFile } from './cluster-file.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { findNatsServer } from './nats-server-binary.js';
 import type { Output } from './output.js';
+import { portProblem } from './port-check.js';
 
+/** Most nodes `cluster up` starts. */
+export const MAX_LOCAL_NODES = 32;
+/** How long nats-server may take to listen, in ms. */
+const SERVER_START_TIMEOUT_MS = 10_000;
+const SERVER_START_POLL_MS = 50;
+/** How long a node may take to drain and exit after SIGTERM before it is killed, in ms. */
+const NODE_STOP_TIMEOUT_MS = 60_000;
+/** How long nats-server may take to exit after SIGINT before it is killed, in ms. */
+const SERVER_STOP_TIMEOUT_MS = 10_000;
+/** Lines of a log shown when its process fails. */
+const LOG_TAIL_LINES = 8;
+
+/** The flags of `reel cluster up`, as parsed (and type-checked) by the command line. */
 export interface ClusterUpOptions {
-  nodes: string;
-  dir: string;
-  port: string;
-  metricsPort: string;
+  nodes: number;
+  /** @default REEL_DIR, else `.reel` */
+  dir?: string;
+  port: number;
+  /** Node i serves metrics on this port + i. */
+  metricsPort: number;
   prefix?: string;
 }
 
+/** A child process of `cluster up`, writing its output straight to its log file. */
+interface Child {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly logFile: string;
+  /** Resolves when the process has exited (or could not be started). */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  running(): boolean;
+}
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
 /**
- * `reel cluster up --nodes N`: a local development cluster. One `nats-server -js` with its
- * data under DIR, N `reel node` processes, each logging to DIR/logs; Ctrl-C drains the
- * nodes, then stops the server.
+ * Starts `cmd` in a process group of its own, its output appended to `logFile`. Its own group,
+ * because a terminal's Ctrl-C goes to the whole foreground group at once: nats-server would stop
+ * while the nodes still drain through it. Only `cluster up` signals its children, in order.
+ */
+function startChild(name: string, cmd: string, args: string[], logFile: string): Child {
+  const fd = openSync(logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(cmd, args, { stdio: ['ignore', fd, fd], detached: true });
+  } finally {
+    closeSync(fd);
+  }
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => {
+    child.once('exit', (code, signal) => res({ code, signal }));
+    // A spawn failure (ENOENT, EACCES) arrives as 'error', and 'exit' may never follow.
+    child.once('error', () => res({ code: null, signal: null }));
+  });
+  return { name, child, logFile, exited, running: () => child.exitCode === null && child.signalCode === null && child.pid !== undefined };
+}
+
+/** Sends `signal`, and SIGKILL if the process has not exited after `timeoutMs`; resolves on exit. */
+async function stopChild(c: Child, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
+  if (!c.running()) return;
+  c.child.kill(signal);
+  const t = setTimeout(() => c.child.kill('SIGKILL'), timeoutMs);
+  await c.exited;
+  clearTimeout(t);
+}
+
+/**
+ * Resolves once `server` listens on `port`, as its ports file (`<dir>/nats-server_<pid>.ports`,
+ * written after it listens) says: proof that the process answering is ours, not another server on
+ * that port. Fails as soon as the server exits, with the end of its log.
+ */
+async function serverListening(server: Child, portsDir: string, port: number): Promise<void> {
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  void server.exited.then((e) => (exit = e));
+  const until = Date.now() + SERVER_START_TIMEOUT_MS;
+  for (;;) {
+    if (exit) throw new CliError(`nats-server exited during startup (${exit.code ?? exit.signal ?? 'could not start'}); the end of ${server.logFile}:\n${tail(server.logFile)}`);
+    const file = readdirSync(portsDir).find((f) => f.endsWith(`_${server.child.pid}.ports`));
+    if (file !== undefined && readFileSync(join(portsDir, file), 'utf8').includes(`:${port}"`)) return;
+    if (Date.now() > until) throw new CliError(`nats-server did not listen on port ${port} within ${SERVER_START_TIMEOUT_MS / 1000} s; the end of ${server.logFile}:\n${tail(server.logFile)}`);
+    await Promise.race([server.exited, new Promise((r) => setTimeout(r, SERVER_START_POLL_MS))]);
+  }
+}
+
+/** Fails, naming the port and the flag that sets it, when any port the cluster needs is taken. Nothing has started yet. */
+async function checkPorts(o: ClusterUpOptions): Promise<void> {
+  const wanted = [{ port: o.port, what: "nats-server's client port", flag: '--port' }];
+  for (let i = 1; i <= o.nodes; i++) wanted.push({ port: o.metricsPort + i, what: `node-${i}'s metrics port (--metrics-port ${o.metricsPort} + ${i})`, flag: '--metrics-port' });
+  for (const w of wanted) {
+    const why = await portProblem(w.port);
+    if (why !== undefined) throw new CliError(`port ${w.port} is in use (${why}); it would be ${w.what}: choose another with ${w.flag}`, ExitCode.Usage, 'PortInUse');
+  }
+}
+
+/**
+ * `reel cluster up --nodes N`: a local development cluster. One `nats-server -js` with its data
+ * under DIR, N `reel node` processes logging to DIR/logs, and DIR/cluster.json naming the
+ * cluster's URL and prefix for later commands run in the same folder.
+ *
+ * Every port is checked before anything starts. SIGINT (Ctrl-C), SIGTERM or SIGHUP stops the
+ * cluster in order: every node drains and exits, then the server stops. A node that dies during
+ * the run is reported and the others keep running; a server that dies stops the nodes. Exit 0
+ * only when every node drained and exited 0 and the server stopped cleanly; otherwise 1. If this
+ * process is killed outright (SIGKILL), its children keep running: stop them by hand.
  */
 export async function runClusterUp(o: ClusterUpOptions, out: Output): Promise<number> {
-  const n = Number(o.nodes);
-  const port = Number(o.port);
-  const metricsBase = Number(o.metricsPort);
-  if (!Number.isInteger(n) || n < 1 || n > 32) throw new CliError(`--nodes '${o.nodes}' must be 1-32`, ExitCode.Usage);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new CliError(`--port '${o.port}' is not a port`, ExitCode.Usage);
-  const dir = resolve(o.dir);
-  const logs = join(dir, 'logs');
-  mkdirSync(join(dir, 'nats'), { recursive: true });
-  mkdirSync(logs, { recursive: true });
+  if (o.metricsPort + o.nodes > 65535) throw new CliError(`--metrics-port ${o.metricsPort}: node ${o.nodes} would serve metrics on port ${o.metricsPort + o.nodes}, past 65535`, ExitCode.Usage);
   const bin = findNatsServer();
-  const url = `nats://127.0.0.1:${port}`;
-  const children: Array<{ name: string; child: ChildProcess }> = [];
-  let stopping = false;
-  const start = (name: string, cmd: string, args: string[]) => {
-    const logFile = join(logs, `${name}.log`);
-    const log = createWriteStream(logFile, { flags: 'a' });
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.pipe(log);
-    child.stderr!.pipe(log);
-    child.on('exit', (code, sig) => {
-      out.info(`reel: ${name} exited (${code ?? sig})`);
-      // A process that dies on its own: show why, from the end of its log.
-      if (!stopping && code !== 0) log.end(() => out.info(readFileSync(logFile, 'utf8').split('\n').slice(-6).join('\n')));
-    });
-    children.push({ name, child });
-    return child;
+  await checkPorts(o);
+
+  const dir = resolve(o.dir ?? clusterDir());
+  const natsDir = join(dir, 'nats');
+  const logs = join(dir, 'logs');
+  mkdirSync(natsDir, { recursive: true });
+  mkdirSync(logs, { recursive: true });
+  const url = `nats://127.0.0.1:${o.port}`;
+  const prefix = o.prefix ?? 'reel';
+
+  let server: Child | undefined;
+  const nodes: Child[] = [];
+  let failed = false;
+  let stopping: Promise<void> | undefined;
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => (finish = r));
+
+  /** Nodes first, each draining through the server; the server once the last node has exited. */
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      const live = nodes.filter((c) => c.running());
+      if (live.length > 0) out.info(`reel: stopping: draining ${live.map((c) => c.name).join(', ')}…`);
+      await Promise.all(live.map((c) => stopChild(c, 'SIGTERM', NODE_STOP_TIMEOUT_MS)));
+      if (server?.running()) {
+        out.info('reel: every node has exited; stopping nats-server');
+        // SIGINT: nats-server's clean shutdown, exit 0 (2.9 exits 1 on SIGTERM).
+        await stopChild(server, 'SIGINT', SERVER_STOP_TIMEOUT_MS);
+      }
+      finish();
+    })());
+
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!signalled) out.info(`reel: ${signal}`);
+    signalled = true;
+    void stop();
   };
-  start('nats-server', bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'nats')]);
-  await waitForPort(port, 10_000);
-  out.info(`reel: nats-server on ${url} (data in ${join(dir, 'nats')})`);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  // Last resort: should this process end any other way, its children do not outlive it.
+  process.on('exit', () => {
+    for (const c of nodes) if (c.running()) c.child.kill('SIGTERM');
+    if (server?.running()) server.child.kill('SIGINT');
+  });
+
+  server = startChild('nats-server', bin, ['-a', '127.0.0.1', '-p', String(o.port), '-js', '-sd', natsDir, '--ports_file_dir', natsDir], join(logs, 'nats-server.log'));
+  try {
+    await serverListening(server, natsDir, o.port);
+  } catch (err) {
+    await stop();
+    // Stopped by a signal during startup: the server's exit was our doing, not an error.
+    if (signalled) return (await server.exited).code === 0 ? ExitCode.Ok : ExitCode.Failed;
+    throw err;
+  }
+  const srv = server;
+  void srv.exited.then(({ code, signal }) => {
+    if (stopping && code === 0) return out.info('reel: nats-server stopped');
+    failed = true;
+    out.info(`reel: nats-server exited (${code ?? signal})${stopping ? ' while stopping' : ' on its own; stopping the nodes'}; the end of ${srv.logFile}:\n${tail(srv.logFile)}`);
+    void stop();
+  });
+  const file = writeClusterFile(dir, { nats: url, prefix });
+  out.info(`reel: nats-server on ${url} (data in ${natsDir}); wrote ${file}`);
+
   const cli = fileURLToPath(new URL('./main.js', import.meta.url));
-  for (let i = 1; i <= n; i++) {
+  for (let i = 1; i <= o.nodes && !stopping; i++) {
     const id = `node-${i}`;
-    const args = [cli, 'node', '--nats', url, '--id', id, '--metrics-port', String(metricsBase + i)];
-    if (o.prefix) args.push('--prefix', o.prefix);
-    start(id, process.execPath, args);
-  }
-  out.line(`local cluster: ${n} node(s) on ${url}, metrics on :${metricsBase + 1}-${metricsBase + n}, logs in ${logs}`);
-  out.line(`try: reel status --nats ${url}    (Ctrl-C drains the nodes and stops everything)`);
-  return new Promise<number>((resolveExit) => {
-    const stop = async () => {
-      if (stopping) return;
-      stopping = true;
-      out.info('reel: stopping: draining nodes…');
-      const nodes = children.filter((c) => c.name !== 'nats-server');
-      await Promise.all(nodes.map(({ child }) => exitOf(child, 'SIGTERM', 60_000)));
-      await exitOf(children[0]!.child, 'SIGTERM', 10_000);
-      resolveExit(ExitCode.Ok);
-    };
-    process.on('SIGINT', () => void stop());
-    process.on('SIGTERM', () => void stop());
-  });
-}
-
-function exitOf(child: ChildProcess, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((res) => {
-    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(t);
-      res();
+    const args = [cli, 'node', '--nats', url, '--prefix', prefix, '--id', id, '--metrics-port', String(o.metricsPort + i)];
+    const node = startChild(id, process.execPath, args, join(logs, `${id}.log`));
+    nodes.push(node);
+    void node.exited.then(({ code, signal }) => {
+      // Exit 0 is a drain, ours or an operator's (`reel drain node-1`); anything else is a failure.
+      if (code !== 0) failed = true;
+      const during = stopping ? '' : code === 0 ? ', drained; the other nodes keep running' : ' on its own; the other nodes keep running';
+      out.info(`reel: ${id} exited (${code ?? signal})${during}`);
+      if (code !== 0) out.info(`the end of ${node.logFile}:\n${tail(node.logFile)}`);
     });
-    child.kill(signal);
-  });
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const { connect } = await import('node:net');
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((res) => {
-      const s = connect(port, '127.0.0.1', () => {
-        s.end();
-        res(true);
-      });
-      s.on('error', () => res(false));
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new CliError(`nats-server did not listen on port ${port} within ${timeoutMs / 1000} s (see its log)`);
-    await new Promise((r) => setTimeout(r, 50));
   }
+  if (!stopping) {
+    const here = resolve(clusterDir()) === dir;
+    out.line(`local cluster: ${o.nodes} node(s) on ${url}, metrics on :${o.metricsPort + 1}-${o.metricsPort + o.nodes}, logs in ${logs}`);
+    out.line(`try: reel status${here ? '' : ` --nats ${url}${prefix === 'reel' ? '' : ` --prefix ${prefix}`}`}    (Ctrl-C drains the nodes, then stops the server)`);
+  }
+  await finished;
+  return failed ? ExitCode.Failed : ExitCode.Ok;
 }

@@ -6,8 +6,8 @@ import type { Output } from './output.js';
  * `reel drain NODE`: asks the node to hand every shard off and exit; waits until it holds none,
  * has left, and every shard it held is owned by another node again.
  */
-export async function runDrain(node: string, flags: Record<string, unknown>, out: Output): Promise<number> {
-  const timeoutMs = Number(flags.timeout ?? 120) * 1000;
+export async function runDrain(node: string, flags: Record<string, unknown> & { timeout: number }, out: Output): Promise<number> {
+  const timeoutMs = flags.timeout * 1000;
   const { client, close } = await operatorClient(flags);
   try {
     const notFound = () => new CliError(`no live node '${node}' in this cluster (see reel status)`, ExitCode.NotFound);

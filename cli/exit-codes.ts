@@ -12,13 +12,25 @@ export const ExitCode = {
   NotFound: 4,
 } as const;
 
-/** An error that carries the exit code the command ends with. */
+/** The name of an exit code, the `code` of a `--json` error unless a more precise one is given. */
+export function exitCodeName(exitCode: number): string {
+  return Object.entries(ExitCode).find(([, v]) => v === exitCode)?.[0] ?? 'Failed';
+}
+
+/**
+ * An error that carries the exit code the command ends with, and a stable `code` for scripts
+ * (`--json` prints `{"error": {code, message, exitCode}}`): the exit code's name (`Failed`,
+ * `Usage`, `NotFound`) or a more precise one (`Unreachable`, `NoCluster`, `PortInUse`).
+ */
 export class CliError extends Error {
+  readonly code: string;
   constructor(
     message: string,
     readonly exitCode: number = ExitCode.Failed,
+    code?: string,
   ) {
     super(message);
     this.name = 'CliError';
+    this.code = code ?? exitCodeName(exitCode);
   }
 }

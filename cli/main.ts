@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
 import { ACCEPTED_RATINGS_FORMATS } from '../data/errors.js';
-import { runClusterUp, type ClusterUpOptions } from './cluster-up.js';
+import { integerIn, nodeId, port, seconds, shardNumber } from './args.js';
+import { REEL_DIR_ENV } from './cluster-file.js';
+import { runClusterUp, MAX_LOCAL_NODES, type ClusterUpOptions } from './cluster-up.js';
 import { runDrain } from './drain.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { runNode } from './node.js';
@@ -23,7 +25,9 @@ program
     'after',
     `
 Exit codes: 0 ok (status: healthy), 1 failed, 2 bad usage, 3 status: degraded, 4 no such node or shard.
-Settings come from flags, then REEL_* environment variables, then --config FILE (JSON).`,
+With --json, a failure prints {"error": {"code", "message", "exitCode"}} on stdout (the message goes to stderr too).
+Settings come from flags, then REEL_* environment variables, then --config FILE (JSON); without a
+NATS URL from any of them, from .reel/cluster.json (written by 'reel cluster up' in this folder).`,
   );
 
 /** Runs a command body and ends the process with its exit code. */
@@ -83,47 +87,65 @@ withClusterOptions(
   program
     .command('drain')
     .description('make NODE hand every shard off and exit; waits until it holds none and has left')
-    .argument('<node>', 'node id')
-    .option('--timeout <seconds>', 'give up after this long', '120')
+    .argument('<node>', 'node id', nodeId)
+    .option('--timeout <seconds>', 'give up after this long', seconds, 120)
     .option('--json', 'print the result as JSON'),
-).action(action(async (node: string, opts: Record<string, unknown>) => runDrain(node, opts, out)));
+).action(action(async (node: string, opts: Record<string, unknown> & { timeout: number }) => runDrain(node, opts, out)));
 
 const shards = program.command('shards').description('manual shard placement');
 withClusterOptions(
   shards
     .command('move')
     .description('pin SHARD to NODE (a stored override) and wait until NODE owns it')
-    .argument('<shard>', 'shard number')
-    .argument('<node>', 'node id')
-    .option('--timeout <seconds>', 'give up waiting after this long', '60')
+    .argument('<shard>', 'shard number', shardNumber)
+    .argument('<node>', 'node id', nodeId)
+    .option('--timeout <seconds>', 'give up waiting after this long', seconds, 60)
     .option('--json', 'print the result as JSON'),
-).action(action(async (shard: string, node: string, opts: Record<string, unknown>) => runShardsMove(shard, node, opts, out)));
+).action(action(async (shard: number, node: string, opts: Record<string, unknown> & { timeout: number }) => runShardsMove(shard, node, opts, out)));
 withClusterOptions(
   shards
     .command('balance')
     .description('clear every manual placement and wait until every shard is where placement puts it (shards move one handoff at a time)')
-    .option('--timeout <seconds>', 'give up waiting after this long', '120')
+    .option('--timeout <seconds>', 'give up waiting after this long', seconds, 120)
     .option('--no-wait', 'return once the placements are cleared')
     .option('--json', 'print the result as JSON'),
-).action(action(async (opts: Record<string, unknown>) => runShardsBalance(opts, out)));
+).action(action(async (opts: Record<string, unknown> & { timeout: number }) => runShardsBalance(opts, out)));
 
 program
   .command('cluster')
   .description('local development clusters')
   .command('up')
-  .description('start nats-server (data in DIR) and N reel nodes, logs in DIR/logs; Ctrl-C drains the nodes and stops everything')
-  .option('--nodes <n>', 'number of nodes', '3')
-  .option('--dir <dir>', 'data and log directory', '.reel')
-  .option('--port <port>', 'nats-server client port', '4222')
-  .option('--metrics-port <port>', 'node i serves metrics on this port + i', '9400')
+  .description(
+    'start nats-server (data in DIR) and N reel nodes, logs in DIR/logs, and write DIR/cluster.json so that later commands in this folder find the cluster; ' +
+      'Ctrl-C drains the nodes, then stops the server (exit 0 only when every node drained and nothing died)',
+  )
+  .option('--nodes <n>', `number of nodes, 1-${MAX_LOCAL_NODES}`, integerIn(1, MAX_LOCAL_NODES), 3)
+  .option('--dir <dir>', `data and log directory [${REEL_DIR_ENV}] (default: .reel)`)
+  .option('--port <port>', 'nats-server client port (must be free)', port, 4222)
+  .option('--metrics-port <port>', 'node i serves metrics on this port + i (each must be free)', integerIn(0, 65534), 9400)
   .option('--prefix <name>', 'cluster prefix (default: reel)')
   .action(action(async (opts: ClusterUpOptions) => runClusterUp(opts, out)));
 
-program.parseAsync(process.argv).catch((err: unknown) => {
+/**
+ * Ends the process on a failure: the message on stderr and, when the command was run with
+ * `--json`, a JSON error object on stdout, so that a script reading stdout always gets JSON.
+ */
+function fail(err: unknown): never {
+  let exitCode: number;
+  let code: string;
+  let message: string;
   if (err instanceof CommanderError) {
-    // --help and --version end here with code 0; usage errors were already printed.
-    process.exit(err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage);
+    // --help and --version end here with code 0; commander has already printed a usage error.
+    if (err.exitCode === 0) process.exit(ExitCode.Ok);
+    [exitCode, code, message] = [ExitCode.Usage, 'Usage', err.message.replace(/^error: /, '')];
+  } else {
+    exitCode = err instanceof CliError ? err.exitCode : ExitCode.Failed;
+    code = err instanceof CliError ? err.code : 'Failed';
+    message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`reel: ${message}\n`);
   }
-  process.stderr.write(`reel: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(err instanceof CliError ? err.exitCode : ExitCode.Failed);
-});
+  if (process.argv.slice(2).includes('--json')) out.json({ error: { code, message, exitCode } });
+  process.exit(exitCode);
+}
+
+program.parseAsync(process.argv).catch(fail);

@@ -10,7 +10,23 @@ export interface Output {
   readonly tty: boolean;
 }
 
+/**
+ * A reader that goes away early (`reel start | head -1`, a pager that quits) is not an error worth
+ * a stack trace: writes to it are dropped, and the command ends as it would have, with its own
+ * exit code (a node keeps serving). Other write errors stay fatal.
+ */
+function dropWritesToClosedReader(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    // EIO: the terminal hung up. ERR_STREAM_DESTROYED: a write after the stream was closed by one of these.
+    if (err.code === 'EPIPE' || err.code === 'EIO' || err.code === 'ERR_STREAM_DESTROYED') return;
+    throw err;
+  });
+}
+
+/** Output to this process's stdout and stderr; a closed reader on either is not an error. */
 export function consoleOutput(): Output {
+  dropWritesToClosedReader(process.stdout);
+  dropWritesToClosedReader(process.stderr);
   return {
     line: (s) => process.stdout.write(`${s}\n`),
     json: (v) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`),

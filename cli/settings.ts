@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { credsAuthenticator, type ConnectionOptions } from '@nats-io/transport-node';
 import type { Command } from 'commander';
+import { clusterDir, ClusterFileError, readClusterFile } from './cluster-file.js';
 
 /**
  * Settings every command that talks to a cluster takes, from (highest first) flags,
@@ -30,6 +31,12 @@ export interface Settings {
   /** Module registering the actor kinds a node hosts (instead of reel's own). */
   kinds?: string;
 }
+
+/** Settings as resolved, with where the NATS URL came from (for messages): `--nats`, `REEL_NATS_URL`, `config file F`, `.reel/cluster.json` or `default`. */
+export type ResolvedSettings = Settings & { natsFrom: string };
+
+/** The NATS URL when nothing names one. */
+export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 
 /** Which environment variable feeds each setting. */
 export const SETTINGS_ENV: Record<keyof Settings, string> = {
@@ -75,7 +82,7 @@ export class SettingsError extends Error {
 /** Adds the connection flags (and `--config`) to a command. */
 export function withClusterOptions(cmd: Command): Command {
   return cmd
-    .option('--nats <url>', `NATS server URL(s), comma-separated [${SETTINGS_ENV.nats}] (default: nats://127.0.0.1:4222)`)
+    .option('--nats <url>', `NATS server URL(s), comma-separated [${SETTINGS_ENV.nats}] (default: the one in .reel/cluster.json, written by 'reel cluster up', else ${DEFAULT_NATS_URL})`)
     .option('--prefix <name>', `subject and bucket prefix of the cluster [${SETTINGS_ENV.prefix}] (default: reel)`)
     .option('--user <name>', `NATS user [${SETTINGS_ENV.user}]`)
     .option('--password <secret>', `NATS password [${SETTINGS_ENV.password}]`)
@@ -108,18 +115,26 @@ function readConfigFile(file: string): Partial<Record<keyof Settings, unknown>> 
   }
 }
 
-/** Merges flags over environment over config file over defaults, and checks types. */
-export function resolveSettings(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Settings {
+/**
+ * Merges flags over environment over config file over defaults, and checks types. When none of
+ * them names the NATS URL, the cluster of `reel cluster up` in this folder (`.reel/cluster.json`,
+ * or REEL_DIR's) gives the URL and, unless set, the prefix; only then the default URL.
+ */
+export function resolveSettings(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): ResolvedSettings {
   const file = typeof flags.config === 'string' ? readConfigFile(flags.config) : {};
-  const out: Record<string, unknown> = { nats: 'nats://127.0.0.1:4222', prefix: 'reel' };
+  const out: Record<string, unknown> = {};
+  let natsFrom = 'default';
   for (const key of Object.keys(SETTINGS_ENV) as Array<keyof Settings>) {
     const envName = SETTINGS_ENV[key];
     let v: unknown;
+    // Where the value came from: the source, and how a message about this value names it.
+    let source = '';
     let from = '';
-    if (flags[key] !== undefined) [v, from] = [flags[key], flagOf(key)];
-    else if (env[envName] !== undefined && env[envName] !== '') [v, from] = [env[envName], envName];
-    else if (file[key] !== undefined) [v, from] = [file[key], `config file ${String(flags.config)} (${key})`];
+    if (flags[key] !== undefined) [v, source, from] = [flags[key], flagOf(key), flagOf(key)];
+    else if (env[envName] !== undefined && env[envName] !== '') [v, source, from] = [env[envName], envName, envName];
+    else if (file[key] !== undefined) [v, source, from] = [file[key], `config file ${String(flags.config)}`, `config file ${String(flags.config)} (${key})`];
     else continue;
+    if (key === 'nats') natsFrom = source;
     if (NUMERIC.has(key)) {
       // Only the type is checked here; ranges are checked once, by the options' own parser.
       const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
@@ -130,7 +145,23 @@ export function resolveSettings(flags: Record<string, unknown>, env: NodeJS.Proc
       out[key] = v;
     }
   }
-  return out as unknown as Settings;
+  if (out.nats === undefined) {
+    let local: ReturnType<typeof readClusterFile>;
+    try {
+      local = readClusterFile(clusterDir(env), cwd);
+    } catch (err) {
+      if (err instanceof ClusterFileError) throw new SettingsError(err.message);
+      throw err;
+    }
+    if (local !== undefined) {
+      out.nats = local.nats;
+      out.prefix ??= local.prefix;
+      natsFrom = local.shown;
+    }
+  }
+  out.nats ??= DEFAULT_NATS_URL;
+  out.prefix ??= 'reel';
+  return { ...(out as unknown as Settings), natsFrom };
 }
 
 /** NATS connection options from the settings: servers, credentials, TLS. */

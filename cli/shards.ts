@@ -3,17 +3,19 @@ import { operatorClient } from './cluster-connect.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import type { Output } from './output.js';
 
-/** `reel shards move SHARD NODE`: stores a manual placement and waits until NODE owns the shard. */
-export async function runShardsMove(shardArg: string, node: string, flags: Record<string, unknown>, out: Output): Promise<number> {
-  const shard = Number(shardArg);
+/**
+ * `reel shards move SHARD NODE`: stores a manual placement and waits until NODE owns the shard.
+ * The arguments' types were checked while parsing; the shard's range needs the cluster's count.
+ */
+export async function runShardsMove(shard: number, node: string, flags: Record<string, unknown> & { timeout: number }, out: Output): Promise<number> {
   const { client, close } = await operatorClient(flags);
   try {
     const n = client.system.options.shardCount;
-    if (!Number.isInteger(shard) || shard < 0 || shard >= n) throw new CliError(`shard '${shardArg}' is not in 0-${n - 1}`, ExitCode.Usage);
+    if (shard >= n) throw new CliError(`shard '${shard}' is not in 0-${n - 1}`, ExitCode.Usage);
     if (!client.view.members.has(node)) throw new CliError(`no live node '${node}' in this cluster`, ExitCode.NotFound);
     await moveShard(client.kv, n, shard, node);
     const t0 = performance.now();
-    const timeoutMs = Number(flags.timeout ?? 60) * 1000;
+    const timeoutMs = flags.timeout * 1000;
     while (client.view.shard(shard).value?.owner !== node) {
       if (performance.now() - t0 > timeoutMs) throw new CliError(`shard ${shard} not on ${node} after ${timeoutMs / 1000} s (the override stays; see reel status)`);
       await new Promise((r) => setTimeout(r, 200));
@@ -32,8 +34,8 @@ export async function runShardsMove(shardArg: string, node: string, flags: Recor
  * `reel shards balance`: clears manual placements, then (unless `--no-wait`) waits until every shard
  * is owned where placement puts it, by a live node, with no handoff in flight.
  */
-export async function runShardsBalance(flags: Record<string, unknown>, out: Output): Promise<number> {
-  const timeoutMs = Number(flags.timeout ?? 120) * 1000;
+export async function runShardsBalance(flags: Record<string, unknown> & { timeout: number }, out: Output): Promise<number> {
+  const timeoutMs = flags.timeout * 1000;
   const { client, settings, close } = await operatorClient(flags);
   try {
     const cleared = await clearOverrides(client.kv);

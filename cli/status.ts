@@ -20,7 +20,13 @@ export function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
 }
 
-export function renderStatus(r: ClusterReport): string {
+/** `n thing` or `n things`. */
+function count(n: number, thing: string): string {
+  return `${n} ${thing}${n === 1 ? '' : 's'}`;
+}
+
+/** The human report; `at` says which server was asked and where its URL came from. */
+export function renderStatus(r: ClusterReport, at?: { nats: string; natsFrom: string }): string {
   const rows = [['NODE', 'HEALTH', 'ROLES', 'WEIGHT', 'SHARDS', 'EPOCHS', 'ACTORS', 'HEARTBEAT']];
   for (const n of r.nodes) {
     rows.push([
@@ -35,8 +41,10 @@ export function renderStatus(r: ClusterReport): string {
     ]);
   }
   const owned = r.shardCount - r.unowned.length;
+  const live = r.nodes.filter((n) => n.health !== 'gone').length;
+  const where = at ? ` at ${at.nats} (${at.natsFrom === 'default' ? 'the default URL' : `from ${at.natsFrom}`})` : '';
   const lines = [
-    `cluster '${r.prefix}': ${r.shardCount} shards, ${r.nodes.filter((n) => n.health !== 'gone').length} live nodes — ${r.healthy ? 'healthy' : 'DEGRADED'}`,
+    `cluster '${r.prefix}'${where}: ${count(r.shardCount, 'shard')}, ${count(live, 'live node')} — ${r.healthy ? 'healthy' : 'DEGRADED'}`,
     '',
     table(rows),
     '',
@@ -53,7 +61,7 @@ export async function runStatus(flags: Record<string, unknown>, out: Output): Pr
   try {
     const report = await clusterStatus(client, settings.prefix, settings.heartbeatWindowMs !== undefined ? { heartbeatWindowMs: settings.heartbeatWindowMs } : {});
     if (flags.json) out.json(report);
-    else out.line(renderStatus(report));
+    else out.line(renderStatus(report, settings));
     return report.healthy ? ExitCode.Ok : ExitCode.Degraded;
   } finally {
     await close();

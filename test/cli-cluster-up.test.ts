@@ -1,27 +1,48 @@
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { ClusterReport } from '../cluster/index.js';
 import { builtCli } from './harness/processes.js';
 import { waitFor } from './harness/wait.js';
 
-const run = promisify(execFile);
+const execFileP = promisify(execFile);
 const cli = builtCli();
 
-/** Whether a port can be listened on now (port 0: any), and which. */
-function tryListen(port: number): Promise<number | undefined> {
+/** The environment without REEL_* settings: each test names its cluster through flags or the folder it runs in. */
+const ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('REEL_')));
+
+/** Runs `reel ARGS` in `cwd` to its end: exit code, stdout and stderr. */
+async function reel(cwd: string, args: string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return execFileP(process.execPath, [cli, ...args], { cwd, env: ENV, timeout: timeoutMs }).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e: { code: number | null; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+  );
+}
+
+/** Listens on `port` (0: any) at `host`; undefined when that fails. */
+function listen(port: number, host: string): Promise<Server | undefined> {
   return new Promise((resolve) => {
     const srv = createServer();
     srv.on('error', () => resolve(undefined));
-    srv.listen(port, '0.0.0.0', () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(p));
-    });
+    srv.listen(port, host, () => resolve(srv));
   });
+}
+
+function close(srv: Server): Promise<void> {
+  return new Promise((r) => srv.close(() => r()));
+}
+
+/** Whether a port can be listened on now (port 0: any), and which. */
+async function tryListen(port: number): Promise<number | undefined> {
+  const srv = await listen(port, '0.0.0.0');
+  if (srv === undefined) return undefined;
+  const p = (srv.address() as { port: number }).port;
+  await close(srv);
+  return p;
 }
 
 /** A port nothing listens on now. */
@@ -39,41 +60,185 @@ async function freeRange(n: number): Promise<number> {
   }
 }
 
+function logOf(file: string): string {
+  return existsSync(file) ? readFileSync(file, 'utf8') : '(no log)';
+}
+
 function tail(file: string): string {
-  return existsSync(file) ? readFileSync(file, 'utf8').slice(-600) : '(no log)';
+  return logOf(file).slice(-600);
+}
+
+/**
+ * `reel cluster up` as a terminal runs it: the leader of its own process group, so that
+ * `ctrlC()` sends SIGINT to the whole group, exactly as a terminal's Ctrl-C does.
+ */
+interface Up {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | string>;
+  output(): string;
+  ctrlC(): void;
+}
+
+const started: Up[] = [];
+
+function clusterUp(cwd: string, args: string[]): Up {
+  const child = spawn(process.execPath, [cli, 'cluster', 'up', ...args], { cwd, env: ENV, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | string>((r) => child.on('exit', (code, sig) => r(code ?? sig ?? -1)));
+  const up: Up = { child, exited, output: () => out, ctrlC: () => process.kill(-child.pid!, 'SIGINT') };
+  started.push(up);
+  return up;
+}
+
+/** The pids of `cluster up`'s children whose command line contains `match`. */
+async function childPids(up: Up, match: string): Promise<number[]> {
+  const { stdout } = await execFileP('ps', ['-o', 'pid=,args=', '--ppid', String(up.child.pid)]);
+  return stdout.split('\n').filter((l) => l.includes(match)).map((l) => Number(l.trim().split(/\s+/)[0]));
 }
 
 describe('reel cluster up', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'reel-up-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const root = mkdtempSync(join(tmpdir(), 'reel-up-'));
+  let n = 0;
+  /** A fresh folder to run `cluster up` in (its `.reel` is the default --dir). */
+  const folder = () => {
+    const d = join(root, `run-${++n}`);
+    mkdirSync(d);
+    return d;
+  };
+  afterEach(async () => {
+    // A test that failed half-way leaves nothing behind: stop what it started, then the stragglers.
+    for (const up of started.splice(0)) {
+      if (up.child.exitCode !== null || up.child.signalCode !== null) continue;
+      up.ctrlC();
+      const t = setTimeout(() => up.child.kill('SIGKILL'), 30_000);
+      await up.exited;
+      clearTimeout(t);
+    }
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  it('cluster up - starts nats-server and N nodes with logs and metrics; Ctrl-C drains them and stops everything', async () => {
+  it('cluster up - Ctrl-C (SIGINT to the process group) drains every node, then stops nats-server; later commands in the folder use .reel/cluster.json', async () => {
+    const cwd = folder();
     const port = await freePort();
     const metricsBase = await freeRange(2);
-    const up = spawn(process.execPath, [cli, 'cluster', 'up', '--nodes', '2', '--dir', dir, '--port', String(port), '--metrics-port', String(metricsBase)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise<number | null>((r) => up.on('exit', (code) => r(code)));
-    let out = '';
-    up.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    up.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    try {
-      const url = `nats://127.0.0.1:${port}`;
-      let report: ClusterReport | undefined;
-      await waitFor('both nodes own every shard', async () => {
-        const r = await run(process.execPath, [cli, 'status', '--nats', url, '--json']).catch(() => undefined);
-        report = r ? (JSON.parse(r.stdout) as ClusterReport) : undefined;
-        return report !== undefined && report.healthy && report.nodes.filter((n) => n.health === 'live').length === 2;
-      }, { timeoutMs: 30_000, intervalMs: 250, describe: () => ({ out, report, logs: ['node-1', 'node-2'].map((n) => tail(join(dir, 'logs', `${n}.log`))) }) });
-      expect(report!.nodes.map((n) => n.id)).toEqual(['node-1', 'node-2']);
-      const metrics = await (await fetch(`http://127.0.0.1:${metricsBase + 1}/metrics`)).text();
-      expect(metrics).toMatch(/^reel_cluster_shards_owned \d+$/m);
-      expect(existsSync(join(dir, 'logs', 'node-1.log'))).toBe(true);
-      expect(readFileSync(join(dir, 'logs', 'node-2.log'), 'utf8')).toContain('"msg":"node ready"');
-    } finally {
-      up.kill('SIGINT');
-    }
-    expect(await exited).toBe(0);
+    const up = clusterUp(cwd, ['--nodes', '2', '--port', String(port), '--metrics-port', String(metricsBase)]);
+    const url = `nats://127.0.0.1:${port}`;
+    const clusterJson = join(cwd, '.reel', 'cluster.json');
+    await waitFor('cluster up wrote .reel/cluster.json', () => existsSync(clusterJson) || up.child.exitCode !== null, { timeoutMs: 20_000, intervalMs: 50, describe: () => up.output() });
+    expect(JSON.parse(readFileSync(clusterJson, 'utf8'))).toEqual({ nats: url, prefix: 'reel' });
+
+    // No --nats: status finds the cluster through .reel/cluster.json (never the server on :4222).
+    let report: ClusterReport | undefined;
+    await waitFor('both nodes own every shard', async () => {
+      const r = await reel(cwd, ['status', '--json']);
+      report = r.code === 0 ? (JSON.parse(r.stdout) as ClusterReport) : undefined;
+      return report !== undefined && report.healthy && report.nodes.filter((x) => x.health === 'live').length === 2;
+    }, { timeoutMs: 30_000, intervalMs: 250, describe: () => ({ out: up.output(), report, logs: ['node-1', 'node-2'].map((x) => tail(join(cwd, '.reel', 'logs', `${x}.log`))) }) });
+    expect(report!.nodes.map((x) => x.id)).toEqual(['node-1', 'node-2']);
+    const human = await reel(cwd, ['status']);
+    expect(human.stdout).toContain(`cluster 'reel' at ${url} (from .reel/cluster.json)`);
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsBase + 1}/metrics`)).text();
+    expect(metrics).toMatch(/^reel_cluster_shards_owned \d+$/m);
+    expect(readFileSync(join(cwd, '.reel', 'logs', 'node-2.log'), 'utf8')).toContain('"msg":"node ready"');
+
+    up.ctrlC();
+    expect(await up.exited).toBe(0);
+    const out = up.output();
     expect(out).toContain('node-1 exited (0)');
     expect(out).toContain('node-2 exited (0)');
-    expect(out).toContain('nats-server exited');
+    expect(out).not.toContain('nats-server exited');
+    // The server stops only after every node has drained and exited.
+    const stopped = out.indexOf('reel: nats-server stopped');
+    expect(stopped).toBeGreaterThan(out.indexOf('node-1 exited (0)'));
+    expect(stopped).toBeGreaterThan(out.indexOf('node-2 exited (0)'));
+    for (const id of ['node-1', 'node-2']) {
+      const log = readFileSync(join(cwd, '.reel', 'logs', `${id}.log`), 'utf8');
+      expect(log).toContain('drained; exiting');
+      expect(log).not.toContain('drain failed');
+    }
+
+    // The cluster is gone: status says nothing answers at the URL of cluster.json (it never falls back to :4222).
+    const after = await reel(cwd, ['status']);
+    expect(after.code).toBe(1);
+    expect(after.stderr).toContain(`cannot connect to NATS at ${url} (from .reel/cluster.json`);
+  });
+
+  it('cluster up - a node that dies during the run is reported, the others keep running, and cluster up exits 1 at the end', async () => {
+    const cwd = folder();
+    const port = await freePort();
+    const up = clusterUp(cwd, ['--nodes', '2', '--port', String(port), '--metrics-port', String(await freeRange(2))]);
+    await waitFor('both nodes ready', () => ['node-1', 'node-2'].every((x) => logOf(join(cwd, '.reel', 'logs', `${x}.log`)).includes('"msg":"node ready"')), { timeoutMs: 30_000, intervalMs: 100, describe: () => up.output() });
+    const [pid] = await childPids(up, '--id node-1 ');
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid!, 'SIGKILL');
+    await waitFor('cluster up reports node-1', () => up.output().includes('node-1 exited (SIGKILL)'), { timeoutMs: 10_000, intervalMs: 20, describe: () => up.output() });
+    expect(up.child.exitCode).toBe(null);
+    up.ctrlC();
+    expect(await up.exited).toBe(1);
+    expect(up.output()).toContain('node-2 exited (0)');
+    expect(up.output()).toContain('reel: nats-server stopped');
+  });
+
+  it('cluster up - a busy --port (on 127.0.0.1 or 0.0.0.0) fails fast naming the port and --port, and starts nothing', async () => {
+    for (const host of ['127.0.0.1', '0.0.0.0']) {
+      const cwd = folder();
+      const srv = (await listen(0, host))!;
+      const port = (srv.address() as { port: number }).port;
+      try {
+        const r = await reel(cwd, ['cluster', 'up', '--nodes', '2', '--port', String(port), '--metrics-port', String(await freeRange(2))]);
+        expect(r.code, `${host}: ${r.stdout}${r.stderr}`).toBe(2);
+        expect(r.stderr).toContain(`port ${port} is in use`);
+        expect(r.stderr).toContain('--port');
+        expect(existsSync(join(cwd, '.reel', 'cluster.json'))).toBe(false);
+        expect(existsSync(join(cwd, '.reel', 'logs', 'node-1.log'))).toBe(false);
+        expect(existsSync(join(cwd, '.reel', 'logs', 'nats-server.log'))).toBe(false);
+      } finally {
+        await close(srv);
+      }
+    }
+  });
+
+  it("cluster up - a busy node metrics port fails fast naming it and --metrics-port, before nats-server starts", async () => {
+    const cwd = folder();
+    const base = await freeRange(2);
+    const srv = (await listen(base + 2, '0.0.0.0'))!;
+    try {
+      const r = await reel(cwd, ['cluster', 'up', '--nodes', '2', '--port', String(await freePort()), '--metrics-port', String(base)]);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toContain(`port ${base + 2} is in use`);
+      expect(r.stderr).toContain('--metrics-port');
+      expect(existsSync(join(cwd, '.reel', 'logs', 'nats-server.log'))).toBe(false);
+      expect(existsSync(join(cwd, '.reel', 'cluster.json'))).toBe(false);
+    } finally {
+      await close(srv);
+    }
+  });
+
+  it('cluster up - nats-server dying during startup fails at once with its log tail; no node starts', async () => {
+    const cwd = folder();
+    // A file where the JetStream store directory goes: nats-server exits "storage directory is not a directory".
+    mkdirSync(join(cwd, '.reel', 'nats'), { recursive: true });
+    writeFileSync(join(cwd, '.reel', 'nats', 'jetstream'), 'not a directory');
+    const r = await reel(cwd, ['cluster', 'up', '--nodes', '2', '--port', String(await freePort()), '--metrics-port', String(await freeRange(2))]);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    // Said on the exit itself, not after a startup timeout.
+    expect(r.stderr).toContain('nats-server exited during startup');
+    expect(r.stderr).toContain('storage directory is not a directory');
+    expect(existsSync(join(cwd, '.reel', 'logs', 'node-1.log'))).toBe(false);
+    expect(existsSync(join(cwd, '.reel', 'cluster.json'))).toBe(false);
+  });
+
+  it('cluster up - bad values of --nodes, --port and --metrics-port are usage errors naming the flag', async () => {
+    const cwd = folder();
+    // Every other value is a good one (never the default port 4222, taken on these machines).
+    const good = { '--nodes': '2', '--port': String(await freePort()), '--metrics-port': String(await freeRange(2)) };
+    for (const [flag, value] of [['--nodes', '0'], ['--nodes', 'x'], ['--port', '70000'], ['--port', 'abc'], ['--metrics-port', 'abc'], ['--metrics-port', '65535']] as const) {
+      const r = await reel(cwd, ['cluster', 'up', ...Object.entries({ ...good, [flag]: value }).flat()]);
+      expect(r.code, `${flag} ${value}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain(flag);
+    }
+    expect(existsSync(join(cwd, '.reel'))).toBe(false);
   });
 });

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import type { ClusterReport } from '../cluster/index.js';
 import { startNatsServer, uniquePrefix, type NatsServerHandle } from './harness/nats-server.js';
 import { builtCli } from './harness/processes.js';
@@ -12,10 +14,19 @@ import { waitFor } from './harness/wait.js';
 const run = promisify(execFile);
 const cli = builtCli();
 
+/** Runs `reel ARGS` to its end: exit code, stdout and stderr. */
+async function reel(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return run(process.execPath, [cli, ...args]).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+  );
+}
+
 describe('operator CLI against real reel node processes', () => {
   let nats: NatsServerHandle;
   let dir: string;
   let config: string;
+  let prefix: string;
   const nodes = new Map<string, { child: ChildProcess; exit: Promise<number | null> }>();
 
   const startNode = (id: string, extra: string[] = []) => {
@@ -47,7 +58,8 @@ describe('operator CLI against real reel node processes', () => {
     dir = mkdtempSync(join(tmpdir(), 'reel-cli-'));
     config = join(dir, 'reel.json');
     // Settings from a config file, as an operator would keep them; short timings for the test.
-    writeFileSync(config, JSON.stringify({ nats: nats.url, prefix: uniquePrefix('cli'), heartbeatWindowMs: 1500, leaseMs: 1000 }));
+    prefix = uniquePrefix('cli');
+    writeFileSync(config, JSON.stringify({ nats: nats.url, prefix, heartbeatWindowMs: 1500, leaseMs: 1000 }));
   });
   afterAll(async () => {
     for (const { child } of nodes.values()) child.kill('SIGKILL');
@@ -90,6 +102,9 @@ describe('operator CLI against real reel node processes', () => {
     ({ code, report } = await status());
     expect(code).toBe(0);
     expect(report.nodes.find((n) => n.id === 'a')!.shards).toBe(128);
+    const human = await reel(['status', '--config', config]);
+    // Health is asserted above (JSON); here the header: the server asked, where its URL came from, and "1 live node".
+    expect(human.stdout).toContain(`cluster '${prefix}' at ${nats.url} (from config file ${config}): 128 shards, 1 live node — `);
   });
 
   it('cli - a bad config file is a usage error naming the file and line; unknown nodes exit 4', async () => {
@@ -101,5 +116,53 @@ describe('operator CLI against real reel node processes', () => {
     const e2 = (await run(process.execPath, [cli, 'drain', 'nobody', '--config', config]).catch((e: unknown) => e)) as { code: number; stderr: string };
     expect(e2.code).toBe(4);
     expect(e2.stderr).toContain("no live node 'nobody'");
+  });
+
+  it('cli - status, drain and shards against a NATS with no such cluster fail clearly and create nothing', async () => {
+    const none = uniquePrefix('none');
+    const nc = await connect({ servers: nats.url, noAsyncTraces: true });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const streams = async () => {
+        const found: string[] = [];
+        for await (const name of jsm.streams.names()) if (name.includes(none)) found.push(name);
+        return found;
+      };
+      for (const args of [['status'], ['status', '--json'], ['drain', 'a'], ['shards', 'move', '1', 'a'], ['shards', 'balance']]) {
+        const r = await reel([...args, '--nats', nats.url, '--prefix', none]);
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(1);
+        expect(r.stderr).toContain(`no reel cluster with prefix '${none}' at ${nats.url} (no bucket ${none}_cluster)`);
+        expect(await streams(), args.join(' ')).toEqual([]);
+        if (args.includes('--json')) expect(JSON.parse(r.stdout)).toEqual({ error: { code: 'NoCluster', message: expect.stringContaining(`no reel cluster with prefix '${none}'`), exitCode: 1 } });
+      }
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it('cli - arguments are checked before connecting: exit 2 naming the argument', async () => {
+    // Nothing listens there: a command that connected before checking would fail with exit 1 instead.
+    const nowhere = ['--nats', 'nats://127.0.0.1:1'];
+    const cases: Array<[string[], string]> = [
+      [['drain', 'a', '--timeout', 'abc'], '--timeout'],
+      [['drain', 'a', '--timeout', '0'], '--timeout'],
+      [['drain', 'a', '--timeout=-5'], '--timeout'],
+      [['drain', 'a.b'], 'node'],
+      [['shards', 'move', 'abc', 'a'], 'shard'],
+      [['shards', 'move', '1.5', 'a'], 'shard'],
+      [['shards', 'move', '1', 'no such'], 'node'],
+      [['shards', 'move', '1', 'a', '--timeout', 'soon'], '--timeout'],
+      [['shards', 'balance', '--timeout', '-1'], '--timeout'],
+    ];
+    for (const [args, named] of cases) {
+      const r = await reel([...args, ...nowhere]);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr, args.join(' ')).toContain(named);
+      expect(r.stderr, args.join(' ')).not.toContain('cannot connect');
+    }
+    // The shard's range needs the cluster's shard count: checked once connected, still a usage error.
+    const r = await reel(['shards', 'move', '128', 'a', '--config', config]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain("shard '128' is not in 0-127");
   });
 });

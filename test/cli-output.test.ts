@@ -1,0 +1,42 @@
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { builtCli } from './harness/processes.js';
+
+const run = promisify(execFile);
+const cli = builtCli();
+
+async function reel(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return run(process.execPath, [cli, ...args]).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+  );
+}
+
+describe('reel output', () => {
+  it('output - a reader that closes stdout early (reel start | head -1) ends the command quietly, exit 0', async () => {
+    const child = spawn(process.execPath, [cli, 'start', '--synthetic'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The reader is gone before the first line: every write to stdout meets a closed pipe (EPIPE).
+    child.stdout!.destroy();
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(err).not.toMatch(/EPIPE|Unhandled|\n\s+at /);
+    expect(code).toBe(0);
+  });
+
+  it('output - with --json, a failure is a JSON error object on stdout (and the message on stderr), exit non-zero', async () => {
+    const usage = await reel(['drain', 'a', '--timeout', 'abc', '--json']);
+    expect(usage.code).toBe(2);
+    expect(JSON.parse(usage.stdout)).toEqual({ error: { code: 'Usage', message: expect.stringContaining('--timeout'), exitCode: 2 } });
+    expect(usage.stderr).toContain('--timeout');
+
+    const unreachable = await reel(['status', '--json', '--nats', 'nats://127.0.0.1:1']);
+    expect(unreachable.code).toBe(1);
+    expect(JSON.parse(unreachable.stdout)).toEqual({ error: { code: 'Unreachable', message: expect.stringContaining('cannot connect to NATS at nats://127.0.0.1:1'), exitCode: 1 } });
+
+    const start = await reel(['start', '--json', '--data', '/nonexistent/ml']);
+    expect(start.code).toBe(1);
+    expect(JSON.parse(start.stdout)).toEqual({ error: { code: 'Failed', message: expect.stringContaining('/nonexistent/ml'), exitCode: 1 } });
+  });
+});
