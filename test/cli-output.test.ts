@@ -35,8 +35,9 @@ describe('reel output', () => {
     expect(unreachable.code).toBe(1);
     expect(JSON.parse(unreachable.stdout)).toEqual({ error: { code: 'Unreachable', message: expect.stringContaining('cannot connect to NATS at nats://127.0.0.1:1'), exitCode: 1 } });
 
+    // A command's own typed error, too.
     const start = await reel(['start', '--json', '--data', '/nonexistent/ml']);
-    expect(start.code).toBe(1);
-    expect(JSON.parse(start.stdout)).toEqual({ error: { code: 'Failed', message: expect.stringContaining('/nonexistent/ml'), exitCode: 1 } });
+    expect(start.code).toBe(2);
+    expect(JSON.parse(start.stdout)).toEqual({ error: { code: 'Usage', message: expect.stringContaining('--data /nonexistent/ml'), exitCode: 2 } });
   });
 });
