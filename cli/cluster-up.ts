@@ -107,6 +107,34 @@ async function checkPorts(o: ClusterUpOptions): Promise<void> {
   }
 }
 
+/** Whether process `pid` exists. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, as another user's.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Fails when a nats-server still runs on `natsDir` (its ports file names a live pid): two servers
+ * on one JetStream store would corrupt it, whatever ports they listen on.
+ */
+function checkStoreFree(natsDir: string): void {
+  let files: string[];
+  try {
+    files = readdirSync(natsDir);
+  } catch {
+    return; // no folder yet: nothing runs on it
+  }
+  for (const f of files) {
+    const pid = Number(/_(\d+)\.ports$/.exec(f)?.[1]);
+    if (pid > 0 && alive(pid)) throw new CliError(`a nats-server (pid ${pid}) already runs on ${natsDir} (another reel cluster up?): stop it, or choose another folder with --dir`, ExitCode.Usage, 'DirInUse');
+  }
+}
+
 /**
  * `reel cluster up --nodes N`: a local development cluster. One `nats-server -js` with its data
  * under DIR, N `reel node` processes logging to DIR/logs, and DIR/cluster.json naming the
@@ -121,11 +149,12 @@ async function checkPorts(o: ClusterUpOptions): Promise<void> {
 export async function runClusterUp(o: ClusterUpOptions, out: Output): Promise<number> {
   if (o.metricsPort + o.nodes > 65535) throw new CliError(`--metrics-port ${o.metricsPort}: node ${o.nodes} would serve metrics on port ${o.metricsPort + o.nodes}, past 65535`, ExitCode.Usage);
   const bin = findNatsServer();
-  await checkPorts(o);
-
   const dir = resolve(o.dir ?? clusterDir());
   const natsDir = join(dir, 'nats');
   const logs = join(dir, 'logs');
+  checkStoreFree(natsDir);
+  await checkPorts(o);
+
   mkdirSync(natsDir, { recursive: true });
   mkdirSync(logs, { recursive: true });
   const url = `nats://127.0.0.1:${o.port}`;

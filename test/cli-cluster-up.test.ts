@@ -139,6 +139,10 @@ describe('reel cluster up', () => {
     expect(report!.nodes.map((x) => x.id)).toEqual(['node-1', 'node-2']);
     const human = await reel(cwd, ['status']);
     expect(human.stdout).toContain(`cluster 'reel' at ${url} (from .reel/cluster.json)`);
+    // A second cluster up in the same folder, even on free ports, would share the server's store.
+    const second = await reel(cwd, ['cluster', 'up', '--nodes', '1', '--port', String(await freePort()), '--metrics-port', String(await freeRange(1))]);
+    expect(second.code, second.stderr).toBe(2);
+    expect(second.stderr).toContain(`already runs on ${join(cwd, '.reel', 'nats')}`);
     const metrics = await (await fetch(`http://127.0.0.1:${metricsBase + 1}/metrics`)).text();
     expect(metrics).toMatch(/^reel_cluster_shards_owned \d+$/m);
     expect(readFileSync(join(cwd, '.reel', 'logs', 'node-2.log'), 'utf8')).toContain('"msg":"node ready"');
