@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { ClusterReport } from '../cluster/index.js';
+import { connect } from '@nats-io/transport-node';
+import { ClusterClient, type ClusterReport } from '../cluster/index.js';
 import { builtCli } from './harness/processes.js';
 import { waitFor } from './harness/wait.js';
 
@@ -98,6 +99,23 @@ async function childPids(up: Up, match: string): Promise<number[]> {
   return stdout.split('\n').filter((l) => l.includes(match)).map((l) => Number(l.trim().split(/\s+/)[0]));
 }
 
+/** Owner of every shard, read from the cluster the folder's .reel/cluster.json names. */
+async function ownersIn(cwd: string): Promise<string[]> {
+  const { nats, prefix } = JSON.parse(readFileSync(join(cwd, '.reel', 'cluster.json'), 'utf8')) as { nats: string; prefix: string };
+  const nc = await connect({ servers: nats, noAsyncTraces: true });
+  try {
+    const client = await ClusterClient.connect(nc, { prefix });
+    try {
+      await client.view.refresh();
+      return client.owners();
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
 describe('reel cluster up', () => {
   const root = mkdtempSync(join(tmpdir(), 'reel-up-'));
   let n = 0;
@@ -167,6 +185,70 @@ describe('reel cluster up', () => {
     const after = await reel(cwd, ['status']);
     expect(after.code).toBe(1);
     expect(after.stderr).toContain(`cannot connect to NATS at ${url} (from .reel/cluster.json`);
+  });
+
+  it("operator walkthrough - README's steps end to end: cluster up, status, add a node, move and balance shards, drain, Ctrl-C", async () => {
+    const cwd = folder();
+    const port = await freePort();
+    const metricsBase = await freeRange(4);
+    // 1. Start a local cluster (README: `reel cluster up --nodes 3`, here on free ports).
+    const up = clusterUp(cwd, ['--nodes', '3', '--port', String(port), '--metrics-port', String(metricsBase)]);
+    const logs = () => ({ out: up.output(), logs: ['node-1', 'node-2', 'node-3'].map((x) => tail(join(cwd, '.reel', 'logs', `${x}.log`))) });
+    let report: ClusterReport | undefined;
+    /** Every named node live, every shard where placement puts it, no handoff in flight (status from the folder: no --nats). */
+    const placed = async (ids: string[]) => {
+      const r = await reel(cwd, ['status', '--json']);
+      report = r.code === 0 ? (JSON.parse(r.stdout) as ClusterReport) : undefined;
+      if (report === undefined) return false;
+      const live = report.nodes.filter((x) => x.health === 'live');
+      return live.map((x) => x.id).join() === ids.join() && report.misplaced.length === 0 && live.every((x) => x.handingOff === 0);
+    };
+    await waitFor('three nodes own every shard', () => placed(['node-1', 'node-2', 'node-3']), { timeoutMs: 30_000, intervalMs: 250, describe: () => ({ ...logs(), report }) });
+    expect(report!.nodes.map((x) => x.shards).sort()).toEqual([42, 43, 43]);
+
+    // 2. Add a node from another terminal, in the same folder: it finds the cluster through .reel/cluster.json.
+    const node4 = spawn(process.execPath, [cli, 'node', '--id', 'node-4', '--metrics-port', String(metricsBase + 4)], { cwd, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    let node4Out = '';
+    node4.stdout!.on('data', (d: Buffer) => (node4Out += d.toString()));
+    node4.stderr!.on('data', (d: Buffer) => (node4Out += d.toString()));
+    const node4Exit = new Promise<number | null>((r) => node4.on('exit', (code) => r(code)));
+    try {
+      await waitFor('four nodes, 32 shards each', () => placed(['node-1', 'node-2', 'node-3', 'node-4']), { timeoutMs: 30_000, intervalMs: 250, describe: () => ({ node4: node4Out.slice(-800), report }) });
+      expect(report!.nodes.map((x) => x.shards)).toEqual([32, 32, 32, 32]);
+      const human = await reel(cwd, ['status']);
+      expect(human.stdout).toMatch(/4 live nodes — healthy/);
+
+      // 3. Move two shards by hand, then balance: both go back where placement puts them.
+      const ownersBefore = await ownersIn(cwd);
+      const a = ownersBefore.findIndex((o) => o !== 'node-2');
+      const b = ownersBefore.findIndex((o, s) => o !== 'node-1' && s !== a);
+      for (const [shard, node] of [[a, 'node-2'], [b, 'node-1']] as const) {
+        const mv = await reel(cwd, ['shards', 'move', String(shard), node]);
+        expect(mv.code, mv.stderr).toBe(0);
+        expect(mv.stdout).toContain(`shard ${shard} is on ${node}`);
+      }
+      const pinned = await reel(cwd, ['status', '--json']);
+      expect((JSON.parse(pinned.stdout) as ClusterReport).overrides).toEqual({ [String(Math.min(a, b))]: a < b ? 'node-2' : 'node-1', [String(Math.max(a, b))]: a < b ? 'node-1' : 'node-2' });
+      const bal = await reel(cwd, ['shards', 'balance'], 120_000);
+      expect(bal.code, bal.stderr).toBe(0);
+      expect(bal.stdout).toContain('cleared 2 manual placement(s); every shard is where placement puts it');
+      expect(await ownersIn(cwd)).toEqual(ownersBefore);
+
+      // 4. Drain the added node: its shards go back to the three, and it exits 0.
+      const drain = await reel(cwd, ['drain', 'node-4'], 120_000);
+      expect(drain.code, drain.stderr).toBe(0);
+      expect(await node4Exit).toBe(0);
+      await waitFor('three nodes own every shard again', () => placed(['node-1', 'node-2', 'node-3']), { timeoutMs: 30_000, intervalMs: 250, describe: () => report });
+      expect(report!.nodes.map((x) => x.shards).sort()).toEqual([42, 43, 43]);
+    } finally {
+      node4.kill('SIGKILL');
+    }
+
+    // 5. Ctrl-C: every node drains and exits 0, then the server stops; cluster up exits 0.
+    up.ctrlC();
+    expect(await up.exited, up.output()).toBe(0);
+    for (const id of ['node-1', 'node-2', 'node-3']) expect(up.output()).toContain(`${id} exited (0)`);
+    expect(up.output()).toContain('reel: nats-server stopped');
   });
 
   it('cluster up - a node that dies during the run is reported, the others keep running, and cluster up exits 1 at the end', async () => {

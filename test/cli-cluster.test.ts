@@ -39,8 +39,13 @@ describe('operator CLI against real reel node processes', () => {
       (x) => ({ code: 0, stdout: x.stdout }),
       (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
     );
-    // Before the first node has written the cluster config, status fails (exit 1, no JSON).
-    return { code: r.code, report: (r.stdout.trim() ? JSON.parse(r.stdout) : { nodes: [], healthy: false, moving: [] }) as ClusterReport };
+    // Before the first node has created the cluster, status fails (exit 1) with a JSON error object.
+    const parsed = JSON.parse(r.stdout) as ClusterReport | { error: { code: string } };
+    if ('error' in parsed) {
+      expect(r.code).toBe(1);
+      return { code: r.code, report: { nodes: [], healthy: false, moving: [], misplaced: [] } as unknown as ClusterReport };
+    }
+    return { code: r.code, report: parsed };
   };
   /** Every node as wanted, the cluster healthy, and (no handoff in flight) each live node holding what placement gives it. */
   const settled = (want: Record<string, 'live' | 'gone'>, healthy: boolean) => async () => {
