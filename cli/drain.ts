@@ -12,8 +12,18 @@ export async function runDrain(node: string, flags: Record<string, unknown> & { 
   try {
     const notFound = () => new CliError(`no live node '${node}' in this cluster (see reel status)`, ExitCode.NotFound);
     if (!client.view.members.has(node)) throw notFound();
+    // Listed but not answering: the node is gone, and no process is left to hand anything off.
+    const gone = () => {
+      const failed = client.view.members.get(node)?.failed;
+      return new CliError(
+        failed !== undefined
+          ? `node '${node}' is gone: it failed (${failed}) and released its shards; there is nothing to drain (see reel status)`
+          : `node '${node}' is gone: it stopped without leaving the cluster (crashed, killed or cut off), so there is nothing to drain; its shards move to live nodes once their leases run out, and its entry is removed later (see reel status)`,
+        ExitCode.NotFound,
+      );
+    };
     await client.system.askNode(node, 'drain', undefined, { deadlineMs: 5000 }).catch((err: unknown) => {
-      throw (err as { code?: string }).code === 'NoRoute' ? notFound() : err;
+      throw (err as { code?: string }).code === 'NoRoute' ? (client.view.members.has(node) ? gone() : notFound()) : err;
     });
     const held = client.owners().flatMap((o, s) => (o === node ? [s] : []));
     out.info(`reel: ${node} is draining ${held.length} shards`);

@@ -57,7 +57,8 @@ withClusterOptions(
     .option('--id <id>', 'node id, one NATS subject token [REEL_NODE_ID]')
     .option('--shard-count <n>', 'shards of a new cluster; must match an existing one [REEL_SHARD_COUNT] (default: 128)')
     .option('--weight <w>', 'relative capacity in placement [REEL_WEIGHT] (default: 1)')
-    .option('--metrics-port <port>', 'serve Prometheus metrics on this port at /metrics [REEL_METRICS_PORT]')
+    .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics, liveness at /healthz and readiness at /readyz on this port, bound before the node joins [REEL_METRICS_PORT]')
+    .option('--metrics-host <addr>', 'interface the metrics port listens on; 0.0.0.0 for every one [REEL_METRICS_HOST] (default: 127.0.0.1)')
     .option('--kinds <module>', "host the actor kinds an ES module registers (it exports register(system)) instead of reel's user and title actors [REEL_KINDS]")
     .option('--events', 'log every activation start and end and every snapshot write as a JSON line (debugging, tests)')
     .option('--max-reconnects <n>', 'give up (exit 1) after this many failed reconnects to NATS; -1 retries for ever [REEL_MAX_RECONNECTS] (default: -1)')
@@ -68,6 +69,7 @@ withClusterOptions(
     .option('--heartbeat-ms <ms>', 'membership heartbeat interval [REEL_HEARTBEAT_MS] (default: 1000)')
     .option('--heartbeat-window-ms <ms>', 'a node whose entry did not change for this long is gone [REEL_HEARTBEAT_WINDOW_MS] (default: 3000)')
     .option('--reconcile-ms <ms>', 'ownership reconcile interval [REEL_RECONCILE_MS] (default: 100)')
+    .option('--gone-member-removal-ms <ms>', "delete the entry of a node gone (not heartbeating) this long; until then status lists it as gone [REEL_GONE_MEMBER_REMOVAL_MS] (default: 600000)")
     .addHelpText(
       'after',
       `

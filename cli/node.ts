@@ -1,12 +1,18 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { registerReelActors } from '../actors/index.js';
-import { ClusterNode, METRICS_SYSTEM_OPTIONS, nodeMetrics, startMetricsServer } from '../cluster/index.js';
+import type { Registry } from 'prom-client';
+import {
+  ClusterNode, clusterNodeSource, DEFAULT_METRICS_HOST, METRICS_SYSTEM_OPTIONS, processRegistry, registerNodeMetrics, startMetricsServer, type MetricsServer,
+} from '../cluster/index.js';
 import { InvalidArgument, type ActorSystem, type RuntimeEvent } from '../runtime/index.js';
 import { connectNatsFor, settingsFrom } from './cluster-connect.js';
 import { CliError, ExitCode } from './exit-codes.js';
-import { flagOf } from './settings.js';
+import { flagOf, type Settings } from './settings.js';
 import { clockFromEnv } from './test-clock.js';
+
+/** How long leaving after a fatal error may take before the process exits anyway (its leases then run out). */
+const LEAVE_TIMEOUT_MS = 10_000;
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -32,11 +38,36 @@ export async function loadKinds(module: string): Promise<RegisterKinds> {
 }
 
 /**
+ * Listens on `--metrics-host`:`--metrics-port` before the node joins, so that a port it cannot
+ * have ends the command with nothing written to the cluster.
+ */
+async function serveMetrics(s: Settings & { id: string }, registry: Registry, notReady: () => string | undefined): Promise<MetricsServer> {
+  const port = s.metricsPort!;
+  const host = s.metricsHost ?? DEFAULT_METRICS_HOST;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new CliError(`--metrics-port ${port}: must be an integer in 0..65535`, ExitCode.Usage);
+  try {
+    const server = await startMetricsServer(registry, { port, host, notReady });
+    log('info', 'metrics server listening', { node: s.id, host: server.host, port: server.port });
+    return server;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'EADDRINUSE' ? 'the address is in use (another process listens there)'
+      : code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' ? 'this machine has no such interface (see --metrics-host)'
+      : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)'
+      : (err as Error).message;
+    throw new CliError(`--metrics-port ${port}: cannot listen on ${host}:${port}: ${why}; node ${s.id} did not join the cluster`);
+  }
+}
+
+/**
  * `reel node`: joins the cluster and hosts actors on the shards it is given (reel's user and
- * title actors, or the kinds of `--kinds MODULE`). It reconnects to NATS for ever (or
- * `--max-reconnects` times) and serves nothing while cut off; it exits 1 when the connection
- * closes for good or another process runs with its id. SIGTERM or SIGINT (or `reel drain`)
- * hands every shard off, then exits 0.
+ * title actors, or the kinds of `--kinds MODULE`). Its metrics port, if any, is bound first. It
+ * reconnects to NATS for ever (or `--max-reconnects` times) and serves nothing while cut off.
+ * SIGTERM or SIGINT (or `reel drain`) hands every shard off, then exits 0. On a fatal error
+ * after joining (an uncaught exception, an unhandled rejection, a failed drain, another process
+ * with its id) it leaves: releases its shards and marks its entry failed, then exits 1; when the
+ * connection has closed for good it cannot, and its leases run out instead.
  */
 export async function runNode(flags: Record<string, unknown>): Promise<never> {
   const s = settingsFrom(flags);
@@ -44,7 +75,15 @@ export async function runNode(flags: Record<string, unknown>): Promise<never> {
   const register = s.kinds !== undefined ? await loadKinds(s.kinds) : (system: ActorSystem) => registerReelActors(system);
   const clock = clockFromEnv(process.env, (step) => log('warn', 'test clock stepped', { node: s.id, ...step }));
   const events = flags.events === true;
-  const nc = await connectNatsFor(s, s.id, { reconnect: true });
+  const id = s.id;
+  let node: ClusterNode | undefined;
+  // Every port is bound before joining: /healthz answers at once, /readyz once the node is ready.
+  const registry = s.metricsPort !== undefined ? processRegistry({ node: id }) : undefined;
+  const metrics = registry && (await serveMetrics({ ...s, id }, registry, () => (node === undefined ? 'joining the cluster' : node.notReady())));
+  const nc = await connectNatsFor(s, s.id, { reconnect: true }).catch(async (err: unknown) => {
+    await metrics?.close();
+    throw err;
+  });
   let last = 0;
   const onEvent = (e: RuntimeEvent) => {
     if (e.type === 'malformed') {
@@ -56,11 +95,11 @@ export async function runNode(flags: Record<string, unknown>): Promise<never> {
       log('debug', e.type, { event: e.type, ...e });
     }
   };
-  const node = await ClusterNode.start(
+  node = await ClusterNode.start(
     {
       nodeId: s.id,
       prefix: s.prefix,
-      ...pick(s, ['shardCount', 'weight', 'heartbeatWindowMs', 'heartbeatMs', 'leaseMs', 'renewMs', 'safetyMarginMs', 'reconcileMs', 'maxAskDeadlineMs']),
+      ...pick(s, ['shardCount', 'weight', 'heartbeatWindowMs', 'heartbeatMs', 'leaseMs', 'renewMs', 'safetyMarginMs', 'reconcileMs', 'maxAskDeadlineMs', 'goneMemberRemovalMs']),
       // Without a renewal interval of its own, a shorter lease renews at a third of it.
       ...(s.leaseMs !== undefined && s.renewMs === undefined ? { renewMs: Math.max(1, Math.floor(s.leaseMs / 3)) } : {}),
       system: { ...METRICS_SYSTEM_OPTIONS, clock },
@@ -75,49 +114,70 @@ export async function runNode(flags: Record<string, unknown>): Promise<never> {
     },
   ).catch(async (err: unknown) => {
     await nc.close();
+    await metrics?.close();
     if (err instanceof InvalidArgument) {
       const flagsNamed = err.fields.map(flagOf).join(', ');
       throw new CliError(`node ${s.id} refused to start: ${err.message}${flagsNamed ? ` (see ${flagsNamed})` : ''}`, ExitCode.Usage);
     }
     throw new CliError(`node ${s.id} could not join: ${(err as Error).message}`);
   });
-  let metricsPort: number | undefined;
-  if (s.metricsPort !== undefined) {
-    const server = await startMetricsServer(nodeMetrics(node, nc), s.metricsPort).catch((err: unknown) => {
-      throw new CliError(`cannot serve metrics on port ${s.metricsPort}: ${(err as Error).message}`);
-    });
-    metricsPort = server.port;
-  }
-  log('info', 'node ready', { node: s.id, nats: s.nats, prefix: s.prefix, shardCount: node.config.shardCount, metricsPort, incarnation: node.system.incarnation });
+  const joined = node;
+  if (registry) registerNodeMetrics(registry, clusterNodeSource(joined, nc));
+  log('info', 'node ready', {
+    node: id, nats: s.nats, prefix: s.prefix, shardCount: joined.config.shardCount, metricsPort: metrics?.port, metricsHost: metrics?.host, incarnation: joined.system.incarnation,
+  });
 
   let exiting = false;
+  /** Leaves the cluster after a fatal error (within LEAVE_TIMEOUT_MS), then exits 1. */
+  const leaveAndExit = async (reason: string) => {
+    const outcome = await Promise.race([
+      joined.leave(reason),
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), LEAVE_TIMEOUT_MS).unref()),
+    ]).catch((err: unknown) => {
+      log('warn', 'leaving the cluster failed', { node: id, error: (err as Error).message });
+      return undefined;
+    });
+    const leases = { leaseMs: joined.options.timings.leaseMs, goneMemberRemovalMs: joined.options.goneMemberRemovalMs };
+    if (outcome === undefined) {
+      log('warn', 'could not leave the cluster in time; the others take its shards when its leases run out', { node: id, timeoutMs: LEAVE_TIMEOUT_MS, ...leases });
+    } else if (outcome.connectionClosed) {
+      log('warn', 'cannot leave the cluster: the NATS connection is closed, so nothing can be written; the others take its shards when its leases run out and remove its entry later', { node: id, ...leases });
+    } else {
+      log(outcome.left ? 'info' : 'warn', 'left the cluster', { node: id, held: outcome.held, released: outcome.released, entryMarkedFailed: outcome.entryMarked });
+    }
+    await nc.close().catch(() => undefined);
+    process.exit(ExitCode.Failed);
+  };
+  const fatal = (why: string, err: unknown) => {
+    const e = err instanceof Error ? err : new Error(String(err));
+    log('error', 'node cannot go on; exiting', { node: id, why, error: e.message, ...(e.stack !== undefined ? { stack: e.stack } : {}) });
+    if (exiting) return;
+    exiting = true;
+    void leaveAndExit(why === e.message ? why : `${why}: ${e.message}`);
+  };
   const drainAndExit = async (why: string) => {
     if (exiting) return;
     exiting = true;
     log('info', 'draining: handing every shard off', { node: s.id, why });
     const t0 = clock.monoMs();
     try {
-      await node.drain();
+      await joined.drain();
       await nc.drain();
       log('info', 'drained; exiting', { node: s.id, seconds: (clock.monoMs() - t0) / 1000 });
       process.exit(ExitCode.Ok);
     } catch (err) {
       log('error', 'drain failed', { node: s.id, error: (err as Error).message });
-      process.exit(ExitCode.Failed);
+      await leaveAndExit(`drain failed: ${(err as Error).message}`);
     }
   };
   process.on('SIGTERM', () => void drainAndExit('SIGTERM'));
   process.on('SIGINT', () => void drainAndExit('SIGINT'));
   // A drain requested remotely (`reel drain`) ends the process the same way.
-  void node.drainStarted.then(() => drainAndExit('reel drain'));
-  void node.failed.then(async (err) => {
-    if (exiting) return;
-    exiting = true;
-    log('error', 'node cannot go on; exiting', { node: s.id, error: err.message });
-    await node.stop().catch(() => undefined);
-    await nc.close().catch(() => undefined);
-    process.exit(ExitCode.Failed);
-  });
+  void joined.drainStarted.then(() => drainAndExit('reel drain'));
+  void joined.failed.then((err) => fatal(err.message, err));
+  // Past this point the process holds shards: whatever escapes the runtime ends it by leaving.
+  process.on('uncaughtException', (err) => fatal('uncaught exception', err));
+  process.on('unhandledRejection', (reason) => fatal('unhandled rejection', reason));
   return new Promise<never>(() => undefined);
 }
 

@@ -14,6 +14,8 @@ export interface Settings {
   shardCount?: number;
   weight?: number;
   metricsPort?: number;
+  /** Interface the metrics endpoint listens on (default 127.0.0.1). */
+  metricsHost?: string;
   user?: string;
   password?: string;
   token?: string;
@@ -26,6 +28,7 @@ export interface Settings {
   safetyMarginMs?: number;
   reconcileMs?: number;
   maxAskDeadlineMs?: number;
+  goneMemberRemovalMs?: number;
   /** Reconnect attempts before a node gives up (-1: for ever). */
   maxReconnects?: number;
   /** Module registering the actor kinds a node hosts (instead of reel's own). */
@@ -46,6 +49,7 @@ export const SETTINGS_ENV: Record<keyof Settings, string> = {
   shardCount: 'REEL_SHARD_COUNT',
   weight: 'REEL_WEIGHT',
   metricsPort: 'REEL_METRICS_PORT',
+  metricsHost: 'REEL_METRICS_HOST',
   user: 'REEL_NATS_USER',
   password: 'REEL_NATS_PASSWORD',
   token: 'REEL_NATS_TOKEN',
@@ -58,12 +62,13 @@ export const SETTINGS_ENV: Record<keyof Settings, string> = {
   safetyMarginMs: 'REEL_SAFETY_MARGIN_MS',
   reconcileMs: 'REEL_RECONCILE_MS',
   maxAskDeadlineMs: 'REEL_MAX_ASK_DEADLINE_MS',
+  goneMemberRemovalMs: 'REEL_GONE_MEMBER_REMOVAL_MS',
   maxReconnects: 'REEL_MAX_RECONNECTS',
   kinds: 'REEL_KINDS',
 };
 
 const NUMERIC = new Set<keyof Settings>([
-  'shardCount', 'weight', 'metricsPort', 'heartbeatWindowMs', 'heartbeatMs', 'leaseMs', 'renewMs', 'safetyMarginMs', 'reconcileMs', 'maxAskDeadlineMs', 'maxReconnects',
+  'shardCount', 'weight', 'metricsPort', 'heartbeatWindowMs', 'heartbeatMs', 'leaseMs', 'renewMs', 'safetyMarginMs', 'reconcileMs', 'maxAskDeadlineMs', 'maxReconnects', 'goneMemberRemovalMs',
 ]);
 
 /** The flag that sets a setting, for messages: `shardCount` → `--shard-count`. */

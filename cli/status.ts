@@ -31,7 +31,7 @@ export function renderStatus(r: ClusterReport, at?: { nats: string; natsFrom: st
   for (const n of r.nodes) {
     rows.push([
       n.id,
-      [n.health, ...(n.draining ? ['draining'] : []), ...(n.health === 'live' && !n.connected ? ['disconnected'] : [])].join(','),
+      [n.health, ...(n.failed !== undefined ? ['failed'] : n.draining ? ['draining'] : []), ...(n.health === 'live' && !n.connected ? ['disconnected'] : [])].join(','),
       n.roles.join(',') || '-',
       String(n.weight),
       String(n.shards),
@@ -50,6 +50,9 @@ export function renderStatus(r: ClusterReport, at?: { nats: string; natsFrom: st
     '',
     `shards: ${owned} owned, ${r.unowned.length} unowned (${ranges(r.unowned)}), ${r.moving.length} moving (${ranges(r.moving)}), ${r.misplaced.length} to rebalance (${ranges(r.misplaced)})`,
   ];
+  for (const n of r.nodes.filter((x) => x.health === 'gone')) {
+    lines.push(`gone: ${n.id} ${n.failed !== undefined ? `failed and left (${n.failed})` : 'stopped without leaving (crashed, killed or cut off)'}; listed until the others remove its entry`);
+  }
   const ov = Object.entries(r.overrides);
   if (ov.length) lines.push(`overrides: ${ov.map(([s, n]) => `${s}→${n}`).join(', ')}`);
   return lines.join('\n');

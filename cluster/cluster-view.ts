@@ -19,6 +19,8 @@ export interface MemberInfo {
   heartbeatAt: number;
   /** Set while the node drains: it takes no new shards. */
   draining?: boolean;
+  /** Why the node stopped after a fatal error (it released its shards); its last write, set with `draining`. */
+  failed?: string;
 }
 
 /** The ownership record of one shard, `shards.<n>`. */

@@ -1,6 +1,6 @@
 export { ClusterNode, NODE_VERSION } from './node.js';
-export { nodeMetrics, registerNodeMetrics, clusterNodeSource, countReconnects, METRICS_SYSTEM_OPTIONS } from './metrics.js';
-export { startMetricsServer } from './metrics-server.js';
+export { processRegistry, registerNodeMetrics, clusterNodeSource, countReconnects, METRICS_SYSTEM_OPTIONS } from './metrics.js';
+export { DEFAULT_METRICS_HOST, startMetricsServer } from './metrics-server.js';
 export { HANDOFF_BUCKETS_S } from './ownership.js';
 export { ClusterClient } from './client.js';
 export { ClusterScatterGather, DEFAULT_GATHER_DEADLINE_MS } from './scatter-gather.js';
@@ -19,12 +19,13 @@ export {
   DEFAULT_SAFETY_MARGIN_MS,
   DEFAULT_RECONCILE_MS,
   DEFAULT_VIEW_REFRESH_MS,
+  DEFAULT_GONE_MEMBER_REMOVAL_MS,
   parseClusterNodeOptions,
 } from './options.js';
 
-export type { ClusterNodeDeps, NodeStatus } from './node.js';
-export type { MetricsSource } from './metrics.js';
-export type { MetricsServer } from './metrics-server.js';
+export type { ClusterNodeDeps, LeaveOutcome, NodeStatus } from './node.js';
+export type { BuildInfo, MetricsSource } from './metrics.js';
+export type { MetricsServer, MetricsServerOptions } from './metrics-server.js';
 export type { BucketCounts } from './metric-pulled-histogram.js';
 export type { ClusterNodeOptions, ResolvedClusterNodeOptions } from './options.js';
 export type { ClusterConfig, ConfigWish } from './config.js';

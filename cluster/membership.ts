@@ -3,6 +3,9 @@ import { InvalidArgument, type Clock } from '../runtime/index.js';
 import { isRevisionConflict, json, readJson } from './cluster-kv.js';
 import type { ClusterView, MemberInfo } from './cluster-view.js';
 
+/** A failed node's reason is cut to this length in its entry (a stack trace would not fit a status line). */
+const MAX_FAILED_REASON_CHARS = 300;
+
 /** What a member learns about itself that it cannot go on from. */
 export type MembershipFault = { type: 'duplicate'; other: MemberInfo };
 
@@ -16,7 +19,7 @@ export class Membership {
   private timer: NodeJS.Timeout | null = null;
   private info: MemberInfo;
   private revision = 0;
-  private beating: Promise<void> | null = null;
+  private beating: Promise<boolean> | null = null;
   private stopped = false;
 
   constructor(
@@ -60,22 +63,22 @@ export class Membership {
     await this.beat();
   }
 
-  /** Writes the entry by compare-and-set on the last revision this node wrote. */
-  beat(): Promise<void> {
+  /** Writes the entry by compare-and-set on the last revision this node wrote; resolves with whether it landed. */
+  beat(): Promise<boolean> {
     this.beating ??= this.beatOnce().finally(() => {
       this.beating = null;
     });
     return this.beating;
   }
 
-  private async beatOnce(): Promise<void> {
-    if (this.stopped) return;
+  private async beatOnce(): Promise<boolean> {
+    if (this.stopped) return false;
     const info = (this.info = { ...this.info, heartbeatAt: this.clock.wallMs() });
     const key = this.key();
     try {
       this.revision = this.revision === 0 ? await this.kv.create(key, json(info)) : await this.kv.update(key, json(info), this.revision);
       this.view.noteMemberWrite(info, this.revision);
-      return;
+      return true;
     } catch (err) {
       if (!isRevisionConflict(err)) throw err;
     }
@@ -85,10 +88,27 @@ export class Membership {
     const theirs = readJson<MemberInfo>(e);
     if (e !== null && e.operation === 'PUT' && theirs !== undefined && theirs.incarnation !== this.info.incarnation) {
       this.onFault({ type: 'duplicate', other: theirs });
-      return;
+      return false;
     }
     this.revision = e?.revision ?? 0;
     if (e !== null && e.operation !== 'PUT') this.revision = e.revision;
+    return false;
+  }
+
+  /**
+   * After a fatal error: stops heartbeating and writes the entry a last time, draining (no shard is
+   * placed on it any more) and marked failed with `reason`, so that `reel status` shows why the node
+   * is gone until the others remove the entry. Returns whether that write landed.
+   */
+  async fail(reason: string): Promise<boolean> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.beating?.catch(() => undefined);
+    this.info = { ...this.info, draining: true, failed: reason.slice(0, MAX_FAILED_REASON_CHARS) };
+    // A conflict with a write of ours that timed out but landed leaves the revision updated: once more.
+    const landed = (await this.beat().catch(() => false)) || (await this.beat().catch(() => false));
+    await this.stop(false);
+    return landed;
   }
 
   /** Stops heartbeating; with `leave`, deletes the entry so others see the node gone at once. */

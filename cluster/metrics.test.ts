@@ -2,10 +2,16 @@ import { Registry, register as globalRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { ActorSystem, DURATION_BUCKETS_S, MAX_MESSAGE_TYPES_PER_KIND } from '../runtime/index.js';
 import type { Actor } from '../runtime/index.js';
+import { MemorySnapshotStore } from '../runtime/snapshot-store-memory.js';
+import { LocalHub, LocalTransport } from '../runtime/transport-local.js';
+import { testActorFactory } from '../test/fixtures/actors.js';
+import { HandOwnership } from '../test/fixtures/ownership.js';
 import { parsePrometheus, type PromScrape } from '../test/harness/prometheus.js';
+import { rejection } from '../test/harness/rejection.js';
 import { BucketHistogram } from './bucket-histogram.js';
 import { startMetricsServer } from './metrics-server.js';
-import { METRICS_SYSTEM_OPTIONS, registerNodeMetrics, type MetricsSource } from './metrics.js';
+import { METRICS_SYSTEM_OPTIONS, processRegistry, registerNodeMetrics, type MetricsSource } from './metrics.js';
+import { NODE_VERSION } from './node.js';
 import { HANDOFF_BUCKETS_S } from './ownership.js';
 
 const echo: Actor = {
@@ -31,10 +37,27 @@ async function setup(): Promise<{ system: ActorSystem; src: MetricsSource & { ha
     natsReconnects: () => src.reconnects,
     handoffRollbacks: () => 1,
     natsConnected: () => true,
+    leasesLost: () => 4,
   };
   const registry = new Registry();
   registerNodeMetrics(registry, src);
   return { system, src, registry, [Symbol.asyncDispose]: () => system.stop() };
+}
+
+/** A node's registry for `system`, whose cluster-side counts do not matter to the test. */
+function registryOf(system: ActorSystem): Registry {
+  const registry = new Registry();
+  registerNodeMetrics(registry, {
+    system,
+    ownedShards: () => 0,
+    rebalances: () => 0,
+    handoffDurations: () => new BucketHistogram(HANDOFF_BUCKETS_S),
+    natsReconnects: () => 0,
+    handoffRollbacks: () => 0,
+    natsConnected: () => true,
+    leasesLost: () => 0,
+  });
+  return registry;
 }
 
 /** The one sample of `name` with `labels`. */
@@ -68,6 +91,10 @@ describe('cluster metrics', () => {
       expect(value(p, 'reel_cluster_handoff_rollbacks_total')).toBe(1);
       expect(value(p, 'reel_nats_connected')).toBe(1);
       expect(value(p, 'reel_actor_snapshot_write_failures_total', { kind: 'echo' })).toBe(0);
+      expect(value(p, 'reel_cluster_leases_lost_total')).toBe(4);
+      expect(value(p, 'reel_cluster_stale_epoch_total')).toBe(0);
+      expect(value(p, 'reel_cluster_fenced_writes_total')).toBe(0);
+      expect(value(p, 'reel_actor_dedup_hits_total', { kind: 'echo' })).toBe(0);
 
       expect(p.types.get('reel_actor_message_duration_seconds')).toBe('HISTOGRAM');
       expect(value(p, 'reel_actor_message_duration_seconds_count', { kind: 'echo' })).toBe(28);
@@ -82,6 +109,9 @@ describe('cluster metrics', () => {
     expect(text).toContain('# TYPE reel_actor_messages_total counter');
     expect(text).toContain('# TYPE reel_actor_message_duration_seconds histogram');
     expect(text).toContain('# TYPE reel_cluster_shards_owned gauge');
+    for (const c of ['reel_cluster_leases_lost_total', 'reel_cluster_stale_epoch_total', 'reel_cluster_fenced_writes_total', 'reel_actor_dedup_hits_total']) {
+      expect(text).toContain(`# TYPE ${c} counter`);
+    }
     // No actor key in any label.
     expect(text).not.toMatch(/"k\d"/);
     // An explicit registry: nothing lands in the global one.
@@ -110,17 +140,84 @@ describe('cluster metrics', () => {
     expect(p.sum('reel_actor_messages_total', { kind: 'echo', outcome: 'handled' })).toBe(n + 1);
   });
 
-  it('cluster metrics - the server answers GET /metrics in Prometheus text and 404 elsewhere', async () => {
+  it('cluster metrics - an ask sent again with its id is answered from the applied window and counted as a dedup hit, per kind', async () => {
+    const system = await new ActorSystem({ nodeId: 'd1', shardCount: 4, dedupMaxEntries: 1000 }).register('test', testActorFactory).start();
+    try {
+      const registry = registryOf(system);
+      expect(await system.ask('test', 'k', 'apply', undefined, { id: 'once' })).toBe(1);
+      expect(await system.ask('test', 'k', 'apply', undefined, { id: 'once' })).toBe(1);
+      expect(await system.ask('test', 'k', 'apply', undefined, { id: 'once' })).toBe(1);
+      const p = parsePrometheus(await registry.metrics());
+      expect(value(p, 'reel_actor_dedup_hits_total', { kind: 'test' })).toBe(2);
+      expect(value(p, 'reel_actor_dedup_hits_total', { kind: 'test' })).toBe(system.kindStats('test').duplicates);
+    } finally {
+      await system.stop();
+    }
+  });
+
+  it('cluster metrics - a message naming a stale owner epoch is refused and counted; a stale owner\'s snapshot write is fenced by the store and counted', async () => {
+    const store = new MemorySnapshotStore();
+    const node = async (id: string, own: HandOwnership) =>
+      new ActorSystem({ nodeId: id, shardCount: 4, transport: new LocalTransport(new LocalHub()), store, ownership: own, askAttemptTimeoutMs: 0 }).register('test', testActorFactory).start();
+    // Serves epoch 2, but its senders stamp epoch 1: every attempt is refused as stale until the deadline.
+    const stale = await node('stale', new HandOwnership(2, true, 1));
+    const oldOwn = new HandOwnership(1);
+    const old = await node('old', oldOwn);
+    const fresh = await node('new', new HandOwnership(2));
+    try {
+      expect(['StaleEpoch', 'DeadlineExceeded']).toContain((await rejection(stale.ask('test', 'k', 'incr', undefined, { deadlineMs: 200 }))).code);
+      const refused = stale.stats.staleEpochs;
+      expect(refused).toBeGreaterThan(0);
+      expect(value(parsePrometheus(await registryOf(stale).metrics()), 'reel_cluster_stale_epoch_total')).toBe(refused);
+
+      // The old owner wrote k; a new owner (epoch 2) wrote it after; the old one's late write is refused.
+      await old.ask('test', 'k', 'incr');
+      await old.ask('test', 'k', 'persist');
+      await fresh.ask('test', 'k', 'incr');
+      await fresh.ask('test', 'k', 'persist');
+      await rejection(old.ask('test', 'k', 'persist', undefined, { deadlineMs: 300 }));
+      expect(old.kindStats('test').snapshotsRejected).toBe(1);
+      const p = parsePrometheus(await registryOf(old).metrics());
+      expect(value(p, 'reel_cluster_fenced_writes_total')).toBe(1);
+      expect(value(parsePrometheus(await registryOf(fresh).metrics()), 'reel_cluster_fenced_writes_total')).toBe(0);
+    } finally {
+      oldOwn.lose();
+      for (const s of [stale, old, fresh]) await s.stop();
+    }
+  });
+
+  it('cluster metrics - a process registry serves process metrics and reel_build_info{version,node} before the node has joined', async () => {
+    const registry = processRegistry({ node: 'n7' });
+    const p = parsePrometheus(await registry.metrics());
+    expect(p.types.get('reel_build_info')).toBe('GAUGE');
+    expect(value(p, 'reel_build_info', { version: NODE_VERSION, node: 'n7' })).toBe(1);
+    expect(p.select('process_cpu_user_seconds_total')).toHaveLength(1);
+    expect(p.select('reel_cluster_shards_owned')).toHaveLength(0);
+  });
+
+  it('cluster metrics - the server answers /metrics in Prometheus text, /healthz at once, /readyz 503 with a reason until ready, and 404 elsewhere; it listens on 127.0.0.1 unless told otherwise', async () => {
     await using ctx = await setup();
-    const server = await startMetricsServer(ctx.registry, 0, '127.0.0.1');
+    let reason: string | undefined = 'joining the cluster';
+    const server = await startMetricsServer(ctx.registry, { port: 0, notReady: () => reason });
     try {
       expect(server.port).toBeGreaterThan(0);
-      const res = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+      expect(server.host).toBe('127.0.0.1');
+      const base = `http://127.0.0.1:${server.port}`;
+      const res = await fetch(`${base}/metrics`);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe(ctx.registry.contentType);
       expect(value(parsePrometheus(await res.text()), 'reel_cluster_shards_owned')).toBe(5);
-      expect((await fetch(`http://127.0.0.1:${server.port}/`)).status).toBe(404);
-      expect((await fetch(`http://127.0.0.1:${server.port}/metrics`, { method: 'POST' })).status).toBe(405);
+      const health = await fetch(`${base}/healthz`);
+      expect([health.status, await health.text()]).toEqual([200, 'ok\n']);
+      let ready = await fetch(`${base}/readyz`);
+      expect([ready.status, await ready.text()]).toEqual([503, 'not ready: joining the cluster\n']);
+      reason = undefined;
+      ready = await fetch(`${base}/readyz`);
+      expect([ready.status, await ready.text()]).toEqual([200, 'ready\n']);
+      expect((await fetch(`${base}/readyz`, { method: 'HEAD' })).status).toBe(200);
+      expect((await fetch(`${base}/`)).status).toBe(404);
+      expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(405);
+      expect((await fetch(`${base}/healthz`, { method: 'POST' })).status).toBe(405);
     } finally {
       await server.close();
     }

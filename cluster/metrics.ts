@@ -2,13 +2,13 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { DURATION_BUCKETS_S, MESSAGE_OUTCOMES, type ActorSystem, type SystemOptions } from '../runtime/index.js';
 import { PulledHistogram, type BucketCounts } from './metric-pulled-histogram.js';
-import type { ClusterNode } from './node.js';
+import { NODE_VERSION, type ClusterNode } from './node.js';
 import { HANDOFF_BUCKETS_S } from './ownership.js';
 
 /** What a node's metrics read at scrape time; a `ClusterNode` and its connection provide it. */
 export interface MetricsSource {
-  /** The node's actor system: kinds, activations, mailboxes, message counts and durations. */
-  system: Pick<ActorSystem, 'kindNames' | 'kindStats' | 'maxMailboxDepth'>;
+  /** The node's actor system: kinds, activations, mailboxes, message counts and durations, stale-epoch refusals. */
+  system: Pick<ActorSystem, 'kindNames' | 'kindStats' | 'maxMailboxDepth' | 'stats'>;
   /** Shards this node holds now. */
   ownedShards(): number;
   /** Planned handoffs started so far. */
@@ -21,6 +21,15 @@ export interface MetricsSource {
   handoffRollbacks(): number;
   /** Whether the node is connected to NATS now (it serves nothing while cut off). */
   natsConnected(): boolean;
+  /** Shard leases lost so far: run out, taken over, or dropped when cut off from NATS. */
+  leasesLost(): number;
+}
+
+/** What `reel_build_info` labels: the version the node runs and its id. */
+export interface BuildInfo {
+  node: string;
+  /** @default NODE_VERSION */
+  version?: string;
 }
 
 /** System options a node needs for complete metrics: without them the duration histogram stays empty. */
@@ -97,6 +106,50 @@ export function registerNodeMetrics(register: Registry, src: MetricsSource): voi
     },
   });
 
+  new Counter({
+    name: 'reel_cluster_leases_lost_total',
+    help: 'Shard leases this node lost: run out (a pause, a partition), taken over by another node, or dropped when cut off from NATS.',
+    registers,
+    aggregator: 'sum',
+    collect() {
+      setCounter(this, {}, src.leasesLost());
+    },
+  });
+
+  new Counter({
+    name: 'reel_cluster_stale_epoch_total',
+    help: 'Messages this node refused because they named another owner epoch than the one it serves (the sender retries once its view catches up).',
+    registers,
+    aggregator: 'sum',
+    collect() {
+      setCounter(this, {}, system.stats.staleEpochs);
+    },
+  });
+
+  new Counter({
+    name: 'reel_cluster_fenced_writes_total',
+    help: "Snapshot writes of this node the store refused because a newer owner had written (this node's ownership was stale). Alert on any increase.",
+    registers,
+    aggregator: 'sum',
+    collect() {
+      let n = 0;
+      for (const kind of system.kindNames()) n += system.kindStats(kind).snapshotsRejected;
+      setCounter(this, {}, n);
+    },
+  });
+
+  new Counter<KindLabel>({
+    name: 'reel_actor_dedup_hits_total',
+    help: 'Asks sent again with an id already applied (or in progress), answered from the applied window without running the handler again, per kind.',
+    labelNames: ['kind'],
+    registers,
+    aggregator: 'sum',
+    collect() {
+      this.reset();
+      for (const kind of system.kindNames()) this.inc({ kind }, system.kindStats(kind).duplicates);
+    },
+  });
+
   new Gauge<KindLabel>({
     name: 'reel_actor_activations',
     help: 'Actor activations alive on this node, per kind.',
@@ -162,11 +215,20 @@ export function registerNodeMetrics(register: Registry, src: MetricsSource): voi
   });
 }
 
-/** A registry of its own for one node: process defaults plus the node's metrics. */
-export function nodeMetrics(node: ClusterNode, nc: NatsConnection): Registry {
+/**
+ * A registry of its own for one node process: process defaults and `reel_build_info`, served from
+ * before the node joins; `registerNodeMetrics` adds the node's own once it has.
+ */
+export function processRegistry(build: BuildInfo): Registry {
   const register = new Registry();
   collectDefaultMetrics({ register });
-  registerNodeMetrics(register, clusterNodeSource(node, nc));
+  const info = new Gauge<'version' | 'node'>({
+    name: 'reel_build_info',
+    help: 'Always 1; its labels say which reel version this node runs.',
+    labelNames: ['version', 'node'],
+    registers: [register],
+  });
+  info.set({ version: build.version ?? NODE_VERSION, node: build.node }, 1);
   return register;
 }
 
@@ -181,6 +243,7 @@ export function clusterNodeSource(node: ClusterNode, nc: NatsConnection): Metric
     natsReconnects: reconnects,
     handoffRollbacks: () => node.ownership.stats.handoffFailures,
     natsConnected: () => node.status().connected,
+    leasesLost: () => node.ownership.stats.lost,
   };
 }
 

@@ -5,7 +5,7 @@ import { openClusterKv } from './cluster-kv.js';
 import { ClusterView } from './cluster-view.js';
 import { joinClusterConfig, type ClusterConfig } from './config.js';
 import { Membership, type MembershipFault } from './membership.js';
-import { GONE_MEMBER_WINDOWS, parseClusterNodeOptions, type ClusterNodeOptions, type ResolvedClusterNodeOptions } from './options.js';
+import { parseClusterNodeOptions, type ClusterNodeOptions, type ResolvedClusterNodeOptions } from './options.js';
 import { OwnershipManager, type OwnershipLog } from './ownership.js';
 
 /** What a cluster node is started with besides its options. */
@@ -21,6 +21,19 @@ export interface ClusterNodeDeps {
 
 /** Version string advertised in membership. */
 export const NODE_VERSION = '0.3.0';
+
+/** What an unplanned leave achieved (see `ClusterNode.leave`). */
+export interface LeaveOutcome {
+  /** Whether the cluster was told: every held shard released and the entry marked failed. */
+  left: boolean;
+  /** The NATS connection was closed for good: nothing could be written (leases run out instead). */
+  connectionClosed: boolean;
+  /** Whether its membership entry now says it failed, and why. */
+  entryMarked: boolean;
+  /** Shards held when it left, and how many of them were released (the rest wait out their leases). */
+  held: number;
+  released: number;
+}
 
 /** What a node reports of itself (the `status` node handler, gathered by `reel status`). */
 export interface NodeStatus {
@@ -50,9 +63,10 @@ export class ClusterNode {
   private markDrainStarted!: () => void;
   /** Resolves when a drain starts, here or by `reel drain` (the node command then exits after it). */
   readonly drainStarted = new Promise<void>((r) => (this.markDrainStarted = r));
-  private fail!: (err: Error) => void;
+  private markFailed!: (err: Error) => void;
   /** Resolves with the reason when the node cannot go on; it has stopped serving by then. */
-  readonly failed = new Promise<Error>((r) => (this.fail = r));
+  readonly failed = new Promise<Error>((r) => (this.markFailed = r));
+  private failure: Error | null = null;
   private connected = true;
   private stopping = false;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -113,19 +127,27 @@ export class ClusterNode {
     );
     // Refuses to start while a live node has this id (its entry keeps changing).
     await membership.start(window);
-    system.registerNodeHandler('status', () => nodeRef.node!.status());
-    // `reel drain NODE`: answer at once, then hand every shard off (the caller watches status).
-    system.registerNodeHandler('drain', () => {
-      void nodeRef.node!.drain().catch(() => undefined);
-      return { draining: true };
-    });
-    await system.start([]);
+    try {
+      system.registerNodeHandler('status', () => nodeRef.node!.status());
+      // `reel drain NODE`: answer at once, then hand every shard off (the caller watches status).
+      system.registerNodeHandler('drain', () => {
+        void nodeRef.node!.drain().catch(() => undefined);
+        return { draining: true };
+      });
+      await system.start([]);
+    } catch (err) {
+      // Joined but never served: leave no entry behind.
+      await membership.stop(true);
+      await system.stop().catch(() => undefined);
+      view.close();
+      throw err;
+    }
     ownership.start();
     const node = new ClusterNode(o, system, ownership, membership, view, kv, config, deps.nc, log);
     nodeRef.node = node;
     node.watchConnection();
     node.sweepTimer = setInterval(() => {
-      void membership.sweepGone(GONE_MEMBER_WINDOWS * o.timings.heartbeatWindowMs).then((gone) => {
+      void membership.sweepGone(o.goneMemberRemovalMs).then((gone) => {
         if (gone.length > 0) log('deleted the entries of members gone for good', { members: gone });
       });
     }, o.timings.heartbeatWindowMs);
@@ -165,6 +187,43 @@ export class ClusterNode {
     return this.drainPromise;
   }
 
+  /**
+   * Why this node is not ready to serve (`/readyz`), or undefined when it is: connected to NATS,
+   * not draining, and holding every shard placement gives it.
+   */
+  notReady(): string | undefined {
+    if (this.failure !== null) return `failed: ${this.failure.message}`;
+    if (this.stopping) return 'stopping';
+    if (this.drainPromise !== null) return 'draining: handing its shards off';
+    if (!this.connected) return 'disconnected from NATS';
+    const missing = this.ownership.assignedNotHeld().length;
+    return missing > 0 ? `${missing} assigned shards not held yet (claims pending, or a previous owner's leases to wait out)` : undefined;
+  }
+
+  /**
+   * Unplanned leave after a fatal error (the process exits next): releases every shard it holds,
+   * actors dropped unwritten, so that others claim them at once rather than after the leases, and
+   * marks its membership entry failed with `reason` (nothing is placed on it; `reel status` lists
+   * it as gone, with the reason, until the others remove the entry). With the NATS connection
+   * closed for good it can write nothing: it stops, and its leases run out.
+   */
+  async leave(reason: string): Promise<LeaveOutcome> {
+    this.stopping = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.nc.isClosed()) {
+      await this.stop();
+      return { left: false, connectionClosed: true, entryMarked: false, held: 0, released: 0 };
+    }
+    // No reconcile (nor handoff) starts from here; the entry is marked before any shard is
+    // released, so that the others place nothing here by the time they claim.
+    await this.ownership.stop();
+    const entryMarked = await this.membership.fail(reason);
+    const { held, released } = await this.ownership.leave();
+    await this.system.stop().catch(() => undefined);
+    this.view.close();
+    return { left: entryMarked && released === held, connectionClosed: false, entryMarked, held, released };
+  }
+
   /** Stops without a handoff (held leases run out and others take over). */
   async stop(): Promise<void> {
     this.stopping = true;
@@ -200,6 +259,11 @@ export class ClusterNode {
       void this.ownership.suspend('connection closed');
       this.fail(new Error(`NATS connection closed for good${err ? `: ${err.message}` : ''}`));
     });
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    this.markFailed(err);
   }
 
   private onFault(f: MembershipFault): void {

@@ -15,8 +15,12 @@ export const DEFAULT_SAFETY_MARGIN_MS = 500;
 export const DEFAULT_RECONCILE_MS = 100;
 /** Full re-read of the cluster bucket, under the watch. */
 export const DEFAULT_VIEW_REFRESH_MS = 5_000;
-/** A member gone this many heartbeat windows has its entry deleted by the others. */
-export const GONE_MEMBER_WINDOWS = 20;
+/**
+ * A member whose entry has not changed for this long has its entry deleted by the others. Until
+ * then `reel status` lists it as gone (and the cluster as degraded): long enough for an operator
+ * to see that a node died without leaving.
+ */
+export const DEFAULT_GONE_MEMBER_REMOVAL_MS = 600_000;
 /** An ask with no answer after this long is sent again with the same id. */
 export const DEFAULT_CLUSTER_ASK_ATTEMPT_MS = 1_000;
 
@@ -48,6 +52,8 @@ export interface ClusterNodeOptions {
   reconcileMs?: number;
   /** Full re-read of the cluster bucket, in ms. @default 5000 */
   viewRefreshMs?: number;
+  /** A member whose entry has not changed for this long (it died without leaving) is deleted by the others, in ms; above heartbeatWindowMs. @default 600000 */
+  goneMemberRemovalMs?: number;
   /** Options of the node's actor system (mailbox, passivation, clock, …). */
   system?: SystemOptions;
 }
@@ -62,6 +68,7 @@ export interface ResolvedClusterNodeOptions {
   roles: string[];
   heartbeatMs: number;
   viewRefreshMs: number;
+  goneMemberRemovalMs: number;
   timings: OwnershipTimings;
   system: SystemOptions;
 }
@@ -80,6 +87,7 @@ export function parseClusterNodeOptions(o: ClusterNodeOptions = {}): ResolvedClu
     roles: o.roles ?? ['node'],
     heartbeatMs: o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
     viewRefreshMs: o.viewRefreshMs ?? DEFAULT_VIEW_REFRESH_MS,
+    goneMemberRemovalMs: o.goneMemberRemovalMs ?? DEFAULT_GONE_MEMBER_REMOVAL_MS,
     timings: {
       leaseMs: o.leaseMs ?? DEFAULT_LEASE_MS,
       renewMs: o.renewMs ?? DEFAULT_RENEW_MS,
@@ -112,6 +120,7 @@ export function parseClusterNodeOptions(o: ClusterNodeOptions = {}): ResolvedClu
   check(int(r.heartbeatMs, 1) && r.heartbeatMs < t.heartbeatWindowMs, 'heartbeatMs', 'must be an integer >= 1 and below heartbeatWindowMs', r.heartbeatMs);
   check(int(t.tickMs, 1) && t.tickMs <= t.renewMs, 'reconcileMs', 'must be an integer >= 1 and at most renewMs', t.tickMs);
   check(int(r.viewRefreshMs, 100), 'viewRefreshMs', 'must be an integer >= 100', r.viewRefreshMs);
+  check(int(r.goneMemberRemovalMs, 1) && r.goneMemberRemovalMs > t.heartbeatWindowMs, 'goneMemberRemovalMs', 'must be an integer above heartbeatWindowMs', r.goneMemberRemovalMs);
   if (bad.length) throw new InvalidArgument(`invalid cluster node options: ${bad.join('; ')}`, { fields: field });
   // The system options are checked here too (with the node's id and shard count), so a node
   // never writes anything to the cluster before every option has been found valid.

@@ -300,6 +300,24 @@ export class OwnershipManager implements ShardOwnership {
   }
 
   /**
+   * Unplanned leave after a fatal error: stops at once, drops every shard's actors unwritten (the
+   * process may be in no state to write them; a crash would lose them the same way) and writes
+   * each held entry as released, so that others claim it now rather than after its lease. A
+   * release that cannot be written leaves that shard to its lease. Returns the shards held and
+   * how many were released.
+   */
+  async leave(): Promise<{ held: number; released: number }> {
+    await this.stop();
+    const held = this.owned();
+    // Serving stops before the first release lands: nothing here acts once another may own a shard.
+    for (const s of held) this.releasing[s] = 1;
+    await this.target.abandonShards(held);
+    const before = this.stats.released;
+    await Promise.all(held.map((s) => this.release(s)));
+    return { held: held.length, released: this.stats.released - before };
+  }
+
+  /**
    * A shard nobody may be serving: released, or never seen with an entry at all (a key that
    * does not exist has no owner to fence), or its entry has stood still for a lease plus the
    * margin since this node first saw it. Deleted, garbled and vanished entries get no shortcut.

@@ -7,9 +7,13 @@ export interface NodeReport {
   id: string;
   /**
    * live: answered the status request; silent: did not answer, but its membership entry changed
-   * while status watched (it heartbeats); gone: neither, for a whole heartbeat window.
+   * within the last heartbeat window (it heartbeats); gone: its entry stood still for a whole
+   * window. A gone node stopped without being drained (crashed, killed, or failed and left); it
+   * is listed until the others remove its entry (`goneMemberRemovalMs`, 10 minutes by default).
    */
   health: 'live' | 'silent' | 'gone';
+  /** Why the node stopped, when it left after a fatal error (it wrote the reason in its entry). */
+  failed?: string;
   draining: boolean;
   /** False when the node answered but says it is cut off from NATS (it serves nothing). */
   connected: boolean;
@@ -42,14 +46,19 @@ export interface ClusterReport {
   misplaced: number[];
   /** Manual placements: shard → node. */
   overrides: Record<string, string>;
-  /** True when every shard is owned by a live node, no node is silent, and every live node is connected. */
+  /**
+   * True when every shard is owned by a live node, every live node is connected, and no node is
+   * silent or gone: a node that stopped without being drained is a failure an operator must see,
+   * until it runs again under its id or its entry is removed.
+   */
   healthy: boolean;
 }
 
 /**
  * Gathers membership and ownership from KV, and each node's own status by scatter-gather. A node
- * that does not answer is watched for up to a heartbeat window (on this process's clock: no
- * node's timestamps are compared) to tell a silent node from a gone one.
+ * that does not answer is watched until its entry changes or has stood still for a heartbeat
+ * window (on this process's clock: no node's timestamps are compared), to tell a silent node
+ * from a gone one.
  */
 export async function clusterStatus(client: ClusterClient, prefix: string, opts: { heartbeatWindowMs?: number; deadlineMs?: number } = {}): Promise<ClusterReport> {
   const clock = client.system.clock;
@@ -75,11 +84,18 @@ export async function clusterStatus(client: ClusterClient, prefix: string, opts:
     list.push(v.epoch);
     perNode.set(v.owner, list);
   }
-  // Who did not answer is silent (its entry still changes) or gone: watched for up to a window.
-  const quiet = () => [...view.members.keys()].filter((id) => !byNode.has(id) && (view.memberSeen(id)?.changes ?? 0) === 0);
-  while (quiet().length > 0 && clock.monoMs() - t0 < windowMs) await new Promise((r) => setTimeout(r, 50));
+  // Who did not answer is gone once this view has seen its entry stand still for a whole window
+  // (since it first saw it, or since its last change: a client's view may be old), and silent if
+  // it changed meanwhile. Watched until each is one or the other.
+  const gone = (id: string) => clock.monoMs() - (view.memberSeen(id)?.changedAt ?? -Infinity) > windowMs;
+  const changedSinceStart = (id: string) => {
+    const seen = view.memberSeen(id);
+    return seen !== undefined && seen.changes > 0 && seen.changedAt > t0;
+  };
+  const undecided = () => [...view.members.keys()].some((id) => !byNode.has(id) && !gone(id) && !changedSinceStart(id));
+  while (undecided() && clock.monoMs() - t0 < 2 * windowMs) await new Promise((r) => setTimeout(r, 50));
+  const heartbeating = (id: string) => view.members.has(id) && !gone(id);
   const now = clock.monoMs();
-  const heartbeating = (id: string) => (view.memberSeen(id)?.changes ?? 0) > 0;
   const ids = new Set([...view.members.keys(), ...perNode.keys()]);
   const nodes: NodeReport[] = [...ids].sort().map((id) => {
     const m = view.members.get(id);
@@ -99,6 +115,7 @@ export async function clusterStatus(client: ClusterClient, prefix: string, opts:
       epochs: epochs.length ? [Math.min(...epochs), Math.max(...epochs)] : null,
       heartbeatAgeMs: seen !== undefined && seen.changes > 0 ? Math.round(now - seen.changedAt) : null,
     };
+    if (m?.failed !== undefined) r.failed = m.failed;
     if (st) {
       r.activeActors = st.activeActors;
       r.activationsByKind = st.activationsByKind;
@@ -115,7 +132,7 @@ export async function clusterStatus(client: ClusterClient, prefix: string, opts:
   }
   const overrides: Record<string, string> = {};
   for (const [s, n] of view.overrides) overrides[String(s)] = n;
-  const healthy = unowned.length === 0 && moving.length === 0 && nodes.every((n) => n.health !== 'silent' && (n.health !== 'live' || n.connected));
+  const healthy = unowned.length === 0 && moving.length === 0 && nodes.every((n) => n.health === 'live' && n.connected);
   return { prefix, shardCount, nodes, unowned, moving, misplaced, overrides, healthy };
 }
 

@@ -64,7 +64,7 @@ describe('operator CLI against real reel node processes', () => {
     config = join(dir, 'reel.json');
     // Settings from a config file, as an operator would keep them; short timings for the test.
     prefix = uniquePrefix('cli');
-    writeFileSync(config, JSON.stringify({ nats: nats.url, prefix, heartbeatWindowMs: 1500, leaseMs: 1000 }));
+    writeFileSync(config, JSON.stringify({ nats: nats.url, prefix, heartbeatWindowMs: 1500, leaseMs: 1000, goneMemberRemovalMs: 20_000 }));
   });
   afterAll(async () => {
     for (const { child } of nodes.values()) child.kill('SIGKILL');
@@ -72,7 +72,7 @@ describe('operator CLI against real reel node processes', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('cli - status --json reflects start, join, drain and kill; drain empties the node and it exits 0', async () => {
+  it('cli - status --json reflects start, join, drain and kill; drain empties the node and it exits 0; a killed node is listed gone (degraded) until its entry is removed', async () => {
     startNode('a');
     startNode('b');
     await waitFor('a and b own every shard', settled({ a: 'live', b: 'live' }, true), { timeoutMs: 20_000, intervalMs: 200 });
@@ -101,16 +101,28 @@ describe('operator CLI against real reel node processes', () => {
     await waitFor('c seen gone with its shards moving', async () => {
       const r = await status();
       last = r;
-      return r.code === 3 && r.report.moving.length > 0;
+      return r.code === 3 && r.report.moving.length > 0 && r.report.nodes.find((n) => n.id === 'c')?.health === 'gone';
     }, { timeoutMs: 20_000, intervalMs: 100, describe: () => last });
-    await waitFor('a took every shard', settled({ a: 'live', c: 'gone' }, true), { timeoutMs: 20_000, intervalMs: 200 });
+    // Draining a node that is gone is refused plainly: there is no process left to hand anything off.
+    const drainGone = (await run(process.execPath, [cli, 'drain', 'c', '--config', config]).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(drainGone.code).toBe(4);
+    expect(drainGone.stderr).toContain("node 'c' is gone: it stopped without leaving the cluster");
+    // A crashed node stays listed, gone, and the cluster DEGRADED, even once its shards are served again…
+    await waitFor('a took every shard; c still listed gone', async () => {
+      const r = await status();
+      last = r;
+      return r.code === 3 && r.report.nodes.find((n) => n.id === 'c')?.health === 'gone' && r.report.nodes.find((n) => n.id === 'a')?.shards === 128 && r.report.moving.length === 0;
+    }, { timeoutMs: 20_000, intervalMs: 100, describe: () => last });
+    // …until a, having seen c's entry stand still for goneMemberRemovalMs, removes it.
+    await waitFor('c removed; a holds every shard', settled({ a: 'live', c: 'gone' }, true), { timeoutMs: 30_000, intervalMs: 200 });
     ({ code, report } = await status());
     expect(code).toBe(0);
+    expect(report.nodes.map((n) => n.id)).toEqual(['a']);
     expect(report.nodes.find((n) => n.id === 'a')!.shards).toBe(128);
     const human = await reel(['status', '--config', config]);
     // Health is asserted above (JSON); here the header: the server asked, where its URL came from, and "1 live node".
     expect(human.stdout).toContain(`cluster '${prefix}' at ${nats.url} (from config file ${config}): 128 shards, 1 live node — `);
-  });
+  }, 120_000);
 
   it('cli - a bad config file is a usage error naming the file and line; unknown nodes exit 4', async () => {
     const bad = join(dir, 'bad.json');

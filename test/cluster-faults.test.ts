@@ -59,6 +59,8 @@ describe('cluster faults with real processes', () => {
       expect(await p.exited).toBe(1);
       const last = p.events.find((e) => e.msg === 'node cannot go on; exiting');
       expect(String(last?.error)).toMatch(/NATS connection closed for good/);
+      // It cannot release anything: it says that its leases run out instead.
+      expect(p.events.find((e) => String(e.msg).startsWith('cannot leave the cluster: the NATS connection is closed'))).toMatchObject({ level: 'warn', leaseMs: 1000 });
     } finally {
       await nats.stop();
     }
