@@ -139,38 +139,43 @@ export class ClusterView {
     const { entries, firstSeq } = await this.readAll();
     for (const e of entries) this.apply(e);
     // Keys gone from the bucket altogether (the stream was purged): those whose last revision this
-    // view knows is below the stream's first message. A key the read merely did not reach (it can
-    // stop early while the bucket is busy) still has its message in the stream, and stays.
+    // view knows is below the stream's first message. A key a read cut short (by its timer) did not
+    // reach still has its message in the stream, and stays.
     for (const [k, rev] of [...this.revisions]) if (rev < firstSeq) this.forget(k);
     this.emit();
   }
 
   /**
    * The last entry of every key, delete markers included, and the stream's first sequence. A watch
-   * of last values marks an entry as an update once it has delivered as many as were pending when
-   * it started, so reading stops there however busy the bucket is (`keys()` and `history()` instead
-   * wait for a quiet moment, which a bucket renewed every few ms may not have). Messages delivered
-   * before that count was taken make it stop early: the read is a safety net under the watch, and
-   * what it misses the watch brings.
+   * of last values delivers each key's last entry as of when it started, in revision order, then
+   * every later change; an entry replaced before its turn is skipped, and its key comes back with
+   * the newer value. So the read ends once it has seen the bucket's last revision and as many keys
+   * as the bucket held, both as of just after the watch started. The watch's own first-update mark
+   * cannot be trusted for this: it counts what was still pending when the watch asked, after
+   * delivery had begun, so under steady writes it comes early and the read misses keys (a fresh
+   * view, `reel status`'s, would not know them). `keys()` and `history()` wait for a quiet moment,
+   * which a bucket renewed every few ms may not have.
    */
   private async readAll(): Promise<{ entries: KvEntry[]; firstSeq: number }> {
-    const status = await this.kv.status();
-    const firstSeq = status.streamInfo.state.first_seq;
-    if (status.values === 0) return { entries: [], firstSeq: Infinity };
     const it = await this.kv.watch({ key: '>', include: KvWatchInclude.LastValue });
     const out: KvEntry[] = [];
-    // Emptied since the status (count 0): the first update ends the read, or this timer does.
+    // A read that cannot get there (keys purged from the stream meanwhile) ends by this timer.
     const timer = setTimeout(() => it.stop(), this.refreshMs).unref();
     try {
+      const { state } = (await this.kv.status()).streamInfo;
+      if (state.messages === 0) return { entries: [], firstSeq: Infinity };
+      const keys = new Set<string>();
+      const keyCount = state.num_subjects ?? state.messages;
       for await (const e of it) {
         out.push(e);
-        if (e.isUpdate) break;
+        keys.add(e.key);
+        if (e.revision >= state.last_seq && keys.size >= keyCount) break;
       }
+      return { entries: out, firstSeq: state.first_seq };
     } finally {
       clearTimeout(timer);
       it.stop();
     }
-    return { entries: out, firstSeq };
   }
 
   /** Calls `fn` after every change. */
