@@ -205,14 +205,19 @@ function maxOf(xs: Float64Array, shards: number[]): number {
 }
 
 /** Waits until the client sees the `want` owners and every node answers with no handoff in flight. */
-async function waitSettled(client: ClusterClient, want: string[], label: string): Promise<void> {
-  const ids = new Set(want);
+/**
+ * Waits until ownership is the placement for `nodes` and no handoff is in flight; returns that
+ * placement. The placement is read anew each time: it is sticky, so a node judged gone during the
+ * load (a stall) comes back with its share, not necessarily the same shards.
+ */
+async function waitSettled(client: ClusterClient, nodes: string[], label: string): Promise<string[]> {
+  const ids = new Set(nodes);
   const t0 = performance.now();
   for (;;) {
-    await client.view.refresh();
+    const want = await expectedOwners(client, nodes);
     const g = await client.scatter.gather<NodeStatus>('status', undefined, { deadlineMs: 5_000 });
     const owners = client.owners();
-    if (owners.every((o, s) => o === want[s]) && g.answers.length === ids.size && g.answers.every((a) => a.value.handingOff.length === 0)) return;
+    if (owners.every((o, s) => o === want[s]) && g.answers.length === ids.size && g.answers.every((a) => a.value.handingOff.length === 0)) return want;
     if (performance.now() - t0 > BALANCE_LIMIT_MS) throw new Error(`not balanced ${label} within ${BALANCE_LIMIT_MS} ms: ${JSON.stringify(countBy(owners))}`);
     await sleep(100);
   }
@@ -355,7 +360,7 @@ async function main(): Promise<void> {
     }
 
     // The join starts from the 3-node placement with no handoff in flight (it may have moved during the load).
-    await waitSettled(client, want3, 'after the load');
+    await waitSettled(client, ORIGINAL_NODES, 'after the load');
     // Actors passivated during the load (a handoff there) are activated again, each read back
     // from its snapshot and checked, so that the join hands off the 100,000 active actors it is
     // stated for. The load's trouble stays in the results (load_ownership_moves, ownership_trouble).
@@ -364,7 +369,7 @@ async function main(): Promise<void> {
       const secs = await everyActor(client, keys, 'filled', undefined, 'read back');
       extra.reactivated_after_load_s = round(secs, 2);
       for (const p of c.nodes.values()) p.events.length = 0;
-      await waitSettled(client, want3, 'after reading every actor back');
+      await waitSettled(client, ORIGINAL_NODES, 'after reading every actor back');
       extra.active_before_join = await statuses(client);
     }
 

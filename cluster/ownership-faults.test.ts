@@ -61,6 +61,8 @@ interface Node {
   m: OwnershipManager;
   /** Whether it heartbeats and reconciles (false: paused or cut off). */
   running: boolean;
+  /** Reconciles (renews its leases) but writes no heartbeat. */
+  silent?: boolean;
 }
 
 const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
@@ -114,7 +116,7 @@ describe('ownership under faults (real KV, clocks moved by the test)', () => {
         n.clock.mono += STEP_MS;
       }
       for (const o of others) await beat(o.id, nodes[0]!.clock, o.extra);
-      for (const n of nodes) if (n.running) await beat(n.id, n.clock);
+      for (const n of nodes) if (n.running && !n.silent) await beat(n.id, n.clock);
       for (const n of nodes) if (n.running) await settle(n);
       check();
     }
@@ -331,5 +333,26 @@ describe('ownership under faults (real KV, clocks moved by the test)', () => {
       view.close();
     }
     expect(missing).toEqual([]);
+  });
+
+  it('ownership - a node whose heartbeat is late but whose leases are renewed keeps its place and its shards; once its leases lapse too, its shards move', async () => {
+    await bucket('late-heartbeat');
+    const a = await node('a', new TestClock(1e12, 1000));
+    const b = await node('b', new TestClock(1e12, 1000));
+    const c = await node('c', new TestClock(1e12, 1000));
+    await run(2500);
+    expect(c.m.owned().length).toBeGreaterThanOrEqual(2);
+    const held = c.m.owned();
+    // c's heartbeats stop for twice the window; its renewals go on.
+    c.silent = true;
+    await run(2 * T.heartbeatWindowMs, () => {
+      expect(c.m.owned()).toEqual(held);
+      expect(a.view.storedPlacement(S).nodes?.has('c')).toBe(true);
+    });
+    // c stops altogether: its leases lapse, and a and b take its shards.
+    c.running = false;
+    await run(T.heartbeatWindowMs + T.leaseMs + T.safetyMarginMs + 1000);
+    expect(a.view.storedPlacement(S).nodes?.has('c')).toBe(false);
+    expect(a.m.owned().length + b.m.owned().length).toBe(S);
   });
 });

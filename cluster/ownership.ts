@@ -257,9 +257,24 @@ export class OwnershipManager implements ShardOwnership {
     }
   }
 
-  /** The nodes placement spreads shards over, as this node sees them: live, not draining (see `ClusterView.placementNodes`). */
+  /**
+   * The nodes placement spreads shards over, as this node sees them: live and not draining (then
+   * `ClusterView.placementNodes`). A member whose heartbeat is late but whose shard entries still
+   * change within a lease plus the margin is renewing its leases: it is there, and nobody could take
+   * its shards anyway, so it keeps its place (a node slow to heartbeat under load must not be
+   * handed a new set of shards when its heartbeat lands).
+   */
   private eligible(now: number): PlacementNode[] {
-    const members = this.view.liveMembers(now, this.t.heartbeatWindowMs, this.nodeId).filter((m) => !m.draining && !(this.draining && m.id === this.nodeId));
+    const live = this.view.liveMembers(now, this.t.heartbeatWindowMs, this.nodeId);
+    const ids = new Set(live.map((m) => m.id));
+    const renewing = new Set<string>();
+    for (const [s, seen] of this.seen) {
+      const owner = this.view.shard(s).value?.owner;
+      if (owner !== undefined && owner !== '' && !ids.has(owner) && now - seen.at < this.t.leaseMs + this.t.safetyMarginMs) renewing.add(owner);
+    }
+    const members = [...live, ...[...this.view.members.values()].filter((m) => renewing.has(m.id))]
+      .filter((m) => !m.draining && !(this.draining && m.id === this.nodeId))
+      .sort((a, b) => (a.id < b.id ? -1 : 1));
     return this.view.placementNodes(this.shardCount, members);
   }
 
