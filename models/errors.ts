@@ -1,0 +1,32 @@
+/**
+ * Errors of the numeric core. `models/` imports nothing from `runtime/` (dependencies point
+ * one way), so it cannot throw the runtime's `InvalidArgument`; this class carries the same
+ * stable code, so that a caller mapping codes (the CLI, an actor answering a training
+ * request) treats both alike.
+ */
+export class ModelArgumentError extends Error {
+  readonly code = 'InvalidArgument' as const;
+  constructor(
+    message: string,
+    /** The offending fields (`factors`, `epochs`, …), for messages that name a flag. */
+    readonly fields: string[] = [],
+  ) {
+    super(message);
+    this.name = 'ModelArgumentError';
+  }
+}
+
+/**
+ * Training blew up (a loss that is not finite), almost always a learning rate too high for
+ * the data's scale. A failed run, not bad usage: the same flags may work on other data.
+ */
+export class TrainingDiverged extends Error {
+  readonly code = 'TrainingDiverged' as const;
+  constructor(
+    readonly epoch: number,
+    readonly lr: number,
+  ) {
+    super(`training diverged in epoch ${epoch} (the loss is no longer finite): lower the learning rate (${lr})`);
+    this.name = 'TrainingDiverged';
+  }
+}

@@ -1,0 +1,29 @@
+// The numeric core's public surface: runtime-free code over typed arrays. Imports nothing
+// from runtime/, cluster/, actors/ or NATS.
+export { IdIndex } from './id-index.js';
+export { RatingsTableBuilder, ratingsTableFrom, selectRows, splitRatings, countsOf, ratingRange } from './ratings.js';
+export { fingerprint } from './fingerprint.js';
+export { EpochOrders, Rng, identityOrder } from './rng.js';
+export { ModelArgumentError, TrainingDiverged } from './errors.js';
+export {
+  DEFAULT_MF_EPOCHS,
+  DEFAULT_MF_FACTORS,
+  DEFAULT_MF_INIT_STD,
+  DEFAULT_MF_LR,
+  DEFAULT_MF_LR_DECAY,
+  DEFAULT_MF_REG_BIAS,
+  DEFAULT_MF_REG_FACTOR,
+  MAX_MF_FACTORS,
+  checkEpochs,
+  defaultMfHyperparameters,
+  parseMfHyperparameters,
+} from './mf-options.js';
+export { createMfModel, mfScorer, predictMf, predictTable, scoreItemsMf, sgdEpoch, trainMf } from './mf.js';
+export { evaluateTopK, mae, rmse, userItemsOf } from './metrics.js';
+export { TopK } from './top-k.js';
+
+export type { ExternalId } from './id-index.js';
+export type { RatingLike, RatingsTable, TableIndices } from './ratings.js';
+export type { MfHyperparameters } from './mf-options.js';
+export type { EpochReport, MfModel, SgdStep, TrainOptions } from './mf.js';
+export type { Scorer, TopKMetrics, TopKOptions, UserItems } from './metrics.js';
