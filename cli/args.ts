@@ -37,3 +37,22 @@ export function integerIn(min: number, max: number): (v: string) => number {
 
 /** A TCP port to listen on: 1-65535. */
 export const port = integerIn(1, 65535);
+
+/** A finite number from `v`, or NaN (an empty string is not 0). */
+function finite(v: string): number {
+  return v.trim() === '' ? Number.NaN : Number(v);
+}
+
+/** A positive finite number (`--lr`). */
+export function positiveNumber(v: string): number {
+  const n = finite(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number.');
+  return n;
+}
+
+/** A finite number ≥ 0 (`--reg`). */
+export function nonNegativeNumber(v: string): number {
+  const n = finite(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number ≥ 0.');
+  return n;
+}

@@ -5,7 +5,9 @@ import { integerIn, nodeId, port, seconds, shardNumber } from './args.js';
 import { REEL_DIR_ENV } from './cluster-file.js';
 import { runClusterUp, MAX_LOCAL_NODES, type ClusterUpOptions } from './cluster-up.js';
 import { runDrain } from './drain.js';
+import { EVAL_HELP, runEval, type EvalOptions } from './eval.js';
 import { CliError, ExitCode } from './exit-codes.js';
+import { withModelOptions } from './model-flags.js';
 import { runNode } from './node.js';
 import { consoleOutput } from './output.js';
 import { withClusterOptions } from './settings.js';
@@ -49,6 +51,16 @@ program
     return `\n${command.createHelp().boxWrap(text, 80)}`;
   })
   .action(action(async (opts: { data?: string; synthetic?: boolean; json?: boolean }) => runStart(opts, out)));
+
+withModelOptions(
+  program.command('eval').description('train a model in this process on one ratings file and report RMSE and MAE of its predictions on another'),
+)
+  .requiredOption('--train <file>', 'ratings file to train on')
+  .requiredOption('--test <file>', 'ratings file to predict')
+  .option('--tune', 'choose the hyperparameters not given, and the epochs, on a seeded 10% validation part of --train')
+  .option('--json', 'print the result as JSON')
+  .addHelpText('after', ({ command }) => `\n${command.createHelp().boxWrap(EVAL_HELP, 80)}`)
+  .action(action(async (opts: EvalOptions) => runEval(opts, out)));
 
 withClusterOptions(
   program

@@ -19,6 +19,7 @@ export {
   parseMfHyperparameters,
 } from './mf-options.js';
 export { createMfModel, mfScorer, predictMf, predictTable, scoreItemsMf, sgdEpoch, trainMf } from './mf.js';
+export { DEFAULT_MF_TUNE_GRID, DEFAULT_TUNE_PATIENCE_EPOCHS, DEFAULT_VALIDATION_FRACTION, expandGrid, tuneMf } from './mf-tune.js';
 export { evaluateTopK, mae, rmse, userItemsOf } from './metrics.js';
 export { TopK } from './top-k.js';
 
@@ -26,4 +27,5 @@ export type { ExternalId } from './id-index.js';
 export type { RatingLike, RatingsTable, TableIndices } from './ratings.js';
 export type { MfHyperparameters } from './mf-options.js';
 export type { EpochReport, MfModel, SgdStep, TrainOptions } from './mf.js';
+export type { MfGrid, MfTrial, MfTuneOptions, MfTuneResult } from './mf-tune.js';
 export type { Scorer, TopKMetrics, TopKOptions, UserItems } from './metrics.js';
