@@ -72,11 +72,14 @@ function zeroUntouchedRows(m: Float32Array, counts: Uint32Array, k: number): voi
 
 /**
  * One pass of stochastic gradient descent over the ratings of `table` in the order `order`
- * (row positions of the table; any subset or repetition works), updating `model` in place.
+ * (row positions of the table, each below `table.n`; any subset or repetition works),
+ * updating `model` in place.
  * This is the hot loop, and the contract a WebAssembly kernel implements: for each row j,
  *
  *     e    = r_j − (mu + b_u + b_i + p_u · q_i)      (unclamped; the dot product in four
- *                                                 lanes f mod 4, summed (l0 + l1) + (l2 + l3))
+ *                                                 lanes f mod 4, factors past the last whole
+ *                                                 group of four added to lane 0, then summed
+ *                                                 (l0 + l1) + (l2 + l3))
  *     b_u += lr (e − regBias b_u)
  *     b_i += lr (e − regBias b_i)
  *     p_u += lr (e q_i − regFactor p_u)     } both from the values before this row,
