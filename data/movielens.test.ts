@@ -1,23 +1,25 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataFormatError, NotRatingsFileError } from './errors.js';
-import { ratingsFileAt, ratingsFormatOf, readRatings, type Rating } from './movielens.js';
+import { HALF_STARS, WHOLE_STARS } from './rating-scale.js';
+import { ratingsFileAt, ratingsFormatOf, readRatings, type Rating, type RatingsReadOptions } from './movielens.js';
 import { syntheticRatings } from './synthetic.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'reel-data-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const ml100k = join(import.meta.dirname, '..', '..', 'shared', 'datasets', 'ml-100k');
 
-async function all(file: string): Promise<Rating[]> {
+async function all(file: string, opts?: RatingsReadOptions): Promise<Rating[]> {
   const out: Rating[] = [];
-  for await (const r of readRatings(file)) out.push(r);
+  for await (const r of readRatings(file, opts)) out.push(r);
   return out;
 }
 
+/** `name` holding `text`, alone in a folder of its own: its neighbours set a ratings file's scale. */
 function fixture(name: string, text: string): string {
-  const f = join(dir, name);
+  const f = join(mkdtempSync(join(dir, 'f-')), name);
   writeFileSync(f, text);
   return f;
 }
@@ -80,6 +82,65 @@ describe('movielens reader', () => {
       expect((err as Error).message).toContain(`not a ratings file: ${reason}`);
       expect((err as Error).message).toContain("accepted: one rating per line (user, item, rating, timestamp) separated by tabs, '::', commas or spaces");
     }
+  });
+
+  it.each([
+    ['beside ml-100k files (whole stars)', 'u.item', 'u1.base', '1\t2\t3\t4\n1\t2\t6\t4\n', 2, "rating 6 is off the file's scale (1–5 whole stars)"],
+    ['a half star beside ml-100k files', 'u.item', 'u1.base', '1\t2\t3\t4\n1\t2\t3\t4\n1\t2\t3.5\t4\n', 3, "rating 3.5 is off the file's scale (1–5 whole stars)"],
+    ['a zero beside ml-1m files', 'users.dat', 'ratings.dat', '1::2::3::4\n1::2::0::4\n', 2, "rating 0 is off the file's scale (1–5 whole stars)"],
+    ['beside ml-latest files (half stars)', 'movies.csv', 'ratings.csv', 'userId,movieId,rating,timestamp\n1,2,0.5,4\n1,2,5.5,4\n', 3, "rating 5.5 is off the file's scale (0.5–5 in half stars)"],
+    ['a quarter star in a file alone', '', 'any.data', '1 2 4.5 4\n1 2 3.25 4\n', 2, "rating 3.25 is off the file's scale (0.5–5 in half stars)"],
+    ['a negative rating in a file alone', '', 'any.csv', '1,2,3,4\n1,2,-1,4\n', 2, "rating -1 is off the file's scale (0.5–5 in half stars)"],
+  ])('data - a rating off the file\'s scale, %s, is an error naming the file and the line', async (_what, neighbour, name, text, line, reason) => {
+    const f = fixture(name, text);
+    if (neighbour) writeFileSync(join(dirname(f), neighbour), '');
+    const err = await all(f).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DataFormatError);
+    expect((err as Error).message).toBe(`${f}:${line}: ${reason}`);
+  });
+
+  it('data - a first rating off the scale is a bad line, not a file of another kind', async () => {
+    const f = fixture('first.data', '1\t2\t9\t4\n1\t2\t3\t4\n');
+    const err = await all(f).catch((e: unknown) => e);
+    expect(err).not.toBeInstanceOf(NotRatingsFileError);
+    expect((err as Error).message).toBe(`${f}:1: rating 9 is off the file's scale (0.5–5 in half stars)`);
+    expect((await ratingsFormatOf(f)).name).toBe('tab-separated');
+    expect(await all(f, { skipBad: true })).toEqual([{ user: '1', item: '2', rating: 3, time: 4 }]);
+  });
+
+  it('data - a scale given explicitly overrides the folder\'s', async () => {
+    const f = fixture('u.data', '1\t2\t3.5\t4\n1\t2\t10\t4\n');
+    writeFileSync(join(dirname(f), 'u.item'), '');
+    await expect(all(f)).rejects.toThrow(`${f}:1: rating 3.5 is off the file's scale (1–5 whole stars)`);
+    await expect(all(f, { scale: HALF_STARS })).rejects.toThrow(`${f}:2: rating 10 is off the file's scale (0.5–5 in half stars)`);
+    const tenPoint = { name: '1–10', min: 1, max: 10, step: 0.5 };
+    expect((await all(f, { scale: tenPoint })).map((r) => r.rating)).toEqual([3.5, 10]);
+    expect(WHOLE_STARS).toMatchObject({ min: 1, max: 5, step: 1 });
+  });
+
+  it('data - with skipBad, bad lines are counted with the first few as file:line examples, and the good ones read', async () => {
+    const lines = ['1\t1\t3\t4', '1\t2\t7\t4', '', '1\t3\tx\t4', '1\t4\t2\t4', '1\t5\t3', ...Array.from({ length: 6 }, (_, i) => `1\t${6 + i}\t0\t4`), '1\t99\t5\t4'];
+    const f = fixture('u.data', lines.join('\n'));
+    writeFileSync(join(dirname(f), 'u.item'), '');
+    const reader = readRatings(f, { skipBad: true });
+    const read: string[] = [];
+    for await (const r of reader) read.push(r.item);
+    expect(read).toEqual(['1', '4', '99']);
+    expect(reader.records).toBe(3);
+    expect(reader.bad.count).toBe(9);
+    expect(reader.bad.examples.map((e) => [e.file, e.line])).toEqual([[f, 2], [f, 4], [f, 6], [f, 7], [f, 8]]);
+    expect(reader.bad.examples[0]!.message).toBe(`${f}:2: rating 7 is off the file's scale (1–5 whole stars)`);
+    expect(String(reader.bad)).toBe(
+      `9 bad lines skipped: ${f}:2: rating 7 is off the file's scale (1–5 whole stars); ${f}:4: rating 'x' is not a number; ` +
+        `${f}:6: expected 4 fields (user, item, rating, timestamp), got 3; ${f}:7: rating 0 is off the file's scale (1–5 whole stars); ` +
+        `${f}:8: rating 0 is off the file's scale (1–5 whole stars); 4 more`,
+    );
+  });
+
+  it('data - skipBad does not make a file that is not a ratings file readable', async () => {
+    const f = fixture('u.item', '1|Toy Story (1995)|01-Jan-1995||http://x|0|0|0|1|1|1|0|0|0|0|0|0|0|0|0|0|0|0|0\n');
+    await expect(all(f, { skipBad: true })).rejects.toThrow(NotRatingsFileError);
+    await expect(all(fixture('empty.csv', ''), { skipBad: true })).rejects.toThrow(NotRatingsFileError);
   });
 
   it('data - the real ml-100k u.item is refused as not a ratings file', async () => {

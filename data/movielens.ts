@@ -1,17 +1,20 @@
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface, type Interface } from 'node:readline';
-import { DataFormatError } from './errors.js';
+import { lineBatches } from './lines.js';
+import { readUItem } from './movielens-100k.js';
+import { scaleOfFile } from './movielens-layout.js';
 import { RatingsParser, type RatingsFormat } from './ratings-format.js';
-import type { Rating } from './types.js';
+import { DataReader, type ReadOptions } from './reader.js';
+import type { Rating, RatingScale } from './types.js';
 
 export type { Rating } from './types.js';
 
-/** The lines of `file`, read as a stream (ml-25m has 25 million): LF, CRLF or CR. */
-function linesOf(file: string): { lines: Interface; close(): void } {
-  const input = createReadStream(file);
-  // Ending the loop early closes the readline interface but not the file: close() does.
-  return { lines: createInterface({ input, crlfDelay: Infinity }), close: () => input.destroy() };
+export interface RatingsReadOptions extends ReadOptions {
+  /**
+   * The ratings the file may hold; one off it is a bad line.
+   * @default the file's folder's (see `scaleOfFile`): 1–5 whole stars beside ml-100k or ml-1m files, else 0.5–5 in halves
+   */
+  scale?: RatingScale;
 }
 
 /**
@@ -19,21 +22,13 @@ function linesOf(file: string): { lines: Interface; close(): void } {
  * first non-empty line (see `RatingsParser`): tab-separated like ml-100k `u.data`,
  * `::`-separated like ml-1m `ratings.dat`, comma-separated with or without a header like
  * ml-latest `ratings.csv`, or whitespace-separated. Blank lines are skipped. A file that is
- * not a ratings file throws `NotRatingsFileError`; a bad line later on, `DataFormatError`
- * naming the file and the line.
+ * not a ratings file throws `NotRatingsFileError`; a bad line later on (a missing field, a
+ * rating off the scale), `DataFormatError` naming the file and the line, or with `skipBad`
+ * is counted in the reader's `bad`.
  */
-export async function* readRatings(file: string): AsyncGenerator<Rating> {
-  const parser = new RatingsParser(file);
-  const { lines, close } = linesOf(file);
-  try {
-    for await (const raw of lines) {
-      const r = parser.line(raw);
-      if (r) yield r;
-    }
-    parser.end();
-  } finally {
-    close();
-  }
+export function readRatings(file: string, opts: RatingsReadOptions = {}): DataReader<Rating> {
+  const scale = opts.scale ?? scaleOfFile(file);
+  return new DataReader(file, () => new RatingsParser(file, scale), opts);
 }
 
 /**
@@ -41,31 +36,24 @@ export async function* readRatings(file: string): AsyncGenerator<Rating> {
  * that is not one, and say which format was recognised, before loading anything.
  */
 export async function ratingsFormatOf(file: string): Promise<RatingsFormat> {
-  const parser = new RatingsParser(file);
-  const { lines, close } = linesOf(file);
-  try {
-    for await (const raw of lines) {
-      parser.line(raw);
-      if (parser.format) return parser.format;
+  const parser = new RatingsParser(file, scaleOfFile(file));
+  let n = 0;
+  for await (const batch of lineBatches(file)) {
+    for (const raw of batch) {
+      const text = raw.trim();
+      n++;
+      if (text === '') continue;
+      parser.line(text, n);
+      return parser.format!;
     }
-    return parser.end();
-  } finally {
-    close();
   }
+  return parser.end(n);
 }
 
-/** Title names from ml-100k `u.item` (pipe-separated, latin1), keyed by item id. */
+/** Title names from ml-100k `u.item`, keyed by item id. */
 export async function readItemTitles(file: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  const rl = createInterface({ input: createReadStream(file, { encoding: 'latin1' }), crlfDelay: Infinity });
-  let n = 0;
-  for await (const line of rl) {
-    n++;
-    if (line.trim() === '') continue;
-    const parts = line.split('|');
-    if (parts.length < 2) throw new DataFormatError(file, n, 'expected item id | title | …');
-    out.set(parts[0]!, parts[1]!);
-  }
+  for await (const t of readUItem(file)) out.set(t.id, t.title);
   return out;
 }
 
