@@ -19,7 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readRatings } from '../data/movielens.js';
 import {
-  DEFAULT_MF_EPOCHS, defaultMfHyperparameters, fingerprint, mae, predictTable, ratingsTableFrom, rmse, trainMf, tsKernel, wasmKernel,
+  DEFAULT_MF_EPOCHS, defaultMfHyperparameters, fingerprint, mae, predictTable, ratingsTableFrom, rmse, trainMf, tsKernel, MF_KERNELS,
   type MfHyperparameters, type MfKernel, type RatingsTable,
 } from '../models/index.js';
 import { fmt, median, printTable, progress, runBench, targetCells, writeResults, type Target } from './common.js';
@@ -42,8 +42,6 @@ async function fold(f: number): Promise<{ train: RatingsTable; test: RatingsTabl
   return { train, test };
 }
 
-const KERNELS: Record<'ts' | 'wasm', MfKernel> = { ts: tsKernel, wasm: wasmKernel };
-
 /** Trains on the fold; the model's test RMSE and MAE and the updates/s of its epochs. */
 function run(d: { train: RatingsTable; test: RatingsTable }, hp: MfHyperparameters, epochs: number, kernel: MfKernel = tsKernel): { rmse: number; mae: number; updatesPerS: number } {
   let seconds = 0;
@@ -59,13 +57,13 @@ async function main(): Promise<void> {
 
   const speedHp = { ...defaultMfHyperparameters(), factors: SPEED_FACTORS };
   const speed = Object.fromEntries(
-    (Object.keys(KERNELS) as (keyof typeof KERNELS)[]).map((name) => {
+    (Object.keys(MF_KERNELS) as (keyof typeof MF_KERNELS)[]).map((name) => {
       progress(`speed (${name}): ${SPEED_RUNS} runs of ${SPEED_EPOCHS} epochs, ${SPEED_FACTORS} factors, over u1.base`);
-      run(folds[0]!, speedHp, 2, KERNELS[name]); // warm the JIT up
-      const runs = Array.from({ length: SPEED_RUNS }, () => run(folds[0]!, speedHp, SPEED_EPOCHS, KERNELS[name]));
+      run(folds[0]!, speedHp, 2, MF_KERNELS[name]); // warm the JIT up
+      const runs = Array.from({ length: SPEED_RUNS }, () => run(folds[0]!, speedHp, SPEED_EPOCHS, MF_KERNELS[name]));
       return [name, { runs, updatesPerS: median(runs.map((r) => r.updatesPerS)) }];
     }),
-  ) as Record<keyof typeof KERNELS, { runs: ReturnType<typeof run>[]; updatesPerS: number }>;
+  ) as Record<keyof typeof MF_KERNELS, { runs: ReturnType<typeof run>[]; updatesPerS: number }>;
   const fastest = speed.wasm.updatesPerS >= speed.ts.updatesPerS ? 'wasm' : 'ts';
   const updatesPerS = speed[fastest].updatesPerS;
   const speedRuns = speed[fastest].runs;

@@ -19,7 +19,7 @@ export {
   parseMfHyperparameters,
 } from './mf-options.js';
 export { checkTableFits, createMfModel, mfScorer, predictMf, predictTable, scoreItemsMf, sgdEpoch, trainMf, tsKernel } from './mf.js';
-export { WasmMfSession, defaultMfKernelFile, loadMfKernel, sgdEpochWasm, wasmKernel } from './mf-wasm.js';
+export { DEFAULT_MF_KERNEL, MF_KERNELS, WasmMfSession, defaultMfKernelFile, loadMfKernel, sgdEpochWasm, wasmKernel } from './mf-wasm.js';
 export { DEFAULT_MF_TUNE_GRID, DEFAULT_TUNE_PATIENCE_EPOCHS, DEFAULT_VALIDATION_FRACTION, expandGrid, tuneMf } from './mf-tune.js';
 export { evaluateTopK, mae, rmse, userItemsOf } from './metrics.js';
 export { TopK } from './top-k.js';
@@ -28,6 +28,6 @@ export type { ExternalId } from './id-index.js';
 export type { RatingLike, RatingsTable, TableIndices } from './ratings.js';
 export type { MfHyperparameters } from './mf-options.js';
 export type { EpochReport, MfEpochRunner, MfKernel, MfModel, SgdStep, TrainOptions } from './mf.js';
-export type { WasmModule } from './mf-wasm.js';
+export type { MfKernelName, WasmModule } from './mf-wasm.js';
 export type { MfGrid, MfTrial, MfTuneOptions, MfTuneResult } from './mf-tune.js';
 export type { Scorer, TopKMetrics, TopKOptions, UserItems } from './metrics.js';

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ModelArgumentError, WasmKernelMissing } from './errors.js';
-import { checkTableFits, type MfEpochRunner, type MfKernel, type MfModel, type SgdStep } from './mf.js';
+import { checkTableFits, tsKernel, type MfEpochRunner, type MfKernel, type MfModel, type SgdStep } from './mf.js';
 import type { RatingsTable } from './ratings.js';
 
 /**
@@ -162,6 +162,11 @@ export class WasmMfSession implements MfEpochRunner {
 
 /** `trainMf`'s `kernel` for WebAssembly: one session per training run. */
 export const wasmKernel: MfKernel = (model, table) => new WasmMfSession(model, table);
+
+/** The kernels by name, for a `--kernel` flag and the benchmark: WebAssembly SIMD first, the default. */
+export const MF_KERNELS = { wasm: wasmKernel, ts: tsKernel } as const satisfies Record<string, MfKernel>;
+export type MfKernelName = keyof typeof MF_KERNELS;
+export const DEFAULT_MF_KERNEL: MfKernelName = 'wasm';
 
 /**
  * `sgdEpoch` of `mf.ts`, signature and all, run by the kernel: one session for one epoch
