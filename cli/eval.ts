@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { DataFormatError } from '../data/errors.js';
 import { readRatings } from '../data/movielens.js';
 import {
-  DEFAULT_MF_EPOCHS, DEFAULT_MF_TUNE_GRID, DEFAULT_VALIDATION_FRACTION, fingerprint, mae, ModelArgumentError, parseMfHyperparameters, predictTable, ratingsTableFrom, rmse,
+  DEFAULT_MF_EPOCHS, DEFAULT_MF_KERNEL, DEFAULT_MF_TUNE_GRID, MF_KERNELS, DEFAULT_VALIDATION_FRACTION, fingerprint, mae, ModelArgumentError, parseMfHyperparameters, predictTable, ratingsTableFrom, rmse,
   trainMf, tuneMf, type MfGrid, type MfHyperparameters, type RatingsTable, type TableIndices,
 } from '../models/index.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -54,6 +54,8 @@ const describeHp = (h: Required<MfHyperparameters>) => `factors ${h.factors}, lr
  */
 export async function runEval(opts: EvalOptions, out: Output): Promise<void> {
   const seed = opts.seed ?? DEFAULT_SEED;
+  const kernelName = opts.kernel ?? DEFAULT_MF_KERNEL;
+  const kernel = MF_KERNELS[kernelName];
   const train = await readTable('--train', opts.train);
   // Read against the training indices: an id training never saw gets an index past the model's.
   const test = await readTable('--test', opts.test, train);
@@ -73,6 +75,7 @@ export async function runEval(opts: EvalOptions, out: Output): Promise<void> {
       grid,
       maxEpochs: epochs,
       seed,
+      kernel,
       onEpoch: (t, rep, valid) => {
         if (out.tty) process.stderr.write(`\rtrial ${t + 1}/${trials} epoch ${rep.epoch}: train RMSE ${fmt4(rep.trainRmse)}, valid RMSE ${fmt4(valid)}   `);
         lastTrial = t;
@@ -90,6 +93,7 @@ export async function runEval(opts: EvalOptions, out: Output): Promise<void> {
   const model = trainMf(train, hp, {
     epochs,
     seed,
+    kernel,
     onEpoch: (rep) => {
       trainSeconds += rep.seconds;
       out.info(`epoch ${rep.epoch}/${epochs}: train RMSE ${fmt4(rep.trainRmse)}, lr ${rep.lr.toPrecision(3)}, ${rep.seconds.toFixed(2)} s (${count(Math.round(train.n / rep.seconds))} updates/s)`);
@@ -104,6 +108,7 @@ export async function runEval(opts: EvalOptions, out: Output): Promise<void> {
     rmse: rmse(predicted, test.ratings),
     mae: mae(predicted, test.ratings),
     seed,
+    kernel: kernelName,
     hyperparameters: { factors: hp.factors, epochs, lr: hp.lr, lr_decay: hp.lrDecay, reg_factor: hp.regFactor, reg_bias: hp.regBias, init_std: hp.initStd },
     tuning,
     train: { file: opts.train, ratings: train.n, users: train.userCount, titles: train.itemCount, fingerprint: fingerprint(train) },
@@ -115,7 +120,7 @@ export async function runEval(opts: EvalOptions, out: Output): Promise<void> {
     out.json(result);
     return;
   }
-  out.line(`${opts.model} trained on ${opts.train}: ${count(train.n)} ratings in ${trainSeconds.toFixed(1)} s (${count(result.updates_per_s)} updates/s)`);
+  out.line(`${opts.model} trained on ${opts.train}: ${count(train.n)} ratings in ${trainSeconds.toFixed(1)} s (${count(result.updates_per_s)} updates/s, kernel ${kernelName})`);
   out.line(
     `  ${describeHp(hp)}, reg-bias ${hp.regBias}, lr-decay ${hp.lrDecay}, init-std ${hp.initStd}, ${epochs} epochs, seed ${seed}` +
       (tuning ? ` (tuned: valid RMSE ${fmt4(tuning.validation_rmse)})` : ''),

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import {
-  DEFAULT_MF_EPOCHS, DEFAULT_MF_FACTORS, DEFAULT_MF_INIT_STD, DEFAULT_MF_LR, DEFAULT_MF_LR_DECAY, DEFAULT_MF_REG_BIAS, DEFAULT_MF_REG_FACTOR, MAX_MF_FACTORS,
-  type MfHyperparameters,
+  DEFAULT_MF_EPOCHS, DEFAULT_MF_FACTORS, DEFAULT_MF_KERNEL, MF_KERNELS, DEFAULT_MF_INIT_STD, DEFAULT_MF_LR, DEFAULT_MF_LR_DECAY, DEFAULT_MF_REG_BIAS, DEFAULT_MF_REG_FACTOR, MAX_MF_FACTORS,
+  type MfHyperparameters, type MfKernelName,
 } from '../models/index.js';
 import { integerIn, nonNegativeNumber, positiveNumber } from './args.js';
 
@@ -25,11 +25,17 @@ export interface ModelFlags {
   regBias?: number;
   initStd?: number;
   seed?: number;
+  kernel?: MfKernelName;
 }
 
 function modelName(v: string): ModelName {
   if (!(MODEL_NAMES as readonly string[]).includes(v)) throw new InvalidArgumentError(`unknown model '${v}'; known: ${MODEL_NAMES.join(', ')}.`);
   return v as ModelName;
+}
+
+function kernelName(v: string): MfKernelName {
+  if (!Object.hasOwn(MF_KERNELS, v)) throw new InvalidArgumentError(`unknown kernel '${v}'; known: ${Object.keys(MF_KERNELS).join(', ')}.`);
+  return v as MfKernelName;
 }
 
 function decay(v: string): number {
@@ -53,7 +59,12 @@ export function withModelOptions(cmd: Command): Command {
     .option('--reg <lambda>', `L2 regularisation of the factors (default: ${DEFAULT_MF_REG_FACTOR})`, nonNegativeNumber)
     .option('--reg-bias <lambda>', `L2 regularisation of the biases (default: ${DEFAULT_MF_REG_BIAS})`, nonNegativeNumber)
     .option('--init-std <s>', `standard deviation of the initial factors (default: ${DEFAULT_MF_INIT_STD})`, nonNegativeNumber)
-    .option('--seed <n>', `seeds the initial factors, every epoch's order and any split (default: ${DEFAULT_SEED})`, integerIn(0, 2 ** 32 - 1));
+    .option('--seed <n>', `seeds the initial factors, every epoch's order and any split (default: ${DEFAULT_SEED})`, integerIn(0, 2 ** 32 - 1))
+    .option(
+      '--kernel <name>',
+      `what computes the SGD epochs: ${Object.keys(MF_KERNELS).join(', ')} (WebAssembly SIMD, or the plain-TypeScript reference; they agree within float rounding) (default: ${DEFAULT_MF_KERNEL})`,
+      kernelName,
+    );
 }
 
 /** The hyperparameters the flags give (absent ones stay absent: the model's defaults apply). */

@@ -30,3 +30,15 @@ export class TrainingDiverged extends Error {
     this.name = 'TrainingDiverged';
   }
 }
+
+/**
+ * The WebAssembly kernel's file is not there: `npm run build` compiles it (with
+ * AssemblyScript) next to the compiled loader, and a plain `tsc` does not.
+ */
+export class WasmKernelMissing extends Error {
+  readonly code = 'WasmKernelMissing' as const;
+  constructor(readonly file: string) {
+    super(`the WebAssembly MF kernel ${file} is missing: run \`npm run build\` to compile it`);
+    this.name = 'WasmKernelMissing';
+  }
+}

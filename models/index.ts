@@ -4,7 +4,7 @@ export { IdIndex } from './id-index.js';
 export { RatingsTableBuilder, ratingsTableFrom, selectRows, splitRatings, countsOf, ratingRange } from './ratings.js';
 export { fingerprint } from './fingerprint.js';
 export { EpochOrders, Rng, identityOrder } from './rng.js';
-export { ModelArgumentError, TrainingDiverged } from './errors.js';
+export { ModelArgumentError, TrainingDiverged, WasmKernelMissing } from './errors.js';
 export {
   DEFAULT_MF_EPOCHS,
   DEFAULT_MF_FACTORS,
@@ -18,7 +18,8 @@ export {
   defaultMfHyperparameters,
   parseMfHyperparameters,
 } from './mf-options.js';
-export { createMfModel, mfScorer, predictMf, predictTable, scoreItemsMf, sgdEpoch, trainMf } from './mf.js';
+export { checkTableFits, createMfModel, mfScorer, predictMf, predictTable, scoreItemsMf, sgdEpoch, trainMf, tsKernel } from './mf.js';
+export { DEFAULT_MF_KERNEL, MF_KERNELS, WasmMfSession, defaultMfKernelFile, loadMfKernel, sgdEpochWasm, wasmKernel } from './mf-wasm.js';
 export { DEFAULT_MF_TUNE_GRID, DEFAULT_TUNE_PATIENCE_EPOCHS, DEFAULT_VALIDATION_FRACTION, expandGrid, tuneMf } from './mf-tune.js';
 export { evaluateTopK, mae, rmse, userItemsOf } from './metrics.js';
 export { TopK } from './top-k.js';
@@ -26,6 +27,7 @@ export { TopK } from './top-k.js';
 export type { ExternalId } from './id-index.js';
 export type { RatingLike, RatingsTable, TableIndices } from './ratings.js';
 export type { MfHyperparameters } from './mf-options.js';
-export type { EpochReport, MfModel, SgdStep, TrainOptions } from './mf.js';
+export type { EpochReport, MfEpochRunner, MfKernel, MfModel, SgdStep, TrainOptions } from './mf.js';
+export type { MfKernelName, WasmModule } from './mf-wasm.js';
 export type { MfGrid, MfTrial, MfTuneOptions, MfTuneResult } from './mf-tune.js';
 export type { Scorer, TopKMetrics, TopKOptions, UserItems } from './metrics.js';

@@ -1,6 +1,6 @@
 import { ModelArgumentError } from './errors.js';
 import { parseMfHyperparameters, type MfHyperparameters } from './mf-options.js';
-import { predictTable, trainMf, type EpochReport } from './mf.js';
+import { predictTable, trainMf, type EpochReport, type MfKernel } from './mf.js';
 import { rmse } from './metrics.js';
 import { splitRatings, type RatingsTable } from './ratings.js';
 
@@ -40,6 +40,8 @@ export interface MfTuneOptions {
   validationFraction?: number;
   /** @default DEFAULT_TUNE_PATIENCE_EPOCHS */
   patience?: number;
+  /** What runs the epochs of every trial (`trainMf`'s kernel). */
+  kernel?: MfKernel;
   /** After each epoch of each trial: its index (0-based), the epoch, and the validation RMSE. */
   onEpoch?: (trial: number, report: EpochReport, validationRmse: number) => void;
 }
@@ -71,6 +73,7 @@ export function tuneMf(table: RatingsTable, opts: MfTuneOptions): MfTuneResult {
     trainMf(kept, hp, {
       epochs: opts.maxEpochs,
       seed: opts.seed,
+      kernel: opts.kernel,
       onEpoch: (report) => {
         const v = rmse(predictTable(report.model, held, predicted), held.ratings);
         opts.onEpoch?.(t, report, v);

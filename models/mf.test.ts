@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { planted } from '../test/harness/planted-ratings.js';
 import { ModelArgumentError, TrainingDiverged } from './errors.js';
 import { parseMfHyperparameters } from './mf-options.js';
 import { createMfModel, predictMf, predictTable, sgdEpoch, trainMf, type MfModel } from './mf.js';
@@ -10,27 +11,6 @@ import { EpochOrders, Rng, identityOrder } from './rng.js';
 function oneRating(): RatingsTable {
   const b = new RatingsTableBuilder();
   b.add('u', 'i', 4);
-  return b.build();
-}
-
-/**
- * Ratings from a planted rank-3 model plus noise, rounded to 1..5 stars: a known structure
- * that factorization can learn and a global mean cannot.
- */
-function planted(users: number, items: number, n: number, seed: number): RatingsTable {
-  const rng = new Rng(seed);
-  const k = 3;
-  const pu = Float64Array.from({ length: users * k }, () => rng.normal());
-  const qi = Float64Array.from({ length: items * k }, () => rng.normal());
-  const b = new RatingsTableBuilder();
-  for (let j = 0; j < n; j++) {
-    const u = rng.below(users);
-    const i = rng.below(items);
-    let r = 3;
-    for (let f = 0; f < k; f++) r += 0.6 * pu[u * k + f]! * qi[i * k + f]!;
-    r += 0.3 * rng.normal();
-    b.add(u, i, Math.max(1, Math.min(5, Math.round(r))));
-  }
   return b.build();
 }
 

@@ -90,9 +90,7 @@ function zeroUntouchedRows(m: Float32Array, counts: Uint32Array, k: number): voi
  * kernel agrees within float tolerance, not bit for bit.
  */
 export function sgdEpoch(model: MfModel, table: RatingsTable, order: Uint32Array, step: SgdStep): number {
-  if (table.userCount > model.users || table.itemCount > model.items) {
-    throw new ModelArgumentError(`the table's indices (${table.userCount} users, ${table.itemCount} items) exceed the model's (${model.users}, ${model.items})`, ['table']);
-  }
+  checkTableFits(model, table);
   const { p, q, bu, bi, factors: k, mu } = model;
   const { users, items, ratings } = table;
   const lr = step.lr;
@@ -136,6 +134,33 @@ export function sgdEpoch(model: MfModel, table: RatingsTable, order: Uint32Array
   }
   return sse;
 }
+
+/** Refuses a table whose user or item indices reach past the model's rows (every kernel's precondition). */
+export function checkTableFits(model: MfModel, table: RatingsTable): void {
+  if (table.userCount > model.users || table.itemCount > model.items) {
+    throw new ModelArgumentError(`the table's indices (${table.userCount} users, ${table.itemCount} items) exceed the model's (${model.users}, ${model.items})`, ['table']);
+  }
+}
+
+/**
+ * Epochs of `sgdEpoch`'s contract on one model and table, whatever computes them: the
+ * reference updates the model in place; a WebAssembly session works on its own copy and
+ * writes it back on `readBack`, so that the copy in is paid once per training run.
+ */
+export interface MfEpochRunner {
+  sgdEpoch(order: Uint32Array, step: SgdStep): number;
+  /** Brings the model up to date with the epochs run so far. */
+  readBack(): void;
+}
+
+/** Makes the runner of a training run. */
+export type MfKernel = (model: MfModel, table: RatingsTable) => MfEpochRunner;
+
+/** The plain-TypeScript reference, `sgdEpoch`, in place. */
+export const tsKernel: MfKernel = (model, table) => ({
+  sgdEpoch: (order, step) => sgdEpoch(model, table, order, step),
+  readBack: () => undefined,
+});
 
 /** The predicted rating of user `u` for item `i`, clamped; unseen ids contribute nothing. */
 export function predictMf(model: MfModel, u: number, i: number): number {
@@ -195,6 +220,8 @@ export interface TrainOptions {
   seed: number;
   /** Called after each epoch; returning false stops training there (early stopping). */
   onEpoch?: (report: EpochReport) => boolean | void;
+  /** What runs the epochs: `tsKernel` (the default) or `wasmKernel` of `mf-wasm.ts`. */
+  kernel?: MfKernel;
 }
 
 /**
@@ -208,16 +235,22 @@ export function trainMf(table: RatingsTable, hp: MfHyperparameters, opts: TrainO
   const epochs = checkEpochs(opts.epochs);
   const model = createMfModel(table, h, opts.seed);
   const orders = new EpochOrders(table.n, opts.seed);
+  const runner = (opts.kernel ?? tsKernel)(model, table);
   let lr = h.lr;
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const order = orders.next();
     const t0 = performance.now();
-    const sse = sgdEpoch(model, table, order, { lr, regFactor: h.regFactor, regBias: h.regBias });
+    const sse = runner.sgdEpoch(order, { lr, regFactor: h.regFactor, regBias: h.regBias });
     const seconds = (performance.now() - t0) / 1000;
     if (!Number.isFinite(sse)) throw new TrainingDiverged(epoch, h.lr);
-    if (opts.onEpoch?.({ epoch, lr, trainRmse: Math.sqrt(sse / table.n), seconds, model }) === false) break;
+    if (opts.onEpoch) {
+      // The callback may evaluate the model (early stopping): it must see this epoch.
+      runner.readBack();
+      if (opts.onEpoch({ epoch, lr, trainRmse: Math.sqrt(sse / table.n), seconds, model }) === false) return model;
+    }
     lr *= h.lrDecay;
   }
+  runner.readBack();
   return model;
 }
 

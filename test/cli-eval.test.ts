@@ -45,6 +45,7 @@ interface EvalJson {
   rmse: number;
   mae: number;
   seed: number;
+  kernel: string;
   hyperparameters: { factors: number; epochs: number; lr: number; lr_decay: number; reg_factor: number; reg_bias: number; init_std: number };
   tuning: null | { validation_fraction: number; validation_rmse: number; trials: number };
   train: { ratings: number; fingerprint: string };
@@ -129,6 +130,29 @@ describe('reel eval', () => {
     const r = await reel(['eval', '--train', u1, '--test', u1, ...flags]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(named);
+  });
+
+  it('cli - eval --kernel ts|wasm: the WebAssembly kernel is the default and reaches the TypeScript reference figure; another name exits 2', async () => {
+    const train = plantedFile('k.base', 3, 4000);
+    const test = plantedFile('k.test', 4, 800);
+    const args = ['eval', '--model', 'mf', '--train', train, '--test', test, '--factors', '6', '--epochs', '8', '--json'];
+    const byDefault = JSON.parse((await reel(args)).stdout) as EvalJson;
+    const wasm = JSON.parse((await reel([...args, '--kernel', 'wasm'])).stdout) as EvalJson;
+    const ts = JSON.parse((await reel([...args, '--kernel', 'ts'])).stdout) as EvalJson;
+    expect(byDefault.kernel).toBe('wasm');
+    expect(wasm.kernel).toBe('wasm');
+    expect(ts.kernel).toBe('ts');
+    expect(byDefault.rmse).toBe(wasm.rmse);
+    // Float kernels agree within rounding, not bit for bit.
+    expect(Math.abs(wasm.rmse - ts.rmse)).toBeLessThan(1e-3);
+    expect(Math.abs(wasm.mae - ts.mae)).toBeLessThan(1e-3);
+    const text = await reel([...args.slice(0, -1), '--kernel', 'ts']);
+    expect(text.stdout).toContain('kernel ts');
+
+    const bad = await reel([...args.slice(0, -1), '--kernel', 'gpu']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--kernel');
+    expect(bad.stderr).toContain("unknown kernel 'gpu'; known: wasm, ts");
   });
 
   it('cli - eval without --model, or with a missing or unreadable file, exits 2 naming it; --json gives a JSON error', async () => {

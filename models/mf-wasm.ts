@@ -1,0 +1,180 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ModelArgumentError, WasmKernelMissing } from './errors.js';
+import { checkTableFits, tsKernel, type MfEpochRunner, type MfKernel, type MfModel, type SgdStep } from './mf.js';
+import type { RatingsTable } from './ratings.js';
+
+/**
+ * The MF-SGD hot loop in WebAssembly SIMD (`models/wasm/mf.as.ts`, compiled by
+ * `npm run build` into `dist/models/wasm/mf.wasm`): same contract as `sgdEpoch` of
+ * `mf.ts`, which stays the reference the kernel is tested against.
+ */
+
+/**
+ * The few pieces of the WebAssembly JS API used here: lib "dom" declares them, but this is
+ * Node code compiled without it, and @types/node 20 does not.
+ */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+/** A compiled module (opaque here). */
+export interface WasmModule {
+  readonly __wasmModule?: never;
+}
+const WebAssemblyApi = (globalThis as unknown as {
+  WebAssembly: {
+    Module: new (bytes: Uint8Array) => WasmModule;
+    Instance: new (module: WasmModule, imports: object) => { exports: unknown };
+  };
+}).WebAssembly;
+
+/** What `mf.as.ts` exports. */
+interface MfExports {
+  memory: WasmMemory;
+  heapBase(): number;
+  sgdEpoch(
+    p: number, q: number, bu: number, bi: number,
+    users: number, items: number, ratings: number, order: number,
+    n: number, rows: number, k: number,
+    mu: number, lr: number, regFactor: number, regBias: number,
+  ): number;
+}
+
+/**
+ * The kernel's file: next to this module once compiled (`dist/models/wasm/mf.wasm`); run
+ * from source (vitest imports the `.ts`), the one `npm run build` put in `dist/`.
+ */
+export function defaultMfKernelFile(): string {
+  const fromSource = import.meta.url.endsWith('.ts');
+  return fileURLToPath(new URL(fromSource ? '../dist/models/wasm/mf.wasm' : './wasm/mf.wasm', import.meta.url));
+}
+
+const compiled = new Map<string, WasmModule>();
+
+/**
+ * The compiled kernel module, compiled once per process (synchronously: Node sets no size
+ * limit on it, and training is synchronous anyway). Throws `WasmKernelMissing` naming the
+ * file when the build has not produced it.
+ */
+export function loadMfKernel(file = defaultMfKernelFile()): WasmModule {
+  let m = compiled.get(file);
+  if (!m) {
+    if (!existsSync(file)) throw new WasmKernelMissing(file);
+    m = new WebAssemblyApi.Module(readFileSync(file));
+    compiled.set(file, m);
+  }
+  return m;
+}
+
+const PAGE = 65536;
+const align16 = (x: number): number => (x + 15) & ~15;
+
+/**
+ * One training run's parameters and ratings in a kernel instance's own linear memory:
+ * P, Q, bu, bi, users, items and ratings are copied in once, at construction; each epoch
+ * copies in only its order. The model given stays as it was until `readBack`.
+ *
+ * Layout (byte offsets, each 16-aligned, from the module's heap base): P, Q, bu, bi,
+ * users, items, ratings, then the order last, so that a longer order only grows memory.
+ */
+export class WasmMfSession implements MfEpochRunner {
+  private readonly ex: MfExports;
+  private readonly off: { p: number; q: number; bu: number; bi: number; users: number; items: number; ratings: number; order: number };
+  private orderCapacity = 0;
+  private readonly k: number;
+  private readonly mu: number;
+  private readonly rows: number;
+
+  constructor(
+    private readonly model: MfModel,
+    table: RatingsTable,
+    module: WasmModule = loadMfKernel(),
+  ) {
+    checkTableFits(model, table);
+    this.ex = new WebAssemblyApi.Instance(module, {}).exports as unknown as MfExports;
+    const { users, items, factors: k } = model;
+    this.k = k;
+    this.mu = model.mu;
+    this.rows = table.n;
+    const sizes = [users * k * 4, items * k * 4, users * 4, items * 4, table.n * 4, table.n * 4, table.n * 4];
+    const at: number[] = [];
+    let end = align16(this.ex.heapBase());
+    for (const s of sizes) {
+      at.push(end);
+      end = align16(end + s);
+    }
+    this.off = { p: at[0]!, q: at[1]!, bu: at[2]!, bi: at[3]!, users: at[4]!, items: at[5]!, ratings: at[6]!, order: end };
+    this.ensureOrderCapacity(table.n);
+    this.f32(this.off.p, model.p.length).set(model.p);
+    this.f32(this.off.q, model.q.length).set(model.q);
+    this.f32(this.off.bu, users).set(model.bu);
+    this.f32(this.off.bi, items).set(model.bi);
+    this.u32(this.off.users, table.n).set(table.users.subarray(0, table.n));
+    this.u32(this.off.items, table.n).set(table.items.subarray(0, table.n));
+    this.f32(this.off.ratings, table.n).set(table.ratings.subarray(0, table.n));
+  }
+
+  /** `sgdEpoch` of `mf.ts` on this session's copy; an order entry past the table is refused before any update. */
+  sgdEpoch(order: Uint32Array, step: SgdStep): number {
+    this.ensureOrderCapacity(order.length);
+    this.u32(this.off.order, order.length).set(order);
+    const o = this.off;
+    const r = this.ex.sgdEpoch(
+      o.p, o.q, o.bu, o.bi, o.users, o.items, o.ratings, o.order,
+      order.length, this.rows, this.k, this.mu, step.lr, step.regFactor, step.regBias,
+    );
+    if (r < 0) {
+      const t = -r - 1;
+      throw new ModelArgumentError(`order[${t}] = ${order[t]} is not a row of the table (${this.rows} rows)`, ['order']);
+    }
+    return r;
+  }
+
+  /** Copies the trained parameters into `model` (the session's own by default; any of the same shape). */
+  readBack(model: MfModel = this.model): void {
+    if (model.users !== this.model.users || model.items !== this.model.items || model.factors !== this.k) {
+      throw new ModelArgumentError(`cannot read back into a model of another shape (${model.users}×${model.items}×${model.factors}, not ${this.model.users}×${this.model.items}×${this.k})`, ['model']);
+    }
+    model.p.set(this.f32(this.off.p, model.p.length));
+    model.q.set(this.f32(this.off.q, model.q.length));
+    model.bu.set(this.f32(this.off.bu, model.users));
+    model.bi.set(this.f32(this.off.bi, model.items));
+  }
+
+  private ensureOrderCapacity(n: number): void {
+    if (n <= this.orderCapacity) return;
+    const mem = this.ex.memory;
+    const need = Math.ceil((this.off.order + n * 4) / PAGE) - mem.buffer.byteLength / PAGE;
+    if (need > 0) mem.grow(need);
+    this.orderCapacity = n;
+  }
+
+  // Views are made at each use: growing memory detaches the previous buffer.
+  private f32(at: number, len: number): Float32Array {
+    return new Float32Array(this.ex.memory.buffer, at, len);
+  }
+
+  private u32(at: number, len: number): Uint32Array {
+    return new Uint32Array(this.ex.memory.buffer, at, len);
+  }
+}
+
+/** `trainMf`'s `kernel` for WebAssembly: one session per training run. */
+export const wasmKernel: MfKernel = (model, table) => new WasmMfSession(model, table);
+
+/** The kernels by name, for a `--kernel` flag and the benchmark: WebAssembly SIMD first, the default. */
+export const MF_KERNELS = { wasm: wasmKernel, ts: tsKernel } as const satisfies Record<string, MfKernel>;
+export type MfKernelName = keyof typeof MF_KERNELS;
+export const DEFAULT_MF_KERNEL: MfKernelName = 'wasm';
+
+/**
+ * `sgdEpoch` of `mf.ts`, signature and all, run by the kernel: one session for one epoch
+ * (copy in, epoch, read back), for tests and one-offs. Training uses a session per run.
+ */
+export function sgdEpochWasm(model: MfModel, table: RatingsTable, order: Uint32Array, step: SgdStep): number {
+  const s = new WasmMfSession(model, table);
+  const sse = s.sgdEpoch(order, step);
+  s.readBack();
+  return sse;
+}
