@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { ClusterClient, type ClusterReport } from '../cluster/index.js';
-import { builtCli } from './harness/processes.js';
+import { builtCli, runReel } from './harness/processes.js';
 import { waitFor } from './harness/wait.js';
 
 const execFileP = promisify(execFile);
@@ -16,13 +16,8 @@ const cli = builtCli();
 /** The environment without REEL_* settings: each test names its cluster through flags or the folder it runs in. */
 const ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('REEL_')));
 
-/** Runs `reel ARGS` in `cwd` to its end: exit code, stdout and stderr. */
-async function reel(cwd: string, args: string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return execFileP(process.execPath, [cli, ...args], { cwd, env: ENV, timeout: timeoutMs }).then(
-    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code: number | null; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  );
-}
+/** Runs `reel ARGS` in `cwd` to its end, without the REEL_* settings of this environment. */
+const reel = (cwd: string, args: string[], timeoutMs = 30_000) => runReel(args, { cwd, env: ENV, timeoutMs });
 
 /** Listens on `port` (0: any) at `host`; undefined when that fails. */
 function listen(port: number, host: string): Promise<Server | undefined> {

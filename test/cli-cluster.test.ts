@@ -8,19 +8,13 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { ClusterReport } from '../cluster/index.js';
 import { startNatsServer, uniquePrefix, type NatsServerHandle } from './harness/nats-server.js';
-import { builtCli } from './harness/processes.js';
+import { builtCli, runReel } from './harness/processes.js';
 import { waitFor } from './harness/wait.js';
 
 const run = promisify(execFile);
 const cli = builtCli();
 
-/** Runs `reel ARGS` to its end: exit code, stdout and stderr. */
-async function reel(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run(process.execPath, [cli, ...args]).then(
-    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  );
-}
+const reel = (args: string[]) => runReel(args);
 
 describe('operator CLI against real reel node processes', () => {
   let nats: NatsServerHandle;

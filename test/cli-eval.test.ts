@@ -1,24 +1,16 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../models/index.js';
-import { builtCli } from './harness/processes.js';
+import { builtCli, runReel } from './harness/processes.js';
 
-const run = promisify(execFile);
 const cli = builtCli();
 const ml100k = join(import.meta.dirname, '..', '..', 'shared', 'datasets', 'ml-100k');
 const dir = mkdtempSync(join(tmpdir(), 'reel-eval-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function reel(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run(process.execPath, [cli, ...args]).then(
-    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  );
-}
+const reel = (args: string[]) => runReel(args);
 
 /** A small tab-separated ratings file from a planted rank-2 model: quick to train and tune on. */
 function plantedFile(name: string, seed: number, n: number, rating?: number): string {

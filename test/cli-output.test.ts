@@ -1,17 +1,10 @@
-import { execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { builtCli } from './harness/processes.js';
+import { builtCli, runReel } from './harness/processes.js';
 
-const run = promisify(execFile);
 const cli = builtCli();
 
-async function reel(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run(process.execPath, [cli, ...args]).then(
-    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  );
-}
+const reel = (args: string[]) => runReel(args);
 
 describe('reel output', () => {
   it('output - a reader that closes stdout early (reel start | head -1) ends the command quietly, exit 0', async () => {

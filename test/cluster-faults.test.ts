@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -12,18 +10,10 @@ import { NatsTransport } from '../runtime/transport-nats.js';
 import { testActorFactory } from './fixtures/actors.js';
 import { FAST_NODE_FLAGS, startTestCluster, type TestCluster } from './harness/cluster.js';
 import { startNatsServer, uniquePrefix, type NatsServerHandle } from './harness/nats-server.js';
-import { builtCli, builtFixture, startNodeProcess } from './harness/processes.js';
+import { builtFixture, runReel, startNodeProcess } from './harness/processes.js';
 
-const run = promisify(execFile);
-const cli = builtCli();
 
-/** Runs `reel …`; resolves with its exit code and output whatever the code. */
-async function reel(args: string[], timeout = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run(process.execPath, [cli, ...args], { timeout }).then(
-    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  );
-}
+const reel = (args: string[], timeoutMs = 30_000) => runReel(args, { timeoutMs });
 
 describe('cluster faults with real processes', () => {
   let c: TestCluster | undefined;

@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 /** A JSON line a child printed, stamped with this (test) process's monotonic clock on arrival. */
 export type ProcessEvent = Record<string, unknown> & { recvMono: number };
@@ -142,4 +143,25 @@ export function builtFixture(name: string): string {
 /** Path of the built `reel` command, `dist/cli/main.js`. */
 export function builtCli(): string {
   return `${repoRoot()}/dist/cli/main.js`;
+}
+
+/** How a run of the `reel` command ended. */
+export interface CliRun {
+  /** Its exit code (null if a signal ended it). */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const execFileP = promisify(execFile);
+
+/**
+ * Runs the built `reel` command with `args` to its end. A non-zero exit is an outcome, not a
+ * throw: the caller asserts on the code and the output. No time limit unless `timeoutMs`.
+ */
+export function runReel(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliRun> {
+  return execFileP(process.execPath, [builtCli(), ...args], { timeout: opts.timeoutMs ?? 0, ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.env ? { env: opts.env } : {}) }).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e: { code: number | null; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+  );
 }
