@@ -3,9 +3,9 @@ import { dirname, join } from 'node:path';
 import { fixedColumns } from './columns.js';
 import { DataFormatError } from './errors.js';
 import { PIPES } from './fields.js';
-import { DataReader, type ReadOptions } from './reader.js';
+import type { DataReader, ReadOptions } from './reader.js';
 import { titleOf } from './rows.js';
-import { tableParser } from './table.js';
+import { tableReader } from './table.js';
 import type { Title, UserInfo } from './types.js';
 
 /** The 19 genres of ml-100k, in the order of `u.item`'s flags (as its `u.genre` lists them). */
@@ -32,8 +32,9 @@ export interface UItemOptions extends ReadOptions {
  */
 export async function readUGenre(file: string): Promise<string[]> {
   const format = fixedColumns({ name: 0, index: 1 }, 2, 'genre | index');
-  const rows = new DataReader(file, () =>
-    tableParser(file, {
+  const rows = tableReader(
+    file,
+    {
       what: 'an ml-100k u.genre (genre|index)',
       separator: PIPES,
       columns: format,
@@ -44,8 +45,9 @@ export async function readUGenre(file: string): Promise<string[]> {
         if (!Number.isInteger(i) || i < 0) return `genre index '${index}' is not a whole number`;
         return { name, index: i };
       },
-    }),
-    {}, 'latin1',
+    },
+    {},
+    'latin1',
   );
   const genres: string[] = [];
   for await (const g of rows) {
@@ -63,12 +65,12 @@ export async function readUGenre(file: string): Promise<string[]> {
  * URL are not kept.
  */
 export function readUItem(file: string, opts: UItemOptions = {}): DataReader<Title> {
-  return new DataReader(
+  return tableReader(
     file,
     async () => {
       const beside = join(dirname(file), 'u.genre');
       const genres = opts.genres ?? (existsSync(beside) ? await readUGenre(beside) : ML100K_GENRES);
-      return tableParser(file, {
+      return {
         what: `an ml-100k u.item (id|title|release date|video release date|IMDb URL|${genres.length} genre flags)`,
         separator: PIPES,
         columns: fixedColumns({ id: 0, title: 1 }, ITEM_FIELDS + genres.length, `id, title, release date, video release date, IMDb URL and ${genres.length} genre flags`),
@@ -81,7 +83,7 @@ export function readUItem(file: string, opts: UItemOptions = {}): DataReader<Tit
           }
           return titleOf(fields[0]!.trim(), fields[1]!.trim(), named);
         },
-      });
+      };
     },
     opts,
     'latin1',
@@ -90,24 +92,23 @@ export function readUItem(file: string, opts: UItemOptions = {}): DataReader<Tit
 
 /** ml-100k `u.user`: `id | age | gender | occupation | zip code`, every field given. */
 export function readUUser(file: string, opts: ReadOptions = {}): DataReader<UserInfo> {
-  return new DataReader(
+  return tableReader(
     file,
-    () =>
-      tableParser(file, {
-        what: 'an ml-100k u.user (id|age|gender|occupation|zip code)',
-        separator: PIPES,
-        columns: fixedColumns({ id: 0 }, 5, 'id, age, gender, occupation, zip code'),
-        row: (fields) => {
-          const [id, age, gender, occupation, zip] = fields.map((f) => f.trim()) as [string, string, string, string, string];
-          if (!id) return 'empty user id';
-          const years = age === '' ? NaN : Number(age);
-          if (!Number.isInteger(years) || years < 1 || years > 120) return `age '${age}' is not a whole number of years from 1 to 120`;
-          if (gender !== 'M' && gender !== 'F') return `gender '${gender}' is not M or F`;
-          if (!occupation) return 'empty occupation';
-          if (!zip) return 'empty zip code';
-          return { id, age: years, gender, occupation, zip };
-        },
-      }),
+    {
+      what: 'an ml-100k u.user (id|age|gender|occupation|zip code)',
+      separator: PIPES,
+      columns: fixedColumns({ id: 0 }, 5, 'id, age, gender, occupation, zip code'),
+      row: (fields) => {
+        const [id, age, gender, occupation, zip] = fields.map((f) => f.trim()) as [string, string, string, string, string];
+        if (!id) return 'empty user id';
+        const years = age === '' ? NaN : Number(age);
+        if (!Number.isInteger(years) || years < 1 || years > 120) return `age '${age}' is not a whole number of years from 1 to 120`;
+        if (gender !== 'M' && gender !== 'F') return `gender '${gender}' is not M or F`;
+        if (!occupation) return 'empty occupation';
+        if (!zip) return 'empty zip code';
+        return { id, age: years, gender, occupation, zip };
+      },
+    },
     opts,
     'latin1',
   );

@@ -1,8 +1,8 @@
 import type { HeaderSchema } from './columns.js';
 import { COMMAS } from './fields.js';
-import { DataReader, type ReadOptions } from './reader.js';
+import type { DataReader, ReadOptions } from './reader.js';
 import { tagRow, titleRow } from './rows.js';
-import { tableParser } from './table.js';
+import { tableReader } from './table.js';
 import type { Link, Tag, Title } from './types.js';
 
 /*
@@ -33,12 +33,12 @@ export interface MoviesCsvOptions extends ReadOptions {
 
 /** `movies.csv`: `movieId,title,genres`, genres separated by '|' or "(no genres listed)". */
 export function readMoviesCsv(file: string, opts: MoviesCsvOptions = {}): DataReader<Title> {
-  return new DataReader(
+  return tableReader(
     file,
     async () => {
       const links = new Map<string, Link>();
       if (opts.links) for await (const l of opts.links) links.set(l.item, l);
-      return tableParser(file, {
+      return {
         what: 'a movies.csv (movieId,title,genres)',
         separator: COMMAS,
         columns: MOVIES,
@@ -50,7 +50,7 @@ export function readMoviesCsv(file: string, opts: MoviesCsvOptions = {}): DataRe
           if (l.tmdbId !== undefined) t.tmdbId = l.tmdbId;
           return t;
         },
-      });
+      };
     },
     opts,
   );
@@ -58,36 +58,33 @@ export function readMoviesCsv(file: string, opts: MoviesCsvOptions = {}): DataRe
 
 /** `tags.csv`: `userId,movieId,tag,timestamp`. */
 export function readTagsCsv(file: string, opts: ReadOptions = {}): DataReader<Tag> {
-  return new DataReader(
+  return tableReader(
     file,
-    () =>
-      tableParser(file, {
-        what: 'a tags.csv (userId,movieId,tag,timestamp)',
-        separator: COMMAS,
-        columns: TAGS,
-        row: (f, at) => tagRow(f[at.user]!, f[at.item]!, f[at.tag]!, f[at.time]!),
-      }),
+    {
+      what: 'a tags.csv (userId,movieId,tag,timestamp)',
+      separator: COMMAS,
+      columns: TAGS,
+      row: (f, at) => tagRow(f[at.user]!, f[at.item]!, f[at.tag]!, f[at.time]!),
+    },
     opts,
   );
 }
 
 /** `links.csv`: `movieId,imdbId,tmdbId`; a few titles have no tmdbId. */
 export function readLinksCsv(file: string, opts: ReadOptions = {}): DataReader<Link> {
-  return new DataReader(
+  return tableReader(
     file,
-    () =>
-      tableParser(file, {
-        what: 'a links.csv (movieId,imdbId,tmdbId)',
-        separator: COMMAS,
-        columns: LINKS,
-        row: (f, at) => {
-          const [item, imdb, tmdb] = [f[at.item]!.trim(), f[at.imdb]!.trim(), f[at.tmdb]!.trim()];
-          if (!item) return 'empty movieId';
-          if (!/^\d+$/.test(imdb)) return `imdbId '${imdb}' is not a number`;
-          if (tmdb !== '' && !/^\d+$/.test(tmdb)) return `tmdbId '${tmdb}' is not a number`;
-          return tmdb === '' ? { item, imdbId: imdb } : { item, imdbId: imdb, tmdbId: tmdb };
-        },
-      }),
+    {
+      what: 'a links.csv (movieId,imdbId,tmdbId)',
+      separator: COMMAS,
+      columns: LINKS,
+      row: (f, at) => {
+        const [item, imdb, tmdb] = [f[at.item]!.trim(), f[at.imdb]!.trim(), f[at.tmdb]!.trim()];
+        if (!item) return 'empty movieId';
+        if (!/^\d+$/.test(imdb)) return `imdbId '${imdb}' is not a number`;
+        if (tmdb !== '' && !/^\d+$/.test(tmdb)) return `tmdbId '${tmdb}' is not a number`;
+        return tmdb === '' ? { item, imdbId: imdb } : { item, imdbId: imdb, tmdbId: tmdb };
+      },},
     opts,
   );
 }

@@ -1,8 +1,8 @@
 import { fixedColumns } from './columns.js';
 import { COLONS } from './fields.js';
-import { DataReader, type ReadOptions } from './reader.js';
+import type { DataReader, ReadOptions } from './reader.js';
 import { tagRow, titleRow } from './rows.js';
-import { tableParser } from './table.js';
+import { tableReader } from './table.js';
 import type { Tag, Title, UserInfo } from './types.js';
 
 /** ml-1m's occupation codes, as its README names them. */
@@ -26,7 +26,7 @@ export function readMoviesDat(file: string, opts: ReadOptions = {}): DataReader<
     columns: fixedColumns({ id: 0, title: 1, genres: 2 }, 3, 'id, title, genres'),
     row: ([id, title, genres]: string[]) => titleRow(id!, title!, genres!),
   };
-  return new DataReader(file, () => tableParser(file, format), opts, 'latin1');
+  return tableReader(file, format, opts, 'latin1');
 }
 
 /**
@@ -50,7 +50,7 @@ export function readUsersDat(file: string, opts: ReadOptions = {}): DataReader<U
       return { id, gender, age: group, occupation: job, zip };
     },
   };
-  return new DataReader(file, () => tableParser(file, format), opts, 'latin1');
+  return tableReader(file, format, opts, 'latin1');
 }
 
 /** ml-10m `tags.dat`: `user::item::tag::timestamp`. */
@@ -61,5 +61,5 @@ export function readTagsDat(file: string, opts: ReadOptions = {}): DataReader<Ta
     columns: fixedColumns({ user: 0, item: 1, tag: 2, time: 3 }, 4, 'user, item, tag, timestamp'),
     row: ([user, item, tag, time]: string[]) => tagRow(user!, item!, tag!, time!),
   };
-  return new DataReader(file, () => tableParser(file, format), opts, 'latin1');
+  return tableReader(file, format, opts, 'latin1');
 }

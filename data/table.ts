@@ -1,7 +1,8 @@
 import { headerColumns, type Columns, type HeaderSchema } from './columns.js';
 import { DataFormatError } from './errors.js';
 import type { Separator } from './fields.js';
-import type { LineParser } from './reader.js';
+import type { TextEncoding } from './lines.js';
+import { DataReader, type LineParser, type ReadOptions } from './reader.js';
 
 /**
  * A file of rows of fields, one record per row: how a line splits, where the columns are
@@ -43,4 +44,17 @@ export function tableParser<F extends string, T>(file: string, format: TableForm
       if (!seen) throw new DataFormatError(file, undefined, `not ${format.what}: ${lines === 0 ? 'the file is empty' : 'the file holds only blank lines'}`);
     },
   };
+}
+
+/**
+ * A reader of one file of `format` (or of the format a setup step makes first, such as genre
+ * names read from a neighbouring file): every table reader of `data/` is one of these.
+ */
+export function tableReader<F extends string, T>(
+  file: string,
+  format: TableFormat<F, T> | (() => Promise<TableFormat<F, T>>),
+  opts: ReadOptions = {},
+  encoding: TextEncoding = 'utf8',
+): DataReader<T> {
+  return new DataReader(file, async () => tableParser(file, typeof format === 'function' ? await format() : format), opts, encoding);
 }
