@@ -6,7 +6,7 @@ import type { RatingsTable } from './ratings.js';
 
 /**
  * The MF-SGD hot loop in WebAssembly SIMD (`models/wasm/mf.as.ts`, compiled by
- * `npm run build` into `dist/models/wasm/mf.wasm`): same contract as `sgdEpoch` of
+ * `npm run build` into `dist/models/wasm/kernels.wasm`): same contract as `sgdEpoch` of
  * `mf.ts`, which stays the reference the kernel is tested against.
  */
 
@@ -42,12 +42,12 @@ interface MfExports {
 }
 
 /**
- * The kernel's file: next to this module once compiled (`dist/models/wasm/mf.wasm`); run
+ * The kernel's file: next to this module once compiled (`dist/models/wasm/kernels.wasm`); run
  * from source (vitest imports the `.ts`), the one `npm run build` put in `dist/`.
  */
 export function defaultMfKernelFile(): string {
   const fromSource = import.meta.url.endsWith('.ts');
-  return fileURLToPath(new URL(fromSource ? '../dist/models/wasm/mf.wasm' : './wasm/mf.wasm', import.meta.url));
+  return fileURLToPath(new URL(fromSource ? '../dist/models/wasm/kernels.wasm' : './wasm/kernels.wasm', import.meta.url));
 }
 
 const compiled = new Map<string, WasmModule>();

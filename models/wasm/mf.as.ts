@@ -1,5 +1,5 @@
 // AssemblyScript, not TypeScript: compiled by `asc` (see package.json "build") into
-// dist/models/wasm/mf.wasm, never by tsc (tsconfig excludes models/wasm). The loader is
+// dist/models/wasm/kernels.wasm (through kernels.as.ts), never by tsc (tsconfig excludes models/wasm). The loader is
 // models/mf-wasm.ts, which owns the memory layout; this module only computes.
 //
 // The hot loop of biased MF by SGD, the contract of `sgdEpoch` in models/mf.ts, over arrays

@@ -1,0 +1,5 @@
+// AssemblyScript entry of reel's one WebAssembly module (see package.json "build"): every
+// hot loop of models/ lives in a file of this folder and is exported from here, so that one
+// `dist/models/wasm/kernels.wasm` holds them all. Each loader in models/ owns its memory layout.
+
+export * from './mf.as';
