@@ -12,7 +12,7 @@ export { ManualClock, OffsetClock, systemClock } from './clock.js';
 export { connectNats } from './transport-nats.js';
 export { LocalHub } from './transport-local.js';
 export { allShards, parseShardList, shardOf, fnv1a, fmix32, FNV_OFFSET, DEFAULT_SHARD_COUNT, MAX_SHARD_COUNT } from './shard.js';
-export { ENVELOPE_VERSION } from './envelope.js';
+export { ENVELOPE_VERSION, decodeValue, encodeValue } from './envelope.js';
 export { NODE_KIND } from './types.js';
 export {
   DEFAULT_ASK_TIMEOUT_MS,
