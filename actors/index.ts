@@ -2,10 +2,11 @@ import type { ActorSystem } from '../runtime/index.js';
 import { Kind } from './kinds.js';
 import { TitleActor } from './title.js';
 import { UserActor } from './user.js';
+import { NodeParams } from './training/node-params.js';
 
-/** Registers reel's actor kinds on a node. */
-export function registerReelActors(system: ActorSystem): ActorSystem {
-  return system.register(Kind.User, (a) => new UserActor(a)).register(Kind.Title, (a) => new TitleActor(a));
+/** Registers reel's actor kinds on a node; `params` holds the node's model parameters and training views. */
+export function registerReelActors(system: ActorSystem, params: NodeParams = new NodeParams()): ActorSystem {
+  return system.register(Kind.User, (a) => new UserActor(a, params)).register(Kind.Title, (a) => new TitleActor(a, params));
 }
 
 export { Kind } from './kinds.js';
@@ -19,3 +20,5 @@ export { USER_RECENT_TITLES } from './user.js';
 export type { IngestOptions } from './ingest.js';
 export type { OwnKeyField } from './decode.js';
 export type { InteractionBody, InteractionType, TitleSummary, UserSummary } from './messages.js';
+export { NodeParams } from './training/node-params.js';
+export type { UserHistory } from './training/node-params.js';

@@ -1,14 +1,18 @@
-import type { Actor, ActorAddress, Envelope } from '../runtime/index.js';
+import type { Actor, ActorAddress, ActorContext, Envelope } from '../runtime/index.js';
 import { decodeInteraction, decodeNoBody, unknownMessageType } from './decode.js';
 import { IdentitySet } from './identity-set.js';
 import { countInteraction, emptyCounters, meanRating, type InteractionCounters } from './interaction-counters.js';
 import { interactionHash } from './interaction-identity.js';
 import { TitleMsg, type TitleSummary } from './messages.js';
+import { Kind } from './kinds.js';
+import type { NodeParams } from './training/node-params.js';
 
 /** What a title snapshot holds: its counters and the identity hashes of every interaction applied. */
 interface TitleSnapshot extends InteractionCounters {
   /** Absent in snapshots written before identities were kept: those start with none. */
   applied?: Float64Array;
+  /** This title's parameter row in each model version: `[version, factors then bias]`. */
+  rows?: Array<[string, Float32Array]>;
 }
 
 /**
@@ -26,17 +30,36 @@ export class TitleActor implements Actor<TitleSnapshot> {
   private s: InteractionCounters = emptyCounters();
   private applied = new IdentitySet();
 
-  constructor(private readonly address: ActorAddress) {}
+  private shard = -1;
 
-  onActivate(_ctx: unknown, snap: TitleSnapshot | undefined): void {
-    if (!snap) return;
-    const { applied, ...counters } = snap;
-    this.s = counters;
-    this.applied = applied ? IdentitySet.from(applied) : new IdentitySet();
+  constructor(
+    private readonly address: ActorAddress,
+    private readonly params?: NodeParams,
+  ) {}
+
+  onActivate(ctx: ActorContext, snap: TitleSnapshot | undefined): void {
+    this.shard = ctx.shard;
+    if (snap) {
+      const { applied, rows, ...counters } = snap;
+      this.s = counters;
+      this.applied = applied ? IdentitySet.from(applied) : new IdentitySet();
+      if (rows) this.params?.restoreRows(Kind.Title, ctx.shard, this.address.key, rows);
+    }
+    this.params?.attachTitle(ctx.shard, this.address.key);
   }
 
   snapshot(): TitleSnapshot {
-    return { ...this.s, applied: this.applied.toFloat64Array() };
+    const rows = this.params?.rowsOf(Kind.Title, this.shard, this.address.key) ?? [];
+    return { ...this.s, applied: this.applied.toFloat64Array(), ...(rows.length > 0 ? { rows } : {}) };
+  }
+
+  onPassivate(): TitleSnapshot {
+    this.params?.detachTitle(this.shard, this.address.key);
+    return this.snapshot();
+  }
+
+  pinned(): boolean {
+    return this.params?.pinned === true;
   }
 
   receive(msg: Envelope): unknown {

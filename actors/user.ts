@@ -1,9 +1,11 @@
-import type { Actor, ActorAddress, Envelope } from '../runtime/index.js';
+import type { Actor, ActorAddress, ActorContext, Envelope } from '../runtime/index.js';
 import { decodeInteraction, decodeNoBody, unknownMessageType } from './decode.js';
 import { IdentitySet } from './identity-set.js';
 import { countInteraction, emptyCounters, meanRating, type InteractionCounters } from './interaction-counters.js';
 import { interactionHash } from './interaction-identity.js';
 import { UserMsg, type InteractionBody, type UserSummary } from './messages.js';
+import { Kind } from './kinds.js';
+import type { NodeParams, UserHistory } from './training/node-params.js';
 
 /** Titles of recent history a user actor keeps. */
 export const USER_RECENT_TITLES = 100;
@@ -19,6 +21,10 @@ interface UserState extends InteractionCounters {
 interface UserSnapshot extends UserState {
   /** Absent in snapshots written before identities were kept: those start with none. */
   applied?: Float64Array;
+  /** The training view of the history; absent in snapshots written before training existed. */
+  history?: UserHistory;
+  /** This user's parameter row in each model version: `[version, factors then bias]`. */
+  rows?: Array<[string, Float32Array]>;
 }
 
 /**
@@ -35,18 +41,38 @@ interface UserSnapshot extends UserState {
 export class UserActor implements Actor<UserSnapshot> {
   private s: UserState = { ...emptyCounters(), recent: [], recentTimes: [] };
   private applied = new IdentitySet();
+  private history: UserHistory = { titles: [], values: [] };
+  private shard = -1;
 
-  constructor(private readonly address: ActorAddress) {}
+  constructor(
+    private readonly address: ActorAddress,
+    private readonly params?: NodeParams,
+  ) {}
 
-  onActivate(_ctx: unknown, snap: UserSnapshot | undefined): void {
-    if (!snap) return;
-    const { applied, ...state } = snap;
-    this.s = { ...state, recentTimes: state.recentTimes ?? state.recent.map(() => 0) };
-    this.applied = applied ? IdentitySet.from(applied) : new IdentitySet();
+  onActivate(ctx: ActorContext, snap: UserSnapshot | undefined): void {
+    this.shard = ctx.shard;
+    if (snap) {
+      const { applied, history, rows, ...state } = snap;
+      this.s = { ...state, recentTimes: state.recentTimes ?? state.recent.map(() => 0) };
+      this.applied = applied ? IdentitySet.from(applied) : new IdentitySet();
+      if (history) this.history = history;
+      if (rows) this.params?.restoreRows(Kind.User, ctx.shard, this.address.key, rows);
+    }
+    this.params?.attachUser(ctx.shard, this.address.key, this.history);
   }
 
   snapshot(): UserSnapshot {
-    return { ...this.s, applied: this.applied.toFloat64Array() };
+    const rows = this.params?.rowsOf(Kind.User, this.shard, this.address.key) ?? [];
+    return { ...this.s, applied: this.applied.toFloat64Array(), history: this.history, ...(rows.length > 0 ? { rows } : {}) };
+  }
+
+  onPassivate(): UserSnapshot {
+    this.params?.detachUser(this.shard, this.address.key);
+    return this.snapshot();
+  }
+
+  pinned(): boolean {
+    return this.params?.pinned === true;
   }
 
   receive(msg: Envelope): unknown {
@@ -66,6 +92,8 @@ export class UserActor implements Actor<UserSnapshot> {
     if (!this.applied.add(interactionHash(b))) return false;
     countInteraction(this.s, b);
     this.addRecent(b.titleId, b.eventTimeMs);
+    this.history.titles.push(b.titleId);
+    this.history.values.push(b.type === 'RATING' ? b.value : NaN);
     return true;
   }
 

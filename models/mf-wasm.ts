@@ -106,10 +106,7 @@ export class WasmMfSession implements MfEpochRunner {
     }
     this.off = { p: at[0]!, q: at[1]!, bu: at[2]!, bi: at[3]!, users: at[4]!, items: at[5]!, ratings: at[6]!, order: end };
     this.ensureOrderCapacity(table.n);
-    this.f32(this.off.p, model.p.length).set(model.p);
-    this.f32(this.off.q, model.q.length).set(model.q);
-    this.f32(this.off.bu, users).set(model.bu);
-    this.f32(this.off.bi, items).set(model.bi);
+    this.reload();
     this.u32(this.off.users, table.n).set(table.users.subarray(0, table.n));
     this.u32(this.off.items, table.n).set(table.items.subarray(0, table.n));
     this.f32(this.off.ratings, table.n).set(table.ratings.subarray(0, table.n));
@@ -140,6 +137,15 @@ export class WasmMfSession implements MfEpochRunner {
     model.q.set(this.f32(this.off.q, model.q.length));
     model.bu.set(this.f32(this.off.bu, model.users));
     model.bi.set(this.f32(this.off.bi, model.items));
+  }
+
+  /** Copies the model's parameters in, as they are now. */
+  reload(): void {
+    const m = this.model;
+    this.f32(this.off.p, m.p.length).set(m.p);
+    this.f32(this.off.q, m.q.length).set(m.q);
+    this.f32(this.off.bu, m.users).set(m.bu);
+    this.f32(this.off.bi, m.items).set(m.bi);
   }
 
   private ensureOrderCapacity(n: number): void {

@@ -151,6 +151,8 @@ export interface MfEpochRunner {
   sgdEpoch(order: Uint32Array, step: SgdStep): number;
   /** Brings the model up to date with the epochs run so far. */
   readBack(): void;
+  /** Takes the model's parameters as they are now (changed outside, e.g. pulled from a parameter server). */
+  reload(): void;
 }
 
 /** Makes the runner of a training run. */
@@ -160,6 +162,7 @@ export type MfKernel = (model: MfModel, table: RatingsTable) => MfEpochRunner;
 export const tsKernel: MfKernel = (model, table) => ({
   sgdEpoch: (order, step) => sgdEpoch(model, table, order, step),
   readBack: () => undefined,
+  reload: () => undefined,
 });
 
 /** The predicted rating of user `u` for item `i`, clamped; unseen ids contribute nothing. */

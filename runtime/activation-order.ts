@@ -49,7 +49,7 @@ export class ActivationOrder {
     for (const act of this.order) {
       if (budget-- <= 0) return;
       if (act.state !== 'active') continue;
-      if (act.mailbox.busy) {
+      if (act.mailbox.busy || act.pinned) {
         this.touch(act);
         continue;
       }
@@ -62,7 +62,7 @@ export class ActivationOrder {
   sweepIdle(limit: number): number {
     let n = 0;
     for (const act of this.order) {
-      if (act.state === 'active' && act.idleSince <= limit && !act.mailbox.busy) {
+      if (act.state === 'active' && act.idleSince <= limit && !act.mailbox.busy && !act.pinned) {
         act.beginPassivation();
         n++;
       }

@@ -125,6 +125,11 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
    */
   private flags = 0;
 
+  /** Whether the actor asks to stay in memory (`Actor.pinned`). */
+  get pinned(): boolean {
+    return this.actor?.pinned?.() === true;
+  }
+
   constructor(
     private readonly host: ActivationHost,
     private readonly factory: ActorFactory,

@@ -167,6 +167,7 @@ describe('applied once', () => {
       load: (kind, key) => (failLoads-- > 0 ? Promise.reject(new Error('store down')) : store.load(kind, key)),
       save: (kind, key, snap, rev) => store.save(kind, key, snap, rev),
       delete: (kind, key) => store.delete(kind, key),
+      keys: (kind) => store.keys(kind),
       close: () => store.close(),
     };
     rig = new Rig(flaky);
@@ -202,6 +203,7 @@ describe('applied once', () => {
         throw new Error('store lost the write');
       },
       delete: (k, key) => inner.delete(k, key),
+      keys: (kind) => inner.keys(kind),
       close: () => inner.close(),
     };
     rig = new Rig(store);

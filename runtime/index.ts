@@ -70,6 +70,7 @@ export type {
   NodeAnswer,
   NodeHandler,
   ScatterGather,
+  ShardDirectory,
   Reply,
   RuntimeEvent,
   ShardId,

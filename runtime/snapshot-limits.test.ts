@@ -37,6 +37,7 @@ describe('snapshot limits', () => {
       load: (k, key) => inner.load(k, key),
       save: (k, key, snap, rev) => (failSaves ? Promise.reject(new Error('store unreachable')) : inner.save(k, key, snap, rev)),
       delete: (k, key) => inner.delete(k, key),
+      keys: (kind) => inner.keys(kind),
       close: () => inner.close(),
     };
     await using s = await node(store);

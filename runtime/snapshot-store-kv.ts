@@ -65,6 +65,11 @@ export function snapshotKvKey(key: string): string {
   return PLAIN_KEY_RE.test(key) ? key : ENCODED_KEY_PREFIX + Buffer.from(key, 'utf8').toString('base64url');
 }
 
+/** The actor key of a KV key written by `snapshotKvKey`. */
+export function actorKeyOf(kvKey: string): string {
+  return kvKey.startsWith(ENCODED_KEY_PREFIX) ? Buffer.from(kvKey.slice(ENCODED_KEY_PREFIX.length), 'base64url').toString('utf8') : kvKey;
+}
+
 /**
  * Actor snapshots in JetStream KV, one bucket per actor kind (`<prefix>_snap_<kind>`),
  * each created on first use. Values are the self-describing msgpack of the `Snapshot`.
@@ -142,6 +147,13 @@ export class KvSnapshotStore implements SnapshotStore {
     const kv = await this.#bucket(kind);
     // Purge rather than delete: it drops the history too, leaving one marker.
     await kv.purge(snapshotKvKey(key));
+  }
+
+  async keys(kind: string): Promise<string[]> {
+    const kv = await this.#bucket(kind);
+    const out: string[] = [];
+    for await (const k of await kv.keys()) out.push(actorKeyOf(k));
+    return out;
   }
 
   async close(): Promise<void> {

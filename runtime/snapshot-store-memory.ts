@@ -47,6 +47,13 @@ export class MemorySnapshotStore implements SnapshotStore {
     if (this.slots.has(k)) this.slots.set(k, { bytes: undefined, revision: ++this.revision });
   }
 
+  async keys(kind: string): Promise<string[]> {
+    const prefix = `${kind}\u0000`;
+    const out: string[] = [];
+    for (const [k, slot] of this.slots) if (slot.bytes !== undefined && k.startsWith(prefix)) out.push(k.slice(prefix.length));
+    return out;
+  }
+
   /** Number of stored snapshots. */
   get size(): number {
     let n = 0;

@@ -138,7 +138,15 @@ export interface SnapshotStore {
    */
   save(kind: string, key: string, snapshot: Snapshot, expectedRevision: number): Promise<number>;
   delete(kind: string, key: string): Promise<void>;
+  /** The keys of every actor of `kind` with a stored snapshot, in no particular order. */
+  keys(kind: string): Promise<string[]>;
   close(): Promise<void>;
+}
+
+/** Which node owns a shard, as this node knows it now. Declared here, implemented by the cluster. */
+export interface ShardDirectory {
+  /** The owner's node id, or undefined while the shard has none. */
+  ownerOf(shard: ShardId): string | undefined;
 }
 
 /**
@@ -279,6 +287,11 @@ export interface Actor<S = unknown> {
   receive(msg: Envelope, ctx: ActorContext): unknown;
   /** Captures the state to persist (used by `ctx.persist()` and by passivation). */
   snapshot?(): S | undefined;
+  /**
+   * True while the activation must stay in memory (it takes part in a training job): the idle
+   * sweep and the active-actor cap pass it by. Shard moves and node stops still passivate it.
+   */
+  pinned?(): boolean;
   /** Called when the activation ends; returns the snapshot to keep (defaults to `snapshot()`). */
   onPassivate?(ctx: ActorContext): S | undefined | Promise<S | undefined>;
 }

@@ -1,0 +1,166 @@
+import type { TrainSpec } from './spec.js';
+
+/** Message types of the coordinator actor (`Kind.TrainJob`, keyed by version). */
+export const JobMsg = {
+  Start: 'start',
+  Join: 'join',
+  Ready: 'ready',
+  Poll: 'poll',
+  Done: 'done',
+  Checkpointed: 'checkpointed',
+  Reconfigure: 'reconfigure',
+  Fail: 'fail',
+  Status: 'status',
+} as const;
+
+/** Message types of the parameter-server actor (`Kind.TrainPs`, keyed by version). */
+export const PsMsg = { Contribute: 'contribute', Get: 'get' } as const;
+
+/** Node-addressed message types of training (one message per node, never one per key). */
+export const NodeMsg = {
+  /** Starts this node's worker for a version (idempotent). */
+  StartWorker: 'train.start',
+  /** Title rows, by key, for a version. */
+  Pull: 'params.pull',
+  /** Deltas to add to title rows, once per (attempt, worker, clock). */
+  Push: 'params.push',
+  /** Makes a version the one serving reads, on this node. */
+  Activate: 'params.activate',
+} as const;
+
+export type JobState = 'running' | 'done' | 'failed';
+
+export interface StartBody {
+  spec: TrainSpec;
+  /** The nodes that run workers at first. */
+  workers: string[];
+}
+
+export interface JoinBody {
+  node: string;
+}
+
+/** What a worker runs under: `stop` when the job has ended or the node is not one of its workers. */
+export interface JoinAnswer {
+  stop: boolean;
+  attempt: number;
+  workers: string[];
+  /** The first epoch this attempt trains (epochs before it are checkpointed). */
+  startEpoch: number;
+  /** Prefix of the checkpoint to restore, when `startEpoch` > 0. */
+  checkpoint?: string;
+  spec: TrainSpec;
+}
+
+export interface ReadyBody {
+  node: string;
+  attempt: number;
+  shards: number[];
+  /** Ratings the worker trains on (for updates/s), and the identity-hash sum of its data (for the fingerprint). */
+  ratings: number;
+  dataHash: number;
+  /** The global mean the parameter server settled for this attempt. */
+  mean: number;
+}
+
+export interface PollBody {
+  node: string;
+  attempt: number;
+  /** The clock the worker wants to start; -1 to wait for the start barrier only. */
+  clock: number;
+}
+
+export interface PollAnswer {
+  attempt: number;
+  state: JobState;
+  /** The worker may start `clock`. */
+  open: boolean;
+  /** The slowest worker's last finished clock. */
+  minDone: number;
+  epochsDone: number;
+}
+
+/** One worker's clock: what it computed and where its time went (seconds). */
+export interface ClockStats {
+  sse: number;
+  n: number;
+  validationSse: number;
+  validationN: number;
+  compute: number;
+  encode: number;
+  nats: number;
+  wait: number;
+}
+
+export interface DoneBody {
+  node: string;
+  attempt: number;
+  clock: number;
+  stats: ClockStats;
+}
+
+export interface CheckpointedBody {
+  node: string;
+  attempt: number;
+  epoch: number;
+  shards: number[];
+}
+
+export interface ReconfigureBody {
+  node: string;
+  attempt: number;
+  workers: string[];
+  reason: string;
+}
+
+/** One finished epoch, as `reel train` shows it and the manifest records it. */
+export interface EpochSummary {
+  epoch: number;
+  trainRmse: number;
+  validationRmse: number | null;
+  updatesPerS: number;
+  seconds: number;
+  /** Share of the workers' time per part: compute, encode, NATS, barrier waits. */
+  share: { compute: number; encode: number; nats: number; wait: number };
+}
+
+export interface JobStatus {
+  version: string;
+  state: JobState;
+  attempt: number;
+  workers: string[];
+  epochsDone: number;
+  epochs: number;
+  history: EpochSummary[];
+  error?: string;
+  /** Attempts after the first, with why each began. */
+  restarts: string[];
+}
+
+export interface ContributeBody {
+  node: string;
+  attempt: number;
+  sum: number;
+  count: number;
+}
+
+export interface GetGlobalBody {
+  attempt: number;
+  workers: number;
+}
+
+export interface PullBody {
+  version: string;
+  attempt: number;
+  keys: string[];
+}
+
+export interface PushBody {
+  version: string;
+  attempt: number;
+  worker: string;
+  clock: number;
+  keys: string[];
+  /** `keys.length × (factors + 1)` deltas, added to the rows. */
+  deltas: Float32Array;
+}

@@ -1,0 +1,147 @@
+import { InvalidArgument, shardOf, Unavailable, type ActorSystem, type ShardDirectory } from '../../runtime/index.js';
+import { MF_KERNELS, type MfEpochRunner, type MfModel, type RatingsTable } from '../../models/index.js';
+import { Kind } from '../kinds.js';
+import { CoordinatorActor } from './coordinator.js';
+import { NodeMsg, type ClockStats, type PullBody, type PushBody } from './messages.js';
+import type { NodeParams } from './node-params.js';
+import { ParameterServerActor } from './parameter-server.js';
+import type { TrainSpec } from './spec.js';
+import type { BlobStore, ModelRegistry } from './stores.js';
+import { Worker, type WorkerHost } from './worker.js';
+
+/** What a node needs to take part in training. */
+export interface TrainingDeps {
+  params: NodeParams;
+  registry: ModelRegistry;
+  blobs: BlobStore;
+  /** Who owns each shard (the cluster's view; in one process, this node). */
+  directory: ShardDirectory;
+  onClock?: (version: string, clock: number, stats: ClockStats) => void;
+  onEpoch?: (version: string, epoch: number, trainRmse: number) => void;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+/** Pushes applied per version, remembered to drop a resent one (per attempt, worker and clock). */
+const MAX_REMEMBERED_PUSHES = 4096;
+
+/**
+ * A node's part in training: the coordinator and parameter-server actor kinds, its worker
+ * for each running job, and the node handlers through which other workers pull and push
+ * the title rows of the shards this node serves (one message per node, applied to the
+ * shard arenas directly).
+ */
+export class NodeTraining implements WorkerHost {
+  readonly params: NodeParams;
+  readonly blobs: BlobStore;
+  readonly directory: ShardDirectory;
+  private readonly workers = new Map<string, Worker>();
+  private readonly ready = new Map<string, { attempt: number; shards: Set<number> }>();
+  private readonly pushes = new Map<string, Set<string>>();
+
+  constructor(
+    readonly system: ActorSystem,
+    private readonly deps: TrainingDeps,
+  ) {
+    this.params = deps.params;
+    this.blobs = deps.blobs;
+    this.directory = deps.directory;
+    const S = system.options.shardCount;
+    system
+      .register(Kind.TrainJob, (a) => new CoordinatorActor(a, { registry: deps.registry, blobs: deps.blobs, shardCount: S }))
+      .register(Kind.TrainPs, (a) => new ParameterServerActor(a))
+      .registerNodeHandler(NodeMsg.StartWorker, (_shards, body) => this.startWorker(String((body as { version?: unknown })?.version ?? '')))
+      .registerNodeHandler(NodeMsg.Pull, (_shards, body) => this.pull(body as PullBody))
+      .registerNodeHandler(NodeMsg.Push, (_shards, body) => this.push(body as PushBody))
+      .registerNodeHandler(NodeMsg.Activate, (_shards, body) => this.activate(String((body as { version?: unknown })?.version ?? '')));
+  }
+
+  kernel(name: TrainSpec['kernel'], model: MfModel, table: RatingsTable): MfEpochRunner {
+    return MF_KERNELS[name](model, table);
+  }
+
+  setReady(version: string, attempt: number, shards: readonly number[]): void {
+    this.ready.set(version, { attempt, shards: new Set(shards) });
+    this.pushes.set(version, new Set());
+  }
+
+  onClock(version: string, clock: number, stats: ClockStats): void {
+    this.deps.onClock?.(version, clock, stats);
+  }
+
+  onEpoch(version: string, epoch: number, trainRmse: number): void {
+    this.deps.onEpoch?.(version, epoch, trainRmse);
+  }
+
+  log(msg: string, fields?: Record<string, unknown>): void {
+    this.deps.log?.(msg, fields);
+  }
+
+  /** Starts this node's worker for `version` unless one runs. */
+  startWorker(version: string): boolean {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(version)) throw new InvalidArgument(`'${version}' is not a model version id`, { fields: ['version'] });
+    if (this.workers.has(version)) return false;
+    const w = new Worker(this, version);
+    this.workers.set(version, w);
+    void w.run().finally(() => {
+      if (this.workers.get(version) === w) this.workers.delete(version);
+    });
+    return true;
+  }
+
+  /** Workers running on this node, by version. */
+  runningJobs(): string[] {
+    return [...this.workers.keys()];
+  }
+
+  /** Stops every worker (node shutdown): they end after their current step. */
+  stopAll(): void {
+    for (const w of this.workers.values()) w.stop();
+  }
+
+  private arenaFor(version: string, attempt: number, key: string) {
+    const r = this.ready.get(version);
+    const shard = shardOf(Kind.Title, key, this.system.options.shardCount);
+    if (r === undefined || r.attempt !== attempt || !r.shards.has(shard)) {
+      throw new Unavailable(`node ${this.system.nodeId} is not ready for ${version} attempt ${attempt} on shard ${shard}`, { shard, node: this.system.nodeId });
+    }
+    const v = this.params.existingVersion(version);
+    if (v === undefined) throw new Unavailable(`node ${this.system.nodeId} has no parameters of ${version}`, { node: this.system.nodeId });
+    return v.arena(Kind.Title, shard);
+  }
+
+  private pull(b: PullBody): { rows: Float32Array } {
+    const v = this.params.existingVersion(b.version);
+    const stride = (v?.shape.factors ?? 0) + 1;
+    const rows = new Float32Array(b.keys.length * stride);
+    for (let j = 0; j < b.keys.length; j++) {
+      const a = this.arenaFor(b.version, b.attempt, b.keys[j]!);
+      rows.set(a.view(a.row(b.keys[j]!)), j * stride);
+    }
+    return { rows };
+  }
+
+  private push(b: PushBody): boolean {
+    const id = `${b.attempt}/${b.worker}/${b.clock}`;
+    const seen = this.pushes.get(b.version);
+    if (seen?.has(id)) return false;
+    // Checked whole before any row changes: a refused push applies nothing.
+    const arenas = b.keys.map((k) => this.arenaFor(b.version, b.attempt, k));
+    const stride = arenas[0]?.stride ?? 0;
+    if (b.deltas.length !== b.keys.length * stride) throw new InvalidArgument(`push of ${b.keys.length} rows carries ${b.deltas.length} values`, { fields: ['deltas'] });
+    for (let j = 0; j < b.keys.length; j++) {
+      const a = arenas[j]!;
+      const row = a.view(a.row(b.keys[j]!));
+      for (let f = 0; f < stride; f++) row[f] += b.deltas[j * stride + f]!;
+    }
+    if (seen !== undefined) {
+      seen.add(id);
+      if (seen.size > MAX_REMEMBERED_PUSHES) seen.delete(seen.values().next().value!);
+    }
+    return true;
+  }
+
+  private activate(version: string): boolean {
+    this.params.active = version;
+    return true;
+  }
+}

@@ -1,0 +1,86 @@
+import { InvalidArgument } from '../../runtime/index.js';
+
+/** Models `reel train` trains across nodes. */
+export const DISTRIBUTED_MODELS = ['mf'] as const;
+export type DistributedModel = (typeof DISTRIBUTED_MODELS)[number];
+
+/** How workers keep in step: a barrier per clock, or at most `staleness` clocks ahead of the slowest. */
+export type Consistency = { kind: 'bsp' } | { kind: 'ssp'; staleness: number };
+
+/** What a training job runs: written once by `reel train`, read by the coordinator and every worker. */
+export interface TrainSpec {
+  /** The model version this job writes (its id). */
+  version: string;
+  model: DistributedModel;
+  factors: number;
+  epochs: number;
+  /** Learning rate of the first epoch, multiplied by `lrDecay` after each. */
+  lr: number;
+  lrDecay: number;
+  /** L2 regularisation of factors and of biases. */
+  regFactor: number;
+  regBias: number;
+  initStd: number;
+  seed: number;
+  /** Clocks (pull, train a slice, push) per epoch. */
+  clocksPerEpoch: number;
+  consistency: Consistency;
+  /** Share of ratings held out (by a hash of user and title) for the validation RMSE; 0 for none. */
+  validationFraction: number;
+  /** A worker silent this long (ms) is taken for dead: the job resumes from its checkpoint without it. */
+  workerTimeoutMs: number;
+  /** Checkpoints kept per version (older ones are deleted). */
+  keepCheckpoints: number;
+  /** `wasm` (WebAssembly SIMD) or `ts` (the reference). */
+  kernel: 'wasm' | 'ts';
+}
+
+export const DEFAULT_CLOCKS_PER_EPOCH = 4;
+export const DEFAULT_WORKER_TIMEOUT_MS = 15_000;
+export const DEFAULT_VALIDATION_FRACTION = 0.02;
+export const DEFAULT_KEEP_CHECKPOINTS = 2;
+
+/** Checks a spec's fields, naming every bad one. */
+export function checkTrainSpec(s: TrainSpec): TrainSpec {
+  const bad: string[] = [];
+  const posInt = (k: keyof TrainSpec) => {
+    const v = s[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) bad.push(k);
+  };
+  const pos = (k: keyof TrainSpec, allowZero = false) => {
+    const v = s[k];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) bad.push(k);
+  };
+  if (typeof s.version !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(s.version)) bad.push('version');
+  if (!(DISTRIBUTED_MODELS as readonly string[]).includes(s.model)) bad.push('model');
+  posInt('factors');
+  posInt('epochs');
+  posInt('clocksPerEpoch');
+  posInt('workerTimeoutMs');
+  posInt('keepCheckpoints');
+  pos('lr');
+  pos('lrDecay');
+  pos('regFactor', true);
+  pos('regBias', true);
+  pos('initStd', true);
+  if (!Number.isInteger(s.seed)) bad.push('seed');
+  if (typeof s.validationFraction !== 'number' || !(s.validationFraction >= 0 && s.validationFraction < 1)) bad.push('validationFraction');
+  const c = s.consistency;
+  if (!c || (c.kind !== 'bsp' && !(c.kind === 'ssp' && Number.isInteger(c.staleness) && c.staleness >= 0))) bad.push('consistency');
+  if (s.kernel !== 'wasm' && s.kernel !== 'ts') bad.push('kernel');
+  if (bad.length > 0) throw new InvalidArgument(`invalid training job: ${bad.join(', ')}`, { fields: bad });
+  return s;
+}
+
+/** Clocks a worker may run ahead of the slowest worker. */
+export function stalenessOf(c: Consistency): number {
+  return c.kind === 'bsp' ? 0 : c.staleness;
+}
+
+/** Parses `bsp` or `ssp:S`. */
+export function parseConsistency(text: string): Consistency {
+  if (text === 'bsp') return { kind: 'bsp' };
+  const m = /^ssp:(\d{1,4})$/.exec(text);
+  if (m) return { kind: 'ssp', staleness: Number(m[1]) };
+  throw new InvalidArgument(`consistency '${text}' is not bsp or ssp:S (S a whole number of clocks)`, { fields: ['consistency'] });
+}

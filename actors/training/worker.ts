@@ -1,0 +1,413 @@
+import { shardOf, type ActorSystem, type ShardDirectory } from '../../runtime/index.js';
+import { EpochOrders, RatingsTableBuilder, type MfEpochRunner, type MfModel, type RatingsTable } from '../../models/index.js';
+import { fnv1a, fmix32, FNV_OFFSET } from '../../runtime/index.js';
+import { Kind } from '../kinds.js';
+import { checkpointPrefix, decodePart, encodePart, partName } from './checkpoint.js';
+import {
+  JobMsg,
+  NodeMsg,
+  PsMsg,
+  type CheckpointedBody,
+  type ClockStats,
+  type DoneBody,
+  type JoinAnswer,
+  type PollAnswer,
+  type PullBody,
+  type PushBody,
+  type ReadyBody,
+  type ReconfigureBody,
+} from './messages.js';
+import type { NodeParams } from './node-params.js';
+import type { TrainSpec } from './spec.js';
+import type { BlobStore } from './stores.js';
+import type { VersionParams } from './arena.js';
+
+/** What a worker needs from its node. */
+export interface WorkerHost {
+  readonly system: ActorSystem;
+  readonly params: NodeParams;
+  readonly blobs: BlobStore;
+  readonly directory: ShardDirectory;
+  /** Makes the epoch runner for a model and table (`wasmKernel` or `tsKernel` of models/). */
+  kernel(name: TrainSpec['kernel'], model: MfModel, table: RatingsTable): MfEpochRunner;
+  /** Marks a version's shards on this node ready for an attempt's pulls and pushes. */
+  setReady(version: string, attempt: number, shards: readonly number[]): void;
+  /** Hooks for metrics and logs. */
+  onClock?(version: string, clock: number, stats: ClockStats): void;
+  onEpoch?(version: string, epoch: number, trainRmse: number): void;
+  log?(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** How an attempt ended: the job is over for this node, or a new attempt must start. */
+type Outcome = 'finished' | 'restart';
+
+/** Deadline of a worker's asks to the coordinator, the parameter server and other nodes. */
+const ASK_DEADLINE_MS = 10_000;
+/** Barrier polls back off from 1 ms up to this. */
+const MAX_POLL_DELAY_MS = 25;
+/** Ratings held out for validation: a stable hash of (user, title) below this share of 2^32. */
+const HOLDOUT_SALT = 0x7f4a7c15;
+
+class AttemptChanged extends Error {}
+
+/**
+ * One node's worker of a training job. It trains on the ratings of the users whose shards
+ * this node serves, their rows updated in place in memory; per clock it pulls the title rows
+ * it needs in one message per owning node, trains its slice of the epoch, and pushes the
+ * title deltas back the same way. Each epoch ends with a checkpoint of the node's shards.
+ */
+export class Worker {
+  private readonly node: string;
+  private readonly S: number;
+  private stopped = false;
+  private pinned = false;
+
+  constructor(
+    private readonly host: WorkerHost,
+    readonly version: string,
+  ) {
+    this.node = host.system.nodeId;
+    this.S = host.system.options.shardCount;
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Runs attempts until the job ends for this node. Never rejects. */
+  async run(): Promise<void> {
+    try {
+      for (;;) {
+        if (this.stopped) return;
+        const j = await this.askJob<JoinAnswer>(JobMsg.Join, { node: this.node });
+        if (j.stop) return;
+        if (!this.pinned) {
+          this.host.params.pin();
+          this.pinned = true;
+        }
+        let outcome: Outcome;
+        try {
+          outcome = await this.attempt(j);
+        } catch (err) {
+          if (!(err instanceof AttemptChanged)) throw err;
+          outcome = 'restart';
+        }
+        if (outcome === 'finished') return;
+      }
+    } catch (err) {
+      this.host.log?.('training worker failed', { version: this.version, error: (err as Error).message });
+      await this.askJob(JobMsg.Fail, { error: `worker on ${this.node}: ${(err as Error).message}` }).catch(() => undefined);
+    } finally {
+      if (this.pinned) this.host.params.unpin();
+    }
+  }
+
+  private async attempt(j: JoinAnswer): Promise<Outcome> {
+    const spec = j.spec;
+    const attempt = j.attempt;
+    const shards = this.host.system.servedShards().sort((a, b) => a - b);
+    const v = this.host.params.version(spec.version, { factors: spec.factors, seed: spec.seed, initStd: spec.initStd });
+    await this.prepare(v, shards, j.checkpoint);
+    this.host.setReady(spec.version, attempt, shards);
+    const data = this.localData(spec, shards);
+
+    await this.host.system.ask(Kind.TrainPs, spec.version, PsMsg.Contribute, { node: this.node, attempt, sum: data.sum, count: data.train.n }, { deadlineMs: ASK_DEADLINE_MS });
+    let mean: number | null = null;
+    while (mean === null) {
+      const g = await this.host.system.ask<{ mean: number | null }>(Kind.TrainPs, spec.version, PsMsg.Get, { attempt, workers: j.workers.length }, { deadlineMs: ASK_DEADLINE_MS });
+      mean = g.mean;
+      if (mean === null) await this.waitTurn(attempt, -1, shards, true);
+    }
+    await this.askJob(JobMsg.Ready, { node: this.node, attempt, shards, ratings: data.train.n, dataHash: data.hash, mean } satisfies ReadyBody);
+    await this.waitTurn(attempt, -1, shards, true);
+
+    const model = this.model(spec, v, data, mean);
+    const runner = this.host.kernel(spec.kernel, model, data.train);
+    const C = spec.clocksPerEpoch;
+    const orders = new EpochOrders(data.train.n, (spec.seed ^ fmix32(fnv1a(FNV_OFFSET, this.node))) >>> 0);
+    // The orders of the epochs already done are drawn, so that a resumed run continues the same sequence.
+    for (let e = 0; e < j.startEpoch; e++) orders.next();
+    for (let epoch = j.startEpoch; epoch < spec.epochs; epoch++) {
+      const lr = spec.lr * Math.pow(spec.lrDecay, epoch);
+      const order = orders.next();
+      for (let c = 0; c < C; c++) {
+        const clock = epoch * C + c;
+        const stats: ClockStats = { sse: 0, n: 0, validationSse: 0, validationN: 0, compute: 0, encode: 0, nats: 0, wait: 0 };
+        let t = performance.now();
+        const state = await this.waitTurn(attempt, clock, shards, false);
+        if (state === 'finished') return 'finished';
+        stats.wait += (performance.now() - t) / 1000;
+        await this.pull(spec, attempt, data.titles, model, stats);
+        t = performance.now();
+        runner.reload();
+        const from = Math.floor((c * order.length) / C);
+        const to = Math.floor(((c + 1) * order.length) / C);
+        const sse = runner.sgdEpoch(order.subarray(from, to), { lr, regFactor: spec.regFactor, regBias: spec.regBias });
+        runner.readBack();
+        stats.sse = sse;
+        stats.n = to - from;
+        if (c === C - 1) this.validate(model, data, stats);
+        stats.compute += (performance.now() - t) / 1000;
+        await this.push(spec, attempt, clock, data.titles, model, stats);
+        this.host.onClock?.(spec.version, clock, stats);
+        await this.askJob(JobMsg.Done, { node: this.node, attempt, clock, stats } satisfies DoneBody);
+      }
+      // Every worker's pushes of the epoch are in before any title row is written out.
+      const last = epoch * C + C - 1;
+      for (let delay = 1; ; delay = Math.min(MAX_POLL_DELAY_MS, delay * 2)) {
+        const p = await this.poll(attempt, -1);
+        if (p.minDone >= last) break;
+        await sleep(delay);
+      }
+      this.storeUserRows(v, data, model);
+      await this.checkpoint(spec, v, attempt, epoch, shards);
+      this.host.onEpoch?.(spec.version, epoch, 0);
+    }
+    return 'finished';
+  }
+
+  /** Activates every user and title of `shards` (they hold the training views), then sets the rows: from the checkpoint, or fresh. */
+  private async prepare(v: VersionParams, shards: readonly number[], checkpoint: string | undefined): Promise<void> {
+    const served = new Set(shards);
+    for (const kind of [Kind.User, Kind.Title]) await this.activateAll(kind, served);
+    this.host.params.dropShards((s) => served.has(s));
+    // Rows of any earlier attempt are stale: every attempt starts from the checkpoint, or from the seed.
+    v.dropShards(() => false);
+    for (const s of shards) {
+      const users = v.arena(Kind.User, s);
+      const titles = v.arena(Kind.Title, s);
+      if (checkpoint !== undefined) {
+        for (const [kind, arena] of [[Kind.User, users], [Kind.Title, titles]] as const) {
+          const name = partName(checkpoint, kind, s);
+          const bytes = await this.host.blobs.get(name);
+          if (bytes === undefined) throw new Error(`checkpoint part ${name} is missing`);
+          arena.load(decodePart(bytes, name));
+        }
+      }
+      for (const key of this.host.params.usersOf(s).keys()) users.row(key);
+      for (const key of this.host.params.titlesOf(s)) titles.row(key);
+    }
+  }
+
+  private async activateAll(kind: string, served: ReadonlySet<number>): Promise<void> {
+    const sys = this.host.system;
+    const stored = await sys.store.keys(kind);
+    const missing = stored.filter((k) => served.has(shardOf(kind, k, this.S)) && !sys.isActive(kind, k));
+    const CONCURRENCY = 256;
+    for (let i = 0; i < missing.length; i += CONCURRENCY) {
+      await Promise.all(missing.slice(i, i + CONCURRENCY).map((k) => sys.ask(kind, k, 'summary', undefined, { deadlineMs: ASK_DEADLINE_MS })));
+    }
+  }
+
+  /** This node's training data: the ratings of its users, less the held-out ones; local title indices. */
+  private localData(spec: TrainSpec, shards: readonly number[]): LocalData {
+    const train = new RatingsTableBuilder();
+    const held: Array<[number, number, number]> = [];
+    const users: Array<{ shard: number; key: string }> = [];
+    let sum = 0;
+    let hash = 0;
+    const cut = spec.validationFraction * 4294967296;
+    for (const s of shards) {
+      const m = this.host.params.usersOf(s);
+      for (const key of [...m.keys()].sort()) {
+        const u = train.userIds.intern(key);
+        users[u] = { shard: s, key };
+        const h = m.get(key)!;
+        for (let x = 0; x < h.titles.length; x++) {
+          const r = h.values[x]!;
+          if (Number.isNaN(r)) continue;
+          const title = h.titles[x]!;
+          const hh = fmix32(fnv1a(fnv1a((FNV_OFFSET ^ HOLDOUT_SALT) >>> 0, key), title));
+          hash = (hash + hh) >>> 0;
+          if (hh < cut) {
+            held.push([u, train.itemIds.intern(title), r]);
+            continue;
+          }
+          train.add(key, title, r);
+          sum += r;
+        }
+      }
+    }
+    const table = train.build();
+    const titles = Array.from({ length: train.itemIds.size }, (_, i) => String(train.itemIds.idOf(i)));
+    return { train: table, held, users, titles, sum, hash };
+  }
+
+  private model(spec: TrainSpec, v: VersionParams, data: LocalData, mean: number): MfModel {
+    const k = spec.factors;
+    const U = Math.max(data.train.userCount, data.users.length);
+    const T = data.titles.length;
+    const p = new Float32Array(U * k);
+    const bu = new Float32Array(U);
+    for (let u = 0; u < data.users.length; u++) {
+      const { shard, key } = data.users[u]!;
+      const a = v.arena(Kind.User, shard);
+      const row = a.view(a.row(key));
+      p.set(row.subarray(0, k), u * k);
+      bu[u] = row[k]!;
+    }
+    return { users: U, items: T, factors: k, p, q: new Float32Array(T * k), bu, bi: new Float32Array(T), mu: mean, minRating: -Infinity, maxRating: Infinity };
+  }
+
+  private storeUserRows(v: VersionParams, data: LocalData, model: MfModel): void {
+    const k = model.factors;
+    for (let u = 0; u < data.users.length; u++) {
+      const { shard, key } = data.users[u]!;
+      const a = v.arena(Kind.User, shard);
+      const row = a.view(a.row(key));
+      row.set(model.p.subarray(u * k, (u + 1) * k));
+      row[k] = model.bu[u]!;
+    }
+  }
+
+  private validate(model: MfModel, data: LocalData, stats: ClockStats): void {
+    const k = model.factors;
+    for (const [u, i, r] of data.held) {
+      let y = model.mu + model.bu[u]! + model.bi[i]!;
+      for (let f = 0; f < k; f++) y += model.p[u * k + f]! * model.q[i * k + f]!;
+      y = Math.min(5, Math.max(0.5, y));
+      stats.validationSse += (y - r) * (y - r);
+      stats.validationN++;
+    }
+  }
+
+  /** Title rows into `model.q` / `model.bi`, in one ask per owning node; a copy is kept for the deltas. */
+  private pulled: Float32Array = new Float32Array(0);
+
+  private async pull(spec: TrainSpec, attempt: number, titles: readonly string[], model: MfModel, stats: ClockStats): Promise<void> {
+    const k = spec.factors;
+    const stride = k + 1;
+    if (this.pulled.length !== titles.length * stride) this.pulled = new Float32Array(titles.length * stride);
+    const pulled = this.pulled;
+    await this.byOwner(attempt, titles, stats, async (node, idx) => {
+      const keys = idx.map((i) => titles[i]!);
+      const a = await this.host.system.askNode<{ rows: Float32Array }>(node, NodeMsg.Pull, { version: spec.version, attempt, keys } satisfies PullBody, { deadlineMs: ASK_DEADLINE_MS });
+      const rows = a.value.rows;
+      for (let j = 0; j < idx.length; j++) pulled.set(rows.subarray(j * stride, (j + 1) * stride), idx[j]! * stride);
+    });
+    const t = performance.now();
+    for (let i = 0; i < titles.length; i++) {
+      model.q.set(pulled.subarray(i * stride, i * stride + k), i * k);
+      model.bi[i] = pulled[i * stride + k]!;
+    }
+    stats.encode += (performance.now() - t) / 1000;
+  }
+
+  private async push(spec: TrainSpec, attempt: number, clock: number, titles: readonly string[], model: MfModel, stats: ClockStats): Promise<void> {
+    const k = spec.factors;
+    const stride = k + 1;
+    const pulled = this.pulled;
+    await this.byOwner(attempt, titles, stats, async (node, idx) => {
+      const t = performance.now();
+      const deltas = new Float32Array(idx.length * stride);
+      for (let j = 0; j < idx.length; j++) {
+        const i = idx[j]!;
+        for (let f = 0; f < k; f++) deltas[j * stride + f] = model.q[i * k + f]! - pulled[i * stride + f]!;
+        deltas[j * stride + k] = model.bi[i]! - pulled[i * stride + k]!;
+      }
+      stats.encode += (performance.now() - t) / 1000;
+      const body: PushBody = { version: spec.version, attempt, worker: this.node, clock, keys: idx.map((i) => titles[i]!), deltas };
+      await this.host.system.askNode(node, NodeMsg.Push, body, { deadlineMs: ASK_DEADLINE_MS });
+    });
+  }
+
+  /**
+   * Runs `send` once per owning node with the indices of its titles; a failed node is retried
+   * (owners looked up again) until it succeeds or the attempt changes.
+   */
+  private async byOwner(attempt: number, titles: readonly string[], stats: ClockStats, send: (node: string, idx: number[]) => Promise<void>): Promise<void> {
+    let todo = titles.map((_, i) => i);
+    for (let delay = 5; todo.length > 0; delay = Math.min(500, delay * 2)) {
+      const groups = new Map<string, number[]>();
+      const orphans: number[] = [];
+      for (const i of todo) {
+        const owner = this.host.directory.ownerOf(shardOf(Kind.Title, titles[i]!, this.S));
+        if (owner === undefined) orphans.push(i);
+        else (groups.get(owner) ?? groups.set(owner, []).get(owner)!).push(i);
+      }
+      const t = performance.now();
+      const results = await Promise.allSettled([...groups].map(([node, idx]) => send(node, idx).then(() => idx)));
+      stats.nats += (performance.now() - t) / 1000;
+      todo = orphans;
+      for (let g = 0; g < results.length; g++) {
+        const r = results[g]!;
+        if (r.status === 'rejected') todo.push(...[...groups.values()][g]!);
+      }
+      if (todo.length === 0) return;
+      const p = await this.poll(attempt, -1);
+      if (p.attempt !== attempt || p.state !== 'running') throw new AttemptChanged();
+      await sleep(delay);
+    }
+  }
+
+  private async checkpoint(spec: TrainSpec, v: VersionParams, attempt: number, epoch: number, shards: readonly number[]): Promise<void> {
+    const prefix = checkpointPrefix(spec.version, epoch);
+    for (const s of shards) {
+      for (const kind of [Kind.User, Kind.Title]) {
+        await this.host.blobs.put(partName(prefix, kind, s), encodePart(v.arena(kind, s).part()));
+      }
+    }
+    await this.askJob(JobMsg.Checkpointed, { node: this.node, attempt, epoch, shards: [...shards] } satisfies CheckpointedBody);
+  }
+
+  /**
+   * Waits until the coordinator opens `clock` (-1: the start barrier) for this attempt. A
+   * change of attempt ends the attempt; a change of this node's shards starts a new one.
+   */
+  private async waitTurn(attempt: number, clock: number, shards: readonly number[], once: boolean): Promise<'open' | 'finished'> {
+    for (let delay = 1; ; delay = Math.min(MAX_POLL_DELAY_MS, delay * 2)) {
+      const p = await this.poll(attempt, clock);
+      if (p.state !== 'running') return 'finished';
+      if (p.attempt !== attempt) throw new AttemptChanged();
+      if (!sameShards(shards, this.host.system.servedShards())) {
+        await this.reconfigure(attempt, 'its shards changed');
+        throw new AttemptChanged();
+      }
+      if (p.open || once) return 'open';
+      await sleep(delay);
+    }
+  }
+
+  /** Asks the coordinator for a new attempt on the nodes that own shards now, and starts their workers. */
+  private async reconfigure(attempt: number, reason: string): Promise<void> {
+    const owners = new Set<string>();
+    for (let s = 0; s < this.S; s++) {
+      const o = this.host.directory.ownerOf(s);
+      if (o !== undefined) owners.add(o);
+    }
+    owners.add(this.node);
+    await this.askJob(JobMsg.Reconfigure, { node: this.node, attempt, workers: [...owners], reason } satisfies ReconfigureBody);
+    await Promise.allSettled([...owners].filter((n) => n !== this.node).map((n) => this.host.system.askNode(n, NodeMsg.StartWorker, { version: this.version }, { deadlineMs: ASK_DEADLINE_MS })));
+  }
+
+  private poll(attempt: number, clock: number): Promise<PollAnswer> {
+    return this.askJob<PollAnswer>(JobMsg.Poll, { node: this.node, attempt, clock });
+  }
+
+  private askJob<R = unknown>(type: string, body: unknown): Promise<R> {
+    return this.host.system.ask<R>(Kind.TrainJob, this.version, type, body, { deadlineMs: ASK_DEADLINE_MS });
+  }
+}
+
+interface LocalData {
+  train: RatingsTable;
+  /** Held-out ratings: [local user, local title, rating]. */
+  held: Array<[number, number, number]>;
+  /** Local user index → its shard and key. */
+  users: Array<{ shard: number; key: string }>;
+  /** Local title index → key. */
+  titles: string[];
+  sum: number;
+  hash: number;
+}
+
+function sameShards(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  const s = new Set(a);
+  return b.every((x) => s.has(x));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
