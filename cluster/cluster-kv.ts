@@ -35,18 +35,32 @@ export async function openClusterKv(nc: NatsConnection, prefix: string): Promise
 
 /**
  * The cluster's bucket if it exists; `NoCluster` otherwise. Nothing is created: an operator
- * pointed at the wrong server or prefix must leave that server as it found it. (`Kvm.open` alone
- * would not do: it binds to the name without asking whether the stream exists.)
+ * pointed at the wrong server or prefix must leave that server as it found it.
  */
 export async function openExistingClusterKv(nc: NatsConnection, prefix: string): Promise<KV> {
   const bucket = clusterBucket(prefix);
+  let kv: KV | undefined;
+  try {
+    kv = await openKvIfExists(nc, bucket);
+  } catch (err) {
+    if ((err as Error).name === 'JetStreamNotEnabled') throw new NoCluster(prefix, 'JetStream is not enabled on that server');
+    throw err;
+  }
+  if (kv === undefined) throw new NoCluster(prefix, `no bucket ${bucket}`);
+  return kv;
+}
+
+/**
+ * A KV bucket if it exists, creating nothing. (`Kvm.open` alone would not do: it binds to the
+ * name without asking whether the stream exists.)
+ */
+export async function openKvIfExists(nc: NatsConnection, bucket: string): Promise<KV | undefined> {
   let direct: boolean;
   try {
     const jsm = await jetstreamManager(nc);
     direct = (await jsm.streams.info(`KV_${bucket}`)).config.allow_direct;
   } catch (err) {
-    if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) throw new NoCluster(prefix, `no bucket ${bucket}`);
-    if ((err as Error).name === 'JetStreamNotEnabled') throw new NoCluster(prefix, 'JetStream is not enabled on that server');
+    if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return undefined;
     throw err;
   }
   return new Kvm(nc).open(bucket, { allow_direct: direct });

@@ -23,6 +23,7 @@ export { DEFAULT_MF_KERNEL, MF_KERNELS, WasmMfSession, defaultMfKernelFile, load
 export { DEFAULT_MF_TUNE_GRID, DEFAULT_TUNE_PATIENCE_EPOCHS, DEFAULT_VALIDATION_FRACTION, expandGrid, tuneMf } from './mf-tune.js';
 export { evaluateTopK, mae, rmse, userItemsOf } from './metrics.js';
 export { TopK } from './top-k.js';
+export { decodeNpy, encodeNpy, npyHeader } from './npy.js';
 
 export type { ExternalId } from './id-index.js';
 export type { RatingLike, RatingsTable, TableIndices } from './ratings.js';
@@ -31,3 +32,4 @@ export type { EpochReport, MfEpochRunner, MfKernel, MfModel, SgdStep, TrainOptio
 export type { MfKernelName, WasmModule } from './mf-wasm.js';
 export type { MfGrid, MfTrial, MfTuneOptions, MfTuneResult } from './mf-tune.js';
 export type { Scorer, TopKMetrics, TopKOptions, UserItems } from './metrics.js';
+export type { NpyMatrix } from './npy.js';

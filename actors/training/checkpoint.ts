@@ -43,9 +43,18 @@ export function encodePart(p: CheckpointPart): Uint8Array {
   return encodeValue({ keys: p.keys, factors: p.factors, rows: p.rows });
 }
 
+/** msgpack that does not decode reads as nothing, so that the shape check names the blob. */
+function decodeOrNull(bytes: Uint8Array): unknown {
+  try {
+    return decodeValue(bytes);
+  } catch {
+    return null;
+  }
+}
+
 /** Decodes a part, checking its shape; `name` is for the error. */
 export function decodePart(bytes: Uint8Array, name: string): CheckpointPart {
-  const v = decodeValue(bytes) as Partial<CheckpointPart> | null;
+  const v = decodeOrNull(bytes) as Partial<CheckpointPart> | null;
   const ok =
     v !== null &&
     typeof v === 'object' &&
@@ -63,7 +72,7 @@ export function encodeGlobal(g: CheckpointGlobal): Uint8Array {
 }
 
 export function decodeGlobal(bytes: Uint8Array, name: string): CheckpointGlobal {
-  const v = decodeValue(bytes) as Partial<CheckpointGlobal> | null;
+  const v = decodeOrNull(bytes) as Partial<CheckpointGlobal> | null;
   if (v === null || typeof v !== 'object' || typeof v.mean !== 'number') throw new InvalidArgument(`checkpoint global ${name} is malformed`, { fields: [name] });
   return v as CheckpointGlobal;
 }
