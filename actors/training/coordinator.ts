@@ -1,6 +1,7 @@
 import { InvalidArgument, type Actor, type ActorAddress, type ActorContext, type Envelope } from '../../runtime/index.js';
 import { unknownMessageType } from '../decode.js';
-import { checkpointPrefix, encodeGlobal, encodeManifest, globalName, manifestName } from './checkpoint.js';
+import { checkpointPrefix } from './checkpoint.js';
+import { commitCheckpoint, pruneCheckpoints } from './checkpoints.js';
 import {
   JobMsg,
   type CheckpointedBody,
@@ -137,7 +138,7 @@ export class CoordinatorActor implements Actor<JobRecord> {
     const r = this.job();
     const stop = r.state !== 'running' || !r.workers.includes(b.node);
     if (!stop) this.a.lastSeen.set(b.node, this.now());
-    const checkpoint = r.epochsDone > 0 ? checkpointPrefix(r.spec.version, r.epochsDone - 1) : undefined;
+    const checkpoint = r.epochsDone > 0 ? checkpointPrefix(r.spec.version, r.epochsDone) : undefined;
     return { stop, attempt: r.attempt, workers: r.workers, startEpoch: r.epochsDone, ...(checkpoint ? { checkpoint } : {}), spec: r.spec };
   }
 
@@ -223,36 +224,30 @@ export class CoordinatorActor implements Actor<JobRecord> {
     // Every shard's parts are written: the global parameters, then the manifest, complete it.
     const summary = this.summarise(b.epoch);
     r.history.push(summary);
-    const prefix = checkpointPrefix(r.spec.version, b.epoch);
-    await this.deps.blobs.put(globalName(prefix), encodeGlobal({ mean: r.mean }));
-    r.epochsDone = b.epoch + 1;
-    const finished = r.epochsDone >= r.spec.epochs;
-    const manifest = await this.deps.registry.update(r.spec.version, (m) => this.manifestAfter(m, summary, prefix, finished));
-    await this.deps.blobs.put(manifestName(prefix), encodeManifest(manifest));
+    const done = b.epoch + 1;
+    const finished = done >= r.spec.epochs;
+    const current = await this.deps.registry.get(r.spec.version);
+    if (current === undefined) throw new InvalidArgument(`model version ${r.spec.version} is not in the registry`, { fields: ['version'] });
+    const written = await commitCheckpoint(this.deps.blobs, this.manifestAfter(current, summary, done, false), { mean: r.mean }, 2 * this.deps.shardCount);
+    await this.deps.registry.update(r.spec.version, (m) => ({ ...this.manifestAfter(m, summary, done, finished), checkpoint: written.checkpoint! }));
+    r.epochsDone = done;
     if (finished) r.state = 'done';
-    await this.prune(b.epoch);
+    await pruneCheckpoints(this.deps.blobs, r.spec.version, r.spec.keepCheckpoints);
     await ctx.persist();
   }
 
-  private manifestAfter(m: ModelManifest, e: EpochSummary, prefix: string, finished: boolean): ModelManifest {
+  private manifestAfter(m: ModelManifest, e: EpochSummary, epochsDone: number, finished: boolean): ModelManifest {
     const r = this.job();
     const metrics: Record<string, number> = { train_rmse: e.trainRmse, updates_per_s: e.updatesPerS, epoch_seconds: e.seconds, ratings: r.ratings };
     if (e.validationRmse !== null) metrics.validation_rmse = e.validationRmse;
     return {
       ...m,
       metrics,
-      epochsDone: e.epoch + 1,
-      checkpoint: { epoch: e.epoch, prefix },
+      epochsDone,
       dataFingerprint: dataFingerprint(r.dataHash, r.ratings),
       state: finished ? 'READY' : m.state,
       updatedAtMs: Date.now(),
     };
-  }
-
-  private async prune(epoch: number): Promise<void> {
-    const r = this.job();
-    const drop = epoch - r.spec.keepCheckpoints;
-    if (drop >= 0) await this.deps.blobs.deletePrefix(checkpointPrefix(r.spec.version, drop) + '/');
   }
 
   private summarise(epoch: number): EpochSummary {

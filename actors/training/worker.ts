@@ -341,7 +341,8 @@ export class Worker {
   }
 
   private async checkpoint(spec: TrainSpec, v: VersionParams, attempt: number, epoch: number, shards: readonly number[]): Promise<void> {
-    const prefix = checkpointPrefix(spec.version, epoch);
+    // Named by epochs done, as the manifest counts them.
+    const prefix = checkpointPrefix(spec.version, epoch + 1);
     for (const s of shards) {
       for (const kind of [Kind.User, Kind.Title]) {
         await this.host.blobs.put(partName(prefix, kind, s), encodePart(v.arena(kind, s).part()));

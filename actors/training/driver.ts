@@ -1,0 +1,69 @@
+import type { ActorSystem } from '../../runtime/index.js';
+import { Kind } from '../kinds.js';
+import { JobMsg, type EpochSummary, type JobStatus } from './messages.js';
+import { checkTrainSpec, type TrainSpec } from './spec.js';
+import type { ModelManifest, ModelRegistry } from './stores.js';
+
+export interface RunJobOptions {
+  /** The nodes whose workers train (every node of the cluster). */
+  workers: string[];
+  /** Starts each worker (a scatter-gather of `train.start` in a cluster). */
+  startWorkers: (version: string) => Promise<void>;
+  /** Called once per finished epoch, in order. */
+  onEpoch?: (e: EpochSummary, status: JobStatus) => void;
+  /** Called when the job begins a new attempt (a worker died or shards moved). */
+  onRestart?: (reason: string, status: JobStatus) => void;
+  /** Between status polls, ms. @default 200 */
+  pollMs?: number;
+  /** Stops waiting (not the job) when aborted. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs a training job from outside it (the `reel train` command, `reel start`): registers the
+ * version as TRAINING, starts the coordinator and the workers, then follows the coordinator's
+ * status until the job ends. The job itself runs in the cluster: if this caller goes away,
+ * it goes on.
+ */
+export async function runTrainingJob(system: ActorSystem, registry: ModelRegistry, spec: TrainSpec, opts: RunJobOptions): Promise<JobStatus> {
+  checkTrainSpec(spec);
+  const now = Date.now();
+  const manifest: ModelManifest = {
+    id: spec.version,
+    model: spec.model,
+    factors: spec.factors,
+    hyperparameters: {
+      lr: spec.lr,
+      lrDecay: spec.lrDecay,
+      regFactor: spec.regFactor,
+      regBias: spec.regBias,
+      initStd: spec.initStd,
+      clocksPerEpoch: spec.clocksPerEpoch,
+      consistency: spec.consistency.kind === 'bsp' ? 'bsp' : `ssp:${spec.consistency.staleness}`,
+      validationFraction: spec.validationFraction,
+      kernel: spec.kernel,
+      workers: opts.workers.length,
+    },
+    seed: spec.seed,
+    dataFingerprint: '',
+    metrics: {},
+    state: 'TRAINING',
+    createdAtMs: now,
+    updatedAtMs: now,
+    epochsDone: 0,
+    epochs: spec.epochs,
+  };
+  await registry.create(manifest);
+  const ask = <R>(type: string, body?: unknown) => system.ask<R>(Kind.TrainJob, spec.version, type, body, { deadlineMs: 10_000 });
+  await ask(JobMsg.Start, { spec, workers: opts.workers });
+  await opts.startWorkers(spec.version);
+  let shown = 0;
+  let restarts = 0;
+  for (;;) {
+    const st = await ask<JobStatus>(JobMsg.Status);
+    while (shown < st.history.length) opts.onEpoch?.(st.history[shown++]!, st);
+    while (restarts < st.restarts.length) opts.onRestart?.(st.restarts[restarts++]!, st);
+    if (st.state !== 'running' || opts.signal?.aborted) return st;
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 200));
+  }
+}

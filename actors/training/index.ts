@@ -1,0 +1,16 @@
+export { NodeTraining } from './node-training.js';
+export { NodeParams } from './node-params.js';
+export { runTrainingJob } from './driver.js';
+export { checkTrainSpec, parseConsistency, stalenessOf, DISTRIBUTED_MODELS, DEFAULT_CLOCKS_PER_EPOCH, DEFAULT_KEEP_CHECKPOINTS, DEFAULT_VALIDATION_FRACTION, DEFAULT_WORKER_TIMEOUT_MS } from './spec.js';
+export { JobMsg, NodeMsg } from './messages.js';
+export { MemoryBlobStore, MemoryModelRegistry } from './memory-stores.js';
+export { latestCheckpoint, readCheckpoint, listCheckpoints } from './checkpoints.js';
+export { MODEL_STATES } from './stores.js';
+
+export type { TrainingDeps } from './node-training.js';
+export type { RunJobOptions } from './driver.js';
+export type { TrainSpec, Consistency, DistributedModel } from './spec.js';
+export type { EpochSummary, JobStatus, ClockStats } from './messages.js';
+export type { BlobStore, ModelManifest, ModelRegistry, ModelState } from './stores.js';
+export type { Checkpoint, ShardPart } from './checkpoints.js';
+export { TrainedModel } from './trained-model.js';

@@ -1,0 +1,75 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ingestInteractions, NodeParams, registerReelActors } from '../actors/index.js';
+import { latestCheckpoint, MemoryBlobStore, MemoryModelRegistry, NodeTraining, runTrainingJob, TrainedModel, type TrainSpec } from '../actors/training/index.js';
+import { readRatings } from '../data/index.js';
+import { ratingsTableFrom, predictTable, rmse, trainMf, wasmKernel } from '../models/index.js';
+import { ActorSystem } from '../runtime/index.js';
+import { ratingToInteraction } from '../cli/start.js';
+
+const ML100K = join(import.meta.dirname, '..', '..', 'shared', 'datasets', 'ml-100k');
+
+function spec(over: Partial<TrainSpec> = {}): TrainSpec {
+  return {
+    version: 'v1', model: 'mf', factors: 32, epochs: 12, lr: 0.02, lrDecay: 0.93, regFactor: 0.05, regBias: 0.01, initStd: 0.05, seed: 7,
+    clocksPerEpoch: 4, consistency: { kind: 'bsp' }, validationFraction: 0, workerTimeoutMs: 30_000, keepCheckpoints: 2, kernel: 'wasm', ...over,
+  };
+}
+
+async function oneNode() {
+  const system = new ActorSystem({ nodeId: 'solo', shardCount: 16 });
+  const params = new NodeParams();
+  registerReelActors(system, params);
+  const registry = new MemoryModelRegistry();
+  const blobs = new MemoryBlobStore();
+  const training = new NodeTraining(system, { params, registry, blobs, directory: { ownerOf: () => 'solo' } });
+  await system.start();
+  return { system, params, registry, blobs, training };
+}
+
+describe('training in one process (W = 1)', () => {
+  it('trains MF from the user actors\' histories to the RMSE of the local kernel on u1, and checkpoints every epoch', async () => {
+    const n = await oneNode();
+    try {
+      const ratings: Array<{ user: string; item: string; rating: number }> = [];
+      await ingestInteractions(n.system, (async function* () {
+        for await (const r of readRatings(join(ML100K, 'u1.base'))) {
+          ratings.push(r);
+          yield ratingToInteraction(r);
+        }
+      })());
+      const s = spec();
+      const epochs: number[] = [];
+      const st = await runTrainingJob(n.system, n.registry, s, {
+        workers: ['solo'],
+        startWorkers: async (v) => {
+          n.training.startWorker(v);
+        },
+        onEpoch: (e) => epochs.push(e.trainRmse),
+        pollMs: 20,
+      });
+      expect(st.state).toBe('done');
+      expect(epochs).toHaveLength(s.epochs);
+      expect(epochs.at(-1)!).toBeLessThan(epochs[0]!);
+      const m = await n.registry.get('v1');
+      expect(m?.state).toBe('READY');
+      expect(m?.epochsDone).toBe(s.epochs);
+      const cp = await latestCheckpoint(n.blobs, 'v1');
+      expect(cp?.manifest.epochsDone).toBe(s.epochs);
+      const trained = TrainedModel.fromCheckpoint(cp!);
+      expect(trained.userCount).toBe(943);
+
+      const test: Array<{ user: string; item: string; rating: number }> = [];
+      for await (const r of readRatings(join(ML100K, 'u1.test'))) test.push(r);
+      const dist = rmse(test.map((r) => trained.predict(r.user, r.item)), test.map((r) => r.rating));
+
+      const table = await ratingsTableFrom(ratings);
+      const local = trainMf(table, { factors: s.factors, lr: s.lr, lrDecay: s.lrDecay, regFactor: s.regFactor, regBias: s.regBias, initStd: s.initStd }, { epochs: s.epochs, seed: s.seed, kernel: wasmKernel });
+      const testTable = await ratingsTableFrom(test, { userIds: table.userIds, itemIds: table.itemIds });
+      const localRmse = rmse(predictTable(local, testTable), testTable.ratings);
+      expect(Math.abs(dist - localRmse)).toBeLessThan(0.005);
+    } finally {
+      await n.system.stop();
+    }
+  });
+});
