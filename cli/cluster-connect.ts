@@ -46,7 +46,7 @@ export async function connectNatsFor(s: Settings & { natsFrom?: string }, name: 
  * A cluster client for an operator command; `close()` closes the connection too. It creates
  * nothing on the server: a prefix or server with no cluster is an error naming both.
  */
-export async function operatorClient(flags: Record<string, unknown>): Promise<{ client: ClusterClient; settings: ResolvedSettings; close(): Promise<void> }> {
+export async function operatorClient(flags: Record<string, unknown>): Promise<{ client: ClusterClient; settings: ResolvedSettings; nc: NatsConnection; close(): Promise<void> }> {
   const settings = settingsFrom(flags);
   const nc = await connectNatsFor(settings, 'reel-cli');
   try {
@@ -54,6 +54,7 @@ export async function operatorClient(flags: Record<string, unknown>): Promise<{ 
     return {
       client,
       settings,
+      nc,
       async close() {
         await client.close();
         await nc.close();

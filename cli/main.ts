@@ -14,6 +14,7 @@ import { withClusterOptions } from './settings.js';
 import { runShardsBalance, runShardsMove } from './shards.js';
 import { runStart } from './start.js';
 import { runStatus } from './status.js';
+import { runTrain, withTrainOptions, type TrainFlags } from './train.js';
 
 const out = consoleOutput();
 const program = new Command();
@@ -96,6 +97,16 @@ withClusterOptions(
     .description('show nodes (health, roles, shards, epochs, actors) and shards that are unowned or moving; exit 0 healthy, 3 degraded')
     .option('--json', 'print the report as JSON'),
 ).action(action(async (opts: Record<string, unknown>) => runStatus(opts, out)));
+
+withTrainOptions(
+  withModelOptions(
+    withClusterOptions(
+      program
+        .command('train')
+        .description('train a model version across the cluster: one worker per node, parameters in the user and title actors, a checkpoint every epoch'),
+    ),
+  ),
+).action(action(async (opts: TrainFlags) => runTrain(opts, out)));
 
 withClusterOptions(
   program

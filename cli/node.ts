@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { registerReelActors } from '../actors/index.js';
 import type { Registry } from 'prom-client';
 import {
-  ClusterNode, clusterNodeSource, DEFAULT_METRICS_HOST, METRICS_SYSTEM_OPTIONS, processRegistry, registerNodeMetrics, startMetricsServer, type MetricsServer,
+  ClusterNode, clusterNodeSource, DEFAULT_METRICS_HOST, METRICS_SYSTEM_OPTIONS, processRegistry, registerNodeMetrics, registerReelNode, registerTrainingMetrics, startMetricsServer, type MetricsServer,
 } from '../cluster/index.js';
+import type { NodeTraining } from '../actors/training/index.js';
 import { InvalidArgument, type ActorSystem, type RuntimeEvent } from '../runtime/index.js';
 import { connectNatsFor, settingsFrom } from './cluster-connect.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -72,11 +72,12 @@ async function serveMetrics(s: Settings & { id: string }, registry: Registry, no
 export async function runNode(flags: Record<string, unknown>): Promise<never> {
   const s = settingsFrom(flags);
   if (!s.id) throw new CliError('reel node needs a node id: --id ID (or REEL_NODE_ID, or "id" in the config file)', ExitCode.Usage);
-  const register = s.kinds !== undefined ? await loadKinds(s.kinds) : (system: ActorSystem) => registerReelActors(system);
+  const kinds = s.kinds !== undefined ? await loadKinds(s.kinds) : undefined;
   const clock = clockFromEnv(process.env, (step) => log('warn', 'test clock stepped', { node: s.id, ...step }));
   const events = flags.events === true;
   const id = s.id;
   let node: ClusterNode | undefined;
+  let training: NodeTraining | undefined;
   // Every port is bound before joining: /healthz answers at once, /readyz once the node is ready.
   const registry = s.metricsPort !== undefined ? processRegistry({ node: id }) : undefined;
   const metrics = registry && (await serveMetrics({ ...s, id }, registry, () => (node === undefined ? 'joining the cluster' : node.notReady())));
@@ -106,8 +107,15 @@ export async function runNode(flags: Record<string, unknown>): Promise<never> {
     },
     {
       nc,
-      register: async (system) => {
-        await register(system);
+      register: async (system, { view }) => {
+        if (kinds !== undefined) return void (await kinds(system));
+        training = await registerReelNode(system, {
+          nc,
+          prefix: s.prefix,
+          view,
+          ...(registry ? { metrics: registerTrainingMetrics(registry) } : {}),
+          log: (msg, fields) => log('info', msg, { node: id, ...fields }),
+        });
       },
       onEvent,
       log: (msg, fields, level) => log(level ?? 'info', msg, { node: s.id, ...fields }),
@@ -158,6 +166,7 @@ export async function runNode(flags: Record<string, unknown>): Promise<never> {
   const drainAndExit = async (why: string) => {
     if (exiting) return;
     exiting = true;
+    training?.stopAll();
     log('info', 'draining: handing every shard off', { node: s.id, why });
     const t0 = clock.monoMs();
     try {

@@ -10,6 +10,9 @@ export { joinClusterConfig, readClusterConfig } from './config.js';
 export { clusterStatus, isPlaced, waitPlaced } from './status.js';
 export { clearOverrides, moveShard } from './overrides.js';
 export { clusterBucket, NoCluster, openClusterKv, openExistingClusterKv } from './cluster-kv.js';
+export { ViewDirectory, registerTrainingMetrics, registerReelNode } from './training.js';
+export { KvModelRegistry } from './model-registry-kv.js';
+export { ObjBlobStore } from './blob-store-obj.js';
 export { ClusterView, isMember, isShardOwner, MAX_MEMBER_WEIGHT } from './cluster-view.js';
 export {
   DEFAULT_HEARTBEAT_MS,
@@ -35,3 +38,4 @@ export type { OwnershipLog, OwnershipTimings, ShardHost } from './ownership.js';
 export type { MembershipFault } from './membership.js';
 export type { ClusterViewOptions } from './cluster-view.js';
 export type { PlacementNode } from './placement.js';
+export type { TrainingMetrics } from './training.js';

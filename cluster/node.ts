@@ -12,8 +12,8 @@ import { OwnershipManager, type OwnershipLog } from './ownership.js';
 export interface ClusterNodeDeps {
   /** NATS connection; the caller owns it. */
   nc: NatsConnection;
-  /** Registers the actor kinds this node hosts. */
-  register(system: ActorSystem): void | Promise<void>;
+  /** Registers the actor kinds this node hosts; `view` is the node's cluster view (shard owners). */
+  register(system: ActorSystem, ctx: { view: ClusterView }): void | Promise<void>;
   onEvent?: (e: RuntimeEvent) => void;
   hooks?: SystemHooks;
   log?: OwnershipLog;
@@ -115,7 +115,7 @@ export class ClusterNode {
       ...(deps.hooks ? { hooks: deps.hooks } : {}),
     });
     holder.system = system;
-    await deps.register(system);
+    await deps.register(system, { view });
     const nodeRef: { node?: ClusterNode } = {};
     const membership = new Membership(
       kv,
@@ -130,6 +130,9 @@ export class ClusterNode {
     try {
       system.registerNodeHandler('status', () => nodeRef.node!.status());
       // `reel drain NODE`: answer at once, then hand every shard off (the caller watches status).
+      // `flush`: writes every active actor's snapshot (by passivating it), so that what was loaded
+      // survives a crash of this node; answers how many could not be written.
+      system.registerNodeHandler('flush', async () => ({ unwritten: await system.passivateWhere(() => true, 60_000) }));
       system.registerNodeHandler('drain', () => {
         void nodeRef.node!.drain().catch(() => undefined);
         return { draining: true };

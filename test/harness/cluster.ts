@@ -34,22 +34,25 @@ export interface TestCluster {
 }
 
 /** Fast timings and the test actor, through the real `reel node` command. */
-function nodeArgs(url: string, id: string, prefix: string, shardCount: number, metrics: boolean, fast: boolean): string[] {
+function nodeArgs(url: string, id: string, prefix: string, shardCount: number, metrics: boolean, fast: boolean, reelActors: boolean): string[] {
   return [
-    'node', '--nats', url, '--id', id, '--prefix', prefix, '--shard-count', String(shardCount), '--kinds', builtFixture('test-kinds.js'), '--events',
+    'node', '--nats', url, '--id', id, '--prefix', prefix, '--shard-count', String(shardCount), ...(reelActors ? [] : ['--kinds', builtFixture('test-kinds.js')]), '--events',
     ...(fast ? FAST_NODE_FLAGS : []), ...(metrics ? ['--metrics-port', '0'] : []),
   ];
 }
 
-/** `metrics`: every node serves Prometheus metrics on a free port, named by `metricsPort` in its `ready` event. */
-export async function startTestCluster(opts: { nodes: number; shardCount?: number; label: string; metrics?: boolean; nats?: NatsServerHandle }): Promise<TestCluster> {
+/**
+ * `metrics`: every node serves Prometheus metrics on a free port, named by `metricsPort` in its `ready` event.
+ * `reelActors`: the nodes host reel's user and title actors and training, instead of the test actor.
+ */
+export async function startTestCluster(opts: { nodes: number; shardCount?: number; label: string; metrics?: boolean; nats?: NatsServerHandle; reelActors?: boolean }): Promise<TestCluster> {
   const nats = opts.nats ?? (await startNatsServer());
   const prefix = uniquePrefix(opts.label);
   const shardCount = opts.shardCount ?? 128;
   const nodes = new Map<string, NodeProcess>();
   const all: NodeProcess[] = [];
   const addNode = async (id: string, o: { env?: Record<string, string>; defaultTimings?: boolean } = {}) => {
-    const p = startNodeProcess(nodeArgs(nats.url, id, prefix, shardCount, Boolean(opts.metrics), !o.defaultTimings), o.env ? { env: o.env } : {});
+    const p = startNodeProcess(nodeArgs(nats.url, id, prefix, shardCount, Boolean(opts.metrics), !o.defaultTimings, Boolean(opts.reelActors)), o.env ? { env: o.env } : {});
     nodes.set(id, p);
     all.push(p);
     await p.ready;

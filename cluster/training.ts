@@ -1,0 +1,59 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { NodeParams, registerReelActors } from '../actors/index.js';
+import { NodeTraining, type ClockStats } from '../actors/training/index.js';
+import type { ActorSystem, ShardDirectory } from '../runtime/index.js';
+import { ObjBlobStore } from './blob-store-obj.js';
+import type { ClusterView } from './cluster-view.js';
+import { KvModelRegistry } from './model-registry-kv.js';
+
+/** Shard owners as this node's cluster view sees them. */
+export class ViewDirectory implements ShardDirectory {
+  constructor(private readonly view: ClusterView) {}
+
+  ownerOf(shard: number): string | undefined {
+    return this.view.shard(shard).value?.owner;
+  }
+}
+
+/** A node's training metrics: the hooks that feed them. */
+export interface TrainingMetrics {
+  onClock(version: string, clock: number, stats: ClockStats): void;
+  onEpoch(version: string, epoch: number): void;
+}
+
+/** `reel_train_epoch`, `reel_train_loss`, `reel_train_updates_total`, labelled by model version (few at a time). */
+export function registerTrainingMetrics(registry: Registry): TrainingMetrics {
+  const epoch = new Gauge({ name: 'reel_train_epoch', help: 'Epochs this node has finished of a training job', labelNames: ['version'], registers: [registry] });
+  const loss = new Gauge({ name: 'reel_train_loss', help: "Training RMSE of this node's last clock", labelNames: ['version'], registers: [registry] });
+  const updates = new Counter({ name: 'reel_train_updates_total', help: 'Rating updates this node has trained', labelNames: ['version'], registers: [registry] });
+  return {
+    onClock: (version, _clock, s) => {
+      if (s.n > 0) loss.set({ version }, Math.sqrt(s.sse / s.n));
+      updates.inc({ version }, s.n);
+    },
+    onEpoch: (version, e) => epoch.set({ version }, e + 1),
+  };
+}
+
+/**
+ * Registers reel's actors and its part in training on a cluster node: the user and title
+ * actors over one `NodeParams`, and a `NodeTraining` whose manifests and checkpoints live in
+ * JetStream (KV bucket and object store named after `prefix`).
+ */
+export async function registerReelNode(
+  system: ActorSystem,
+  ctx: { nc: NatsConnection; prefix: string; view: ClusterView; metrics?: TrainingMetrics; log?: (msg: string, fields?: Record<string, unknown>) => void },
+): Promise<NodeTraining> {
+  const params = new NodeParams();
+  registerReelActors(system, params);
+  const [registry, blobs] = await Promise.all([KvModelRegistry.open(ctx.nc, ctx.prefix), ObjBlobStore.open(ctx.nc, ctx.prefix)]);
+  return new NodeTraining(system, {
+    params,
+    registry,
+    blobs,
+    directory: new ViewDirectory(ctx.view),
+    ...(ctx.metrics ? { onClock: ctx.metrics.onClock, onEpoch: ctx.metrics.onEpoch } : {}),
+    ...(ctx.log ? { log: ctx.log } : {}),
+  });
+}

@@ -1,0 +1,102 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestInteractions, Kind, type UserSummary } from '../actors/index.js';
+import { latestCheckpoint, TrainedModel } from '../actors/training/index.js';
+import { ratingToInteraction } from '../cli/start.js';
+import { KvModelRegistry, ObjBlobStore } from '../cluster/index.js';
+import { readRatings, type Rating } from '../data/index.js';
+import { predictTable, ratingsTableFrom, rmse, trainMf, wasmKernel } from '../models/index.js';
+import { startTestCluster, type TestCluster } from './harness/cluster.js';
+import { runReel } from './harness/processes.js';
+import { waitFor } from './harness/wait.js';
+
+const ML100K = join(import.meta.dirname, '..', '..', 'shared', 'datasets', 'ml-100k');
+const S = 16;
+const HP = ['--factors', '32', '--lr', '0.02', '--lr-decay', '0.93', '--reg', '0.05', '--reg-bias', '0.01', '--init-std', '0.05', '--seed', '7', '--validation-fraction', '0'];
+
+type R = Rating;
+
+async function read(file: string): Promise<R[]> {
+  const out: R[] = [];
+  for await (const r of readRatings(join(ML100K, file))) out.push(r);
+  return out;
+}
+
+/**
+ * Loads ratings into the cluster's actors until every user holds its ratings (tells are
+ * at-most-once; a resent interaction is applied once, by its identity), then writes every
+ * actor's snapshot.
+ */
+async function load(c: TestCluster, ratings: R[]): Promise<void> {
+  const users = [...new Set(ratings.map((r) => r.user))];
+  let held = 0;
+  await waitFor(
+    'every rating applied',
+    async () => {
+      await ingestInteractions(c.client.system, ratings.map(ratingToInteraction), { batchSize: 256 });
+      const counts = await Promise.all(users.map((u) => c.client.system.ask<UserSummary>(Kind.User, u, 'summary', undefined, { deadlineMs: 5000 })));
+      held = counts.reduce((s, x) => s + x.interactionCount, 0);
+      return held === ratings.length;
+    },
+    { timeoutMs: 60_000, intervalMs: 100, describe: () => ({ held, of: ratings.length }) },
+  );
+  const g = await c.client.scatter.gather<{ unwritten: number }>('flush', undefined, { deadlineMs: 60_000 });
+  expect(g.missingShards).toEqual([]);
+  expect(g.answers.every((a) => a.value.unwritten === 0)).toBe(true);
+}
+
+async function testRmse(c: TestCluster, version: string, test: R[]): Promise<number> {
+  const blobs = await ObjBlobStore.open(c.nc, c.prefix);
+  const cp = await latestCheckpoint(blobs, version);
+  const m = TrainedModel.fromCheckpoint(cp!);
+  return rmse(test.map((r) => m.predict(r.user, r.item)), test.map((r) => r.rating));
+}
+
+describe('training across node processes', () => {
+  let c: TestCluster;
+  let train: R[];
+  let test: R[];
+  let localRmse: number;
+
+  beforeAll(async () => {
+    [train, test] = await Promise.all([read('u1.base'), read('u1.test')]);
+    c = await startTestCluster({ nodes: 2, shardCount: S, label: 'train', reelActors: true });
+    await c.waitBalanced();
+    await load(c, train);
+    const table = await ratingsTableFrom(train);
+    const local = trainMf(table, { factors: 32, lr: 0.02, lrDecay: 0.93, regFactor: 0.05, regBias: 0.01, initStd: 0.05 }, { epochs: 10, seed: 7, kernel: wasmKernel });
+    const testTable = await ratingsTableFrom(test, { userIds: table.userIds, itemIds: table.itemIds });
+    localRmse = rmse(predictTable(local, testTable), testTable.ratings);
+  }, 120_000);
+
+  afterAll(async () => {
+    await c?.close();
+  });
+
+  const flags = () => ['--nats', c.nats.url, '--prefix', c.prefix];
+
+  it('two workers (BSP) train MF to the RMSE of the single-process kernel; the version is READY with a checkpoint per epoch', async () => {
+    const run = await runReel(['train', ...flags(), '--model', 'mf', '--epochs', '10', ...HP, '--workers', '2', '--model-version', 'bsp2', '--json'], { timeoutMs: 120_000 });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.trim().startsWith("{"), run.stdout + run.stderr).toBe(true);
+    const st = JSON.parse(run.stdout) as { state: string; workers: string[]; history: unknown[] };
+    expect(st.state).toBe('done');
+    expect(st.workers).toEqual(['n1', 'n2']);
+    expect(st.history).toHaveLength(10);
+    expect(run.stderr).toMatch(/epoch 10\/10: train RMSE/);
+    const registry = await KvModelRegistry.open(c.nc, c.prefix);
+    const m = await registry.get('bsp2');
+    expect(m?.state).toBe('READY');
+    expect(m?.dataFingerprint).toMatch(/^sum:[0-9a-f]{8}:80000$/);
+    const dist = await testRmse(c, 'bsp2', test);
+    expect(Math.abs(dist - localRmse), `distributed ${dist}, local ${localRmse}`).toBeLessThan(0.01);
+  });
+
+  it('a bad job is a usage error (exit 2): unknown model, zero epochs, negative factors', async () => {
+    for (const bad of [['--model', 'nope'], ['--model', 'mf', '--epochs', '0'], ['--model', 'mf', '--factors', '-3']]) {
+      const run = await runReel(['train', ...flags(), ...bad], { timeoutMs: 30_000 });
+      expect(run.code, `${bad.join(' ')}: ${run.stderr}`).toBe(2);
+      expect(run.stderr).toMatch(/--model|--epochs|--factors/);
+    }
+  });
+});
