@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointPrefix, writeCheckpoint, writeCheckpointParts, type BlobStore, type ModelManifest, type ModelRegistry, type ShardPart } from '../actors/training/index.js';
 import { joinClusterConfig, openCheckpointStore, openClusterKv, openModelRegistry } from '../cluster/index.js';
@@ -177,16 +178,27 @@ describe('reel models against a real nats-server', () => {
     expect(r.code).toBe(2);
   });
 
-  it('models - a cluster with no versions yet lists none; a prefix with no cluster is an error naming it', async () => {
+  it('models - a cluster with no versions yet lists none; a prefix with no cluster is an error naming it; neither gets a bucket', async () => {
     const empty = uniquePrefix('empty');
+    const jsm = await jetstreamManager(nats.nc);
+    const streamsOf = async (p: string) => {
+      const found: string[] = [];
+      for await (const name of jsm.streams.names()) if (name.includes(p)) found.push(name);
+      return found.sort();
+    };
     await joinClusterConfig(await openClusterKv(nats.nc, empty), { shardCount: 8 }, CREATED_MS);
     let r = await runReel(['models', '--nats', nats.nats.url, '--prefix', empty]);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe(`no model versions in cluster '${empty}' yet ('reel train' makes one)`);
     r = await runReel(['models', 'show', 'mf-a', '--nats', nats.nats.url, '--prefix', empty]);
     expect(r.code).toBe(4);
-    r = await runReel(['models', '--nats', nats.nats.url, '--prefix', 'no_such_cluster']);
+    r = await runReel(['models', 'activate', 'mf-a', '--nats', nats.nats.url, '--prefix', empty]);
+    expect(r.code).toBe(4);
+    expect(await streamsOf(empty)).toEqual([`KV_${empty}_cluster`]);
+    const none = uniquePrefix('none');
+    r = await runReel(['models', '--nats', nats.nats.url, '--prefix', none]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("no reel cluster with prefix 'no_such_cluster'");
+    expect(r.stderr).toContain(`no reel cluster with prefix '${none}'`);
+    expect(await streamsOf(none)).toEqual([]);
   });
 });
