@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { MODEL_VERSION_PATTERN } from '../actors/training/index.js';
 import { NODE_ID_PATTERN } from '../runtime/index.js';
 
 /**
@@ -24,6 +25,12 @@ export function shardNumber(v: string): number {
 /** A node id, as nodes are named: one NATS subject token. */
 export function nodeId(v: string): string {
   if (!NODE_ID_PATTERN.test(v)) throw new InvalidArgumentError(`expected a node id matching ${NODE_ID_PATTERN}.`);
+  return v;
+}
+
+/** A model version id (`reel models show V`). */
+export function modelVersion(v: string): string {
+  if (!MODEL_VERSION_PATTERN.test(v)) throw new InvalidArgumentError(`expected a model version id matching ${MODEL_VERSION_PATTERN}.`);
   return v;
 }
 

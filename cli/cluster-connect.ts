@@ -1,5 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { ClusterClient, NoCluster } from '../cluster/index.js';
+import { ClusterClient, NoCluster, openExistingClusterKv } from '../cluster/index.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { connectionOptions, resolveSettings, SettingsError, type ResolvedSettings, type Settings } from './settings.js';
 
@@ -62,9 +62,31 @@ export async function operatorClient(flags: Record<string, unknown>): Promise<{ 
     };
   } catch (err) {
     await nc.close();
-    if (err instanceof NoCluster) {
-      throw new CliError(`no reel cluster with prefix '${err.prefix}' at ${settings.nats} (${err.detail})${whence(settings)}`, ExitCode.Failed, 'NoCluster');
-    }
-    throw new CliError((err as Error).message);
+    throw noClusterError(err, settings);
   }
+}
+
+/**
+ * A NATS connection for an operator command that reads the cluster's stores itself (no actor
+ * system: `reel models`). Like `operatorClient` it creates nothing, and refuses a server or prefix
+ * with no cluster.
+ */
+export async function operatorConnection(flags: Record<string, unknown>): Promise<{ nc: NatsConnection; settings: ResolvedSettings; close(): Promise<void> }> {
+  const settings = settingsFrom(flags);
+  const nc = await connectNatsFor(settings, 'reel-cli');
+  try {
+    await openExistingClusterKv(nc, settings.prefix);
+  } catch (err) {
+    await nc.close();
+    throw noClusterError(err, settings);
+  }
+  return { nc, settings, close: () => nc.close() };
+}
+
+/** A failure to find the cluster, as a CliError naming the server and where its URL came from. */
+function noClusterError(err: unknown, settings: ResolvedSettings): CliError {
+  if (err instanceof NoCluster) {
+    return new CliError(`no reel cluster with prefix '${err.prefix}' at ${settings.nats} (${err.detail})${whence(settings)}`, ExitCode.Failed, 'NoCluster');
+  }
+  return new CliError((err as Error).message);
 }

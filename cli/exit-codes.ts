@@ -8,7 +8,7 @@ export const ExitCode = {
   Usage: 2,
   /** `status`: the cluster answers but is degraded (unowned or moving shards, a silent node). */
   Degraded: 3,
-  /** The named node or shard does not exist. */
+  /** The named node, shard or model version does not exist. */
   NotFound: 4,
 } as const;
 

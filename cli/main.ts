@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
 import { ACCEPTED_RATINGS_FORMATS } from '../data/errors.js';
-import { integerIn, nodeId, port, seconds, shardNumber } from './args.js';
+import { integerIn, modelVersion, nodeId, port, seconds, shardNumber } from './args.js';
 import { REEL_DIR_ENV } from './cluster-file.js';
 import { runClusterUp, MAX_LOCAL_NODES, type ClusterUpOptions } from './cluster-up.js';
 import { runDrain } from './drain.js';
 import { EVAL_HELP, runEval, type EvalOptions } from './eval.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { withModelOptions } from './model-flags.js';
+import { runModelsActivate, runModelsExport, runModelsList, runModelsShow } from './models.js';
+import { EXPORT_FORMATS, type ExportFormat } from './models-export.js';
 import { runNode } from './node.js';
 import { consoleOutput } from './output.js';
 import { withClusterOptions } from './settings.js';
@@ -27,7 +29,7 @@ program
   .addHelpText(
     'after',
     `
-Exit codes: 0 ok (status: healthy), 1 failed, 2 bad usage, 3 status: degraded, 4 no such node or shard.
+Exit codes: 0 ok (status: healthy), 1 failed, 2 bad usage, 3 status: degraded, 4 no such node, shard or model version.
 With --json, a failure prints {"error": {"code", "message", "exitCode"}} on stdout (the message goes to stderr too).
 Settings come from flags, then REEL_* environment variables, then --config FILE (JSON); without a
 NATS URL from any of them, from .reel/cluster.json (written by 'reel cluster up' in this folder).`,
@@ -135,6 +137,42 @@ withClusterOptions(
     .option('--no-wait', 'return once the placements are cleared')
     .option('--json', 'print the result as JSON'),
 ).action(action(async (opts: Record<string, unknown> & { timeout: number }) => runShardsBalance(opts, out)));
+
+const MODELS_EXPORT_HELP =
+  'Rows are sorted by key (numeric ids in numeric order). manifest.json holds the manifest and, under "export", the checkpoint\'s epoch and metrics, the global mean, the columns and the files.';
+const models = program
+  .command('models')
+  .description("model versions (the cluster's registry) and their checkpoints: list (the default), show, export, activate");
+withClusterOptions(
+  models
+    .command('list', { isDefault: true })
+    .description('list model versions: id, model, state, factors, epochs done/asked, key metrics, created (UTC)')
+    .option('--json', 'print {active, versions: [manifest…]} as JSON'),
+).action(action(async (opts: Record<string, unknown>) => runModelsList(opts, out)));
+withClusterOptions(
+  models
+    .command('show')
+    .description("show a version's manifest (hyperparameters, seed, data fingerprint, metrics, state) and its stored checkpoints")
+    .argument('<version>', 'model version id', modelVersion)
+    .option('--json', 'print {manifest, checkpoints} as JSON'),
+).action(action(async (version: string, opts: Record<string, unknown>) => runModelsShow(version, opts, out)));
+withClusterOptions(
+  models
+    .command('export')
+    .description("write a version's embeddings, from its latest complete checkpoint, and its manifest into DIR")
+    .argument('<version>', 'model version id', modelVersion)
+    .requiredOption('--out <dir>', 'directory to write into (created if missing; files of the same names are replaced)')
+    .addOption(new Option('--format <format>', 'csv: users.csv and titles.csv (key,bias,f0..); npy: users.npy (float32, columns bias,f0..) with users.keys.txt, and the same for titles').choices(EXPORT_FORMATS).default('csv'))
+    .option('--json', 'print what was written as JSON')
+    .addHelpText('after', ({ command }) => `\n${command.createHelp().boxWrap(MODELS_EXPORT_HELP, 80)}`),
+).action(action(async (version: string, opts: Record<string, unknown> & { out: string; format: ExportFormat }) => runModelsExport(version, opts, out)));
+withClusterOptions(
+  models
+    .command('activate')
+    .description('make VERSION (READY, RETIRED or ACTIVE) the active version; the one it replaces becomes RETIRED')
+    .argument('<version>', 'model version id', modelVersion)
+    .option('--json', 'print {active, previous, manifest} as JSON'),
+).action(action(async (version: string, opts: Record<string, unknown>) => runModelsActivate(version, opts, out)));
 
 program
   .command('cluster')

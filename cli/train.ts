@@ -4,7 +4,7 @@ import {
   DEFAULT_CLOCKS_PER_EPOCH, DEFAULT_KEEP_CHECKPOINTS, DEFAULT_VALIDATION_FRACTION, DEFAULT_WORKER_TIMEOUT_MS, DISTRIBUTED_MODELS, NodeMsg, parseConsistency, runTrainingJob,
   type Consistency, type EpochSummary, type JobStatus, type TrainSpec,
 } from '../actors/training/index.js';
-import { KvModelRegistry } from '../cluster/index.js';
+import { openModelRegistry } from '../cluster/index.js';
 import { DEFAULT_MF_EPOCHS, defaultMfHyperparameters } from '../models/index.js';
 import { InvalidArgument } from '../runtime/index.js';
 import { integerIn, seconds } from './args.js';
@@ -129,7 +129,7 @@ export async function runTrain(flags: TrainFlags, out: Output): Promise<number> 
       await new Promise((r) => setTimeout(r, 200));
     }
     const workers = [...new Set(owners)].sort();
-    const registry = await KvModelRegistry.open(nc, settings.prefix);
+    const registry = await openModelRegistry(nc, settings.prefix);
     if (await registry.get(spec.version)) throw new CliError(`model version ${spec.version} exists already (see reel models)`, ExitCode.Usage);
     out.info(`reel: training ${spec.model} version ${spec.version} on ${workers.length} worker${workers.length === 1 ? '' : 's'} (${workers.join(', ')}): ${spec.factors} factors, ${spec.epochs} epochs, ${spec.consistency.kind === 'bsp' ? 'bsp' : `ssp:${spec.consistency.staleness}`}`);
     const status: JobStatus = await runTrainingJob(client.system, registry, spec, {

@@ -61,3 +61,13 @@ export class ObjBlobStore implements BlobStore {
     return names.length;
   }
 }
+
+/** The cluster's checkpoint store, its bucket created if absent (what training does). */
+export function openCheckpointStore(nc: NatsConnection, prefix: string): Promise<BlobStore> {
+  return ObjBlobStore.open(nc, prefix);
+}
+
+/** The cluster's checkpoint store if its bucket exists, creating nothing (what operator commands do). */
+export function openExistingCheckpointStore(nc: NatsConnection, prefix: string): Promise<BlobStore | undefined> {
+  return ObjBlobStore.openExisting(nc, prefix);
+}

@@ -186,3 +186,13 @@ export class KvModelRegistry implements ModelRegistry {
 function validKeyToken(id: string): boolean {
   return MODEL_VERSION_PATTERN.test(id);
 }
+
+/** The cluster's model registry, its bucket created if absent (what training does). */
+export function openModelRegistry(nc: NatsConnection, prefix: string, opts: { nowMs?: () => number } = {}): Promise<ModelRegistry> {
+  return KvModelRegistry.open(nc, prefix, opts);
+}
+
+/** The cluster's model registry if its bucket exists, creating nothing (what operator commands do). */
+export function openExistingModelRegistry(nc: NatsConnection, prefix: string, opts: { nowMs?: () => number } = {}): Promise<ModelRegistry | undefined> {
+  return KvModelRegistry.openExisting(nc, prefix, opts);
+}

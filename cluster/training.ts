@@ -3,9 +3,9 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { NodeParams, registerReelActors } from '../actors/index.js';
 import { NodeTraining, type ClockStats } from '../actors/training/index.js';
 import type { ActorSystem, ShardDirectory } from '../runtime/index.js';
-import { ObjBlobStore } from './blob-store-obj.js';
+import { openCheckpointStore } from './blob-store-obj.js';
 import type { ClusterView } from './cluster-view.js';
-import { KvModelRegistry } from './model-registry-kv.js';
+import { openModelRegistry } from './model-registry-kv.js';
 
 /** Shard owners as this node's cluster view sees them. */
 export class ViewDirectory implements ShardDirectory {
@@ -47,7 +47,7 @@ export async function registerReelNode(
 ): Promise<NodeTraining> {
   const params = new NodeParams();
   registerReelActors(system, params);
-  const [registry, blobs] = await Promise.all([KvModelRegistry.open(ctx.nc, ctx.prefix), ObjBlobStore.open(ctx.nc, ctx.prefix)]);
+  const [registry, blobs] = await Promise.all([openModelRegistry(ctx.nc, ctx.prefix), openCheckpointStore(ctx.nc, ctx.prefix)]);
   return new NodeTraining(system, {
     params,
     registry,

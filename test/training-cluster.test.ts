@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestInteractions, Kind, type UserSummary } from '../actors/index.js';
 import { latestCheckpoint, TrainedModel } from '../actors/training/index.js';
 import { ratingToInteraction } from '../cli/start.js';
-import { KvModelRegistry, ObjBlobStore } from '../cluster/index.js';
+import { openCheckpointStore, openModelRegistry } from '../cluster/index.js';
 import { readRatings, type Rating } from '../data/index.js';
 import { predictTable, ratingsTableFrom, rmse, trainMf, wasmKernel } from '../models/index.js';
 import { startTestCluster, type TestCluster } from './harness/cluster.js';
@@ -46,7 +46,7 @@ async function load(c: TestCluster, ratings: R[]): Promise<void> {
 }
 
 async function testRmse(c: TestCluster, version: string, test: R[]): Promise<number> {
-  const blobs = await ObjBlobStore.open(c.nc, c.prefix);
+  const blobs = await openCheckpointStore(c.nc, c.prefix);
   const cp = await latestCheckpoint(blobs, version);
   const m = TrainedModel.fromCheckpoint(cp!);
   return rmse(test.map((r) => m.predict(r.user, r.item)), test.map((r) => r.rating));
@@ -84,7 +84,7 @@ describe('training across node processes', () => {
     expect(st.workers).toEqual(['n1', 'n2']);
     expect(st.history).toHaveLength(10);
     expect(run.stderr).toMatch(/epoch 10\/10: train RMSE/);
-    const registry = await KvModelRegistry.open(c.nc, c.prefix);
+    const registry = await openModelRegistry(c.nc, c.prefix);
     const m = await registry.get('bsp2');
     expect(m?.state).toBe('READY');
     expect(m?.dataFingerprint).toMatch(/^sum:[0-9a-f]{8}:80000$/);

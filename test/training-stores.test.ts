@@ -148,7 +148,7 @@ describe.each(impls)('model registry contract (%s)', (_name, make) => {
     await registry.create(manifest('f', { state: 'FAILED', error: 'worker n2 died' }));
     const err = await registry.activate('t').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidArgument);
-    expect((err as Error).message).toBe('model version t is TRAINING and cannot be activated (its training has not finished); only a READY, RETIRED, ACTIVE version can');
+    expect((err as Error).message).toBe('model version t is TRAINING and cannot be activated (its training has not finished); only a READY, RETIRED or ACTIVE version can');
     await expect(registry.activate('f')).rejects.toThrow('model version f is FAILED and cannot be activated (its training failed: worker n2 died)');
     await expect(registry.activate('zz')).rejects.toBeInstanceOf(UnknownModelVersion);
     expect(await registry.active()).toBe('ok');

@@ -4,13 +4,23 @@ export { runTrainingJob } from './driver.js';
 export { checkTrainSpec, parseConsistency, stalenessOf, DISTRIBUTED_MODELS, DEFAULT_CLOCKS_PER_EPOCH, DEFAULT_KEEP_CHECKPOINTS, DEFAULT_VALIDATION_FRACTION, DEFAULT_WORKER_TIMEOUT_MS } from './spec.js';
 export { JobMsg, NodeMsg } from './messages.js';
 export { MemoryBlobStore, MemoryModelRegistry } from './memory-stores.js';
-export { latestCheckpoint, readCheckpoint, listCheckpoints } from './checkpoints.js';
-export { MODEL_STATES } from './stores.js';
+export {
+  commitCheckpoint,
+  latestCheckpoint,
+  listCheckpoints,
+  pruneCheckpoints,
+  readCheckpoint,
+  writeCheckpoint,
+  writeCheckpointParts,
+} from './checkpoints.js';
+export { checkpointPrefix } from './checkpoint.js';
+export { ACTIVATABLE_STATES, MODEL_STATES, MODEL_VERSION_PATTERN, UnknownModelVersion } from './stores.js';
 
 export type { TrainingDeps } from './node-training.js';
 export type { RunJobOptions } from './driver.js';
 export type { TrainSpec, Consistency, DistributedModel } from './spec.js';
 export type { EpochSummary, JobStatus, ClockStats } from './messages.js';
-export type { BlobStore, ModelManifest, ModelRegistry, ModelState } from './stores.js';
-export type { Checkpoint, ShardPart } from './checkpoints.js';
+export type { BlobStore, HyperparameterValue, ModelManifest, ModelRegistry, ModelState } from './stores.js';
+export type { CheckpointGlobal, CheckpointPart } from './checkpoint.js';
+export type { Checkpoint, CheckpointEntry, ShardPart } from './checkpoints.js';
 export { TrainedModel } from './trained-model.js';

@@ -1,3 +1,4 @@
+import { InvalidArgument } from '../../runtime/index.js';
 import {
   checkActivatable,
   checkBlobName,
@@ -8,7 +9,6 @@ import {
   type ModelManifest,
   type ModelRegistry,
 } from './stores.js';
-import { InvalidArgument } from '../../runtime/index.js';
 
 /** Registries list versions oldest first, ties by id, so that listings are stable. */
 export function byCreation(a: ModelManifest, b: ModelManifest): number {

@@ -113,7 +113,8 @@ export function checkUpdate(before: ModelManifest, after: ModelManifest): void {
 export function checkActivatable(m: ModelManifest): void {
   if (ACTIVATABLE_STATES.includes(m.state)) return;
   const why = m.state === 'TRAINING' ? 'its training has not finished' : `its training failed${m.error ? `: ${m.error}` : ''}`;
-  throw new InvalidArgument(`model version ${m.id} is ${m.state} and cannot be activated (${why}); only a ${ACTIVATABLE_STATES.join(', ')} version can`, {
+  const states = `${ACTIVATABLE_STATES.slice(0, -1).join(', ')} or ${ACTIVATABLE_STATES.at(-1)}`;
+  throw new InvalidArgument(`model version ${m.id} is ${m.state} and cannot be activated (${why}); only a ${states} version can`, {
     fields: ['state'],
   });
 }
