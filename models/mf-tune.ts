@@ -29,7 +29,7 @@ export const DEFAULT_VALIDATION_FRACTION = 0.1;
 export const DEFAULT_TUNE_PATIENCE_EPOCHS = 5;
 
 /** Every combination of `grid`'s values over `base`, the first field varying slowest. */
-export function expandGrid<H extends MfHyperparameters>(base: H, grid: Grid<H>): H[] {
+export function expandGrid<H extends MfHyperparameters = MfHyperparameters>(base: NoInfer<H>, grid: NoInfer<Grid<H>>): H[] {
   let out: H[] = [{ ...base }];
   for (const key of Object.keys(grid) as (keyof H & string)[]) {
     const values = grid[key]!;
@@ -87,7 +87,7 @@ export function tuneSgd<H extends MfHyperparameters, M extends MfModel, S extend
   if (held.n === 0 || kept.n === 0) throw new ModelArgumentError(`${table.n} ratings are too few to hold out a validation part`, ['table']);
   const patience = opts.patience ?? DEFAULT_TUNE_PATIENCE_EPOCHS;
   const predicted = new Float32Array(held.n);
-  const trials = expandGrid(opts.base, opts.grid).map((hp, t): Trial<H> => {
+  const trials = expandGrid<H>(opts.base, opts.grid).map((hp, t): Trial<H> => {
     const best = { epochs: 0, validationRmse: Infinity };
     family.train(kept, hp, {
       epochs: opts.maxEpochs,
