@@ -18,9 +18,25 @@ export {
   defaultMfHyperparameters,
   parseMfHyperparameters,
 } from './mf-options.js';
-export { checkTableFits, createMfModel, mfScorer, predictMf, predictTable, scoreItemsMf, sgdEpoch, trainMf, tsKernel } from './mf.js';
+export { checkTableFits, createMfModel, mfScorer, predictMf, predictTable, runSgdEpochs, scoreItemsMf, sgdEpoch, stepOf, stepRegs, trainMf, tsKernel } from './mf.js';
 export { DEFAULT_MF_KERNEL, MF_KERNELS, WasmMfSession, defaultMfKernelFile, loadMfKernel, sgdEpochWasm, wasmKernel } from './mf-wasm.js';
-export { DEFAULT_MF_TUNE_GRID, DEFAULT_TUNE_PATIENCE_EPOCHS, DEFAULT_VALIDATION_FRACTION, expandGrid, tuneMf } from './mf-tune.js';
+export { DEFAULT_MF_TUNE_GRID, DEFAULT_TUNE_PATIENCE_EPOCHS, DEFAULT_VALIDATION_FRACTION, MF_FAMILY, expandGrid, tuneMf, tuneSgd } from './mf-tune.js';
+export {
+  DEFAULT_SVDPP_EPOCHS,
+  DEFAULT_SVDPP_FACTORS,
+  DEFAULT_SVDPP_LR,
+  DEFAULT_SVDPP_LR_DECAY,
+  DEFAULT_SVDPP_REG_BIAS,
+  DEFAULT_SVDPP_REG_FACTOR,
+  DEFAULT_SVDPP_REG_Y,
+  defaultSvdppHyperparameters,
+  parseSvdppHyperparameters,
+} from './svdpp-options.js';
+export { createSvdppModel, predictSvdppTable, svdppAsMf, svdppEpoch, svdppScorer, trainSvdpp, tsSvdppKernel } from './svdpp.js';
+export { SVDPP_KERNELS, WasmSvdppSession, svdppEpochWasm, wasmSvdppKernel } from './svdpp-wasm.js';
+export { DEFAULT_SVDPP_TUNE_GRID, SVDPP_FAMILY, tuneSvdpp } from './svdpp-tune.js';
+export { UserGroupedOrders } from './user-grouped-orders.js';
+export { predictKnnTable, trainKnnBaseline, transposeTable } from './knn-baseline.js';
 export { evaluateTopK, mae, rmse, userItemsOf } from './metrics.js';
 export { TopK } from './top-k.js';
 export { decodeNpy, encodeNpy, npyHeader } from './npy.js';
@@ -28,8 +44,11 @@ export { decodeNpy, encodeNpy, npyHeader } from './npy.js';
 export type { ExternalId } from './id-index.js';
 export type { RatingLike, RatingsTable, TableIndices } from './ratings.js';
 export type { MfHyperparameters } from './mf-options.js';
-export type { EpochReport, MfEpochRunner, MfKernel, MfModel, SgdStep, TrainOptions } from './mf.js';
+export type { EpochReport, EpochRunner, Kernel, MfEpochRunner, MfKernel, MfModel, SgdStep, TrainOptions } from './mf.js';
 export type { MfKernelName, WasmModule } from './mf-wasm.js';
-export type { MfGrid, MfTrial, MfTuneOptions, MfTuneResult } from './mf-tune.js';
+export type { Grid, MfGrid, MfTrial, MfTuneOptions, MfTuneResult, SgdModelFamily, Trial, TuneOptions, TuneResult } from './mf-tune.js';
+export type { SvdppHyperparameters } from './svdpp-options.js';
+export type { SvdppKernel, SvdppModel, SvdppStep } from './svdpp.js';
+export type { KnnBaselineModel, KnnBaselineOptions } from './knn-baseline.js';
 export type { Scorer, TopKMetrics, TopKOptions, UserItems } from './metrics.js';
 export type { NpyMatrix } from './npy.js';

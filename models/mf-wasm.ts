@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ModelArgumentError, WasmKernelMissing } from './errors.js';
-import { checkTableFits, tsKernel, type MfEpochRunner, type MfKernel, type MfModel, type SgdStep } from './mf.js';
+import { checkTableFits, stepRegs, tsKernel, type MfEpochRunner, type MfKernel, type MfModel, type SgdStep } from './mf.js';
 import type { RatingsTable } from './ratings.js';
 
 /**
@@ -14,7 +14,7 @@ import type { RatingsTable } from './ratings.js';
  * The few pieces of the WebAssembly JS API used here: lib "dom" declares them, but this is
  * Node code compiled without it, and @types/node 20 does not.
  */
-interface WasmMemory {
+export interface WasmMemory {
   readonly buffer: ArrayBuffer;
   grow(pages: number): number;
 }
@@ -37,7 +37,7 @@ interface MfExports {
     p: number, q: number, bu: number, bi: number,
     users: number, items: number, ratings: number, order: number,
     n: number, rows: number, k: number,
-    mu: number, lr: number, regFactor: number, regBias: number,
+    mu: number, lr: number, regUser: number, regItem: number, regUserBias: number, regItemBias: number,
   ): number;
 }
 
@@ -70,6 +70,31 @@ export function loadMfKernel(file = defaultMfKernelFile()): WasmModule {
 const PAGE = 65536;
 const align16 = (x: number): number => (x + 15) & ~15;
 
+/** A fresh instance of the kernel module, with its own linear memory; `T` is what the loader reads of its exports. */
+export function instantiateKernels<T extends { memory: WasmMemory; heapBase(): number }>(module: WasmModule = loadMfKernel()): T {
+  return new WebAssemblyApi.Instance(module, {}).exports as unknown as T;
+}
+
+/**
+ * Byte offsets of arrays of `bytes` sizes placed one after another from `heapBase`, each
+ * 16-aligned (SIMD loads), and `end`, where an array that may grow goes (the last one).
+ */
+export function layoutArrays(heapBase: number, bytes: number[]): { at: number[]; end: number } {
+  const at: number[] = [];
+  let end = align16(heapBase);
+  for (const s of bytes) {
+    at.push(end);
+    end = align16(end + s);
+  }
+  return { at, end };
+}
+
+/** Grows `memory` to hold at least `bytes`. */
+export function ensureMemory(memory: WasmMemory, bytes: number): void {
+  const need = Math.ceil(bytes / PAGE) - memory.buffer.byteLength / PAGE;
+  if (need > 0) memory.grow(need);
+}
+
 /**
  * One training run's parameters and ratings in a kernel instance's own linear memory:
  * P, Q, bu, bi, users, items and ratings are copied in once, at construction; each epoch
@@ -92,18 +117,12 @@ export class WasmMfSession implements MfEpochRunner {
     module: WasmModule = loadMfKernel(),
   ) {
     checkTableFits(model, table);
-    this.ex = new WebAssemblyApi.Instance(module, {}).exports as unknown as MfExports;
+    this.ex = instantiateKernels<MfExports>(module);
     const { users, items, factors: k } = model;
     this.k = k;
     this.mu = model.mu;
     this.rows = table.n;
-    const sizes = [users * k * 4, items * k * 4, users * 4, items * 4, table.n * 4, table.n * 4, table.n * 4];
-    const at: number[] = [];
-    let end = align16(this.ex.heapBase());
-    for (const s of sizes) {
-      at.push(end);
-      end = align16(end + s);
-    }
+    const { at, end } = layoutArrays(this.ex.heapBase(), [users * k * 4, items * k * 4, users * 4, items * 4, table.n * 4, table.n * 4, table.n * 4]);
     this.off = { p: at[0]!, q: at[1]!, bu: at[2]!, bi: at[3]!, users: at[4]!, items: at[5]!, ratings: at[6]!, order: end };
     this.ensureOrderCapacity(table.n);
     this.reload();
@@ -117,9 +136,10 @@ export class WasmMfSession implements MfEpochRunner {
     this.ensureOrderCapacity(order.length);
     this.u32(this.off.order, order.length).set(order);
     const o = this.off;
+    const g = stepRegs(step);
     const r = this.ex.sgdEpoch(
       o.p, o.q, o.bu, o.bi, o.users, o.items, o.ratings, o.order,
-      order.length, this.rows, this.k, this.mu, step.lr, step.regFactor, step.regBias,
+      order.length, this.rows, this.k, this.mu, step.lr, g.regUser, g.regItem, g.regUserBias, g.regItemBias,
     );
     if (r < 0) {
       const t = -r - 1;
@@ -150,9 +170,7 @@ export class WasmMfSession implements MfEpochRunner {
 
   private ensureOrderCapacity(n: number): void {
     if (n <= this.orderCapacity) return;
-    const mem = this.ex.memory;
-    const need = Math.ceil((this.off.order + n * 4) / PAGE) - mem.buffer.byteLength / PAGE;
-    if (need > 0) mem.grow(need);
+    ensureMemory(this.ex.memory, this.off.order + n * 4);
     this.orderCapacity = n;
   }
 

@@ -38,6 +38,21 @@ describe('mf', () => {
     expect(again).toBeCloseTo(0.15626389 ** 2, 6);
   });
 
+  it('mf - per-parameter regularisation: each override shrinks its own kind, the others keep the general one', () => {
+    const m: MfModel = {
+      users: 1, items: 1, factors: 1,
+      p: Float32Array.of(1), q: Float32Array.of(1), bu: Float32Array.of(1), bi: Float32Array.of(1),
+      mu: 0, minRating: 1, maxRating: 5,
+    };
+    // r̂ = 0 + 1 + 1 + 1 = 3 against 4... the table's rating: e = 4 − 3 = 1; lr 0.1.
+    sgdEpoch(m, oneRating(), Uint32Array.of(0), { lr: 0.1, regFactor: 0.5, regBias: 0.2, regItem: 1, regUserBias: 0 });
+    expect(m.p[0]).toBeCloseTo(1 + 0.1 * (1 - 0.5), 6); // regUser = regFactor
+    expect(m.q[0]).toBeCloseTo(1 + 0.1 * (1 - 1), 6); //   regItem
+    expect(m.bu[0]).toBeCloseTo(1 + 0.1 * (1 - 0), 6); //  regUserBias
+    expect(m.bi[0]).toBeCloseTo(1 + 0.1 * (1 - 0.2), 6); // regItemBias = regBias
+    expect(parseMfHyperparameters({ regFactor: 0.2, regUser: 0.1 })).toMatchObject({ regUser: 0.1, regItem: 0.2, regUserBias: 0.01, regItemBias: 0.01 });
+  });
+
   it('mf - the training loss decreases epoch after epoch and ends well below the global mean', () => {
     const t = planted(300, 200, 20_000, 1);
     const losses: number[] = [];

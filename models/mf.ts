@@ -33,7 +33,10 @@ export interface MfModel {
   readonly maxRating: number;
 }
 
-/** One epoch's scalars: the learning rate after its schedule, and the regularisation. */
+/**
+ * One epoch's scalars: the learning rate after its schedule, and the regularisation, per
+ * parameter: `regFactor` and `regBias` for every factor and bias, each override for one kind.
+ */
 export interface SgdStep {
   /** Learning rate of this epoch (biases and factors alike). */
   lr: number;
@@ -41,6 +44,29 @@ export interface SgdStep {
   regFactor: number;
   /** L2 regularisation of the biases. */
   regBias: number;
+  /** Of the user factors p_u alone. @default regFactor */
+  regUser?: number;
+  /** Of the item factors q_i alone. @default regFactor */
+  regItem?: number;
+  /** Of the user biases b_u alone. @default regBias */
+  regUserBias?: number;
+  /** Of the item biases b_i alone. @default regBias */
+  regItemBias?: number;
+}
+
+/** The four regularisations of a step, each override resolved. */
+export function stepRegs(step: SgdStep): { regUser: number; regItem: number; regUserBias: number; regItemBias: number } {
+  return {
+    regUser: step.regUser ?? step.regFactor,
+    regItem: step.regItem ?? step.regFactor,
+    regUserBias: step.regUserBias ?? step.regBias,
+    regItemBias: step.regItemBias ?? step.regBias,
+  };
+}
+
+/** The step of an epoch at learning rate `lr` under parsed hyperparameters `h`. */
+export function stepOf(h: Required<MfHyperparameters>, lr: number): SgdStep {
+  return { lr, regFactor: h.regFactor, regBias: h.regBias, regUser: h.regUser, regItem: h.regItem, regUserBias: h.regUserBias, regItemBias: h.regItemBias };
 }
 
 /**
@@ -80,10 +106,12 @@ function zeroUntouchedRows(m: Float32Array, counts: Uint32Array, k: number): voi
  *                                                 lanes f mod 4, factors past the last whole
  *                                                 group of four added to lane 0, then summed
  *                                                 (l0 + l1) + (l2 + l3))
- *     b_u += lr (e − regBias b_u)
- *     b_i += lr (e − regBias b_i)
- *     p_u += lr (e q_i − regFactor p_u)     } both from the values before this row,
- *     q_i += lr (e p_u − regFactor q_i)     } factor by factor
+ *     b_u += lr (e − regUserBias b_u)
+ *     b_i += lr (e − regItemBias b_i)
+ *     p_u += lr (e q_i − regUser p_u)       } both from the values before this row,
+ *     q_i += lr (e p_u − regItem q_i)       } factor by factor
+ *
+ * (each per-parameter regularisation defaulting to `regFactor` or `regBias`, `stepRegs`).
  *
  * Returns the sum of e² over the rows, each e taken before its row's update: the epoch's
  * training loss as it went. The reference computes in doubles and stores floats; a float
@@ -94,8 +122,11 @@ export function sgdEpoch(model: MfModel, table: RatingsTable, order: Uint32Array
   const { p, q, bu, bi, factors: k, mu } = model;
   const { users, items, ratings } = table;
   const lr = step.lr;
-  const shrinkF = 1 - lr * step.regFactor;
-  const shrinkB = 1 - lr * step.regBias;
+  const regs = stepRegs(step);
+  const shrinkP = 1 - lr * regs.regUser;
+  const shrinkQ = 1 - lr * regs.regItem;
+  const shrinkBu = 1 - lr * regs.regUserBias;
+  const shrinkBi = 1 - lr * regs.regItemBias;
   const n = order.length;
   const k4 = k & ~3;
   let sse = 0;
@@ -123,13 +154,13 @@ export function sgdEpoch(model: MfModel, table: RatingsTable, order: Uint32Array
     sse += e * e;
     const g = lr * e;
     // x += lr (e y − reg x) written as x·(1 − lr reg) + lr e y: the same update, fewer operations.
-    bu[u] = bu[u]! * shrinkB + g;
-    bi[i] = bi[i]! * shrinkB + g;
+    bu[u] = bu[u]! * shrinkBu + g;
+    bi[i] = bi[i]! * shrinkBi + g;
     for (let a = pu, b = qi, end = pu + k; a < end; a++, b++) {
       const pf = p[a]!;
       const qf = q[b]!;
-      p[a] = pf * shrinkF + g * qf;
-      q[b] = qf * shrinkF + g * pf;
+      p[a] = pf * shrinkP + g * qf;
+      q[b] = qf * shrinkQ + g * pf;
     }
   }
   return sse;
@@ -143,20 +174,24 @@ export function checkTableFits(model: MfModel, table: RatingsTable): void {
 }
 
 /**
- * Epochs of `sgdEpoch`'s contract on one model and table, whatever computes them: the
+ * Epochs of one model's SGD contract on one model and table, whatever computes them: the
  * reference updates the model in place; a WebAssembly session works on its own copy and
  * writes it back on `readBack`, so that the copy in is paid once per training run.
  */
-export interface MfEpochRunner {
-  sgdEpoch(order: Uint32Array, step: SgdStep): number;
+export interface EpochRunner<S extends SgdStep = SgdStep> {
+  sgdEpoch(order: Uint32Array, step: S): number;
   /** Brings the model up to date with the epochs run so far. */
   readBack(): void;
   /** Takes the model's parameters as they are now (changed outside, e.g. pulled from a parameter server). */
   reload(): void;
 }
 
+/** The runner of `sgdEpoch`'s contract. */
+export type MfEpochRunner = EpochRunner<SgdStep>;
+
 /** Makes the runner of a training run. */
-export type MfKernel = (model: MfModel, table: RatingsTable) => MfEpochRunner;
+export type Kernel<M extends MfModel, S extends SgdStep> = (model: M, table: RatingsTable) => EpochRunner<S>;
+export type MfKernel = Kernel<MfModel, SgdStep>;
 
 /** The plain-TypeScript reference, `sgdEpoch`, in place. */
 export const tsKernel: MfKernel = (model, table) => ({
@@ -204,7 +239,7 @@ export function scoreItemsMf(model: MfModel, u: number, out: Float32Array): void
 }
 
 /** What `train` reports after each epoch. */
-export interface EpochReport {
+export interface EpochReport<M extends MfModel = MfModel> {
   /** 1-based. */
   epoch: number;
   /** The learning rate this epoch ran with. */
@@ -213,18 +248,48 @@ export interface EpochReport {
   trainRmse: number;
   /** Wall time of `sgdEpoch` alone, in seconds. */
   seconds: number;
-  model: MfModel;
+  model: M;
 }
 
-export interface TrainOptions {
+export interface TrainOptions<M extends MfModel = MfModel, S extends SgdStep = SgdStep> {
   /** Epochs to run (a whole number ≥ 1). */
   epochs: number;
   /** Seeds the initial factors and every epoch's order. */
   seed: number;
   /** Called after each epoch; returning false stops training there (early stopping). */
-  onEpoch?: (report: EpochReport) => boolean | void;
-  /** What runs the epochs: `tsKernel` (the default) or `wasmKernel` of `mf-wasm.ts`. */
-  kernel?: MfKernel;
+  onEpoch?: (report: EpochReport<M>) => boolean | void;
+  /** What runs the epochs: the plain-TypeScript reference (the default) or the WebAssembly kernel. */
+  kernel?: Kernel<M, S>;
+}
+
+/**
+ * The loop every SGD model shares: per epoch an order from `nextOrder`, the step of the
+ * current learning rate, a divergence check, the report, then the rate times `lrDecay`.
+ */
+export function runSgdEpochs<M extends MfModel, S extends SgdStep>(
+  model: M,
+  schedule: { lr: number; lrDecay: number; epochs: number },
+  runner: EpochRunner<S>,
+  nextOrder: () => Uint32Array,
+  stepAt: (lr: number) => S,
+  onEpoch?: (report: EpochReport<M>) => boolean | void,
+): M {
+  let lr = schedule.lr;
+  for (let epoch = 1; epoch <= schedule.epochs; epoch++) {
+    const order = nextOrder();
+    const t0 = performance.now();
+    const sse = runner.sgdEpoch(order, stepAt(lr));
+    const seconds = (performance.now() - t0) / 1000;
+    if (!Number.isFinite(sse)) throw new TrainingDiverged(epoch, schedule.lr);
+    if (onEpoch) {
+      // The callback may evaluate the model (early stopping): it must see this epoch.
+      runner.readBack();
+      if (onEpoch({ epoch, lr, trainRmse: Math.sqrt(sse / order.length), seconds, model }) === false) return model;
+    }
+    lr *= schedule.lrDecay;
+  }
+  runner.readBack();
+  return model;
 }
 
 /**
@@ -239,22 +304,7 @@ export function trainMf(table: RatingsTable, hp: MfHyperparameters, opts: TrainO
   const model = createMfModel(table, h, opts.seed);
   const orders = new EpochOrders(table.n, opts.seed);
   const runner = (opts.kernel ?? tsKernel)(model, table);
-  let lr = h.lr;
-  for (let epoch = 1; epoch <= epochs; epoch++) {
-    const order = orders.next();
-    const t0 = performance.now();
-    const sse = runner.sgdEpoch(order, { lr, regFactor: h.regFactor, regBias: h.regBias });
-    const seconds = (performance.now() - t0) / 1000;
-    if (!Number.isFinite(sse)) throw new TrainingDiverged(epoch, h.lr);
-    if (opts.onEpoch) {
-      // The callback may evaluate the model (early stopping): it must see this epoch.
-      runner.readBack();
-      if (opts.onEpoch({ epoch, lr, trainRmse: Math.sqrt(sse / table.n), seconds, model }) === false) return model;
-    }
-    lr *= h.lrDecay;
-  }
-  runner.readBack();
-  return model;
+  return runSgdEpochs(model, { lr: h.lr, lrDecay: h.lrDecay, epochs }, runner, () => orders.next(), (lr) => stepOf(h, lr), opts.onEpoch);
 }
 
 /** The model as a `Scorer` for top-K metrics. */

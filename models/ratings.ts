@@ -125,12 +125,16 @@ export function selectRows(table: RatingsTable, rows: Uint32Array): RatingsTable
  * The same seed gives the same split.
  */
 export function splitRatings(table: RatingsTable, fraction: number, seed: number): { kept: RatingsTable; held: RatingsTable } {
-  if (!(fraction >= 0 && fraction <= 1)) throw new ModelArgumentError(`split fraction ${fraction} is not in [0, 1]`, ['fraction']);
-  const order = new Rng(seed).shuffle(identityOrder(table.n));
-  const nHeld = Math.round(table.n * fraction);
-  const held = order.slice(0, nHeld).sort();
-  const kept = order.slice(nHeld).sort();
+  const { kept, held } = splitRows(table.n, fraction, seed);
   return { kept: selectRows(table, kept), held: selectRows(table, held) };
+}
+
+/** The row positions of `splitRatings`' two parts, ascending: to split arrays kept beside a table. */
+export function splitRows(n: number, fraction: number, seed: number): { kept: Uint32Array; held: Uint32Array } {
+  if (!(fraction >= 0 && fraction <= 1)) throw new ModelArgumentError(`split fraction ${fraction} is not in [0, 1]`, ['fraction']);
+  const order = new Rng(seed).shuffle(identityOrder(n));
+  const nHeld = Math.round(n * fraction);
+  return { kept: order.slice(nHeld).sort(), held: order.slice(0, nHeld).sort() };
 }
 
 /** Ratings per user (`userCount` entries) or per item: which rows of a model any rating touches. */

@@ -38,7 +38,10 @@ interface EvalJson {
   mae: number;
   seed: number;
   kernel: string;
-  hyperparameters: { factors: number; epochs: number; lr: number; lr_decay: number; reg_factor: number; reg_bias: number; init_std: number };
+  hyperparameters: {
+    factors: number; epochs: number; lr: number; lr_decay: number; reg_factor: number; reg_bias: number; init_std: number;
+    reg_user: number; reg_item: number; reg_user_bias: number; reg_item_bias: number; reg_y?: number;
+  };
   tuning: null | { validation_fraction: number; validation_rmse: number; trials: number };
   train: { ratings: number; fingerprint: string };
   test: { ratings: number; unseen_ratings: number };
@@ -58,7 +61,7 @@ describe('reel eval', () => {
     expect(j.train.fingerprint).toMatch(/^[0-9a-f]{16}$/);
     expect(j.tuning).toBeNull();
     expect(j.seed).toBe(1);
-    expect(Object.keys(j.hyperparameters).sort()).toEqual(['epochs', 'factors', 'init_std', 'lr', 'lr_decay', 'reg_bias', 'reg_factor']);
+    expect(Object.keys(j.hyperparameters).sort()).toEqual(['epochs', 'factors', 'init_std', 'lr', 'lr_decay', 'reg_bias', 'reg_factor', 'reg_item', 'reg_item_bias', 'reg_user', 'reg_user_bias']);
     // Progress: one line per epoch on stderr, the last one the final epoch.
     const epochs = j.hyperparameters.epochs;
     expect(r.stderr).toMatch(new RegExp(`epoch ${epochs}/${epochs}: train RMSE \\d\\.\\d{4}`));
@@ -117,6 +120,11 @@ describe('reel eval', () => {
     [['--model', 'mf', '--lr', '0'], '--lr'],
     [['--model', 'mf', '--reg', '-0.1'], '--reg'],
     [['--model', 'mf', '--seed', '1.5'], '--seed'],
+    [['--model', 'mf', '--reg-y', '0.1'], '--reg-y applies to --model svdpp only'],
+    [['--model', 'svdpp', '--reg-y', '-1'], '--reg-y'],
+    [['--model', 'svdpp', '--reg-item', 'x'], '--reg-item'],
+    [['--model', 'svdpp', '--factors', '0'], '--factors'],
+    [['--model', 'svdpp', '--epochs', '0'], '--epochs'],
   ])('cli - eval %j is a usage error naming the flag, exit 2', async (flags, named) => {
     const u1 = join(ml100k, 'u1.base');
     const r = await reel(['eval', '--train', u1, '--test', u1, ...flags]);
@@ -163,9 +171,44 @@ describe('reel eval', () => {
     expect(notRatings.stderr).toContain(`${join(ml100k, 'u.item')}:1: not a ratings file`);
   });
 
+  it('cli - eval --model svdpp trains SVD++ with its own defaults and regularisations, both kernels agreeing', async () => {
+    const train = plantedFile('s.base', 5, 4000);
+    const test = plantedFile('s.test', 6, 800);
+    const args = ['eval', '--model', 'svdpp', '--train', train, '--test', test, '--factors', '6', '--epochs', '8', '--reg-y', '0.03', '--reg-item', '0.07', '--json'];
+    const r = await reel(args);
+    expect(r.code, r.stderr).toBe(0);
+    const wasm = JSON.parse(r.stdout) as EvalJson;
+    expect(wasm.model).toBe('svdpp');
+    expect(wasm.kernel).toBe('wasm');
+    expect(wasm.hyperparameters).toMatchObject({ factors: 6, epochs: 8, reg_y: 0.03, reg_item: 0.07, lr: 0.04, reg_factor: 0.1, reg_user: 0.1 });
+    expect(wasm.rmse).toBeLessThan(1.2);
+    expect(r.stderr).toMatch(/epoch 8\/8: train RMSE \d\.\d{4}/);
+    const ts = JSON.parse((await reel([...args, '--kernel', 'ts'])).stdout) as EvalJson;
+    expect(Math.abs(wasm.rmse - ts.rmse)).toBeLessThan(1e-3);
+    const text = await reel(args.slice(0, -1));
+    expect(text.stdout).toContain('reg-y 0.03');
+    expect(text.stdout).toMatch(/^RMSE \d\.\d{4}$/m);
+  });
+
+  it('cli - eval --model svdpp --tune searches reg and reg-y on validation only: the test file does not change the choice', async () => {
+    const train = plantedFile('st.base', 3, 4000);
+    const test = plantedFile('st.test', 4, 800);
+    const ones = plantedFile('st-ones.test', 4, 800, 1);
+    const args = (t: string) => ['eval', '--model', 'svdpp', '--train', train, '--test', t, '--tune', '--factors', '4', '--epochs', '6', '--json'];
+    const a = await reel(args(test));
+    expect(a.code, a.stderr).toBe(0);
+    const ja = JSON.parse(a.stdout) as EvalJson;
+    const jb = JSON.parse((await reel(args(ones))).stdout) as EvalJson;
+    expect(ja.tuning).toMatchObject({ validation_fraction: 0.1, trials: 6 }); // reg × reg-y; --factors was given
+    expect(jb.hyperparameters).toEqual(ja.hyperparameters);
+    expect(jb.rmse).not.toBe(ja.rmse);
+    expect(a.stderr).toMatch(/reg-y \d/);
+  });
+
   it('cli - eval --help names the model flags, their defaults and what unseen ids predict', async () => {
     const help = (await reel(['eval', '--help'])).stdout.replace(/\s+/g, ' ');
-    for (const flag of ['--model', '--train', '--test', '--factors', '--epochs', '--lr', '--reg', '--seed', '--tune', '--json']) expect(help).toContain(flag);
+    for (const flag of ['--model', '--train', '--test', '--factors', '--epochs', '--lr', '--reg', '--reg-user', '--reg-item', '--reg-user-bias', '--reg-item-bias', '--reg-y', '--seed', '--tune', '--json']) expect(help).toContain(flag);
+    expect(help).toContain('svdpp');
     expect(help).toContain('(default: 128)');
     expect(help).toContain('unseen in training');
     expect(help).toContain('global mean');

@@ -3,3 +3,4 @@
 // `dist/models/wasm/kernels.wasm` holds them all. Each loader in models/ owns its memory layout.
 
 export * from './mf.as';
+export * from './svdpp.as';

@@ -23,14 +23,17 @@ export function sgdEpoch(
   p: usize, q: usize, bu: usize, bi: usize,
   users: usize, items: usize, ratings: usize, order: usize,
   n: u32, rows: u32, k: u32,
-  mu: f32, lr: f32, regFactor: f32, regBias: f32,
+  mu: f32, lr: f32, regUser: f32, regItem: f32, regUserBias: f32, regItemBias: f32,
 ): f64 {
   for (let t: u32 = 0; t < n; t++) {
     if (load<u32>(order + (<usize>t << 2)) >= rows) return -(<f64>t + 1);
   }
-  const shrinkF = f32(1) - lr * regFactor;
-  const shrinkB = f32(1) - lr * regBias;
-  const shrinkFv = f32x4.splat(shrinkF);
+  const shrinkP = f32(1) - lr * regUser;
+  const shrinkQ = f32(1) - lr * regItem;
+  const shrinkBu = f32(1) - lr * regUserBias;
+  const shrinkBi = f32(1) - lr * regItemBias;
+  const shrinkPv = f32x4.splat(shrinkP);
+  const shrinkQv = f32x4.splat(shrinkQ);
   const rowBytes = <usize>k << 2;
   const k4Bytes = <usize>(k & ~3) << 2;
   let sse: f64 = 0;
@@ -57,24 +60,24 @@ export function sgdEpoch(
     const e = load<f32>(ratings + j) - (mu + oldBu + oldBi + dot);
     sse += <f64>e * <f64>e;
     const g = lr * e;
-    store<f32>(bup, oldBu * shrinkB + g);
-    store<f32>(bip, oldBi * shrinkB + g);
+    store<f32>(bup, oldBu * shrinkBu + g);
+    store<f32>(bip, oldBi * shrinkBi + g);
 
-    // p' = p (1 − lr regFactor) + lr e q and q' = q (1 − lr regFactor) + lr e p, both from
+    // p' = p (1 − lr regUser) + lr e q and q' = q (1 − lr regItem) + lr e p, both from
     // the values before this row.
     const gv = f32x4.splat(g);
     f = 0;
     for (; f < k4Bytes; f += 16) {
       const pv = v128.load(pu + f);
       const qv = v128.load(qi + f);
-      v128.store(pu + f, f32x4.add(f32x4.mul(pv, shrinkFv), f32x4.mul(gv, qv)));
-      v128.store(qi + f, f32x4.add(f32x4.mul(qv, shrinkFv), f32x4.mul(gv, pv)));
+      v128.store(pu + f, f32x4.add(f32x4.mul(pv, shrinkPv), f32x4.mul(gv, qv)));
+      v128.store(qi + f, f32x4.add(f32x4.mul(qv, shrinkQv), f32x4.mul(gv, pv)));
     }
     for (; f < rowBytes; f += 4) {
       const pf = load<f32>(pu + f);
       const qf = load<f32>(qi + f);
-      store<f32>(pu + f, pf * shrinkF + g * qf);
-      store<f32>(qi + f, qf * shrinkF + g * pf);
+      store<f32>(pu + f, pf * shrinkP + g * qf);
+      store<f32>(qi + f, qf * shrinkQ + g * pf);
     }
   }
   return sse;
