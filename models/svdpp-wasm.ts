@@ -54,11 +54,7 @@ export class WasmSvdppSession implements EpochRunner<SvdppStep> {
     this.off = { ...Object.fromEntries(names.map((name, x) => [name, at[x]!])), order: end } as Offsets;
     this.ensureOrderCapacity(n);
     const o = this.off;
-    this.f32(o.p, model.p.length).set(model.p);
-    this.f32(o.q, model.q.length).set(model.q);
-    this.f32(o.y, model.y.length).set(model.y);
-    this.f32(o.bu, users).set(model.bu);
-    this.f32(o.bi, items).set(model.bi);
+    this.reload();
     this.u32(o.users, n).set(table.users.subarray(0, n));
     this.u32(o.items, n).set(table.items.subarray(0, n));
     this.f32(o.ratings, n).set(table.ratings.subarray(0, n));
@@ -92,6 +88,17 @@ export class WasmSvdppSession implements EpochRunner<SvdppStep> {
     m.y.set(this.f32(this.off.y, m.y.length));
     m.bu.set(this.f32(this.off.bu, m.users));
     m.bi.set(this.f32(this.off.bi, m.items));
+  }
+
+  /** Copies the model's parameters in, as they are now. */
+  reload(): void {
+    const m = this.model;
+    const o = this.off;
+    this.f32(o.p, m.p.length).set(m.p);
+    this.f32(o.q, m.q.length).set(m.q);
+    this.f32(o.y, m.y.length).set(m.y);
+    this.f32(o.bu, m.users).set(m.bu);
+    this.f32(o.bi, m.items).set(m.bi);
   }
 
   private ensureOrderCapacity(n: number): void {

@@ -141,6 +141,7 @@ export type SvdppKernel = Kernel<SvdppModel, SvdppStep>;
 export const tsSvdppKernel: SvdppKernel = (model, table) => ({
   sgdEpoch: (order, step) => svdppEpoch(model, table, order, step),
   readBack: () => undefined,
+  reload: () => undefined,
 });
 
 /**
