@@ -132,12 +132,13 @@ async function send(system: ActorSystem, readers: LoadReaders, s: LoadSummary, b
 function render(s: LoadSummary): string[] {
   const n = (x: number) => x.toLocaleString('en-US');
   const bad = s.bad_lines.count === 0 ? 'none' : `${n(s.bad_lines.count)} (${s.bad_lines.examples.join('; ')}${s.bad_lines.count > s.bad_lines.examples.length ? '; …' : ''})`;
+  const rate = s.ratings.sent > 0 ? `: ${n(s.ratings_per_s)} ratings/s` : '';
   return [
-    `ratings: ${n(s.ratings.sent)} sent, ${n(s.ratings.applied)} applied, ${n(s.ratings.repeated)} repeated (already held)`,
-    `titles:  ${n(s.titles.sent)} sent, ${n(s.titles.changed)} changed, ${n(s.titles.unchanged)} unchanged`,
-    `tags:    ${n(s.tags.sent)} sent, on ${n(s.tags.titles)} titles, ${n(s.tags.changed)} messages changed a title`,
+    `ratings: ${s.ratings.sent === 0 ? 'none' : `${n(s.ratings.sent)} sent, ${n(s.ratings.applied)} applied, ${n(s.ratings.repeated)} repeated (already held)`}`,
+    `titles:  ${s.titles.sent === 0 ? 'none' : `${n(s.titles.sent)} sent, ${n(s.titles.changed)} changed, ${n(s.titles.unchanged)} unchanged`}`,
+    `tags:    ${s.tags.sent === 0 ? 'none' : `${n(s.tags.sent)} sent, on ${n(s.tags.titles)} titles; ${n(s.tags.changed)} messages changed a title`}`,
     `bad lines skipped: ${bad}`,
-    `loaded in ${s.seconds.toFixed(2)} s (checking took ${s.check_seconds.toFixed(2)} s): ${n(s.ratings_per_s)} ratings/s`,
+    `loaded in ${s.seconds.toFixed(2)} s (checking the data took ${s.check_seconds.toFixed(2)} s)${rate}`,
   ];
 }
 
