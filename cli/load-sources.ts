@@ -33,7 +33,9 @@ function folderSources(folder: MovieLensFolder, path: string): LoadSources {
   const r = (o: ReadOptions): LoadReaders => ({ titles: folder.titles(o), tags: folder.tags(o), ratings: folder.ratings(o) });
   const empty = r({});
   if (!empty.ratings && !empty.titles && !empty.tags) throw usage(`--data ${path}: the folder holds no ratings, titles or tags (${folder.describe()})`);
-  return { describe: `${path}: ${folder.describe()}`, readers: r };
+  const users = folder.files.users;
+  const note = users === undefined ? '' : `; ${basename(users)} is not loaded (${NOT_LOADED.users})`;
+  return { describe: `${path}: ${folder.describe()}${note}`, readers: r };
 }
 
 /**
