@@ -15,7 +15,7 @@ const VALUE_RANGES: Partial<Record<InteractionType, readonly [number, number]>> 
 const TYPES: ReadonlySet<unknown> = new Set(INTERACTION_TYPES);
 
 /** A value as an error message shows it: long strings cut, so that a bad body cannot flood a log. */
-function show(v: unknown): string {
+export function show(v: unknown): string {
   if (typeof v === 'string') return v.length > 40 ? `${JSON.stringify(v.slice(0, 40) + '…')} (${v.length} chars)` : JSON.stringify(v);
   if (typeof v === 'number' || v === undefined || v === null || typeof v === 'boolean') return String(v);
   return Array.isArray(v) ? 'an array' : `a ${typeof v}`;
@@ -25,8 +25,8 @@ function isId(v: unknown, max: number): v is string {
   return typeof v === 'string' && v.length > 0 && v.length <= max;
 }
 
-/** Offending fields with what is wrong with each, in the order of `InteractionBody`. */
-class Violations {
+/** Offending fields of a body with what is wrong with each, in the order of the body's fields. */
+export class Violations {
   readonly fields: string[] = [];
   readonly reasons: string[] = [];
 
@@ -48,10 +48,7 @@ class Violations {
  * must equal the receiving actor's key. Throws `InvalidArgument` listing every bad field.
  */
 export function decodeInteraction(body: unknown, to: ActorAddress, ownKey: OwnKeyField): InteractionBody {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new InvalidArgument(`${to.kind} actor ${to.key}: interaction body ${show(body)} is not an object`, { kind: to.kind, key: to.key, fields: ['body'] });
-  }
-  const b = body as Record<string, unknown>;
+  const b = requireObject(body, to, 'interaction');
   const bad = new Violations();
   const { eventId, userId, titleId, type, eventTimeMs } = b;
   const typeOk = TYPES.has(type);
@@ -82,6 +79,14 @@ export function decodeInteraction(body: unknown, to: ActorAddress, ownKey: OwnKe
     value: value as number,
     eventTimeMs: eventTimeMs as number,
   };
+}
+
+/** `body` as a plain object, or `InvalidArgument` on the field `body` naming what it is instead. */
+export function requireObject(body: unknown, to: ActorAddress, what: string): Record<string, unknown> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new InvalidArgument(`${to.kind} actor ${to.key}: ${what} body ${show(body)} is not an object`, { kind: to.kind, key: to.key, fields: ['body'] });
+  }
+  return body as Record<string, unknown>;
 }
 
 /** Checks the body of a message that takes none (`summary`): absent, or null after a codec. */

@@ -11,14 +11,17 @@ export function registerReelActors(system: ActorSystem, params: NodeParams = new
 
 export { Kind } from './kinds.js';
 export { ingestInteractions, DEFAULT_INGEST_BATCH } from './ingest.js';
+export { askAcked, ingestAcked, NotAcknowledged } from './ingest-acked.js';
 export { INTERACTION_TYPES, TitleMsg, UserMsg } from './messages.js';
 export { decodeInteraction, MAX_EVENT_ID_CHARS, MAX_ID_CHARS } from './decode.js';
+export { decodeTitleMetadata } from './title-metadata.js';
 export { IdentitySet } from './identity-set.js';
 export { interactionHash } from './interaction-identity.js';
 export { USER_RECENT_TITLES } from './user.js';
 
 export type { IngestOptions } from './ingest.js';
+export type { AckedIngestOptions } from './ingest-acked.js';
 export type { OwnKeyField } from './decode.js';
-export type { InteractionBody, InteractionType, TitleSummary, UserSummary } from './messages.js';
+export type { InteractionBody, InteractionType, TitleMetadataBody, TitleSummary, UserSummary } from './messages.js';
 export { NodeParams } from './training/node-params.js';
 export type { UserHistory } from './training/node-params.js';

@@ -29,8 +29,29 @@ export interface InteractionBody {
 
 /** `interaction` answers `true` when applied, `false` for a repeat of an applied one; `summary` takes no body. */
 export const UserMsg = { Interaction: 'interaction', Summary: 'summary' } as const;
-/** As `UserMsg`, for title actors. */
-export const TitleMsg = { Interaction: 'interaction', Summary: 'summary' } as const;
+/**
+ * As `UserMsg`, for title actors; `metadata` upserts a `TitleMetadataBody` and answers `true`
+ * when it changed something, `false` when the title already held all of it.
+ */
+export const TitleMsg = { Interaction: 'interaction', Summary: 'summary', Metadata: 'metadata' } as const;
+
+/**
+ * What a title is, after the public API's `reel.v1.Title` (display_name, release_year, genres,
+ * labels), plus MovieLens's free-text tags. Every field is optional: an absent one is left as
+ * it is. Actors accept it only through `decodeTitleMetadata`.
+ */
+export interface TitleMetadataBody {
+  /** "Toy Story (1995)". Replaces the name held. */
+  displayName?: string;
+  /** A year from 1 to 9999. Replaces the year held. */
+  releaseYear?: number;
+  /** Genre names; replace those held (repeats count once). An empty list clears them. */
+  genres?: string[];
+  /** Free-text tags, merged as a set into those held: a tag is never removed. */
+  tags?: string[];
+  /** Identifiers and the like (`imdbId`, `tmdbId`), merged key by key into those held. */
+  labels?: Record<string, string>;
+}
 
 export interface UserSummary {
   userId: string;
@@ -42,8 +63,17 @@ export interface UserSummary {
   updateTimeMs: number;
 }
 
+/** A title as `summary` reports it: shaped after `reel.v1.Title` (camelCase), with its counters and tags. */
 export interface TitleSummary {
   titleId: string;
+  /** '' when no metadata gave one. */
+  displayName: string;
+  /** 0 when unknown (proto3's default). */
+  releaseYear: number;
+  genres: string[];
+  /** In the order first seen. */
+  tags: string[];
+  labels: Record<string, string>;
   interactionCount: number;
   meanRating: number;
   updateTimeMs: number;

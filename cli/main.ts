@@ -7,6 +7,7 @@ import { runClusterUp, MAX_LOCAL_NODES, type ClusterUpOptions } from './cluster-
 import { runDrain } from './drain.js';
 import { EVAL_HELP, runEval, type EvalOptions } from './eval.js';
 import { CliError, ExitCode } from './exit-codes.js';
+import { LOAD_HELP, runLoad, type LoadFlags } from './load.js';
 import { withModelOptions } from './model-flags.js';
 import { runModelsActivate, runModelsExport, runModelsList, runModelsShow } from './models.js';
 import { EXPORT_FORMATS, type ExportFormat } from './models-export.js';
@@ -64,6 +65,16 @@ withModelOptions(
   .option('--json', 'print the result as JSON')
   .addHelpText('after', ({ command }) => `\n${command.createHelp().boxWrap(EVAL_HELP, 80)}`)
   .action(action(async (opts: EvalOptions) => runEval(opts, out)));
+
+withClusterOptions(
+  program
+    .command('load')
+    .description('load MovieLens data into a running cluster: ratings into user and title actors, titles and tags into title actors; loading it again changes nothing')
+    .requiredOption('--data <path>', 'a MovieLens folder (ml-100k, ml-1m, ml-10m, ml-latest, ml-20m/25m/32m), its titles or tags file, or a ratings file of any name')
+    .option('--skip-bad', 'skip lines that cannot be read and count them (the first five are shown), instead of stopping at the first')
+    .option('--json', 'print the summary as JSON on stdout')
+    .addHelpText('after', ({ command }) => `\n${command.createHelp().boxWrap(LOAD_HELP, 80)}`),
+).action(action(async (opts: LoadFlags) => runLoad(opts, out)));
 
 withClusterOptions(
   program

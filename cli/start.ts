@@ -4,13 +4,13 @@ import { fileURLToPath } from 'node:url';
 import {
   IdentitySet, ingestInteractions, interactionHash, Kind, registerReelActors, TitleMsg, UserMsg, type InteractionBody, type TitleSummary, type UserSummary,
 } from '../actors/index.js';
-import { DataFormatError } from '../data/errors.js';
 import { RATINGS_FILE_NAMES, ratingsFileAt, ratingsFormatOf, readItemTitles, readRatings, type Rating } from '../data/movielens.js';
 import { syntheticRatings } from '../data/synthetic.js';
 import { SoleOwnership } from '../cluster/index.js';
 import { ActorSystem } from '../runtime/index.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { progress, type Output } from './output.js';
+import { asUsage, ratingToInteraction } from './ratings-input.js';
 
 export interface StartOptions {
   /** A ratings file of any name, or a MovieLens folder (see `ratingsFileAt`). */
@@ -36,19 +36,6 @@ function ratingsFile(data: string | undefined): string | undefined {
   const file = ratingsFileAt(data);
   if (!file) throw new CliError(`--data ${data}: the folder holds no ratings file (${RATINGS_FILE_NAMES.slice(0, -1).join(', ')} or ${RATINGS_FILE_NAMES.at(-1)})`, ExitCode.Usage);
   return file;
-}
-
-/** A ratings file that cannot be read is a bad `--data` value: exit 2, the message naming file and line. */
-function asUsage(err: unknown): unknown {
-  return err instanceof DataFormatError ? new CliError(err.message, ExitCode.Usage) : err;
-}
-
-/**
- * A rating as an interaction. MovieLens has no event ids, so none is made up: the actors
- * identify it by (user, title, time, type), and the same rating read twice counts once.
- */
-export function ratingToInteraction(r: Rating): InteractionBody {
-  return { eventId: '', userId: r.user, titleId: r.item, type: 'RATING', value: r.rating, eventTimeMs: r.time * 1000 };
 }
 
 /** What was sent, to verify afterwards: every user and title, and the distinct interactions. */

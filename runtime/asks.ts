@@ -1,3 +1,4 @@
+import type { EnvelopeBatch } from './envelope-batch.js';
 import { DeadlineExceeded } from './errors.js';
 import type { Clock, Envelope, Reply } from './types.js';
 
@@ -15,6 +16,8 @@ export interface PendingAsk {
   wakeAt: number;
   /** Attempts sent so far. */
   attempts: number;
+  /** For a batch of asks to one shard (`env` then stands for the whole): the messages, resent as one frame. */
+  batch: EnvelopeBatch | undefined;
 }
 
 /**
@@ -42,11 +45,11 @@ export class AskRegistry {
   }
 
   /** Registers an ask woken at `wakeAt` (at the latest its deadline); returns its id and the promise of its answer. */
-  open<R>(env: Envelope, deadline: number, full: boolean, wakeAt: number): { id: number; promise: Promise<R> } {
+  open<R>(env: Envelope, deadline: number, full: boolean, wakeAt: number, batch?: EnvelopeBatch): { id: number; promise: Promise<R> } {
     const id = this.nextId++;
     let p!: PendingAsk;
     const promise = new Promise<R>((resolve, reject) => {
-      p = { resolve: resolve as (v: unknown) => void, reject, deadline, full, env, wakeAt: Math.min(wakeAt, deadline), attempts: 1 };
+      p = { resolve: resolve as (v: unknown) => void, reject, deadline, full, env, wakeAt: Math.min(wakeAt, deadline), attempts: 1, batch };
     });
     this.pending.set(id, p);
     this.bucket(id, p.wakeAt);

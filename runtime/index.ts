@@ -48,6 +48,7 @@ export {
 } from './errors.js';
 
 export type { ActorSystemConfig, BatchMessage, SystemHooks } from './system.js';
+export type { BatchAskMessage, BatchOutcome } from './batch-ask.js';
 export type { EnvelopeBatch } from './envelope-batch.js';
 export type { ResolvedSystemOptions, SystemOptions } from './options.js';
 export { DURATION_BUCKETS_S, MAX_MESSAGE_TYPES_PER_KIND, MESSAGE_OUTCOMES, OTHER_MESSAGE_TYPE } from './stats.js';

@@ -4,9 +4,10 @@ import { ActivationOrder } from './activation-order.js';
 import { ActorRef } from './actor-ref.js';
 import { AppliedWindow } from './applied-window.js';
 import { AskRegistry, type PendingAsk } from './asks.js';
+import { BatchReplies, BatchSlot, decodeOutcomes, failedOutcomes, type BatchAskMessage, type BatchOutcome } from './batch-ask.js';
 import { Dispatcher } from './dispatcher.js';
 import { Limiter } from './limiter.js';
-import { Closed, InvalidArgument, isRetryable, NoRoute, StaleEpoch, toReelError, UnknownKind, type ReelError } from './errors.js';
+import { Closed, errorToWire, InvalidArgument, isRetryable, NoRoute, StaleEpoch, toReelError, UnknownKind, type ReelError } from './errors.js';
 import { newEnvelope } from './envelope.js';
 import { EnvelopeBatch } from './envelope-batch.js';
 import { IdSequence } from './id-sequence.js';
@@ -242,6 +243,58 @@ export class ActorSystem implements InboundSink, ActivationHost {
     }
   }
 
+  /**
+   * Many asks, one frame per shard, each frame answered by one reply: for loads that must not
+   * lose what they send, without an ask per message. Resolves with one outcome per message, in
+   * order, and never rejects. A frame is resent as an ask is (same message ids: each message is
+   * applied once); a message refused on its own (its shard moved meanwhile, a full mailbox)
+   * fails alone, and the caller may send it again with its `id`.
+   */
+  async askBatch<R = unknown>(msgs: readonly BatchAskMessage[], opts?: Omit<AskOptions, 'id'>): Promise<BatchOutcome<R>[]> {
+    if (this.state !== 'running') return failedOutcomes(msgs.length, new Closed(`actor system ${this.nodeId} is not running`));
+    let deadline: number;
+    try {
+      deadline = this.clock.monoMs() + this.askDeadlineMs(opts?.deadlineMs);
+    } catch (err) {
+      return failedOutcomes(msgs.length, err as ReelError);
+    }
+    const trace = opts?.trace ?? '';
+    const shardCount = this.options.shardCount;
+    const byShard = new Map<ShardId, { batch: EnvelopeBatch; ids: string[]; at: number[] }>();
+    for (let i = 0; i < msgs.length; i++) {
+      const m = msgs[i]!;
+      const shard = shardOf(m.kind, m.key, shardCount);
+      let g = byShard.get(shard);
+      if (g === undefined) byShard.set(shard, (g = { batch: new EnvelopeBatch(shard, deadline, trace), ids: [], at: [] }));
+      g.batch.add(m.kind, m.key, m.type, m.body);
+      g.ids.push(m.id ?? this.ids.next());
+      g.at.push(i);
+    }
+    const out = new Array<BatchOutcome<R>>(msgs.length);
+    await Promise.all(
+      [...byShard.values()].map(async ({ batch, ids, at }) => {
+        batch.idSuffixes = ids;
+        const outcomes = await this.sendBatchAsk<R>(batch, deadline).catch((err: unknown) => failedOutcomes<R>(at.length, toReelError(err)));
+        for (let j = 0; j < at.length; j++) out[at[j]!] = outcomes[j]!;
+      }),
+    );
+    return out;
+  }
+
+  /** One frame of an `askBatch`, registered as one ask whose answer is the list of outcomes. */
+  private sendBatchAsk<R>(batch: EnvelopeBatch, deadline: number): Promise<BatchOutcome<R>[]> {
+    const n = batch.size;
+    const ids = batch.idSuffixes as string[];
+    // Stands for the whole frame in the registry and in its errors: "ask batch of 64 to user/42 (shard 3)".
+    const kind = typeof batch.kinds === 'string' ? batch.kinds : batch.kinds[0]!;
+    const head = this.envelope(kind, batch.keys[0]!, batch.shard, `batch of ${n}`, undefined, ids[0]!, deadline, batch.traces as string);
+    const attempt = this.options.askAttemptTimeoutMs;
+    const { id, promise } = this.asks.open<BatchOutcome<R>[]>(head, deadline, false, attempt > 0 ? this.clock.monoMs() + attempt : deadline, batch);
+    this.stats.asksSent += n;
+    this.sendAttempt(id, head, batch);
+    return promise;
+  }
+
   /** @internal used by `ActorRef`. */
   sendTell(kind: string, key: string, shard: ShardId, type: string, body: unknown, opts: TellOptions | undefined): void {
     this.requireRunning();
@@ -282,14 +335,19 @@ export class ActorSystem implements InboundSink, ActivationHost {
     return ms > 0 ? this.clock.monoMs() + ms : 0;
   }
 
-  /** Sends one attempt of an ask, stamped with the owner epoch this node knows now. */
-  private sendAttempt(id: number, env: Envelope): void {
+  /** Sends one attempt of an ask (or of a batch of asks), stamped with the owner epoch this node knows now. */
+  private sendAttempt(id: number, env: Envelope, batch?: EnvelopeBatch): void {
     try {
       if (env.kind === NODE_KIND) {
         this.transport.sendToNode(env.key, env, id);
         return;
       }
       if (this.ownership !== undefined) env.epoch = this.ownership.routeEpoch(env.shard);
+      if (batch !== undefined) {
+        batch.epochs = env.epoch;
+        this.transport.sendBatch(env.shard, batch, id);
+        return;
+      }
       this.transport.send(env, id);
     } catch (err) {
       this.settle(id, { node: '', epoch: 0, error: err as ReelError });
@@ -303,7 +361,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
     this.stats.askRetries++;
     const attempt = this.options.askAttemptTimeoutMs;
     this.asks.wakeAt(id, p, attempt > 0 ? this.clock.monoMs() + attempt : p.deadline);
-    this.sendAttempt(id, p.env);
+    this.sendAttempt(id, p.env, p.batch);
   }
 
   private envelope(kind: string, key: string, shard: ShardId, type: string, body: unknown, id: string, deadline: number, trace: string): Envelope {
@@ -371,6 +429,15 @@ export class ActorSystem implements InboundSink, ActivationHost {
     return undefined;
   }
 
+  deliverAsks(envs: Envelope[], replyTo: unknown): void {
+    const replies = new BatchReplies(envs.length, (value, epoch) => this.transport.reply(replyTo, { node: this.nodeId, epoch, value }));
+    for (let i = 0; i < envs.length; i++) {
+      const env = envs[i]!;
+      env.replyTo = new BatchSlot(replies, i);
+      this.deliver(env);
+    }
+  }
+
   settle(askId: number, reply: Reply): void {
     const p = this.asks.get(askId);
     if (p === undefined) return;
@@ -395,6 +462,12 @@ export class ActorSystem implements InboundSink, ActivationHost {
       if (err.code === 'NoRoute' && err.shard === undefined) {
         const e = p.env;
         reply = { ...reply, error: new NoRoute(`no node hosts shard ${e.shard} (${e.kind}/${e.key})`, { kind: e.kind, key: e.key, shard: e.shard, cause: err }) };
+      }
+    } else if (p.batch !== undefined) {
+      try {
+        reply = { ...reply, value: decodeOutcomes(reply.value, p.batch.size) };
+      } catch (e) {
+        reply = { ...reply, error: toReelError(e) };
       }
     }
     this.asks.settle(askId, reply);
@@ -457,6 +530,11 @@ export class ActorSystem implements InboundSink, ActivationHost {
 
   answer(env: Envelope, value: unknown, error: ReelError | undefined, epoch: number): void {
     if (this.hooks?.dropReply?.(env)) return;
+    const to = env.replyTo;
+    if (to instanceof BatchSlot) {
+      to.replies.put(to.index, value, error && errorToWire(error, this.nodeId), epoch);
+      return;
+    }
     const reply: Reply = error === undefined ? { node: this.nodeId, epoch, value } : { node: this.nodeId, epoch, error };
     this.transport.reply(env.replyTo, reply);
   }

@@ -98,9 +98,25 @@ export class LocalTransport implements Transport {
     return newEnvelope(env.id, env.kind, env.key, env.shard, env.epoch, env.type, deadline, env.trace, env.body);
   }
 
-  sendBatch(_shard: ShardId, batch: EnvelopeBatch | readonly Envelope[]): void {
-    const envs = batch instanceof EnvelopeBatch ? batch.envelopes() : batch;
-    for (const env of envs) this.send(env);
+  sendBatch(shard: ShardId, batch: EnvelopeBatch | readonly Envelope[], askId?: number): void {
+    if (askId === undefined) {
+      const envs = batch instanceof EnvelopeBatch ? batch.envelopes() : batch;
+      for (const env of envs) this.send(env);
+      return;
+    }
+    if (this.isClosed) throw new Closed('transport is closed');
+    const sink = this.requireSink();
+    // Fresh envelopes: the receiver sets each one's replyTo, and the sender may resend the batch.
+    const envs = (batch instanceof EnvelopeBatch ? batch : EnvelopeBatch.of(shard, batch)).envelopes();
+    const target = this.hub.owners.get(shard);
+    if (target === undefined) {
+      sink.settle(askId, { node: '', epoch: 0, error: new NoRoute(`no node hosts shard ${shard}`, { shard }) });
+      return;
+    }
+    target.deliverAsks(
+      envs.map((e) => this.onClockOf(target, e)),
+      { sink, askId } satisfies LocalReplyTo,
+    );
   }
 
   reply(to: unknown, reply: Reply): void {

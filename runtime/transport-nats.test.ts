@@ -17,12 +17,17 @@ class RecordingSink implements InboundSink {
   readonly delivered: Envelope[] = [];
   readonly settled: { askId: number; reply: Reply }[] = [];
   readonly malformedReasons: string[] = [];
+  readonly batchAsks: { envs: Envelope[]; replyTo: unknown }[] = [];
   #waiters: { check: () => boolean; resolve: () => void }[] = [];
 
   deliver(env: Envelope): undefined {
     this.delivered.push(env);
     this.#wake();
     return undefined;
+  }
+  deliverAsks(envs: Envelope[], replyTo: unknown): void {
+    this.batchAsks.push({ envs, replyTo });
+    this.#wake();
   }
   settle(askId: number, reply: Reply): void {
     this.settled.push({ askId, reply });
@@ -163,6 +168,19 @@ describe('transport-nats', () => {
     expect(got.map((e) => e.id)).toEqual(envs.map((e) => e.id));
     expect(got.every((e) => e.replyTo === undefined)).toBe(true);
     expect(got[999]).toEqual(envs[999]);
+  });
+
+  it('transport-nats - a batch sent as an ask arrives whole with one reply address, and its one reply settles that ask', async () => {
+    const envs = Array.from({ length: 300 }, (_, i) => env(2, { i }, 'push'));
+    a.sendBatch(2, envs, 77);
+    await sinkB.until('deliver batch ask', () => sinkB.batchAsks.length === 1);
+    const { envs: got, replyTo } = sinkB.batchAsks[0]!;
+    expect(got.map((e) => e.id)).toEqual(envs.map((e) => e.id));
+    expect(got[299]!.body).toEqual({ i: 299 });
+    expect(typeof replyTo).toBe('string');
+    b.reply(replyTo, { node: 'b', epoch: 3, value: got.map((e) => [e.id]) });
+    await sinkA.until('settle batch ask', () => sinkA.settled.some((s) => s.askId === 77));
+    expect(sinkA.settled.find((s) => s.askId === 77)!.reply).toEqual({ node: 'b', epoch: 3, value: envs.map((e) => [e.id]) });
   });
 
   it('transport-nats - garbage and an unknown version are reported as malformed and reception goes on', async () => {

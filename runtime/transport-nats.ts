@@ -154,10 +154,14 @@ export class NatsTransport implements Transport {
     }
   }
 
-  sendBatch(shard: ShardId, batch: EnvelopeBatch | readonly Envelope[]): void {
+  sendBatch(shard: ShardId, batch: EnvelopeBatch | readonly Envelope[], askId?: number): void {
     const b = batch instanceof EnvelopeBatch ? batch : EnvelopeBatch.of(shard, batch);
-    if (b.size === 0) return;
-    this.#publish(this.#shardSubject(shard), encodeBatch(b, this.#clock.monoMs()));
+    if (askId === undefined) {
+      if (b.size > 0) this.#publish(this.#shardSubject(shard), encodeBatch(b, this.#clock.monoMs()));
+      return;
+    }
+    if (!this.#sink) throw new InvalidArgument('an ask needs an attached transport');
+    this.#publish(this.#shardSubject(shard), encodeBatch(b, this.#clock.monoMs()), this.#replyPrefix + askId);
   }
 
   reply(to: unknown, reply: Reply): void {
@@ -257,6 +261,12 @@ export class NatsTransport implements Transport {
       const reply = msg.reply;
       if (reply) frame.env.replyTo = reply;
       this.#deliver(sink, frame.env);
+    } else if (frame.type === 'batch' && msg.reply) {
+      try {
+        sink.deliverAsks(frame.envs, msg.reply);
+      } catch (err) {
+        this.#sinkThrew(err);
+      }
     } else if (frame.type === 'batch') {
       for (const env of frame.envs) this.#deliver(sink, env);
     } else {

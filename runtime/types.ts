@@ -61,6 +61,11 @@ export interface InboundSink {
    * in-process caller can throw it.
    */
   deliver(env: Envelope): ReelError | undefined;
+  /**
+   * Many asks to one shard that came in one frame: each is delivered as `deliver` would, and
+   * their answers go back together, as one reply to `replyTo`.
+   */
+  deliverAsks(envs: Envelope[], replyTo: unknown): void;
   /** The answer to one of this node's asks. */
   settle(askId: number, reply: Reply): void;
   /** Bytes that could not be decoded or had an unknown version; counted, never fatal. */
@@ -88,8 +93,12 @@ export interface Transport {
   send(env: Envelope, askId?: number): void;
   /** Sends an ask to one node as a whole (scatter-gather); the answer comes back like an ask's. */
   sendToNode(node: string, env: Envelope, askId: number): void;
-  /** Sends many tells to one shard in one frame (training pushes, ingestion): a batch, or envelopes to batch. */
-  sendBatch(shard: ShardId, batch: EnvelopeBatch | readonly Envelope[]): void;
+  /**
+   * Sends many messages to one shard in one frame (training pushes, ingestion): a batch, or
+   * envelopes to batch. Tells without `askId`; with it, every message is an ask and their
+   * answers come back as one reply (a list of outcomes, see `askBatch`) through `sink.settle(askId, …)`.
+   */
+  sendBatch(shard: ShardId, batch: EnvelopeBatch | readonly Envelope[], askId?: number): void;
   /** Answers an inbound ask. */
   reply(to: unknown, reply: Reply): void;
   /** Flushes what was sent so far (a no-op in process). */

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ingestInteractions, Kind, registerReelActors, TitleMsg, UserMsg, type TitleSummary, type UserSummary } from '../actors/index.js';
 import type { Output } from '../cli/output.js';
-import { ratingToInteraction, runStart } from '../cli/start.js';
+import { ratingToInteraction } from '../cli/ratings-input.js';
+import { runStart } from '../cli/start.js';
 import { readRatings, type Rating } from '../data/movielens.js';
 import { ActorSystem } from '../runtime/index.js';
 

@@ -5,7 +5,7 @@ import { latestCheckpoint, MemoryBlobStore, MemoryModelRegistry, NodeTraining, r
 import { readRatings } from '../data/index.js';
 import { ratingsTableFrom, predictTable, rmse, trainMf, wasmKernel } from '../models/index.js';
 import { ActorSystem } from '../runtime/index.js';
-import { ratingToInteraction } from '../cli/start.js';
+import { ratingToInteraction } from '../cli/ratings-input.js';
 
 const ML100K = join(import.meta.dirname, '..', '..', 'shared', 'datasets', 'ml-100k');
 

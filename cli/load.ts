@@ -1,0 +1,199 @@
+import { ingestAcked, Kind, NotAcknowledged, TitleMsg, UserMsg, type TitleMetadataBody } from '../actors/index.js';
+import { BadLines, type DataReader, type Tag, type Title } from '../data/index.js';
+import type { ActorSystem } from '../runtime/index.js';
+import { operatorClient } from './cluster-connect.js';
+import { CliError, ExitCode } from './exit-codes.js';
+import { loadSources, type LoadReaders } from './load-sources.js';
+import { progress, type Output } from './output.js';
+import { progressBar, type ProgressBar } from './progress-bar.js';
+import { asUsage, ratingToInteraction } from './ratings-input.js';
+
+export interface LoadFlags extends Record<string, unknown> {
+  data: string;
+  skipBad?: boolean;
+  json?: boolean;
+}
+
+/** The longer story, for `reel load --help`. */
+export const LOAD_HELP =
+  'Every file is read twice: a first pass checks every line, so that a bad line (a missing field, a rating off the scale) stops the load ' +
+  "with 'reel: FILE:LINE: reason' and exit code 2 before anything is sent; with --skip-bad such lines are counted instead and reported in the summary. " +
+  'The second pass sends titles (name, year, genres, IMDb and TMDB ids), then tags, then ratings, as batched asks that each actor acknowledges, ' +
+  'resent with the same message ids when a shard moves or an answer is late, so nothing acknowledged is lost and nothing is applied twice. ' +
+  'A rating is identified by (user, title, time), so loading the same data again applies nothing and reports every rating as repeated. ' +
+  'Progress (rate and ETA) goes to stderr, a line a second when stderr is no terminal; the summary goes to stdout.';
+
+/** Tag lines grouped per title into one message, per this many lines. */
+const TAG_GROUP_LINES = 4096;
+
+/** What a load did, as `--json` prints it. */
+export interface LoadSummary {
+  data: string;
+  found: string;
+  ratings: { sent: number; applied: number; repeated: number };
+  titles: { sent: number; changed: number; unchanged: number };
+  tags: { sent: number; titles: number; changed: number };
+  bad_lines: { count: number; examples: string[] };
+  seconds: number;
+  check_seconds: number;
+  ratings_per_s: number;
+}
+
+/** A title as the metadata its actor keeps (after `reel.v1.Title`). */
+function metadataOf(t: Title): TitleMetadataBody {
+  const labels = { ...(t.imdbId && { imdbId: t.imdbId }), ...(t.tmdbId && { tmdbId: t.tmdbId }) };
+  return {
+    ...(t.title !== '' && { displayName: t.title }),
+    ...(t.year !== undefined && { releaseYear: t.year }),
+    genres: t.genres,
+    ...(Object.keys(labels).length > 0 && { labels }),
+  };
+}
+
+/** Tags grouped by title, a group per title per `TAG_GROUP_LINES` lines read; `lines` is how many lines each holds. */
+async function* tagGroups(tags: AsyncIterable<Tag>): AsyncGenerator<{ item: string; tags: string[]; lines: number }> {
+  let groups = new Map<string, { tags: Set<string>; lines: number }>();
+  let lines = 0;
+  const flush = () => [...groups].map(([item, g]) => ({ item, tags: [...g.tags], lines: g.lines }));
+  for await (const t of tags) {
+    const g = groups.get(t.item) ?? { tags: new Set<string>(), lines: 0 };
+    groups.set(t.item, g);
+    g.tags.add(t.tag);
+    g.lines++;
+    if (++lines < TAG_GROUP_LINES) continue;
+    yield* flush();
+    groups = new Map();
+    lines = 0;
+  }
+  yield* flush();
+}
+
+/** Records of each reader, every line read once: a bad line throws (exit 2) before anything is sent, unless skipped. */
+async function check(readers: LoadReaders, out: Output): Promise<{ titles: number; tags: number; ratings: number }> {
+  const counts = { titles: 0, tags: 0, ratings: 0 };
+  for (const kind of ['titles', 'tags', 'ratings'] as const) {
+    const reader: DataReader<unknown> | undefined = readers[kind];
+    if (!reader) continue;
+    const bar = progress(out, `checking ${reader.file}`, 'records');
+    let n = 0;
+    for await (const _ of reader) if (++n % 65_536 === 0) bar.update(n);
+    if (n >= 65_536) bar.done(n);
+    counts[kind] = n;
+  }
+  return counts;
+}
+
+/** Sends every record of `readers` as asks, tallying the answers into `s`. */
+async function send(system: ActorSystem, readers: LoadReaders, s: LoadSummary, bar: ProgressBar): Promise<void> {
+  let done = 0;
+  const idPrefix = `load.${system.incarnation}.`;
+  const onBatch = () => bar.update(done);
+  if (readers.titles) {
+    await ingestAcked(system, readers.titles, {
+      idPrefix: `${idPrefix}m`,
+      messagesOf: (t) => [{ kind: Kind.Title, key: t.id, type: TitleMsg.Metadata, body: metadataOf(t) }],
+      onAnswered: (_t, [changed]) => void (done++, s.titles.sent++, changed === true ? s.titles.changed++ : s.titles.unchanged++),
+      onBatch,
+    });
+  }
+  if (readers.tags) {
+    const tagged = new Set<string>();
+    await ingestAcked(system, tagGroups(readers.tags), {
+      idPrefix: `${idPrefix}t`,
+      messagesOf: (g) => [{ kind: Kind.Title, key: g.item, type: TitleMsg.Metadata, body: { tags: g.tags } }],
+      onAnswered: (g, [changed]) => {
+        done += g.lines;
+        s.tags.sent += g.lines;
+        tagged.add(g.item);
+        if (changed === true) s.tags.changed++;
+      },
+      onBatch,
+    });
+    s.tags.titles = tagged.size;
+  }
+  if (readers.ratings) {
+    const interactions = (async function* (ratings) {
+      for await (const r of ratings) yield ratingToInteraction(r);
+    })(readers.ratings);
+    await ingestAcked(system, interactions, {
+      idPrefix: `${idPrefix}r`,
+      messagesOf: (it) => [
+        { kind: Kind.User, key: it.userId, type: UserMsg.Interaction, body: it },
+        { kind: Kind.Title, key: it.titleId, type: TitleMsg.Interaction, body: it },
+      ],
+      // Applied: new to its user or its title (an earlier load may have stopped between the two).
+      onAnswered: (_it, [byUser, byTitle]) => void (done++, s.ratings.sent++, byUser === true || byTitle === true ? s.ratings.applied++ : s.ratings.repeated++),
+      onBatch,
+    });
+  }
+  bar.update(done);
+}
+
+function render(s: LoadSummary): string[] {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const bad = s.bad_lines.count === 0 ? 'none' : `${n(s.bad_lines.count)} (${s.bad_lines.examples.join('; ')}${s.bad_lines.count > s.bad_lines.examples.length ? '; …' : ''})`;
+  const rate = s.ratings.sent > 0 ? `: ${n(s.ratings_per_s)} ratings/s` : '';
+  return [
+    `ratings: ${s.ratings.sent === 0 ? 'none' : `${n(s.ratings.sent)} sent, ${n(s.ratings.applied)} applied, ${n(s.ratings.repeated)} repeated (already held)`}`,
+    `titles:  ${s.titles.sent === 0 ? 'none' : `${n(s.titles.sent)} sent, ${n(s.titles.changed)} changed, ${n(s.titles.unchanged)} unchanged`}`,
+    `tags:    ${s.tags.sent === 0 ? 'none' : `${n(s.tags.sent)} sent, on ${n(s.tags.titles)} titles; ${n(s.tags.changed)} messages changed a title`}`,
+    `bad lines skipped: ${bad}`,
+    `loaded in ${s.seconds.toFixed(2)} s (checking the data took ${s.check_seconds.toFixed(2)} s)${rate}`,
+  ];
+}
+
+/**
+ * `reel load --data PATH`: checks every line of the data first (a bad line stops it, exit 2,
+ * before anything is sent; with `--skip-bad` bad lines are counted instead), then sends titles,
+ * tags and ratings to a running cluster's title and user actors as batched asks, and reports
+ * what the actors applied. Loading the same data again changes nothing.
+ */
+export async function runLoad(flags: LoadFlags, out: Output): Promise<number> {
+  const t0 = performance.now();
+  const sources = await loadSources(flags.data);
+  out.info(`reel: reading ${sources.describe}`);
+  const bad = new BadLines();
+  const counts = await check(sources.readers({ skipBad: Boolean(flags.skipBad), bad }), out).catch((err: unknown) => Promise.reject(asUsage(err)));
+  const checkSeconds = (performance.now() - t0) / 1000;
+
+  const { client, settings, close } = await operatorClient(flags);
+  const s: LoadSummary = {
+    data: flags.data,
+    found: sources.describe,
+    ratings: { sent: 0, applied: 0, repeated: 0 },
+    titles: { sent: 0, changed: 0, unchanged: 0 },
+    tags: { sent: 0, titles: 0, changed: 0 },
+    bad_lines: { count: bad.count, examples: bad.examples.map((e) => e.message) },
+    seconds: 0,
+    check_seconds: Number(checkSeconds.toFixed(3)),
+    ratings_per_s: 0,
+  };
+  const t1 = performance.now();
+  try {
+    out.info(`reel: loading into cluster '${settings.prefix}' at ${settings.nats}`);
+    const bar = progressBar(out, 'load', counts.titles + counts.tags + counts.ratings, 'records');
+    // Lines were checked (or are skipped, as counted above): the second pass only needs to skip the same ones.
+    const again = new BadLines();
+    try {
+      await send(client.system, sources.readers({ skipBad: true, bad: again }), s, bar);
+    } finally {
+      bar.stop();
+    }
+    if (again.count !== bad.count || s.ratings.sent !== counts.ratings || s.titles.sent !== counts.titles || s.tags.sent !== counts.tags) {
+      throw new CliError(`the data changed while it loaded (${again.count} bad lines now, ${bad.count} when checked): load it again`);
+    }
+  } catch (err) {
+    if (err instanceof NotAcknowledged) {
+      throw new CliError(`load stopped: ${err.message}; what was acknowledged stays, and loading again applies each record once`);
+    }
+    throw err;
+  } finally {
+    await close();
+  }
+  const loadSeconds = (performance.now() - t1) / 1000;
+  s.seconds = Number(((performance.now() - t0) / 1000).toFixed(3));
+  s.ratings_per_s = Math.round(s.ratings.sent / Math.max(loadSeconds, 1e-3));
+  if (flags.json) out.json(s);
+  else for (const line of render(s)) out.line(line);
+  return ExitCode.Ok;
+}
