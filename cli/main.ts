@@ -72,6 +72,7 @@ withClusterOptions(
     .description('load MovieLens data into a running cluster: ratings into user and title actors, titles and tags into title actors; loading it again changes nothing')
     .requiredOption('--data <path>', 'a MovieLens folder (ml-100k, ml-1m, ml-10m, ml-latest, ml-20m/25m/32m), its titles or tags file, or a ratings file of any name')
     .option('--skip-bad', 'skip lines that cannot be read and count them (the first five are shown), instead of stopping at the first')
+    .option('--no-flush', "skip writing every actor's snapshot at the end (faster; a node crash then loses what it applied since its last snapshot)")
     .option('--json', 'print the summary as JSON on stdout')
     .addHelpText('after', ({ command }) => `\n${command.createHelp().boxWrap(LOAD_HELP, 80)}`),
 ).action(action(async (opts: LoadFlags) => runLoad(opts, out)));

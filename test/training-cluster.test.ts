@@ -1,14 +1,11 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ingestInteractions, Kind, type UserSummary } from '../actors/index.js';
 import { latestCheckpoint, TrainedModel } from '../actors/training/index.js';
-import { ratingToInteraction } from '../cli/start.js';
 import { openCheckpointStore, openModelRegistry } from '../cluster/index.js';
 import { readRatings, type Rating } from '../data/index.js';
 import { predictTable, ratingsTableFrom, rmse, trainMf, wasmKernel } from '../models/index.js';
 import { startTestCluster, type TestCluster } from './harness/cluster.js';
 import { runReel } from './harness/processes.js';
-import { waitFor } from './harness/wait.js';
 
 const ML100K = join(import.meta.dirname, '..', '..', 'shared', 'datasets', 'ml-100k');
 const S = 16;
@@ -22,27 +19,13 @@ async function read(file: string): Promise<R[]> {
   return out;
 }
 
-/**
- * Loads ratings into the cluster's actors until every user holds its ratings (tells are
- * at-most-once; a resent interaction is applied once, by its identity), then writes every
- * actor's snapshot.
- */
-async function load(c: TestCluster, ratings: R[]): Promise<void> {
-  const users = [...new Set(ratings.map((r) => r.user))];
-  let held = 0;
-  await waitFor(
-    'every rating applied',
-    async () => {
-      await ingestInteractions(c.client.system, ratings.map(ratingToInteraction), { batchSize: 256 });
-      const counts = await Promise.all(users.map((u) => c.client.system.ask<UserSummary>(Kind.User, u, 'summary', undefined, { deadlineMs: 5000 })));
-      held = counts.reduce((s, x) => s + x.interactionCount, 0);
-      return held === ratings.length;
-    },
-    { timeoutMs: 60_000, intervalMs: 100, describe: () => ({ held, of: ratings.length }) },
-  );
-  const g = await c.client.scatter.gather<{ unwritten: number }>('flush', undefined, { deadlineMs: 60_000 });
-  expect(g.missingShards).toEqual([]);
-  expect(g.answers.every((a) => a.value.unwritten === 0)).toBe(true);
+/** Loads a ratings file with `reel load` (acknowledged, then every actor's snapshot written). */
+async function load(c: TestCluster, file: string, expected: number): Promise<void> {
+  const run = await runReel(['load', '--nats', c.nats.url, '--prefix', c.prefix, '--data', join(ML100K, file), '--json'], { timeoutMs: 120_000 });
+  expect(run.code, run.stderr).toBe(0);
+  const s = JSON.parse(run.stdout) as { ratings: { applied: number }; flush_seconds?: number };
+  expect(s.ratings.applied).toBe(expected);
+  expect(s.flush_seconds).toBeGreaterThanOrEqual(0);
 }
 
 async function testRmse(c: TestCluster, version: string, test: R[]): Promise<number> {
@@ -62,7 +45,7 @@ describe('training across node processes', () => {
     [train, test] = await Promise.all([read('u1.base'), read('u1.test')]);
     c = await startTestCluster({ nodes: 2, shardCount: S, label: 'train', reelActors: true });
     await c.waitBalanced();
-    await load(c, train);
+    await load(c, 'u1.base', train.length);
     const table = await ratingsTableFrom(train);
     const local = trainMf(table, { factors: 32, lr: 0.02, lrDecay: 0.93, regFactor: 0.05, regBias: 0.01, initStd: 0.05 }, { epochs: 10, seed: 7, kernel: wasmKernel });
     const testTable = await ratingsTableFrom(test, { userIds: table.userIds, itemIds: table.itemIds });
