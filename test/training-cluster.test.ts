@@ -6,6 +6,7 @@ import { readRatings, type Rating } from '../data/index.js';
 import { predictTable, ratingsTableFrom, rmse, trainMf, wasmKernel } from '../models/index.js';
 import { startTestCluster, type TestCluster } from './harness/cluster.js';
 import { runReel } from './harness/processes.js';
+import { waitFor } from './harness/wait.js';
 
 const ML100K = join(import.meta.dirname, '..', '..', 'shared', 'datasets', 'ml-100k');
 const S = 16;
@@ -73,6 +74,55 @@ describe('training across node processes', () => {
     expect(m?.dataFingerprint).toMatch(/^sum:[0-9a-f]{8}:80000$/);
     const dist = await testRmse(c, 'bsp2', test);
     expect(Math.abs(dist - localRmse), `distributed ${dist}, local ${localRmse}`).toBeLessThan(0.01);
+  });
+
+  /** Waits until `version` has checkpointed `epochs` epochs. */
+  async function waitEpochs(version: string, epochs: number): Promise<void> {
+    const registry = await openModelRegistry(c.nc, c.prefix);
+    await waitFor(`${version} at epoch ${epochs}`, async () => ((await registry.get(version))?.epochsDone ?? 0) >= epochs, { timeoutMs: 120_000, intervalMs: 50 });
+  }
+
+  /** The latest checkpoint's users and titles: each key once, every user and title of the data there. */
+  async function checkRows(version: string): Promise<void> {
+    const blobs = await openCheckpointStore(c.nc, c.prefix);
+    const cp = (await latestCheckpoint(blobs, version))!;
+    for (const [kind, want] of [['user', new Set(train.map((r) => r.user))], ['title', new Set(train.map((r) => r.item))]] as const) {
+      const keys = cp.parts.filter((p) => p.kind === kind).flatMap((p) => p.part.keys);
+      expect(new Set(keys).size, `${kind} keys are unique`).toBe(keys.length);
+      expect(keys.length).toBe(want.size);
+    }
+  }
+
+  it('a node that joins mid-training takes over shards; the job starts again from its checkpoint on three workers and no row is lost or doubled', async () => {
+    const running = runReel(['train', ...flags(), '--model', 'mf', '--epochs', '10', ...HP, '--workers', '2', '--model-version', 'join3', '--worker-timeout', '3', '--json'], { timeoutMs: 180_000 });
+    await waitEpochs('join3', 3);
+    await c.addNode('n3');
+    const run = await running;
+    expect(run.code, run.stderr).toBe(0);
+    const st = JSON.parse(run.stdout) as { state: string; workers: string[]; restarts: string[] };
+    expect(st.state).toBe('done');
+    expect(st.workers).toEqual(['n1', 'n2', 'n3']);
+    expect(st.restarts.join('\n')).toMatch(/shards changed/);
+    await checkRows('join3');
+    const dist = await testRmse(c, 'join3', test);
+    expect(Math.abs(dist - localRmse), `after a join ${dist}, local ${localRmse}`).toBeLessThan(0.01);
+  });
+
+  it('a node killed mid-training: the job resumes from its last checkpoint on the nodes that remain and reaches the undisturbed RMSE', async () => {
+    await c.waitBalanced();
+    const running = runReel(['train', ...flags(), '--model', 'mf', '--epochs', '10', ...HP, '--model-version', 'kill', '--worker-timeout', '2', '--json'], { timeoutMs: 180_000 });
+    await waitEpochs('kill', 3);
+    c.nodes.get('n3')!.kill('SIGKILL');
+    const run = await running;
+    expect(run.code, run.stderr).toBe(0);
+    const st = JSON.parse(run.stdout) as { state: string; workers: string[]; restarts: string[] };
+    expect(st.state).toBe('done');
+    expect(st.workers).toEqual(['n1', 'n2']);
+    expect(st.restarts.join('\n')).toMatch(/n3/);
+    await checkRows('kill');
+    const [killed, undisturbed] = [await testRmse(c, 'kill', test), await testRmse(c, 'bsp2', test)];
+    console.log({ killed, undisturbed, localRmse });
+    expect(Math.abs(killed - undisturbed), `killed ${killed}, undisturbed ${undisturbed}`).toBeLessThan(0.005);
   });
 
   it('a bad job is a usage error (exit 2): unknown model, zero epochs, negative factors', async () => {

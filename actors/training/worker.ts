@@ -1,4 +1,4 @@
-import { shardOf, type ActorSystem, type ShardDirectory } from '../../runtime/index.js';
+import { isRetryable, shardOf, type ActorSystem, type ShardDirectory } from '../../runtime/index.js';
 import { EpochOrders, RatingsTableBuilder, type MfEpochRunner, type MfModel, type RatingsTable } from '../../models/index.js';
 import { fnv1a, fmix32, FNV_OFFSET } from '../../runtime/index.js';
 import { Kind } from '../kinds.js';
@@ -50,6 +50,15 @@ const HOLDOUT_SALT = 0x7f4a7c15;
 
 class AttemptChanged extends Error {}
 
+/** Transient failures in a row after which a worker gives up (and fails the job). */
+const MAX_TRANSIENT_FAILURES = 12;
+
+/** A failure that passes: no owner for a shard now, a node or the coordinator moving, a late answer. */
+function isTransient(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (isRetryable(code) || code === 'DeadlineExceeded' || code === 'Overloaded');
+}
+
 /**
  * One node's worker of a training job. It trains on the ratings of the users whose shards
  * this node serves, their rows updated in place in memory; per clock it pulls the title rows
@@ -74,23 +83,33 @@ export class Worker {
     this.stopped = true;
   }
 
-  /** Runs attempts until the job ends for this node. Never rejects. */
+  /**
+   * Runs attempts until the job ends for this node. A transient failure (a node gone, a shard
+   * moving: the coordinator may be among them) ends the attempt, not the job: the worker joins
+   * again, up to `MAX_TRANSIENT_FAILURES` times in a row. Never rejects.
+   */
   async run(): Promise<void> {
+    let transient = 0;
     try {
       for (;;) {
         if (this.stopped) return;
-        const j = await this.askJob<JoinAnswer>(JobMsg.Join, { node: this.node });
-        if (j.stop) return;
-        if (!this.pinned) {
-          this.host.params.pin();
-          this.pinned = true;
-        }
         let outcome: Outcome;
         try {
+          const j = await this.askJob<JoinAnswer>(JobMsg.Join, { node: this.node });
+          if (j.stop) return;
+          if (!this.pinned) {
+            this.host.params.pin();
+            this.pinned = true;
+          }
           outcome = await this.attempt(j);
+          transient = 0;
         } catch (err) {
-          if (!(err instanceof AttemptChanged)) throw err;
-          outcome = 'restart';
+          if (err instanceof AttemptChanged) outcome = 'restart';
+          else if (isTransient(err) && ++transient <= MAX_TRANSIENT_FAILURES) {
+            this.host.log?.('training worker: transient failure; joining again', { version: this.version, error: (err as Error).message, failures: transient });
+            await sleep(Math.min(2_000, 50 * 2 ** transient));
+            outcome = 'restart';
+          } else throw err;
         }
         if (outcome === 'finished') return;
       }
