@@ -4,3 +4,4 @@
 
 export * from './mf.as';
 export * from './svdpp.as';
+export * from './als.as';
