@@ -2,6 +2,7 @@ import { parseAlsHyperparameters, type AlsHyperparameters } from './als-options.
 import { ModelArgumentError } from './errors.js';
 import { interactionRows, type InteractionRows } from './interactions.js';
 import type { Scorer } from './metrics.js';
+import { scoreDots } from './factor-scores.js';
 import { checkEpochs } from './mf-options.js';
 import type { RatingsTable } from './ratings.js';
 import { Rng } from './rng.js';
@@ -253,18 +254,4 @@ export function trainAls(table: RatingsTable, hp: AlsHyperparameters, opts: AlsT
 /** The model as a `Scorer`: x_u · y_i for every item (an unseen user scores 0 everywhere). */
 export function alsScorer(model: AlsModel): Scorer {
   return { items: model.items, score: (u, out) => scoreDots(model.x, model.y, u, model.users, model.items, model.factors, out) };
-}
-
-/** out[i] = x_u · y_i for i < items, or 0s when u is past `users`: the ranking side of factor models. */
-export function scoreDots(x: Float32Array, y: Float32Array, u: number, users: number, items: number, k: number, out: Float32Array): void {
-  if (u >= users) {
-    out.fill(0, 0, items);
-    return;
-  }
-  const o = u * k;
-  for (let i = 0; i < items; i++) {
-    let s = 0;
-    for (let a = 0, q = i * k; a < k; a++) s += x[o + a]! * y[q + a]!;
-    out[i] = s;
-  }
 }

@@ -5,3 +5,4 @@
 export * from './mf.as';
 export * from './svdpp.as';
 export * from './als.as';
+export * from './bpr.as';
