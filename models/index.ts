@@ -40,6 +40,42 @@ export { predictKnnTable, trainKnnBaseline, transposeTable } from './knn-baselin
 export { evaluateTopK, mae, rmse, userItemsOf } from './metrics.js';
 export { TopK } from './top-k.js';
 export { decodeNpy, encodeNpy, npyHeader } from './npy.js';
+export { splitByUserRatio, splitCounts } from './split.js';
+export { popularityScorer } from './popularity.js';
+export { interactionRows } from './interactions.js';
+export { scoreDots } from './factor-scores.js';
+export { AliasTable } from './alias-table.js';
+export {
+  DEFAULT_ALS_ALPHA,
+  DEFAULT_ALS_CG_STEPS,
+  DEFAULT_ALS_EPOCHS,
+  DEFAULT_ALS_EPSILON,
+  DEFAULT_ALS_FACTORS,
+  DEFAULT_ALS_INIT_STD,
+  DEFAULT_ALS_REG,
+  DEFAULT_ALS_REG_EXPONENT,
+  DEFAULT_ALS_UNOBSERVED_WEIGHT,
+  defaultAlsHyperparameters,
+  parseAlsHyperparameters,
+} from './als-options.js';
+export { CG_RESIDUAL_FLOOR, alsHalfSweep, alsLoss, alsProblem, alsScorer, createAlsModel, gramian, trainAls, tsAlsKernel } from './als.js';
+export { WasmAlsSession, alsHalfSweepWasm, gramianWasm, wasmAlsKernel } from './als-wasm.js';
+export {
+  DEFAULT_BPR_EPOCHS,
+  DEFAULT_BPR_FACTORS,
+  DEFAULT_BPR_INIT_STD,
+  DEFAULT_BPR_LR,
+  DEFAULT_BPR_LR_DECAY,
+  DEFAULT_BPR_POPULARITY_EXPONENT,
+  DEFAULT_BPR_REG,
+  DEFAULT_BPR_REG_BIAS,
+  defaultBprHyperparameters,
+  parseBprHyperparameters,
+} from './bpr-options.js';
+export { BprSampler } from './bpr-sampler.js';
+export { bprEpoch, bprScorer, createBprModel, softplus, trainBpr, tsBprKernel } from './bpr.js';
+export { WasmBprSession, bprEpochWasm, wasmBprKernel } from './bpr-wasm.js';
+export { WasmArena } from './wasm-arena.js';
 
 export type { ExternalId } from './id-index.js';
 export type { RatingLike, RatingsTable, TableIndices } from './ratings.js';
@@ -52,3 +88,11 @@ export type { SvdppKernel, SvdppModel, SvdppStep } from './svdpp.js';
 export type { KnnBaselineModel, KnnBaselineOptions } from './knn-baseline.js';
 export type { Scorer, TopKMetrics, TopKOptions, UserItems } from './metrics.js';
 export type { NpyMatrix } from './npy.js';
+export type { UserSplit } from './split.js';
+export type { InteractionRows } from './interactions.js';
+export type { AlsConfidence, AlsHyperparameters } from './als-options.js';
+export type { AlsKernel, AlsModel, AlsProblem, AlsSide, AlsSweepRunner, AlsTrainOptions } from './als.js';
+export type { BprHyperparameters, BprNegatives } from './bpr-options.js';
+export type { BprTriples } from './bpr-sampler.js';
+export type { BprEpochRunner, BprKernel, BprModel, BprStep, BprTrainOptions } from './bpr.js';
+export type { KernelBase } from './wasm-arena.js';

@@ -4,3 +4,5 @@
 
 export * from './mf.as';
 export * from './svdpp.as';
+export * from './als.as';
+export * from './bpr.as';
