@@ -7,13 +7,18 @@ import {
   type Grid, type Kernel, type MfHyperparameters, type MfKernelName, type MfModel, type RatingsTable, type SgdModelFamily, type SgdStep,
   type TableIndices,
 } from '../models/index.js';
+import { latestCheckpoint, TrainedModel } from '../actors/training/index.js';
+import { openExistingCheckpointStore } from '../cluster/index.js';
+import { operatorConnection } from './cluster-connect.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { DEFAULT_SEED, hyperparametersOf, type ModelFlags, type ModelName } from './model-flags.js';
 import type { Output } from './output.js';
 
 export interface EvalOptions extends ModelFlags {
-  train: string;
+  train?: string;
   test: string;
+  /** Score this trained version (from its latest checkpoint) instead of training. */
+  modelVersion?: string;
   /** Choose the hyperparameters not given as flags on a validation part of the train file. */
   tune?: boolean;
   json?: boolean;
@@ -77,13 +82,20 @@ const describeHp = (h: Resolved) => `factors ${h.factors}, lr ${h.lr}, reg ${h.r
  * predictions on another (RMSE, MAE). Progress goes to stderr, the result to stdout.
  */
 export async function runEval(opts: EvalOptions, out: Output): Promise<void> {
+  if (opts.modelVersion !== undefined) {
+    if (opts.model !== undefined || opts.train !== undefined || opts.tune) throw new CliError('--model-version scores a trained version: --model, --train and --tune do not apply', ExitCode.Usage);
+    return scoreVersion(opts.modelVersion, opts, out);
+  }
+  if (opts.model === undefined) throw new CliError("required option '--model <name>' not specified (or --model-version V to score a trained version)", ExitCode.Usage);
+  if (opts.train === undefined) throw new CliError("required option '--train <file>' not specified", ExitCode.Usage);
+  const o = { ...opts, train: opts.train, model: opts.model };
   const given = hyperparametersOf(opts);
-  if (opts.model === 'svdpp') return evaluate(EVAL_MODELS.svdpp, given, opts, out);
+  if (opts.model === 'svdpp') return evaluate(EVAL_MODELS.svdpp, given, o, out);
   if (given.regY !== undefined) throw new CliError(`--reg-y applies to --model svdpp only, not ${opts.model}`, ExitCode.Usage);
-  return evaluate(EVAL_MODELS.mf, given, opts, out);
+  return evaluate(EVAL_MODELS.mf, given, o, out);
 }
 
-async function evaluate<H extends MfHyperparameters, M extends MfModel, S extends SgdStep>(spec: EvalModel<H, M, S>, given: H, opts: EvalOptions, out: Output): Promise<void> {
+async function evaluate<H extends MfHyperparameters, M extends MfModel, S extends SgdStep>(spec: EvalModel<H, M, S>, given: H, opts: EvalOptions & { train: string; model: string }, out: Output): Promise<void> {
   const seed = opts.seed ?? DEFAULT_SEED;
   const kernelName = opts.kernel ?? DEFAULT_MF_KERNEL;
   const kernel = spec.kernels[kernelName];
@@ -165,4 +177,39 @@ async function evaluate<H extends MfHyperparameters, M extends MfModel, S extend
   out.line(`tested on ${opts.test}: ${count(test.n)} ratings, ${count(unseen)} with a user or title unseen in training`);
   out.line(`RMSE ${fmt4(result.rmse)}`);
   out.line(`MAE  ${fmt4(result.mae)}`);
+}
+
+/**
+ * `reel eval --model-version V --test FILE`: RMSE and MAE on FILE of the version's latest
+ * complete checkpoint, read from the cluster (a user or title it never saw predicts from the
+ * mean and the other's bias).
+ */
+async function scoreVersion(version: string, opts: EvalOptions, out: Output): Promise<void> {
+  const { nc, settings, close } = await operatorConnection(opts as unknown as Record<string, unknown>);
+  try {
+    const blobs = await openExistingCheckpointStore(nc, settings.prefix);
+    const cp = blobs && (await latestCheckpoint(blobs, version));
+    if (!cp) throw new CliError(`model version ${version} has no complete checkpoint in cluster '${settings.prefix}' (see reel models)`, ExitCode.NotFound);
+    const model = TrainedModel.fromCheckpoint(cp);
+    const predicted: number[] = [];
+    const actual: number[] = [];
+    let unknown = 0;
+    const stat = statSync(opts.test, { throwIfNoEntry: false });
+    if (!stat?.isFile()) throw new CliError(`--test ${opts.test}: no such file`, ExitCode.Usage);
+    try {
+      for await (const r of readRatings(opts.test)) {
+        predicted.push(model.predict(r.user, r.item));
+        actual.push(r.rating);
+        if (model.userRow(r.user) === undefined || model.titleRow(r.item) === undefined) unknown++;
+      }
+    } catch (err) {
+      throw err instanceof DataFormatError ? new CliError(err.message, ExitCode.Usage) : err;
+    }
+    if (actual.length === 0) throw new CliError(`--test ${opts.test}: the file holds no ratings`, ExitCode.Usage);
+    const result = { model_version: version, epoch: cp.manifest.epochsDone, rmse: rmse(predicted, actual), mae: mae(predicted, actual), ratings: actual.length, unknown_user_or_title: unknown };
+    if (opts.json) out.json(result);
+    else out.line(`${version} (epoch ${result.epoch}) on ${opts.test}: RMSE ${result.rmse.toFixed(4)}, MAE ${result.mae.toFixed(4)} over ${count(result.ratings)} ratings (${count(unknown)} of an unseen user or title)`);
+  } finally {
+    await close();
+  }
 }

@@ -57,10 +57,15 @@ program
   .action(action(async (opts: { data?: string; synthetic?: boolean; json?: boolean }) => runStart(opts, out)));
 
 withModelOptions(
-  program.command('eval').description('train a model in this process on one ratings file and report RMSE and MAE of its predictions on another'),
+  withClusterOptions(
+    program
+      .command('eval')
+      .description('train a model in this process on one ratings file and report RMSE and MAE of its predictions on another; or score a trained version (--model-version) on a file'),
+  ),
 )
-  .requiredOption('--train <file>', 'ratings file to train on')
+  .option('--train <file>', 'ratings file to train on')
   .requiredOption('--test <file>', 'ratings file to predict')
+  .option('--model-version <id>', "score this trained version's latest checkpoint from the cluster (--nats, --prefix) instead of training")
   .option('--tune', 'choose the hyperparameters not given, and the epochs, on a seeded 10% validation part of --train')
   .option('--json', 'print the result as JSON')
   .addHelpText('after', ({ command }) => `\n${command.createHelp().boxWrap(EVAL_HELP, 80)}`)

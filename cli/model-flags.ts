@@ -17,7 +17,8 @@ export const MAX_EPOCHS = 100_000;
 
 /** The model flags as commander parses them: absent when not given, so `--tune` knows what to search. */
 export interface ModelFlags {
-  model: ModelName;
+  /** Required by every command that trains; `reel eval --model-version` scores a trained version instead. */
+  model?: ModelName;
   factors?: number;
   epochs?: number;
   lr?: number;
@@ -58,7 +59,7 @@ function decay(v: string): number {
  */
 export function withModelOptions(cmd: Command): Command {
   return cmd
-    .requiredOption(
+    .option(
       '--model <name>',
       `model to train: ${MODEL_NAMES.join(', ')} (biased matrix factorization by SGD; SVD++, MF plus the factors of the titles each user rated, by user-grouped SGD)`,
       modelName,

@@ -1,13 +1,15 @@
 import {
   latestCheckpoint,
   listCheckpoints,
+  NodeMsg,
   UnknownModelVersion,
   type BlobStore,
   type CheckpointEntry,
   type ModelManifest,
   type ModelRegistry,
 } from '../actors/training/index.js';
-import { openExistingCheckpointStore, openExistingModelRegistry } from '../cluster/index.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { ClusterClient, FOLLOW_ACTIVE_MS, openExistingCheckpointStore, openExistingModelRegistry } from '../cluster/index.js';
 import { InvalidArgument } from '../runtime/index.js';
 import { operatorConnection } from './cluster-connect.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -23,9 +25,25 @@ export async function activateModelVersion(registry: ModelRegistry, version: str
   return registry.activate(version);
 }
 
+/**
+ * Tells every node to serve `version` now (each loads the rows it lacks from the checkpoint);
+ * nodes that do not answer follow the registry within a few seconds. Returns the nodes that
+ * switched and the shards no answer covered.
+ */
+async function switchNodes(nc: NatsConnection, prefix: string, version: string): Promise<{ nodes: string[]; missingShards: number[] }> {
+  const client = await ClusterClient.connect(nc, { prefix, system: { askAttemptTimeoutMs: 0 } });
+  try {
+    const g = await client.scatter.gather(NodeMsg.Activate, { version }, { deadlineMs: 30_000 });
+    return { nodes: g.answers.map((a) => a.node).sort(), missingShards: g.missingShards };
+  } finally {
+    await client.close();
+  }
+}
+
 /** The cluster's registry and checkpoint store as an operator opens them: nothing created, either may not exist yet. */
 interface ModelStores {
   prefix: string;
+  nc: NatsConnection;
   registry: ModelRegistry | undefined;
   blobs: BlobStore | undefined;
   close(): Promise<void>;
@@ -35,7 +53,7 @@ async function openModelStores(flags: Record<string, unknown>): Promise<ModelSto
   const { nc, settings, close } = await operatorConnection(flags);
   try {
     const [registry, blobs] = await Promise.all([openExistingModelRegistry(nc, settings.prefix), openExistingCheckpointStore(nc, settings.prefix)]);
-    return { prefix: settings.prefix, registry, blobs, close };
+    return { prefix: settings.prefix, nc, registry, blobs, close };
   } catch (err) {
     await close();
     throw err;
@@ -163,8 +181,12 @@ export async function runModelsActivate(version: string, flags: Record<string, u
       if (err instanceof InvalidArgument) throw new CliError(err.message, ExitCode.Failed, 'FailedPrecondition');
       throw err;
     }
-    if (flags.json) out.json({ active: version, previous, manifest: m });
-    else out.line(previous === version ? `${version} was already the active version` : `${version} is now the active version${previous ? ` (${previous} retired)` : ''}`);
+    const switched = await switchNodes(s.nc, s.prefix, version);
+    if (flags.json) out.json({ active: version, previous, manifest: m, nodes: switched.nodes, missing_shards: switched.missingShards });
+    else {
+      out.line(previous === version ? `${version} was already the active version` : `${version} is now the active version${previous ? ` (${previous} retired)` : ''}`);
+      out.line(`serving it now: ${switched.nodes.length > 0 ? switched.nodes.join(', ') : 'no node answered'}${switched.missingShards.length > 0 ? `; ${switched.missingShards.length} shards unanswered (their nodes follow the registry within ${FOLLOW_ACTIVE_MS / 1000} s)` : ''}`);
+    }
     return ExitCode.Ok;
   });
 }

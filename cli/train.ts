@@ -66,6 +66,7 @@ function newVersionId(model: string): string {
 
 /** The job the flags describe. */
 export function trainSpecOf(f: TrainFlags): TrainSpec {
+  if (f.model === undefined) throw new CliError("reel train: required option '--model <name>' not specified", ExitCode.Usage);
   if (!(DISTRIBUTED_MODELS as readonly string[]).includes(f.model)) {
     throw new CliError(`reel train: model '${f.model}' does not train across nodes yet (distributed: ${DISTRIBUTED_MODELS.join(', ')}); reel eval trains it in one process`, ExitCode.Usage);
   }

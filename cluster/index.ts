@@ -10,7 +10,7 @@ export { joinClusterConfig, readClusterConfig } from './config.js';
 export { clusterStatus, isPlaced, waitPlaced } from './status.js';
 export { clearOverrides, moveShard } from './overrides.js';
 export { clusterBucket, NoCluster, openClusterKv, openExistingClusterKv } from './cluster-kv.js';
-export { ViewDirectory, registerTrainingMetrics, registerReelNode } from './training.js';
+export { FOLLOW_ACTIVE_MS, ViewDirectory, registerTrainingMetrics, registerReelNode } from './training.js';
 export { modelsBucket, openExistingModelRegistry, openModelRegistry } from './model-registry-kv.js';
 export { checkpointsBucket, openCheckpointStore, openExistingCheckpointStore } from './blob-store-obj.js';
 export { ClusterView, isMember, isShardOwner, MAX_MEMBER_WEIGHT } from './cluster-view.js';

@@ -48,7 +48,7 @@ export async function registerReelNode(
   const params = new NodeParams();
   registerReelActors(system, params);
   const [registry, blobs] = await Promise.all([openModelRegistry(ctx.nc, ctx.prefix), openCheckpointStore(ctx.nc, ctx.prefix)]);
-  return new NodeTraining(system, {
+  const training = new NodeTraining(system, {
     params,
     registry,
     blobs,
@@ -56,4 +56,10 @@ export async function registerReelNode(
     ...(ctx.metrics ? { onClock: ctx.metrics.onClock, onEpoch: ctx.metrics.onEpoch } : {}),
     ...(ctx.log ? { log: ctx.log } : {}),
   });
+  // `reel models activate` tells every node at once; this catches a node that missed it.
+  training.followActiveEvery(FOLLOW_ACTIVE_MS);
+  return training;
 }
+
+/** How often a node compares its served model version with the registry's active one. */
+export const FOLLOW_ACTIVE_MS = 5_000;

@@ -74,6 +74,16 @@ describe('training across node processes', () => {
     expect(m?.dataFingerprint).toMatch(/^sum:[0-9a-f]{8}:80000$/);
     const dist = await testRmse(c, 'bsp2', test);
     expect(Math.abs(dist - localRmse), `distributed ${dist}, local ${localRmse}`).toBeLessThan(0.01);
+
+    const scored = await runReel(['eval', ...flags(), '--model-version', 'bsp2', '--test', join(ML100K, 'u1.test'), '--json']);
+    expect(scored.code, scored.stderr).toBe(0);
+    expect((JSON.parse(scored.stdout) as { rmse: number }).rmse).toBeCloseTo(dist, 9);
+
+    const act = await runReel(['models', 'activate', 'bsp2', ...flags(), '--json']);
+    expect(act.code, act.stderr).toBe(0);
+    const a = JSON.parse(act.stdout) as { active: string; nodes: string[]; missing_shards: number[] };
+    expect(a).toMatchObject({ active: 'bsp2', nodes: ['n1', 'n2'], missing_shards: [] });
+    expect((await registry.get('bsp2'))?.state).toBe('ACTIVE');
   });
 
   /** Waits until `version` has checkpointed `epochs` epochs. */

@@ -2,6 +2,7 @@ import { InvalidArgument, shardOf, Unavailable, type ActorSystem, type ShardDire
 import { MF_KERNELS, type MfEpochRunner, type MfModel, type RatingsTable } from '../../models/index.js';
 import { Kind } from '../kinds.js';
 import { CoordinatorActor } from './coordinator.js';
+import { decodePart, partName } from './checkpoint.js';
 import { NodeMsg, type ClockStats, type PullBody, type PushBody } from './messages.js';
 import type { NodeParams } from './node-params.js';
 import { ParameterServerActor } from './parameter-server.js';
@@ -95,6 +96,7 @@ export class NodeTraining implements WorkerHost {
 
   /** Stops every worker (node shutdown): they end after their current step. */
   stopAll(): void {
+    if (this.follow) clearInterval(this.follow);
     for (const w of this.workers.values()) w.stop();
   }
 
@@ -140,8 +142,44 @@ export class NodeTraining implements WorkerHost {
     return true;
   }
 
-  private activate(version: string): boolean {
+  /**
+   * Makes `version` the one this node serves: rows of its served shards that it lacks (it did
+   * not train them, or restarted since) are read from the version's checkpoint first, so that
+   * serving never switches to a version it cannot answer from. Returns the shards loaded.
+   */
+  async activate(version: string): Promise<{ version: string; loadedShards: number }> {
+    const m = await this.deps.registry.get(version);
+    if (m === undefined) throw new InvalidArgument(`no model version '${version}'`, { fields: ['version'] });
+    if (m.checkpoint === undefined) throw new InvalidArgument(`model version ${version} has no checkpoint to serve from`, { fields: ['version'] });
+    const v = this.params.version(version, { factors: m.factors, seed: m.seed, initStd: 0 });
+    let loaded = 0;
+    for (const s of this.system.servedShards()) {
+      if (v.existing(Kind.User, s) !== undefined && v.existing(Kind.Title, s) !== undefined) continue;
+      for (const kind of [Kind.User, Kind.Title]) {
+        const name = partName(m.checkpoint.prefix, kind, s);
+        const bytes = await this.blobs.get(name);
+        if (bytes !== undefined) v.arena(kind, s).load(decodePart(bytes, name));
+      }
+      loaded++;
+    }
     this.params.active = version;
-    return true;
+    this.log('model version active', { version, loadedShards: loaded });
+    return { version, loadedShards: loaded };
+  }
+
+  private follow: NodeJS.Timeout | undefined;
+
+  /** Calls `followActive` every `ms` until `stopAll`. */
+  followActiveEvery(ms: number): void {
+    this.follow = setInterval(() => {
+      void this.followActive().catch((err: unknown) => this.log('could not follow the active model version', { error: (err as Error).message }));
+    }, ms);
+    this.follow.unref();
+  }
+
+  /** Follows the registry's active version (a node that missed `reel models activate`, or started later). */
+  async followActive(): Promise<void> {
+    const id = await this.deps.registry.active();
+    if (id !== undefined && id !== this.params.active) await this.activate(id);
   }
 }

@@ -1,0 +1,97 @@
+/**
+ * `npm run bench:quality`: offline quality on ml-100k, both halves.
+ * - explicit rating prediction: RMSE and MAE on the five u1..u5 folds, per model (MF, SVD++,
+ *   and a blend fit on validation), one configuration per model chosen on a validation part;
+ * - top-K with the protocol of RecBole's ml-100k quick start, per model (popularity, MF, ALS,
+ *   BPR), the best chosen on validation.
+ * Prints both tables and writes `bench/results/quality.json`: the best models' figures at the
+ * top level, every model's under `models.<name>` (its explicit and its top-K figures side by
+ * side where it has both).
+ *
+ *   npm run bench:quality [-- DATA_DIR] [-- --part explicit|topk]
+ */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fmt, printTable, progress, runBench, targetCells, writeResults, type Target } from './common.js';
+import { explicitQuality, type ExplicitQualityResult } from './quality-explicit.js';
+import { topKQuality, type TopKQualityResult } from './quality-topk.js';
+
+const ML100K = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'datasets', 'ml-100k');
+const TARGETS: Record<string, Target> = {
+  rmse_u1: { op: '<=', value: 0.91 },
+  rmse_u1_u5_mean: { op: '<=', value: 0.905 },
+  ndcg_at_10: { op: '>=', value: 0.28 },
+  recall_at_10: { op: '>=', value: 0.24 },
+};
+
+function explicitTable(r: ExplicitQualityResult): void {
+  printTable(
+    ['explicit (RMSE)', 'valid', 'u1', 'u2', 'u3', 'u4', 'u5', 'mean ± std', 'MAE u1', 'MAE mean'],
+    Object.entries(r.models).map(([name, m]) => [
+      name + (name === r.best ? ' *' : ''),
+      fmt(m.validation_rmse, 4),
+      ...m.rmse_folds.map((x) => fmt(x, 4)),
+      `${fmt(m.rmse_u1_u5_mean, 4)} ± ${fmt(m.rmse_u1_u5_std, 4)}`,
+      fmt(m.mae_u1, 4),
+      fmt(m.mae_u1_u5_mean, 4),
+    ]),
+  );
+}
+
+function topKTable(r: TopKQualityResult): void {
+  const cols = ['recall_at_10', 'ndcg_at_10', 'recall_at_20', 'ndcg_at_20', 'mrr_at_10', 'hit_at_10', 'coverage_at_10', 'validation_ndcg_at_10'] as const;
+  printTable(['top-K (RecBole protocol)', ...cols], Object.entries(r.models).map(([name, m]) => [name + (name === r.best ? ' *' : ''), ...cols.map((c) => fmt(m[c], 4))]));
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const partAt = args.indexOf('--part');
+  const part = partAt >= 0 ? args.splice(partAt, 2)[1] : undefined;
+  const dataDir = args[0] ?? ML100K;
+  const t0 = performance.now();
+  const explicit = part === 'topk' ? undefined : await explicitQuality({ dataDir, log: progress });
+  const topk = part === 'explicit' ? undefined : await topKQuality({ dataDir, log: progress });
+  const models: Record<string, Record<string, unknown>> = {};
+  for (const [name, m] of Object.entries(explicit?.models ?? {})) {
+    const { config, seed, train_fingerprints, ...figures } = m;
+    models[name] = { ...figures, explicit_config: config, explicit_seed: seed, explicit_train_fingerprints: train_fingerprints };
+  }
+  for (const [name, m] of Object.entries(topk?.models ?? {})) {
+    const { config, seed, data_fingerprint, ...figures } = m;
+    models[name] = { ...models[name], ...figures, topk_config: config, topk_seed: seed, topk_data_fingerprint: data_fingerprint };
+  }
+  console.log();
+  if (explicit) explicitTable(explicit);
+  console.log();
+  if (topk) topKTable(topk);
+  console.log();
+  const best: Array<[string, number]> = [];
+  if (explicit) best.push(['rmse_u1', explicit.rmse_u1], ['rmse_u1_u5_mean', explicit.rmse_u1_u5_mean], ['rmse_u1_u5_std', explicit.rmse_u1_u5_std]);
+  if (topk) best.push(['recall_at_10', topk.recall_at_10], ['ndcg_at_10', topk.ndcg_at_10], ['recall_at_20', topk.recall_at_20], ['ndcg_at_20', topk.ndcg_at_20], ['coverage_at_10', topk.coverage_at_10]);
+  printTable(['best model', 'value', 'target', 'met?'], best.map(([k, v]) => [k, fmt(v, 4), ...targetCells(v, TARGETS[k], 4)]));
+  const seconds = (performance.now() - t0) / 1000;
+  console.log(`\n${seconds.toFixed(0)} s`);
+  writeResults('quality.json', {
+    ...(explicit
+      ? { explicit_best: explicit.best, rmse_u1: explicit.rmse_u1, rmse_u1_u5_mean: explicit.rmse_u1_u5_mean, rmse_u1_u5_std: explicit.rmse_u1_u5_std, explicit_validation: explicit.validation }
+      : {}),
+    ...(topk
+      ? {
+          topk_best: topk.best,
+          recall_at_10: topk.recall_at_10,
+          ndcg_at_10: topk.ndcg_at_10,
+          recall_at_20: topk.recall_at_20,
+          ndcg_at_20: topk.ndcg_at_20,
+          coverage_at_10: topk.coverage_at_10,
+          topk_protocol: topk.protocol,
+          topk_split_seed: topk.split_seed,
+          topk_data_fingerprint: topk.data_fingerprint,
+          topk_interactions: topk.interactions,
+        }
+      : {}),
+    models,
+    seconds,
+  });
+}
+
+runBench(main, { limitMs: 1_800_000, cleanup: () => undefined });
