@@ -44,7 +44,7 @@ export interface LoadSummary {
 }
 
 /** A title as the metadata its actor keeps (after `reel.v1.Title`). */
-function metadataOf(t: Title): TitleMetadataBody {
+export function metadataOf(t: Title): TitleMetadataBody {
   const labels = { ...(t.imdbId && { imdbId: t.imdbId }), ...(t.tmdbId && { tmdbId: t.tmdbId }) };
   return {
     ...(t.title !== '' && { displayName: t.title }),

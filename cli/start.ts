@@ -2,15 +2,20 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  IdentitySet, ingestInteractions, interactionHash, Kind, registerReelActors, TitleMsg, UserMsg, type InteractionBody, type TitleSummary, type UserSummary,
+  IdentitySet, ingestInteractions, interactionHash, Kind, NodeParams, registerReelActors, TitleMsg, UserMsg, type InteractionBody, type TitleSummary, type UserSummary,
 } from '../actors/index.js';
-import { RATINGS_FILE_NAMES, ratingsFileAt, ratingsFormatOf, readItemTitles, readRatings, type Rating } from '../data/movielens.js';
+import { localTopTitles, MemoryBlobStore, MemoryModelRegistry, NodeTraining, runTrainingJob, type EpochSummary, type TrainSpec } from '../actors/training/index.js';
+import { readUItem } from '../data/movielens-100k.js';
+import { RATINGS_FILE_NAMES, ratingsFileAt, ratingsFormatOf, readRatings, type Rating } from '../data/movielens.js';
+import type { Title } from '../data/types.js';
 import { syntheticRatings } from '../data/synthetic.js';
 import { SoleOwnership } from '../cluster/index.js';
-import { ActorSystem } from '../runtime/index.js';
+import { ActorSystem, shardOf } from '../runtime/index.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { progress, type Output } from './output.js';
 import { asUsage, ratingToInteraction } from './ratings-input.js';
+import { metadataOf } from './load.js';
+import { epochLine } from './train.js';
 
 export interface StartOptions {
   /** A ratings file of any name, or a MovieLens folder (see `ratingsFileAt`). */
@@ -19,6 +24,16 @@ export interface StartOptions {
   synthetic?: boolean;
   json?: boolean;
 }
+
+/** A folder's titles (u.item), or none when it has no such file. */
+async function readTitles(file: string): Promise<Map<string, Title>> {
+  const out = new Map<string, Title>();
+  if (!existsSync(file)) return out;
+  for await (const t of readUItem(file)) out.set(t.id, t);
+  return out;
+}
+
+const round4 = (x: number) => Number(x.toFixed(4));
 
 /** Where the MovieLens data is looked for when `--data` is not given. */
 function defaultDataDirs(): string[] {
@@ -68,12 +83,16 @@ export async function runStart(opts: StartOptions, out: Output): Promise<void> {
   const file = opts.synthetic ? undefined : ratingsFile(opts.data);
   // Refuse a file that is not a ratings file before starting anything, and say what it reads as.
   const format = file === undefined ? undefined : await ratingsFormatOf(file).catch((err: unknown) => Promise.reject(asUsage(err)));
-  const titles = file ? await readItemTitles(join(dirname(file), 'u.item')).catch(() => new Map<string, string>()) : new Map<string, string>();
-  const name = (id: string) => titles.get(id) ?? `title ${id}`;
+  const titles = file ? await readTitles(join(dirname(file), 'u.item')) : new Map<string, Title>();
+  const name = (id: string) => titles.get(id)?.title ?? `title ${id}`;
 
   // The broker-less default: a cluster of one node owning every shard, through the same seam.
-  await using system = registerReelActors(new ActorSystem({ nodeId: 'local', ownership: new SoleOwnership() }));
+  const params = new NodeParams();
+  await using system = registerReelActors(new ActorSystem({ nodeId: 'local', ownership: new SoleOwnership() }), params);
+  const registry = new MemoryModelRegistry();
+  const training = new NodeTraining(system, { params, registry, blobs: new MemoryBlobStore(), directory: { ownerOf: () => 'local' } });
   await system.start();
+  for (const t of titles.values()) await system.ask(Kind.Title, t.id, TitleMsg.Metadata, metadataOf(t));
   out.info(`reel: one in-process node hosting all ${system.options.shardCount} shards (no NATS configured)`);
   out.info(`reel: loading ${format ? `${file} (${format.name})` : opts.synthetic ? 'synthetic ratings' : 'synthetic ratings (no MovieLens folder found; pass --data PATH)'}`);
 
@@ -111,7 +130,38 @@ export async function runStart(opts: StartOptions, out: Output): Promise<void> {
     lost: 2 * unique - heldByUsers - heldByTitles,
     most_rated: top.map((t) => ({ title: name(t.titleId), ratings: t.interactionCount, mean: Number(t.meanRating.toFixed(2)) })),
     example_user: first && { user: first.userId, ratings: first.interactionCount, mean: Number(first.meanRating.toFixed(2)), recent: first.recentTitleIds.slice(0, 3).map(name) },
+    training: undefined as undefined | { version: string; epochs: number; train_rmse: number; validation_rmse: number | null; seconds: number },
+    recommendations: [] as Array<{ user: string; titles: Array<{ title: string; genres: string[]; score: number }> }>,
   };
+
+  // A quick model, trained by the same job a cluster runs (one worker here), then each of a few
+  // users' top titles straight from the trained rows in the actors' arenas.
+  const spec: TrainSpec = {
+    version: 'start', model: 'mf', factors: 32, epochs: 15, lr: 0.02, lrDecay: 0.93, regFactor: 0.05, regBias: 0.01, initStd: 0.05, seed: 1,
+    clocksPerEpoch: 1, consistency: { kind: 'bsp' }, validationFraction: 0.02, workerTimeoutMs: 60_000, keepCheckpoints: 1, kernel: 'wasm',
+  };
+  out.info(`reel: training ${spec.model} (${spec.factors} factors, ${spec.epochs} epochs) on what the user actors hold`);
+  const t1 = performance.now();
+  let last: EpochSummary | undefined;
+  const st = await runTrainingJob(system, registry, spec, {
+    workers: ['local'],
+    startWorkers: async (v) => void training.startWorker(v),
+    onEpoch: (e) => {
+      last = e;
+      out.info(epochLine(e, spec.epochs));
+    },
+    pollMs: 20,
+  });
+  if (st.state !== 'done' || last === undefined) throw new Error(`training failed: ${st.error ?? st.state}`);
+  await training.activate(spec.version);
+  result.training = { version: spec.version, epochs: spec.epochs, train_rmse: round4(last.trainRmse), validation_rmse: last.validationRmse === null ? null : round4(last.validationRmse), seconds: Number(((performance.now() - t1) / 1000).toFixed(2)) };
+  const genresOf = async (id: string) => (await system.ask<TitleSummary>(Kind.Title, id, TitleMsg.Summary)).genres ?? [];
+  for (const u of userSums.slice(0, 3)) {
+    const shard = shardOf(Kind.User, u.userId, system.options.shardCount);
+    const rated = new Set(params.usersOf(shard).get(u.userId)?.titles ?? []);
+    const top = localTopTitles(params, spec.version, { key: u.userId, shard }, rated, 5) ?? [];
+    result.recommendations.push({ user: u.userId, titles: await Promise.all(top.map(async (t) => ({ title: name(t.titleId), genres: await genresOf(t.titleId), score: round4(t.score) }))) });
+  }
   await system.stop();
 
   if (opts.json) {
@@ -127,6 +177,12 @@ export async function runStart(opts: StartOptions, out: Output): Promise<void> {
     if (result.example_user) {
       const u = result.example_user;
       out.line(`user ${u.user}: ${u.ratings} ratings, mean ${u.mean.toFixed(2)}, most recent: ${u.recent.join('; ')}`);
+    }
+    const tr = result.training!;
+    out.line(`trained ${spec.model} in ${tr.seconds.toFixed(1)} s: train RMSE ${tr.train_rmse.toFixed(4)}${tr.validation_rmse !== null ? `, validation RMSE ${tr.validation_rmse.toFixed(4)}` : ''}`);
+    for (const r of result.recommendations) {
+      out.line(`top titles for user ${r.user} (not yet rated):`);
+      for (const [i, t] of r.titles.entries()) out.line(`  ${i + 1}. ${t.title}${t.genres.length > 0 ? ` [${t.genres.join(', ')}]` : ''}`);
     }
   }
   if (result.lost !== 0) throw new Error(`${result.lost} interactions were not applied`);

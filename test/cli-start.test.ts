@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readRatings, readUItem } from '../data/index.js';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { builtCli } from './harness/processes.js';
@@ -28,6 +29,25 @@ describe('reel start', () => {
     const r = JSON.parse(stdout) as Record<string, unknown>;
     expect(r).toMatchObject({ ratings: 100_000, user_actors: 943, title_actors: 1682, lost: 0 });
     expect((r.most_rated as Array<{ title: string }>)[0]!.title).toBe('Star Wars (1977)');
+  });
+
+  it('cli - start trains a quick model on what the actors hold and shows three users\' top titles, with genres, none of them already rated', async () => {
+    const { stdout } = await run(process.execPath, [cli, 'start', '--json', '--data', ml100k]);
+    const r = JSON.parse(stdout) as { training: { train_rmse: number; validation_rmse: number }; recommendations: Array<{ user: string; titles: Array<{ title: string; genres: string[] }> }> };
+    expect(r.training.validation_rmse).toBeGreaterThan(0.5);
+    expect(r.training.validation_rmse).toBeLessThan(0.95);
+    expect(r.recommendations.map((x) => x.user)).toEqual(['1', '2', '3']);
+    const names = new Map<string, string>();
+    for await (const t of readUItem(join(ml100k, 'u.item'))) names.set(t.id, t.title);
+    const rated = new Map<string, Set<string>>();
+    for await (const x of readRatings(join(ml100k, 'u.data'))) (rated.get(x.user) ?? rated.set(x.user, new Set()).get(x.user)!).add(names.get(x.item)!);
+    for (const u of r.recommendations) {
+      expect(u.titles).toHaveLength(5);
+      for (const t of u.titles) {
+        expect(rated.get(u.user)!.has(t.title), `${t.title} was rated by user ${u.user}`).toBe(false);
+        expect(t.genres.length).toBeGreaterThan(0);
+      }
+    }
   });
 
   it('cli - start --data takes a ratings file of any name: u1.base, and a CSV with a header', async () => {

@@ -134,6 +134,13 @@ export class VersionParams {
     return this.arenas.get(`${kind}/${shard}`);
   }
 
+  /** Shards of `kind` with an arena here. */
+  shardsOf(kind: string): number[] {
+    const out: number[] = [];
+    for (const k of this.arenas.keys()) if (k.startsWith(`${kind}/`)) out.push(Number(k.slice(kind.length + 1)));
+    return out.sort((a, b) => a - b);
+  }
+
   /** Drops the arenas of shards `keep` rejects. */
   dropShards(keep: (shard: number) => boolean): void {
     for (const k of [...this.arenas.keys()]) if (!keep(Number(k.slice(k.indexOf('/') + 1)))) this.arenas.delete(k);

@@ -44,8 +44,10 @@ interface AttemptState {
   done: Map<string, number>;
   lastSeen: Map<string, number>;
   checkpointed: Map<number, Set<number>>;
-  /** Per epoch: summed clock stats and the time the epoch began. */
-  epochStats: Map<number, { stats: ClockStats; began: number }>;
+  /** Per epoch: summed clock stats. */
+  epochStats: Map<number, ClockStats>;
+  /** When the current epoch began: the start barrier opened, or the last checkpoint completed. */
+  epochBegan: number | undefined;
 }
 
 export interface CoordinatorDeps {
@@ -189,6 +191,7 @@ export class CoordinatorActor implements Actor<JobRecord> {
     const minDone = this.minDone();
     let open = false;
     if (r.state === 'running' && b.attempt === r.attempt && this.allReady()) {
+      this.a.epochBegan ??= now;
       if (b.clock < 0) open = true;
       else {
         const C = r.spec.clocksPerEpoch;
@@ -208,8 +211,8 @@ export class CoordinatorActor implements Actor<JobRecord> {
     this.a.lastSeen.set(b.node, this.now());
     const epoch = Math.floor(b.clock / r.spec.clocksPerEpoch);
     let e = this.a.epochStats.get(epoch);
-    if (e === undefined) this.a.epochStats.set(epoch, (e = { stats: zeroStats(), began: this.now() }));
-    for (const k of Object.keys(e.stats) as Array<keyof ClockStats>) e.stats[k] += b.stats[k];
+    if (e === undefined) this.a.epochStats.set(epoch, (e = zeroStats()));
+    for (const k of Object.keys(e) as Array<keyof ClockStats>) e[k] += b.stats[k];
   }
 
   private async checkpointed(b: CheckpointedBody, ctx: ActorContext): Promise<void> {
@@ -251,9 +254,9 @@ export class CoordinatorActor implements Actor<JobRecord> {
   }
 
   private summarise(epoch: number): EpochSummary {
-    const e = this.a.epochStats.get(epoch) ?? { stats: zeroStats(), began: this.now() };
-    const s = e.stats;
-    const seconds = Math.max(1e-9, (this.now() - e.began) / 1000);
+    const s = this.a.epochStats.get(epoch) ?? zeroStats();
+    const seconds = Math.max(1e-9, (this.now() - (this.a.epochBegan ?? this.now())) / 1000);
+    this.a.epochBegan = this.now();
     const total = s.compute + s.encode + s.nats + s.wait || 1;
     return {
       epoch,
@@ -327,7 +330,7 @@ export class CoordinatorActor implements Actor<JobRecord> {
 }
 
 function freshAttempt(): AttemptState {
-  return { ready: new Map(), done: new Map(), lastSeen: new Map(), checkpointed: new Map(), epochStats: new Map() };
+  return { ready: new Map(), done: new Map(), lastSeen: new Map(), checkpointed: new Map(), epochStats: new Map(), epochBegan: undefined };
 }
 
 function zeroStats(): ClockStats {

@@ -79,6 +79,11 @@ export class NodeParams {
     return this.titles.get(shard) ?? new Set();
   }
 
+  /** Shards holding title rows of `version` on this node. */
+  titleShards(version: string): number[] {
+    return this.versions.get(version)?.shardsOf('title') ?? [];
+  }
+
   /** Forgets the arenas of shards this node no longer serves. */
   dropShards(keep: (shard: number) => boolean): void {
     for (const v of this.versions.values()) v.dropShards(keep);
