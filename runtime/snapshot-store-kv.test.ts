@@ -79,6 +79,14 @@ describe('snapshot-store-kv', () => {
     expect(snapshotKvKey('')).toBe('_b64_');
   });
 
+  it('snapshot-store-kv - keys lists every stored actor of a kind, odd keys decoded, deleted ones left out', async () => {
+    const keys = ['k1', 'a.b', 'ü x', '_b64_eA'];
+    await Promise.all(keys.map((k) => store.save('listed', k, { data: k, epoch: 1, savedAt: 1 }, 0)));
+    await store.save('listed', 'gone', { data: 0, epoch: 1, savedAt: 1 }, 0);
+    await store.delete('listed', 'gone');
+    expect((await store.keys('listed')).sort()).toEqual([...keys].sort());
+  });
+
   it('snapshot-store-kv - two kinds use two buckets, created once under concurrent first use', async () => {
     await Promise.all([
       store.save('alpha', 'k', { data: 'a', epoch: 1, savedAt: 1 }, 0),

@@ -131,7 +131,6 @@ describe('training across node processes', () => {
     expect(st.restarts.join('\n')).toMatch(/n3/);
     await checkRows('kill');
     const [killed, undisturbed] = [await testRmse(c, 'kill', test), await testRmse(c, 'bsp2', test)];
-    console.log({ killed, undisturbed, localRmse });
     expect(Math.abs(killed - undisturbed), `killed ${killed}, undisturbed ${undisturbed}`).toBeLessThan(0.005);
   });
 

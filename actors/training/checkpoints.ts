@@ -40,7 +40,7 @@ export interface CheckpointEntry {
 }
 
 /** Parts written at once: enough to keep the store busy without a burst of every shard's rows in flight. */
-const PUT_CONCURRENCY = 4;
+const PUT_CONCURRENCY = 16;
 
 /**
  * Writes a whole checkpoint of `manifest.id` at epoch `manifest.epochsDone`: the parts, the global

@@ -43,7 +43,11 @@ interface AttemptState {
   ready: Map<string, ReadyBody>;
   done: Map<string, number>;
   lastSeen: Map<string, number>;
+  /** Per epoch, the shards whose rows their nodes have copied for the checkpoint, and those written. */
+  taken: Map<number, Set<number>>;
   checkpointed: Map<number, Set<number>>;
+  /** Per epoch, its summary, made when every shard's rows were copied (the epoch's end). */
+  summaries: Map<number, EpochSummary>;
   /** Per epoch: summed clock stats. */
   epochStats: Map<number, ClockStats>;
   /** When the current epoch began: the start barrier opened, or the last checkpoint completed. */
@@ -196,8 +200,10 @@ export class CoordinatorActor implements Actor<JobRecord> {
       else {
         const C = r.spec.clocksPerEpoch;
         const epoch = Math.floor(b.clock / C);
-        // A new epoch waits for the previous one's checkpoint; within one, the staleness bound.
-        open = r.epochsDone >= epoch && minDone >= b.clock - 1 - stalenessOf(r.spec.consistency);
+        // A new epoch waits until every shard's rows of the previous one are copied for its
+        // checkpoint (their writes may go on); within an epoch, the staleness bound.
+        const copied = epoch <= r.epochsDone || this.a.taken.get(epoch - 1)?.size === this.deps.shardCount;
+        open = copied && minDone >= b.clock - 1 - stalenessOf(r.spec.consistency);
       }
     }
     return { attempt: r.attempt, state: r.state, open, minDone, epochsDone: r.epochsDone };
@@ -215,19 +221,40 @@ export class CoordinatorActor implements Actor<JobRecord> {
     for (const k of Object.keys(e) as Array<keyof ClockStats>) e[k] += b.stats[k];
   }
 
+  /**
+   * A node's checkpoint of an epoch comes in two reports: its rows copied (`written: false`:
+   * once every shard's are, the next epoch may start) and its parts written (once every
+   * shard's are, the checkpoint is committed: global parameters, then the manifest). Writes
+   * overlap the next epoch's training; commits happen in epoch order.
+   */
   private async checkpointed(b: CheckpointedBody, ctx: ActorContext): Promise<void> {
     const r = this.job();
-    if (b.attempt !== r.attempt || !r.workers.includes(b.node) || b.epoch !== r.epochsDone) return;
-    let got = this.a.checkpointed.get(b.epoch);
-    if (got === undefined) this.a.checkpointed.set(b.epoch, (got = new Set()));
-    for (const s of b.shards) got.add(s);
+    if (b.attempt !== r.attempt || !r.workers.includes(b.node) || b.epoch < r.epochsDone) return;
     this.a.lastSeen.set(b.node, this.now());
-    if (got.size < this.deps.shardCount) return;
+    const into = b.written ? this.a.checkpointed : this.a.taken;
+    let got = into.get(b.epoch);
+    if (got === undefined) into.set(b.epoch, (got = new Set()));
+    for (const s of b.shards) got.add(s);
+    if (!b.written) {
+      if (got.size === this.deps.shardCount) this.a.summaries.set(b.epoch, this.summarise(b.epoch));
+      return;
+    }
+    let e = this.a.epochStats.get(b.epoch);
+    if (e === undefined) this.a.epochStats.set(b.epoch, (e = zeroStats()));
+    e.nats += b.seconds ?? 0;
+    while (r.state === 'running' && this.a.checkpointed.get(r.epochsDone)?.size === this.deps.shardCount && this.a.summaries.has(r.epochsDone)) {
+      await this.commit(r.epochsDone);
+    }
+    await ctx.persist();
+  }
+
+  /** Every shard's parts of `epoch` are written: the global parameters, then the manifest, complete the checkpoint. */
+  private async commit(epoch: number): Promise<void> {
+    const r = this.job();
     this.noteData();
-    // Every shard's parts are written: the global parameters, then the manifest, complete it.
-    const summary = this.summarise(b.epoch);
+    const summary = this.a.summaries.get(epoch)!;
     r.history.push(summary);
-    const done = b.epoch + 1;
+    const done = epoch + 1;
     const finished = done >= r.spec.epochs;
     const current = await this.deps.registry.get(r.spec.version);
     if (current === undefined) throw new InvalidArgument(`model version ${r.spec.version} is not in the registry`, { fields: ['version'] });
@@ -236,7 +263,6 @@ export class CoordinatorActor implements Actor<JobRecord> {
     r.epochsDone = done;
     if (finished) r.state = 'done';
     await pruneCheckpoints(this.deps.blobs, r.spec.version, r.spec.keepCheckpoints);
-    await ctx.persist();
   }
 
   private manifestAfter(m: ModelManifest, e: EpochSummary, epochsDone: number, finished: boolean): ModelManifest {
@@ -330,7 +356,7 @@ export class CoordinatorActor implements Actor<JobRecord> {
 }
 
 function freshAttempt(): AttemptState {
-  return { ready: new Map(), done: new Map(), lastSeen: new Map(), checkpointed: new Map(), epochStats: new Map(), epochBegan: undefined };
+  return { ready: new Map(), done: new Map(), lastSeen: new Map(), taken: new Map(), checkpointed: new Map(), summaries: new Map(), epochStats: new Map(), epochBegan: undefined };
 }
 
 function zeroStats(): ClockStats {

@@ -104,6 +104,10 @@ export interface CheckpointedBody {
   attempt: number;
   epoch: number;
   shards: number[];
+  /** False: the rows are copied (the next epoch may start); true: the parts are written. */
+  written: boolean;
+  /** Time the node spent writing its parts (counted as NATS time in the epoch's shares). */
+  seconds: number;
 }
 
 export interface ReconfigureBody {

@@ -2,7 +2,8 @@ import { isRetryable, shardOf, type ActorSystem, type ShardDirectory } from '../
 import { EpochOrders, RatingsTableBuilder, type MfEpochRunner, type MfModel, type RatingsTable } from '../../models/index.js';
 import { fnv1a, fmix32, FNV_OFFSET } from '../../runtime/index.js';
 import { Kind } from '../kinds.js';
-import { checkpointPrefix, decodePart, encodePart, partName } from './checkpoint.js';
+import { checkpointPrefix, decodePart, partName } from './checkpoint.js';
+import { writeCheckpointParts } from './checkpoints.js';
 import {
   JobMsg,
   NodeMsg,
@@ -44,7 +45,7 @@ type Outcome = 'finished' | 'restart';
 /** Deadline of a worker's asks to the coordinator, the parameter server and other nodes. */
 const ASK_DEADLINE_MS = 10_000;
 /** Barrier polls back off from 1 ms up to this. */
-const MAX_POLL_DELAY_MS = 25;
+const MAX_POLL_DELAY_MS = 4;
 /** Ratings held out for validation: a stable hash of (user, title) below this share of 2^32. */
 const HOLDOUT_SALT = 0x7f4a7c15;
 
@@ -122,6 +123,9 @@ export class Worker {
   }
 
   private async attempt(j: JoinAnswer): Promise<Outcome> {
+    // A write left from an earlier attempt counts for nothing now.
+    await this.writing.catch(() => undefined);
+    this.writing = Promise.resolve();
     const spec = j.spec;
     const attempt = j.attempt;
     const shards = this.host.system.servedShards().sort((a, b) => a - b);
@@ -182,6 +186,7 @@ export class Worker {
       await this.checkpoint(spec, v, attempt, epoch, shards);
       this.host.onEpoch?.(spec.version, epoch, 0);
     }
+    await this.writing;
     return 'finished';
   }
 
@@ -359,15 +364,28 @@ export class Worker {
     }
   }
 
+  /** The previous checkpoint's writes, still going: awaited before the next one and at the end. */
+  private writing: Promise<void> = Promise.resolve();
+
+  /**
+   * Copies this node's rows of the epoch and reports them taken (the next epoch may start),
+   * then writes them in the background and reports them written (the coordinator commits the
+   * checkpoint once every shard's are). One write in flight at a time; its failure fails the
+   * attempt at the next checkpoint or at the end.
+   */
   private async checkpoint(spec: TrainSpec, v: VersionParams, attempt: number, epoch: number, shards: readonly number[]): Promise<void> {
+    await this.writing;
     // Named by epochs done, as the manifest counts them.
     const prefix = checkpointPrefix(spec.version, epoch + 1);
-    for (const s of shards) {
-      for (const kind of [Kind.User, Kind.Title]) {
-        await this.host.blobs.put(partName(prefix, kind, s), encodePart(v.arena(kind, s).part()));
-      }
-    }
-    await this.askJob(JobMsg.Checkpointed, { node: this.node, attempt, epoch, shards: [...shards] } satisfies CheckpointedBody);
+    const parts = shards.flatMap((shard) => [Kind.User, Kind.Title].map((kind) => ({ kind, shard, part: v.arena(kind, shard).part() })));
+    await this.askJob(JobMsg.Checkpointed, { node: this.node, attempt, epoch, shards: [...shards], written: false, seconds: 0 } satisfies CheckpointedBody);
+    const t = performance.now();
+    this.writing = writeCheckpointParts(this.host.blobs, prefix, parts).then(async () => {
+      const seconds = (performance.now() - t) / 1000;
+      await this.askJob(JobMsg.Checkpointed, { node: this.node, attempt, epoch, shards: [...shards], written: true, seconds } satisfies CheckpointedBody);
+    });
+    // Handled where it is awaited; this keeps an early failure from being reported as unhandled.
+    this.writing.catch(() => undefined);
   }
 
   /**

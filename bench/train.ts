@@ -1,0 +1,284 @@
+/**
+ * `npm run bench:train`: training speed, in this process and across node processes.
+ *
+ * Local (one thread, this process, through `trainMf`, the entry point training uses):
+ * - `local_sgd_updates_per_s`: MF-SGD at 32 factors, 20 epochs over ml-100k `u1.base`
+ *   reshuffled every epoch, WebAssembly SIMD kernel, median of 3 runs, timed around each epoch;
+ *   the RMSE on `u1.test` beside it; the TypeScript reference's rate for comparison; the same
+ *   on a synthetic set of 10 million ratings;
+ * - `als_epoch_s` (one sweep, users then titles) and `bpr_samples_per_s` at 64 factors, on
+ *   `u.data` and on the synthetic set.
+ *
+ * Distributed (a nats-server, `reel node` processes, `reel load`, `reel train`):
+ * - `dist_rmse_w2`: MF by 2 workers (BSP) on `u1.base`, scored on `u1.test`, against
+ *   `local_rmse`, the single-process kernel with the same hyperparameters and epochs, and the
+ *   spread of the local RMSE over 3 seeds;
+ * - `dist_updates_per_s_w1` and `_w2` on a synthetic set, with `w2/w1` and `w1` over the local
+ *   kernel's rate on the same data, and the share of the workers' time in compute, encoding,
+ *   NATS and barrier waits.
+ *
+ * Prints a table and writes `bench/results/train.json`.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connect } from '@nats-io/transport-node';
+import { latestCheckpoint, TrainedModel, type EpochSummary } from '../actors/training/index.js';
+import { openCheckpointStore } from '../cluster/index.js';
+import { readRatings } from '../data/movielens.js';
+import { syntheticSet, type SyntheticSet } from '../data/synthetic.js';
+import {
+  MF_KERNELS, predictTable, ratingsTableFrom, RatingsTableBuilder, rmse, trainAls, trainBpr, trainMf, wasmAlsKernel, wasmBprKernel,
+  type MfHyperparameters, type MfKernel, type RatingsTable,
+} from '../models/index.js';
+import { startNatsServer, uniquePrefix } from '../test/harness/nats-server.js';
+import { runReel, startNodeProcess, type NodeProcess } from '../test/harness/processes.js';
+import { alive, fmt, killAll, live, median, printTable, progress, runBench, targetCells, writeResults, type Target } from './common.js';
+
+const ML100K = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'datasets', 'ml-100k');
+const SEED = 1;
+/** Hyperparameters of every MF run here (the distributed and local ones compare like for like). */
+const HP: Required<Pick<MfHyperparameters, 'factors' | 'lr' | 'lrDecay' | 'regFactor' | 'regBias' | 'initStd'>> = { factors: 32, lr: 0.02, lrDecay: 0.93, regFactor: 0.05, regBias: 0.01, initStd: 0.05 };
+const SPEED_EPOCHS = 20;
+const SPEED_RUNS = 3;
+const DIST_EPOCHS = 20;
+/** The large synthetic set of the local figures. */
+const SYN_LARGE = { users: 100_000, items: 10_000, ratings: 10_000_000, seed: 7 };
+/** The synthetic set loaded into the cluster: `reel load` sends about 20,000 ratings/s here, so 10 million would take 8 minutes. */
+const SYN_DIST = { users: 20_000, items: 4_000, ratings: 1_000_000, seed: 11 };
+const DIST_SYN_EPOCHS = 6;
+/** Job flags of the speed runs (`BENCH_DIST_FLAGS` overrides, for tuning). */
+const DIST_SYN_FLAGS = (process.env.BENCH_DIST_FLAGS ?? '--clocks-per-epoch 1').split(' ').filter(Boolean);
+const TARGETS: Record<string, Target> = {
+  local_sgd_updates_per_s: { op: '>=', value: 60e6 },
+  dist_w2_over_w1: { op: '>=', value: 1.6 },
+  dist_w1_over_local: { op: '>=', value: 0.5 },
+  dist_rmse_gap: { op: '<=', value: 0.003 },
+};
+
+function tableOf(s: SyntheticSet): RatingsTable {
+  const b = new RatingsTableBuilder();
+  for (let j = 0; j < s.rating.length; j++) b.add(String(s.user[j]! + 1), String(s.item[j]! + 1), s.rating[j]!);
+  return b.build();
+}
+
+/** Updates/s of `trainMf` (timed around each epoch alone) and the model. */
+function mfRun(table: RatingsTable, epochs: number, kernel: MfKernel, seed = SEED) {
+  let seconds = 0;
+  const model = trainMf(table, HP, { epochs, seed, kernel, onEpoch: (r) => void (seconds += r.seconds) });
+  return { model, updatesPerS: (table.n * epochs) / seconds };
+}
+
+function speed(table: RatingsTable, kernel: MfKernel, runs: number): number {
+  mfRun(table, 1, kernel); // warm-up
+  return median(Array.from({ length: runs }, () => mfRun(table, SPEED_EPOCHS, kernel).updatesPerS));
+}
+
+function alsEpochSeconds(table: RatingsTable): number {
+  let last = performance.now();
+  const times: number[] = [];
+  trainAls(table, { factors: 64 }, { epochs: 3, seed: SEED, kernel: wasmAlsKernel, onEpoch: () => void (times.push(performance.now() - last), (last = performance.now())) });
+  return median(times) / 1000;
+}
+
+function bprSamplesPerS(table: RatingsTable): number {
+  const t0 = performance.now();
+  const epochs = 3;
+  trainBpr(table, { factors: 64 }, { epochs, seed: SEED, kernel: wasmBprKernel });
+  return (table.n * epochs) / ((performance.now() - t0) / 1000);
+}
+
+/** A cluster of `reel node` processes with reel's actors, on its own nats-server. */
+async function cluster(label: string) {
+  const server = (live.server = await startNatsServer());
+  const prefix = uniquePrefix(label);
+  const nodes = new Map<string, NodeProcess>();
+  const flags = ['--nats', server.url, '--prefix', prefix];
+  const add = async (id: string) => {
+    const p = startNodeProcess(['node', ...flags, '--id', id, '--shard-count', '64'], { readyTimeoutMs: 60_000 });
+    live.children.push(p);
+    nodes.set(id, p);
+    await p.ready;
+  };
+  const reel = async (args: string[]) => {
+    const r = await runReel([...args, ...flags], { timeoutMs: 1_800_000 });
+    if (r.code !== 0) throw new Error(`reel ${args.join(' ')} exited ${r.code}: ${r.stderr.slice(-2000)}`);
+    return r;
+  };
+  const train = async (version: string, workers: number, epochs: number, extra: string[] = []) => {
+    const r = await reel(['train', '--model', 'mf', '--model-version', version, '--workers', String(workers), '--epochs', String(epochs), '--factors', String(HP.factors), '--lr', String(HP.lr),
+      '--lr-decay', String(HP.lrDecay), '--reg', String(HP.regFactor), '--reg-bias', String(HP.regBias), '--init-std', String(HP.initStd), '--seed', String(SEED), '--validation-fraction', '0', '--timeout', '120', '--json', ...extra]);
+    return JSON.parse(r.stdout) as { history: EpochSummary[] };
+  };
+  const scoreOn = async (version: string, test: Array<{ user: string; item: string; rating: number }>) => {
+    const nc = await connect({ servers: server.url });
+    try {
+      const cp = await latestCheckpoint(await openCheckpointStore(nc, prefix), version);
+      const m = TrainedModel.fromCheckpoint(cp!);
+      return rmse(test.map((r) => m.predict(r.user, r.item)), test.map((r) => r.rating));
+    } finally {
+      await nc.close();
+    }
+  };
+  const stop = async () => {
+    for (const p of nodes.values()) if (alive(p)) p.child.kill('SIGKILL');
+    await Promise.all([...nodes.values()].map((p) => p.exited));
+    await server.stop();
+    live.server = undefined;
+    live.children.length = 0;
+  };
+  return { add, reel, train, scoreOn, stop };
+}
+
+/** Updates/s of a distributed run: ratings × epochs over the epochs' wall time (barrier to checkpoint), the first epoch left out (activation, JIT). */
+function distRate(history: EpochSummary[]): number {
+  const steady = history.slice(1);
+  const seconds = steady.reduce((s, e) => s + e.seconds, 0);
+  const updates = steady.reduce((s, e) => s + e.updatesPerS * e.seconds, 0);
+  return updates / seconds;
+}
+
+function shares(history: EpochSummary[]): EpochSummary['share'] {
+  const steady = history.slice(1);
+  const mean = (k: keyof EpochSummary['share']) => steady.reduce((s, e) => s + e.share[k], 0) / steady.length;
+  return { compute: mean('compute'), encode: mean('encode'), nats: mean('nats'), wait: mean('wait') };
+}
+
+async function main(): Promise<void> {
+  const out: Record<string, unknown> = { factors: HP.factors, hyperparameters: HP, seed: SEED };
+  // `--part dist-speed` runs that part alone (for tuning; nothing is written).
+  const only = process.argv.includes('--part') ? process.argv[process.argv.indexOf('--part') + 1] : undefined;
+  if (only === 'dist-speed') {
+    const work = mkdtempSync(join(tmpdir(), 'reel-bench-train-'));
+    try {
+      await distSpeed(work, out);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    console.log(JSON.stringify(out, null, 2));
+    return;
+  }
+
+  // ---- local ----
+  progress('local: ml-100k u1.base');
+  const train = await ratingsTableFrom(readRatings(join(ML100K, 'u1.base')));
+  const testRows: Array<{ user: string; item: string; rating: number }> = [];
+  for await (const r of readRatings(join(ML100K, 'u1.test'))) testRows.push(r);
+  const test = await ratingsTableFrom(testRows, train);
+  const wasm = speed(train, MF_KERNELS.wasm, SPEED_RUNS);
+  const ts = speed(train, MF_KERNELS.ts, 1);
+  const localRmses = [1, 2, 3].map((seed) => rmse(predictTable(mfRun(train, DIST_EPOCHS, MF_KERNELS.wasm, seed).model, test), test.ratings));
+  const udata = await ratingsTableFrom(readRatings(join(ML100K, 'u.data')));
+  out.local_sgd_updates_per_s = Math.round(wasm);
+  out.local_sgd_rmse_u1 = Number(rmse(predictTable(mfRun(train, SPEED_EPOCHS, MF_KERNELS.wasm).model, test), test.ratings).toFixed(4));
+  out.local_sgd_epochs = SPEED_EPOCHS;
+  out.ts_sgd_updates_per_s = Math.round(ts);
+  out.als_epoch_s_udata = Number(alsEpochSeconds(udata).toFixed(3));
+  out.bpr_samples_per_s_udata = Math.round(bprSamplesPerS(udata));
+
+  progress(`local: synthetic, ${SYN_LARGE.ratings.toLocaleString('en-US')} ratings`);
+  const large = syntheticSet(SYN_LARGE);
+  const largeTable = tableOf(large);
+  const largeRun = mfRun(largeTable, SPEED_EPOCHS, MF_KERNELS.wasm);
+  out.local_sgd_updates_per_s_synthetic = Math.round(largeRun.updatesPerS);
+  out.local_sgd_train_rmse_synthetic = Number(rmse(predictTable(largeRun.model, largeTable), largeTable.ratings).toFixed(4));
+  out.synthetic_achievable_rmse = Number(large.achievableRmse.toFixed(4));
+  out.synthetic = SYN_LARGE;
+  out.als_epoch_s = Number(alsEpochSeconds(largeTable).toFixed(2));
+  out.bpr_samples_per_s = Math.round(bprSamplesPerS(largeTable));
+
+  // ---- distributed: quality on u1 ----
+  progress('distributed: 2 nodes, u1.base, BSP');
+  const work = mkdtempSync(join(tmpdir(), 'reel-bench-train-'));
+  try {
+    const a = await cluster('bench-train-u1');
+    try {
+      await a.add('n1');
+      await a.add('n2');
+      await a.reel(['load', '--data', join(ML100K, 'u1.base')]);
+      await a.train('u1w2', 2, DIST_EPOCHS);
+      const distRmse = await a.scoreOn('u1w2', testRows);
+      out.dist_rmse_w2 = Number(distRmse.toFixed(4));
+      out.local_rmse = Number(localRmses[0]!.toFixed(4));
+      out.local_rmse_seeds = localRmses.map((x) => Number(x.toFixed(4)));
+      out.local_rmse_seed_spread = Number((Math.max(...localRmses) - Math.min(...localRmses)).toFixed(4));
+      out.dist_rmse_gap = Number(Math.abs(distRmse - localRmses[0]!).toFixed(4));
+      out.dist_epochs = DIST_EPOCHS;
+    } finally {
+      await a.stop();
+    }
+
+    await distSpeed(work, out);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  const row = (name: string, key: string, digits: number): string[] => [name, fmt(out[key] as number, digits), ...targetCells(out[key] as number, TARGETS[key], digits)];
+  const pct = (s: EpochSummary['share']) => `compute ${(s.compute * 100).toFixed(0)}%, encode ${(s.encode * 100).toFixed(0)}%, NATS ${(s.nats * 100).toFixed(0)}%, waits ${(s.wait * 100).toFixed(0)}%`;
+  printTable(
+    ['figure', 'value', 'target', 'met?'],
+    [
+      row('local SGD updates/s (WASM, 32 factors, u1.base)', 'local_sgd_updates_per_s', 0),
+      row('  RMSE u1 after 20 epochs', 'local_sgd_rmse_u1', 4),
+      row('  TypeScript reference updates/s', 'ts_sgd_updates_per_s', 0),
+      row('local SGD updates/s (synthetic 10M)', 'local_sgd_updates_per_s_synthetic', 0),
+      row('ALS epoch s (64 factors, u.data)', 'als_epoch_s_udata', 3),
+      row('ALS epoch s (64 factors, synthetic 10M)', 'als_epoch_s', 2),
+      row('BPR samples/s (64 factors, u.data)', 'bpr_samples_per_s_udata', 0),
+      row('BPR samples/s (64 factors, synthetic 10M)', 'bpr_samples_per_s', 0),
+      row('dist RMSE u1, 2 workers BSP', 'dist_rmse_w2', 4),
+      row('local RMSE u1, same hyperparameters', 'local_rmse', 4),
+      row('  |dist − local|', 'dist_rmse_gap', 4),
+      row('  local RMSE spread over 3 seeds', 'local_rmse_seed_spread', 4),
+      row('dist updates/s, 1 worker (synthetic 1M)', 'dist_updates_per_s_w1', 0),
+      row('dist updates/s, 2 workers', 'dist_updates_per_s_w2', 0),
+      row('  w2 / w1', 'dist_w2_over_w1', 2),
+      row('  local kernel updates/s, same data', 'dist_local_updates_per_s', 0),
+      row('  w1 / local', 'dist_w1_over_local', 2),
+      ['  time, 1 worker', pct(out.dist_share_w1 as EpochSummary['share']), '', ''],
+      ['  time, 2 workers', pct(out.dist_share_w2 as EpochSummary['share']), '', ''],
+    ],
+  );
+  writeResults('train.json', out);
+}
+
+/** Distributed speed on a synthetic set: 1 worker, then 2. */
+async function distSpeed(work: string, out: Record<string, unknown>): Promise<void> {
+    // ---- distributed: speed on a synthetic set, 1 then 2 workers ----
+  progress(`distributed: synthetic, ${SYN_DIST.ratings.toLocaleString('en-US')} ratings, 1 then 2 workers`);
+  const syn = syntheticSet(SYN_DIST);
+  const file = join(work, 'synthetic.tsv');
+  const lines: string[] = [];
+  for (const r of syn.ratings()) lines.push(`${r.user}\t${r.item}\t${r.rating}\t${r.time}`);
+  writeFileSync(file, lines.join('\n') + '\n');
+  const synTable = tableOf(syn);
+  out.dist_local_updates_per_s = Math.round(speedOnce(synTable));
+  const b = await cluster('bench-train-syn');
+  try {
+    await b.add('n1');
+    const t0 = performance.now();
+    await b.reel(['load', '--data', file]);
+    out.dist_load_s = Number(((performance.now() - t0) / 1000).toFixed(1));
+    const w1 = await b.train('synw1', 1, DIST_SYN_EPOCHS, DIST_SYN_FLAGS);
+    await b.add('n2');
+    const w2 = await b.train('synw2', 2, DIST_SYN_EPOCHS, DIST_SYN_FLAGS);
+    const r1 = distRate(w1.history);
+    const r2 = distRate(w2.history);
+    out.dist_dataset = SYN_DIST;
+    out.dist_updates_per_s_w1 = Math.round(r1);
+    out.dist_updates_per_s_w2 = Math.round(r2);
+    out.dist_w2_over_w1 = Number((r2 / r1).toFixed(2));
+    out.dist_w1_over_local = Number((r1 / (out.dist_local_updates_per_s as number)).toFixed(2));
+    out.dist_share_w1 = shares(w1.history);
+    out.dist_share_w2 = shares(w2.history);
+  } finally {
+    await b.stop();
+  }
+}
+
+function speedOnce(table: RatingsTable): number {
+  return mfRun(table, DIST_SYN_EPOCHS, MF_KERNELS.wasm).updatesPerS;
+}
+
+runBench(main, { limitMs: 3_000_000, cleanup: killAll });
