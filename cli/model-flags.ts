@@ -7,7 +7,7 @@ import {
 import { integerIn, nonNegativeNumber, positiveNumber } from './args.js';
 
 /** Models `--model` accepts. */
-export const MODEL_NAMES = ['mf', 'svdpp'] as const;
+export const MODEL_NAMES = ['mf', 'svdpp', 'als', 'bpr'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
 /** Seed of training and splits when `--seed` is not given. */
@@ -61,7 +61,7 @@ export function withModelOptions(cmd: Command): Command {
   return cmd
     .option(
       '--model <name>',
-      `model to train: ${MODEL_NAMES.join(', ')} (biased matrix factorization by SGD; SVD++, MF plus the factors of the titles each user rated, by user-grouped SGD)`,
+      `model to train: ${MODEL_NAMES.join(', ')} (biased matrix factorization by SGD; SVD++, MF plus the factors of the titles each user rated; implicit ALS; BPR-MF). reel eval predicts ratings with mf or svdpp; reel train trains mf or bpr across nodes`,
       modelName,
     )
     .option('--factors <k>', `latent factors per user and title (default: ${DEFAULT_MF_FACTORS}) (svdpp: ${DEFAULT_SVDPP_FACTORS})`, integerIn(1, MAX_MF_FACTORS))

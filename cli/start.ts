@@ -138,7 +138,7 @@ export async function runStart(opts: StartOptions, out: Output): Promise<void> {
   // users' top titles straight from the trained rows in the actors' arenas.
   const spec: TrainSpec = {
     version: 'start', model: 'mf', factors: 32, epochs: 15, lr: 0.02, lrDecay: 0.93, regFactor: 0.05, regBias: 0.01, initStd: 0.05, seed: 1,
-    clocksPerEpoch: 1, consistency: { kind: 'bsp' }, validationFraction: 0.02, workerTimeoutMs: 60_000, keepCheckpoints: 1, kernel: 'wasm',
+    clocksPerEpoch: 1, consistency: { kind: 'bsp' }, validationFraction: 0.02, workerTimeoutMs: 60_000, keepCheckpoints: 1, kernel: 'wasm', negatives: 'uniform', popularityExponent: 0,
   };
   out.info(`reel: training ${spec.model} (${spec.factors} factors, ${spec.epochs} epochs) on what the user actors hold`);
   const t1 = performance.now();
@@ -154,7 +154,7 @@ export async function runStart(opts: StartOptions, out: Output): Promise<void> {
   });
   if (st.state !== 'done' || last === undefined) throw new Error(`training failed: ${st.error ?? st.state}`);
   await training.activate(spec.version);
-  result.training = { version: spec.version, epochs: spec.epochs, train_rmse: round4(last.trainRmse), validation_rmse: last.validationRmse === null ? null : round4(last.validationRmse), seconds: Number(((performance.now() - t1) / 1000).toFixed(2)) };
+  result.training = { version: spec.version, epochs: spec.epochs, train_rmse: round4(last.loss), validation_rmse: last.validation === null ? null : round4(last.validation), seconds: Number(((performance.now() - t1) / 1000).toFixed(2)) };
   const genresOf = async (id: string) => (await system.ask<TitleSummary>(Kind.Title, id, TitleMsg.Summary)).genres ?? [];
   for (const u of userSums.slice(0, 3)) {
     const shard = shardOf(Kind.User, u.userId, system.options.shardCount);

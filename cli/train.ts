@@ -5,9 +5,9 @@ import {
   type Consistency, type EpochSummary, type JobStatus, type TrainSpec,
 } from '../actors/training/index.js';
 import { openModelRegistry } from '../cluster/index.js';
-import { DEFAULT_MF_EPOCHS, defaultMfHyperparameters } from '../models/index.js';
+import { DEFAULT_BPR_EPOCHS, DEFAULT_MF_EPOCHS, defaultBprHyperparameters, defaultMfHyperparameters, type BprNegatives } from '../models/index.js';
 import { InvalidArgument } from '../runtime/index.js';
-import { integerIn, seconds } from './args.js';
+import { integerIn, nonNegativeNumber, seconds } from './args.js';
 import { operatorClient } from './cluster-connect.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { DEFAULT_SEED, hyperparametersOf, type ModelFlags } from './model-flags.js';
@@ -22,6 +22,8 @@ export interface TrainFlags extends ModelFlags {
   workerTimeout: number;
   keepCheckpoints: number;
   timeout: number;
+  negatives?: BprNegatives;
+  popularityExponent?: number;
   json?: boolean;
   [flag: string]: unknown;
 }
@@ -32,6 +34,11 @@ function consistency(v: string): Consistency {
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
+}
+
+function negativesOf(v: string): BprNegatives {
+  if (v !== 'uniform' && v !== 'popularity') throw new InvalidArgumentError("expected 'uniform' or 'popularity'.");
+  return v;
 }
 
 function fraction(v: string): number {
@@ -55,6 +62,8 @@ export function withTrainOptions(cmd: Command): Command {
     .option('--model-version <id>', 'id of the model version to write (default: <model>-<date>-<time>-<random>)', versionId)
     .option('--worker-timeout <seconds>', 'a worker silent this long is taken for dead; the job resumes from its checkpoint without it', seconds, DEFAULT_WORKER_TIMEOUT_MS / 1000)
     .option('--keep-checkpoints <n>', 'checkpoints kept per version', integerIn(1, 1000), DEFAULT_KEEP_CHECKPOINTS)
+    .option('--negatives <how>', 'bpr: negatives drawn uniform or by popularity (∝ count^--popularity-exponent) (default: uniform)', negativesOf)
+    .option('--popularity-exponent <b>', 'bpr: exponent of popularity-aware negatives (default: 0.75)', nonNegativeNumber)
     .option('--timeout <seconds>', 'how long to wait for the workers to own their shards before training', seconds, 60)
     .option('--json', 'print the result as JSON');
 }
@@ -70,17 +79,25 @@ export function trainSpecOf(f: TrainFlags): TrainSpec {
   if (!(DISTRIBUTED_MODELS as readonly string[]).includes(f.model)) {
     throw new CliError(`reel train: model '${f.model}' does not train across nodes yet (distributed: ${DISTRIBUTED_MODELS.join(', ')}); reel eval trains it in one process`, ExitCode.Usage);
   }
-  const hp = { ...defaultMfHyperparameters(), ...hyperparametersOf(f) };
+  const given = hyperparametersOf(f);
+  const bpr = defaultBprHyperparameters();
+  // Each model's own defaults; a flag given wins.
+  const hp =
+    f.model === 'bpr'
+      ? { factors: bpr.factors, lr: bpr.lr, lrDecay: bpr.lrDecay, regFactor: bpr.reg, regBias: bpr.regBias, initStd: bpr.initStd, ...given }
+      : { ...defaultMfHyperparameters(), ...given };
   return {
     version: f.modelVersion ?? newVersionId(f.model),
     model: f.model as TrainSpec['model'],
     factors: hp.factors,
-    epochs: f.epochs ?? DEFAULT_MF_EPOCHS,
+    epochs: f.epochs ?? (f.model === 'bpr' ? DEFAULT_BPR_EPOCHS : DEFAULT_MF_EPOCHS),
     lr: hp.lr,
     lrDecay: hp.lrDecay,
     regFactor: hp.regFactor,
     regBias: hp.regBias,
     initStd: hp.initStd,
+    negatives: f.negatives ?? bpr.negatives,
+    popularityExponent: f.popularityExponent ?? bpr.popularityExponent,
     seed: f.seed ?? DEFAULT_SEED,
     clocksPerEpoch: f.clocksPerEpoch,
     consistency: f.consistency,
@@ -91,12 +108,17 @@ export function trainSpecOf(f: TrainFlags): TrainSpec {
   };
 }
 
+/** A metric's name as people read it: `train_rmse` → `train RMSE`, `validation_auc` → `validation AUC`. */
+function metricName(name: string): string {
+  return name.replace(/_(rmse|auc)$/, (_, m: string) => ` ${m.toUpperCase()}`).replace(/_/g, ' ');
+}
+
 /** One epoch as a progress line. */
 export function epochLine(e: EpochSummary, epochs: number): string {
   const pct = (x: number) => `${Math.round(x * 100)}%`;
-  const v = e.validationRmse === null ? '' : `, validation RMSE ${e.validationRmse.toFixed(4)}`;
+  const v = e.validation === null ? '' : `, ${metricName(e.validationName)} ${e.validation.toFixed(4)}`;
   return (
-    `epoch ${e.epoch + 1}/${epochs}: train RMSE ${e.trainRmse.toFixed(4)}${v}, ${(e.updatesPerS / 1e6).toFixed(2)} M updates/s, ${e.seconds.toFixed(2)} s ` +
+    `epoch ${e.epoch + 1}/${epochs}: ${metricName(e.lossName)} ${e.loss.toFixed(4)}${v}, ${(e.updatesPerS / 1e6).toFixed(2)} M updates/s, ${e.seconds.toFixed(2)} s ` +
     `(compute ${pct(e.share.compute)}, encode ${pct(e.share.encode)}, NATS ${pct(e.share.nats)}, barrier waits ${pct(e.share.wait)})`
   );
 }
@@ -148,7 +170,8 @@ export async function runTrain(flags: TrainFlags, out: Output): Promise<number> 
     const last = status.history.at(-1);
     if (flags.json) out.json({ ...status, spec });
     else if (status.state === 'done') {
-      out.line(`${spec.version}: ${spec.epochs} epochs, train RMSE ${last?.trainRmse.toFixed(4)}${last?.validationRmse != null ? `, validation RMSE ${last.validationRmse.toFixed(4)}` : ''}; READY (reel models activate ${spec.version})`);
+      const v = last?.validation != null ? `, ${metricName(last.validationName)} ${last.validation.toFixed(4)}` : '';
+      out.line(`${spec.version}: ${spec.epochs} epochs, ${last ? `${metricName(last.lossName)} ${last.loss.toFixed(4)}` : ''}${v}; READY (reel models activate ${spec.version})`);
     }
     if (status.state === 'failed') throw new CliError(`training ${spec.version} failed: ${status.error ?? 'unknown error'}`);
     return ExitCode.Ok;

@@ -25,11 +25,11 @@ export interface TrainingMetrics {
 /** `reel_train_epoch`, `reel_train_loss`, `reel_train_updates_total`, labelled by model version (few at a time). */
 export function registerTrainingMetrics(registry: Registry): TrainingMetrics {
   const epoch = new Gauge({ name: 'reel_train_epoch', help: 'Epochs this node has finished of a training job', labelNames: ['version'], registers: [registry] });
-  const loss = new Gauge({ name: 'reel_train_loss', help: "Training RMSE of this node's last clock", labelNames: ['version'], registers: [registry] });
+  const loss = new Gauge({ name: 'reel_train_loss', help: "Mean training loss of this node's last clock: squared error (MF) or −ln σ (BPR) per update", labelNames: ['version'], registers: [registry] });
   const updates = new Counter({ name: 'reel_train_updates_total', help: 'Rating updates this node has trained', labelNames: ['version'], registers: [registry] });
   return {
     onClock: (version, _clock, s) => {
-      if (s.n > 0) loss.set({ version }, Math.sqrt(s.sse / s.n));
+      if (s.n > 0) loss.set({ version }, s.loss / s.n);
       updates.inc({ version }, s.n);
     },
     onEpoch: (version, e) => epoch.set({ version }, e + 1),

@@ -43,6 +43,14 @@ export class WasmBprSession implements BprEpochRunner {
     return r;
   }
 
+  reload(): void {
+    const a = this.arena;
+    const m = this.model;
+    a.f32(this.at.p, m.p.length).set(m.p);
+    a.f32(this.at.q, m.q.length).set(m.q);
+    a.f32(this.at.b, m.items).set(m.b);
+  }
+
   readBack(): void {
     const a = this.arena;
     const m = this.model;

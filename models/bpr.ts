@@ -104,12 +104,14 @@ export interface BprEpochRunner {
   epoch(t: BprTriples, step: BprStep): number;
   /** Brings the model up to date with the epochs run so far. */
   readBack(): void;
+  /** Takes the model's parameters as they are now (changed outside, e.g. pulled from a parameter server). */
+  reload(): void;
 }
 
 export type BprKernel = (model: BprModel) => BprEpochRunner;
 
 /** The plain-TypeScript reference, in place. */
-export const tsBprKernel: BprKernel = (model) => ({ epoch: (t, step) => bprEpoch(model, t, step), readBack: () => undefined });
+export const tsBprKernel: BprKernel = (model) => ({ epoch: (t, step) => bprEpoch(model, t, step), readBack: () => undefined, reload: () => undefined });
 
 export interface BprTrainOptions {
   /** Epochs to run (a whole number ≥ 1): each one triple per training interaction. */

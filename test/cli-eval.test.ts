@@ -113,7 +113,8 @@ describe('reel eval', () => {
   });
 
   it.each([
-    [['--model', 'als'], "unknown model 'als'"],
+    [['--model', 'nope'], "unknown model 'nope'"],
+    [['--model', 'als'], 'als is a ranking model'],
     [['--model', 'mf', '--factors', '-3'], '--factors'],
     [['--model', 'mf', '--factors', '0'], '--factors'],
     [['--model', 'mf', '--epochs', '0'], '--epochs'],

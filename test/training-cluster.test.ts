@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latestCheckpoint, TrainedModel } from '../actors/training/index.js';
 import { openCheckpointStore, openModelRegistry } from '../cluster/index.js';
 import { readRatings, type Rating } from '../data/index.js';
-import { predictTable, ratingsTableFrom, rmse, trainMf, wasmKernel } from '../models/index.js';
+import { bprScorer, evaluateTopK, predictTable, ratingsTableFrom, rmse, trainBpr, trainMf, userItemsOf, wasmBprKernel, wasmKernel } from '../models/index.js';
 import { startTestCluster, type TestCluster } from './harness/cluster.js';
 import { runReel } from './harness/processes.js';
 import { waitFor } from './harness/wait.js';
@@ -132,6 +132,27 @@ describe('training across node processes', () => {
     await checkRows('kill');
     const [killed, undisturbed] = [await testRmse(c, 'kill', test), await testRmse(c, 'bsp2', test)];
     expect(Math.abs(killed - undisturbed), `killed ${killed}, undisturbed ${undisturbed}`).toBeLessThan(0.005);
+  });
+
+  it('two workers train BPR on every interaction: its top-10 on u1.test is as good as the single-process kernel\'s with the same hyperparameters', async () => {
+    const epochs = 20;
+    const run = await runReel(['train', ...flags(), '--model', 'bpr', '--epochs', String(epochs), '--factors', '32', '--lr', '0.05', '--lr-decay', '0.97', '--reg', '0.02', '--seed', '7', '--validation-fraction', '0', '--model-version', 'bpr2', '--json'], { timeoutMs: 120_000 });
+    expect(run.code, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as { state: string }).state).toBe('done');
+    const trainTable = await ratingsTableFrom(train);
+    const testTable = await ratingsTableFrom(test, { userIds: trainTable.userIds, itemIds: trainTable.itemIds });
+    const opts = { ks: [10], train: userItemsOf(trainTable, trainTable.userCount) };
+    const truth = userItemsOf(testTable, trainTable.userCount);
+    const local = trainBpr(trainTable, { factors: 32, lr: 0.05, lrDecay: 0.97, reg: 0.02, regBias: 0.01, initStd: 0.1 }, { epochs, seed: 7, kernel: wasmBprKernel });
+    const [localTop] = evaluateTopK(bprScorer(local), truth, opts);
+    const blobs = await openCheckpointStore(c.nc, c.prefix);
+    const m = TrainedModel.fromCheckpoint((await latestCheckpoint(blobs, 'bpr2'))!);
+    const users = Array.from({ length: trainTable.userCount }, (_, u) => String(trainTable.userIds.idOf(u)));
+    const items = Array.from({ length: trainTable.itemCount }, (_, i) => String(trainTable.itemIds.idOf(i)));
+    const [distTop] = evaluateTopK({ items: items.length, score: (u, out) => items.forEach((t, i) => (out[i] = m.score(users[u]!, t))) }, truth, opts);
+    expect(localTop!.recall).toBeGreaterThan(0.1);
+    expect(distTop!.recall, `distributed recall@10 ${distTop!.recall}, local ${localTop!.recall}`).toBeGreaterThan(0.9 * localTop!.recall);
+    expect(distTop!.ndcg, `distributed ndcg@10 ${distTop!.ndcg}, local ${localTop!.ndcg}`).toBeGreaterThan(0.9 * localTop!.ndcg);
   });
 
   it('a bad job is a usage error (exit 2): unknown model, zero epochs, negative factors', async () => {

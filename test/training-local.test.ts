@@ -12,7 +12,7 @@ const ML100K = join(import.meta.dirname, '..', '..', 'shared', 'datasets', 'ml-1
 function spec(over: Partial<TrainSpec> = {}): TrainSpec {
   return {
     version: 'v1', model: 'mf', factors: 32, epochs: 12, lr: 0.02, lrDecay: 0.93, regFactor: 0.05, regBias: 0.01, initStd: 0.05, seed: 7,
-    clocksPerEpoch: 4, consistency: { kind: 'bsp' }, validationFraction: 0, workerTimeoutMs: 30_000, keepCheckpoints: 2, kernel: 'wasm', ...over,
+    clocksPerEpoch: 4, consistency: { kind: 'bsp' }, validationFraction: 0, workerTimeoutMs: 30_000, keepCheckpoints: 2, kernel: 'wasm', negatives: 'uniform', popularityExponent: 0, ...over,
   };
 }
 
@@ -45,7 +45,7 @@ describe('training in one process (W = 1)', () => {
         startWorkers: async (v) => {
           n.training.startWorker(v);
         },
-        onEpoch: (e) => epochs.push(e.trainRmse),
+        onEpoch: (e) => epochs.push(e.loss),
         pollMs: 20,
       });
       expect(st.state).toBe('done');
@@ -68,6 +68,26 @@ describe('training in one process (W = 1)', () => {
       const testTable = await ratingsTableFrom(test, { userIds: table.userIds, itemIds: table.itemIds });
       const localRmse = rmse(predictTable(local, testTable), testTable.ratings);
       expect(Math.abs(dist - localRmse)).toBeLessThan(0.005);
+    } finally {
+      await n.system.stop();
+    }
+  });
+
+  it('trains BPR from every interaction the user actors hold: its loss falls and held-out positives rank above sampled negatives', async () => {
+    const n = await oneNode();
+    try {
+      await ingestInteractions(n.system, (async function* () {
+        for await (const r of readRatings(join(ML100K, 'u1.base'))) yield ratingToInteraction(r);
+      })());
+      const s = spec({ version: 'b1', model: 'bpr', factors: 32, epochs: 15, lr: 0.05, lrDecay: 0.97, regFactor: 0.02, regBias: 0.01, initStd: 0.1, validationFraction: 0.05, clocksPerEpoch: 2 });
+      const epochs: Array<{ loss: number; validation: number | null; lossName: string; validationName: string }> = [];
+      const st = await runTrainingJob(n.system, n.registry, s, { workers: ['solo'], startWorkers: async (v) => void n.training.startWorker(v), onEpoch: (e) => epochs.push(e), pollMs: 20 });
+      expect(st.state, st.error).toBe('done');
+      expect(epochs[0]).toMatchObject({ lossName: 'bpr_loss', validationName: 'validation_auc' });
+      expect(epochs.at(-1)!.loss).toBeLessThan(epochs[0]!.loss);
+      expect(epochs.at(-1)!.validation!).toBeGreaterThan(0.85);
+      const cp = await latestCheckpoint(n.blobs, 'b1');
+      expect(cp?.parts.filter((p) => p.kind === 'title').reduce((a, p) => a + p.part.keys.length, 0)).toBe(1650);
     } finally {
       await n.system.stop();
     }

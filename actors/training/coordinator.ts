@@ -267,8 +267,8 @@ export class CoordinatorActor implements Actor<JobRecord> {
 
   private manifestAfter(m: ModelManifest, e: EpochSummary, epochsDone: number, finished: boolean): ModelManifest {
     const r = this.job();
-    const metrics: Record<string, number> = { train_rmse: e.trainRmse, updates_per_s: e.updatesPerS, epoch_seconds: e.seconds, ratings: r.ratings };
-    if (e.validationRmse !== null) metrics.validation_rmse = e.validationRmse;
+    const metrics: Record<string, number> = { [e.lossName]: e.loss, updates_per_s: e.updatesPerS, epoch_seconds: e.seconds, ratings: r.ratings };
+    if (e.validation !== null) metrics[e.validationName] = e.validation;
     return {
       ...m,
       metrics,
@@ -286,8 +286,9 @@ export class CoordinatorActor implements Actor<JobRecord> {
     const total = s.compute + s.encode + s.nats + s.wait || 1;
     return {
       epoch,
-      trainRmse: Math.sqrt(s.sse / Math.max(1, s.n)),
-      validationRmse: s.validationN > 0 ? Math.sqrt(s.validationSse / s.validationN) : null,
+      ...(this.job().spec.model === 'mf'
+        ? { lossName: 'train_rmse', loss: Math.sqrt(s.loss / Math.max(1, s.n)), validationName: 'validation_rmse', validation: s.validationN > 0 ? Math.sqrt(s.validationSum / s.validationN) : null }
+        : { lossName: 'bpr_loss', loss: s.loss / Math.max(1, s.n), validationName: 'validation_auc', validation: s.validationN > 0 ? s.validationSum / s.validationN : null }),
       updatesPerS: s.n / seconds,
       seconds,
       share: { compute: s.compute / total, encode: s.encode / total, nats: s.nats / total, wait: s.wait / total },
@@ -360,7 +361,7 @@ function freshAttempt(): AttemptState {
 }
 
 function zeroStats(): ClockStats {
-  return { sse: 0, n: 0, validationSse: 0, validationN: 0, compute: 0, encode: 0, nats: 0, wait: 0 };
+  return { loss: 0, n: 0, validationSum: 0, validationN: 0, compute: 0, encode: 0, nats: 0, wait: 0 };
 }
 
 /** The data's fingerprint for a distributed job: independent of how the data is spread over workers. */

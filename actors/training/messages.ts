@@ -24,6 +24,8 @@ export const NodeMsg = {
   Pull: 'params.pull',
   /** Deltas to add to title rows, once per (attempt, worker, clock). */
   Push: 'params.push',
+  /** The title keys of a version on this node (a BPR worker's catalog). */
+  Titles: 'params.titles',
   /** Makes a version the one serving reads, on this node. */
   Activate: 'params.activate',
 } as const;
@@ -82,9 +84,11 @@ export interface PollAnswer {
 
 /** One worker's clock: what it computed and where its time went (seconds). */
 export interface ClockStats {
-  sse: number;
+  /** MF: the sum of squared errors; BPR: the sum of −ln σ(x) over the triples. */
+  loss: number;
   n: number;
-  validationSse: number;
+  /** MF: the held-out squared errors; BPR: held-out positives ranked above their sampled negative. */
+  validationSum: number;
   validationN: number;
   compute: number;
   encode: number;
@@ -120,8 +124,12 @@ export interface ReconfigureBody {
 /** One finished epoch, as `reel train` shows it and the manifest records it. */
 export interface EpochSummary {
   epoch: number;
-  trainRmse: number;
-  validationRmse: number | null;
+  /** `train_rmse` (MF) or `bpr_loss` (BPR, the mean −ln σ per triple). */
+  lossName: string;
+  loss: number;
+  /** `validation_rmse` (MF) or `validation_auc` (BPR); null without a held-out part. */
+  validationName: string;
+  validation: number | null;
   updatesPerS: number;
   seconds: number;
   /** Share of the workers' time per part: compute, encode, NATS, barrier waits. */

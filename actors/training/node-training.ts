@@ -1,12 +1,10 @@
 import { InvalidArgument, shardOf, Unavailable, type ActorSystem, type ShardDirectory } from '../../runtime/index.js';
-import { MF_KERNELS, type MfEpochRunner, type MfModel, type RatingsTable } from '../../models/index.js';
 import { Kind } from '../kinds.js';
 import { CoordinatorActor } from './coordinator.js';
 import { decodePart, partName } from './checkpoint.js';
 import { NodeMsg, type ClockStats, type PullBody, type PushBody } from './messages.js';
 import type { NodeParams } from './node-params.js';
 import { ParameterServerActor } from './parameter-server.js';
-import type { TrainSpec } from './spec.js';
 import type { BlobStore, ModelRegistry } from './stores.js';
 import { Worker, type WorkerHost } from './worker.js';
 
@@ -18,7 +16,7 @@ export interface TrainingDeps {
   /** Who owns each shard (the cluster's view; in one process, this node). */
   directory: ShardDirectory;
   onClock?: (version: string, clock: number, stats: ClockStats) => void;
-  onEpoch?: (version: string, epoch: number, trainRmse: number) => void;
+  onEpoch?: (version: string, epoch: number) => void;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -53,11 +51,8 @@ export class NodeTraining implements WorkerHost {
       .registerNodeHandler(NodeMsg.StartWorker, (_shards, body) => this.startWorker(String((body as { version?: unknown })?.version ?? '')))
       .registerNodeHandler(NodeMsg.Pull, (_shards, body) => this.pull(body as PullBody))
       .registerNodeHandler(NodeMsg.Push, (_shards, body) => this.push(body as PushBody))
+      .registerNodeHandler(NodeMsg.Titles, (_shards, body) => this.titles(body as { version: string; attempt: number }))
       .registerNodeHandler(NodeMsg.Activate, (_shards, body) => this.activate(String((body as { version?: unknown })?.version ?? '')));
-  }
-
-  kernel(name: TrainSpec['kernel'], model: MfModel, table: RatingsTable): MfEpochRunner {
-    return MF_KERNELS[name](model, table);
   }
 
   setReady(version: string, attempt: number, shards: readonly number[]): void {
@@ -69,8 +64,8 @@ export class NodeTraining implements WorkerHost {
     this.deps.onClock?.(version, clock, stats);
   }
 
-  onEpoch(version: string, epoch: number, trainRmse: number): void {
-    this.deps.onEpoch?.(version, epoch, trainRmse);
+  onEpoch(version: string, epoch: number): void {
+    this.deps.onEpoch?.(version, epoch);
   }
 
   log(msg: string, fields?: Record<string, unknown>): void {
@@ -120,6 +115,14 @@ export class NodeTraining implements WorkerHost {
       rows.set(a.view(a.row(b.keys[j]!)), j * stride);
     }
     return { rows };
+  }
+
+  /** The title keys of `version` in the shards this node is ready with for `attempt`. */
+  private titles(b: { version: string; attempt: number }): string[] {
+    const r = this.ready.get(b.version);
+    if (r === undefined || r.attempt !== b.attempt) throw new Unavailable(`node ${this.system.nodeId} is not ready for ${b.version} attempt ${b.attempt}`, { node: this.system.nodeId });
+    const v = this.params.existingVersion(b.version);
+    return [...r.shards].flatMap((s) => [...(v?.existing(Kind.Title, s)?.keys ?? [])]);
   }
 
   private push(b: PushBody): boolean {

@@ -1,7 +1,7 @@
 import { InvalidArgument } from '../../runtime/index.js';
 
-/** Models `reel train` trains across nodes. */
-export const DISTRIBUTED_MODELS = ['mf'] as const;
+/** Models `reel train` trains across nodes: biased MF on ratings (SGD), BPR-MF on every interaction. */
+export const DISTRIBUTED_MODELS = ['mf', 'bpr'] as const;
 export type DistributedModel = (typeof DISTRIBUTED_MODELS)[number];
 
 /** How workers keep in step: a barrier per clock, or at most `staleness` clocks ahead of the slowest. */
@@ -33,6 +33,9 @@ export interface TrainSpec {
   keepCheckpoints: number;
   /** `wasm` (WebAssembly SIMD) or `ts` (the reference). */
   kernel: 'wasm' | 'ts';
+  /** BPR: how negatives are drawn, uniformly or ∝ popularity^`popularityExponent`. */
+  negatives: 'uniform' | 'popularity';
+  popularityExponent: number;
 }
 
 export const DEFAULT_CLOCKS_PER_EPOCH = 4;
@@ -68,6 +71,8 @@ export function checkTrainSpec(s: TrainSpec): TrainSpec {
   const c = s.consistency;
   if (!c || (c.kind !== 'bsp' && !(c.kind === 'ssp' && Number.isInteger(c.staleness) && c.staleness >= 0))) bad.push('consistency');
   if (s.kernel !== 'wasm' && s.kernel !== 'ts') bad.push('kernel');
+  if (s.negatives !== 'uniform' && s.negatives !== 'popularity') bad.push('negatives');
+  pos('popularityExponent', true);
   if (bad.length > 0) throw new InvalidArgument(`invalid training job: ${bad.join(', ')}`, { fields: bad });
   return s;
 }

@@ -1,5 +1,4 @@
 import { isRetryable, shardOf, type ActorSystem, type ShardDirectory } from '../../runtime/index.js';
-import { EpochOrders, RatingsTableBuilder, type MfEpochRunner, type MfModel, type RatingsTable } from '../../models/index.js';
 import { fnv1a, fmix32, FNV_OFFSET } from '../../runtime/index.js';
 import { Kind } from '../kinds.js';
 import { checkpointPrefix, decodePart, partName } from './checkpoint.js';
@@ -20,6 +19,7 @@ import {
 } from './messages.js';
 import type { NodeParams } from './node-params.js';
 import type { TrainSpec } from './spec.js';
+import { BprTrainer, localData, MfTrainer, type LocalUser, type Trainer } from './trainers.js';
 import type { BlobStore } from './stores.js';
 import type { VersionParams } from './arena.js';
 
@@ -29,13 +29,11 @@ export interface WorkerHost {
   readonly params: NodeParams;
   readonly blobs: BlobStore;
   readonly directory: ShardDirectory;
-  /** Makes the epoch runner for a model and table (`wasmKernel` or `tsKernel` of models/). */
-  kernel(name: TrainSpec['kernel'], model: MfModel, table: RatingsTable): MfEpochRunner;
   /** Marks a version's shards on this node ready for an attempt's pulls and pushes. */
   setReady(version: string, attempt: number, shards: readonly number[]): void;
   /** Hooks for metrics and logs. */
   onClock?(version: string, clock: number, stats: ClockStats): void;
-  onEpoch?(version: string, epoch: number, trainRmse: number): void;
+  onEpoch?(version: string, epoch: number): void;
   log?(msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -132,46 +130,49 @@ export class Worker {
     const v = this.host.params.version(spec.version, { factors: spec.factors, seed: spec.seed, initStd: spec.initStd });
     await this.prepare(v, shards, j.checkpoint);
     this.host.setReady(spec.version, attempt, shards);
-    const data = this.localData(spec, shards);
+    const users: LocalUser[] = [];
+    for (const s of shards) {
+      const m = this.host.params.usersOf(s);
+      for (const key of [...m.keys()].sort()) users.push({ shard: s, key, history: m.get(key)! });
+    }
+    const data = localData(spec, users);
 
-    await this.host.system.ask(Kind.TrainPs, spec.version, PsMsg.Contribute, { node: this.node, attempt, sum: data.sum, count: data.train.n }, { deadlineMs: ASK_DEADLINE_MS });
+    await this.host.system.ask(Kind.TrainPs, spec.version, PsMsg.Contribute, { node: this.node, attempt, sum: data.sum, count: data.count }, { deadlineMs: ASK_DEADLINE_MS });
     let mean: number | null = null;
     while (mean === null) {
       const g = await this.host.system.ask<{ mean: number | null }>(Kind.TrainPs, spec.version, PsMsg.Get, { attempt, workers: j.workers.length }, { deadlineMs: ASK_DEADLINE_MS });
       mean = g.mean;
       if (mean === null) await this.waitTurn(attempt, -1, shards, true);
     }
-    await this.askJob(JobMsg.Ready, { node: this.node, attempt, shards, ratings: data.train.n, dataHash: data.hash, mean } satisfies ReadyBody);
+    await this.askJob(JobMsg.Ready, { node: this.node, attempt, shards, ratings: data.count, dataHash: data.hash, mean } satisfies ReadyBody);
     await this.waitTurn(attempt, -1, shards, true);
 
-    const model = this.model(spec, v, data, mean);
-    const runner = this.host.kernel(spec.kernel, model, data.train);
+    const seed = (spec.seed ^ fmix32(fnv1a(FNV_OFFSET, this.node))) >>> 0;
+    const rowOf = (u: LocalUser) => {
+      const a = v.arena(Kind.User, u.shard);
+      return a.view(a.row(u.key));
+    };
+    // BPR draws negatives from the whole catalog: every node's titles of this version.
+    const trainer: Trainer = spec.model === 'mf' ? new MfTrainer(spec, data, rowOf, mean, seed) : new BprTrainer(spec, data, rowOf, await this.catalog(spec, attempt), seed);
     const C = spec.clocksPerEpoch;
-    const orders = new EpochOrders(data.train.n, (spec.seed ^ fmix32(fnv1a(FNV_OFFSET, this.node))) >>> 0);
-    // The orders of the epochs already done are drawn, so that a resumed run continues the same sequence.
-    for (let e = 0; e < j.startEpoch; e++) orders.next();
+    // The epochs already done are drawn, so that a resumed run continues the same sequence.
+    for (let e = 0; e < j.startEpoch; e++) trainer.beginEpoch();
     for (let epoch = j.startEpoch; epoch < spec.epochs; epoch++) {
       const lr = spec.lr * Math.pow(spec.lrDecay, epoch);
-      const order = orders.next();
+      trainer.beginEpoch();
       for (let c = 0; c < C; c++) {
         const clock = epoch * C + c;
-        const stats: ClockStats = { sse: 0, n: 0, validationSse: 0, validationN: 0, compute: 0, encode: 0, nats: 0, wait: 0 };
+        const stats: ClockStats = { loss: 0, n: 0, validationSum: 0, validationN: 0, compute: 0, encode: 0, nats: 0, wait: 0 };
         let t = performance.now();
         const state = await this.waitTurn(attempt, clock, shards, false);
         if (state === 'finished') return 'finished';
         stats.wait += (performance.now() - t) / 1000;
-        await this.pull(spec, attempt, data.titles, model, stats);
+        await this.pull(spec, attempt, trainer, stats);
         t = performance.now();
-        runner.reload();
-        const from = Math.floor((c * order.length) / C);
-        const to = Math.floor(((c + 1) * order.length) / C);
-        const sse = runner.sgdEpoch(order.subarray(from, to), { lr, regFactor: spec.regFactor, regBias: spec.regBias });
-        runner.readBack();
-        stats.sse = sse;
-        stats.n = to - from;
-        if (c === C - 1) this.validate(model, data, stats);
+        trainer.clock(c, C, lr, stats);
+        if (c === C - 1) trainer.validate(stats);
         stats.compute += (performance.now() - t) / 1000;
-        await this.push(spec, attempt, clock, data.titles, model, stats);
+        await this.push(spec, attempt, clock, trainer, stats);
         this.host.onClock?.(spec.version, clock, stats);
         await this.askJob(JobMsg.Done, { node: this.node, attempt, clock, stats } satisfies DoneBody);
       }
@@ -182,12 +183,28 @@ export class Worker {
         if (p.minDone >= last) break;
         await sleep(delay);
       }
-      this.storeUserRows(v, data, model);
+      const row = new Float32Array(spec.factors + 1);
+      for (let u = 0; u < users.length; u++) {
+        trainer.userRow(u, row);
+        v.arena(Kind.User, users[u]!.shard).set(users[u]!.key, row);
+      }
       await this.checkpoint(spec, v, attempt, epoch, shards);
-      this.host.onEpoch?.(spec.version, epoch, 0);
+      this.host.onEpoch?.(spec.version, epoch);
     }
     await this.writing;
     return 'finished';
+  }
+
+  /** Every title of the version, from every owning node, sorted (the same catalog on every worker). */
+  private async catalog(spec: TrainSpec, attempt: number): Promise<string[]> {
+    const owners = new Set<string>();
+    for (let s = 0; s < this.S; s++) {
+      const o = this.host.directory.ownerOf(s);
+      if (o === undefined) throw new AttemptChanged();
+      owners.add(o);
+    }
+    const lists = await Promise.all([...owners].map((n) => this.host.system.askNode<string[]>(n, NodeMsg.Titles, { version: spec.version, attempt }, { deadlineMs: ASK_DEADLINE_MS })));
+    return [...new Set(lists.flatMap((a) => a.value))].sort();
   }
 
   /** Activates every user and title of `shards` (they hold the training views), then sets the rows: from the checkpoint, or fresh. */
@@ -223,84 +240,14 @@ export class Worker {
     }
   }
 
-  /** This node's training data: the ratings of its users, less the held-out ones; local title indices. */
-  private localData(spec: TrainSpec, shards: readonly number[]): LocalData {
-    const train = new RatingsTableBuilder();
-    const held: Array<[number, number, number]> = [];
-    const users: Array<{ shard: number; key: string }> = [];
-    let sum = 0;
-    let hash = 0;
-    const cut = spec.validationFraction * 4294967296;
-    for (const s of shards) {
-      const m = this.host.params.usersOf(s);
-      for (const key of [...m.keys()].sort()) {
-        const u = train.userIds.intern(key);
-        users[u] = { shard: s, key };
-        const h = m.get(key)!;
-        for (let x = 0; x < h.titles.length; x++) {
-          const r = h.values[x]!;
-          if (Number.isNaN(r)) continue;
-          const title = h.titles[x]!;
-          const hh = fmix32(fnv1a(fnv1a((FNV_OFFSET ^ HOLDOUT_SALT) >>> 0, key), title));
-          hash = (hash + hh) >>> 0;
-          if (hh < cut) {
-            held.push([u, train.itemIds.intern(title), r]);
-            continue;
-          }
-          train.add(key, title, r);
-          sum += r;
-        }
-      }
-    }
-    const table = train.build();
-    const titles = Array.from({ length: train.itemIds.size }, (_, i) => String(train.itemIds.idOf(i)));
-    return { train: table, held, users, titles, sum, hash };
-  }
-
-  private model(spec: TrainSpec, v: VersionParams, data: LocalData, mean: number): MfModel {
-    const k = spec.factors;
-    const U = Math.max(data.train.userCount, data.users.length);
-    const T = data.titles.length;
-    const p = new Float32Array(U * k);
-    const bu = new Float32Array(U);
-    for (let u = 0; u < data.users.length; u++) {
-      const { shard, key } = data.users[u]!;
-      const a = v.arena(Kind.User, shard);
-      const row = a.view(a.row(key));
-      p.set(row.subarray(0, k), u * k);
-      bu[u] = row[k]!;
-    }
-    return { users: U, items: T, factors: k, p, q: new Float32Array(T * k), bu, bi: new Float32Array(T), mu: mean, minRating: -Infinity, maxRating: Infinity };
-  }
-
-  private storeUserRows(v: VersionParams, data: LocalData, model: MfModel): void {
-    const k = model.factors;
-    for (let u = 0; u < data.users.length; u++) {
-      const { shard, key } = data.users[u]!;
-      const a = v.arena(Kind.User, shard);
-      const row = a.view(a.row(key));
-      row.set(model.p.subarray(u * k, (u + 1) * k));
-      row[k] = model.bu[u]!;
-    }
-  }
-
-  private validate(model: MfModel, data: LocalData, stats: ClockStats): void {
-    const k = model.factors;
-    for (const [u, i, r] of data.held) {
-      let y = model.mu + model.bu[u]! + model.bi[i]!;
-      for (let f = 0; f < k; f++) y += model.p[u * k + f]! * model.q[i * k + f]!;
-      y = Math.min(5, Math.max(0.5, y));
-      stats.validationSse += (y - r) * (y - r);
-      stats.validationN++;
-    }
-  }
-
-  /** Title rows into `model.q` / `model.bi`, in one ask per owning node; a copy is kept for the deltas. */
+  /** The pulled title rows, kept for the deltas of the push. */
   private pulled: Float32Array = new Float32Array(0);
 
-  private async pull(spec: TrainSpec, attempt: number, titles: readonly string[], model: MfModel, stats: ClockStats): Promise<void> {
+  /** Title rows into the trainer's `q` and `bi`, in one ask per owning node; a copy is kept for the deltas. */
+  private async pull(spec: TrainSpec, attempt: number, trainer: Trainer, stats: ClockStats): Promise<void> {
     const k = spec.factors;
     const stride = k + 1;
+    const titles = trainer.titles;
     if (this.pulled.length !== titles.length * stride) this.pulled = new Float32Array(titles.length * stride);
     const pulled = this.pulled;
     await this.byOwner(attempt, titles, stats, async (node, idx) => {
@@ -310,24 +257,27 @@ export class Worker {
       for (let j = 0; j < idx.length; j++) pulled.set(rows.subarray(j * stride, (j + 1) * stride), idx[j]! * stride);
     });
     const t = performance.now();
+    const { q, bi } = trainer;
     for (let i = 0; i < titles.length; i++) {
-      model.q.set(pulled.subarray(i * stride, i * stride + k), i * k);
-      model.bi[i] = pulled[i * stride + k]!;
+      q.set(pulled.subarray(i * stride, i * stride + k), i * k);
+      bi[i] = pulled[i * stride + k]!;
     }
     stats.encode += (performance.now() - t) / 1000;
   }
 
-  private async push(spec: TrainSpec, attempt: number, clock: number, titles: readonly string[], model: MfModel, stats: ClockStats): Promise<void> {
+  /** The trainer's changes to the title rows, as deltas, in one ask per owning node. */
+  private async push(spec: TrainSpec, attempt: number, clock: number, trainer: Trainer, stats: ClockStats): Promise<void> {
     const k = spec.factors;
     const stride = k + 1;
     const pulled = this.pulled;
+    const { q, bi, titles } = trainer;
     await this.byOwner(attempt, titles, stats, async (node, idx) => {
       const t = performance.now();
       const deltas = new Float32Array(idx.length * stride);
       for (let j = 0; j < idx.length; j++) {
         const i = idx[j]!;
-        for (let f = 0; f < k; f++) deltas[j * stride + f] = model.q[i * k + f]! - pulled[i * stride + f]!;
-        deltas[j * stride + k] = model.bi[i]! - pulled[i * stride + k]!;
+        for (let f = 0; f < k; f++) deltas[j * stride + f] = q[i * k + f]! - pulled[i * stride + f]!;
+        deltas[j * stride + k] = bi[i]! - pulled[i * stride + k]!;
       }
       stats.encode += (performance.now() - t) / 1000;
       const body: PushBody = { version: spec.version, attempt, worker: this.node, clock, keys: idx.map((i) => titles[i]!), deltas };
@@ -425,18 +375,6 @@ export class Worker {
   private askJob<R = unknown>(type: string, body: unknown): Promise<R> {
     return this.host.system.ask<R>(Kind.TrainJob, this.version, type, body, { deadlineMs: ASK_DEADLINE_MS });
   }
-}
-
-interface LocalData {
-  train: RatingsTable;
-  /** Held-out ratings: [local user, local title, rating]. */
-  held: Array<[number, number, number]>;
-  /** Local user index → its shard and key. */
-  users: Array<{ shard: number; key: string }>;
-  /** Local title index → key. */
-  titles: string[];
-  sum: number;
-  hash: number;
 }
 
 function sameShards(a: readonly number[], b: readonly number[]): boolean {
