@@ -7,6 +7,7 @@ import { bprScorer, evaluateTopK, predictTable, ratingsTableFrom, rmse, trainBpr
 import { startTestCluster, type TestCluster } from './harness/cluster.js';
 import { runReel } from './harness/processes.js';
 import { waitFor } from './harness/wait.js';
+import { parsePrometheus } from './harness/prometheus.js';
 
 const ML100K = join(import.meta.dirname, '..', '..', 'shared', 'datasets', 'ml-100k');
 const S = 16;
@@ -44,7 +45,7 @@ describe('training across node processes', () => {
 
   beforeAll(async () => {
     [train, test] = await Promise.all([read('u1.base'), read('u1.test')]);
-    c = await startTestCluster({ nodes: 2, shardCount: S, label: 'train', reelActors: true });
+    c = await startTestCluster({ nodes: 2, shardCount: S, label: 'train', reelActors: true, metrics: true });
     await c.waitBalanced();
     await load(c, 'u1.base', train.length);
     const table = await ratingsTableFrom(train);
@@ -74,6 +75,11 @@ describe('training across node processes', () => {
     expect(m?.dataFingerprint).toMatch(/^sum:[0-9a-f]{8}:80000$/);
     const dist = await testRmse(c, 'bsp2', test);
     expect(Math.abs(dist - localRmse), `distributed ${dist}, local ${localRmse}`).toBeLessThan(0.01);
+
+    // Every node counts what its worker trained: together, every rating once per epoch.
+    const scrapes = await Promise.all(['n1', 'n2'].map(async (id) => parsePrometheus(await (await fetch(`http://127.0.0.1:${(await c.nodes.get(id)!.ready).metricsPort as number}/metrics`)).text())));
+    expect(scrapes.reduce((n, p) => n + p.sum('reel_train_updates_total', { version: 'bsp2' }), 0)).toBe(10 * train.length);
+    for (const p of scrapes) expect(p.sum('reel_train_epoch', { version: 'bsp2' })).toBe(10);
 
     const scored = await runReel(['eval', ...flags(), '--model-version', 'bsp2', '--test', join(ML100K, 'u1.test'), '--json']);
     expect(scored.code, scored.stderr).toBe(0);
