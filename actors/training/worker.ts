@@ -49,6 +49,9 @@ const HOLDOUT_SALT = 0x7f4a7c15;
 
 class AttemptChanged extends Error {}
 
+/** REEL_TRAIN_DEBUG=1: a log line per clock and per epoch barrier, with where the time went. */
+const DEBUG = process.env.REEL_TRAIN_DEBUG === '1';
+
 /** Transient failures in a row after which a worker gives up (and fails the job). */
 const MAX_TRANSIENT_FAILURES = 12;
 
@@ -163,6 +166,7 @@ export class Worker {
       for (let c = 0; c < C; c++) {
         const clock = epoch * C + c;
         const stats: ClockStats = { loss: 0, n: 0, validationSum: 0, validationN: 0, compute: 0, encode: 0, nats: 0, wait: 0 };
+        const t0c = performance.now();
         let t = performance.now();
         const state = await this.waitTurn(attempt, clock, shards, false);
         if (state === 'finished') return 'finished';
@@ -175,20 +179,25 @@ export class Worker {
         await this.push(spec, attempt, clock, trainer, stats);
         this.host.onClock?.(spec.version, clock, stats);
         await this.askJob(JobMsg.Done, { node: this.node, attempt, clock, stats } satisfies DoneBody);
+        if (DEBUG) this.host.log?.('clock', { clock, ...stats, total: (performance.now() - t0c) / 1000 });
       }
       // Every worker's pushes of the epoch are in before any title row is written out.
       const last = epoch * C + C - 1;
+      const tb = performance.now();
       for (let delay = 1; ; delay = Math.min(MAX_POLL_DELAY_MS, delay * 2)) {
         const p = await this.poll(attempt, -1);
         if (p.minDone >= last) break;
         await sleep(delay);
       }
+      if (DEBUG) this.host.log?.('epoch barrier', { epoch, barrier: (performance.now() - tb) / 1000 });
       const row = new Float32Array(spec.factors + 1);
       for (let u = 0; u < users.length; u++) {
         trainer.userRow(u, row);
         v.arena(Kind.User, users[u]!.shard).set(users[u]!.key, row);
       }
+      const tc = performance.now();
       await this.checkpoint(spec, v, attempt, epoch, shards);
+      if (DEBUG) this.host.log?.('checkpoint copied', { epoch, seconds: (performance.now() - tc) / 1000 });
       this.host.onEpoch?.(spec.version, epoch);
     }
     await this.writing;
