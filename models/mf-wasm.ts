@@ -35,7 +35,7 @@ interface MfExports {
   heapBase(): number;
   sgdEpoch(
     p: number, q: number, bu: number, bi: number,
-    users: number, items: number, ratings: number, order: number,
+    records: number, order: number, scratch: number, block: number,
     n: number, rows: number, k: number,
     mu: number, lr: number, regUser: number, regItem: number, regUserBias: number, regItemBias: number,
   ): number;
@@ -68,7 +68,9 @@ export function loadMfKernel(file = defaultMfKernelFile()): WasmModule {
 }
 
 const PAGE = 65536;
-const align16 = (x: number): number => (x + 15) & ~15;
+/** A cache line: where every array starts, so that a row of 16 factors is exactly one line (SIMD loads need 16). */
+const ALIGN = 64;
+const alignUp = (x: number): number => (x + ALIGN - 1) & ~(ALIGN - 1);
 
 /** A fresh instance of the kernel module, with its own linear memory; `T` is what the loader reads of its exports. */
 export function instantiateKernels<T extends { memory: WasmMemory; heapBase(): number }>(module: WasmModule = loadMfKernel()): T {
@@ -77,14 +79,14 @@ export function instantiateKernels<T extends { memory: WasmMemory; heapBase(): n
 
 /**
  * Byte offsets of arrays of `bytes` sizes placed one after another from `heapBase`, each
- * 16-aligned (SIMD loads), and `end`, where an array that may grow goes (the last one).
+ * 64-aligned, and `end`, where an array that may grow goes (the last one).
  */
 export function layoutArrays(heapBase: number, bytes: number[]): { at: number[]; end: number } {
   const at: number[] = [];
-  let end = align16(heapBase);
+  let end = alignUp(heapBase);
   for (const s of bytes) {
     at.push(end);
-    end = align16(end + s);
+    end = alignUp(end + s);
   }
   return { at, end };
 }
@@ -95,17 +97,27 @@ export function ensureMemory(memory: WasmMemory, bytes: number): void {
   if (need > 0) memory.grow(need);
 }
 
+/** Bytes of one rating record in the kernel's memory: user (u32), item (u32), rating (f32), unused. */
+const RECORD_BYTES = 16;
+/**
+ * Rows the kernel gathers at a time (`mf.as.ts`): their records (16 KiB) stay in L1 and
+ * their P and Q rows (256 KiB at 32 factors) in L2 until their updates.
+ */
+export const MF_GATHER_BLOCK = 1024;
+
 /**
  * One training run's parameters and ratings in a kernel instance's own linear memory:
- * P, Q, bu, bi, users, items and ratings are copied in once, at construction; each epoch
+ * P, Q, bu, bi and the ratings are copied in once, at construction; each epoch
  * copies in only its order. The model given stays as it was until `readBack`.
  *
- * Layout (byte offsets, each 16-aligned, from the module's heap base): P, Q, bu, bi,
- * users, items, ratings, then the order last, so that a longer order only grows memory.
+ * Layout (byte offsets, each 64-aligned, from the module's heap base): P, Q, bu, bi, the
+ * ratings as 16-byte records (user, item, rating: one cache line serves a random row
+ * instead of three), the kernel's gather scratch, then the order last, so that a longer
+ * order only grows memory.
  */
 export class WasmMfSession implements MfEpochRunner {
   private readonly ex: MfExports;
-  private readonly off: { p: number; q: number; bu: number; bi: number; users: number; items: number; ratings: number; order: number };
+  private readonly off: { p: number; q: number; bu: number; bi: number; records: number; scratch: number; order: number };
   private orderCapacity = 0;
   private readonly k: number;
   private readonly mu: number;
@@ -121,14 +133,19 @@ export class WasmMfSession implements MfEpochRunner {
     const { users, items, factors: k } = model;
     this.k = k;
     this.mu = model.mu;
-    this.rows = table.n;
-    const { at, end } = layoutArrays(this.ex.heapBase(), [users * k * 4, items * k * 4, users * 4, items * 4, table.n * 4, table.n * 4, table.n * 4]);
-    this.off = { p: at[0]!, q: at[1]!, bu: at[2]!, bi: at[3]!, users: at[4]!, items: at[5]!, ratings: at[6]!, order: end };
-    this.ensureOrderCapacity(table.n);
+    const n = (this.rows = table.n);
+    const { at, end } = layoutArrays(this.ex.heapBase(), [users * k * 4, items * k * 4, users * 4, items * 4, n * RECORD_BYTES, MF_GATHER_BLOCK * RECORD_BYTES]);
+    this.off = { p: at[0]!, q: at[1]!, bu: at[2]!, bi: at[3]!, records: at[4]!, scratch: at[5]!, order: end };
+    this.ensureOrderCapacity(n);
     this.reload();
-    this.u32(this.off.users, table.n).set(table.users.subarray(0, table.n));
-    this.u32(this.off.items, table.n).set(table.items.subarray(0, table.n));
-    this.f32(this.off.ratings, table.n).set(table.ratings.subarray(0, table.n));
+    const rec = this.u32(this.off.records, n * 4);
+    const recRatings = this.f32(this.off.records, n * 4);
+    const { users: tu, items: ti, ratings: tr } = table;
+    for (let j = 0, w = 0; j < n; j++, w += 4) {
+      rec[w] = tu[j]!;
+      rec[w + 1] = ti[j]!;
+      recRatings[w + 2] = tr[j]!;
+    }
   }
 
   /** `sgdEpoch` of `mf.ts` on this session's copy; an order entry past the table is refused before any update. */
@@ -138,7 +155,7 @@ export class WasmMfSession implements MfEpochRunner {
     const o = this.off;
     const g = stepRegs(step);
     const r = this.ex.sgdEpoch(
-      o.p, o.q, o.bu, o.bi, o.users, o.items, o.ratings, o.order,
+      o.p, o.q, o.bu, o.bi, o.records, o.order, o.scratch, MF_GATHER_BLOCK,
       order.length, this.rows, this.k, this.mu, step.lr, g.regUser, g.regItem, g.regUserBias, g.regItemBias,
     );
     if (r < 0) {
