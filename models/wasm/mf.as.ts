@@ -47,9 +47,9 @@ export function sgdEpoch(
   for (let c: u32 = 0; c < n; c += block) {
     const m = min(block, n - c);
     gather(records, order + (<usize>c << 2), scratch, m, touch, p, q, rowBytes);
-    sse = k == 32
-      ? update32(sse, p, q, bu, bi, scratch, m, mu, lr, regUser, regItem, regUserBias, regItemBias)
-      : updateAny(sse, p, q, bu, bi, scratch, m, k, mu, lr, regUser, regItem, regUserBias, regItemBias);
+    if (k == 32) sse = update32(sse, p, q, bu, bi, scratch, m, mu, lr, regUser, regItem, regUserBias, regItemBias);
+    else if ((k & 15) == 0) sse = update16(sse, p, q, bu, bi, scratch, m, rowBytes, mu, lr, regUser, regItem, regUserBias, regItemBias);
+    else sse = updateAny(sse, p, q, bu, bi, scratch, m, k, mu, lr, regUser, regItem, regUserBias, regItemBias);
   }
   return sse;
 }
@@ -105,6 +105,22 @@ export function sgdEpoch(
     f32x4.add(f32x4.mul(v128.load(pu, 32), v128.load(qi, 32)), f32x4.mul(v128.load(pu, 96), v128.load(qi, 96))),
     f32x4.add(f32x4.mul(v128.load(pu, 48), v128.load(qi, 48)), f32x4.mul(v128.load(pu, 112), v128.load(qi, 112))),
   );
+}
+
+/** p_u · q_i at any `k` a multiple of 16 (`rowBytes` = 4k) in the reference's order (`dotMf`). */
+// @ts-ignore: decorator
+@inline function dot16(pu: usize, qi: usize, rowBytes: usize): f32 {
+  let a0 = f32x4.mul(v128.load(pu), v128.load(qi));
+  let a1 = f32x4.mul(v128.load(pu, 16), v128.load(qi, 16));
+  let a2 = f32x4.mul(v128.load(pu, 32), v128.load(qi, 32));
+  let a3 = f32x4.mul(v128.load(pu, 48), v128.load(qi, 48));
+  for (let f: usize = 64; f < rowBytes; f += 64) {
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(pu + f), v128.load(qi + f)));
+    a1 = f32x4.add(a1, f32x4.mul(v128.load(pu + f, 16), v128.load(qi + f, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(v128.load(pu + f, 32), v128.load(qi + f, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(v128.load(pu + f, 48), v128.load(qi + f, 48)));
+  }
+  return accSum(a0, a1, a2, a3);
 }
 
 /** p_u · q_i at any `k` in the reference's order (`dotMf`). */
@@ -189,6 +205,9 @@ export function sgdEpoch(
     const pn = p + (un << 7);
     const qn = q + (iNext << 7);
     let nextDot = dot32(pn, qn);
+    // Stored (into the next record's unused word) only so that V8 computes it here, before
+    // the update: it would otherwise schedule the arithmetic late, next to its use.
+    store<f32>(s, nextDot, RECORD + 12);
     // p' = p (1 − lr regUser) + lr e q and q' = q (1 − lr regItem) + lr e p, both from
     // the values before this row.
     const gv = f32x4.splat(g);
@@ -201,6 +220,53 @@ export function sgdEpoch(
     step32(pu, qi, 96, sP, sQ, gv);
     step32(pu, qi, 112, sP, sQ, gv);
     if (un == u || iNext == i) nextDot = dot32(pn, qn);
+    u = un;
+    i = iNext;
+    dot = nextDot;
+  }
+  return sse;
+}
+
+/** `update32` for any `k` a multiple of 16 (`rowBytes` = 4k): the rows four vectors at a time. */
+// @ts-ignore: decorator
+@inline function update16(
+  sse: f64, p: usize, q: usize, bu: usize, bi: usize, scratch: usize, m: u32, rowBytes: usize,
+  mu: f32, lr: f32, regUser: f32, regItem: f32, regUserBias: f32, regItemBias: f32,
+): f64 {
+  const shrinkBu = f32(1) - lr * regUserBias;
+  const shrinkBi = f32(1) - lr * regItemBias;
+  const sP = f32x4.splat(f32(1) - lr * regUser);
+  const sQ = f32x4.splat(f32(1) - lr * regItem);
+  let u = <usize>load<u32>(scratch);
+  let i = <usize>load<u32>(scratch, 4);
+  let dot = dot16(p + u * rowBytes, q + i * rowBytes, rowBytes);
+  for (let t: u32 = 0; t < m; t++) {
+    const s = scratch + <usize>t * RECORD;
+    const pu = p + u * rowBytes;
+    const qi = q + i * rowBytes;
+    const bup = bu + (u << 2);
+    const bip = bi + (i << 2);
+    const oldBu = load<f32>(bup);
+    const oldBi = load<f32>(bip);
+    const e = load<f32>(s, 8) - (mu + oldBu + oldBi + dot);
+    sse += <f64>e * <f64>e;
+    const g = lr * e;
+    store<f32>(bup, oldBu * shrinkBu + g);
+    store<f32>(bip, oldBi * shrinkBi + g);
+    const un = <usize>load<u32>(s, RECORD);
+    const iNext = <usize>load<u32>(s, RECORD + 4);
+    const pn = p + un * rowBytes;
+    const qn = q + iNext * rowBytes;
+    let nextDot = dot16(pn, qn, rowBytes);
+    store<f32>(s, nextDot, RECORD + 12); // as in update32: keeps the dot product before the update
+    const gv = f32x4.splat(g);
+    for (let f: usize = 0; f < rowBytes; f += 64) {
+      step32(pu + f, qi + f, 0, sP, sQ, gv);
+      step32(pu + f, qi + f, 16, sP, sQ, gv);
+      step32(pu + f, qi + f, 32, sP, sQ, gv);
+      step32(pu + f, qi + f, 48, sP, sQ, gv);
+    }
+    if (un == u || iNext == i) nextDot = dot16(pn, qn, rowBytes);
     u = un;
     i = iNext;
     dot = nextDot;
