@@ -33,10 +33,11 @@ const WebAssemblyApi = (globalThis as unknown as {
 interface MfExports {
   memory: WasmMemory;
   heapBase(): number;
+  checkOrder(order: number, n: number, rows: number): number;
   sgdEpoch(
     p: number, q: number, bu: number, bi: number,
     records: number, order: number, scratch: number, block: number, touch: boolean,
-    n: number, rows: number, k: number,
+    n: number, k: number,
     mu: number, lr: number, regUser: number, regItem: number, regUserBias: number, regItemBias: number,
   ): number;
 }
@@ -110,6 +111,13 @@ export const MF_GATHER_BLOCK = 1024;
  * on ml-100k (330 KB, which stays in L2 anyway).
  */
 export const MF_TOUCH_ABOVE_BYTES = 1 << 20;
+/**
+ * Rows per kernel call (about a millisecond): V8 runs a call to its end in the code it began
+ * with, so a first epoch of millions of rows in one call would run wholly in the baseline
+ * compiler's code, two to three times slower; in slices, the optimised code takes over within
+ * the epoch.
+ */
+export const MF_CALL_ROWS = 1 << 16;
 
 /**
  * One training run's parameters and ratings in a kernel instance's own linear memory:
@@ -158,19 +166,21 @@ export class WasmMfSession implements MfEpochRunner {
 
   /** `sgdEpoch` of `mf.ts` on this session's copy; an order entry past the table is refused before any update. */
   sgdEpoch(order: Uint32Array, step: SgdStep): number {
-    this.ensureOrderCapacity(order.length);
-    this.u32(this.off.order, order.length).set(order);
+    const n = order.length;
+    this.ensureOrderCapacity(n);
+    this.u32(this.off.order, n).set(order);
     const o = this.off;
+    const bad = this.ex.checkOrder(o.order, n, this.rows);
+    if (bad >= 0) throw new ModelArgumentError(`order[${bad}] = ${order[bad]} is not a row of the table (${this.rows} rows)`, ['order']);
     const g = stepRegs(step);
-    const r = this.ex.sgdEpoch(
-      o.p, o.q, o.bu, o.bi, o.records, o.order, o.scratch, MF_GATHER_BLOCK, this.touch,
-      order.length, this.rows, this.k, this.mu, step.lr, g.regUser, g.regItem, g.regUserBias, g.regItemBias,
-    );
-    if (r < 0) {
-      const t = -r - 1;
-      throw new ModelArgumentError(`order[${t}] = ${order[t]} is not a row of the table (${this.rows} rows)`, ['order']);
+    let sse = 0;
+    for (let from = 0; from < n; from += MF_CALL_ROWS) {
+      sse += this.ex.sgdEpoch(
+        o.p, o.q, o.bu, o.bi, o.records, o.order + from * 4, o.scratch, MF_GATHER_BLOCK, this.touch,
+        Math.min(MF_CALL_ROWS, n - from), this.k, this.mu, step.lr, g.regUser, g.regItem, g.regUserBias, g.regItemBias,
+      );
     }
-    return r;
+    return sse;
   }
 
   /** Copies the trained parameters into `model` (the session's own by default; any of the same shape). */

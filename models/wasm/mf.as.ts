@@ -22,11 +22,19 @@ export function heapBase(): usize {
 /** Bytes of one rating record: user (u32), item (u32), rating (f32), unused. */
 const RECORD = 16;
 
+/** The first position t of `order[0 .. n)` whose entry is at or past `rows`, or −1 if none is. */
+export function checkOrder(order: usize, n: u32, rows: u32): i32 {
+  for (let t: u32 = 0; t < n; t++) {
+    if (load<u32>(order + (<usize>t << 2)) >= rows) return <i32>t;
+  }
+  return -1;
+}
+
 /**
- * One SGD epoch over the rows `order[0 .. n)` (each below `rows`), updating P, Q, bu and
- * bi in place; returns the sum of e² (each e before its row's update). Every order entry
- * is checked first, before any update: on one at or past `rows` it returns −(t + 1) for its
- * position t and leaves the parameters as they were.
+ * SGD over the rows `order[0 .. n)`, updating P, Q, bu and bi in place; returns the sum of
+ * e² (each e before its row's update). Every order entry must be a row of the table (below
+ * `rows`): the loader checks the whole epoch's order first with `checkOrder`, then may run it
+ * in several calls (V8 moves a long-running call to optimised code only at its next call).
  *
  * `records` holds the table's rows, 16 bytes each (user u32, item u32, rating f32, unused);
  * `scratch` has room for `block + 1` of them (the gathered block and a copy of its last);
@@ -36,12 +44,9 @@ const RECORD = 16;
 export function sgdEpoch(
   p: usize, q: usize, bu: usize, bi: usize,
   records: usize, order: usize, scratch: usize, block: u32, touch: bool,
-  n: u32, rows: u32, k: u32,
+  n: u32, k: u32,
   mu: f32, lr: f32, regUser: f32, regItem: f32, regUserBias: f32, regItemBias: f32,
 ): f64 {
-  for (let t: u32 = 0; t < n; t++) {
-    if (load<u32>(order + (<usize>t << 2)) >= rows) return -(<f64>t + 1);
-  }
   const rowBytes = <usize>k << 2;
   let sse: f64 = 0;
   for (let c: u32 = 0; c < n; c += block) {
