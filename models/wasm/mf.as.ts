@@ -6,13 +6,15 @@
 // the loader placed in this module's linear memory. The dot product is four f32x4
 // accumulators (group of four g into accumulator g mod 4), factors past the last whole group
 // added to lane 0, then (a0 + a1) + (a2 + a3) and its lanes (l0 + l1) + (l2 + l3): the order
-// the reference (`dotMf`) spells out, so that both agree within float rounding. Pointers are byte offsets; nothing here allocates.
+// the reference (`dotMf`) spells out, so that both agree within float rounding. Pointers are
+// byte offsets; nothing here allocates.
 //
 // Speed: the order's rows are read at random, so they are taken a block at a time: a tight
 // gather loop (independent loads, many misses in flight) copies the block's records into a
 // small scratch and, when P and Q exceed the cache, touches their rows; then the update loop
-// reads the scratch sequentially and finds its rows in cache. At 32 factors, the usual case,
-// the loop is unrolled and computes the next row's dot product before this row's update.
+// reads the scratch sequentially and finds its rows in cache. At 32 factors (unrolled) and at
+// any multiple of 16, the loop computes the next row's dot product before this row's update,
+// which waits on e: the two overlap.
 
 /** Where the loader may start placing arrays: past this module's own static data. */
 export function heapBase(): usize {
@@ -60,8 +62,8 @@ export function sgdEpoch(
 }
 
 /**
- * Copies the records of `order[0 .. m)` into `scratch` and, if `touch`, loads one word of every cache
- * line of their P and Q rows, so that the update loop finds them in cache: the loads are
+ * Copies the records of `order[0 .. m)` into `scratch` and, if `touch`, loads one word of
+ * every cache line of their P and Q rows, so that the update loop finds them in cache: the loads are
  * independent of each other, so many misses are in flight at once (WebAssembly has no
  * prefetch instruction; a load of an unused value is kept by both Binaryen and V8).
  */
