@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { planted } from '../test/harness/planted-ratings.js';
 import { ModelArgumentError, TrainingDiverged } from './errors.js';
 import { parseMfHyperparameters } from './mf-options.js';
-import { createMfModel, predictMf, predictTable, sgdEpoch, trainMf, type MfModel } from './mf.js';
+import { createMfModel, dotMf, predictMf, predictTable, sgdEpoch, trainMf, type MfModel } from './mf.js';
 import { rmse } from './metrics.js';
 import { RatingsTableBuilder, splitRatings, type RatingsTable } from './ratings.js';
 import { EpochOrders, Rng, identityOrder } from './rng.js';
@@ -113,6 +113,22 @@ describe('mf', () => {
     expect([...m.p.subarray(3, 6)]).toEqual([0, 0, 0]);
     expect([...m.q.subarray(3, 6)]).toEqual([0, 0, 0]);
     expect([...m.p.subarray(0, 3)].some((x) => x !== 0)).toBe(true);
+  });
+
+  it('mf - dotMf counts every factor once at any k (whole blocks of 16, leftover groups of four, a tail), wherever the rows start', () => {
+    const rng = new Rng(21);
+    for (let k = 0; k <= 70; k++) {
+      const p = Float32Array.from({ length: k + 7 }, () => rng.normal());
+      const q = Float32Array.from({ length: k + 5 }, () => rng.normal());
+      let naive = 0;
+      for (let f = 0; f < k; f++) naive += p[3 + f]! * q[5 + f]!;
+      expect(Math.abs(dotMf(p, 3, q, 5, k) - naive)).toBeLessThan(1e-12);
+    }
+    // The order it documents, exactly: lane 0 is (s0 + s4) + (s8 + s12), where 1 + V and 1 − V
+    // both round to ±V, so lane 0 is 0 and the others 4 each: 12 (a running sum would give 3).
+    const V = Math.fround(1e17);
+    const p = Float32Array.from([V, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, -V, 1, 1, 1]);
+    expect(dotMf(p, 0, new Float32Array(16).fill(1), 0, 16)).toBe(12);
   });
 
   it('mf - sgdEpoch refuses a table with indices past the model', () => {
