@@ -12,7 +12,8 @@ export class ViewDirectory implements ShardDirectory {
   constructor(private readonly view: ClusterView) {}
 
   ownerOf(shard: number): string | undefined {
-    return this.view.shard(shard).value?.owner;
+    // A released shard's entry names no owner (''): no node to ask until one claims it.
+    return this.view.shard(shard).value?.owner || undefined;
   }
 }
 

@@ -54,7 +54,12 @@ function decodeOrNull(bytes: Uint8Array): unknown {
 
 /** Decodes a part, checking its shape; `name` is for the error. */
 export function decodePart(bytes: Uint8Array, name: string): CheckpointPart {
-  const v = decodeOrNull(bytes) as Partial<CheckpointPart> | null;
+  return checkPart(decodeOrNull(bytes), name);
+}
+
+/** A decoded value as a part, its shape checked; `name` is for the error. */
+export function checkPart(value: unknown, name: string): CheckpointPart {
+  const v = value as Partial<CheckpointPart> | null;
   const ok =
     v !== null &&
     typeof v === 'object' &&

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgument } from '../../runtime/index.js';
 import { checkpointPrefix, encodePart, manifestName, partName } from './checkpoint.js';
-import { latestCheckpoint, listCheckpoints, pruneCheckpoints, readCheckpoint, writeCheckpoint, writeCheckpointParts, type ShardPart } from './checkpoints.js';
+import {
+  commitCheckpoint, dropOtherGroups, groupOf, latestCheckpoint, listCheckpoints, pruneCheckpoints, readCheckpoint, writeCheckpoint, writeCheckpointGroup, writeCheckpointParts, type ShardPart,
+} from './checkpoints.js';
 import { MemoryBlobStore } from './memory-stores.js';
 import type { ModelManifest } from './stores.js';
 
@@ -116,5 +118,19 @@ describe('checkpoints', () => {
     expect((await listCheckpoints(store, 'v2')).length).toBe(1);
     expect(await pruneCheckpoints(store, 'v1', 5)).toEqual([]);
     await expect(pruneCheckpoints(store, 'v1', 0)).rejects.toThrow(/keep must be/);
+  });
+
+  it('checkpoints - a node writes its parts as one group blob per kind; readers see every shard, and a group of an earlier attempt is dropped before the commit', async () => {
+    const store = new RecordingStore();
+    const prefix = checkpointPrefix('v1', 2);
+    await writeCheckpointGroup(store, prefix, groupOf(1, 'n2'), [part('user', 1, ['stale'])]);
+    await writeCheckpointGroup(store, prefix, groupOf(2, 'n1'), [part('user', 0, ['u1']), part('title', 0, ['t1', 't2', 't9'])]);
+    await writeCheckpointGroup(store, prefix, groupOf(2, 'n2'), [part('user', 1, ['u3', 'u7'])]);
+    expect(store.puts.filter((n) => n.includes('/g-a2-'))).toHaveLength(3);
+    expect(await dropOtherGroups(store, prefix, 'a2-')).toBe(1);
+    await commitCheckpoint(store, manifest(2), { mean: 3.5 }, 3);
+    const cp = (await readCheckpoint(store, prefix))!;
+    expect(cp.parts.map((p) => `${p.kind}/${p.shard}:${p.part.keys.join(',')}`)).toEqual(['title/0:t1,t2,t9', 'user/0:u1', 'user/1:u3,u7']);
+    expect(cp.parts[2]!.part.rows).toEqual(part('user', 1, ['u3', 'u7']).part.rows);
   });
 });

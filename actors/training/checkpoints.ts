@@ -1,5 +1,6 @@
-import { InvalidArgument } from '../../runtime/index.js';
+import { decodeValue, encodeValue, InvalidArgument } from '../../runtime/index.js';
 import {
+  checkPart,
   checkpointPrefix,
   decodeGlobal,
   decodeManifest,
@@ -71,6 +72,43 @@ export async function writeCheckpointParts(store: BlobStore, prefix: string, par
   await Promise.all(Array.from({ length: Math.min(PUT_CONCURRENCY, parts.length) }, worker));
 }
 
+/** The name of a group of one kind's parts: `<prefix>/<kind>/g-<group>`. */
+export function groupName(prefix: string, kind: string, group: string): string {
+  return `${prefix}/${kind}/g-${group}`;
+}
+
+/**
+ * Writes the parts one node holds as one blob per kind (`g-<group>`): a put per kind instead
+ * of one per shard, which is what a checkpoint of many shards costs in object-store puts.
+ * Readers see the parts as if each were its own blob.
+ */
+export async function writeCheckpointGroup(store: BlobStore, prefix: string, group: string, parts: ShardPart[]): Promise<void> {
+  const byKind = new Map<string, ShardPart[]>();
+  for (const p of parts) (byKind.get(p.kind) ?? byKind.set(p.kind, []).get(p.kind)!).push(p);
+  await Promise.all(
+    [...byKind].map(([kind, ps]) => {
+      const shards = ps.map((p) => p.shard);
+      if (new Set(shards).size !== shards.length) throw new InvalidArgument(`checkpoint ${prefix}: two parts for one ${kind} shard`, { fields: ['parts'] });
+      return store.put(groupName(prefix, kind, group), encodeValue({ shards, parts: ps.map((p) => ({ keys: p.part.keys, factors: p.part.factors, rows: p.part.rows })) }));
+    }),
+  );
+}
+
+/** The group a worker writes in an attempt: its blobs are told apart from those of an earlier attempt's. */
+export function groupOf(attempt: number, node: string): string {
+  return `a${attempt}-${node}`;
+}
+
+/** Deletes the groups under `prefix` whose name does not start with `keep` (left by an earlier attempt); returns how many. */
+export async function dropOtherGroups(store: BlobStore, prefix: string, keep: string): Promise<number> {
+  let n = 0;
+  for (const name of await store.list(`${prefix}/`)) {
+    const m = /^[^/]+\/g-(.+)$/.exec(name.slice(prefix.length + 1));
+    if (m && !m[1]!.startsWith(keep)) n += await store.deletePrefix(name);
+  }
+  return n;
+}
+
 /**
  * Completes the checkpoint of `manifest` at its `epochsDone` once all `partCount` parts are written:
  * the global parameters, then the manifest. Returns the manifest as written.
@@ -103,17 +141,27 @@ export async function readCheckpoint(store: BlobStore, prefix: string): Promise<
   if (gBytes === undefined) throw new InvalidArgument(`checkpoint ${prefix} has a manifest but no ${globalName(prefix)}`, { fields: [globalName(prefix)] });
   const global = decodeGlobal(gBytes, globalName(prefix));
   const partPattern = /^([^/]+)\/s(\d+)$/;
+  const groupPattern = /^([^/]+)\/g-[^/]+$/;
   const parts: ShardPart[] = [];
-  for (const name of await store.list(`${prefix}/`)) {
-    const m = partPattern.exec(name.slice(prefix.length + 1));
-    if (!m) continue;
-    const bytes = await store.get(name);
-    if (bytes === undefined) throw new InvalidArgument(`checkpoint part ${name} vanished while it was read`, { fields: [name] });
-    const part = decodePart(bytes, name);
+  const add = (name: string, kind: string, shard: number, part: CheckpointPart) => {
     if (part.factors !== manifest.factors) {
       throw new InvalidArgument(`checkpoint part ${name} has ${part.factors} factors, its manifest ${manifest.factors}`, { fields: [name] });
     }
-    parts.push({ kind: m[1]!, shard: Number(m[2]), part });
+    parts.push({ kind, shard, part });
+  };
+  for (const name of await store.list(`${prefix}/`)) {
+    const rel = name.slice(prefix.length + 1);
+    const m = partPattern.exec(rel);
+    const g = m ? null : groupPattern.exec(rel);
+    if (!m && !g) continue;
+    const bytes = await store.get(name);
+    if (bytes === undefined) throw new InvalidArgument(`checkpoint part ${name} vanished while it was read`, { fields: [name] });
+    if (m) {
+      add(name, m[1]!, Number(m[2]), decodePart(bytes, name));
+      continue;
+    }
+    const v = decodeGroup(bytes, name);
+    for (let x = 0; x < v.shards.length; x++) add(name, g![1]!, v.shards[x]!, checkPart(v.parts[x], `${name}#${v.shards[x]}`));
   }
   const expected = manifest.checkpoint?.parts;
   if (expected !== undefined && expected !== parts.length) {
@@ -165,4 +213,19 @@ export async function pruneCheckpoints(store: BlobStore, version: string, keep: 
     await store.deletePrefix(`${c.prefix}/`);
   }
   return doomed.map((c) => c.epoch);
+}
+
+/** A group blob's content, checked. */
+function decodeGroup(bytes: Uint8Array, name: string): { shards: number[]; parts: unknown[] } {
+  let v: unknown;
+  try {
+    v = decodeValue(bytes);
+  } catch {
+    throw new InvalidArgument(`checkpoint part ${name} is malformed`, { fields: [name] });
+  }
+  const o = v as { shards?: unknown; parts?: unknown } | null;
+  if (o === null || typeof o !== 'object' || !Array.isArray(o.shards) || !Array.isArray(o.parts) || o.shards.length !== o.parts.length || !o.shards.every((x) => Number.isInteger(x))) {
+    throw new InvalidArgument(`checkpoint part ${name} is malformed`, { fields: [name] });
+  }
+  return o as { shards: number[]; parts: unknown[] };
 }

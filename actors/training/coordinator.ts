@@ -1,7 +1,7 @@
 import { InvalidArgument, type Actor, type ActorAddress, type ActorContext, type Envelope } from '../../runtime/index.js';
 import { unknownMessageType } from '../decode.js';
 import { checkpointPrefix } from './checkpoint.js';
-import { commitCheckpoint, pruneCheckpoints } from './checkpoints.js';
+import { commitCheckpoint, dropOtherGroups, pruneCheckpoints } from './checkpoints.js';
 import {
   JobMsg,
   type CheckpointedBody,
@@ -77,6 +77,8 @@ export class CoordinatorActor implements Actor<JobRecord> {
   private rec: JobRecord | undefined;
   private a: AttemptState = freshAttempt();
   private readonly now: () => number;
+  /** The record changed on activation and is not written yet. */
+  private unsaved = false;
 
   constructor(
     private readonly address: ActorAddress,
@@ -85,12 +87,13 @@ export class CoordinatorActor implements Actor<JobRecord> {
     this.now = deps.now ?? (() => performance.now());
   }
 
-  async onActivate(ctx: ActorContext, snap: JobRecord | undefined): Promise<void> {
+  onActivate(_ctx: ActorContext, snap: JobRecord | undefined): void {
     if (snap === undefined) return;
     this.rec = snap;
     if (snap.state === 'running') {
       this.newAttempt(snap.workers, 'the coordinator moved or restarted');
-      await ctx.persist();
+      // Written with the first message: a snapshot cannot be written while activating.
+      this.unsaved = true;
     }
   }
 
@@ -99,6 +102,10 @@ export class CoordinatorActor implements Actor<JobRecord> {
   }
 
   async receive(msg: Envelope, ctx: ActorContext): Promise<unknown> {
+    if (this.unsaved) {
+      await ctx.persist();
+      this.unsaved = false;
+    }
     switch (msg.type) {
       case JobMsg.Start:
         return this.start(msg.body as StartBody, ctx);
@@ -258,6 +265,8 @@ export class CoordinatorActor implements Actor<JobRecord> {
     const finished = done >= r.spec.epochs;
     const current = await this.deps.registry.get(r.spec.version);
     if (current === undefined) throw new InvalidArgument(`model version ${r.spec.version} is not in the registry`, { fields: ['version'] });
+    // Groups an earlier attempt left under this epoch's prefix would hold some shards twice.
+    await dropOtherGroups(this.deps.blobs, checkpointPrefix(r.spec.version, done), `a${r.attempt}-`);
     const written = await commitCheckpoint(this.deps.blobs, this.manifestAfter(current, summary, done, false), { mean: r.mean }, 2 * this.deps.shardCount);
     await this.deps.registry.update(r.spec.version, (m) => ({ ...this.manifestAfter(m, summary, done, finished), checkpoint: written.checkpoint! }));
     r.epochsDone = done;

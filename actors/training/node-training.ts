@@ -1,7 +1,7 @@
 import { InvalidArgument, shardOf, Unavailable, type ActorSystem, type ShardDirectory } from '../../runtime/index.js';
 import { Kind } from '../kinds.js';
 import { CoordinatorActor } from './coordinator.js';
-import { decodePart, partName } from './checkpoint.js';
+import { readCheckpoint } from './checkpoints.js';
 import { NodeMsg, type ClockStats, type PullBody, type PushBody } from './messages.js';
 import type { NodeParams } from './node-params.js';
 import { ParameterServerActor } from './parameter-server.js';
@@ -155,16 +155,12 @@ export class NodeTraining implements WorkerHost {
     if (m === undefined) throw new InvalidArgument(`no model version '${version}'`, { fields: ['version'] });
     if (m.checkpoint === undefined) throw new InvalidArgument(`model version ${version} has no checkpoint to serve from`, { fields: ['version'] });
     const v = this.params.version(version, { factors: m.factors, seed: m.seed, initStd: 0 });
-    let loaded = 0;
-    for (const s of this.system.servedShards()) {
-      if (v.existing(Kind.User, s) !== undefined && v.existing(Kind.Title, s) !== undefined) continue;
-      for (const kind of [Kind.User, Kind.Title]) {
-        const name = partName(m.checkpoint.prefix, kind, s);
-        const bytes = await this.blobs.get(name);
-        if (bytes !== undefined) v.arena(kind, s).load(decodePart(bytes, name));
-      }
-      loaded++;
+    const lacking = new Set(this.system.servedShards().filter((s) => v.existing(Kind.User, s) === undefined || v.existing(Kind.Title, s) === undefined));
+    if (lacking.size > 0) {
+      const cp = await readCheckpoint(this.blobs, m.checkpoint.prefix);
+      for (const p of cp?.parts ?? []) if (lacking.has(p.shard)) v.arena(p.kind, p.shard).load(p.part);
     }
+    const loaded = lacking.size;
     this.params.active = version;
     this.log('model version active', { version, loadedShards: loaded });
     return { version, loadedShards: loaded };

@@ -1,8 +1,8 @@
 import { isRetryable, shardOf, type ActorSystem, type ShardDirectory } from '../../runtime/index.js';
 import { fnv1a, fmix32, FNV_OFFSET } from '../../runtime/index.js';
 import { Kind } from '../kinds.js';
-import { checkpointPrefix, decodePart, partName } from './checkpoint.js';
-import { writeCheckpointParts } from './checkpoints.js';
+import { checkpointPrefix } from './checkpoint.js';
+import { groupOf, readCheckpoint, writeCheckpointGroup } from './checkpoints.js';
 import {
   JobMsg,
   NodeMsg,
@@ -72,6 +72,8 @@ export class Worker {
   private readonly S: number;
   private stopped = false;
   private pinned = false;
+  /** The workers of the attempt running now. */
+  private workers: readonly string[] = [];
 
   constructor(
     private readonly host: WorkerHost,
@@ -124,11 +126,23 @@ export class Worker {
   }
 
   private async attempt(j: JoinAnswer): Promise<Outcome> {
+    // Long steps (activating every actor of the shards, reading a checkpoint) do not poll: a
+    // heartbeat tells the coordinator this worker is alive meanwhile.
+    const beat = setInterval(() => void this.poll(j.attempt, -1).catch(() => undefined), Math.max(100, Math.floor(j.spec.workerTimeoutMs / 4)));
+    try {
+      return await this.runAttempt(j);
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  private async runAttempt(j: JoinAnswer): Promise<Outcome> {
     // A write left from an earlier attempt counts for nothing now.
     await this.writing.catch(() => undefined);
     this.writing = Promise.resolve();
     const spec = j.spec;
     const attempt = j.attempt;
+    this.workers = j.workers;
     const shards = this.host.system.servedShards().sort((a, b) => a - b);
     const v = this.host.params.version(spec.version, { factors: spec.factors, seed: spec.seed, initStd: spec.initStd });
     await this.prepare(v, shards, j.checkpoint);
@@ -223,17 +237,12 @@ export class Worker {
     this.host.params.dropShards((s) => served.has(s));
     // Rows of any earlier attempt are stale: every attempt starts from the checkpoint, or from the seed.
     v.dropShards(() => false);
+    const cp = checkpoint === undefined ? undefined : await readCheckpoint(this.host.blobs, checkpoint);
+    if (checkpoint !== undefined && cp === undefined) throw new Error(`checkpoint ${checkpoint} is not complete`);
+    for (const p of cp?.parts ?? []) if (served.has(p.shard)) v.arena(p.kind, p.shard).load(p.part);
     for (const s of shards) {
       const users = v.arena(Kind.User, s);
       const titles = v.arena(Kind.Title, s);
-      if (checkpoint !== undefined) {
-        for (const [kind, arena] of [[Kind.User, users], [Kind.Title, titles]] as const) {
-          const name = partName(checkpoint, kind, s);
-          const bytes = await this.host.blobs.get(name);
-          if (bytes === undefined) throw new Error(`checkpoint part ${name} is missing`);
-          arena.load(decodePart(bytes, name));
-        }
-      }
       for (const key of this.host.params.usersOf(s).keys()) users.row(key);
       for (const key of this.host.params.titlesOf(s)) titles.row(key);
     }
@@ -339,7 +348,7 @@ export class Worker {
     const parts = shards.flatMap((shard) => [Kind.User, Kind.Title].map((kind) => ({ kind, shard, part: v.arena(kind, shard).part() })));
     await this.askJob(JobMsg.Checkpointed, { node: this.node, attempt, epoch, shards: [...shards], written: false, seconds: 0 } satisfies CheckpointedBody);
     const t = performance.now();
-    this.writing = writeCheckpointParts(this.host.blobs, prefix, parts).then(async () => {
+    this.writing = writeCheckpointGroup(this.host.blobs, prefix, groupOf(attempt, this.node), parts).then(async () => {
       const seconds = (performance.now() - t) / 1000;
       await this.askJob(JobMsg.Checkpointed, { node: this.node, attempt, epoch, shards: [...shards], written: true, seconds } satisfies CheckpointedBody);
     });
@@ -361,17 +370,37 @@ export class Worker {
         throw new AttemptChanged();
       }
       if (p.open || once) return 'open';
+      // A shard owned by a node outside this attempt (it joined, or was dropped while alive)
+      // would keep the barrier shut for ever: start an attempt with the owners there are.
+      const owners = this.owners();
+      if (owners !== undefined && !sameShardOwners(owners, this.workers)) {
+        await this.reconfigure(attempt, `shards are owned by ${[...owners].sort().join(', ')}, the attempt's workers are ${this.workers.join(', ')}`);
+        throw new AttemptChanged();
+      }
       await sleep(delay);
     }
   }
 
-  /** Asks the coordinator for a new attempt on the nodes that own shards now, and starts their workers. */
-  private async reconfigure(attempt: number, reason: string): Promise<void> {
-    const owners = new Set<string>();
+  /** The nodes owning shards now, or undefined while a shard has no owner. */
+  private owners(): Set<string> | undefined {
+    const out = this.knownOwners();
+    for (let s = 0; s < this.S; s++) if (this.host.directory.ownerOf(s) === undefined) return undefined;
+    return out;
+  }
+
+  /** The nodes owning some shard now. */
+  private knownOwners(): Set<string> {
+    const out = new Set<string>();
     for (let s = 0; s < this.S; s++) {
       const o = this.host.directory.ownerOf(s);
-      if (o !== undefined) owners.add(o);
+      if (o !== undefined) out.add(o);
     }
+    return out;
+  }
+
+  /** Asks the coordinator for a new attempt on the nodes that own shards now, and starts their workers. */
+  private async reconfigure(attempt: number, reason: string): Promise<void> {
+    const owners = this.knownOwners();
     owners.add(this.node);
     await this.askJob(JobMsg.Reconfigure, { node: this.node, attempt, workers: [...owners], reason } satisfies ReconfigureBody);
     await Promise.allSettled([...owners].filter((n) => n !== this.node).map((n) => this.host.system.askNode(n, NodeMsg.StartWorker, { version: this.version }, { deadlineMs: ASK_DEADLINE_MS })));
@@ -384,6 +413,10 @@ export class Worker {
   private askJob<R = unknown>(type: string, body: unknown): Promise<R> {
     return this.host.system.ask<R>(Kind.TrainJob, this.version, type, body, { deadlineMs: ASK_DEADLINE_MS });
   }
+}
+
+function sameShardOwners(owners: ReadonlySet<string>, workers: readonly string[]): boolean {
+  return owners.size === workers.length && workers.every((w) => owners.has(w));
 }
 
 function sameShards(a: readonly number[], b: readonly number[]): boolean {
