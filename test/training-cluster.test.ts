@@ -37,7 +37,7 @@ async function testRmse(c: TestCluster, version: string, test: R[]): Promise<num
   return rmse(test.map((r) => m.predict(r.user, r.item)), test.map((r) => r.rating));
 }
 
-describe('training across node processes', () => {
+describe('training across node processes', { timeout: 150_000 }, () => {
   let c: TestCluster;
   let train: R[];
   let test: R[];
@@ -140,9 +140,9 @@ describe('training across node processes', () => {
     expect(Math.abs(killed - undisturbed), `killed ${killed}, undisturbed ${undisturbed}`).toBeLessThan(0.005);
   });
 
-  it('two workers train BPR on every interaction: its top-10 on u1.test is as good as the single-process kernel\'s with the same hyperparameters', async () => {
+  it('two workers train BPR (SSP, one clock of staleness) on every interaction: its top-10 on u1.test is as good as the single-process kernel\'s with the same hyperparameters', async () => {
     const epochs = 20;
-    const run = await runReel(['train', ...flags(), '--model', 'bpr', '--epochs', String(epochs), '--factors', '32', '--lr', '0.05', '--lr-decay', '0.97', '--reg', '0.02', '--seed', '7', '--validation-fraction', '0', '--model-version', 'bpr2', '--json'], { timeoutMs: 120_000 });
+    const run = await runReel(['train', ...flags(), '--model', 'bpr', '--epochs', String(epochs), '--factors', '32', '--lr', '0.05', '--lr-decay', '0.97', '--reg', '0.02', '--seed', '7', '--validation-fraction', '0', '--consistency', 'ssp:1', '--model-version', 'bpr2', '--json'], { timeoutMs: 120_000 });
     expect(run.code, run.stderr).toBe(0);
     expect((JSON.parse(run.stdout) as { state: string }).state).toBe('done');
     const trainTable = await ratingsTableFrom(train);
