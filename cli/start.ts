@@ -8,7 +8,7 @@ import { localTopTitles, MemoryBlobStore, MemoryModelRegistry, NodeTraining, run
 import { readUItem } from '../data/movielens-100k.js';
 import { RATINGS_FILE_NAMES, ratingsFileAt, ratingsFormatOf, readRatings, type Rating } from '../data/movielens.js';
 import type { Title } from '../data/types.js';
-import { syntheticRatings } from '../data/synthetic.js';
+import { syntheticSet } from '../data/synthetic.js';
 import { SoleOwnership } from '../cluster/index.js';
 import { ActorSystem, shardOf } from '../runtime/index.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -83,7 +83,8 @@ export async function runStart(opts: StartOptions, out: Output): Promise<void> {
   const file = opts.synthetic ? undefined : ratingsFile(opts.data);
   // Refuse a file that is not a ratings file before starting anything, and say what it reads as.
   const format = file === undefined ? undefined : await ratingsFormatOf(file).catch((err: unknown) => Promise.reject(asUsage(err)));
-  const titles = file ? await readTitles(join(dirname(file), 'u.item')) : new Map<string, Title>();
+  const synthetic = file ? undefined : syntheticSet();
+  const titles = file ? await readTitles(join(dirname(file), 'u.item')) : new Map(synthetic!.titles.map((t) => [t.id, t]));
   const name = (id: string) => titles.get(id)?.title ?? `title ${id}`;
 
   // The broker-less default: a cluster of one node owning every shard, through the same seam.
@@ -100,7 +101,7 @@ export async function runStart(opts: StartOptions, out: Output): Promise<void> {
   const bar = progress(out, 'ingest', 'ratings');
   const sent: Sent = { users: new Set(), titles: new Set(), identities: new IdentitySet() };
   // A bad line deep in a large file shows only now; `await using` stops the system then.
-  const n = await ingestInteractions(system, noting(file ? readRatings(file) : syntheticRatings(), sent), { onProgress: bar.update }).catch((err: unknown) =>
+  const n = await ingestInteractions(system, noting(file ? readRatings(file) : synthetic!.ratings(), sent), { onProgress: bar.update }).catch((err: unknown) =>
     Promise.reject(asUsage(err)),
   );
   const unique = sent.identities.size;
