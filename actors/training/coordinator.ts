@@ -188,7 +188,8 @@ export class CoordinatorActor implements Actor<JobRecord> {
   private async poll(b: PollBody, ctx: ActorContext): Promise<PollAnswer> {
     const r = this.job();
     const now = this.now();
-    if (b.attempt === r.attempt && r.workers.includes(b.node)) this.a.lastSeen.set(b.node, now);
+    // A worker still busy with an earlier attempt is alive all the same.
+    if (r.workers.includes(b.node)) this.a.lastSeen.set(b.node, now);
     if (r.state === 'running') {
       const silent = r.workers.filter((w) => now - (this.a.lastSeen.get(w) ?? now) > r.spec.workerTimeoutMs);
       if (silent.length > 0 && silent.length < r.workers.length) {

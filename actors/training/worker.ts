@@ -42,6 +42,8 @@ type Outcome = 'finished' | 'restart';
 
 /** Deadline of a worker's asks to the coordinator, the parameter server and other nodes. */
 const ASK_DEADLINE_MS = 10_000;
+/** Deadline of one poll of the coordinator. */
+const POLL_DEADLINE_MS = 1_000;
 /** Barrier polls back off from 1 ms up to this. */
 const MAX_POLL_DELAY_MS = 4;
 /** Ratings held out for validation: a stable hash of (user, title) below this share of 2^32. */
@@ -406,8 +408,20 @@ export class Worker {
     await Promise.allSettled([...owners].filter((n) => n !== this.node).map((n) => this.host.system.askNode(n, NodeMsg.StartWorker, { version: this.version }, { deadlineMs: ASK_DEADLINE_MS })));
   }
 
-  private poll(attempt: number, clock: number): Promise<PollAnswer> {
-    return this.askJob<PollAnswer>(JobMsg.Poll, { node: this.node, attempt, clock });
+  /**
+   * Asks the coordinator where the job stands. Polls are many and change nothing: a short
+   * deadline keeps the coordinator's memory of answered asks (written with its record, which
+   * must stay under NATS's max payload) small, and a poll that times out is simply sent again,
+   * up to the usual patience.
+   */
+  private async poll(attempt: number, clock: number): Promise<PollAnswer> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await this.host.system.ask<PollAnswer>(Kind.TrainJob, this.version, JobMsg.Poll, { node: this.node, attempt, clock }, { deadlineMs: POLL_DEADLINE_MS });
+      } catch (err) {
+        if (!isTransient(err) || tries * POLL_DEADLINE_MS >= ASK_DEADLINE_MS) throw err;
+      }
+    }
   }
 
   private askJob<R = unknown>(type: string, body: unknown): Promise<R> {
