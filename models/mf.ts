@@ -54,6 +54,20 @@ export interface SgdStep {
   regItemBias?: number;
 }
 
+/**
+ * The factors each parameter is multiplied by before its gradient step, 1 − lr·λ, for the
+ * step's four regularisations (the SGD epochs of MF and SVD++ share them).
+ */
+export function stepShrinks(step: SgdStep): { shrinkP: number; shrinkQ: number; shrinkBu: number; shrinkBi: number } {
+  const regs = stepRegs(step);
+  return {
+    shrinkP: 1 - step.lr * regs.regUser,
+    shrinkQ: 1 - step.lr * regs.regItem,
+    shrinkBu: 1 - step.lr * regs.regUserBias,
+    shrinkBi: 1 - step.lr * regs.regItemBias,
+  };
+}
+
 /** The four regularisations of a step, each override resolved. */
 export function stepRegs(step: SgdStep): { regUser: number; regItem: number; regUserBias: number; regItemBias: number } {
   return {
@@ -120,11 +134,7 @@ export function sgdEpoch(model: MfModel, table: RatingsTable, order: Uint32Array
   const { p, q, bu, bi, factors: k, mu } = model;
   const { users, items, ratings } = table;
   const lr = step.lr;
-  const regs = stepRegs(step);
-  const shrinkP = 1 - lr * regs.regUser;
-  const shrinkQ = 1 - lr * regs.regItem;
-  const shrinkBu = 1 - lr * regs.regUserBias;
-  const shrinkBi = 1 - lr * regs.regItemBias;
+  const { shrinkP, shrinkQ, shrinkBu, shrinkBi } = stepShrinks(step);
   const n = order.length;
   let sse = 0;
   for (let t = 0; t < n; t++) {

@@ -1,6 +1,6 @@
 import { checkEpochs } from './mf-options.js';
 import {
-  checkTableFits, createMfModel, predictTable, runSgdEpochs, scoreItemsMf, stepOf, stepRegs,
+  checkTableFits, createMfModel, predictTable, runSgdEpochs, scoreItemsMf, stepOf, stepShrinks,
   type EpochRunner, type Kernel, type MfModel, type SgdStep, type TrainOptions,
 } from './mf.js';
 import { userItemsOf, type Scorer, type UserItems } from './metrics.js';
@@ -67,11 +67,7 @@ export function svdppEpoch(model: SvdppModel, table: RatingsTable, order: Uint32
   const { offsets, items: implicitItems } = model.implicit;
   const { users, items, ratings } = table;
   const lr = step.lr;
-  const regs = stepRegs(step);
-  const shrinkP = 1 - lr * regs.regUser;
-  const shrinkQ = 1 - lr * regs.regItem;
-  const shrinkBu = 1 - lr * regs.regUserBias;
-  const shrinkBi = 1 - lr * regs.regItemBias;
+  const { shrinkP, shrinkQ, shrinkBu, shrinkBi } = stepShrinks(step);
   const shrinkY = 1 - lr * step.regY;
   const k4 = k & ~3;
   const z = new Float64Array(k);
