@@ -24,4 +24,4 @@ export type { AckedIngestOptions } from './ingest-acked.js';
 export type { OwnKeyField } from './decode.js';
 export type { InteractionBody, InteractionType, TitleMetadataBody, TitleSummary, UserSummary } from './messages.js';
 export { NodeParams } from './training/node-params.js';
-export type { UserHistory } from './training/node-params.js';
+export { TitleInterner, UserHistory, type StoredHistory } from './training/node-params.js';

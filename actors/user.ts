@@ -5,7 +5,7 @@ import { countInteraction, emptyCounters, meanRating, type InteractionCounters }
 import { interactionHash } from './interaction-identity.js';
 import { UserMsg, type InteractionBody, type UserSummary } from './messages.js';
 import { Kind } from './kinds.js';
-import type { NodeParams, UserHistory } from './training/node-params.js';
+import { TitleInterner, UserHistory, type NodeParams, type StoredHistory } from './training/node-params.js';
 
 /** Titles of recent history a user actor keeps. */
 export const USER_RECENT_TITLES = 100;
@@ -22,7 +22,7 @@ interface UserSnapshot extends UserState {
   /** Absent in snapshots written before identities were kept: those start with none. */
   applied?: Float64Array;
   /** The training view of the history; absent in snapshots written before training existed. */
-  history?: UserHistory;
+  history?: StoredHistory;
   /** This user's parameter row in each model version: `[version, factors then bias]`. */
   rows?: Array<[string, Float32Array]>;
 }
@@ -41,13 +41,17 @@ interface UserSnapshot extends UserState {
 export class UserActor implements Actor<UserSnapshot> {
   private s: UserState = { ...emptyCounters(), recent: [], recentTimes: [] };
   private applied = new IdentitySet();
-  private history: UserHistory = { titles: [], values: [] };
+  private history = new UserHistory();
   private shard = -1;
+  /** The node's title indices (a private one without training: a test's bare actor). */
+  private readonly titleIndex: TitleInterner;
 
   constructor(
     private readonly address: ActorAddress,
     private readonly params?: NodeParams,
-  ) {}
+  ) {
+    this.titleIndex = params?.titleIndex ?? new TitleInterner();
+  }
 
   onActivate(ctx: ActorContext, snap: UserSnapshot | undefined): void {
     this.shard = ctx.shard;
@@ -55,7 +59,7 @@ export class UserActor implements Actor<UserSnapshot> {
       const { applied, history, rows, ...state } = snap;
       this.s = { ...state, recentTimes: state.recentTimes ?? state.recent.map(() => 0) };
       this.applied = applied ? IdentitySet.from(applied) : new IdentitySet();
-      if (history) this.history = history;
+      if (history) this.history = UserHistory.fromStored(history, this.titleIndex);
       if (rows) this.params?.restoreRows(Kind.User, ctx.shard, this.address.key, rows);
     }
     this.params?.attachUser(ctx.shard, this.address.key, this.history);
@@ -63,7 +67,7 @@ export class UserActor implements Actor<UserSnapshot> {
 
   snapshot(): UserSnapshot {
     const rows = this.params?.rowsOf(Kind.User, this.shard, this.address.key) ?? [];
-    return { ...this.s, applied: this.applied.toFloat64Array(), history: this.history, ...(rows.length > 0 ? { rows } : {}) };
+    return { ...this.s, applied: this.applied.toFloat64Array(), history: this.history.stored(this.titleIndex), ...(rows.length > 0 ? { rows } : {}) };
   }
 
   onPassivate(): UserSnapshot {
@@ -92,8 +96,7 @@ export class UserActor implements Actor<UserSnapshot> {
     if (!this.applied.add(interactionHash(b))) return false;
     countInteraction(this.s, b);
     this.addRecent(b.titleId, b.eventTimeMs);
-    this.history.titles.push(b.titleId);
-    this.history.values.push(b.type === 'RATING' ? b.value : NaN);
+    this.history.push(this.titleIndex.index(b.titleId), b.type === 'RATING' ? b.value : NaN);
     return true;
   }
 

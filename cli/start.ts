@@ -159,7 +159,7 @@ export async function runStart(opts: StartOptions, out: Output): Promise<void> {
   const genresOf = async (id: string) => (await system.ask<TitleSummary>(Kind.Title, id, TitleMsg.Summary)).genres ?? [];
   for (const u of userSums.slice(0, 3)) {
     const shard = shardOf(Kind.User, u.userId, system.options.shardCount);
-    const rated = new Set(params.usersOf(shard).get(u.userId)?.titles ?? []);
+    const rated = new Set(params.historyTitles(shard, u.userId));
     const top = localTopTitles(params, spec.version, { key: u.userId, shard }, rated, 5) ?? [];
     result.recommendations.push({ user: u.userId, titles: await Promise.all(top.map(async (t) => ({ title: name(t.titleId), genres: await genresOf(t.titleId), score: round4(t.score) }))) });
   }

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
 import {
-  DEFAULT_CLOCKS_PER_EPOCH, DEFAULT_KEEP_CHECKPOINTS, DEFAULT_VALIDATION_FRACTION, DEFAULT_WORKER_TIMEOUT_MS, DISTRIBUTED_MODELS, NodeMsg, parseConsistency, runTrainingJob,
-  type Consistency, type EpochSummary, type JobStatus, type TrainSpec,
+  DEFAULT_ADAGRAD_STEP, DEFAULT_CLOCKS_PER_EPOCH, DEFAULT_KEEP_CHECKPOINTS, DEFAULT_VALIDATION_FRACTION, DEFAULT_WORKER_TIMEOUT_MS, DISTRIBUTED_MODELS, NodeMsg, parseConsistency, runTrainingJob,
+  TITLE_UPDATES, type Consistency, type EpochSummary, type JobStatus, type TitleUpdate, type TrainSpec,
 } from '../actors/training/index.js';
 import { openModelRegistry } from '../cluster/index.js';
 import { DEFAULT_BPR_EPOCHS, DEFAULT_MF_EPOCHS, defaultBprHyperparameters, defaultMfHyperparameters, type BprNegatives } from '../models/index.js';
 import { InvalidArgument } from '../runtime/index.js';
-import { integerIn, nonNegativeNumber, seconds } from './args.js';
+import { integerIn, nonNegativeNumber, positiveNumber, seconds } from './args.js';
 import { operatorClient } from './cluster-connect.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { DEFAULT_SEED, hyperparametersOf, type ModelFlags } from './model-flags.js';
@@ -24,6 +24,8 @@ export interface TrainFlags extends ModelFlags {
   timeout: number;
   negatives?: BprNegatives;
   popularityExponent?: number;
+  titleUpdate: TitleUpdate;
+  adagradStep: number;
   json?: boolean;
   [flag: string]: unknown;
 }
@@ -34,6 +36,11 @@ function consistency(v: string): Consistency {
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
+}
+
+function titleUpdateOf(v: string): TitleUpdate {
+  if (!(TITLE_UPDATES as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected ${TITLE_UPDATES.map((u) => `'${u}'`).join(' or ')}.`);
+  return v as TitleUpdate;
 }
 
 function negativesOf(v: string): BprNegatives {
@@ -64,6 +71,8 @@ export function withTrainOptions(cmd: Command): Command {
     .option('--keep-checkpoints <n>', 'checkpoints kept per version', integerIn(1, 1000), DEFAULT_KEEP_CHECKPOINTS)
     .option('--negatives <how>', 'bpr: negatives drawn uniform or by popularity (∝ count^--popularity-exponent) (default: uniform)', negativesOf)
     .option('--popularity-exponent <b>', 'bpr: exponent of popularity-aware negatives (default: 0.75)', nonNegativeNumber)
+    .option('--title-update <rule>', 'how title shards apply the deltas workers push: sgd (as they come) or adagrad (scaled per coordinate by --adagrad-step / √(Σ delta²))', titleUpdateOf, 'sgd' as TitleUpdate)
+    .option('--adagrad-step <a>', 'adagrad: how far a title coordinate moves on its first push', positiveNumber, DEFAULT_ADAGRAD_STEP)
     .option('--timeout <seconds>', 'how long to wait for the workers to own their shards before training', seconds, 60)
     .option('--json', 'print the result as JSON');
 }
@@ -105,6 +114,7 @@ export function trainSpecOf(f: TrainFlags): TrainSpec {
     workerTimeoutMs: Math.round(f.workerTimeout * 1000),
     keepCheckpoints: f.keepCheckpoints,
     kernel: f.kernel ?? 'wasm',
+    ...(f.titleUpdate === 'adagrad' ? { titleUpdate: 'adagrad' as const, adagradStep: f.adagradStep } : {}),
   };
 }
 
@@ -155,6 +165,7 @@ export async function runTrain(flags: TrainFlags, out: Output): Promise<number> 
     const registry = await openModelRegistry(nc, settings.prefix);
     if (await registry.get(spec.version)) throw new CliError(`model version ${spec.version} exists already (see reel models)`, ExitCode.Usage);
     out.info(`reel: training ${spec.model} version ${spec.version} on ${workers.length} worker${workers.length === 1 ? '' : 's'} (${workers.join(', ')}): ${spec.factors} factors, ${spec.epochs} epochs, ${spec.consistency.kind === 'bsp' ? 'bsp' : `ssp:${spec.consistency.staleness}`}`);
+    let silentShown = false;
     const status: JobStatus = await runTrainingJob(client.system, registry, spec, {
       workers,
       startWorkers: async (version) => {
@@ -163,6 +174,11 @@ export async function runTrain(flags: TrainFlags, out: Output): Promise<number> 
       },
       onEpoch: (e) => out.info(epochLine(e, spec.epochs)),
       onRestart: (why) => out.info(`reel: ${why}; resuming from the last checkpoint`),
+      onSilent: (err) => {
+        if (silentShown) return;
+        silentShown = true;
+        out.info(`reel: the job's coordinator is slow to answer (${err.message}); still following (Ctrl-C stops following, not the job)`);
+      },
     }).catch((err: unknown) => {
       if (err instanceof InvalidArgument) throw new CliError(err.message, ExitCode.Usage);
       throw err;

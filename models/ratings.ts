@@ -67,6 +67,17 @@ export class RatingsTableBuilder {
     this.n++;
   }
 
+  /** Adds a rating by indices that `userIds` and `itemIds` gave out already (a caller that interns each id once). */
+  addIndexed(user: number, item: number, rating: number): void {
+    if (!(user >= 0 && user < this.userIds.size && item >= 0 && item < this.itemIds.size)) throw new RangeError(`indices (${user}, ${item}) were not given out by this builder's indices`);
+    if (!Number.isFinite(rating)) throw new ModelArgumentError(`rating ${rating} of user ${this.userIds.idOf(user)}, item ${this.itemIds.idOf(item)} is not a finite number`, ['rating']);
+    if (this.n === this.users.length) this.grow();
+    this.users[this.n] = user;
+    this.items[this.n] = item;
+    this.ratings[this.n] = rating;
+    this.n++;
+  }
+
   /** The table of everything added; the builder can go on adding to a later table. */
   build(): RatingsTable {
     const n = this.n;

@@ -1,7 +1,7 @@
-import type { ActorSystem } from '../../runtime/index.js';
+import { isRetryable, type ActorSystem } from '../../runtime/index.js';
 import { Kind } from '../kinds.js';
 import { JobMsg, type EpochSummary, type JobStatus } from './messages.js';
-import { checkTrainSpec, type TrainSpec } from './spec.js';
+import { checkTrainSpec, DEFAULT_ADAGRAD_STEP, type TrainSpec } from './spec.js';
 import type { ModelManifest, ModelRegistry } from './stores.js';
 
 export interface RunJobOptions {
@@ -17,6 +17,16 @@ export interface RunJobOptions {
   pollMs?: number;
   /** Stops waiting (not the job) when aborted. */
   signal?: AbortSignal;
+  /** Gives up following (not the job) when the coordinator has not answered for this long, ms. @default 120000 */
+  silentMs?: number;
+  /** Called when a status poll got no answer (the coordinator's node is busy or its shard moving); polling goes on. */
+  onSilent?: (err: Error) => void;
+}
+
+/** An error after which asking again may succeed: the shard moved, the deadline passed, the actor was busy. */
+export function isTransient(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (isRetryable(code) || code === 'DeadlineExceeded' || code === 'Overloaded');
 }
 
 /**
@@ -43,6 +53,8 @@ export async function runTrainingJob(system: ActorSystem, registry: ModelRegistr
       validationFraction: spec.validationFraction,
       kernel: spec.kernel,
       workers: opts.workers.length,
+      titleUpdate: spec.titleUpdate ?? 'sgd',
+      ...(spec.titleUpdate === 'adagrad' ? { adagradStep: spec.adagradStep ?? DEFAULT_ADAGRAD_STEP } : {}),
     },
     seed: spec.seed,
     dataFingerprint: '',
@@ -59,8 +71,22 @@ export async function runTrainingJob(system: ActorSystem, registry: ModelRegistr
   await opts.startWorkers(spec.version);
   let shown = 0;
   let restarts = 0;
+  let answered = performance.now();
   for (;;) {
-    const st = await ask<JobStatus>(JobMsg.Status);
+    let st: JobStatus;
+    try {
+      st = await ask<JobStatus>(JobMsg.Status);
+      answered = performance.now();
+    } catch (err) {
+      if (!isTransient(err) || opts.signal?.aborted) throw err;
+      const silentMs = opts.silentMs ?? 120_000;
+      if (performance.now() - answered > silentMs) {
+        throw new Error(`the job's coordinator has not answered for ${Math.round(silentMs / 1000)} s (${(err as Error).message}); the job may go on in the cluster: see reel models`);
+      }
+      opts.onSilent?.(err as Error);
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 200));
+      continue;
+    }
     while (shown < st.history.length) opts.onEpoch?.(st.history[shown++]!, st);
     while (restarts < st.restarts.length) opts.onRestart?.(st.restarts[restarts++]!, st);
     if (st.state !== 'running' || opts.signal?.aborted) return st;

@@ -1,7 +1,7 @@
 export { NodeTraining } from './node-training.js';
 export { NodeParams } from './node-params.js';
 export { runTrainingJob } from './driver.js';
-export { checkTrainSpec, parseConsistency, stalenessOf, DISTRIBUTED_MODELS, DEFAULT_CLOCKS_PER_EPOCH, DEFAULT_KEEP_CHECKPOINTS, DEFAULT_VALIDATION_FRACTION, DEFAULT_WORKER_TIMEOUT_MS } from './spec.js';
+export { checkTrainSpec, parseConsistency, stalenessOf, DISTRIBUTED_MODELS, TITLE_UPDATES, DEFAULT_ADAGRAD_STEP, DEFAULT_CLOCKS_PER_EPOCH, DEFAULT_KEEP_CHECKPOINTS, DEFAULT_VALIDATION_FRACTION, DEFAULT_WORKER_TIMEOUT_MS } from './spec.js';
 export { JobMsg, NodeMsg } from './messages.js';
 export { MemoryBlobStore, MemoryModelRegistry } from './memory-stores.js';
 export {
@@ -18,7 +18,7 @@ export { ACTIVATABLE_STATES, MODEL_STATES, MODEL_VERSION_PATTERN, UnknownModelVe
 
 export type { TrainingDeps } from './node-training.js';
 export type { RunJobOptions } from './driver.js';
-export type { TrainSpec, Consistency, DistributedModel } from './spec.js';
+export type { TrainSpec, Consistency, DistributedModel, TitleUpdate } from './spec.js';
 export type { EpochSummary, JobStatus, ClockStats } from './messages.js';
 export type { BlobStore, HyperparameterValue, ModelManifest, ModelRegistry, ModelState } from './stores.js';
 export type { CheckpointGlobal, CheckpointPart } from './checkpoint.js';

@@ -172,6 +172,13 @@ export interface PushBody {
   attempt: number;
   worker: string;
   clock: number;
+  /**
+   * The pieces the rows come in, in order: `[piece id, rows]`. A clock's rows are cut into
+   * pieces once (by title shard, and within a shard by size), and pieces are packed into
+   * messages under NATS's max payload; a piece this node applied already is skipped, so a
+   * resend repacked with others applies each piece once. Absent: one piece of every row, id 0.
+   */
+  pieces?: Array<[number, number]>;
   keys: string[];
   /** `keys.length × (factors + 1)` deltas, added to the rows. */
   deltas: Float32Array;

@@ -1,12 +1,111 @@
+import { fmix32, fnv1a, FNV_OFFSET } from '../../runtime/index.js';
 import { VersionParams, type VersionShape } from './arena.js';
+
+/** A user history as a snapshot keeps it: title keys, and the rating of each (null or NaN for other types). */
+export interface StoredHistory {
+  readonly titles: readonly string[];
+  readonly values: ReadonlyArray<number | null>;
+}
+
+/**
+ * Title keys as dense node-local indices, with a hash of each key: a user history holds
+ * indices (4 bytes an interaction instead of a string), and training reads them without
+ * hashing strings. Only grows (a node sees at most its catalog).
+ */
+export class TitleInterner {
+  private readonly byKey = new Map<string, number>();
+  private readonly keys: string[] = [];
+  private hashes = new Uint32Array(64);
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  index(key: string): number {
+    let i = this.byKey.get(key);
+    if (i === undefined) {
+      i = this.keys.length;
+      this.byKey.set(key, i);
+      this.keys.push(key);
+      if (i === this.hashes.length) {
+        const h = new Uint32Array(i * 2);
+        h.set(this.hashes);
+        this.hashes = h;
+      }
+      this.hashes[i] = fmix32(fnv1a(FNV_OFFSET, key));
+    }
+    return i;
+  }
+
+  key(i: number): string {
+    return this.keys[i]!;
+  }
+
+  /** A well-mixed 32-bit hash of title `i`'s key (the same on every node). */
+  hash(i: number): number {
+    return this.hashes[i]!;
+  }
+}
 
 /**
  * The training-side view of one user's history: every interaction applied, in the order
- * applied; `values[j]` is the rating of a RATING interaction and NaN for other types.
+ * applied, in two typed arrays (8 bytes an interaction): the title's index in the node's
+ * `TitleInterner`, and the rating of a RATING interaction (NaN for other types).
  */
-export interface UserHistory {
-  readonly titles: string[];
-  readonly values: number[];
+export class UserHistory {
+  private t: Int32Array;
+  private v: Float32Array;
+  private n = 0;
+
+  constructor(capacity = 4) {
+    this.t = new Int32Array(capacity);
+    this.v = new Float32Array(capacity);
+  }
+
+  static fromStored(stored: StoredHistory, interner: TitleInterner): UserHistory {
+    const h = new UserHistory(Math.max(4, stored.titles.length));
+    for (let j = 0; j < stored.titles.length; j++) h.push(interner.index(stored.titles[j]!), stored.values[j] ?? NaN);
+    return h;
+  }
+
+  get length(): number {
+    return this.n;
+  }
+
+  /** Title indices of the history (a view: valid until the next `push`). */
+  get titles(): Int32Array {
+    return this.t.subarray(0, this.n);
+  }
+
+  /** Ratings of the history, NaN where the interaction was not a rating (a view, as `titles`). */
+  get values(): Float32Array {
+    return this.v.subarray(0, this.n);
+  }
+
+  push(title: number, value: number): void {
+    if (this.n === this.t.length) {
+      const t = new Int32Array(this.n * 2);
+      t.set(this.t);
+      const v = new Float32Array(this.n * 2);
+      v.set(this.v);
+      this.t = t;
+      this.v = v;
+    }
+    this.t[this.n] = title;
+    this.v[this.n] = value;
+    this.n++;
+  }
+
+  /** As a snapshot keeps it: the title keys (portable across nodes) and the ratings. */
+  stored(interner: TitleInterner): StoredHistory {
+    const titles = new Array<string>(this.n);
+    const values = new Array<number>(this.n);
+    for (let j = 0; j < this.n; j++) {
+      titles[j] = interner.key(this.t[j]!);
+      values[j] = this.v[j]!;
+    }
+    return { titles, values };
+  }
 }
 
 /**
@@ -19,6 +118,8 @@ export class NodeParams {
   private readonly users = new Map<number, Map<string, UserHistory>>();
   private readonly titles = new Map<number, Set<string>>();
   private pins = 0;
+  /** The title keys of every history on this node. */
+  readonly titleIndex = new TitleInterner();
   /** The version serving reads (`reel models activate`); undefined before any. */
   active: string | undefined;
 
@@ -63,6 +164,12 @@ export class NodeParams {
   /** The users active on `shard`, with their histories. */
   usersOf(shard: number): ReadonlyMap<string, UserHistory> {
     return this.users.get(shard) ?? new Map();
+  }
+
+  /** The title keys in the history of user `key` of `shard` (active here), in the order applied; empty if none. */
+  historyTitles(shard: number, key: string): string[] {
+    const h = this.users.get(shard)?.get(key);
+    return h === undefined ? [] : Array.from(h.titles, (i) => this.titleIndex.key(i));
   }
 
   attachTitle(shard: number, key: string): void {

@@ -6,6 +6,7 @@ import { NodeMsg, type ClockStats, type PullBody, type PushBody } from './messag
 import type { NodeParams } from './node-params.js';
 import { ParameterServerActor } from './parameter-server.js';
 import type { BlobStore, ModelRegistry } from './stores.js';
+import { DEFAULT_ADAGRAD_STEP, type TrainSpec } from './spec.js';
 import { Worker, type WorkerHost } from './worker.js';
 
 /** What a node needs to take part in training. */
@@ -20,8 +21,32 @@ export interface TrainingDeps {
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
-/** Pushes applied per version, remembered to drop a resent one (per attempt, worker and clock). */
-const MAX_REMEMBERED_PUSHES = 4096;
+/**
+ * AdaGrad on a title shard: each coordinate moves by `step · delta / √(Σ delta²)`, the sum over
+ * every delta applied to it (this one included), so a coordinate that many pushes moved moves
+ * less each time. The sums live with the node's readiness for an attempt, and start again
+ * with the next one (an attempt restarts from a checkpoint, which holds no sums).
+ */
+class AdaGrad {
+  private readonly sums = new Map<string, Float32Array>();
+
+  constructor(private readonly step: number) {}
+
+  apply(key: string, row: Float32Array, deltas: Float32Array): void {
+    let g = this.sums.get(key);
+    if (g === undefined) this.sums.set(key, (g = new Float32Array(row.length)));
+    for (let f = 0; f < row.length; f++) {
+      const d = deltas[f]!;
+      if (d === 0) continue;
+      const sum = g[f]! + d * d;
+      g[f] = sum;
+      row[f] += (this.step * d) / Math.sqrt(sum);
+    }
+  }
+}
+
+/** Pieces of pushes applied per version, remembered to drop a resent one (per attempt, worker, clock and piece). */
+const MAX_REMEMBERED_PUSHES = 65_536;
 
 /**
  * A node's part in training: the coordinator and parameter-server actor kinds, its worker
@@ -34,7 +59,7 @@ export class NodeTraining implements WorkerHost {
   readonly blobs: BlobStore;
   readonly directory: ShardDirectory;
   private readonly workers = new Map<string, Worker>();
-  private readonly ready = new Map<string, { attempt: number; shards: Set<number> }>();
+  private readonly ready = new Map<string, { attempt: number; shards: Set<number>; adagrad: AdaGrad | undefined }>();
   private readonly pushes = new Map<string, Set<string>>();
 
   constructor(
@@ -55,8 +80,9 @@ export class NodeTraining implements WorkerHost {
       .registerNodeHandler(NodeMsg.Activate, (_shards, body) => this.activate(String((body as { version?: unknown })?.version ?? '')));
   }
 
-  setReady(version: string, attempt: number, shards: readonly number[]): void {
-    this.ready.set(version, { attempt, shards: new Set(shards) });
+  setReady(version: string, attempt: number, shards: readonly number[], update: Pick<TrainSpec, 'titleUpdate' | 'adagradStep'> = {}): void {
+    const adagrad = update.titleUpdate === 'adagrad' ? new AdaGrad(update.adagradStep ?? DEFAULT_ADAGRAD_STEP) : undefined;
+    this.ready.set(version, { attempt, shards: new Set(shards), adagrad });
     this.pushes.set(version, new Set());
   }
 
@@ -126,23 +152,35 @@ export class NodeTraining implements WorkerHost {
   }
 
   private push(b: PushBody): boolean {
-    const id = `${b.attempt}/${b.worker}/${b.clock}`;
     const seen = this.pushes.get(b.version);
-    if (seen?.has(id)) return false;
     // Checked whole before any row changes: a refused push applies nothing.
     const arenas = b.keys.map((k) => this.arenaFor(b.version, b.attempt, k));
     const stride = arenas[0]?.stride ?? 0;
     if (b.deltas.length !== b.keys.length * stride) throw new InvalidArgument(`push of ${b.keys.length} rows carries ${b.deltas.length} values`, { fields: ['deltas'] });
-    for (let j = 0; j < b.keys.length; j++) {
-      const a = arenas[j]!;
-      const row = a.view(a.row(b.keys[j]!));
-      for (let f = 0; f < stride; f++) row[f] += b.deltas[j * stride + f]!;
+    const pieces = b.pieces ?? [[0, b.keys.length]];
+    if (pieces.reduce((n, p) => n + p[1], 0) !== b.keys.length) throw new InvalidArgument(`push of ${b.keys.length} rows names pieces of another total`, { fields: ['pieces'] });
+    let applied = false;
+    let j = 0;
+    for (const [piece, rows] of pieces) {
+      const id = `${b.attempt}/${b.worker}/${b.clock}/${piece}`;
+      if (seen?.has(id)) {
+        j += rows;
+        continue;
+      }
+      const adagrad = this.ready.get(b.version)?.adagrad;
+      for (const end = j + rows; j < end; j++) {
+        const a = arenas[j]!;
+        const row = a.view(a.row(b.keys[j]!));
+        if (adagrad !== undefined) adagrad.apply(b.keys[j]!, row, b.deltas.subarray(j * stride, (j + 1) * stride));
+        else for (let f = 0; f < stride; f++) row[f] += b.deltas[j * stride + f]!;
+      }
+      applied = true;
+      if (seen !== undefined) {
+        seen.add(id);
+        if (seen.size > MAX_REMEMBERED_PUSHES) seen.delete(seen.values().next().value!);
+      }
     }
-    if (seen !== undefined) {
-      seen.add(id);
-      if (seen.size > MAX_REMEMBERED_PUSHES) seen.delete(seen.values().next().value!);
-    }
-    return true;
+    return applied;
   }
 
   /**

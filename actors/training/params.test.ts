@@ -2,6 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { ActorSystem, ManualClock, memorySnapshotStore, shardOf, type ActorSystemConfig, type RuntimeEvent } from '../../runtime/index.js';
 import { Kind, NodeParams, registerReelActors, type InteractionBody } from '../index.js';
 import { initialRow, ParamArena } from './arena.js';
+import { TitleInterner, UserHistory } from './node-params.js';
+import { localData, Yielder, type LocalUser } from './trainers.js';
+import { MemoryBlobStore, MemoryModelRegistry } from './memory-stores.js';
+import { NodeMsg, type PushBody } from './messages.js';
+import { NodeTraining } from './node-training.js';
 
 const shape = { factors: 4, seed: 9, initStd: 0.1 };
 
@@ -56,7 +61,8 @@ describe('user and title actors hold their rows', () => {
     await a.ask(Kind.User, 'u1', 'interaction', ev());
     await a.ask(Kind.User, 'u1', 'interaction', ev({ titleId: 't2', type: 'PLAY', value: 0.5 }));
     const shard = shardOf(Kind.User, 'u1', 8);
-    expect(p1.usersOf(shard).get('u1')).toEqual({ titles: ['t1', 't2'], values: [4, NaN] });
+    expect(p1.historyTitles(shard, 'u1')).toEqual(['t1', 't2']);
+    expect([...p1.usersOf(shard).get('u1')!.values]).toEqual([4, NaN]);
     const row = p1.version('v1', shape).arena(Kind.User, shard).view(p1.version('v1', shape).arena(Kind.User, shard).row('u1'));
     row.set([1, 2, 3, 4, 5]);
     clock.advance(1_001);
@@ -68,7 +74,8 @@ describe('user and title actors hold their rows', () => {
     const p2 = new NodeParams();
     const b = await node(p2, { store });
     await b.ask(Kind.User, 'u1', 'summary');
-    expect(p2.usersOf(shard).get('u1')).toEqual({ titles: ['t1', 't2'], values: [4, NaN] });
+    expect(p2.historyTitles(shard, 'u1')).toEqual(['t1', 't2']);
+    expect([...p2.usersOf(shard).get('u1')!.values]).toEqual([4, NaN]);
     expect(p2.existingVersion('v1')?.existing(Kind.User, shard)?.copyOf('u1')).toEqual(Float32Array.of(1, 2, 3, 4, 5));
     await b.stop();
   });
@@ -88,3 +95,115 @@ describe('user and title actors hold their rows', () => {
     await sys.stop();
   });
 });
+
+describe('training views of histories', () => {
+  it('history - holds title indices and ratings in typed arrays, grows, and round-trips through its stored form on another node', () => {
+    const a = new TitleInterner();
+    const h = new UserHistory(1);
+    for (let j = 0; j < 100; j++) h.push(a.index(`t${j % 7}`), j % 3 === 0 ? NaN : j / 10);
+    expect(h.length).toBe(100);
+    expect(a.size).toBe(7);
+    const stored = h.stored(a);
+    expect(stored.titles.slice(0, 8)).toEqual(['t0', 't1', 't2', 't3', 't4', 't5', 't6', 't0']);
+    // Another node interns in another order: the keys, not the indices, travel.
+    const b = new TitleInterner();
+    b.index('t6');
+    const back = UserHistory.fromStored(stored, b);
+    expect(Array.from(back.titles, (i) => b.key(i))).toEqual(stored.titles);
+    expect([...back.values]).toEqual([...h.values]);
+    expect(a.hash(a.index('t3'))).toBe(b.hash(b.index('t3')));
+  });
+
+  it('localData - a long read lets the event loop turn (lease renewals, heartbeats) and counts what trains', async () => {
+    const titles = new TitleInterner();
+    const users: LocalUser[] = Array.from({ length: 50 }, (_, u) => {
+      const history = new UserHistory();
+      for (let j = 0; j < 20; j++) history.push(titles.index(`t${(u + j) % 30}`), j % 4 === 0 ? NaN : 3);
+      return { shard: 0, key: `u${u}`, history };
+    });
+    let turns = 0;
+    let running = true;
+    const tick = () => {
+      turns++;
+      if (running) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const base = { version: 'v', model: 'mf', factors: 4, epochs: 1, lr: 0.01, lrDecay: 1, regFactor: 0, regBias: 0, initStd: 0.1, seed: 1, clocksPerEpoch: 1, consistency: { kind: 'bsp' }, validationFraction: 0, workerTimeoutMs: 1_000, keepCheckpoints: 1, kernel: 'ts', negatives: 'uniform', popularityExponent: 0 } as const;
+    const d = await localData(base, users, titles, new Yielder(0));
+    running = false;
+    expect(turns).toBeGreaterThanOrEqual(users.length - 1);
+    expect(d.count).toBe(50 * 15);
+    expect(d.sum).toBe(50 * 15 * 3);
+    // BPR trains on every interaction; a held-out share leaves the rest.
+    const all = await localData({ ...base, model: 'bpr' }, users, titles);
+    expect(all.count).toBe(1000);
+    const held = await localData({ ...base, model: 'bpr', validationFraction: 0.25 }, users, titles);
+    expect(held.count).toBeGreaterThan(650);
+    expect(held.count).toBeLessThan(850);
+    // The data's fingerprint is of the data, whatever part is held out.
+    expect(held.hash).toBe(all.hash);
+    expect(all.hash).not.toBe(d.hash);
+  });
+
+  it('push - a resend packed with other pieces applies each piece once; a push that does not add up is refused whole', async () => {
+    const params = new NodeParams();
+    const sys = new ActorSystem({ nodeId: 'solo', shardCount: 4 });
+    registerReelActors(sys, params);
+    const training = new NodeTraining(sys, { params, registry: new MemoryModelRegistry(), blobs: new MemoryBlobStore(), directory: { ownerOf: () => 'solo' } });
+    await sys.start();
+    try {
+      const v = params.version('v', { factors: 1, seed: 1, initStd: 0 });
+      training.setReady('v', 1, [0, 1, 2, 3]);
+      const keys = ['a', 'b', 'c'];
+      for (const k of keys) v.arena(Kind.Title, shardOf(Kind.Title, k, 4)).set(k, Float32Array.of(0, 0));
+      const push = (pieces: Array<[number, number]>, ks: string[], deltas: number[]) =>
+        sys.askNode('solo', NodeMsg.Push, { version: 'v', attempt: 1, worker: 'w', clock: 0, pieces, keys: ks, deltas: Float32Array.from(deltas) } satisfies PushBody);
+      const row = (k: string) => [...v.arena(Kind.Title, shardOf(Kind.Title, k, 4)).copyOf(k)!];
+      await push([[1, 1]], ['a'], [1, 10]);
+      // Piece 1 again (its answer was lost, say), now beside piece 2: only piece 2 applies.
+      await push([[1, 1], [2, 2]], ['a', 'b', 'c'], [1, 10, 2, 20, 3, 30]);
+      await push([[2, 2]], ['b', 'c'], [2, 20, 3, 30]);
+      expect(row('a')).toEqual([1, 10]);
+      expect(row('b')).toEqual([2, 20]);
+      expect(row('c')).toEqual([3, 30]);
+      await expect(push([[3, 2]], ['a'], [5, 5])).rejects.toThrow(/pieces/);
+      expect(row('a')).toEqual([1, 10]);
+      // Another clock is another push.
+      await sys.askNode('solo', NodeMsg.Push, { version: 'v', attempt: 1, worker: 'w', clock: 1, pieces: [[1, 1]], keys: ['a'], deltas: Float32Array.of(1, 1) } satisfies PushBody);
+      expect(row('a')).toEqual([2, 11]);
+    } finally {
+      training.stopAll();
+      await sys.stop();
+    }
+  });
+
+  it('push - with AdaGrad a title coordinate moves step · delta / √(Σ delta²): the first push by ±step, later ones less', async () => {
+    const params = new NodeParams();
+    const sys = new ActorSystem({ nodeId: 'solo', shardCount: 4 });
+    registerReelActors(sys, params);
+    const training = new NodeTraining(sys, { params, registry: new MemoryModelRegistry(), blobs: new MemoryBlobStore(), directory: { ownerOf: () => 'solo' } });
+    await sys.start();
+    try {
+      const v = params.version('v', { factors: 1, seed: 1, initStd: 0 });
+      training.setReady('v', 1, [0, 1, 2, 3], { titleUpdate: 'adagrad', adagradStep: 0.5 });
+      const a = v.arena(Kind.Title, shardOf(Kind.Title, 'a', 4));
+      a.set('a', Float32Array.of(1, 0));
+      const push = (clock: number, deltas: number[]) => sys.askNode('solo', NodeMsg.Push, { version: 'v', attempt: 1, worker: 'w', clock, keys: ['a'], deltas: Float32Array.from(deltas) } satisfies PushBody);
+      await push(0, [0.2, -4]);
+      expect([...a.copyOf('a')!]).toEqual([1.5, -0.5]);
+      await push(1, [0.15, 0]);
+      // 0.5 × 0.15 / √(0.2² + 0.15²) = 0.3; an untouched coordinate stays.
+      const r = a.copyOf('a')!;
+      expect(r[0]).toBeCloseTo(1.8, 6);
+      expect(r[1]).toBe(-0.5);
+      // A new attempt starts the sums again.
+      training.setReady('v', 2, [0, 1, 2, 3], { titleUpdate: 'adagrad', adagradStep: 0.5 });
+      await sys.askNode('solo', NodeMsg.Push, { version: 'v', attempt: 2, worker: 'w', clock: 0, keys: ['a'], deltas: Float32Array.of(0.01, 0) } satisfies PushBody);
+      expect(a.copyOf('a')![0]).toBeCloseTo(2.3, 6);
+    } finally {
+      training.stopAll();
+      await sys.stop();
+    }
+  });
+});
+

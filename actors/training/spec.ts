@@ -36,7 +36,19 @@ export interface TrainSpec {
   /** BPR: how negatives are drawn, uniformly or ∝ popularity^`popularityExponent`. */
   negatives: 'uniform' | 'popularity';
   popularityExponent: number;
+  /**
+   * How a title shard applies the deltas workers push: as they come (`sgd`, the default), or
+   * scaled per coordinate by AdaGrad, `adagradStep / √(Σ delta²)` over the deltas it applied
+   * to that coordinate in this attempt (a new attempt starts the sums again).
+   */
+  titleUpdate?: TitleUpdate;
+  /** AdaGrad's step: how far a title coordinate moves on its first push. @default 0.03 */
+  adagradStep?: number;
 }
+
+export const TITLE_UPDATES = ['sgd', 'adagrad'] as const;
+export type TitleUpdate = (typeof TITLE_UPDATES)[number];
+export const DEFAULT_ADAGRAD_STEP = 0.03;
 
 export const DEFAULT_CLOCKS_PER_EPOCH = 4;
 export const DEFAULT_WORKER_TIMEOUT_MS = 15_000;
@@ -73,6 +85,8 @@ export function checkTrainSpec(s: TrainSpec): TrainSpec {
   if (s.kernel !== 'wasm' && s.kernel !== 'ts') bad.push('kernel');
   if (s.negatives !== 'uniform' && s.negatives !== 'popularity') bad.push('negatives');
   pos('popularityExponent', true);
+  if (s.titleUpdate !== undefined && !(TITLE_UPDATES as readonly string[]).includes(s.titleUpdate)) bad.push('titleUpdate');
+  if (s.adagradStep !== undefined) pos('adagradStep');
   if (bad.length > 0) throw new InvalidArgument(`invalid training job: ${bad.join(', ')}`, { fields: bad });
   return s;
 }

@@ -4,7 +4,7 @@ import {
 } from '../../models/index.js';
 import { fmix32, fnv1a, FNV_OFFSET } from '../../runtime/index.js';
 import type { ClockStats } from './messages.js';
-import type { UserHistory } from './node-params.js';
+import type { TitleInterner, UserHistory } from './node-params.js';
 import type { TrainSpec } from './spec.js';
 
 /** Ratings (or interactions) held out for validation: a stable hash of (user, title) below this share of 2^32. */
@@ -20,6 +20,8 @@ export interface LocalUser {
 /** What a worker's data holds: its users and the identity of its data, before any model exists. */
 export interface LocalData {
   users: LocalUser[];
+  /** The node's title indices, which the histories hold. */
+  titleIndex: TitleInterner;
   /** Sum of the training ratings (the global mean's share; 0 for implicit models) and their count. */
   sum: number;
   count: number;
@@ -27,29 +29,72 @@ export interface LocalData {
   hash: number;
 }
 
-function holdoutHash(user: string, title: string): number {
-  return fmix32(fnv1a(fnv1a((FNV_OFFSET ^ HOLDOUT_SALT) >>> 0, user), title));
+/** The hash of user `key` that `holdoutHash` combines with a title's (`TitleInterner.hash`). */
+function userHash(key: string): number {
+  return fnv1a((FNV_OFFSET ^ HOLDOUT_SALT) >>> 0, key);
+}
+
+/** A stable hash of (user, title), the same on every node: below the cut, the pair is held out. */
+function holdoutHash(user: number, title: number): number {
+  return fmix32((user ^ Math.imul(title, 0x9e3779b1)) >>> 0);
+}
+
+/**
+ * Lets the event loop run (lease renewals, heartbeats, asks) every `sliceMs` of a long loop:
+ * a worker preparing ten million interactions must not starve its node.
+ */
+export class Yielder {
+  private last = performance.now();
+
+  constructor(private readonly sliceMs = 20) {}
+
+  /** Resolves at once, or after a turn of the event loop when the slice is used up. */
+  maybe(): Promise<void> | undefined {
+    if (performance.now() - this.last < this.sliceMs) return undefined;
+    return new Promise<void>((r) => setImmediate(() => ((this.last = performance.now()), r())));
+  }
+}
+
+/**
+ * Each interaction of the worker's users that trains (RATING interactions for MF, all for
+ * BPR), with whether it is held out: `visit(user, title, value, held)`, the title as the
+ * node's index. Yields to the event loop as it goes.
+ */
+async function eachInteraction(
+  spec: TrainSpec,
+  data: Pick<LocalData, 'users' | 'titleIndex'>,
+  visit: (u: number, title: number, value: number, held: boolean, hash: number) => void,
+  y = new Yielder(),
+): Promise<void> {
+  const cut = spec.validationFraction * 4294967296;
+  const ti = data.titleIndex;
+  for (let u = 0; u < data.users.length; u++) {
+    const user = data.users[u]!;
+    const uh = userHash(user.key);
+    const titles = user.history.titles;
+    const values = user.history.values;
+    for (let x = 0; x < titles.length; x++) {
+      const r = values[x]!;
+      if (spec.model === 'mf' && Number.isNaN(r)) continue;
+      const hh = holdoutHash(uh, ti.hash(titles[x]!));
+      visit(u, titles[x]!, r, hh < cut, hh);
+    }
+    await y.maybe();
+  }
 }
 
 /** The worker's users and their data identity: RATING interactions for MF, every interaction for BPR. */
-export function localData(spec: TrainSpec, users: LocalUser[]): LocalData {
-  const cut = spec.validationFraction * 4294967296;
+export async function localData(spec: TrainSpec, users: LocalUser[], titleIndex: TitleInterner, yielder?: Yielder): Promise<LocalData> {
   let sum = 0;
   let count = 0;
   let hash = 0;
-  for (const u of users) {
-    const h = u.history;
-    for (let x = 0; x < h.titles.length; x++) {
-      const r = h.values[x]!;
-      if (spec.model === 'mf' && Number.isNaN(r)) continue;
-      const hh = holdoutHash(u.key, h.titles[x]!);
-      hash = (hash + hh) >>> 0;
-      if (hh < cut) continue;
-      count++;
-      if (spec.model === 'mf') sum += r;
-    }
-  }
-  return { users, sum, count, hash };
+  await eachInteraction(spec, { users, titleIndex }, (_u, _t, r, held, hh) => {
+    hash = (hash + hh) >>> 0;
+    if (held) return;
+    count++;
+    if (spec.model === 'mf') sum += r;
+  }, yielder);
+  return { users, titleIndex, sum, count, hash };
 }
 
 /**
@@ -83,33 +128,36 @@ export class MfTrainer implements Trainer {
   private readonly model: MfModel;
   private readonly runner: MfEpochRunner;
   private readonly table: RatingsTable;
-  private readonly held: Array<[number, number, number]> = [];
   private readonly orders: EpochOrders;
   private order: Uint32Array = new Uint32Array(0);
 
-  constructor(
+  /** The trainer of `data`'s ratings, its users' rows from `rowOf` (yields to the event loop while it reads the data). */
+  static async create(spec: TrainSpec, data: LocalData, rowOf: RowOf, mean: number, seed: number): Promise<MfTrainer> {
+    const b = new RatingsTableBuilder();
+    for (const u of data.users) b.userIds.intern(u.key);
+    const local = new Int32Array(data.titleIndex.size).fill(-1);
+    const held: Array<[number, number, number]> = [];
+    await eachInteraction(spec, data, (u, t, r, isHeld) => {
+      let i = local[t]!;
+      if (i < 0) local[t] = i = b.itemIds.intern(data.titleIndex.key(t));
+      if (isHeld) held.push([u, i, r]);
+      else b.addIndexed(u, i, r);
+    });
+    return new MfTrainer(spec, data, rowOf, mean, seed, b, held);
+  }
+
+  private constructor(
     private readonly spec: TrainSpec,
     data: LocalData,
     rowOf: RowOf,
     mean: number,
     seed: number,
+    b: RatingsTableBuilder,
+    private readonly held: Array<[number, number, number]>,
   ) {
-    const b = new RatingsTableBuilder();
-    const cut = spec.validationFraction * 4294967296;
-    for (const u of data.users) {
-      const ui = b.userIds.intern(u.key);
-      const h = u.history;
-      for (let x = 0; x < h.titles.length; x++) {
-        const r = h.values[x]!;
-        if (Number.isNaN(r)) continue;
-        const title = h.titles[x]!;
-        if (holdoutHash(u.key, title) < cut) this.held.push([ui, b.itemIds.intern(title), r]);
-        else b.add(u.key, title, r);
-      }
-    }
     this.table = b.build();
     this.perEpoch = this.table.n;
-    this.titles = Array.from({ length: b.itemIds.size }, (_, i) => String(b.itemIds.idOf(i)));
+    this.titles = Array.from({ length: b.itemIds.size }, (_, i) => b.itemIds.idOf(i));
     const k = spec.factors;
     const U = data.users.length;
     const T = this.titles.length;
@@ -176,34 +224,39 @@ export class BprTrainer implements Trainer {
   private readonly model: BprModel;
   private readonly runner: BprEpochRunner;
   private readonly sampler: BprSampler;
-  private readonly held: Array<[number, number]> = [];
-  private readonly seen: Set<number>[] = [];
   private readonly rng: Rng;
   private triples: ReturnType<BprSampler['next']> | undefined;
 
-  constructor(
+  /** The trainer of `data`'s interactions against the catalog `titles` (yields to the event loop while it reads the data). */
+  static async create(spec: TrainSpec, data: LocalData, rowOf: RowOf, titles: readonly string[], seed: number): Promise<BprTrainer> {
+    const b = new RatingsTableBuilder();
+    // The catalog first: negatives are drawn from every title, not only this node's.
+    for (const t of titles) b.itemIds.intern(t);
+    for (const u of data.users) b.userIds.intern(u.key);
+    const catalog = new Int32Array(data.titleIndex.size);
+    for (let t = 0; t < catalog.length; t++) catalog[t] = b.itemIds.get(data.titleIndex.key(t)) ?? -1;
+    const held: Array<[number, number]> = [];
+    const seen = data.users.map(() => new Set<number>());
+    await eachInteraction(spec, data, (u, t, _r, isHeld) => {
+      const i = catalog[t]!;
+      if (i < 0) return;
+      seen[u]!.add(i);
+      if (isHeld) held.push([u, i]);
+      else b.addIndexed(u, i, 1);
+    });
+    return new BprTrainer(spec, data, rowOf, titles, seed, b, held, seen);
+  }
+
+  private constructor(
     private readonly spec: TrainSpec,
     data: LocalData,
     rowOf: RowOf,
     readonly titles: readonly string[],
     seed: number,
+    b: RatingsTableBuilder,
+    private readonly held: Array<[number, number]>,
+    private readonly seen: Set<number>[],
   ) {
-    const b = new RatingsTableBuilder();
-    // The catalog first: negatives are drawn from every title, not only this node's.
-    for (const t of titles) b.itemIds.intern(t);
-    const cut = spec.validationFraction * 4294967296;
-    for (const u of data.users) {
-      const ui = b.userIds.intern(u.key);
-      const seen = new Set<number>();
-      this.seen[ui] = seen;
-      for (const title of u.history.titles) {
-        const ti = b.itemIds.get(title);
-        if (ti === undefined) continue;
-        seen.add(ti);
-        if (holdoutHash(u.key, title) < cut) this.held.push([ui, ti]);
-        else b.add(u.key, title, 1);
-      }
-    }
     const table = b.build();
     this.perEpoch = table.n;
     const k = spec.factors;

@@ -1,4 +1,4 @@
-import { isRetryable, shardOf, type ActorSystem, type ShardDirectory } from '../../runtime/index.js';
+import { shardOf, type ActorSystem, type ShardDirectory } from '../../runtime/index.js';
 import { fnv1a, fmix32, FNV_OFFSET } from '../../runtime/index.js';
 import { Kind } from '../kinds.js';
 import { checkpointPrefix } from './checkpoint.js';
@@ -17,6 +17,7 @@ import {
   type ReadyBody,
   type ReconfigureBody,
 } from './messages.js';
+import { isTransient } from './driver.js';
 import type { NodeParams } from './node-params.js';
 import type { TrainSpec } from './spec.js';
 import { BprTrainer, localData, MfTrainer, type LocalUser, type Trainer } from './trainers.js';
@@ -30,11 +31,19 @@ export interface WorkerHost {
   readonly blobs: BlobStore;
   readonly directory: ShardDirectory;
   /** Marks a version's shards on this node ready for an attempt's pulls and pushes. */
-  setReady(version: string, attempt: number, shards: readonly number[]): void;
+  setReady(version: string, attempt: number, shards: readonly number[], update?: Pick<TrainSpec, 'titleUpdate' | 'adagradStep'>): void;
   /** Hooks for metrics and logs. */
   onClock?(version: string, clock: number, stats: ClockStats): void;
   onEpoch?(version: string, epoch: number): void;
   log?(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** A clock's rows for one title shard (or a part of one too large for a message), sent whole. */
+interface Piece {
+  id: number;
+  shard: number;
+  /** Indices into the trainer's titles. */
+  idx: number[];
 }
 
 /** How an attempt ended: the job is over for this node, or a new attempt must start. */
@@ -44,10 +53,16 @@ type Outcome = 'finished' | 'restart';
 const ASK_DEADLINE_MS = 10_000;
 /** Deadline of one poll of the coordinator. */
 const POLL_DEADLINE_MS = 1_000;
+/** Rows of title parameters in one pull or push message, in bytes: well under NATS's default max payload (1 MiB). */
+const MAX_ROWS_BYTES = 512 * 1024;
+/** Room per row for its key in a message, in bytes (a MessagePack string). */
+const KEY_BYTES = 24;
+/** Piece ids are `shard × this + n`: room for a shard of this many pieces. */
+const PIECES_PER_SHARD = 1 << 16;
+/** Rounds of sending a clock's rows after which a failure that keeps coming fails the attempt. */
+const MAX_SEND_ROUNDS = 20;
 /** Barrier polls back off from 1 ms up to this. */
 const MAX_POLL_DELAY_MS = 4;
-/** Ratings held out for validation: a stable hash of (user, title) below this share of 2^32. */
-const HOLDOUT_SALT = 0x7f4a7c15;
 
 class AttemptChanged extends Error {}
 
@@ -58,11 +73,6 @@ const DEBUG = process.env.REEL_TRAIN_DEBUG === '1';
 const MAX_TRANSIENT_FAILURES = 12;
 
 /** A failure that passes: no owner for a shard now, a node or the coordinator moving, a late answer. */
-function isTransient(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (isRetryable(code) || code === 'DeadlineExceeded' || code === 'Overloaded');
-}
-
 /**
  * One node's worker of a training job. It trains on the ratings of the users whose shards
  * this node serves, their rows updated in place in memory; per clock it pulls the title rows
@@ -147,14 +157,17 @@ export class Worker {
     this.workers = j.workers;
     const shards = this.host.system.servedShards().sort((a, b) => a - b);
     const v = this.host.params.version(spec.version, { factors: spec.factors, seed: spec.seed, initStd: spec.initStd });
+    const tp = performance.now();
     await this.prepare(v, shards, j.checkpoint);
-    this.host.setReady(spec.version, attempt, shards);
+    if (DEBUG) this.host.log?.('prepared', { attempt, shards: shards.length, seconds: (performance.now() - tp) / 1000 });
+    this.host.setReady(spec.version, attempt, shards, spec);
     const users: LocalUser[] = [];
     for (const s of shards) {
       const m = this.host.params.usersOf(s);
       for (const key of [...m.keys()].sort()) users.push({ shard: s, key, history: m.get(key)! });
     }
-    const data = localData(spec, users);
+    const data = await localData(spec, users, this.host.params.titleIndex);
+    if (DEBUG) this.host.log?.('data read', { attempt, users: users.length, ratings: data.count, seconds: (performance.now() - tp) / 1000 });
 
     await this.host.system.ask(Kind.TrainPs, spec.version, PsMsg.Contribute, { node: this.node, attempt, sum: data.sum, count: data.count }, { deadlineMs: ASK_DEADLINE_MS });
     let mean: number | null = null;
@@ -172,7 +185,13 @@ export class Worker {
       return a.view(a.row(u.key));
     };
     // BPR draws negatives from the whole catalog: every node's titles of this version.
-    const trainer: Trainer = spec.model === 'mf' ? new MfTrainer(spec, data, rowOf, mean, seed) : new BprTrainer(spec, data, rowOf, await this.catalog(spec, attempt), seed);
+    const trainer: Trainer = spec.model === 'mf' ? await MfTrainer.create(spec, data, rowOf, mean, seed) : await BprTrainer.create(spec, data, rowOf, await this.catalog(spec, attempt), seed);
+    if (DEBUG) this.host.log?.('trainer ready', { attempt, seconds: (performance.now() - tp) / 1000 });
+    // Each user's row in its arena, found once: the rows go back every epoch.
+    const userRows = users.map((u) => {
+      const a = v.arena(Kind.User, u.shard);
+      return [a, a.row(u.key)] as const;
+    });
     const C = spec.clocksPerEpoch;
     // The epochs already done are drawn, so that a resumed run continues the same sequence.
     for (let e = 0; e < j.startEpoch; e++) trainer.beginEpoch();
@@ -206,10 +225,9 @@ export class Worker {
         await sleep(delay);
       }
       if (DEBUG) this.host.log?.('epoch barrier', { epoch, barrier: (performance.now() - tb) / 1000 });
-      const row = new Float32Array(spec.factors + 1);
       for (let u = 0; u < users.length; u++) {
-        trainer.userRow(u, row);
-        v.arena(Kind.User, users[u]!.shard).set(users[u]!.key, row);
+        const [a, r] = userRows[u]!;
+        trainer.userRow(u, a.view(r));
       }
       const tc = performance.now();
       await this.checkpoint(spec, v, attempt, epoch, shards);
@@ -270,7 +288,7 @@ export class Worker {
     const titles = trainer.titles;
     if (this.pulled.length !== titles.length * stride) this.pulled = new Float32Array(titles.length * stride);
     const pulled = this.pulled;
-    await this.byOwner(attempt, titles, stats, async (node, idx) => {
+    await this.byOwner(attempt, titles, stride, stats, async (node, idx) => {
       const keys = idx.map((i) => titles[i]!);
       const a = await this.host.system.askNode<{ rows: Float32Array }>(node, NodeMsg.Pull, { version: spec.version, attempt, keys } satisfies PullBody, { deadlineMs: ASK_DEADLINE_MS });
       const rows = a.value.rows;
@@ -291,7 +309,7 @@ export class Worker {
     const stride = k + 1;
     const pulled = this.pulled;
     const { q, bi, titles } = trainer;
-    await this.byOwner(attempt, titles, stats, async (node, idx) => {
+    await this.byOwner(attempt, titles, stride, stats, async (node, idx, pieces) => {
       const t = performance.now();
       const deltas = new Float32Array(idx.length * stride);
       for (let j = 0; j < idx.length; j++) {
@@ -300,34 +318,83 @@ export class Worker {
         deltas[j * stride + k] = bi[i]! - pulled[i * stride + k]!;
       }
       stats.encode += (performance.now() - t) / 1000;
-      const body: PushBody = { version: spec.version, attempt, worker: this.node, clock, keys: idx.map((i) => titles[i]!), deltas };
+      const body: PushBody = { version: spec.version, attempt, worker: this.node, clock, pieces, keys: idx.map((i) => titles[i]!), deltas };
       await this.host.system.askNode(node, NodeMsg.Push, body, { deadlineMs: ASK_DEADLINE_MS });
     });
   }
 
+  /** The pieces of `titles` (cut once per trainer: a resend finds the same pieces). */
+  private piecesOf(titles: readonly string[], stride: number): Piece[] {
+    if (this.pieces?.titles === titles) return this.pieces.pieces;
+    const perPiece = Math.max(1, Math.floor(MAX_ROWS_BYTES / (stride * 4 + KEY_BYTES)));
+    const byShard = new Map<number, number[]>();
+    for (let i = 0; i < titles.length; i++) {
+      const s = shardOf(Kind.Title, titles[i]!, this.S);
+      (byShard.get(s) ?? byShard.set(s, []).get(s)!).push(i);
+    }
+    const pieces: Piece[] = [];
+    for (const [shard, idx] of [...byShard].sort((a, b) => a[0] - b[0])) {
+      for (let n = 0; n * perPiece < idx.length; n++) pieces.push({ id: shard * PIECES_PER_SHARD + n, shard, idx: idx.slice(n * perPiece, (n + 1) * perPiece) });
+    }
+    this.pieces = { titles, pieces };
+    return pieces;
+  }
+
+  private pieces: { titles: readonly string[]; pieces: Piece[] } | undefined;
+
   /**
-   * Runs `send` once per owning node with the indices of its titles; a failed node is retried
-   * (owners looked up again) until it succeeds or the attempt changes.
+   * Sends the rows of `titles` to their owning nodes: the title shards' pieces, packed per
+   * node into messages of at most `MAX_ROWS_BYTES` of rows (`stride` floats each), so that no
+   * message passes NATS's max payload. A failed message's pieces are sent again (owners looked
+   * up again, packed anew) until they succeed or the attempt changes; a failure that is not
+   * transient, or that keeps coming, fails the attempt.
    */
-  private async byOwner(attempt: number, titles: readonly string[], stats: ClockStats, send: (node: string, idx: number[]) => Promise<void>): Promise<void> {
-    let todo = titles.map((_, i) => i);
-    for (let delay = 5; todo.length > 0; delay = Math.min(500, delay * 2)) {
-      const groups = new Map<string, number[]>();
-      const orphans: number[] = [];
-      for (const i of todo) {
-        const owner = this.host.directory.ownerOf(shardOf(Kind.Title, titles[i]!, this.S));
-        if (owner === undefined) orphans.push(i);
-        else (groups.get(owner) ?? groups.set(owner, []).get(owner)!).push(i);
+  private async byOwner(
+    attempt: number,
+    titles: readonly string[],
+    stride: number,
+    stats: ClockStats,
+    send: (node: string, idx: number[], pieces: Array<[number, number]>) => Promise<void>,
+  ): Promise<void> {
+    const perMessage = Math.max(1, Math.floor(MAX_ROWS_BYTES / (stride * 4 + KEY_BYTES)));
+    let todo = this.piecesOf(titles, stride);
+    for (let round = 1, delay = 5; todo.length > 0; round++, delay = Math.min(500, delay * 2)) {
+      const messages: Array<{ node: string; idx: number[]; pieces: Array<[number, number]>; of: Piece[] }> = [];
+      const open = new Map<string, (typeof messages)[number]>();
+      const orphans: Piece[] = [];
+      for (const p of todo) {
+        const node = this.host.directory.ownerOf(p.shard);
+        if (node === undefined) {
+          orphans.push(p);
+          continue;
+        }
+        let m = open.get(node);
+        if (m === undefined || m.idx.length + p.idx.length > perMessage) {
+          m = { node, idx: [], pieces: [], of: [] };
+          messages.push(m);
+          open.set(node, m);
+        }
+        for (const i of p.idx) m.idx.push(i);
+        m.pieces.push([p.id, p.idx.length]);
+        m.of.push(p);
       }
       const t = performance.now();
-      const results = await Promise.allSettled([...groups].map(([node, idx]) => send(node, idx).then(() => idx)));
+      const results = await Promise.allSettled(messages.map((m) => send(m.node, m.idx, m.pieces)));
       stats.nats += (performance.now() - t) / 1000;
       todo = orphans;
+      let error: unknown;
       for (let g = 0; g < results.length; g++) {
         const r = results[g]!;
-        if (r.status === 'rejected') todo.push(...[...groups.values()][g]!);
+        if (r.status === 'rejected') {
+          todo.push(...messages[g]!.of);
+          error = r.reason;
+        }
       }
       if (todo.length === 0) return;
+      if (error !== undefined) {
+        if (!isTransient(error) || round >= MAX_SEND_ROUNDS) throw error;
+        if (DEBUG) this.host.log?.('rows not sent; again', { attempt, pieces: todo.length, round, error: (error as Error).message });
+      }
       const p = await this.poll(attempt, -1);
       if (p.attempt !== attempt || p.state !== 'running') throw new AttemptChanged();
       await sleep(delay);
