@@ -3,7 +3,7 @@ import { ActorSystem, ManualClock, memorySnapshotStore, shardOf, type ActorSyste
 import { Kind, NodeParams, registerReelActors, type InteractionBody } from '../index.js';
 import { initialRow, ParamArena } from './arena.js';
 import { TitleInterner, UserHistory } from './node-params.js';
-import { localData, Yielder, type LocalUser } from './trainers.js';
+import { COMPUTE_SLICE_ROWS, localData, MfTrainer, Yielder, type LocalUser } from './trainers.js';
 import { MemoryBlobStore, MemoryModelRegistry } from './memory-stores.js';
 import { NodeMsg, type PushBody } from './messages.js';
 import { NodeTraining } from './node-training.js';
@@ -204,6 +204,34 @@ describe('training views of histories', () => {
       training.stopAll();
       await sys.stop();
     }
+  });
+
+  it('clock - a clock of more rows than a compute slice lets the event loop turn between slices, and slicing changes no number', async () => {
+    const titles = new TitleInterner();
+    const rows = 2 * COMPUTE_SLICE_ROWS + 1_000;
+    const users: LocalUser[] = Array.from({ length: 2_000 }, (_, u) => ({ shard: 0, key: `u${u}`, history: new UserHistory() }));
+    for (let j = 0; j < rows; j++) users[j % users.length]!.history.push(titles.index(`t${(j * 7919) % 1_500}`), 1 + (j % 5));
+    const spec = { version: 'v', model: 'mf', factors: 8, epochs: 1, lr: 0.01, lrDecay: 1, regFactor: 0.02, regBias: 0.01, initStd: 0.1, seed: 1, clocksPerEpoch: 1, consistency: { kind: 'bsp' }, validationFraction: 0, workerTimeoutMs: 1_000, keepCheckpoints: 1, kernel: 'wasm', negatives: 'uniform', popularityExponent: 0 } as const;
+    const run = async (y: Yielder) => {
+      const data = await localData(spec, users, titles);
+      const t = await MfTrainer.create(spec, data, () => new Float32Array(9).fill(0.1), 3, 5);
+      t.beginEpoch();
+      const stats = { loss: 0, n: 0, validationSum: 0, validationN: 0, compute: 0, encode: 0, nats: 0, wait: 0 };
+      let turns = 0;
+      let on = true;
+      const tick = () => void (on && (turns++, setImmediate(tick)));
+      setImmediate(tick);
+      await t.clock(0, 1, 0.01, stats, y);
+      on = false;
+      return { loss: stats.loss, n: stats.n, q: t.q.slice(), turns };
+    };
+    const sliced = await run(new Yielder(0));
+    const whole = await run(new Yielder(Infinity));
+    expect(sliced.n).toBe(rows);
+    expect(sliced.turns).toBeGreaterThanOrEqual(2);
+    expect(whole.turns).toBe(0);
+    expect(sliced.loss).toBeCloseTo(whole.loss, 3);
+    expect(sliced.q).toEqual(whole.q);
   });
 });
 

@@ -20,7 +20,7 @@ import {
 import { isTransient } from './driver.js';
 import type { NodeParams } from './node-params.js';
 import type { TrainSpec } from './spec.js';
-import { BprTrainer, localData, MfTrainer, type LocalUser, type Trainer } from './trainers.js';
+import { BprTrainer, localData, MfTrainer, Yielder, type LocalUser, type Trainer } from './trainers.js';
 import type { BlobStore } from './stores.js';
 import type { VersionParams } from './arena.js';
 
@@ -192,6 +192,7 @@ export class Worker {
       const a = v.arena(Kind.User, u.shard);
       return [a, a.row(u.key)] as const;
     });
+    const yielder = new Yielder();
     const C = spec.clocksPerEpoch;
     // The epochs already done are drawn, so that a resumed run continues the same sequence.
     for (let e = 0; e < j.startEpoch; e++) trainer.beginEpoch();
@@ -208,7 +209,10 @@ export class Worker {
         stats.wait += (performance.now() - t) / 1000;
         await this.pull(spec, attempt, trainer, stats);
         t = performance.now();
-        trainer.clock(c, C, lr, stats);
+        await trainer.clock(c, C, lr, stats, yielder);
+        // Turns of the event loop within the clock (other workers' pulls and pushes served) count as waits.
+        stats.wait += (performance.now() - t) / 1000 - stats.compute;
+        t = performance.now();
         if (c === C - 1) trainer.validate(stats);
         stats.compute += (performance.now() - t) / 1000;
         await this.push(spec, attempt, clock, trainer, stats);
