@@ -96,6 +96,16 @@ describe('user and title actors hold their rows', () => {
   });
 });
 
+/** One node of 4 shards with reel's actors and its part in training, on the in-process transport. */
+async function trainingNode() {
+  const params = new NodeParams();
+  const sys = new ActorSystem({ nodeId: 'solo', shardCount: 4 });
+  registerReelActors(sys, params);
+  const training = new NodeTraining(sys, { params, registry: new MemoryModelRegistry(), blobs: new MemoryBlobStore(), directory: { ownerOf: () => 'solo' } });
+  await sys.start();
+  return { params, sys, training };
+}
+
 describe('training views of histories', () => {
   it('history - holds title indices and ratings in typed arrays, grows, and round-trips through its stored form on another node', () => {
     const a = new TitleInterner();
@@ -146,11 +156,7 @@ describe('training views of histories', () => {
   });
 
   it('push - a resend packed with other pieces applies each piece once; a push that does not add up is refused whole', async () => {
-    const params = new NodeParams();
-    const sys = new ActorSystem({ nodeId: 'solo', shardCount: 4 });
-    registerReelActors(sys, params);
-    const training = new NodeTraining(sys, { params, registry: new MemoryModelRegistry(), blobs: new MemoryBlobStore(), directory: { ownerOf: () => 'solo' } });
-    await sys.start();
+    const { params, sys, training } = await trainingNode();
     try {
       const v = params.version('v', { factors: 1, seed: 1, initStd: 0 });
       training.setReady('v', 1, [0, 1, 2, 3]);
@@ -178,11 +184,7 @@ describe('training views of histories', () => {
   });
 
   it('push - with AdaGrad a title coordinate moves step · delta / √(Σ delta²): the first push by ±step, later ones less', async () => {
-    const params = new NodeParams();
-    const sys = new ActorSystem({ nodeId: 'solo', shardCount: 4 });
-    registerReelActors(sys, params);
-    const training = new NodeTraining(sys, { params, registry: new MemoryModelRegistry(), blobs: new MemoryBlobStore(), directory: { ownerOf: () => 'solo' } });
-    await sys.start();
+    const { params, sys, training } = await trainingNode();
     try {
       const v = params.version('v', { factors: 1, seed: 1, initStd: 0 });
       training.setReady('v', 1, [0, 1, 2, 3], { titleUpdate: 'adagrad', adagradStep: 0.5 });
