@@ -102,7 +102,7 @@ export const COMPUTE_SLICE_ROWS = 1 << 18;
 
 /**
  * Runs rows [from, to) through `run` in slices of `COMPUTE_SLICE_ROWS`, between `begin` and
- * `end` (the kernel's copies in and out); between slices the event loop may turn. Counts the
+ * `end` (the kernel's copies in and out); between slices (never after the last) the event loop may turn. Counts the
  * rows in `stats.n` and the time in the kernel, not in the turns, in `stats.compute`.
  */
 async function inSlices(from: number, to: number, stats: ClockStats, y: Yielder, begin: () => void, run: (a: number, b: number) => void, end: () => void): Promise<void> {
@@ -110,7 +110,8 @@ async function inSlices(from: number, to: number, stats: ClockStats, y: Yielder,
   begin();
   for (let a = from; a < to; a += COMPUTE_SLICE_ROWS) {
     run(a, Math.min(to, a + COMPUTE_SLICE_ROWS));
-    const turn = y.maybe();
+    // Only between slices: a clock of one slice runs as one step, copies in and out included.
+    const turn = a + COMPUTE_SLICE_ROWS < to ? y.maybe() : undefined;
     if (turn !== undefined) {
       stats.compute += (performance.now() - t) / 1000;
       await turn;
