@@ -1,6 +1,7 @@
 import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import { Objm, StorageType, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { createConcurrently } from '../runtime/index.js';
 import { checkBlobName, type BlobStore } from '../actors/training/stores.js';
 
 /** Name of the checkpoint object store bucket. */
@@ -20,7 +21,7 @@ export class ObjBlobStore implements BlobStore {
 
   /** Opens the bucket, creating it if absent (what training does). */
   static async open(nc: NatsConnection, prefix: string): Promise<ObjBlobStore> {
-    return new ObjBlobStore(await new Objm(nc).create(checkpointsBucket(prefix), { storage: StorageType.File }));
+    return new ObjBlobStore(await createConcurrently(() => new Objm(nc).create(checkpointsBucket(prefix), { storage: StorageType.File })));
   }
 
   /** The bucket if it exists, creating nothing (what operator commands do); undefined when no checkpoint was ever written. */

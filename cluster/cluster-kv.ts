@@ -1,7 +1,7 @@
 import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { ReelError } from '../runtime/index.js';
+import { createConcurrently, ReelError } from '../runtime/index.js';
 
 /** Name of the cluster's metadata bucket. */
 export function clusterBucket(prefix: string): string {
@@ -30,7 +30,7 @@ export class NoCluster extends ReelError {
  * use `openExistingClusterKv`.
  */
 export async function openClusterKv(nc: NatsConnection, prefix: string): Promise<KV> {
-  return new Kvm(nc).create(clusterBucket(prefix), { history: 1 });
+  return createConcurrently(() => new Kvm(nc).create(clusterBucket(prefix), { history: 1 }));
 }
 
 /**

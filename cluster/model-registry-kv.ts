@@ -10,7 +10,7 @@ import {
   type ModelManifest,
   type ModelRegistry,
 } from '../actors/training/stores.js';
-import { InvalidArgument, Unavailable } from '../runtime/index.js';
+import { createConcurrently, InvalidArgument, Unavailable } from '../runtime/index.js';
 import { isRevisionConflict, json, openKvIfExists, readJson } from './cluster-kv.js';
 
 /** Name of the model registry bucket. */
@@ -64,7 +64,7 @@ export class KvModelRegistry implements ModelRegistry {
 
   /** Opens the bucket, creating it if absent (what training does). */
   static async open(nc: NatsConnection, prefix: string, opts: { nowMs?: () => number } = {}): Promise<KvModelRegistry> {
-    return new KvModelRegistry(await new Kvm(nc).create(modelsBucket(prefix), { history: 1 }), opts.nowMs ?? Date.now);
+    return new KvModelRegistry(await createConcurrently(() => new Kvm(nc).create(modelsBucket(prefix), { history: 1 })), opts.nowMs ?? Date.now);
   }
 
   /** The bucket if it exists, creating nothing (what operator commands do); undefined when no version was ever written. */

@@ -7,6 +7,7 @@ import { NatsTransport, type NatsConnectOptions, type NatsTransportOptions } fro
 import type { SnapshotStore, Transport } from './types.js';
 
 export { ActorSystem } from './system.js';
+export { createConcurrently } from './jetstream-create.js';
 export { ActorRef } from './actor-ref.js';
 export { ManualClock, OffsetClock, systemClock } from './clock.js';
 export { connectNats } from './transport-nats.js';

@@ -3,6 +3,7 @@ import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { decodeValue, encodeValue } from './envelope.js';
 import { Closed, Fenced, Internal, InvalidArgument, SnapshotTooLarge } from './errors.js';
+import { createConcurrently } from './jetstream-create.js';
 import type { Snapshot, SnapshotStore, StoredSnapshot } from './types.js';
 
 /** First part of every snapshot bucket name. */
@@ -172,7 +173,7 @@ export class KvSnapshotStore implements SnapshotStore {
     let p = this.#buckets.get(kind);
     if (!p) {
       // create() opens the bucket when it exists (with its existing configuration).
-      p = this.#kvm.create(name, { replicas: this.#opts.replicas, history: this.#opts.history });
+      p = createConcurrently(() => this.#kvm.create(name, { replicas: this.#opts.replicas, history: this.#opts.history }));
       this.#buckets.set(kind, p);
       // A failed creation is not cached: the next use tries again.
       p.catch(() => {

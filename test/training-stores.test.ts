@@ -242,3 +242,20 @@ describe('jetstream stores', () => {
     expect((await kv.get('versions.b'))!.json<ModelManifest>().state).toBe('ACTIVE');
   });
 });
+
+describe('buckets created by many processes at once', () => {
+  it('stores - nodes starting together all create the cluster, models and checkpoints buckets: every creation succeeds and opens the one stream', async () => {
+    const prefix = uniquePrefix('together');
+    const conns = await Promise.all(Array.from({ length: 6 }, () => connect({ servers: nats.nats.url })));
+    try {
+      const { openClusterKv } = await import('../cluster/cluster-kv.js');
+      const opened = await Promise.all(conns.flatMap((nc) => [openClusterKv(nc, prefix), KvModelRegistry.open(nc, prefix), ObjBlobStore.open(nc, prefix)]));
+      expect(opened).toHaveLength(18);
+      const kv = opened[0] as Awaited<ReturnType<typeof openClusterKv>>;
+      await kv.put('k', 'v');
+      expect((await (opened[3] as typeof kv).get('k'))?.string()).toBe('v');
+    } finally {
+      await Promise.all(conns.map((nc) => nc.close()));
+    }
+  });
+});
