@@ -159,6 +159,7 @@ export class NodeTraining implements WorkerHost {
     if (b.deltas.length !== b.keys.length * stride) throw new InvalidArgument(`push of ${b.keys.length} rows carries ${b.deltas.length} values`, { fields: ['deltas'] });
     const pieces = b.pieces ?? [[0, b.keys.length]];
     if (pieces.reduce((n, p) => n + p[1], 0) !== b.keys.length) throw new InvalidArgument(`push of ${b.keys.length} rows names pieces of another total`, { fields: ['pieces'] });
+    const adagrad = this.ready.get(b.version)?.adagrad;
     let applied = false;
     let j = 0;
     for (const [piece, rows] of pieces) {
@@ -167,7 +168,6 @@ export class NodeTraining implements WorkerHost {
         j += rows;
         continue;
       }
-      const adagrad = this.ready.get(b.version)?.adagrad;
       for (const end = j + rows; j < end; j++) {
         const a = arenas[j]!;
         const row = a.view(a.row(b.keys[j]!));

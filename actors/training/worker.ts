@@ -57,6 +57,11 @@ const POLL_DEADLINE_MS = 1_000;
 const MAX_ROWS_BYTES = 512 * 1024;
 /** Room per row for its key in a message, in bytes (a MessagePack string). */
 const KEY_BYTES = 24;
+/** Rows of `stride` floats that fit in one message under `MAX_ROWS_BYTES`. */
+function rowsPerMessage(stride: number): number {
+  return Math.max(1, Math.floor(MAX_ROWS_BYTES / (stride * 4 + KEY_BYTES)));
+}
+
 /** Piece ids are `shard × this + n`: room for a shard of this many pieces. */
 const PIECES_PER_SHARD = 1 << 16;
 /** Rounds of sending a clock's rows after which a failure that keeps coming fails the attempt. */
@@ -330,7 +335,7 @@ export class Worker {
   /** The pieces of `titles` (cut once per trainer: a resend finds the same pieces). */
   private piecesOf(titles: readonly string[], stride: number): Piece[] {
     if (this.pieces?.titles === titles) return this.pieces.pieces;
-    const perPiece = Math.max(1, Math.floor(MAX_ROWS_BYTES / (stride * 4 + KEY_BYTES)));
+    const perPiece = rowsPerMessage(stride);
     const byShard = new Map<number, number[]>();
     for (let i = 0; i < titles.length; i++) {
       const s = shardOf(Kind.Title, titles[i]!, this.S);
@@ -360,7 +365,7 @@ export class Worker {
     stats: ClockStats,
     send: (node: string, idx: number[], pieces: Array<[number, number]>) => Promise<void>,
   ): Promise<void> {
-    const perMessage = Math.max(1, Math.floor(MAX_ROWS_BYTES / (stride * 4 + KEY_BYTES)));
+    const perMessage = rowsPerMessage(stride);
     let todo = this.piecesOf(titles, stride);
     for (let round = 1, delay = 5; todo.length > 0; round++, delay = Math.min(500, delay * 2)) {
       const messages: Array<{ node: string; idx: number[]; pieces: Array<[number, number]>; of: Piece[] }> = [];
