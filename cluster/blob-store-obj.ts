@@ -1,8 +1,13 @@
 import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
-import { Objm, StorageType, type ObjectStore } from '@nats-io/obj';
+import { Objm, setSha256Backend, StorageType, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createConcurrently } from '../runtime/index.js';
 import { checkBlobName, type BlobStore } from '../actors/training/stores.js';
+
+// Every object's SHA-256 (written on put, checked on get) through node:crypto, not the
+// client's JavaScript default: a checkpoint of 10 million ratings' rows took 0.13 s of the
+// event loop to hash in JavaScript. Process-wide, set before any object store is used.
+setSha256Backend('native');
 
 /** Name of the checkpoint object store bucket. */
 export function checkpointsBucket(prefix: string): string {

@@ -59,17 +59,43 @@ export function softplus(z: number): number {
  */
 export function bprEpoch(model: BprModel, t: BprTriples, step: BprStep): number {
   const { p, q, b, factors: k } = model;
+  return bprAt({ p, pu: (u) => u * k, q, qi: (i) => i * k, b, b_: (i) => i }, model.users, model.items, k, t, step);
+}
+
+/**
+ * Where `bprAt` finds a run's parameters: the arrays of user factors, item factors and item
+ * biases, and the offset of each row in them (one array may hold all: rows of factors then
+ * bias, trained in place, `mf-rows.ts`).
+ */
+export interface BprParamsAt {
+  p: Float32Array;
+  pu(u: number): number;
+  q: Float32Array;
+  qi(i: number): number;
+  b: Float32Array;
+  b_(i: number): number;
+}
+
+/** `bprEpoch`'s contract over parameters found through `at`, for `users` × `items`. */
+export function bprAt(at: BprParamsAt, users: number, items: number, k: number, t: BprTriples, step: BprStep): number {
+  const { p, q, b } = at;
   const { lr, reg, regBias } = step;
   const k4 = k & ~3;
-  let loss = 0;
   for (let s = 0; s < t.n; s++) {
     const u = t.u[s]!;
     const i = t.i[s]!;
     const j = t.j[s]!;
-    if (u >= model.users || i >= model.items || j >= model.items) throw new ModelArgumentError(`triple ${s} (${u}, ${i}, ${j}) is past the model's ${model.users} users or ${model.items} items`, ['triples']);
-    const pu = u * k;
-    const qi = i * k;
-    const qj = j * k;
+    if (u >= users || i >= items || j >= items) throw new ModelArgumentError(`triple ${s} (${u}, ${i}, ${j}) is past the model's ${users} users or ${items} items`, ['triples']);
+  }
+  let loss = 0;
+  for (let s = 0; s < t.n; s++) {
+    const i = t.i[s]!;
+    const j = t.j[s]!;
+    const pu = at.pu(t.u[s]!);
+    const qi = at.qi(i);
+    const qj = at.qi(j);
+    const bi = at.b_(i);
+    const bj = at.b_(j);
     let s0 = 0;
     let s1 = 0;
     let s2 = 0;
@@ -82,11 +108,11 @@ export function bprEpoch(model: BprModel, t: BprTriples, step: BprStep): number 
       s3 += p[pu + f + 3]! * (q[qi + f + 3]! - q[qj + f + 3]!);
     }
     for (; f < k; f++) s0 += p[pu + f]! * (q[qi + f]! - q[qj + f]!);
-    const x = b[i]! - b[j]! + ((s0 + s1) + (s2 + s3));
+    const x = b[bi]! - b[bj]! + ((s0 + s1) + (s2 + s3));
     loss += softplus(-x);
     const g = 1 / (1 + Math.exp(x));
-    b[i] = b[i]! + lr * (g - regBias * b[i]!);
-    b[j] = b[j]! + lr * (-g - regBias * b[j]!);
+    b[bi] = b[bi]! + lr * (g - regBias * b[bi]!);
+    b[bj] = b[bj]! + lr * (-g - regBias * b[bj]!);
     for (f = 0; f < k; f++) {
       const pf = p[pu + f]!;
       const qif = q[qi + f]!;

@@ -74,7 +74,8 @@ export {
 } from './bpr-options.js';
 export { BprSampler } from './bpr-sampler.js';
 export { bprEpoch, bprScorer, createBprModel, softplus, trainBpr, tsBprKernel } from './bpr.js';
-export { WasmBprSession, bprEpochWasm, wasmBprKernel } from './bpr-wasm.js';
+export { TsBprRows, WasmBprRows, WasmBprSession, bprEpochWasm, bprRows, wasmBprKernel } from './bpr-wasm.js';
+export { TsMfRows, WasmMfRows, mfRows, packedRowsAt, rowFloats } from './mf-rows.js';
 export { WasmArena } from './wasm-arena.js';
 
 export type { ExternalId } from './id-index.js';
@@ -96,3 +97,5 @@ export type { BprHyperparameters, BprNegatives } from './bpr-options.js';
 export type { BprTriples } from './bpr-sampler.js';
 export type { BprEpochRunner, BprKernel, BprModel, BprStep, BprTrainOptions } from './bpr.js';
 export type { KernelBase } from './wasm-arena.js';
+export type { MfRowsRunner, RowsAt } from './mf-rows.js';
+export type { BprRowsRunner } from './bpr-wasm.js';

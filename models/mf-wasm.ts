@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ModelArgumentError, WasmKernelMissing } from './errors.js';
-import { checkTableFits, stepRegs, tsKernel, type MfEpochRunner, type MfKernel, type MfModel, type SgdStep } from './mf.js';
+import { checkTableFits, tsKernel, type MfEpochRunner, type MfKernel, type MfModel, type SgdStep } from './mf.js';
+import { packedRowsAt, rowsIn, rowsOut, WasmMfRows, type RowsAt } from './mf-rows.js';
+import { WasmArena } from './wasm-arena.js';
 import type { RatingsTable } from './ratings.js';
 
 /**
@@ -28,19 +30,6 @@ const WebAssemblyApi = (globalThis as unknown as {
     Instance: new (module: WasmModule, imports: object) => { exports: unknown };
   };
 }).WebAssembly;
-
-/** What `mf.as.ts` exports. */
-interface MfExports {
-  memory: WasmMemory;
-  heapBase(): number;
-  checkOrder(order: number, n: number, rows: number): number;
-  sgdEpoch(
-    p: number, q: number, bu: number, bi: number,
-    records: number, order: number, scratch: number, block: number, touch: boolean,
-    n: number, k: number,
-    mu: number, lr: number, regUser: number, regItem: number, regUserBias: number, regItemBias: number,
-  ): number;
-}
 
 /**
  * The kernel's file: next to this module once compiled (`dist/models/wasm/kernels.wasm`); run
@@ -98,45 +87,16 @@ export function ensureMemory(memory: WasmMemory, bytes: number): void {
   if (need > 0) memory.grow(need);
 }
 
-/** Bytes of one rating record in the kernel's memory: user (u32), item (u32), rating (f32), unused. */
-const RECORD_BYTES = 16;
 /**
- * Rows the kernel gathers at a time (`mf.as.ts`): their records (16 KiB) stay in L1 and
- * their P and Q rows (256 KiB at 32 factors) in L2 until their updates.
- */
-export const MF_GATHER_BLOCK = 1024;
-/**
- * Above this many bytes of P and Q the kernel loads each block's rows ahead of its updates:
- * measured, it pays on 10 million ratings (14 MB of factors, 2.5× faster) and costs about 15%
- * on ml-100k (330 KB, which stays in L2 anyway).
- */
-export const MF_TOUCH_ABOVE_BYTES = 1 << 20;
-/**
- * Rows per kernel call (about a millisecond): V8 runs a call to its end in the code it began
- * with, so a first epoch of millions of rows in one call would run wholly in the baseline
- * compiler's code, two to three times slower; in slices, the optimised code takes over within
- * the epoch.
- */
-export const MF_CALL_ROWS = 1 << 16;
-
-/**
- * One training run's parameters and ratings in a kernel instance's own linear memory:
- * P, Q, bu, bi and the ratings are copied in once, at construction; each epoch
- * copies in only its order. The model given stays as it was until `readBack`.
- *
- * Layout (byte offsets, each 64-aligned, from the module's heap base): P, Q, bu, bi, the
- * ratings as 16-byte records (user, item, rating: one cache line serves a random row
- * instead of three), the kernel's gather scratch (a block and one more), then the order last, so that a longer
- * order only grows memory.
+ * One training run's parameters and ratings in a kernel instance's own linear memory, as
+ * rows (factors, then the bias: `mf-rows.ts`) that the kernel trains in place: P, Q, bu and bi
+ * are copied in at construction and by `reload`; the model given stays as it was until
+ * `readBack`.
  */
 export class WasmMfSession implements MfEpochRunner {
-  private readonly ex: MfExports;
-  private readonly off: { p: number; q: number; bu: number; bi: number; records: number; scratch: number; order: number };
-  private orderCapacity = 0;
-  private readonly k: number;
-  private readonly mu: number;
-  private readonly rows: number;
-  private readonly touch: boolean;
+  private readonly arena: WasmArena;
+  private readonly at: RowsAt & { p: number };
+  private readonly runner: WasmMfRows;
 
   constructor(
     private readonly model: MfModel,
@@ -144,78 +104,31 @@ export class WasmMfSession implements MfEpochRunner {
     module: WasmModule = loadMfKernel(),
   ) {
     checkTableFits(model, table);
-    this.ex = instantiateKernels<MfExports>(module);
-    const { users, items, factors: k } = model;
-    this.k = k;
-    this.mu = model.mu;
-    const n = (this.rows = table.n);
-    this.touch = (users + items) * k * 4 > MF_TOUCH_ABOVE_BYTES;
-    const { at, end } = layoutArrays(this.ex.heapBase(), [users * k * 4, items * k * 4, users * 4, items * 4, n * RECORD_BYTES, (MF_GATHER_BLOCK + 1) * RECORD_BYTES]);
-    this.off = { p: at[0]!, q: at[1]!, bu: at[2]!, bi: at[3]!, records: at[4]!, scratch: at[5]!, order: end };
-    this.ensureOrderCapacity(n);
+    this.arena = new WasmArena(module);
+    this.at = packedRowsAt(this.arena, model.users, model.items, model.factors);
+    this.runner = new WasmMfRows(this.arena, this.at, table, model.mu);
     this.reload();
-    const rec = this.u32(this.off.records, n * 4);
-    const recRatings = this.f32(this.off.records, n * 4);
-    const { users: tu, items: ti, ratings: tr } = table;
-    for (let j = 0, w = 0; j < n; j++, w += 4) {
-      rec[w] = tu[j]!;
-      rec[w + 1] = ti[j]!;
-      recRatings[w + 2] = tr[j]!;
-    }
   }
 
   /** `sgdEpoch` of `mf.ts` on this session's copy; an order entry past the table is refused before any update. */
   sgdEpoch(order: Uint32Array, step: SgdStep): number {
-    const n = order.length;
-    this.ensureOrderCapacity(n);
-    this.u32(this.off.order, n).set(order);
-    const o = this.off;
-    const bad = this.ex.checkOrder(o.order, n, this.rows);
-    if (bad >= 0) throw new ModelArgumentError(`order[${bad}] = ${order[bad]} is not a row of the table (${this.rows} rows)`, ['order']);
-    const g = stepRegs(step);
-    let sse = 0;
-    for (let from = 0; from < n; from += MF_CALL_ROWS) {
-      sse += this.ex.sgdEpoch(
-        o.p, o.q, o.bu, o.bi, o.records, o.order + from * 4, o.scratch, MF_GATHER_BLOCK, this.touch,
-        Math.min(MF_CALL_ROWS, n - from), this.k, this.mu, step.lr, g.regUser, g.regItem, g.regUserBias, g.regItemBias,
-      );
-    }
-    return sse;
+    return this.runner.sgd(order, step);
   }
 
   /** Copies the trained parameters into `model` (the session's own by default; any of the same shape). */
   readBack(model: MfModel = this.model): void {
-    if (model.users !== this.model.users || model.items !== this.model.items || model.factors !== this.k) {
-      throw new ModelArgumentError(`cannot read back into a model of another shape (${model.users}×${model.items}×${model.factors}, not ${this.model.users}×${this.model.items}×${this.k})`, ['model']);
+    if (model.users !== this.model.users || model.items !== this.model.items || model.factors !== this.model.factors) {
+      throw new ModelArgumentError(`cannot read back into a model of another shape (${model.users}×${model.items}×${model.factors}, not ${this.model.users}×${this.model.items}×${this.model.factors})`, ['model']);
     }
-    model.p.set(this.f32(this.off.p, model.p.length));
-    model.q.set(this.f32(this.off.q, model.q.length));
-    model.bu.set(this.f32(this.off.bu, model.users));
-    model.bi.set(this.f32(this.off.bi, model.items));
+    rowsOut(this.arena, this.at.p, this.at.stride, model.factors, model.p, model.bu);
+    rowsOut(this.arena, this.at.q, this.at.stride, model.factors, model.q, model.bi);
   }
 
   /** Copies the model's parameters in, as they are now. */
   reload(): void {
     const m = this.model;
-    this.f32(this.off.p, m.p.length).set(m.p);
-    this.f32(this.off.q, m.q.length).set(m.q);
-    this.f32(this.off.bu, m.users).set(m.bu);
-    this.f32(this.off.bi, m.items).set(m.bi);
-  }
-
-  private ensureOrderCapacity(n: number): void {
-    if (n <= this.orderCapacity) return;
-    ensureMemory(this.ex.memory, this.off.order + n * 4);
-    this.orderCapacity = n;
-  }
-
-  // Views are made at each use: growing memory detaches the previous buffer.
-  private f32(at: number, len: number): Float32Array {
-    return new Float32Array(this.ex.memory.buffer, at, len);
-  }
-
-  private u32(at: number, len: number): Uint32Array {
-    return new Uint32Array(this.ex.memory.buffer, at, len);
+    rowsIn(this.arena, this.at.p, this.at.stride, m.factors, m.p, m.bu);
+    rowsIn(this.arena, this.at.q, this.at.stride, m.factors, m.q, m.bi);
   }
 }
 

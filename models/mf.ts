@@ -131,7 +131,29 @@ function zeroUntouchedRows(m: Float32Array, counts: Uint32Array, k: number): voi
  */
 export function sgdEpoch(model: MfModel, table: RatingsTable, order: Uint32Array, step: SgdStep): number {
   checkTableFits(model, table);
-  const { p, q, bu, bi, factors: k, mu } = model;
+  const { p, q, bu, bi, factors: k } = model;
+  return sgdAt({ p, pu: (u) => u * k, bu, bu_: (u) => u, q, qi: (i) => i * k, bi, bi_: (i) => i }, k, model.mu, table, order, step);
+}
+
+/**
+ * Where `sgdAt` finds a run's parameters: the arrays holding the user factors, user biases,
+ * item factors and item biases, and the offset of each row's factors and bias in them (the
+ * same array may hold several: rows of factors then bias, trained in place, `mf-rows.ts`).
+ */
+export interface MfParamsAt {
+  p: Float32Array;
+  pu(u: number): number;
+  bu: Float32Array;
+  bu_(u: number): number;
+  q: Float32Array;
+  qi(i: number): number;
+  bi: Float32Array;
+  bi_(i: number): number;
+}
+
+/** `sgdEpoch`'s contract over parameters found through `at`. */
+export function sgdAt(at: MfParamsAt, k: number, mu: number, table: RatingsTable, order: Uint32Array, step: SgdStep): number {
+  const { p, q, bu, bi } = at;
   const { users, items, ratings } = table;
   const lr = step.lr;
   const { shrinkP, shrinkQ, shrinkBu, shrinkBi } = stepShrinks(step);
@@ -141,14 +163,16 @@ export function sgdEpoch(model: MfModel, table: RatingsTable, order: Uint32Array
     const j = order[t]!;
     const u = users[j]!;
     const i = items[j]!;
-    const pu = u * k;
-    const qi = i * k;
-    const e = ratings[j]! - (mu + bu[u]! + bi[i]! + dotMf(p, pu, q, qi, k));
+    const pu = at.pu(u);
+    const qi = at.qi(i);
+    const bu_ = at.bu_(u);
+    const bi_ = at.bi_(i);
+    const e = ratings[j]! - (mu + bu[bu_]! + bi[bi_]! + dotMf(p, pu, q, qi, k));
     sse += e * e;
     const g = lr * e;
     // x += lr (e y − reg x) written as x·(1 − lr reg) + lr e y: the same update, fewer operations.
-    bu[u] = bu[u]! * shrinkBu + g;
-    bi[i] = bi[i]! * shrinkBi + g;
+    bu[bu_] = bu[bu_]! * shrinkBu + g;
+    bi[bi_] = bi[bi_]! * shrinkBi + g;
     for (let a = pu, b = qi, end = pu + k; a < end; a++, b++) {
       const pf = p[a]!;
       const qf = q[b]!;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng, identityOrder } from './rng.js';
+import { BUCKETED_SHUFFLE_ROWS, EpochOrders, Rng, bucketedShuffle, identityOrder } from './rng.js';
 
 describe('rng', () => {
   it('rng - the same seed gives the same stream, another seed another', () => {
@@ -34,5 +34,41 @@ describe('rng', () => {
     expect([...a].sort((x, y) => x - y)).toEqual([...identityOrder(100)]);
     expect([...a]).not.toEqual([...identityOrder(100)]);
     expect([...new Rng(4).shuffle(identityOrder(100))]).toEqual([...a]);
+  });
+
+  it('rng - the bucketed shuffle makes every order equally likely (all 24 orders of 4 rows, 24,000 draws)', () => {
+    const rng = new Rng(5);
+    const seen = new Map<string, number>();
+    const dst = new Uint32Array(4);
+    const tags = new Uint8Array(4);
+    for (let d = 0; d < 24_000; d++) {
+      const key = [...bucketedShuffle(rng, identityOrder(4), dst, tags)].join('');
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+    }
+    expect(seen.size).toBe(24);
+    for (const [, c] of seen) expect(c).toBeGreaterThan(850), expect(c).toBeLessThan(1150);
+  });
+
+  it('rng - epoch orders of millions of rows (bucketed) are permutations, fresh each epoch and seeded', () => {
+    const n = BUCKETED_SHUFFLE_ROWS + 3;
+    const a = new EpochOrders(n, 1);
+    const first = a.next().slice();
+    const second = a.next();
+    const isPermutation = (o: Uint32Array) => {
+      const hit = new Uint8Array(n);
+      for (const x of o) hit[x] = 1;
+      return o.length === n && hit.every((h) => h === 1);
+    };
+    const same = (x: Uint32Array, y: Uint32Array) => {
+      let k = 0;
+      for (let i = 0; i < n; i++) if (x[i] === y[i]) k++;
+      return k;
+    };
+    expect(isPermutation(first)).toBe(true);
+    expect(isPermutation(second)).toBe(true);
+    // Far from the identity and from each other: a few rows in the same place at most.
+    expect(same(first, identityOrder(n))).toBeLessThan(20);
+    expect(same(first, second)).toBeLessThan(20);
+    expect(same(new EpochOrders(n, 1).next(), first)).toBe(n);
   });
 });

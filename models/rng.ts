@@ -90,15 +90,64 @@ export function identityOrder(n: number): Uint32Array {
  */
 export class EpochOrders {
   private readonly rng: Rng;
-  private readonly order: Uint32Array;
+  private order: Uint32Array;
+  /** Above `BUCKETED_SHUFFLE_ROWS`: the other buffer and the bucket of each row. */
+  private spare: Uint32Array | undefined;
+  private tags: Uint8Array | undefined;
 
   constructor(n: number, seed: number) {
     this.rng = new Rng((seed ^ 0x5bd1e995) >>> 0);
     this.order = identityOrder(n);
   }
 
-  /** The next epoch's order. The same array each time, reshuffled: copy it to keep one. */
+  /** The next epoch's order. Valid until the next call (the buffer is reused): copy it to keep one. */
   next(): Uint32Array {
-    return this.rng.shuffle(this.order);
+    if (this.order.length < BUCKETED_SHUFFLE_ROWS) return this.rng.shuffle(this.order);
+    this.spare ??= new Uint32Array(this.order.length);
+    this.tags ??= new Uint8Array(this.order.length);
+    const out = bucketedShuffle(this.rng, this.order, this.spare, this.tags);
+    this.spare = this.order;
+    this.order = out;
+    return out;
   }
+}
+
+/**
+ * From this many rows an epoch's order is shuffled in buckets (`bucketedShuffle`): a
+ * Fisher–Yates pass over millions of rows misses the cache at every swap (0.5–0.9 s for 10
+ * million rows here); in buckets it is about three times faster. Below, Fisher–Yates.
+ */
+export const BUCKETED_SHUFFLE_ROWS = 1 << 21;
+
+/**
+ * A uniformly random permutation of `src` into `dst` (Rao–Sandelius): every row goes to one of
+ * B buckets drawn uniformly and independently, the buckets are laid out one after another,
+ * and each is shuffled by Fisher–Yates. Every order is equally likely, as with one
+ * Fisher–Yates pass, but the scatter writes B sequential streams and each bucket's shuffle
+ * (about 64 K rows) stays in cache. `tags` has room for a byte per row.
+ */
+export function bucketedShuffle(rng: Rng, src: Uint32Array, dst: Uint32Array, tags: Uint8Array): Uint32Array {
+  const n = src.length;
+  const bits = Math.max(1, Math.min(8, Math.ceil(Math.log2(n / 65536))));
+  const B = 1 << bits;
+  const shift = 32 - bits;
+  const start = new Uint32Array(B + 1);
+  for (let i = 0; i < n; i++) {
+    const b = rng.nextU32() >>> shift;
+    tags[i] = b;
+    start[b + 1]!++;
+  }
+  for (let b = 0; b < B; b++) start[b + 1]! += start[b]!;
+  const at = start.slice(0, B);
+  for (let i = 0; i < n; i++) dst[at[tags[i]!]!++] = src[i]!;
+  for (let b = 0; b < B; b++) {
+    const lo = start[b]!;
+    for (let i = start[b + 1]! - lo - 1; i > 0; i--) {
+      const j = lo + rng.below(i + 1);
+      const t = dst[lo + i]!;
+      dst[lo + i] = dst[j]!;
+      dst[j] = t;
+    }
+  }
+  return dst;
 }

@@ -1,5 +1,7 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { latestCheckpoint, TrainedModel } from '../actors/training/index.js';
 import { openCheckpointStore, openModelRegistry } from '../cluster/index.js';
 import { readRatings, type Rating } from '../data/index.js';
@@ -45,7 +47,8 @@ describe('training across node processes', { timeout: 150_000 }, () => {
 
   beforeAll(async () => {
     [train, test] = await Promise.all([read('u1.base'), read('u1.test')]);
-    c = await startTestCluster({ nodes: 2, shardCount: S, label: 'train', reelActors: true, metrics: true });
+    // The workers' step-by-step log: kept, and shown when a test fails (a hang says where it stopped).
+    c = await startTestCluster({ nodes: 2, shardCount: S, label: 'train', reelActors: true, metrics: true, env: { REEL_TRAIN_DEBUG: '1' } });
     await c.waitBalanced();
     await load(c, 'u1.base', train.length);
     const table = await ratingsTableFrom(train);
@@ -56,6 +59,14 @@ describe('training across node processes', { timeout: 150_000 }, () => {
 
   afterAll(async () => {
     await c?.close();
+  });
+
+  // A failed test leaves every node's output in a file, and its last lines in the report.
+  afterEach((ctx) => {
+    if (ctx.task.result?.state !== 'fail' || c === undefined) return;
+    const dir = mkdtempSync(join(tmpdir(), 'reel-training-cluster-'));
+    c.processes().forEach((p, n) => writeFileSync(join(dir, `node-${n + 1}.stderr`), p.stderr()));
+    console.error(`node output kept in ${dir}\n${c.processes().map((p, n) => `--- node ${n + 1}\n${p.stderr().slice(-4000)}`).join('\n')}`);
   });
 
   const flags = () => ['--nats', c.nats.url, '--prefix', c.prefix];
@@ -115,7 +126,7 @@ describe('training across node processes', { timeout: 150_000 }, () => {
   /** Waits until `version` has checkpointed `epochs` epochs. */
   async function waitEpochs(version: string, epochs: number): Promise<void> {
     const registry = await openModelRegistry(c.nc, c.prefix);
-    await waitFor(`${version} at epoch ${epochs}`, async () => ((await registry.get(version))?.epochsDone ?? 0) >= epochs, { timeoutMs: 120_000, intervalMs: 50 });
+    await waitFor(`${version} at epoch ${epochs}`, async () => ((await registry.get(version))?.epochsDone ?? 0) >= epochs, { timeoutMs: 100_000, intervalMs: 50 });
   }
 
   /** The latest checkpoint's users and titles: each key once, every user and title of the data there. */
@@ -130,7 +141,7 @@ describe('training across node processes', { timeout: 150_000 }, () => {
   }
 
   it('a node that joins mid-training takes over shards; the job starts again from its checkpoint on three workers and no row is lost or doubled', async () => {
-    const running = runReel(['train', ...flags(), '--model', 'mf', '--epochs', '10', ...HP, '--workers', '2', '--model-version', 'join3', '--worker-timeout', '3', '--json'], { timeoutMs: 180_000 });
+    const running = runReel(['train', ...flags(), '--model', 'mf', '--epochs', '10', ...HP, '--workers', '2', '--model-version', 'join3', '--worker-timeout', '3', '--json'], { timeoutMs: 120_000 });
     await waitEpochs('join3', 3);
     await c.addNode('n3');
     const run = await running;
@@ -146,7 +157,7 @@ describe('training across node processes', { timeout: 150_000 }, () => {
 
   it('a node killed mid-training: the job resumes from its last checkpoint on the nodes that remain and reaches the undisturbed RMSE', async () => {
     await c.waitBalanced();
-    const running = runReel(['train', ...flags(), '--model', 'mf', '--epochs', '10', ...HP, '--model-version', 'kill', '--worker-timeout', '2', '--json'], { timeoutMs: 180_000 });
+    const running = runReel(['train', ...flags(), '--model', 'mf', '--epochs', '10', ...HP, '--model-version', 'kill', '--worker-timeout', '2', '--json'], { timeoutMs: 120_000 });
     await waitEpochs('kill', 3);
     c.nodes.get('n3')!.kill('SIGKILL');
     const run = await running;

@@ -155,7 +155,7 @@ export class NodeTraining implements WorkerHost {
     const seen = this.pushes.get(b.version);
     // Checked whole before any row changes: a refused push applies nothing.
     const arenas = b.keys.map((k) => this.arenaFor(b.version, b.attempt, k));
-    const stride = arenas[0]?.stride ?? 0;
+    const stride = arenas[0]?.width ?? 0;
     if (b.deltas.length !== b.keys.length * stride) throw new InvalidArgument(`push of ${b.keys.length} rows carries ${b.deltas.length} values`, { fields: ['deltas'] });
     const pieces = b.pieces ?? [[0, b.keys.length]];
     if (pieces.reduce((n, p) => n + p[1], 0) !== b.keys.length) throw new InvalidArgument(`push of ${b.keys.length} rows names pieces of another total`, { fields: ['pieces'] });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ActorSystem, ManualClock, memorySnapshotStore, shardOf, type ActorSystemConfig, type RuntimeEvent } from '../../runtime/index.js';
 import { Kind, NodeParams, registerReelActors, type InteractionBody } from '../index.js';
-import { initialRow, ParamArena } from './arena.js';
+import { WasmArena } from '../../models/index.js';
+import { initialRow, ParamArena, VersionParams } from './arena.js';
 import { TitleInterner, UserHistory } from './node-params.js';
 import { COMPUTE_SLICE_ROWS, localData, MfTrainer, Yielder, type LocalUser } from './trainers.js';
 import { MemoryBlobStore, MemoryModelRegistry } from './memory-stores.js';
@@ -24,7 +25,7 @@ async function node(params: NodeParams, opts: ActorSystemConfig = {}): Promise<A
 
 describe('parameter arenas', () => {
   it('arena - a row starts from the seed and the address only: the same on any node, in any order', () => {
-    const make = () => new ParamArena(shape.factors, (key, row) => initialRow(shape, 'user', key, row));
+    const make = () => new ParamArena(new WasmArena(), shape.factors, (key, row) => initialRow(shape, 'user', key, row));
     const a = make();
     const b = make();
     for (const k of ['x', 'y', 'z']) a.row(k);
@@ -38,13 +39,25 @@ describe('parameter arenas', () => {
     expect(other).not.toEqual(a.copyOf('x'));
   });
 
-  it('arena - rows stay put as it grows, and a part round-trips', () => {
-    const a = new ParamArena(2, (_k, row) => row.fill(1));
+  it('arena - rows keep their values as it grows (each move reported), and a part round-trips', () => {
+    const mem = new WasmArena();
+    let moves = 0;
+    const a = new ParamArena(mem, 2, (_k, row) => row.fill(1), () => moves++);
+    // Another arena in the same memory, made between: growing must not overwrite it.
+    const other = new ParamArena(mem, 2, (_k, row) => row.fill(7));
+    other.row('o');
     const keys = Array.from({ length: 300 }, (_, i) => `k${i}`);
+    const first = a.address(0);
     for (const [i, k] of keys.entries()) a.set(k, Float32Array.of(i, -i, i / 2));
     expect(a.size).toBe(300);
+    expect(moves).toBe(3); // 64 → 128 → 256 → 512 rows
+    expect(a.address(0)).not.toBe(first);
     expect(a.copyOf('k7')).toEqual(Float32Array.of(7, -7, 3.5));
-    const b = new ParamArena(2, (_k, row) => row.fill(0));
+    expect(a.copyOf('k299')).toEqual(Float32Array.of(299, -299, 149.5));
+    expect(other.copyOf('o')).toEqual(Float32Array.of(7, 7, 7));
+    // The row's address is where the kernels find it: the same floats.
+    expect(mem.f32(a.address(7), 3)).toEqual(Float32Array.of(7, -7, 3.5));
+    const b = new ParamArena(new WasmArena(), 2, (_k, row) => row.fill(0));
     b.load(a.part());
     expect(b.keys).toEqual(keys);
     expect(b.copyOf('k299')).toEqual(Float32Array.of(299, -299, 149.5));
@@ -208,6 +221,64 @@ describe('training views of histories', () => {
     }
   });
 
+  it('clock - the kernel trains the users\' rows in their shard arenas in place; an arena that grows between slices moves its rows and training goes on, the same numbers', async () => {
+    const titles = new TitleInterner();
+    const rows = 2 * COMPUTE_SLICE_ROWS + 1_000;
+    const users: LocalUser[] = Array.from({ length: 2_000 }, (_, u) => ({ shard: u % 2, key: `u${u}`, history: new UserHistory() }));
+    for (let j = 0; j < rows; j++) users[j % users.length]!.history.push(titles.index(`t${(j * 7919) % 1_500}`), 1 + (j % 5));
+    const spec = { version: 'v', model: 'mf', factors: 8, epochs: 1, lr: 0.01, lrDecay: 1, regFactor: 0.02, regBias: 0.01, initStd: 0.1, seed: 1, clocksPerEpoch: 1, consistency: { kind: 'bsp' }, validationFraction: 0, workerTimeoutMs: 1_000, keepCheckpoints: 1, kernel: 'wasm', negatives: 'uniform', popularityExponent: 0 } as const;
+    const run = async (grow: boolean) => {
+      const data = await localData(spec, users, titles);
+      const v = new VersionParams('v', { factors: 8, seed: 1, initStd: 0.1 });
+      const t = await MfTrainer.create(spec, data, v, 3, 5);
+      t.titleRows().fill(0.1);
+      const before = v.arena(Kind.User, 0).copyOf('u0')!;
+      t.beginEpoch();
+      const stats = { loss: 0, n: 0, validationSum: 0, validationN: 0, compute: 0, encode: 0, nats: 0, wait: 0 };
+      const moves = v.moves;
+      // In the first turn between slices, 600 new users of shard 0 get rows: its arena (1,024 rows) moves.
+      if (grow) setImmediate(() => { for (let n = 0; n < 600; n++) v.arena(Kind.User, 0).row(`new${n}`); });
+      await t.clock(0, 1, 0.01, stats, new Yielder(0));
+      const after = (key: string, shard: number) => [...v.arena(Kind.User, shard).copyOf(key)!];
+      const out = { moved: v.moves - moves, before, u0: after('u0', 0), u1: after('u1', 1), u1998: after('u1998', 0), q: t.titleRows().slice(), loss: stats.loss };
+      t.release();
+      return out;
+    };
+    const grown = await run(true);
+    const still = await run(false);
+    expect(grown.moved).toBeGreaterThan(0);
+    expect(still.moved).toBe(0);
+    // Trained where it lives: no copy back was made, and the arena's row changed.
+    expect(still.u0).not.toEqual([...still.before]);
+    expect(grown.u0).toEqual(still.u0);
+    expect(grown.u1).toEqual(still.u1);
+    expect(grown.u1998).toEqual(still.u1998);
+    expect(grown.q).toEqual(still.q);
+    expect(grown.loss).toBe(still.loss);
+  });
+
+  it('arena - a version compacts into a fresh memory once a trainer\'s arrays are given back, its rows unchanged', async () => {
+    const titles = new TitleInterner();
+    const users: LocalUser[] = Array.from({ length: 100 }, (_, u) => ({ shard: 0, key: `u${u}`, history: new UserHistory() }));
+    for (let j = 0; j < 1_200_000; j++) users[j % 100]!.history.push(titles.index(`t${j % 300}`), 1 + (j % 5));
+    const spec = { version: 'v', model: 'mf', factors: 8, epochs: 1, lr: 0.01, lrDecay: 1, regFactor: 0.02, regBias: 0.01, initStd: 0.1, seed: 1, clocksPerEpoch: 1, consistency: { kind: 'bsp' }, validationFraction: 0, workerTimeoutMs: 1_000, keepCheckpoints: 1, kernel: 'wasm', negatives: 'uniform', popularityExponent: 0 } as const;
+    const v = new VersionParams('v', { factors: 8, seed: 1, initStd: 0.1 });
+    v.arena(Kind.Title, 3).row('x');
+    const t = await MfTrainer.create(spec, await localData(spec, users, titles), v, 3, 5);
+    t.beginEpoch();
+    await t.clock(0, 1, 0.01, { loss: 0, n: 0, validationSum: 0, validationN: 0, compute: 0, encode: 0, nats: 0, wait: 0 }, new Yielder());
+    const rowsBefore = users.map((u) => [...v.arena(Kind.User, 0).copyOf(u.key)!]);
+    const x = [...v.arena(Kind.Title, 3).copyOf('x')!];
+    const big = v.memory.memoryBytes;
+    expect(v.compact()).toBe(false); // the trainer's ratings are still live
+    t.release();
+    expect(v.compact()).toBe(true);
+    expect(v.memory.memoryBytes).toBeLessThan(big / 2);
+    expect(users.map((u) => [...v.arena(Kind.User, 0).copyOf(u.key)!])).toEqual(rowsBefore);
+    expect([...v.arena(Kind.Title, 3).copyOf('x')!]).toEqual(x);
+    expect(v.compact()).toBe(false);
+  });
+
   it('clock - a clock of more rows than a compute slice lets the event loop turn between slices, and slicing changes no number', async () => {
     const titles = new TitleInterner();
     const rows = 2 * COMPUTE_SLICE_ROWS + 1_000;
@@ -216,7 +287,9 @@ describe('training views of histories', () => {
     const spec = { version: 'v', model: 'mf', factors: 8, epochs: 1, lr: 0.01, lrDecay: 1, regFactor: 0.02, regBias: 0.01, initStd: 0.1, seed: 1, clocksPerEpoch: 1, consistency: { kind: 'bsp' }, validationFraction: 0, workerTimeoutMs: 1_000, keepCheckpoints: 1, kernel: 'wasm', negatives: 'uniform', popularityExponent: 0 } as const;
     const run = async (y: Yielder) => {
       const data = await localData(spec, users, titles);
-      const t = await MfTrainer.create(spec, data, () => new Float32Array(9).fill(0.1), 3, 5);
+      const v = new VersionParams('v', { factors: 8, seed: 1, initStd: 0.1 });
+      const t = await MfTrainer.create(spec, data, v, 3, 5);
+      t.titleRows().fill(0.1);
       t.beginEpoch();
       const stats = { loss: 0, n: 0, validationSum: 0, validationN: 0, compute: 0, encode: 0, nats: 0, wait: 0 };
       let turns = 0;
@@ -225,7 +298,7 @@ describe('training views of histories', () => {
       setImmediate(tick);
       await t.clock(0, 1, 0.01, stats, y);
       on = false;
-      return { loss: stats.loss, n: stats.n, q: t.q.slice(), turns };
+      return { loss: stats.loss, n: stats.n, q: t.titleRows().slice(), turns };
     };
     const sliced = await run(new Yielder(0));
     const whole = await run(new Yielder(Infinity));

@@ -24,12 +24,13 @@ export function localTopTitles(params: NodeParams, version: string, user: { key:
   const scores: number[] = [];
   for (const shard of params.titleShards(version)) {
     const a = v.existing(Kind.Title, shard)!;
+    const heap = a.heap();
     for (let r = 0; r < a.size; r++) {
       const key = a.keys[r]!;
       if (exclude.has(key)) continue;
-      const q = a.view(r);
-      let s = q[f]!;
-      for (let x = 0; x < f; x++) s += p[x]! * q[x]!;
+      const q = a.floatAt(r);
+      let s = heap[q + f]!;
+      for (let x = 0; x < f; x++) s += p[x]! * heap[q + x]!;
       keys.push(key);
       scores.push(s);
     }

@@ -1,8 +1,10 @@
 import {
-  BprSampler, EpochOrders, MF_KERNELS, RatingsTableBuilder, Rng, tsBprKernel, wasmBprKernel,
-  type BprEpochRunner, type BprModel, type MfEpochRunner, type MfModel, type RatingsTable,
+  BprSampler, EpochOrders, RatingsTableBuilder, Rng, bprRows, mfRows, rowFloats,
+  type BprRowsRunner, type MfRowsRunner, type RowsAt, type WasmArena,
 } from '../../models/index.js';
 import { fmix32, fnv1a, FNV_OFFSET } from '../../runtime/index.js';
+import { Kind } from '../kinds.js';
+import type { VersionParams } from './arena.js';
 import type { ClockStats } from './messages.js';
 import type { TitleInterner, UserHistory } from './node-params.js';
 import type { TrainSpec } from './spec.js';
@@ -101,16 +103,15 @@ export async function localData(spec: TrainSpec, users: LocalUser[], titleIndex:
 export const COMPUTE_SLICE_ROWS = 1 << 18;
 
 /**
- * Runs rows [from, to) through `run` in slices of `COMPUTE_SLICE_ROWS`, between `begin` and
- * `end` (the kernel's copies in and out); between slices (never after the last) the event loop may turn. Counts the
- * rows in `stats.n` and the time in the kernel, not in the turns, in `stats.compute`.
+ * Runs rows [from, to) through `run` in slices of `COMPUTE_SLICE_ROWS`; between slices (never
+ * after the last) the event loop may turn. Counts the rows in `stats.n` and the time in the
+ * kernel, not in the turns, in `stats.compute`.
  */
-async function inSlices(from: number, to: number, stats: ClockStats, y: Yielder, begin: () => void, run: (a: number, b: number) => void, end: () => void): Promise<void> {
+async function inSlices(from: number, to: number, stats: ClockStats, y: Yielder, run: (a: number, b: number) => void): Promise<void> {
   let t = performance.now();
-  begin();
   for (let a = from; a < to; a += COMPUTE_SLICE_ROWS) {
     run(a, Math.min(to, a + COMPUTE_SLICE_ROWS));
-    // Only between slices: a clock of one slice runs as one step, copies in and out included.
+    // Only between slices: a clock of one slice runs as one step.
     const turn = a + COMPUTE_SLICE_ROWS < to ? y.maybe() : undefined;
     if (turn !== undefined) {
       stats.compute += (performance.now() - t) / 1000;
@@ -118,52 +119,114 @@ async function inSlices(from: number, to: number, stats: ClockStats, y: Yielder,
       t = performance.now();
     }
   }
-  end();
   stats.n += to - from;
   stats.compute += (performance.now() - t) / 1000;
 }
 
 /**
- * One model's training on one worker, over local dense indices: users of this node, and the
- * titles it pulls each clock. Title rows go in and out of `q` (titles × factors) and `bi`
- * around each clock; user rows stay here between clocks and go back to the arena by `userRow`.
+ * One model's training on one worker, in place: the kernel reads and writes the users' rows
+ * in their shard arenas (`VersionParams`), and the title rows in a block of the same memory
+ * that the worker pulls into before each clock (`titleRows`) and pushes the changes of after.
  */
 export interface Trainer {
   readonly titles: readonly string[];
-  readonly q: Float32Array;
-  readonly bi: Float32Array;
+  /** Floats of a title row's slot in `titleRows`: title i's row (factors, then bias) starts at `i * slot`. */
+  readonly slot: number;
+  /** The pulled title rows, in place (a view: valid until memory grows). */
+  titleRows(): Float32Array;
   /** Ratings or triples per epoch. */
   readonly perEpoch: number;
   /** Starts an epoch (its order, or its triples). */
   beginEpoch(): void;
   /**
    * Trains slice `c` of `C` of the epoch at learning rate `lr` (the title rows were just
-   * pulled into `q`, `bi`), adding its compute time to `stats.compute`; between runs of
+   * pulled), adding its compute time to `stats.compute`; between runs of
    * `COMPUTE_SLICE_ROWS` rows it lets the event loop turn (`y`), so that this node answers
    * other workers' pulls and pushes and renews its leases while it trains.
    */
   clock(c: number, C: number, lr: number, stats: ClockStats, y: Yielder): Promise<void>;
   /** Adds the held-out part's figure to `stats` (validationSum, validationN). */
   validate(stats: ClockStats): void;
-  /** User `u`'s factors then bias, into `out`. */
-  userRow(u: number, out: Float32Array): void;
+  /** Gives back the memory the trainer placed beside the rows. */
+  release(): void;
 }
 
-/** A user's arena row into the trainer's arrays. */
-type RowOf = (u: LocalUser) => Float32Array;
+/**
+ * Where a trainer's rows are in its version's memory: the users' rows in their shard arenas,
+ * through an address table it keeps current (an arena that grows moves its rows), and a
+ * block for the pulled title rows.
+ */
+class TrainerRows {
+  readonly at: RowsAt;
+  private seen: number;
 
-/** Biased MF by SGD: the local ratings table, the MF kernel; validation RMSE on held-out ratings. */
+  constructor(
+    private readonly v: VersionParams,
+    private readonly users: readonly LocalUser[],
+    titles: number,
+  ) {
+    const mem = v.memory;
+    const k = v.shape.factors;
+    const stride = rowFloats(k) * 4;
+    this.at = { factors: k, users: mem.alloc(users.length * 4), userCount: users.length, q: mem.alloc(titles * stride), itemCount: titles, stride };
+    mem.f32(this.at.q, titles * (stride >>> 2)).fill(0);
+    this.seen = v.moves;
+    this.find();
+  }
+
+  get memory(): WasmArena {
+    return this.v.memory;
+  }
+
+  /** Finds the users' rows again if any moved since. */
+  current(): void {
+    if (this.v.moves !== this.seen) this.find();
+  }
+
+  titleRows(): Float32Array {
+    return this.v.memory.f32(this.at.q, this.at.itemCount * (this.at.stride >>> 2));
+  }
+
+  /** Float index of user u's row and title i's row in `memory.heapF32()`. */
+  userFloat(addr: Uint32Array, u: number): number {
+    return addr[(this.at.users >>> 2) + u]! >>> 2;
+  }
+
+  titleFloat(i: number): number {
+    return (this.at.q + i * this.at.stride) >>> 2;
+  }
+
+  release(): void {
+    const mem = this.v.memory;
+    mem.free(this.at.users, this.at.userCount * 4);
+    mem.free(this.at.q, this.at.itemCount * this.at.stride);
+  }
+
+  private find(): void {
+    this.seen = this.v.moves;
+    const table = this.v.memory.u32(this.at.users, this.users.length);
+    for (let u = 0; u < this.users.length; u++) {
+      const user = this.users[u]!;
+      const a = this.v.arena(Kind.User, user.shard);
+      table[u] = a.address(a.row(user.key));
+    }
+    // Making a row may have moved an arena: the table must hold the addresses after the last move.
+    if (this.v.moves !== this.seen) this.find();
+  }
+}
+
+/** Biased MF by SGD: the local ratings table, the MF kernel over the rows in place; validation RMSE on held-out ratings. */
 export class MfTrainer implements Trainer {
   readonly titles: string[];
   readonly perEpoch: number;
-  private readonly model: MfModel;
-  private readonly runner: MfEpochRunner;
-  private readonly table: RatingsTable;
+  readonly slot: number;
+  private readonly rows: TrainerRows;
+  private readonly runner: MfRowsRunner;
   private readonly orders: EpochOrders;
   private order: Uint32Array = new Uint32Array(0);
 
-  /** The trainer of `data`'s ratings, its users' rows from `rowOf` (yields to the event loop while it reads the data). */
-  static async create(spec: TrainSpec, data: LocalData, rowOf: RowOf, mean: number, seed: number): Promise<MfTrainer> {
+  /** The trainer of `data`'s ratings over the rows of version `v` (yields to the event loop while it reads the data). */
+  static async create(spec: TrainSpec, data: LocalData, v: VersionParams, mean: number, seed: number): Promise<MfTrainer> {
     const b = new RatingsTableBuilder();
     for (const u of data.users) b.userIds.intern(u.key);
     const local = new Int32Array(data.titleIndex.size).fill(-1);
@@ -174,42 +237,29 @@ export class MfTrainer implements Trainer {
       if (isHeld) held.push([u, i, r]);
       else b.addIndexed(u, i, r);
     });
-    return new MfTrainer(spec, data, rowOf, mean, seed, b, held);
+    return new MfTrainer(spec, data, v, mean, seed, b, held);
   }
 
   private constructor(
     private readonly spec: TrainSpec,
     data: LocalData,
-    rowOf: RowOf,
-    mean: number,
+    v: VersionParams,
+    private readonly mean: number,
     seed: number,
     b: RatingsTableBuilder,
     private readonly held: Array<[number, number, number]>,
   ) {
-    this.table = b.build();
-    this.perEpoch = this.table.n;
+    const table = b.build();
+    this.perEpoch = table.n;
     this.titles = Array.from({ length: b.itemIds.size }, (_, i) => b.itemIds.idOf(i));
-    const k = spec.factors;
-    const U = data.users.length;
-    const T = this.titles.length;
-    const p = new Float32Array(U * k);
-    const bu = new Float32Array(U);
-    for (let u = 0; u < U; u++) {
-      const row = rowOf(data.users[u]!);
-      p.set(row.subarray(0, k), u * k);
-      bu[u] = row[k]!;
-    }
-    this.model = { users: U, items: T, factors: k, p, q: new Float32Array(T * k), bu, bi: new Float32Array(T), mu: mean, minRating: -Infinity, maxRating: Infinity };
-    this.runner = MF_KERNELS[spec.kernel](this.model, this.table);
-    this.orders = new EpochOrders(this.table.n, seed);
+    this.slot = rowFloats(spec.factors);
+    this.rows = new TrainerRows(v, data.users, this.titles.length);
+    this.runner = mfRows(spec.kernel, v.memory, this.rows.at, table, mean);
+    this.orders = new EpochOrders(table.n, seed);
   }
 
-  get q(): Float32Array {
-    return this.model.q;
-  }
-
-  get bi(): Float32Array {
-    return this.model.bi;
+  titleRows(): Float32Array {
+    return this.rows.titleRows();
   }
 
   beginEpoch(): void {
@@ -220,25 +270,32 @@ export class MfTrainer implements Trainer {
     const from = Math.floor((c * this.order.length) / C);
     const to = Math.floor(((c + 1) * this.order.length) / C);
     const step = { lr, regFactor: this.spec.regFactor, regBias: this.spec.regBias };
-    await inSlices(from, to, stats, y, () => this.runner.reload(), (a, b) => (stats.loss += this.runner.sgdEpoch(this.order.subarray(a, b), step)), () => this.runner.readBack());
+    await inSlices(from, to, stats, y, (a, b) => {
+      // A turn of the event loop may have grown an arena (an actor made a row): addresses first.
+      this.rows.current();
+      stats.loss += this.runner.sgd(this.order.subarray(a, b), step);
+    });
   }
 
   validate(stats: ClockStats): void {
-    const m = this.model;
-    const k = m.factors;
+    this.rows.current();
+    const heap = this.rows.memory.heapF32();
+    const addr = this.rows.memory.heapU32();
+    const k = this.spec.factors;
     for (const [u, i, r] of this.held) {
-      let y = m.mu + m.bu[u]! + m.bi[i]!;
-      for (let f = 0; f < k; f++) y += m.p[u * k + f]! * m.q[i * k + f]!;
+      const pu = this.rows.userFloat(addr, u);
+      const qi = this.rows.titleFloat(i);
+      let y = this.mean + heap[pu + k]! + heap[qi + k]!;
+      for (let f = 0; f < k; f++) y += heap[pu + f]! * heap[qi + f]!;
       y = Math.min(5, Math.max(0.5, y));
       stats.validationSum += (y - r) * (y - r);
       stats.validationN++;
     }
   }
 
-  userRow(u: number, out: Float32Array): void {
-    const k = this.model.factors;
-    out.set(this.model.p.subarray(u * k, (u + 1) * k));
-    out[k] = this.model.bu[u]!;
+  release(): void {
+    this.runner.release();
+    this.rows.release();
   }
 }
 
@@ -246,18 +303,19 @@ export class MfTrainer implements Trainer {
  * BPR-MF by SGD on (user, positive, negative) triples: every interaction of this node's users
  * is a positive, negatives come from the whole catalog (every title of the version, pulled
  * each clock), uniform or ∝ local popularity^β. Validation: the AUC of held-out positives
- * against one sampled negative each.
+ * against one sampled negative each. A user row's bias stays 0 (BPR has none).
  */
 export class BprTrainer implements Trainer {
   readonly perEpoch: number;
-  private readonly model: BprModel;
-  private readonly runner: BprEpochRunner;
+  readonly slot: number;
+  private readonly rows: TrainerRows;
+  private readonly runner: BprRowsRunner;
   private readonly sampler: BprSampler;
   private readonly rng: Rng;
   private triples: ReturnType<BprSampler['next']> | undefined;
 
-  /** The trainer of `data`'s interactions against the catalog `titles` (yields to the event loop while it reads the data). */
-  static async create(spec: TrainSpec, data: LocalData, rowOf: RowOf, titles: readonly string[], seed: number): Promise<BprTrainer> {
+  /** The trainer of `data`'s interactions against the catalog `titles`, over the rows of version `v` (yields to the event loop while it reads the data). */
+  static async create(spec: TrainSpec, data: LocalData, v: VersionParams, titles: readonly string[], seed: number): Promise<BprTrainer> {
     const b = new RatingsTableBuilder();
     // The catalog first: negatives are drawn from every title, not only this node's.
     for (const t of titles) b.itemIds.intern(t);
@@ -273,13 +331,13 @@ export class BprTrainer implements Trainer {
       if (isHeld) held.push([u, i]);
       else b.addIndexed(u, i, 1);
     });
-    return new BprTrainer(spec, data, rowOf, titles, seed, b, held, seen);
+    return new BprTrainer(spec, data, v, titles, seed, b, held, seen);
   }
 
   private constructor(
     private readonly spec: TrainSpec,
     data: LocalData,
-    rowOf: RowOf,
+    v: VersionParams,
     readonly titles: readonly string[],
     seed: number,
     b: RatingsTableBuilder,
@@ -288,23 +346,15 @@ export class BprTrainer implements Trainer {
   ) {
     const table = b.build();
     this.perEpoch = table.n;
-    const k = spec.factors;
-    const U = data.users.length;
-    const T = titles.length;
-    const p = new Float32Array(U * k);
-    for (let u = 0; u < U; u++) p.set(rowOf(data.users[u]!).subarray(0, k), u * k);
-    this.model = { users: U, items: T, factors: k, p, q: new Float32Array(T * k), b: new Float32Array(T) };
-    this.runner = (spec.kernel === 'wasm' ? wasmBprKernel : tsBprKernel)(this.model);
-    this.sampler = new BprSampler(table, spec.negatives, spec.popularityExponent, seed, T);
+    this.slot = rowFloats(spec.factors);
+    this.rows = new TrainerRows(v, data.users, titles.length);
+    this.runner = bprRows(spec.kernel, v.memory, this.rows.at);
+    this.sampler = new BprSampler(table, spec.negatives, spec.popularityExponent, seed, titles.length);
     this.rng = new Rng((seed ^ 0x1b873593) >>> 0);
   }
 
-  get q(): Float32Array {
-    return this.model.q;
-  }
-
-  get bi(): Float32Array {
-    return this.model.b;
+  titleRows(): Float32Array {
+    return this.rows.titleRows();
   }
 
   beginEpoch(): void {
@@ -316,30 +366,36 @@ export class BprTrainer implements Trainer {
     const from = Math.floor((c * t.n) / C);
     const to = Math.floor(((c + 1) * t.n) / C);
     const step = { lr, reg: this.spec.regFactor, regBias: this.spec.regBias };
-    await inSlices(from, to, stats, y, () => this.runner.reload(), (a, b) => (stats.loss += this.runner.epoch({ n: b - a, u: t.u.subarray(a, b), i: t.i.subarray(a, b), j: t.j.subarray(a, b) }, step)), () => this.runner.readBack());
+    await inSlices(from, to, stats, y, (a, b) => {
+      this.rows.current();
+      stats.loss += this.runner.epoch({ n: b - a, u: t.u.subarray(a, b), i: t.i.subarray(a, b), j: t.j.subarray(a, b) }, step);
+    });
   }
 
   validate(stats: ClockStats): void {
-    const T = this.model.items;
+    this.rows.current();
+    const heap = this.rows.memory.heapF32();
+    const addr = this.rows.memory.heapU32();
+    const T = this.titles.length;
+    const k = this.spec.factors;
+    const score = (u: number, i: number): number => {
+      const pu = this.rows.userFloat(addr, u);
+      const qi = this.rows.titleFloat(i);
+      let s = heap[qi + k]!;
+      for (let f = 0; f < k; f++) s += heap[pu + f]! * heap[qi + f]!;
+      return s;
+    };
     for (const [u, i] of this.held) {
       let j = this.rng.below(T);
       for (let tries = 0; this.seen[u]!.has(j) && tries < 64; tries++) j = this.rng.below(T);
       if (this.seen[u]!.has(j)) continue;
-      stats.validationSum += this.score(u, i) > this.score(u, j) ? 1 : 0;
+      stats.validationSum += score(u, i) > score(u, j) ? 1 : 0;
       stats.validationN++;
     }
   }
 
-  private score(u: number, i: number): number {
-    const k = this.model.factors;
-    let s = this.model.b[i]!;
-    for (let f = 0; f < k; f++) s += this.model.p[u * k + f]! * this.model.q[i * k + f]!;
-    return s;
-  }
-
-  userRow(u: number, out: Float32Array): void {
-    const k = this.model.factors;
-    out.set(this.model.p.subarray(u * k, (u + 1) * k));
-    out[k] = 0;
+  release(): void {
+    this.runner.release();
+    this.rows.release();
   }
 }

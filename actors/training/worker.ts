@@ -139,6 +139,9 @@ export class Worker {
       await this.askJob(JobMsg.Fail, { error: `worker on ${this.node}: ${(err as Error).message}` }).catch(() => undefined);
     } finally {
       if (this.pinned) this.host.params.unpin();
+      // The trainer's ratings and orders were placed beside the rows: give the memory back.
+      const compacted = this.host.params.existingVersion(this.version)?.compact();
+      if (DEBUG && compacted) this.host.log?.('rows compacted', { version: this.version });
     }
   }
 
@@ -185,18 +188,19 @@ export class Worker {
     await this.waitTurn(attempt, -1, shards, true);
 
     const seed = (spec.seed ^ fmix32(fnv1a(FNV_OFFSET, this.node))) >>> 0;
-    const rowOf = (u: LocalUser) => {
-      const a = v.arena(Kind.User, u.shard);
-      return a.view(a.row(u.key));
-    };
     // BPR draws negatives from the whole catalog: every node's titles of this version.
-    const trainer: Trainer = spec.model === 'mf' ? await MfTrainer.create(spec, data, rowOf, mean, seed) : await BprTrainer.create(spec, data, rowOf, await this.catalog(spec, attempt), seed);
+    const trainer: Trainer = spec.model === 'mf' ? await MfTrainer.create(spec, data, v, mean, seed) : await BprTrainer.create(spec, data, v, await this.catalog(spec, attempt), seed);
     if (DEBUG) this.host.log?.('trainer ready', { attempt, seconds: (performance.now() - tp) / 1000 });
-    // Each user's row in its arena, found once: the rows go back every epoch.
-    const userRows = users.map((u) => {
-      const a = v.arena(Kind.User, u.shard);
-      return [a, a.row(u.key)] as const;
-    });
+    try {
+      return await this.epochs(j, v, shards, trainer);
+    } finally {
+      trainer.release();
+    }
+  }
+
+  /** The attempt's epochs, from its start epoch: clocks, the epoch barrier, the checkpoint. */
+  private async epochs(j: JoinAnswer, v: VersionParams, shards: readonly number[], trainer: Trainer): Promise<Outcome> {
+    const { spec, attempt } = j;
     const yielder = new Yielder();
     const C = spec.clocksPerEpoch;
     // The epochs already done are drawn, so that a resumed run continues the same sequence.
@@ -234,10 +238,6 @@ export class Worker {
         await sleep(delay);
       }
       if (DEBUG) this.host.log?.('epoch barrier', { epoch, barrier: (performance.now() - tb) / 1000 });
-      for (let u = 0; u < users.length; u++) {
-        const [a, r] = userRows[u]!;
-        trainer.userRow(u, a.view(r));
-      }
       const tc = performance.now();
       await this.checkpoint(spec, v, attempt, epoch, shards);
       if (DEBUG) this.host.log?.('checkpoint copied', { epoch, seconds: (performance.now() - tc) / 1000 });
@@ -290,41 +290,40 @@ export class Worker {
   /** The pulled title rows, kept for the deltas of the push. */
   private pulled: Float32Array = new Float32Array(0);
 
-  /** Title rows into the trainer's `q` and `bi`, in one ask per owning node; a copy is kept for the deltas. */
+  /** Title rows into the trainer's rows, in one ask per owning node; a copy is kept for the deltas. */
   private async pull(spec: TrainSpec, attempt: number, trainer: Trainer, stats: ClockStats): Promise<void> {
-    const k = spec.factors;
-    const stride = k + 1;
+    const width = spec.factors + 1;
     const titles = trainer.titles;
-    if (this.pulled.length !== titles.length * stride) this.pulled = new Float32Array(titles.length * stride);
+    if (this.pulled.length !== titles.length * width) this.pulled = new Float32Array(titles.length * width);
     const pulled = this.pulled;
-    await this.byOwner(attempt, titles, stride, stats, async (node, idx) => {
+    await this.byOwner(attempt, titles, width, stats, async (node, idx) => {
       const keys = idx.map((i) => titles[i]!);
       const a = await this.host.system.askNode<{ rows: Float32Array }>(node, NodeMsg.Pull, { version: spec.version, attempt, keys } satisfies PullBody, { deadlineMs: ASK_DEADLINE_MS });
       const rows = a.value.rows;
-      for (let j = 0; j < idx.length; j++) pulled.set(rows.subarray(j * stride, (j + 1) * stride), idx[j]! * stride);
+      const t = performance.now();
+      const into = trainer.titleRows();
+      const slot = trainer.slot;
+      for (let j = 0; j < idx.length; j++) {
+        const row = rows.subarray(j * width, (j + 1) * width);
+        pulled.set(row, idx[j]! * width);
+        into.set(row, idx[j]! * slot);
+      }
+      stats.encode += (performance.now() - t) / 1000;
     });
-    const t = performance.now();
-    const { q, bi } = trainer;
-    for (let i = 0; i < titles.length; i++) {
-      q.set(pulled.subarray(i * stride, i * stride + k), i * k);
-      bi[i] = pulled[i * stride + k]!;
-    }
-    stats.encode += (performance.now() - t) / 1000;
   }
 
   /** The trainer's changes to the title rows, as deltas, in one ask per owning node. */
   private async push(spec: TrainSpec, attempt: number, clock: number, trainer: Trainer, stats: ClockStats): Promise<void> {
-    const k = spec.factors;
-    const stride = k + 1;
+    const width = spec.factors + 1;
     const pulled = this.pulled;
-    const { q, bi, titles } = trainer;
-    await this.byOwner(attempt, titles, stride, stats, async (node, idx, pieces) => {
+    const { titles, slot } = trainer;
+    await this.byOwner(attempt, titles, width, stats, async (node, idx, pieces) => {
       const t = performance.now();
-      const deltas = new Float32Array(idx.length * stride);
+      const rows = trainer.titleRows();
+      const deltas = new Float32Array(idx.length * width);
       for (let j = 0; j < idx.length; j++) {
         const i = idx[j]!;
-        for (let f = 0; f < k; f++) deltas[j * stride + f] = q[i * k + f]! - pulled[i * stride + f]!;
-        deltas[j * stride + k] = bi[i]! - pulled[i * stride + k]!;
+        for (let f = 0; f < width; f++) deltas[j * width + f] = rows[i * slot + f]! - pulled[i * width + f]!;
       }
       stats.encode += (performance.now() - t) / 1000;
       const body: PushBody = { version: spec.version, attempt, worker: this.node, clock, pieces, keys: idx.map((i) => titles[i]!), deltas };

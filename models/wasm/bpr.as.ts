@@ -7,12 +7,14 @@
 // TypeScript; this only applies the triples. Pointers are byte offsets; nothing allocates.
 
 /**
- * SGD over triples `us/is/js[0 .. n)`, updating P, Q and the item biases B in place; returns
- * Σ softplus(−x). A triple past the model's `users` or `items` is refused before any
+ * SGD over triples `us/is/js[0 .. n)`, updating the user and item rows in place; returns
+ * Σ softplus(−x). A row is `k` factors then a bias (16-aligned); user u's row is at the
+ * address `userRows[u]` (a u32 table), item i's at `q + i * stride`, its bias the item bias
+ * (a user row's bias is unused). A triple past `users` or `items` is refused before any
  * update: it returns −(t + 1) for its position t.
  */
 export function bprEpoch(
-  p: usize, q: usize, b: usize, us: usize, is: usize, js: usize,
+  userRows: usize, q: usize, stride: usize, us: usize, is: usize, js: usize,
   n: u32, users: u32, items: u32, k: u32,
   lr: f32, reg: f32, regBias: f32,
 ): f64 {
@@ -27,11 +29,9 @@ export function bprEpoch(
   let loss: f64 = 0;
   for (let t: u32 = 0; t < n; t++) {
     const at = <usize>t << 2;
-    const pu = p + <usize>load<u32>(us + at) * rowBytes;
-    const i = <usize>load<u32>(is + at);
-    const j = <usize>load<u32>(js + at);
-    const qi = q + i * rowBytes;
-    const qj = q + j * rowBytes;
+    const pu = <usize>load<u32>(userRows + (<usize>load<u32>(us + at) << 2));
+    const qi = q + <usize>load<u32>(is + at) * stride;
+    const qj = q + <usize>load<u32>(js + at) * stride;
 
     let acc = f32x4.splat(0);
     let f: usize = 0;
@@ -42,8 +42,8 @@ export function bprEpoch(
     for (; f < rowBytes; f += 4) l0 += load<f32>(pu + f) * (load<f32>(qi + f) - load<f32>(qj + f));
     const dot = (l0 + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
 
-    const bip = b + (i << 2);
-    const bjp = b + (j << 2);
+    const bip = qi + rowBytes;
+    const bjp = qj + rowBytes;
     const bi = load<f32>(bip);
     const bj = load<f32>(bjp);
     const x = <f64>(bi - bj + dot);

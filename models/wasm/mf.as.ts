@@ -2,8 +2,9 @@
 // dist/models/wasm/kernels.wasm (through kernels.as.ts), never by tsc (tsconfig excludes models/wasm). The loader is
 // models/mf-wasm.ts, which owns the memory layout; this module only computes.
 //
-// The hot loop of biased MF by SGD, the contract of `sgdEpoch` in models/mf.ts, over arrays
-// the loader placed in this module's linear memory. The dot product is four f32x4
+// The hot loop of biased MF by SGD, the contract of `sgdEpoch` in models/mf.ts, over rows
+// (factors, then the bias) placed in this module's linear memory: by the loader for a
+// one-process run, or by the parameter arenas of a node's shards, trained in place. The dot product is four f32x4
 // accumulators (group of four g into accumulator g mod 4), factors past the last whole group
 // added to lane 0, then (a0 + a1) + (a2 + a3) and its lanes (l0 + l1) + (l2 + l3): the order
 // the reference (`dotMf`) spells out, so that both agree within float rounding. Pointers are
@@ -11,7 +12,7 @@
 //
 // Speed: the order's rows are read at random, so they are taken a block at a time: a tight
 // gather loop (independent loads, many misses in flight) copies the block's records into a
-// small scratch and, when P and Q exceed the cache, touches their rows; then the update loop
+// small scratch, as row addresses, and, when the rows exceed the cache, touches them; then the update loop
 // reads the scratch sequentially and finds its rows in cache. At 32 factors (unrolled) and at
 // any multiple of 16, the loop computes the next row's dot product before this row's update,
 // which waits on e: the two overlap.
@@ -33,60 +34,67 @@ export function checkOrder(order: usize, n: u32, rows: u32): i32 {
 }
 
 /**
- * SGD over the rows `order[0 .. n)`, updating P, Q, bu and bi in place; returns the sum of
- * e² (each e before its row's update). Every order entry must be a row of the table (below
- * `rows`): the loader checks the whole epoch's order first with `checkOrder`, then may run it
- * in several calls (V8 moves a long-running call to optimised code only at its next call).
+ * SGD over the rows `order[0 .. n)`, updating the user and item rows in place; returns the
+ * sum of e² (each e before its row's update). Every order entry must be a row of the table
+ * (below `rows`): the loader checks the whole epoch's order first with `checkOrder`, then may
+ * run it in several calls (V8 moves a long-running call to optimised code only at its next call).
+ *
+ * Rows are addressed, not indexed: a row is `k` factors then the bias (16-aligned); user u's
+ * row is at the address `users[u]` (a u32 table: user rows may lie anywhere, in the arenas
+ * of several shards), item i's at `q + i * stride`.
  *
  * `records` holds the table's rows, 16 bytes each (user u32, item u32, rating f32, unused);
- * `scratch` has room for `block + 1` of them (the gathered block and a copy of its last);
- * `touch` asks the gather to load the block's P and Q rows ahead (worth it when they do not
- * stay in cache).
+ * `scratch` has room for `block + 1` of them (the gathered block, as row addresses, and a copy
+ * of its last); `touch` asks the gather to load the block's rows ahead (worth it when they do
+ * not stay in cache).
  */
 export function sgdEpoch(
-  p: usize, q: usize, bu: usize, bi: usize,
+  users: usize, q: usize, stride: usize,
   records: usize, order: usize, scratch: usize, block: u32, touch: bool,
   n: u32, k: u32,
   mu: f32, lr: f32, regUser: f32, regItem: f32, regUserBias: f32, regItemBias: f32,
 ): f64 {
-  const rowBytes = <usize>k << 2;
+  const factorBytes = <usize>k << 2;
   let sse: f64 = 0;
   for (let c: u32 = 0; c < n; c += block) {
     const m = min(block, n - c);
-    gather(records, order + (<usize>c << 2), scratch, m, touch, p, q, rowBytes);
-    if (k == 32) sse = update32(sse, p, q, bu, bi, scratch, m, mu, lr, regUser, regItem, regUserBias, regItemBias);
-    else if ((k & 15) == 0) sse = update16(sse, p, q, bu, bi, scratch, m, rowBytes, mu, lr, regUser, regItem, regUserBias, regItemBias);
-    else sse = updateAny(sse, p, q, bu, bi, scratch, m, k, mu, lr, regUser, regItem, regUserBias, regItemBias);
+    gather(records, order + (<usize>c << 2), scratch, m, touch, users, q, stride, factorBytes);
+    if (k == 32) sse = update32(sse, scratch, m, mu, lr, regUser, regItem, regUserBias, regItemBias);
+    else if ((k & 15) == 0) sse = update16(sse, scratch, m, factorBytes, mu, lr, regUser, regItem, regUserBias, regItemBias);
+    else sse = updateAny(sse, scratch, m, k, mu, lr, regUser, regItem, regUserBias, regItemBias);
   }
   return sse;
 }
 
 /**
- * Copies the records of `order[0 .. m)` into `scratch` and, if `touch`, loads one word of
- * every cache line of their P and Q rows, so that the update loop finds them in cache: the loads are
- * independent of each other, so many misses are in flight at once (WebAssembly has no
- * prefetch instruction; a load of an unused value is kept by both Binaryen and V8).
+ * Copies the records of `order[0 .. m)` into `scratch` as (user row address, item row
+ * address, rating) and, if `touch`, loads one word of every cache line of those rows (bias
+ * included), so that the update loop finds them in cache: the loads are independent of each
+ * other, so many misses are in flight at once (WebAssembly has no prefetch instruction; a
+ * load of an unused value is kept by both Binaryen and V8).
  */
 // @ts-ignore: decorator
-@inline function gather(records: usize, order: usize, scratch: usize, m: u32, touch: bool, p: usize, q: usize, rowBytes: usize): void {
+@inline function gather(records: usize, order: usize, scratch: usize, m: u32, touch: bool, users: usize, q: usize, stride: usize, factorBytes: usize): void {
   for (let t: u32 = 0; t < m; t++) {
-    const rec = v128.load(records + <usize>load<u32>(order + (<usize>t << 2)) * RECORD);
-    v128.store(scratch + <usize>t * RECORD, rec);
+    const rec = records + <usize>load<u32>(order + (<usize>t << 2)) * RECORD;
+    const s = scratch + <usize>t * RECORD;
+    store<u32>(s, load<u32>(users + (<usize>load<u32>(rec) << 2)));
+    store<u32>(s, <u32>(q + <usize>load<u32>(rec, 4) * stride), 4);
+    store<f32>(s, load<f32>(rec, 8), 8);
   }
   // A copy of the last record past the block: the update loop's look-ahead reads it.
   v128.store(scratch + <usize>m * RECORD, v128.load(scratch + <usize>(m - 1) * RECORD));
   if (!touch) return;
-  const last = rowBytes - 4;
   for (let t: u32 = 0; t < m; t++) {
     const s = scratch + <usize>t * RECORD;
-    const pu = p + <usize>load<u32>(s) * rowBytes;
-    const qi = q + <usize>load<u32>(s, 4) * rowBytes;
-    for (let f: usize = 0; f < last; f += 64) {
+    const pu = <usize>load<u32>(s);
+    const qi = <usize>load<u32>(s, 4);
+    for (let f: usize = 0; f < factorBytes; f += 64) {
       load<u32>(pu + f);
       load<u32>(qi + f);
     }
-    load<u32>(pu + last);
-    load<u32>(qi + last);
+    load<u32>(pu + factorBytes);
+    load<u32>(qi + factorBytes);
   }
 }
 
@@ -184,22 +192,20 @@ export function sgdEpoch(
  */
 // @ts-ignore: decorator
 @inline function update32(
-  sse: f64, p: usize, q: usize, bu: usize, bi: usize, scratch: usize, m: u32,
+  sse: f64, scratch: usize, m: u32,
   mu: f32, lr: f32, regUser: f32, regItem: f32, regUserBias: f32, regItemBias: f32,
 ): f64 {
   const shrinkBu = f32(1) - lr * regUserBias;
   const shrinkBi = f32(1) - lr * regItemBias;
   const sP = f32x4.splat(f32(1) - lr * regUser);
   const sQ = f32x4.splat(f32(1) - lr * regItem);
-  let u = <usize>load<u32>(scratch);
-  let i = <usize>load<u32>(scratch, 4);
-  let dot = dot32(p + (u << 7), q + (i << 7));
+  let pu = <usize>load<u32>(scratch);
+  let qi = <usize>load<u32>(scratch, 4);
+  let dot = dot32(pu, qi);
   for (let t: u32 = 0; t < m; t++) {
     const s = scratch + <usize>t * RECORD;
-    const pu = p + (u << 7);
-    const qi = q + (i << 7);
-    const bup = bu + (u << 2);
-    const bip = bi + (i << 2);
+    const bup = pu + 128;
+    const bip = qi + 128;
     const oldBu = load<f32>(bup);
     const oldBi = load<f32>(bip);
     const e = load<f32>(s, 8) - (mu + oldBu + oldBi + dot);
@@ -207,10 +213,8 @@ export function sgdEpoch(
     const g = lr * e;
     store<f32>(bup, oldBu * shrinkBu + g);
     store<f32>(bip, oldBi * shrinkBi + g);
-    const un = <usize>load<u32>(s, RECORD);
-    const iNext = <usize>load<u32>(s, RECORD + 4);
-    const pn = p + (un << 7);
-    const qn = q + (iNext << 7);
+    const pn = <usize>load<u32>(s, RECORD);
+    const qn = <usize>load<u32>(s, RECORD + 4);
     let nextDot = dot32(pn, qn);
     // Stored (into the next record's unused word) only so that V8 computes it here, before
     // the update: it would otherwise schedule the arithmetic late, next to its use.
@@ -226,33 +230,31 @@ export function sgdEpoch(
     step32(pu, qi, 80, sP, sQ, gv);
     step32(pu, qi, 96, sP, sQ, gv);
     step32(pu, qi, 112, sP, sQ, gv);
-    if (un == u || iNext == i) nextDot = dot32(pn, qn);
-    u = un;
-    i = iNext;
+    if (pn == pu || qn == qi) nextDot = dot32(pn, qn);
+    pu = pn;
+    qi = qn;
     dot = nextDot;
   }
   return sse;
 }
 
-/** `update32` for any `k` a multiple of 16 (`rowBytes` = 4k): the rows four vectors at a time. */
+/** `update32` for any `k` a multiple of 16 (`rowBytes` = 4k, the factors' bytes; the bias follows): the rows four vectors at a time. */
 // @ts-ignore: decorator
 @inline function update16(
-  sse: f64, p: usize, q: usize, bu: usize, bi: usize, scratch: usize, m: u32, rowBytes: usize,
+  sse: f64, scratch: usize, m: u32, rowBytes: usize,
   mu: f32, lr: f32, regUser: f32, regItem: f32, regUserBias: f32, regItemBias: f32,
 ): f64 {
   const shrinkBu = f32(1) - lr * regUserBias;
   const shrinkBi = f32(1) - lr * regItemBias;
   const sP = f32x4.splat(f32(1) - lr * regUser);
   const sQ = f32x4.splat(f32(1) - lr * regItem);
-  let u = <usize>load<u32>(scratch);
-  let i = <usize>load<u32>(scratch, 4);
-  let dot = dot16(p + u * rowBytes, q + i * rowBytes, rowBytes);
+  let pu = <usize>load<u32>(scratch);
+  let qi = <usize>load<u32>(scratch, 4);
+  let dot = dot16(pu, qi, rowBytes);
   for (let t: u32 = 0; t < m; t++) {
     const s = scratch + <usize>t * RECORD;
-    const pu = p + u * rowBytes;
-    const qi = q + i * rowBytes;
-    const bup = bu + (u << 2);
-    const bip = bi + (i << 2);
+    const bup = pu + rowBytes;
+    const bip = qi + rowBytes;
     const oldBu = load<f32>(bup);
     const oldBi = load<f32>(bip);
     const e = load<f32>(s, 8) - (mu + oldBu + oldBi + dot);
@@ -260,10 +262,8 @@ export function sgdEpoch(
     const g = lr * e;
     store<f32>(bup, oldBu * shrinkBu + g);
     store<f32>(bip, oldBi * shrinkBi + g);
-    const un = <usize>load<u32>(s, RECORD);
-    const iNext = <usize>load<u32>(s, RECORD + 4);
-    const pn = p + un * rowBytes;
-    const qn = q + iNext * rowBytes;
+    const pn = <usize>load<u32>(s, RECORD);
+    const qn = <usize>load<u32>(s, RECORD + 4);
     let nextDot = dot16(pn, qn, rowBytes);
     store<f32>(s, nextDot, RECORD + 12); // as in update32: keeps the dot product before the update
     const gv = f32x4.splat(g);
@@ -273,9 +273,9 @@ export function sgdEpoch(
       step32(pu + f, qi + f, 32, sP, sQ, gv);
       step32(pu + f, qi + f, 48, sP, sQ, gv);
     }
-    if (un == u || iNext == i) nextDot = dot16(pn, qn, rowBytes);
-    u = un;
-    i = iNext;
+    if (pn == pu || qn == qi) nextDot = dot16(pn, qn, rowBytes);
+    pu = pn;
+    qi = qn;
     dot = nextDot;
   }
   return sse;
@@ -284,7 +284,7 @@ export function sgdEpoch(
 /** The updates of the `m` gathered records at any `k`. */
 // @ts-ignore: decorator
 @inline function updateAny(
-  sse: f64, p: usize, q: usize, bu: usize, bi: usize, scratch: usize, m: u32, k: u32,
+  sse: f64, scratch: usize, m: u32, k: u32,
   mu: f32, lr: f32, regUser: f32, regItem: f32, regUserBias: f32, regItemBias: f32,
 ): f64 {
   const shrinkP = f32(1) - lr * regUser;
@@ -297,14 +297,12 @@ export function sgdEpoch(
   const k4Bytes = <usize>(k & ~3) << 2;
   for (let t: u32 = 0; t < m; t++) {
     const s = scratch + <usize>t * RECORD;
-    const u = <usize>load<u32>(s);
-    const i = <usize>load<u32>(s, 4);
-    const pu = p + u * rowBytes;
-    const qi = q + i * rowBytes;
+    const pu = <usize>load<u32>(s);
+    const qi = <usize>load<u32>(s, 4);
 
     const dot = dotAny(pu, qi, k);
-    const bup = bu + (u << 2);
-    const bip = bi + (i << 2);
+    const bup = pu + rowBytes;
+    const bip = qi + rowBytes;
     const oldBu = load<f32>(bup);
     const oldBi = load<f32>(bip);
     const e = load<f32>(s, 8) - (mu + oldBu + oldBi + dot);

@@ -51,7 +51,8 @@ export function startNodeProcess(args: string[], opts: NodeProcessOptions = {}):
   let outTail = '';
   let exitedAt: number | undefined;
   child.stderr!.on('data', (d: Buffer) => {
-    err = (err + d.toString()).slice(-8192);
+    // Enough for a failed test to show what the node did (training workers log each step).
+    err = (err + d.toString()).slice(-(1 << 20));
   });
   const exited = new Promise<number | string>((resolve) =>
     child.on('exit', (code, signal) => {
