@@ -136,7 +136,16 @@ async function cluster(label: string) {
     live.server = undefined;
     live.children.length = 0;
   };
-  return { add, reel, train, scoreOn, stop };
+  /** Waits until every shard is owned where placement puts it, no handoff in flight (a job started during a rebalance would restart). */
+  const balanced = async () => {
+    for (let delay = 100; ; delay = Math.min(2_000, delay * 2)) {
+      // Exit 3 while degraded: the report is read whatever the code.
+      const r = JSON.parse((await runReel(['status', '--json', ...flags], { timeoutMs: 60_000 })).stdout) as { healthy: boolean; misplaced: unknown[]; nodes: Array<{ handingOff: number }> };
+      if (r.healthy && r.misplaced.length === 0 && r.nodes.every((n) => n.handingOff === 0)) return;
+      await new Promise((res) => setTimeout(res, delay));
+    }
+  };
+  return { add, reel, train, scoreOn, stop, balanced };
 }
 
 /** Updates/s of a distributed run: ratings × epochs over the epochs' wall time (barrier to checkpoint), the first epoch left out (activation, JIT). */
@@ -278,7 +287,9 @@ async function distSpeed(work: string, out: Record<string, unknown>): Promise<vo
     out.dist_load_s = Number(((performance.now() - t0) / 1000).toFixed(1));
     const w1 = await b.train('synw1', 1, DIST_SYN_EPOCHS, DIST_SYN_FLAGS);
     await b.add('n2');
+    await b.balanced();
     const w2 = await b.train('synw2', 2, DIST_SYN_EPOCHS, DIST_SYN_FLAGS);
+    if (process.env.BENCH_VERBOSE) console.error(JSON.stringify({ w1: w1.history, w2: w2.history }));
     const r1 = distRate(w1.history);
     const r2 = distRate(w2.history);
     out.dist_dataset = SYN_DIST;

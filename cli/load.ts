@@ -1,6 +1,7 @@
 import { ingestAcked, Kind, NotAcknowledged, TitleMsg, UserMsg, type TitleMetadataBody } from '../actors/index.js';
-import { BadLines, type DataReader, type Tag, type Title } from '../data/index.js';
-import type { ActorSystem } from '../runtime/index.js';
+import { BadLines, type DataReader, type Rating, type Tag, type Title } from '../data/index.js';
+import type { ClusterClient } from '../cluster/index.js';
+import { shardOf, type ActorSystem } from '../runtime/index.js';
 import { operatorClient } from './cluster-connect.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { loadSources, type LoadReaders } from './load-sources.js';
@@ -41,6 +42,60 @@ export interface LoadSummary {
   /** Time to write every actor's snapshot at the end (absent with --no-flush). */
   flush_seconds?: number;
   ratings_per_s: number;
+  /**
+   * Records sent again because their shards were taken over during the load (absent when
+   * none was): `applied` are ratings the takeover had lost, applied again.
+   */
+  resent?: { shards: number[]; from: string[]; rounds: number; ratings: number; applied: number; titles: number; tags: number };
+}
+
+/** Rounds of sending again what takeovers lost, before a load gives up. */
+const MAX_RESEND_ROUNDS = 3;
+
+/** What a node's `takeovers` handler answers (`cluster/node.ts`). */
+interface TakeoverAnswer {
+  node: string;
+  mark: number;
+  takeovers: Array<{ shard: number; from: string }>;
+  complete: boolean;
+}
+
+/**
+ * The shards that every node took over (claimed without a release) since its mark in
+ * `since`, and the marks now. A node whose log forgot entries since its mark counts as
+ * having taken over every shard. Asks every member and every owner.
+ */
+async function takeoversSince(client: ClusterClient, since: Record<string, number>): Promise<{ marks: Record<string, number>; shards: Set<number>; from: Set<string> }> {
+  await client.view.refresh();
+  const nodes = new Set([...client.view.members.keys(), ...client.owners().filter((o) => o !== '')]);
+  const settled = await Promise.allSettled([...nodes].map((n) => client.system.askNode<TakeoverAnswer>(n, 'takeovers', { since }, { deadlineMs: 10_000 })));
+  const marks: Record<string, number> = { ...since };
+  const shards = new Set<number>();
+  const from = new Set<string>();
+  for (const r of settled) {
+    if (r.status !== 'fulfilled') continue;
+    const a = r.value.value;
+    marks[a.node] = a.mark;
+    if (!a.complete) for (let x = 0; x < client.system.options.shardCount; x++) shards.add(x);
+    for (const t of a.takeovers) {
+      shards.add(t.shard);
+      from.add(t.from);
+    }
+  }
+  return { marks, shards, from };
+}
+
+/** The records of `readers` that go to an actor on one of `shards`: a rating to its user's or its title's, titles and tags to their title's. */
+function onShards(readers: LoadReaders, shards: ReadonlySet<number>, S: number): SendReaders {
+  const titleIn = (item: string) => shards.has(shardOf(Kind.Title, item, S));
+  async function* only<T>(records: AsyncIterable<T>, keep: (r: T) => boolean): AsyncGenerator<T> {
+    for await (const r of records) if (keep(r)) yield r;
+  }
+  return {
+    ...(readers.titles && { titles: only(readers.titles, (t) => titleIn(t.id)) }),
+    ...(readers.tags && { tags: only(readers.tags, (t) => titleIn(t.item)) }),
+    ...(readers.ratings && { ratings: only(readers.ratings, (r) => titleIn(r.item) || shards.has(shardOf(Kind.User, r.user, S))) }),
+  };
 }
 
 /** A title as the metadata its actor keeps (after `reel.v1.Title`). */
@@ -87,10 +142,21 @@ async function check(readers: LoadReaders, out: Output): Promise<{ titles: numbe
   return counts;
 }
 
-/** Sends every record of `readers` as asks, tallying the answers into `s`. */
-async function send(system: ActorSystem, readers: LoadReaders, s: LoadSummary, bar: ProgressBar): Promise<void> {
+/** What `send` reads: each kind's records. */
+interface SendReaders {
+  titles?: AsyncIterable<Title>;
+  tags?: AsyncIterable<Tag>;
+  ratings?: AsyncIterable<Rating>;
+}
+
+/**
+ * Sends every record of `readers` as asks, tallying the answers into `s`. `pass` tells the
+ * message ids of one pass from another's (a record sent again must run again, not be answered
+ * from the first send's remembered answer).
+ */
+async function send(system: ActorSystem, readers: SendReaders, s: Pick<LoadSummary, 'ratings' | 'titles' | 'tags'>, bar: ProgressBar, pass = ''): Promise<void> {
   let done = 0;
-  const idPrefix = `load.${system.incarnation}.`;
+  const idPrefix = `load.${system.incarnation}.${pass}`;
   const onBatch = () => bar.update(done);
   if (readers.titles) {
     await ingestAcked(system, readers.titles, {
@@ -141,6 +207,7 @@ function render(s: LoadSummary): string[] {
     `ratings: ${s.ratings.sent === 0 ? 'none' : `${n(s.ratings.sent)} sent, ${n(s.ratings.applied)} applied, ${n(s.ratings.repeated)} repeated (already held)`}`,
     `titles:  ${s.titles.sent === 0 ? 'none' : `${n(s.titles.sent)} sent, ${n(s.titles.changed)} changed, ${n(s.titles.unchanged)} unchanged`}`,
     `tags:    ${s.tags.sent === 0 ? 'none' : `${n(s.tags.sent)} sent, on ${n(s.tags.titles)} titles; ${n(s.tags.changed)} messages changed a title`}`,
+    ...(s.resent ? [`sent again: shards ${s.resent.shards.join(', ')} were taken over from ${s.resent.from.join(', ')} without a handoff; ${n(s.resent.ratings)} ratings sent again, ${n(s.resent.applied)} of them lost and applied again`] : []),
     `bad lines skipped: ${bad}`,
     `loaded in ${s.seconds.toFixed(2)} s (checking the data took ${s.check_seconds.toFixed(2)} s)${rate}`,
   ];
@@ -175,6 +242,8 @@ export async function runLoad(flags: LoadFlags, out: Output): Promise<number> {
   const t1 = performance.now();
   try {
     out.info(`reel: loading into cluster '${settings.prefix}' at ${settings.nats}`);
+    // Actors acknowledge what they hold in memory; a shard taken over meanwhile loses it.
+    let marks = (await takeoversSince(client, {})).marks;
     const bar = progressBar(out, 'load', counts.titles + counts.tags + counts.ratings, 'records');
     // Lines were checked (or are skipped, as counted above): the second pass only needs to skip the same ones.
     const again = new BadLines();
@@ -186,7 +255,8 @@ export async function runLoad(flags: LoadFlags, out: Output): Promise<number> {
     if (again.count !== bad.count || s.ratings.sent !== counts.ratings || s.titles.sent !== counts.titles || s.tags.sent !== counts.tags) {
       throw new CliError(`the data changed while it loaded (${again.count} bad lines now, ${bad.count} when checked): load it again`);
     }
-    if (flags.flush !== false) {
+    const flush = async () => {
+      if (flags.flush === false) return;
       // Actors hold what they applied in memory: their snapshots make it survive a crash of their node.
       const t = performance.now();
       const g = await client.scatter.gather<{ unwritten: number }>('flush', undefined, { deadlineMs: 120_000 });
@@ -194,7 +264,36 @@ export async function runLoad(flags: LoadFlags, out: Output): Promise<number> {
       if (g.missingShards.length > 0 || unwritten > 0) {
         throw new CliError(`loaded, but ${unwritten} actors' snapshots could not be written and ${g.missingShards.length} shards did not answer: a crash of their nodes would lose what they hold; run reel load again`);
       }
-      s.flush_seconds = Number(((performance.now() - t) / 1000).toFixed(3));
+      s.flush_seconds = Number(((s.flush_seconds ?? 0) + (performance.now() - t) / 1000).toFixed(3));
+    };
+    await flush();
+    // A shard claimed from an owner that had not released it (its lease ran out: a crash, a
+    // pause, a lost connection) lost whatever its actors had not written: its records go again,
+    // under new message ids, and each actor applies only what it lacks.
+    for (let round = 1; ; round++) {
+      const lost = await takeoversSince(client, marks);
+      marks = lost.marks;
+      if (lost.shards.size === 0) break;
+      if (round > MAX_RESEND_ROUNDS) {
+        throw new CliError(`shards ${[...lost.shards].sort((a, b) => a - b).join(', ')} were taken over again while their records were sent again (${MAX_RESEND_ROUNDS} rounds): what their actors held may be lost; run reel load again once the cluster is steady (reel status)`);
+      }
+      const r = (s.resent ??= { shards: [], from: [], rounds: 0, ratings: 0, applied: 0, titles: 0, tags: 0 });
+      r.rounds = round;
+      r.shards = [...new Set([...r.shards, ...lost.shards])].sort((a, b) => a - b);
+      r.from = [...new Set([...r.from, ...lost.from])].sort();
+      out.info(`reel: ${lost.shards.size} shards were taken over during the load from ${[...lost.from].sort().join(', ')} without a handoff: what their actors had not written is lost; sending their records again`);
+      const tally = { ratings: { sent: 0, applied: 0, repeated: 0 }, titles: { sent: 0, changed: 0, unchanged: 0 }, tags: { sent: 0, titles: 0, changed: 0 } };
+      const again = progressBar(out, `again (${round})`, counts.titles + counts.tags + counts.ratings, 'records');
+      try {
+        await send(client.system, onShards(sources.readers({ skipBad: true, bad: new BadLines() }), lost.shards, client.system.options.shardCount), tally, again, `again${round}.`);
+      } finally {
+        again.stop();
+      }
+      r.ratings += tally.ratings.sent;
+      r.applied += tally.ratings.applied;
+      r.titles += tally.titles.sent;
+      r.tags += tally.tags.sent;
+      await flush();
     }
   } catch (err) {
     if (err instanceof NotAcknowledged) {

@@ -133,6 +133,12 @@ export class ClusterNode {
       // `flush`: writes every active actor's snapshot (by passivating it), so that what was loaded
       // survives a crash of this node; answers how many could not be written.
       system.registerNodeHandler('flush', async () => ({ unwritten: await system.passivateWhere(() => true, 60_000) }));
+      // `takeovers`: the shards this node claimed without a release after the caller's mark for
+      // it (`since[node]`), so that a writer that acknowledged before writing can send them again.
+      system.registerNodeHandler('takeovers', (_shards, body) => {
+        const since = (body as { since?: Record<string, unknown> } | undefined)?.since?.[o.nodeId];
+        return { node: o.nodeId, incarnation: system.incarnation, ...ownership.takeovers.since(typeof since === 'number' ? since : 0) };
+      });
       system.registerNodeHandler('drain', () => {
         void nodeRef.node!.drain().catch(() => undefined);
         return { draining: true };

@@ -1,5 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import type { Clock, ShardId, ShardOwnership } from '../runtime/index.js';
+import { TakeoverLog } from './takeovers.js';
 import { BucketHistogram } from './bucket-histogram.js';
 import { isRevisionConflict, json, readJson } from './cluster-kv.js';
 import { isShardOwner, PLACEMENT_KEY, type ClusterView, type ShardOwner, type ShardRecord } from './cluster-view.js';
@@ -87,6 +88,8 @@ export class OwnershipManager implements ShardOwnership {
   readonly stats = { claims: 0, lost: 0, released: 0, rebalances: 0, handoffFailures: 0 };
   /** Seconds from taking the rebalance lock to the last release write, per completed handoff. */
   readonly handoffDurations = new BucketHistogram(HANDOFF_BUCKETS_S);
+  /** Shards claimed from an owner that had not released them: what it held unwritten is gone. */
+  readonly takeovers = new TakeoverLog();
 
   constructor(
     private readonly view: ClusterView,
@@ -364,6 +367,8 @@ export class OwnershipManager implements ShardOwnership {
     this.releasing[s] = 0;
     this.view.noteShardWrite(s, value, revision);
     this.stats.claims++;
+    // An entry that names an owner (or cannot be read) was not released by a handoff.
+    if (rec.revision > 0 && rec.value?.owner !== '') this.takeovers.note(s, rec.value?.owner ?? '?', this.clock.wallMs());
     return s;
   }
 

@@ -169,3 +169,36 @@ describe('reel load while a shard moves', () => {
     expect(new Set(c.client.owners())).toEqual(new Set(['n1']));
   });
 });
+
+describe('reel load when a node pauses past its lease', () => {
+  const { c, held, warnings } = clusterPerDescribe('loadpause', 2);
+
+  it('load - a node paused past its lease mid-load: its shards are taken over, the records of those shards are sent again, and every rating is held once (none lost)', async () => {
+    const child = spawn(process.execPath, [builtCli(), 'load', '--nats', c.nats.url, '--prefix', c.prefix, '--data', ml100k, '--json'], { cwd: c.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    await waitFor('the load sending ratings', () => /load \[[=-]+\] \d+% \| ([2-9],\d{3}|\d{2,3},\d{3})\//.test(stderr) || child.exitCode !== null, { timeoutMs: 60_000, intervalMs: 20 });
+    expect(child.exitCode, `the load ended before n2 could be paused: ${stderr}`).toBeNull();
+    // n2 stops with what its actors applied in memory, unwritten; n1 takes its shards once its leases run out.
+    c.nodes[1]!.kill('SIGSTOP');
+    try {
+      await waitFor('n1 owning every shard', async () => {
+        await c.client.view.refresh();
+        return c.client.owners().every((o) => o === 'n1');
+      }, { timeoutMs: 60_000, intervalMs: 100, describe: () => c.client.owners().join(',') });
+    } finally {
+      c.nodes[1]!.kill('SIGCONT');
+    }
+    expect(await exited, stderr).toBe(0);
+    const s = summaryOf(stdout);
+    expect(s.ratings.sent).toBe(100_000);
+    expect(s.resent?.from, stdout).toContain('n2');
+    // Some of what n2 held was lost with it and is applied again, not reported as repeated.
+    expect(s.resent!.applied).toBeGreaterThan(0);
+    expect(stderr).toMatch(/shards were taken over during the load from [^:]*n2/);
+    expect(await held(), warnings()).toEqual({ users: 100_000, titles: 100_000, named: 1682 });
+  });
+});
