@@ -4,7 +4,7 @@ import { Kind, NodeParams, registerReelActors, type InteractionBody } from '../i
 import { WasmArena } from '../../models/index.js';
 import { initialRow, ParamArena, VersionParams } from './arena.js';
 import { TitleInterner, UserHistory } from './node-params.js';
-import { COMPUTE_SLICE_ROWS, localData, MfTrainer, Yielder, type LocalUser } from './trainers.js';
+import { BprTrainer, COMPUTE_SLICE_ROWS, localData, MfTrainer, Yielder, type LocalUser } from './trainers.js';
 import { MemoryBlobStore, MemoryModelRegistry } from './memory-stores.js';
 import { NodeMsg, type PushBody } from './messages.js';
 import { NodeTraining } from './node-training.js';
@@ -255,6 +255,37 @@ describe('training views of histories', () => {
     expect(grown.u1998).toEqual(still.u1998);
     expect(grown.q).toEqual(still.q);
     expect(grown.loss).toBe(still.loss);
+  });
+
+  it('trainer - --kernel ts trains the same rows in place as the WebAssembly kernel (MF and BPR)', async () => {
+    const titles = new TitleInterner();
+    const users: LocalUser[] = Array.from({ length: 300 }, (_, u) => ({ shard: u % 3, key: `u${u}`, history: new UserHistory() }));
+    for (let j = 0; j < 6_000; j++) users[j % 300]!.history.push(titles.index(`t${(j * 7919) % 200}`), 1 + (j % 5));
+    const catalog = Array.from({ length: 200 }, (_, i) => `t${i}`).sort();
+    const run = async (model: 'mf' | 'bpr', kernel: 'ts' | 'wasm') => {
+      const spec = { version: 'v', model, factors: 7, epochs: 1, lr: 0.05, lrDecay: 1, regFactor: 0.02, regBias: 0.01, initStd: 0.1, seed: 1, clocksPerEpoch: 1, consistency: { kind: 'bsp' }, validationFraction: 0.1, workerTimeoutMs: 1_000, keepCheckpoints: 1, kernel, negatives: 'uniform', popularityExponent: 0 } as const;
+      const data = await localData(spec, users, titles);
+      const v = new VersionParams('v', { factors: 7, seed: 1, initStd: 0.1 });
+      const t = model === 'mf' ? await MfTrainer.create(spec, data, v, 3, 5) : await BprTrainer.create(spec, data, v, catalog, 5);
+      const q = t.titleRows();
+      for (let i = 0; i < q.length; i++) q[i] = Math.sin(i) * 0.1;
+      const stats = { loss: 0, n: 0, validationSum: 0, validationN: 0, compute: 0, encode: 0, nats: 0, wait: 0 };
+      t.beginEpoch();
+      await t.clock(0, 1, 0.05, stats, new Yielder());
+      t.validate(stats);
+      const rows = users.map((u) => [...v.arena(Kind.User, u.shard).copyOf(u.key)!]).flat();
+      return { rows, q: [...t.titleRows()], loss: stats.loss, n: stats.n, validation: stats.validationSum / stats.validationN };
+    };
+    for (const model of ['mf', 'bpr'] as const) {
+      const [ts, wasm] = [await run(model, 'ts'), await run(model, 'wasm')];
+      expect(ts.n).toBe(wasm.n);
+      expect(ts.n).toBeGreaterThan(4_000);
+      expect(Math.abs(ts.loss - wasm.loss) / wasm.loss).toBeLessThan(1e-4);
+      expect(ts.validation).toBeCloseTo(wasm.validation, 4);
+      const diff = (a: number[], b: number[]) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
+      expect(diff(ts.rows, wasm.rows), model).toBeLessThan(1e-4);
+      expect(diff(ts.q, wasm.q), model).toBeLessThan(1e-4);
+    }
   });
 
   it('arena - a version compacts into a fresh memory once a trainer\'s arrays are given back, its rows unchanged', async () => {
