@@ -48,7 +48,9 @@ describe('training across node processes', { timeout: 150_000 }, () => {
   beforeAll(async () => {
     [train, test] = await Promise.all([read('u1.base'), read('u1.test')]);
     // The workers' step-by-step log: kept, and shown when a test fails (a hang says where it stopped).
-    c = await startTestCluster({ nodes: 2, shardCount: S, label: 'train', reelActors: true, metrics: true, env: { REEL_TRAIN_DEBUG: '1' } });
+    // The default lease (3 s): training a shard's actors on a busy 2-core machine can stall a node
+    // past the tests' fast 1 s lease, and each lease lost starts the job again from its checkpoint.
+    c = await startTestCluster({ nodes: 2, shardCount: S, label: 'train', reelActors: true, metrics: true, env: { REEL_TRAIN_DEBUG: '1' }, defaultTimings: true });
     await c.waitBalanced();
     await load(c, 'u1.base', train.length);
     const table = await ratingsTableFrom(train);

@@ -45,7 +45,7 @@ function nodeArgs(url: string, id: string, prefix: string, shardCount: number, m
  * `metrics`: every node serves Prometheus metrics on a free port, named by `metricsPort` in its `ready` event.
  * `reelActors`: the nodes host reel's user and title actors and training, instead of the test actor.
  */
-export async function startTestCluster(opts: { nodes: number; shardCount?: number; label: string; metrics?: boolean; nats?: NatsServerHandle; reelActors?: boolean; env?: Record<string, string> }): Promise<TestCluster> {
+export async function startTestCluster(opts: { nodes: number; shardCount?: number; label: string; metrics?: boolean; nats?: NatsServerHandle; reelActors?: boolean; env?: Record<string, string>; defaultTimings?: boolean }): Promise<TestCluster> {
   const nats = opts.nats ?? (await startNatsServer());
   const prefix = uniquePrefix(opts.label);
   const shardCount = opts.shardCount ?? 128;
@@ -53,7 +53,7 @@ export async function startTestCluster(opts: { nodes: number; shardCount?: numbe
   const all: NodeProcess[] = [];
   const addNode = async (id: string, o: { env?: Record<string, string>; defaultTimings?: boolean } = {}) => {
     const env = { ...opts.env, ...o.env };
-    const p = startNodeProcess(nodeArgs(nats.url, id, prefix, shardCount, Boolean(opts.metrics), !o.defaultTimings, Boolean(opts.reelActors)), Object.keys(env).length > 0 ? { env } : {});
+    const p = startNodeProcess(nodeArgs(nats.url, id, prefix, shardCount, Boolean(opts.metrics), !(o.defaultTimings ?? opts.defaultTimings), Boolean(opts.reelActors)), Object.keys(env).length > 0 ? { env } : {});
     nodes.set(id, p);
     all.push(p);
     await p.ready;
