@@ -67,8 +67,14 @@ describe('training across node processes', { timeout: 150_000 }, () => {
   afterEach((ctx) => {
     if (ctx.task.result?.state !== 'fail' || c === undefined) return;
     const dir = mkdtempSync(join(tmpdir(), 'reel-training-cluster-'));
-    c.processes().forEach((p, n) => writeFileSync(join(dir, `node-${n + 1}.stderr`), p.stderr()));
-    console.error(`node output kept in ${dir}\n${c.processes().map((p, n) => `--- node ${n + 1}\n${p.stderr().slice(-4000)}`).join('\n')}`);
+    // A node's log lines and events come on stdout (kept as events), anything else on stderr.
+    const logOf = (p: (typeof all)[number]) => p.events.filter((e) => e.msg !== 'clock').map((e) => JSON.stringify(e)).join('\n');
+    const all = c.processes();
+    all.forEach((p, n) => {
+      writeFileSync(join(dir, `node-${n + 1}.log`), p.events.map((e) => JSON.stringify(e)).join('\n'));
+      writeFileSync(join(dir, `node-${n + 1}.stderr`), p.stderr());
+    });
+    console.error(`node output kept in ${dir}\n${all.map((p, n) => `--- node ${n + 1}\n${logOf(p).slice(-6000)}\n${p.stderr().slice(-2000)}`).join('\n')}`);
   });
 
   const flags = () => ['--nats', c.nats.url, '--prefix', c.prefix];
