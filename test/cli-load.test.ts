@@ -67,6 +67,18 @@ function clusterPerDescribe(label: string, size: number) {
   return { c, summaries, held, load, warnings };
 }
 
+/** `reel load` of ml-100k started in the background, once its ratings are going out (so that a fault lands in the middle of it). */
+async function loadUnderway(c: { nats: NatsServerHandle; prefix: string; dir: string }) {
+  const child = spawn(process.execPath, [builtCli(), 'load', '--nats', c.nats.url, '--prefix', c.prefix, '--data', ml100k, '--json'], { cwd: c.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  await waitFor('the load sending ratings', () => /load \[[=-]+\] \d+% \| ([2-9],\d{3}|\d{2,3},\d{3})\//.test(out.stderr) || child.exitCode !== null, { timeoutMs: 60_000, intervalMs: 20 });
+  expect(child.exitCode, `the load ended before it was underway: ${out.stderr}`).toBeNull();
+  return { child, out, exited };
+}
+
 describe('reel load into a two-node cluster', () => {
   const { c, summaries, held, load, warnings } = clusterPerDescribe('load', 2);
 
@@ -149,21 +161,14 @@ describe('reel load while a shard moves', () => {
   const { c, held, warnings } = clusterPerDescribe('loadmove', 2);
 
   it('load - a node drained in the middle of a load: every rating applied exactly once, none reported repeated', async () => {
-    const child = spawn(process.execPath, [builtCli(), 'load', '--nats', c.nats.url, '--prefix', c.prefix, '--data', ml100k, '--json'], { cwd: c.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     // Paused once ratings are going out, so that the whole handoff happens in the middle of the load.
-    await waitFor('the load sending ratings', () => /load \[[=-]+\] \d+% \| ([2-9],\d{3}|\d{2,3},\d{3})\//.test(stderr) || child.exitCode !== null, { timeoutMs: 60_000, intervalMs: 20 });
-    expect(child.exitCode, `the load ended before it could be paused: ${stderr}`).toBeNull();
+    const { child, out, exited } = await loadUnderway(c);
     child.kill('SIGSTOP');
     const drained = await runReel(['drain', 'n2', '--nats', c.nats.url, '--prefix', c.prefix], { cwd: c.dir });
     child.kill('SIGCONT');
     expect(drained.code, drained.stderr).toBe(0);
-    expect(await exited, stderr).toBe(0);
-    expect(summaryOf(stdout).ratings).toEqual({ sent: 100_000, applied: 100_000, repeated: 0 });
+    expect(await exited, out.stderr).toBe(0);
+    expect(summaryOf(out.stdout).ratings).toEqual({ sent: 100_000, applied: 100_000, repeated: 0 });
     expect(await held(), warnings()).toEqual({ users: 100_000, titles: 100_000, named: 1682 });
     await c.client.view.refresh();
     expect(new Set(c.client.owners())).toEqual(new Set(['n1']));
@@ -174,14 +179,7 @@ describe('reel load when a node pauses past its lease', () => {
   const { c, held, warnings } = clusterPerDescribe('loadpause', 2);
 
   it('load - a node paused past its lease mid-load: its shards are taken over, the records of those shards are sent again, and every rating is held once (none lost)', async () => {
-    const child = spawn(process.execPath, [builtCli(), 'load', '--nats', c.nats.url, '--prefix', c.prefix, '--data', ml100k, '--json'], { cwd: c.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    await waitFor('the load sending ratings', () => /load \[[=-]+\] \d+% \| ([2-9],\d{3}|\d{2,3},\d{3})\//.test(stderr) || child.exitCode !== null, { timeoutMs: 60_000, intervalMs: 20 });
-    expect(child.exitCode, `the load ended before n2 could be paused: ${stderr}`).toBeNull();
+    const { out, exited } = await loadUnderway(c);
     // n2 stops with what its actors applied in memory, unwritten; n1 takes its shards once its leases run out.
     c.nodes[1]!.kill('SIGSTOP');
     try {
@@ -192,13 +190,13 @@ describe('reel load when a node pauses past its lease', () => {
     } finally {
       c.nodes[1]!.kill('SIGCONT');
     }
-    expect(await exited, stderr).toBe(0);
-    const s = summaryOf(stdout);
+    expect(await exited, out.stderr).toBe(0);
+    const s = summaryOf(out.stdout);
     expect(s.ratings.sent).toBe(100_000);
-    expect(s.resent?.from, stdout).toContain('n2');
+    expect(s.resent?.from, out.stdout).toContain('n2');
     // Some of what n2 held was lost with it and is applied again, not reported as repeated.
     expect(s.resent!.applied).toBeGreaterThan(0);
-    expect(stderr).toMatch(/shards were taken over during the load from [^:]*n2/);
+    expect(out.stderr).toMatch(/shards were taken over during the load from [^:]*n2/);
     expect(await held(), warnings()).toEqual({ users: 100_000, titles: 100_000, named: 1682 });
   });
 });

@@ -119,6 +119,16 @@ async function trainingNode() {
   return { params, sys, training };
 }
 
+/** More ratings than two compute slices, over 2,000 users (on the shard `shardOf` gives) and 1,500 titles, and an MF spec of 8 factors. */
+function slicedData(shardOf: (u: number) => number) {
+  const titles = new TitleInterner();
+  const rows = 2 * COMPUTE_SLICE_ROWS + 1_000;
+  const users: LocalUser[] = Array.from({ length: 2_000 }, (_, u) => ({ shard: shardOf(u), key: `u${u}`, history: new UserHistory() }));
+  for (let j = 0; j < rows; j++) users[j % users.length]!.history.push(titles.index(`t${(j * 7919) % 1_500}`), 1 + (j % 5));
+  const spec = { version: 'v', model: 'mf', factors: 8, epochs: 1, lr: 0.01, lrDecay: 1, regFactor: 0.02, regBias: 0.01, initStd: 0.1, seed: 1, clocksPerEpoch: 1, consistency: { kind: 'bsp' }, validationFraction: 0, workerTimeoutMs: 1_000, keepCheckpoints: 1, kernel: 'wasm', negatives: 'uniform', popularityExponent: 0 } as const;
+  return { titles, rows, users, spec };
+}
+
 describe('training views of histories', () => {
   it('history - holds title indices and ratings in typed arrays, grows, and round-trips through its stored form on another node', () => {
     const a = new TitleInterner();
@@ -222,11 +232,7 @@ describe('training views of histories', () => {
   });
 
   it('clock - the kernel trains the users\' rows in their shard arenas in place; an arena that grows between slices moves its rows and training goes on, the same numbers', async () => {
-    const titles = new TitleInterner();
-    const rows = 2 * COMPUTE_SLICE_ROWS + 1_000;
-    const users: LocalUser[] = Array.from({ length: 2_000 }, (_, u) => ({ shard: u % 2, key: `u${u}`, history: new UserHistory() }));
-    for (let j = 0; j < rows; j++) users[j % users.length]!.history.push(titles.index(`t${(j * 7919) % 1_500}`), 1 + (j % 5));
-    const spec = { version: 'v', model: 'mf', factors: 8, epochs: 1, lr: 0.01, lrDecay: 1, regFactor: 0.02, regBias: 0.01, initStd: 0.1, seed: 1, clocksPerEpoch: 1, consistency: { kind: 'bsp' }, validationFraction: 0, workerTimeoutMs: 1_000, keepCheckpoints: 1, kernel: 'wasm', negatives: 'uniform', popularityExponent: 0 } as const;
+    const { titles, rows, users, spec } = slicedData((u) => u % 2);
     const run = async (grow: boolean) => {
       const data = await localData(spec, users, titles);
       const v = new VersionParams('v', { factors: 8, seed: 1, initStd: 0.1 });
@@ -311,11 +317,7 @@ describe('training views of histories', () => {
   });
 
   it('clock - a clock of more rows than a compute slice lets the event loop turn between slices, and slicing changes no number', async () => {
-    const titles = new TitleInterner();
-    const rows = 2 * COMPUTE_SLICE_ROWS + 1_000;
-    const users: LocalUser[] = Array.from({ length: 2_000 }, (_, u) => ({ shard: 0, key: `u${u}`, history: new UserHistory() }));
-    for (let j = 0; j < rows; j++) users[j % users.length]!.history.push(titles.index(`t${(j * 7919) % 1_500}`), 1 + (j % 5));
-    const spec = { version: 'v', model: 'mf', factors: 8, epochs: 1, lr: 0.01, lrDecay: 1, regFactor: 0.02, regBias: 0.01, initStd: 0.1, seed: 1, clocksPerEpoch: 1, consistency: { kind: 'bsp' }, validationFraction: 0, workerTimeoutMs: 1_000, keepCheckpoints: 1, kernel: 'wasm', negatives: 'uniform', popularityExponent: 0 } as const;
+    const { titles, rows, users, spec } = slicedData((u) => 0);
     const run = async (y: Yielder) => {
       const data = await localData(spec, users, titles);
       const v = new VersionParams('v', { factors: 8, seed: 1, initStd: 0.1 });
