@@ -1,13 +1,16 @@
 import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import { Objm, setSha256Backend, StorageType, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { createConcurrently } from '../runtime/index.js';
+import { createConcurrently, Unavailable } from '../runtime/index.js';
 import { checkBlobName, type BlobStore } from '../actors/training/stores.js';
 
 // Every object's SHA-256 (written on put, checked on get) through node:crypto, not the
 // client's JavaScript default: a checkpoint of 10 million ratings' rows took 0.13 s of the
 // event loop to hash in JavaScript. Process-wide, set before any object store is used.
 setSha256Backend('native');
+
+/** How long a blob read may get no chunk before it stops (a chunk is 128 KiB: it comes in milliseconds). */
+const READ_STALL_MS = 10_000;
 
 /** Name of the checkpoint object store bucket. */
 export function checkpointsBucket(prefix: string): string {
@@ -46,10 +49,37 @@ export class ObjBlobStore implements BlobStore {
     await this.os.putBlob({ name }, data);
   }
 
+  /**
+   * The blob, or undefined if there is none. The client reads an object's chunks until the
+   * last one comes: an object deleted between its info and its chunks (a checkpoint pruned
+   * while a node reads it) would keep it waiting for ever. A read that gets no chunk for
+   * `READ_STALL_MS` stops: undefined if the object is gone by then, else a transient error.
+   */
   async get(name: string): Promise<Uint8Array | undefined> {
-    const b = await this.os.getBlob(name);
-    // The client hands back a Node Buffer; the contract is a plain Uint8Array.
-    return b === null ? undefined : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    const r = await this.os.get(name);
+    if (r === null) return undefined;
+    const reader = r.data.getReader();
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const stalled = new Promise<'stalled'>((res) => (timer = setTimeout(() => res('stalled'), READ_STALL_MS)));
+      const next = await Promise.race([reader.read(), stalled]).finally(() => clearTimeout(timer));
+      if (next === 'stalled') {
+        await reader.cancel().catch(() => undefined);
+        const info = await this.os.info(name).catch(() => null);
+        if (info === null || info.deleted) return undefined;
+        throw new Unavailable(`reading blob ${name}: no data for ${READ_STALL_MS} ms`, {});
+      }
+      if (next.done) break;
+      parts.push(next.value);
+      size += next.value.length;
+    }
+    await r.error;
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const p of parts) (out.set(p, at), (at += p.length));
+    return out;
   }
 
   async list(prefix: string): Promise<string[]> {

@@ -3,9 +3,11 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryBlobStore, MemoryModelRegistry } from '../actors/training/memory-stores.js';
 import { UnknownModelVersion, type BlobStore, type ModelManifest, type ModelRegistry } from '../actors/training/stores.js';
-import { ObjBlobStore } from '../cluster/blob-store-obj.js';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
+import { checkpointsBucket, ObjBlobStore } from '../cluster/blob-store-obj.js';
 import { KvModelRegistry, modelsBucket } from '../cluster/model-registry-kv.js';
-import { InvalidArgument } from '../runtime/index.js';
+import { InvalidArgument, Unavailable } from '../runtime/index.js';
 import { natsPerFile } from './harness/nats-per-file.js';
 import { uniquePrefix } from './harness/nats-server.js';
 
@@ -222,6 +224,21 @@ describe('jetstream stores', () => {
     await (await ObjBlobStore.open(nats.nc, prefix)).put('x', new Uint8Array([1]));
     expect((await (await KvModelRegistry.openExisting(nats.nc, prefix))!.list()).map((m) => m.id)).toEqual(['v1']);
     expect(await (await ObjBlobStore.openExisting(nats.nc, prefix))!.get('x')).toEqual(new Uint8Array([1]));
+  });
+
+  it('blobs - a read whose chunks are gone (an object pruned while it is read) stops with a typed, transient error instead of waiting for ever', { timeout: 60_000 }, async () => {
+    const prefix = uniquePrefix('stall');
+    const blobs = await ObjBlobStore.open(nats.nc, prefix);
+    const big = new Uint8Array(1 << 20).map((_, i) => i % 251);
+    await blobs.put('big', big);
+    expect(await blobs.get('big')).toEqual(big);
+    // What a delete racing a read leaves the reader: the object's info, its chunks purged.
+    const bucket = checkpointsBucket(prefix);
+    const info = await (await new Objm(nats.nc).open(bucket)).info('big');
+    await (await jetstreamManager(nats.nc)).streams.purge(`OBJ_${bucket}`, { filter: `$O.${bucket}.C.${info!.nuid}` });
+    const err = await blobs.get('big').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Unavailable);
+    expect((err as Error).message).toMatch(/reading blob big: no data for \d+ ms/);
   });
 
   it('registry - an activation that stopped after writing the pointer reads as done, and the next activation repairs the manifests', async () => {
