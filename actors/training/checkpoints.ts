@@ -1,4 +1,4 @@
-import { decodeValue, encodeValue, InvalidArgument } from '../../runtime/index.js';
+import { decodeValue, encodeValue, InvalidArgument, Unavailable } from '../../runtime/index.js';
 import {
   checkPart,
   checkpointPrefix,
@@ -155,7 +155,8 @@ export async function readCheckpoint(store: BlobStore, prefix: string): Promise<
     const g = m ? null : groupPattern.exec(rel);
     if (!m && !g) continue;
     const bytes = await store.get(name);
-    if (bytes === undefined) throw new InvalidArgument(`checkpoint part ${name} vanished while it was read`, { fields: [name] });
+    // Pruned while read (a newer checkpoint completed): the reader may try again, for that one.
+    if (bytes === undefined) throw new Unavailable(`checkpoint part ${name} vanished while it was read`, {});
     if (m) {
       add(name, m[1]!, Number(m[2]), decodePart(bytes, name));
       continue;

@@ -219,7 +219,6 @@ class TrainerRows {
 export class MfTrainer implements Trainer {
   readonly titles: string[];
   readonly perEpoch: number;
-  readonly slot: number;
   private readonly rows: TrainerRows;
   private readonly runner: MfRowsRunner;
   private readonly orders: EpochOrders;
@@ -252,10 +251,13 @@ export class MfTrainer implements Trainer {
     const table = b.build();
     this.perEpoch = table.n;
     this.titles = Array.from({ length: b.itemIds.size }, (_, i) => b.itemIds.idOf(i));
-    this.slot = rowFloats(spec.factors);
     this.rows = new TrainerRows(v, data.users, this.titles.length);
     this.runner = mfRows(spec.kernel, v.memory, this.rows.at, table, mean);
     this.orders = new EpochOrders(table.n, seed);
+  }
+
+  get slot(): number {
+    return this.rows.at.stride >>> 2;
   }
 
   titleRows(): Float32Array {
@@ -307,7 +309,6 @@ export class MfTrainer implements Trainer {
  */
 export class BprTrainer implements Trainer {
   readonly perEpoch: number;
-  readonly slot: number;
   private readonly rows: TrainerRows;
   private readonly runner: BprRowsRunner;
   private readonly sampler: BprSampler;
@@ -346,11 +347,14 @@ export class BprTrainer implements Trainer {
   ) {
     const table = b.build();
     this.perEpoch = table.n;
-    this.slot = rowFloats(spec.factors);
     this.rows = new TrainerRows(v, data.users, titles.length);
     this.runner = bprRows(spec.kernel, v.memory, this.rows.at);
     this.sampler = new BprSampler(table, spec.negatives, spec.popularityExponent, seed, titles.length);
     this.rng = new Rng((seed ^ 0x1b873593) >>> 0);
+  }
+
+  get slot(): number {
+    return this.rows.at.stride >>> 2;
   }
 
   titleRows(): Float32Array {

@@ -266,12 +266,9 @@ export class Worker {
     this.host.params.dropShards((s) => served.has(s));
     // Rows of any earlier attempt are stale: every attempt starts from the checkpoint, or from the seed.
     v.dropShards(() => false);
-    // A checkpoint pruned while this node reads it (a newer one completed) is not a failure of
-    // the job: the worker joins again and gets the newer one.
-    const cp = checkpoint === undefined ? undefined : await readCheckpoint(this.host.blobs, checkpoint).catch((err: unknown) => {
-      throw isTransient(err) ? err : new Unavailable(`checkpoint ${checkpoint} could not be read (pruned meanwhile?): ${(err as Error).message}`, {});
-    });
-    // Pruned since the coordinator named it (a newer one completed): join again, for the newer one.
+    // A checkpoint pruned since the coordinator named it, or while this node reads it (a newer
+    // one completed), is transient: the worker joins again and gets the newer one.
+    const cp = checkpoint === undefined ? undefined : await readCheckpoint(this.host.blobs, checkpoint);
     if (checkpoint !== undefined && cp === undefined) throw new Unavailable(`checkpoint ${checkpoint} is not complete (pruned meanwhile?)`, {});
     for (const p of cp?.parts ?? []) if (served.has(p.shard)) v.arena(p.kind, p.shard).load(p.part);
     for (const s of shards) {
