@@ -10,11 +10,86 @@ import { TitleInterner, UserHistory, type NodeParams, type StoredHistory } from 
 /** Titles of recent history a user actor keeps. */
 export const USER_RECENT_TITLES = 100;
 
+/** A user's state as a snapshot keeps it. */
 interface UserState extends InteractionCounters {
   /** Titles by event time, oldest first; at most `USER_RECENT_TITLES`. */
   recent: string[];
   /** Event time of each of `recent`, ms since the Unix epoch. */
   recentTimes: number[];
+}
+
+/**
+ * The most recent titles of a user by event time, oldest first, at most
+ * `USER_RECENT_TITLES`: the title's index in the node's `TitleInterner` and the event time,
+ * in typed arrays. A node holding ten million interactions kept them as strings, one per
+ * interaction: millions of small heap objects that every full garbage collection marked.
+ */
+class RecentTitles {
+  private titles = new Int32Array(4);
+  private times = new Float64Array(4);
+  private n = 0;
+
+  /** Inserts at its place in event-time order (events arrive late or out of order), dropping the oldest past the bound. */
+  add(title: number, t: number): void {
+    let i = this.n;
+    while (i > 0 && this.times[i - 1]! > t) i--;
+    if (this.n === USER_RECENT_TITLES) {
+      // Full: the oldest goes. A title older than all the kept ones is not kept.
+      if (i === 0) return;
+      this.titles.copyWithin(0, 1, i);
+      this.times.copyWithin(0, 1, i);
+      i--;
+    } else {
+      if (this.n === this.titles.length) this.grow();
+      this.titles.copyWithin(i + 1, i, this.n);
+      this.times.copyWithin(i + 1, i, this.n);
+      this.n++;
+    }
+    this.titles[i] = title;
+    this.times[i] = t;
+  }
+
+  /** Twice the room, up to the bound (most users have few interactions). */
+  private grow(): void {
+    const size = Math.min(USER_RECENT_TITLES, this.titles.length * 2);
+    const titles = new Int32Array(size);
+    titles.set(this.titles);
+    const times = new Float64Array(size);
+    times.set(this.times);
+    this.titles = titles;
+    this.times = times;
+  }
+
+  /** Oldest first, as a snapshot keeps them. */
+  stored(interner: TitleInterner): Pick<UserState, 'recent' | 'recentTimes'> {
+    const recent = new Array<string>(this.n);
+    const recentTimes = new Array<number>(this.n);
+    for (let j = 0; j < this.n; j++) {
+      recent[j] = interner.key(this.titles[j]!);
+      recentTimes[j] = this.times[j]!;
+    }
+    return { recent, recentTimes };
+  }
+
+  /** Newest first. */
+  newestFirst(interner: TitleInterner): string[] {
+    const out = new Array<string>(this.n);
+    for (let j = 0; j < this.n; j++) out[j] = interner.key(this.titles[this.n - 1 - j]!);
+    return out;
+  }
+
+  static from(stored: Pick<UserState, 'recent'> & Partial<Pick<UserState, 'recentTimes'>>, interner: TitleInterner): RecentTitles {
+    const r = new RecentTitles();
+    // Oldest first already: appended in order, the last `USER_RECENT_TITLES` kept.
+    const from = Math.max(0, stored.recent.length - USER_RECENT_TITLES);
+    for (let j = from; j < stored.recent.length; j++) {
+      if (r.n === r.titles.length) r.grow();
+      r.titles[r.n] = interner.index(stored.recent[j]!);
+      r.times[r.n] = stored.recentTimes?.[j] ?? 0;
+      r.n++;
+    }
+    return r;
+  }
 }
 
 /** What a user snapshot holds: the state and the identity hashes of every interaction applied. */
@@ -39,7 +114,8 @@ interface UserSnapshot extends UserState {
  * - `summary`: read-only.
  */
 export class UserActor implements Actor<UserSnapshot> {
-  private s: UserState = { ...emptyCounters(), recent: [], recentTimes: [] };
+  private s: InteractionCounters = emptyCounters();
+  private recent = new RecentTitles();
   private applied = new IdentitySet();
   private history = new UserHistory();
   private shard = -1;
@@ -56,8 +132,10 @@ export class UserActor implements Actor<UserSnapshot> {
   onActivate(ctx: ActorContext, snap: UserSnapshot | undefined): void {
     this.shard = ctx.shard;
     if (snap) {
-      const { applied, history, rows, ...state } = snap;
-      this.s = { ...state, recentTimes: state.recentTimes ?? state.recent.map(() => 0) };
+      const { applied, history, rows, recent, recentTimes, ...counters } = snap;
+      this.s = counters;
+      // Snapshots written before event times were kept have none: 0, in their stored order.
+      this.recent = RecentTitles.from({ recent, recentTimes }, this.titleIndex);
       this.applied = applied ? IdentitySet.from(applied) : new IdentitySet();
       if (history) this.history = UserHistory.fromStored(history, this.titleIndex);
       if (rows) this.params?.restoreRows(Kind.User, ctx.shard, this.address.key, rows);
@@ -67,7 +145,7 @@ export class UserActor implements Actor<UserSnapshot> {
 
   snapshot(): UserSnapshot {
     const rows = this.params?.rowsOf(Kind.User, this.shard, this.address.key) ?? [];
-    return { ...this.s, applied: this.applied.toFloat64Array(), history: this.history.stored(this.titleIndex), ...(rows.length > 0 ? { rows } : {}) };
+    return { ...this.s, ...this.recent.stored(this.titleIndex), applied: this.applied.toFloat64Array(), history: this.history.stored(this.titleIndex), ...(rows.length > 0 ? { rows } : {}) };
   }
 
   onPassivate(): UserSnapshot {
@@ -95,22 +173,10 @@ export class UserActor implements Actor<UserSnapshot> {
   private interaction(b: InteractionBody): boolean {
     if (!this.applied.add(interactionHash(b))) return false;
     countInteraction(this.s, b);
-    this.addRecent(b.titleId, b.eventTimeMs);
-    this.history.push(this.titleIndex.index(b.titleId), b.type === 'RATING' ? b.value : NaN);
+    const title = this.titleIndex.index(b.titleId);
+    this.recent.add(title, b.eventTimeMs);
+    this.history.push(title, b.type === 'RATING' ? b.value : NaN);
     return true;
-  }
-
-  /** Keeps history in event-time order: events can arrive late or out of order. */
-  private addRecent(titleId: string, t: number): void {
-    const { recent, recentTimes } = this.s;
-    let i = recentTimes.length;
-    while (i > 0 && recentTimes[i - 1]! > t) i--;
-    recent.splice(i, 0, titleId);
-    recentTimes.splice(i, 0, t);
-    if (recent.length > USER_RECENT_TITLES) {
-      recent.shift();
-      recentTimes.shift();
-    }
   }
 
   private summary(): UserSummary {
@@ -119,7 +185,7 @@ export class UserActor implements Actor<UserSnapshot> {
       userId: this.address.key,
       interactionCount: s.count,
       meanRating: meanRating(s),
-      recentTitleIds: s.recent.slice().reverse(),
+      recentTitleIds: this.recent.newestFirst(this.titleIndex),
       updateTimeMs: s.updateTimeMs,
     };
   }

@@ -22,7 +22,7 @@ const echo: Actor = {
 };
 
 async function setup(): Promise<{ system: ActorSystem; src: MetricsSource & { handoffs: BucketHistogram; owned: number; reconnects: number }; registry: Registry } & AsyncDisposable> {
-  const system = new ActorSystem({ nodeId: 'm1', shardCount: 8, ...METRICS_SYSTEM_OPTIONS });
+  const system = new ActorSystem({ nodeId: 'm1', shardCount: 8, dedupMaxEntries: 1_000, ...METRICS_SYSTEM_OPTIONS });
   system.register('echo', () => echo);
   system.register('idle', () => echo);
   await system.start();
@@ -85,6 +85,8 @@ describe('cluster metrics', () => {
       expect(value(p, 'reel_actor_activations', { kind: 'echo' })).toBe(system.kindStats('echo').active);
       expect(value(p, 'reel_actor_activations', { kind: 'idle' })).toBe(0);
       expect(value(p, 'reel_actor_mailbox_depth_max')).toBe(0);
+      // Every ask is remembered (a copy may still come): 28 sent, none expired yet.
+      expect(value(p, 'reel_actor_remembered_asks')).toBe(28);
       expect(value(p, 'reel_cluster_shards_owned')).toBe(5);
       expect(value(p, 'reel_cluster_rebalances_total')).toBe(3);
       expect(value(p, 'reel_nats_reconnects_total')).toBe(2);

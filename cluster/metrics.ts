@@ -163,6 +163,16 @@ export function registerNodeMetrics(register: Registry, src: MetricsSource): voi
   });
 
   new Gauge({
+    name: 'reel_actor_remembered_asks',
+    help: 'Asks the activations on this node remember for deduplication (until their deadline plus a margin).',
+    registers,
+    aggregator: 'sum',
+    collect() {
+      this.set(system.rememberedAsks);
+    },
+  });
+
+  new Gauge({
     name: 'reel_actor_mailbox_depth_max',
     help: 'Messages queued in the deepest mailbox on this node.',
     registers,

@@ -58,10 +58,14 @@ export class ActivationOrder {
     }
   }
 
-  /** Passivates activations whose mailbox has been idle since `limit` (ms) or earlier. */
-  sweepIdle(limit: number): number {
+  /**
+   * Passivates activations whose mailbox has been idle since `limit` (ms) or earlier, and
+   * drops the asks each remembers that expired by `now`.
+   */
+  sweepIdle(limit: number, now: number): number {
     let n = 0;
     for (const act of this.order) {
+      act.expireApplied(now);
       if (act.state === 'active' && act.idleSince <= limit && !act.mailbox.busy && !act.pinned) {
         act.beginPassivation();
         n++;

@@ -125,6 +125,16 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
    */
   private flags = 0;
 
+  /** Asks this activation remembers for deduplication. */
+  get rememberedAsks(): number {
+    return this.window?.size ?? 0;
+  }
+
+  /** Forgets the remembered asks that expired by `now`; an empty window goes (it is made again on the next ask). */
+  expireApplied(now: number): void {
+    if (this.window !== null && this.window.expire(now) === 0) this.window = null;
+  }
+
   /** Whether the actor asks to stay in memory (`Actor.pinned`). */
   get pinned(): boolean {
     return this.actor?.pinned?.() === true;

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { testActorFactory } from '../test/fixtures/actors.js';
 import { AppliedWindow } from './applied-window.js';
+import { ManualClock } from './clock.js';
 import { newEnvelope } from './envelope.js';
+import { ActorSystem } from './system.js';
 import type { Envelope } from './types.js';
 
 const MARGIN = 10_000;
@@ -94,5 +97,36 @@ describe('applied window', () => {
     old.load({ data: undefined, epoch: 1, savedAt: 0, dedup: [['v', undefined], ['e', undefined, { code: 'X', message: 'y' }]] }, 0);
     expect(old.seen('v', 1)).toEqual({ value: undefined });
     expect(old.seen('e', 1)).toEqual({ error: { code: 'X', message: 'y' } });
+  });
+});
+
+describe('applied asks on a node', () => {
+  it('applied window - the idle sweep forgets expired asks of actors that got no more (a burst, then silence), and passivates nothing by itself', async () => {
+    const clock = new ManualClock({ monoMs: 1_000 });
+    const system = new ActorSystem({ nodeId: 'n', shardCount: 4, clock, dedupMaxEntries: 1_000, dedupMarginMs: MARGIN, idlePassivateMs: 0 });
+    system.register('test', testActorFactory);
+    await system.start();
+    try {
+      // A bulk load sorted by key: each actor's asks come in one burst, and never again.
+      for (const key of ['a', 'b']) for (let i = 0; i < 50; i++) await system.ask('test', key, 'incr', undefined, { deadlineMs: 5_000 });
+      expect(system.rememberedAsks).toBe(100);
+      clock.advance(5_000 + MARGIN - 10);
+      await system.ask('test', 'b', 'incr', undefined, { deadlineMs: 5_000 });
+      system.sweepIdle();
+      // Nothing has expired yet: a copy of any of them may still come.
+      expect(system.rememberedAsks).toBe(101);
+      clock.advance(20);
+      system.sweepIdle();
+      expect(system.rememberedAsks).toBe(1);
+      expect(system.activeActors).toBe(2);
+      clock.advance(5_000 + MARGIN);
+      system.sweepIdle();
+      expect(system.rememberedAsks).toBe(0);
+      // The state is intact and a new ask is remembered again.
+      expect(await system.ask('test', 'a', 'get')).toBe(50);
+      expect(system.rememberedAsks).toBe(1);
+    } finally {
+      await system.stop();
+    }
   });
 });

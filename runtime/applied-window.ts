@@ -201,6 +201,20 @@ export class AppliedWindow {
    * Drops expired entries from the oldest end until an unexpired one. Asks of similar deadlines
    * expire in the order they came, so this keeps the map near its live size without a full sweep.
    */
+  /**
+   * Drops the expired entries at the oldest end (entries are added in about the order they
+   * expire), stopping at the first live one; returns the entries left. Called for every
+   * activation on the idle sweep: an actor that got a burst of asks (a bulk load sorted by
+   * user) and then none would otherwise keep every one of them for as long as it lives.
+   */
+  expire(now: number): number {
+    for (const [id, slot] of this.slots) {
+      if (slot.keepUntil > now) break;
+      this.slots.delete(id);
+    }
+    return this.slots.size;
+  }
+
   private trim(now: number): void {
     let n = 0;
     for (const [id, slot] of this.slots) {

@@ -155,7 +155,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
     this.state = 'running';
     await this.transport.attach(this.nodeId, this);
     await this.host(shards);
-    if (this.options.idlePassivateMs > 0) {
+    if (this.options.idlePassivateMs > 0 || this.options.dedupMaxEntries > 0) {
       this.idleTimer = setInterval(() => this.sweepIdle(), this.options.idleSweepMs);
       this.idleTimer.unref();
     }
@@ -576,9 +576,13 @@ export class ActorSystem implements InboundSink, ActivationHost {
     this.order.touch(act);
   }
 
-  /** Passivates activations idle for `idlePassivateMs`. Runs on a timer; callable by tests. */
+  /**
+   * Passivates activations idle for `idlePassivateMs` (when it is set) and forgets the asks
+   * they remember that can no longer be retried. Runs on a timer; callable by tests.
+   */
   sweepIdle(): number {
-    return this.order.sweepIdle(this.clock.monoMs() - this.options.idlePassivateMs);
+    const now = this.clock.monoMs();
+    return this.order.sweepIdle(this.options.idlePassivateMs > 0 ? now - this.options.idlePassivateMs : -Infinity, now);
   }
 
   /** Passivates every matching activation and waits until they have ended (or `timeoutMs`); returns how many remain. */
@@ -591,6 +595,13 @@ export class ActorSystem implements InboundSink, ActivationHost {
   /** Activations alive on this node (any kind). */
   get activeActors(): number {
     return this.activeCount;
+  }
+
+  /** Asks the activations of this node remember (applied, or in progress) for deduplication. */
+  get rememberedAsks(): number {
+    let n = 0;
+    for (const kind of this.kinds.values()) for (const act of kind.acts.values()) n += act.rememberedAsks;
+    return n;
   }
 
   /** Asks of this node still waiting for an answer. */
