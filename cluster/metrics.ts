@@ -8,7 +8,7 @@ import { HANDOFF_BUCKETS_S } from './ownership.js';
 /** What a node's metrics read at scrape time; a `ClusterNode` and its connection provide it. */
 export interface MetricsSource {
   /** The node's actor system: kinds, activations, mailboxes, message counts and durations, stale-epoch refusals. */
-  system: Pick<ActorSystem, 'kindNames' | 'kindStats' | 'maxMailboxDepth' | 'stats'>;
+  system: Pick<ActorSystem, 'kindNames' | 'kindStats' | 'maxMailboxDepth' | 'rememberedAsks' | 'stats'>;
   /** Shards this node holds now. */
   ownedShards(): number;
   /** Planned handoffs started so far. */
