@@ -5,6 +5,7 @@ import { integerIn, modelVersion, nodeId, port, seconds, shardNumber } from './a
 import { REEL_DIR_ENV } from './cluster-file.js';
 import { runClusterUp, MAX_LOCAL_NODES, type ClusterUpOptions } from './cluster-up.js';
 import { runDrain } from './drain.js';
+import { runGateway, type GatewayFlags } from './gateway.js';
 import { EVAL_HELP, runEval, type EvalOptions } from './eval.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { LOAD_HELP, runLoad, type LoadFlags } from './load.js';
@@ -109,6 +110,19 @@ For tests only: REEL_TEST_CLOCK="wall=+2000,mono=+2000" runs this node with its 
 and each SIGUSR2 then steps them by REEL_TEST_CLOCK_STEP (e.g. "wall=-3000").`,
     ),
 ).action(action(async (opts: Record<string, unknown>) => runNode(opts)));
+
+withClusterOptions(
+  program
+    .command('gateway')
+    .description('serve the reel.v1 gRPC API (recommendations, catalog, admin) over a cluster, with health checking and reflection; SIGTERM/SIGINT stop it after the calls in flight')
+    .option('--port <port>', 'gRPC port; 0 for any free one', integerIn(0, 65_535), 50051)
+    .option('--host <addr>', 'interface to listen on; 0.0.0.0 for every one', '127.0.0.1')
+    .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port [REEL_METRICS_PORT]')
+    .option('--metrics-host <addr>', 'interface the metrics port listens on [REEL_METRICS_HOST] (default: 127.0.0.1)')
+    .addHelpText('after', `
+AdminService needs a bearer token: set REEL_ADMIN_TOKEN for the gateway, and send
+"authorization: Bearer <token>" metadata. Without REEL_ADMIN_TOKEN every admin call is refused.`),
+).action(action(async (opts: GatewayFlags) => runGateway(opts)));
 
 withClusterOptions(
   program

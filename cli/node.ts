@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Registry } from 'prom-client';
 import {
-  ClusterNode, clusterNodeSource, DEFAULT_METRICS_HOST, METRICS_SYSTEM_OPTIONS, processRegistry, registerNodeMetrics, registerReelNode, registerTrainingMetrics, startMetricsServer, type MetricsServer,
+  ClusterNode, clusterNodeSource, METRICS_SYSTEM_OPTIONS, processRegistry, registerNodeMetrics, registerReelNode, registerTrainingMetrics,
 } from '../cluster/index.js';
 import type { NodeTraining } from '../actors/training/index.js';
 import { InvalidArgument, type ActorSystem, type RuntimeEvent } from '../runtime/index.js';
@@ -10,16 +9,11 @@ import { connectNatsFor, settingsFrom } from './cluster-connect.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { flagOf, type Settings } from './settings.js';
 import { clockFromEnv } from './test-clock.js';
+import { log, serveMetrics } from './process-log.js';
 
 /** How long leaving after a fatal error may take before the process exits anyway (its leases then run out). */
 const LEAVE_TIMEOUT_MS = 10_000;
 
-type Level = 'debug' | 'info' | 'warn' | 'error';
-
-/** A structured log line on stdout. */
-function log(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
-  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
-}
 
 /** How a module given to `--kinds` registers its actor kinds. */
 export type RegisterKinds = (system: ActorSystem) => unknown;
@@ -37,28 +31,6 @@ export async function loadKinds(module: string): Promise<RegisterKinds> {
   return fn as RegisterKinds;
 }
 
-/**
- * Listens on `--metrics-host`:`--metrics-port` before the node joins, so that a port it cannot
- * have ends the command with nothing written to the cluster.
- */
-async function serveMetrics(s: Settings & { id: string }, registry: Registry, notReady: () => string | undefined): Promise<MetricsServer> {
-  const port = s.metricsPort!;
-  const host = s.metricsHost ?? DEFAULT_METRICS_HOST;
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new CliError(`--metrics-port ${port}: must be an integer in 0..65535`, ExitCode.Usage);
-  try {
-    const server = await startMetricsServer(registry, { port, host, notReady });
-    log('info', 'metrics server listening', { node: s.id, host: server.host, port: server.port });
-    return server;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'EADDRINUSE' ? 'the address is in use (another process listens there)'
-      : code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' ? 'this machine has no such interface (see --metrics-host)'
-      : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)'
-      : (err as Error).message;
-    throw new CliError(`--metrics-port ${port}: cannot listen on ${host}:${port}: ${why}; node ${s.id} did not join the cluster`);
-  }
-}
 
 /**
  * `reel node`: joins the cluster and hosts actors on the shards it is given (reel's user and
@@ -80,7 +52,7 @@ export async function runNode(flags: Record<string, unknown>): Promise<never> {
   let training: NodeTraining | undefined;
   // Every port is bound before joining: /healthz answers at once, /readyz once the node is ready.
   const registry = s.metricsPort !== undefined ? processRegistry({ node: id }) : undefined;
-  const metrics = registry && (await serveMetrics({ ...s, id }, registry, () => (node === undefined ? 'joining the cluster' : node.notReady())));
+  const metrics = registry && (await serveMetrics(s, `node ${id}`, registry, () => (node === undefined ? 'joining the cluster' : node.notReady())));
   const nc = await connectNatsFor(s, s.id, { reconnect: true }).catch(async (err: unknown) => {
     await metrics?.close();
     throw err;

@@ -77,8 +77,8 @@ export function startNodeProcess(args: string[], opts: NodeProcessOptions = {}):
         } catch {
           continue;
         }
-        // `reel node` prints log lines ({level, msg, …}); runtime events carry `event` themselves.
-        if (ev.event === undefined) ev.event = ev.msg === 'node ready' ? 'ready' : 'log';
+        // `reel node` and `reel gateway` print log lines ({level, msg, …}); runtime events carry `event` themselves.
+        if (ev.event === undefined) ev.event = ev.msg === 'node ready' || ev.msg === 'gateway ready' ? 'ready' : 'log';
         events.push(ev);
         for (const w of watchers) w(ev);
         if (ev.event === 'ready') {

@@ -1,0 +1,80 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { clusterStatus, type ClusterClient, type ClusterReport, type NodeReport } from '../cluster/index.js';
+import type { GetClusterStatusResponse } from '../protos/generated/reel/v1/GetClusterStatusResponse.js';
+import type { Node } from '../protos/generated/reel/v1/Node.js';
+import type { ShardSummary } from '../protos/generated/reel/v1/ShardSummary.js';
+import { ApiError } from './errors.js';
+import type { GatewayBackend, UnaryHandlers } from './server.js';
+
+/** The gateway's view of a cluster through a `ClusterClient` on its own NATS connection. */
+export class ClusterBackend implements GatewayBackend {
+  readonly admin: UnaryHandlers;
+
+  /** False from a disconnect until the reconnect (the client keeps trying meanwhile). */
+  private linked = true;
+
+  constructor(
+    private readonly client: ClusterClient,
+    private readonly nc: NatsConnection,
+    private readonly prefix: string,
+  ) {
+    void (async () => {
+      for await (const st of nc.status()) {
+        if (st.type === 'disconnect') this.linked = false;
+        else if (st.type === 'reconnect') this.linked = true;
+      }
+    })().catch(() => undefined);
+    this.admin = {
+      GetClusterStatus: async (): Promise<GetClusterStatusResponse> => {
+        let report: ClusterReport;
+        try {
+          report = await clusterStatus(this.client, this.prefix);
+        } catch (err) {
+          throw ApiError.unavailable('CLUSTER_UNAVAILABLE', `cluster membership cannot be read: ${(err as Error).message}`);
+        }
+        return statusResponse(report, (s) => this.client.view.shard(s).value);
+      },
+    };
+  }
+
+  connected(): boolean {
+    return this.linked && !this.nc.isClosed();
+  }
+}
+
+/** A `reel status` report as AdminService gives it. */
+export function statusResponse(report: ClusterReport, ownerOf: (shard: number) => { owner: string; epoch: number } | undefined): GetClusterStatusResponse {
+  const moving = new Set(report.moving);
+  const nodes: Node[] = report.nodes.map((n) => ({
+    nodeId: n.id,
+    roles: [...new Set(n.roles.flatMap(rolesOf))],
+    version: n.version,
+    state: stateOf(n),
+    shardCount: n.shards,
+    activationCount: n.activeActors ?? 0,
+  }));
+  const shards: ShardSummary[] = [];
+  for (let s = 0; s < report.shardCount; s++) {
+    const o = ownerOf(s);
+    const owned = o !== undefined && o.owner !== '';
+    shards.push({ shardId: s, ownerNodeId: owned ? o.owner : '', epoch: o?.epoch ?? 0, state: !owned ? 'SHARD_STATE_UNASSIGNED' : moving.has(s) ? 'SHARD_STATE_HANDING_OFF' : 'SHARD_STATE_ACTIVE' });
+  }
+  return { nodes, shards, nats: { connected: true } };
+}
+
+function stateOf(n: NodeReport): Node['state'] {
+  if (n.health !== 'live' || !n.connected) return 'NODE_STATE_UNREACHABLE';
+  return n.draining ? 'NODE_STATE_DRAINING' : 'NODE_STATE_ACTIVE';
+}
+
+/** A `reel node` (role `node`) hosts shards and runs training workers; other roles name themselves. */
+function rolesOf(role: string): Array<NonNullable<Node['roles']>[number]> {
+  switch (role) {
+    case 'node':
+      return ['NODE_ROLE_SHARD_HOST', 'NODE_ROLE_TRAINER'];
+    case 'gateway':
+      return ['NODE_ROLE_GATEWAY'];
+    default:
+      return [];
+  }
+}

@@ -1,0 +1,40 @@
+import { status as codes, type status } from '@grpc/grpc-js';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The gRPC code's name as metrics label it: `OK`, `INVALID_ARGUMENT`, ... */
+export function codeName(code: status | number): string {
+  return (codes as unknown as Record<number, string>)[code] ?? String(code);
+}
+
+/** Request latency buckets, in seconds: a serving path measured in milliseconds. */
+const DURATION_BUCKETS_S = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5];
+
+/** A gateway's metrics (API.md §6); `method` is the full `/reel.v1.<Service>/<Rpc>`. */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'method' | 'code'>;
+  private readonly duration: Histogram<'method'>;
+  private readonly inFlight: Gauge;
+
+  constructor() {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.requests = new Counter({ name: 'reel_grpc_requests_total', help: 'gRPC requests answered, per method and status code.', labelNames: ['method', 'code'], registers });
+    this.duration = new Histogram({ name: 'reel_grpc_request_duration_seconds', help: 'Time from a request to its answer, per method.', labelNames: ['method'], buckets: DURATION_BUCKETS_S, registers });
+    this.inFlight = new Gauge({ name: 'reel_grpc_in_flight', help: 'gRPC requests being answered now.', registers });
+  }
+
+  /** Counts a request in; the returned function counts it out with its code. */
+  begin(method: string): (code: status | number) => void {
+    const t0 = performance.now();
+    this.inFlight.inc();
+    let done = false;
+    return (code) => {
+      if (done) return;
+      done = true;
+      this.inFlight.dec();
+      this.requests.inc({ method, code: codeName(code) });
+      this.duration.observe({ method }, (performance.now() - t0) / 1000);
+    };
+  }
+}

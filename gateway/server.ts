@@ -1,0 +1,143 @@
+import { Server, ServerCredentials, status, type Metadata, type sendUnaryData, type ServerUnaryCall, type ServiceError, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
+import { AdminAuth } from './auth.js';
+import { ApiError, toServiceError } from './errors.js';
+import { GatewayMetrics } from './metrics.js';
+import { apiProtos } from './protos.js';
+
+/** The services a gateway serves, as health checking names them (API.md §6). */
+export const SERVICES = {
+  recommendation: 'reel.v1.RecommendationService',
+  catalog: 'reel.v1.CatalogService',
+  admin: 'reel.v1.AdminService',
+} as const;
+
+/** Unary handlers by method name: the request in, the response out (or a thrown error). */
+export type UnaryHandlers = Record<string, (request: any, call: ServerUnaryCall<unknown, unknown>) => Promise<unknown>>;
+
+/** What the gateway serves from: the cluster behind it, reached through this interface (tests give their own). */
+export interface GatewayBackend {
+  /** AdminService's handlers that are implemented; the others answer UNIMPLEMENTED. */
+  admin: UnaryHandlers;
+  /** Whether the cluster can be reached now: health follows it. */
+  connected(): boolean;
+}
+
+export interface GatewayOptions {
+  backend: GatewayBackend;
+  /** AdminService's bearer token (`REEL_ADMIN_TOKEN`); without one, admin calls are refused. */
+  adminToken?: string;
+  /** How often health follows the backend's connection, in ms. */
+  healthIntervalMs?: number;
+}
+
+/**
+ * A stateless gRPC gateway: the reel.v1 services over a cluster, standard health checking
+ * and server reflection. Every handler goes through one wrapper that times and counts it
+ * and turns whatever it throws into a status with `google.rpc.Status` details.
+ */
+export class Gateway {
+  readonly metrics = new GatewayMetrics();
+  readonly health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICES.recommendation]: 'NOT_SERVING', [SERVICES.catalog]: 'NOT_SERVING', [SERVICES.admin]: 'NOT_SERVING' });
+  private readonly server = new Server();
+  private readonly auth: AdminAuth;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private boundPort = 0;
+  private draining = false;
+
+  constructor(private readonly opts: GatewayOptions) {
+    this.auth = new AdminAuth(opts.adminToken);
+    const { definition, api } = apiProtos();
+    const v1 = api.reel.v1;
+    this.server.addService(v1.AdminService.service, this.wrap('AdminService', v1.AdminService.service, opts.backend.admin, true));
+    this.server.addService(v1.RecommendationService.service, this.wrap('RecommendationService', v1.RecommendationService.service, {}, false));
+    this.server.addService(v1.CatalogService.service, this.wrap('CatalogService', v1.CatalogService.service, {}, false));
+    this.health.addToServer(this.server);
+    new ReflectionService(definition).addToServer(this.server);
+  }
+
+  /** Binds `host:port` (0: any free port) and starts serving. */
+  async listen(host: string, port: number): Promise<number> {
+    this.boundPort = await new Promise<number>((resolve, reject) => this.server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    this.refreshHealth();
+    this.healthTimer = setInterval(() => this.refreshHealth(), this.opts.healthIntervalMs ?? 1_000);
+    this.healthTimer.unref();
+    return this.boundPort;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Reports NOT_SERVING (load balancers stop sending), lets calls in flight finish, then stops. */
+  async stop(graceMs = 5_000): Promise<void> {
+    this.draining = true;
+    this.refreshHealth();
+    clearInterval(this.healthTimer);
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => (this.server.forceShutdown(), resolve()), graceMs);
+      this.server.tryShutdown(() => (clearTimeout(force), resolve()));
+    });
+  }
+
+  /** Health as API.md §6 has it: SERVING while the cluster can be reached, NOT_SERVING while draining or cut off. */
+  private refreshHealth(): void {
+    const up: ServingStatus = !this.draining && this.opts.backend.connected() ? 'SERVING' : 'NOT_SERVING';
+    this.health.setStatus('', up);
+    this.health.setStatus(SERVICES.catalog, up);
+    this.health.setStatus(SERVICES.admin, up);
+    // Recommendations need an active model or a fresh fallback list: neither is served yet.
+    this.health.setStatus(SERVICES.recommendation, 'NOT_SERVING');
+  }
+
+  /**
+   * Every method of `service`: implemented ones through `run` (auth first for admin),
+   * the others answering UNIMPLEMENTED with the same details and metrics.
+   */
+  private wrap(name: string, service: Record<string, { path: string; requestStream: boolean; responseStream: boolean }>, impl: UnaryHandlers, admin: boolean): UntypedServiceImplementation {
+    const out: UntypedServiceImplementation = {};
+    for (const [method, def] of Object.entries(service)) {
+      const handler = impl[method];
+      if (def.requestStream || def.responseStream) {
+        // Streaming methods are not served yet: refused the same way.
+        out[method] = (call: { metadata: Metadata; emit(e: string, err: unknown): void; end?: () => void }) => {
+          const end = this.metrics.begin(def.path);
+          const err = toServiceError(this.refusal(admin, call.metadata, `${name}.${method}`));
+          end(err.code!);
+          call.emit('error', err);
+        };
+        continue;
+      }
+      out[method] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+        const end = this.metrics.begin(def.path);
+        const fail = (err: unknown) => {
+          const se = toServiceError(err);
+          end(se.code!);
+          callback(se as ServiceError, null);
+        };
+        try {
+          if (admin) this.auth.check(call.metadata);
+        } catch (err) {
+          return fail(err);
+        }
+        if (handler === undefined) return fail(this.refusal(false, call.metadata, `${name}.${method}`));
+        handler(call.request, call).then((res) => {
+          end(status.OK);
+          callback(null, res);
+        }, fail);
+      };
+    }
+    return out;
+  }
+
+  /** Why a method that is not served refuses a call: the admin check first, then UNIMPLEMENTED. */
+  private refusal(admin: boolean, metadata: Metadata, what: string): unknown {
+    try {
+      if (admin) this.auth.check(metadata);
+    } catch (err) {
+      return err;
+    }
+    return new ApiError(status.UNIMPLEMENTED, 'UNIMPLEMENTED', `${what} is not served yet`);
+  }
+}

@@ -1,0 +1,132 @@
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { credentials, loadPackageDefinition, makeClientConstructor, Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { service as healthService } from 'grpc-health-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiProtos, decodeStatusDetails, ERROR_DOMAIN } from '../gateway/index.js';
+import { startTestCluster, type TestCluster } from './harness/cluster.js';
+import { parsePrometheus } from './harness/prometheus.js';
+import { startNodeProcess, type NodeProcess } from './harness/processes.js';
+import { waitFor } from './harness/wait.js';
+
+const TOKEN = 'test-admin-token';
+
+type Unary = (req: unknown, md: Metadata, cb: (err: ServiceError | null, res: unknown) => void) => void;
+
+/** Calls a unary method; resolves with the answer or the error (never rejects). */
+function call(client: Client, method: string, req: unknown, md = new Metadata()): Promise<{ res?: Record<string, unknown>; err?: ServiceError }> {
+  return new Promise((resolve) => ((client as unknown as Record<string, Unary>)[method]!).call(client, req, md, (err, res) => resolve(err ? { err } : { res: res as Record<string, unknown> })));
+}
+
+function bearer(token: string): Metadata {
+  const md = new Metadata();
+  md.set('authorization', `Bearer ${token}`);
+  return md;
+}
+
+describe('gateway - the reel.v1 gRPC API over a cluster (real nats-server, node and gateway processes, a grpc-js client)', () => {
+  let c: TestCluster;
+  let gw: NodeProcess;
+  let address: string;
+  let metricsPort: number;
+  const clients: Client[] = [];
+
+  function client<T extends Client>(ctor: new (addr: string, creds: ReturnType<typeof credentials.createInsecure>) => T): T {
+    const cl = new ctor(address, credentials.createInsecure());
+    clients.push(cl);
+    return cl;
+  }
+
+  beforeAll(async () => {
+    c = await startTestCluster({ nodes: 1, shardCount: 16, label: 'gateway', reelActors: true });
+    gw = startNodeProcess(['gateway', '--nats', c.nats.url, '--prefix', c.prefix, '--port', '0', '--metrics-port', '0'], { env: { REEL_ADMIN_TOKEN: TOKEN } });
+    const ready = await gw.ready;
+    address = `127.0.0.1:${ready.port as number}`;
+    metricsPort = ready.metricsPort as number;
+  });
+  afterAll(async () => {
+    for (const cl of clients) cl.close();
+    await gw?.stop();
+    await c?.close();
+  });
+
+  const api = () => apiProtos().api.reel.v1;
+  const Health = makeClientConstructor(healthService as never, 'grpc.health.v1.Health');
+
+  async function health(serviceName: string): Promise<string> {
+    const r = await call(client(Health), 'Check', { service: serviceName });
+    if (r.err) throw r.err;
+    return r.res!.status as string;
+  }
+
+  it('gateway - health: SERVING for the gateway, catalog and admin while the cluster is reachable; recommendations NOT_SERVING until they can answer', async () => {
+    await waitFor('the gateway reports SERVING', async () => (await health('')) === 'SERVING', { timeoutMs: 10_000, intervalMs: 50 });
+    expect(await health('reel.v1.CatalogService')).toBe('SERVING');
+    expect(await health('reel.v1.AdminService')).toBe('SERVING');
+    expect(await health('reel.v1.RecommendationService')).toBe('NOT_SERVING');
+    const unknown = await call(client(Health), 'Check', { service: 'reel.v1.NoSuchService' });
+    expect(unknown.err?.code).toBe(status.NOT_FOUND);
+  });
+
+  it('gateway - reflection lists the three reel.v1 services (v1 and v1alpha)', async () => {
+    const reflectionDir = join(dirname(createRequire(import.meta.url).resolve('@grpc/reflection/package.json')), 'build', 'proto');
+    for (const version of ['v1', 'v1alpha']) {
+      const def = loadSync(`grpc/reflection/${version}/reflection.proto`, { includeDirs: [reflectionDir] });
+      const pkg = loadPackageDefinition(def) as unknown as { grpc: { reflection: Record<string, { ServerReflection: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => Client }> } };
+      const cl = client(pkg.grpc.reflection[version]!.ServerReflection);
+      const names = await new Promise<string[]>((resolve, reject) => {
+        const stream = (cl as unknown as { serverReflectionInfo(): NodeJS.ReadWriteStream & { write(m: unknown): void } }).serverReflectionInfo();
+        stream.on('data', (m: { listServicesResponse?: { service: Array<{ name: string }> } }) => {
+          resolve((m.listServicesResponse?.service ?? []).map((s) => s.name));
+          stream.end();
+        });
+        stream.on('error', reject);
+        stream.write({ listServices: '' });
+      });
+      expect(names).toEqual(expect.arrayContaining(['reel.v1.RecommendationService', 'reel.v1.CatalogService', 'reel.v1.AdminService']));
+    }
+  });
+
+  it('gateway - AdminService: no token is UNAUTHENTICATED, a wrong one PERMISSION_DENIED (ErrorInfo ADMIN_AUTH_REQUIRED); the right one gets the cluster status', async () => {
+    const admin = client(api().AdminService);
+    const none = await call(admin, 'GetClusterStatus', {});
+    expect(none.err?.code).toBe(status.UNAUTHENTICATED);
+    expect(decodeStatusDetails(none.err!.metadata)).toMatchObject({ code: status.UNAUTHENTICATED, errorInfo: { reason: 'ADMIN_AUTH_REQUIRED', domain: ERROR_DOMAIN } });
+    const wrong = await call(admin, 'GetClusterStatus', {}, bearer('not-the-token'));
+    expect(wrong.err?.code).toBe(status.PERMISSION_DENIED);
+    expect(decodeStatusDetails(wrong.err!.metadata)?.errorInfo?.reason).toBe('ADMIN_AUTH_REQUIRED');
+    // Checked before anything else: a method not served yet still refuses a caller without the token.
+    expect((await call(admin, 'ListTrainingJobs', {})).err?.code).toBe(status.UNAUTHENTICATED);
+
+    const ok = await call(admin, 'GetClusterStatus', {}, bearer(TOKEN));
+    expect(ok.err).toBeUndefined();
+    const res = ok.res as { nodes: Array<{ nodeId: string; state: string; shardCount: number; roles: string[] }>; shards: Array<{ shardId: number; ownerNodeId: string; state: string; epoch: number }> };
+    expect(res.nodes.map((n) => [n.nodeId, n.state, n.shardCount])).toEqual([['n1', 'NODE_STATE_ACTIVE', 16]]);
+    expect(res.nodes[0]!.roles).toEqual(expect.arrayContaining(['NODE_ROLE_SHARD_HOST']));
+    expect(res.shards).toHaveLength(16);
+    for (const s of res.shards) expect(s).toMatchObject({ ownerNodeId: 'n1', state: 'SHARD_STATE_ACTIVE' });
+    expect(res.shards.every((s) => s.epoch > 0)).toBe(true);
+  });
+
+  it('gateway - a method not served yet answers UNIMPLEMENTED with ErrorInfo, never INTERNAL; metrics count every call by method and code', async () => {
+    const rec = client(api().RecommendationService);
+    const r = await call(rec, 'Recommend', { userId: 'u1' });
+    expect(r.err?.code).toBe(status.UNIMPLEMENTED);
+    expect(decodeStatusDetails(r.err!.metadata)).toMatchObject({ code: status.UNIMPLEMENTED, errorInfo: { reason: 'UNIMPLEMENTED', domain: ERROR_DOMAIN } });
+    const scrape = parsePrometheus(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+    expect(scrape.sum('reel_grpc_requests_total', { method: '/reel.v1.RecommendationService/Recommend', code: 'UNIMPLEMENTED' })).toBe(1);
+    expect(scrape.sum('reel_grpc_requests_total', { method: '/reel.v1.AdminService/GetClusterStatus', code: 'OK' })).toBe(1);
+    expect(scrape.sum('reel_grpc_requests_total', { method: '/reel.v1.AdminService/GetClusterStatus', code: 'UNAUTHENTICATED' })).toBe(1);
+    expect(scrape.sum('reel_grpc_request_duration_seconds_count', { method: '/reel.v1.RecommendationService/Recommend' })).toBe(1);
+    expect(scrape.sum('reel_grpc_in_flight')).toBe(0);
+  });
+
+  it('gateway - the cluster out of reach: health goes NOT_SERVING, and SERVING again once NATS is back', async () => {
+    await c.nats.kill();
+    await waitFor('health NOT_SERVING with NATS down', async () => (await health('')) === 'NOT_SERVING', { timeoutMs: 15_000, intervalMs: 100 });
+    expect(await health('reel.v1.CatalogService')).toBe('NOT_SERVING');
+    await c.nats.restart();
+    await waitFor('health SERVING with NATS back', async () => (await health('')) === 'SERVING', { timeoutMs: 30_000, intervalMs: 100 });
+  });
+});
