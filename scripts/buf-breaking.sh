@@ -10,5 +10,5 @@ if ! git cat-file -e "$against:protos/reel/v1" 2>/dev/null; then
   echo "buf breaking: no protos at $against, nothing to compare with"
   exit 0
 fi
-buf breaking protos --against ".git#ref=$against,subdir=protos"
+node_modules/.bin/buf breaking protos --against ".git#ref=$against,subdir=protos"
 echo "buf breaking: protos/ keeps every client of $against working"

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf protos/generated
-proto-loader-gen-types --grpcLib=@grpc/grpc-js --outDir=protos/generated -I protos \
+node_modules/.bin/proto-loader-gen-types --grpcLib=@grpc/grpc-js --outDir=protos/generated -I protos \
   --longs=String --enums=String --defaults --oneofs --includeComments \
   reel/v1/recommendation_service.proto reel/v1/catalog_service.proto reel/v1/admin_service.proto
 # The generator writes type-only modules with extensionless imports: resolved as CommonJS.
