@@ -11,7 +11,7 @@ import {
   type ModelRegistry,
 } from '../actors/training/stores.js';
 import { createConcurrently, InvalidArgument, Unavailable } from '../runtime/index.js';
-import { isRevisionConflict, json, openKvIfExists, readJson } from './cluster-kv.js';
+import { isRevisionConflict, json, listKeys, openKvIfExists, readJson } from './cluster-kv.js';
 
 /** Name of the model registry bucket. */
 export function modelsBucket(prefix: string): string {
@@ -175,10 +175,8 @@ export class KvModelRegistry implements ModelRegistry {
     }
   }
 
-  private async versionKeys(): Promise<string[]> {
-    const keys: string[] = [];
-    for await (const k of await this.kv.keys(VERSION_KEYS)) keys.push(k);
-    return keys;
+  private versionKeys(): Promise<string[]> {
+    return listKeys(this.kv, VERSION_KEYS);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import { InvalidArgument } from '../runtime/index.js';
-import { json } from './cluster-kv.js';
+import { json, listKeys } from './cluster-kv.js';
 
 /** Pins a shard to a node (`overrides.<shard>`): placement respects it while the node lives. */
 export async function moveShard(kv: KV, shardCount: number, shard: number, node: string): Promise<void> {
@@ -12,8 +12,7 @@ export async function moveShard(kv: KV, shardCount: number, shard: number, node:
 
 /** Clears every manual placement; returns how many there were. */
 export async function clearOverrides(kv: KV): Promise<number> {
-  const keys: string[] = [];
-  for await (const k of await kv.keys('overrides.>')) keys.push(k);
+  const keys = await listKeys(kv, 'overrides.>');
   await Promise.all(keys.map((k) => kv.purge(k)));
   return keys.length;
 }
