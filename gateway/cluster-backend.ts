@@ -32,7 +32,7 @@ export class ClusterBackend implements GatewayBackend {
         } catch (err) {
           throw ApiError.unavailable('CLUSTER_UNAVAILABLE', `cluster membership cannot be read: ${(err as Error).message}`);
         }
-        return statusResponse(report, (s) => this.client.view.shard(s).value);
+        return statusResponse(report, (s) => this.client.view.shard(s).value, this.connected());
       },
     };
   }
@@ -43,7 +43,7 @@ export class ClusterBackend implements GatewayBackend {
 }
 
 /** A `reel status` report as AdminService gives it. */
-export function statusResponse(report: ClusterReport, ownerOf: (shard: number) => { owner: string; epoch: number } | undefined): GetClusterStatusResponse {
+export function statusResponse(report: ClusterReport, ownerOf: (shard: number) => { owner: string; epoch: number } | undefined, natsConnected: boolean): GetClusterStatusResponse {
   const moving = new Set(report.moving);
   const nodes: Node[] = report.nodes.map((n) => ({
     nodeId: n.id,
@@ -59,7 +59,7 @@ export function statusResponse(report: ClusterReport, ownerOf: (shard: number) =
     const owned = o !== undefined && o.owner !== '';
     shards.push({ shardId: s, ownerNodeId: owned ? o.owner : '', epoch: o?.epoch ?? 0, state: !owned ? 'SHARD_STATE_UNASSIGNED' : moving.has(s) ? 'SHARD_STATE_HANDING_OFF' : 'SHARD_STATE_ACTIVE' });
   }
-  return { nodes, shards, nats: { connected: true } };
+  return { nodes, shards, nats: { connected: natsConnected } };
 }
 
 function stateOf(n: NodeReport): Node['state'] {

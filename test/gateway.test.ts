@@ -98,6 +98,15 @@ describe('gateway - the reel.v1 gRPC API over a cluster (real nats-server, node 
     expect(decodeStatusDetails(wrong.err!.metadata)?.errorInfo?.reason).toBe('ADMIN_AUTH_REQUIRED');
     // Checked before anything else: a method not served yet still refuses a caller without the token.
     expect((await call(admin, 'ListTrainingJobs', {})).err?.code).toBe(status.UNAUTHENTICATED);
+    // A streaming method too.
+    const watch = (md: Metadata) =>
+      new Promise<ServiceError>((resolve) => {
+        const stream = (admin as unknown as { watchTrainingJob(req: unknown, md: Metadata): NodeJS.ReadableStream }).watchTrainingJob({ jobId: 'j1' }, md);
+        stream.on('data', () => undefined);
+        stream.on('error', (e: ServiceError) => resolve(e));
+      });
+    expect((await watch(new Metadata())).code).toBe(status.UNAUTHENTICATED);
+    expect((await watch(bearer(TOKEN))).code).toBe(status.UNIMPLEMENTED);
 
     const ok = await call(admin, 'GetClusterStatus', {}, bearer(TOKEN));
     expect(ok.err).toBeUndefined();
@@ -107,6 +116,7 @@ describe('gateway - the reel.v1 gRPC API over a cluster (real nats-server, node 
     expect(res.shards).toHaveLength(16);
     for (const s of res.shards) expect(s).toMatchObject({ ownerNodeId: 'n1', state: 'SHARD_STATE_ACTIVE' });
     expect(res.shards.every((s) => s.epoch > 0)).toBe(true);
+    expect(ok.res!.nats).toMatchObject({ connected: true });
   });
 
   it('gateway - a method not served yet answers UNIMPLEMENTED with ErrorInfo, never INTERNAL; metrics count every call by method and code', async () => {
