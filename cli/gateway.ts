@@ -28,7 +28,7 @@ export async function runGateway(flags: GatewayFlags): Promise<never> {
     if (err instanceof NoCluster) throw new CliError(`no cluster at ${s.nats} with prefix '${s.prefix}': start one with 'reel node' or 'reel cluster up' first`);
     throw err;
   }
-  const gateway = new Gateway({ backend: new ClusterBackend(client, nc, s.prefix), adminToken: process.env[ADMIN_TOKEN_ENV] });
+  const gateway = new Gateway({ backend: new ClusterBackend(client, nc, s.prefix), adminToken: process.env[ADMIN_TOKEN_ENV], log });
   const metrics = s.metricsPort !== undefined ? await serveMetrics(s, 'gateway', gateway.metrics.registry, () => undefined) : undefined;
   let port: number;
   try {

@@ -3,7 +3,8 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { AdminAuth } from './auth.js';
 import { ApiError, toServiceError } from './errors.js';
-import { GatewayMetrics } from './metrics.js';
+import { codeName, GatewayMetrics } from './metrics.js';
+import { traceIdOf } from './trace.js';
 import { apiProtos } from './protos.js';
 
 /** The services a gateway serves, as health checking names them (API.md §6). */
@@ -30,6 +31,8 @@ export interface GatewayOptions {
   adminToken?: string;
   /** How often health follows the backend's connection, in ms. */
   healthIntervalMs?: number;
+  /** Structured log lines (a failed call's carries its trace id: the caller's `traceparent`, or a new one). */
+  log?: (level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>) => void;
 }
 
 /**
@@ -114,6 +117,10 @@ export class Gateway {
         const fail = (err: unknown) => {
           const se = toServiceError(err);
           end(se.code!);
+          // The caller's mistakes are the caller's to see; what the cluster or a bug caused is logged.
+          if (se.code === status.INTERNAL || se.code === status.UNAVAILABLE) {
+            this.opts.log?.(se.code === status.INTERNAL ? 'error' : 'warn', 'call failed', { method: def.path, code: codeName(se.code), traceId: traceIdOf(call.metadata), error: (err as Error)?.message });
+          }
           callback(se as ServiceError, null);
         };
         try {

@@ -136,6 +136,14 @@ describe('gateway - the reel.v1 gRPC API over a cluster (real nats-server, node 
     await c.nats.kill();
     await waitFor('health NOT_SERVING with NATS down', async () => (await health('')) === 'NOT_SERVING', { timeoutMs: 15_000, intervalMs: 100 });
     expect(await health('reel.v1.CatalogService')).toBe('NOT_SERVING');
+    // A call the cluster cannot answer is UNAVAILABLE (retryable), and its log line carries the caller's trace id.
+    const md = bearer(TOKEN);
+    md.set('traceparent', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+    const down = await call(client(api().AdminService), 'GetClusterStatus', {}, md);
+    expect(down.err?.code).toBe(status.UNAVAILABLE);
+    expect(decodeStatusDetails(down.err!.metadata)?.errorInfo?.reason).toBe('CLUSTER_UNAVAILABLE');
+    const logged = await gw.waitEvent((e) => e.msg === 'call failed');
+    expect(logged).toMatchObject({ method: '/reel.v1.AdminService/GetClusterStatus', code: 'UNAVAILABLE', traceId: '0af7651916cd43dd8448eb211c80319c' });
     await c.nats.restart();
     await waitFor('health SERVING with NATS back', async () => (await health('')) === 'SERVING', { timeoutMs: 30_000, intervalMs: 100 });
   });
