@@ -1,7 +1,6 @@
 import {
   latestCheckpoint,
   listCheckpoints,
-  NodeMsg,
   UnknownModelVersion,
   type BlobStore,
   type CheckpointEntry,
@@ -9,36 +8,13 @@ import {
   type ModelRegistry,
 } from '../actors/training/index.js';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { ClusterClient, FOLLOW_ACTIVE_MS, openExistingCheckpointStore, openExistingModelRegistry } from '../cluster/index.js';
+import { activateVersion, ClusterClient, FOLLOW_ACTIVE_MS, openExistingCheckpointStore, openExistingModelRegistry, type Activation } from '../cluster/index.js';
 import { InvalidArgument } from '../runtime/index.js';
 import { operatorConnection } from './cluster-connect.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { exportCheckpoint, type ExportFormat } from './models-export.js';
 import type { Output } from './output.js';
 import { table } from './status.js';
-
-/**
- * The one place `reel models activate` changes the cluster. Today it updates the registry only;
- * switching each node's in-memory active version to `version` belongs here too.
- */
-export async function activateModelVersion(registry: ModelRegistry, version: string): Promise<ModelManifest> {
-  return registry.activate(version);
-}
-
-/**
- * Tells every node to serve `version` now (each loads the rows it lacks from the checkpoint);
- * nodes that do not answer follow the registry within a few seconds. Returns the nodes that
- * switched and the shards no answer covered.
- */
-async function switchNodes(nc: NatsConnection, prefix: string, version: string): Promise<{ nodes: string[]; missingShards: number[] }> {
-  const client = await ClusterClient.connect(nc, { prefix, system: { askAttemptTimeoutMs: 0 } });
-  try {
-    const g = await client.scatter.gather(NodeMsg.Activate, { version }, { deadlineMs: 30_000 });
-    return { nodes: g.answers.map((a) => a.node).sort(), missingShards: g.missingShards };
-  } finally {
-    await client.close();
-  }
-}
 
 /** The cluster's registry and checkpoint store as an operator opens them: nothing created, either may not exist yet. */
 interface ModelStores {
@@ -172,20 +148,21 @@ export async function runModelsExport(version: string, flags: Record<string, unk
 export async function runModelsActivate(version: string, flags: Record<string, unknown>, out: Output): Promise<number> {
   return withStores(flags, async (s) => {
     if (!s.registry) throw notFound(version, s.prefix);
-    const previous = (await s.registry.active()) ?? null;
-    let m: ModelManifest;
+    const client = await ClusterClient.connect(s.nc, { prefix: s.prefix, system: { askAttemptTimeoutMs: 0 } });
+    let a: Activation;
     try {
-      m = await activateModelVersion(s.registry, version);
+      a = await activateVersion(s.registry, client, version);
     } catch (err) {
       if (err instanceof UnknownModelVersion) throw notFound(version, s.prefix);
       if (err instanceof InvalidArgument) throw new CliError(err.message, ExitCode.Failed, 'FailedPrecondition');
       throw err;
+    } finally {
+      await client.close();
     }
-    const switched = await switchNodes(s.nc, s.prefix, version);
-    if (flags.json) out.json({ active: version, previous, manifest: m, nodes: switched.nodes, missing_shards: switched.missingShards });
+    if (flags.json) out.json({ active: version, previous: a.previous, manifest: a.manifest, nodes: a.nodes, missing_shards: a.missingShards });
     else {
-      out.line(previous === version ? `${version} was already the active version` : `${version} is now the active version${previous ? ` (${previous} retired)` : ''}`);
-      out.line(`serving it now: ${switched.nodes.length > 0 ? switched.nodes.join(', ') : 'no node answered'}${switched.missingShards.length > 0 ? `; ${switched.missingShards.length} shards unanswered (their nodes follow the registry within ${FOLLOW_ACTIVE_MS / 1000} s)` : ''}`);
+      out.line(a.previous === version ? `${version} was already the active version` : `${version} is now the active version${a.previous ? ` (${a.previous} retired)` : ''}`);
+      out.line(`serving it now: ${a.nodes.length > 0 ? a.nodes.join(', ') : 'no node answered'}${a.missingShards.length > 0 ? `; ${a.missingShards.length} shards unanswered (their nodes follow the registry within ${FOLLOW_ACTIVE_MS / 1000} s)` : ''}`);
     }
     return ExitCode.Ok;
   });

@@ -12,6 +12,7 @@ export { clearOverrides, moveShard } from './overrides.js';
 export { clusterBucket, NoCluster, openClusterKv, openExistingClusterKv } from './cluster-kv.js';
 export { FOLLOW_ACTIVE_MS, ViewDirectory, registerTrainingMetrics, registerReelNode } from './training.js';
 export { modelsBucket, openExistingModelRegistry, openModelRegistry } from './model-registry-kv.js';
+export { activateVersion, type Activation } from './model-activation.js';
 export { checkpointsBucket, openCheckpointStore, openExistingCheckpointStore } from './blob-store-obj.js';
 export { ClusterView, isMember, isShardOwner, MAX_MEMBER_WEIGHT } from './cluster-view.js';
 export {

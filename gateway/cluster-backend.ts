@@ -1,9 +1,11 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { clusterStatus, type ClusterClient, type ClusterReport, type NodeReport } from '../cluster/index.js';
+import { clusterStatus, openExistingModelRegistry, type ClusterClient, type ClusterReport, type NodeReport } from '../cluster/index.js';
+import type { ModelRegistry } from '../actors/training/index.js';
 import type { GetClusterStatusResponse } from '../protos/generated/reel/v1/GetClusterStatusResponse.js';
 import type { Node } from '../protos/generated/reel/v1/Node.js';
 import type { ShardSummary } from '../protos/generated/reel/v1/ShardSummary.js';
 import { ApiError } from './errors.js';
+import { modelVersionHandlers } from './model-versions.js';
 import type { GatewayBackend, UnaryHandlers } from './server.js';
 
 /** The gateway's view of a cluster through a `ClusterClient` on its own NATS connection. */
@@ -34,7 +36,16 @@ export class ClusterBackend implements GatewayBackend {
         }
         return statusResponse(report, (s) => this.client.view.shard(s).value, this.connected());
       },
+      ...modelVersionHandlers(() => this.registry(), client),
     };
+  }
+
+  private opened: ModelRegistry | undefined;
+
+  /** The cluster's model registry, once a version exists (until then there is no bucket to open). */
+  private async registry(): Promise<ModelRegistry | undefined> {
+    this.opened ??= await openExistingModelRegistry(this.nc, this.prefix);
+    return this.opened;
   }
 
   connected(): boolean {

@@ -4,6 +4,8 @@ import { credentials, loadPackageDefinition, makeClientConstructor, Metadata, st
 import { loadSync } from '@grpc/proto-loader';
 import { service as healthService } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelManifest } from '../actors/training/index.js';
+import { openModelRegistry } from '../cluster/index.js';
 import { apiProtos, decodeStatusDetails, ERROR_DOMAIN } from '../gateway/index.js';
 import { startTestCluster, type TestCluster } from './harness/cluster.js';
 import { parsePrometheus } from './harness/prometheus.js';
@@ -130,6 +132,46 @@ describe('gateway - the reel.v1 gRPC API over a cluster (real nats-server, node 
     expect(scrape.sum('reel_grpc_requests_total', { method: '/reel.v1.AdminService/GetClusterStatus', code: 'UNAUTHENTICATED' })).toBe(1);
     expect(scrape.sum('reel_grpc_request_duration_seconds_count', { method: '/reel.v1.RecommendationService/Recommend' })).toBe(1);
     expect(scrape.sum('reel_grpc_in_flight')).toBe(0);
+  });
+
+  it('gateway - model versions: listed newest first in pages, got, activated cluster-wide; unknown NOT_FOUND, TRAINING FAILED_PRECONDITION, validate_only changes nothing', async () => {
+    const admin = client(api().AdminService);
+    const auth = bearer(TOKEN);
+    const registry = await openModelRegistry(c.nc, c.prefix);
+    const m = (id: string, createdAtMs: number, state: ModelManifest['state']): ModelManifest => ({
+      id, model: 'mf', factors: 8, hyperparameters: { lr: 0.01 }, seed: 1, dataFingerprint: 'f', metrics: { validation_rmse: 0.93 }, state, createdAtMs, updatedAtMs: createdAtMs, epochsDone: 3, epochs: 3,
+    });
+    await registry.create(m('gw-a', 1_700_000_000_000, 'READY'));
+    await registry.create(m('gw-b', 1_700_000_001_000, 'READY'));
+    await registry.create(m('gw-t', 1_700_000_002_000, 'TRAINING'));
+
+    const first = await call(admin, 'ListModelVersions', { pageSize: 2 }, auth);
+    const p1 = first.res as { modelVersions: Array<{ modelVersion: string; state: string; modelType: string; dimensions: number; metrics: Record<string, number> }>; nextPageToken: string };
+    expect(p1.modelVersions.map((v) => v.modelVersion)).toEqual(['gw-t', 'gw-b']);
+    expect(p1.modelVersions[1]).toMatchObject({ state: 'MODEL_VERSION_STATE_READY', modelType: 'MODEL_TYPE_MF_SGD', dimensions: 8, metrics: { validation_rmse: 0.93 } });
+    const second = await call(admin, 'ListModelVersions', { pageSize: 2, pageToken: p1.nextPageToken }, auth);
+    expect((second.res as typeof p1).modelVersions.map((v) => v.modelVersion)).toEqual(['gw-a']);
+    expect((second.res as typeof p1).nextPageToken).toBe('');
+    const badToken = await call(admin, 'ListModelVersions', { pageToken: 'garbage' }, auth);
+    expect(decodeStatusDetails(badToken.err!.metadata)).toMatchObject({ code: status.INVALID_ARGUMENT, errorInfo: { reason: 'PAGE_TOKEN_INVALID' }, fieldViolations: [{ field: 'page_token' }] });
+
+    const missing = await call(admin, 'GetModelVersion', { modelVersion: 'gw-nope' }, auth);
+    expect(decodeStatusDetails(missing.err!.metadata)).toMatchObject({ code: status.NOT_FOUND, errorInfo: { reason: 'MODEL_VERSION_NOT_FOUND', metadata: { model_version: 'gw-nope' } } });
+    const empty = await call(admin, 'GetModelVersion', {}, auth);
+    expect(decodeStatusDetails(empty.err!.metadata)).toMatchObject({ code: status.INVALID_ARGUMENT, errorInfo: { reason: 'MISSING_FIELD' }, fieldViolations: [{ field: 'model_version' }] });
+
+    const training = await call(admin, 'ActivateModelVersion', { modelVersion: 'gw-t' }, auth);
+    expect(decodeStatusDetails(training.err!.metadata)).toMatchObject({ code: status.FAILED_PRECONDITION, errorInfo: { reason: 'MODEL_VERSION_NOT_READY' } });
+    const dry = await call(admin, 'ActivateModelVersion', { modelVersion: 'gw-a', validateOnly: true }, auth);
+    expect((dry.res as { modelVersion: { state: string } }).modelVersion.state).toBe('MODEL_VERSION_STATE_READY');
+    expect(await registry.active()).toBeUndefined();
+
+    const done = await call(admin, 'ActivateModelVersion', { modelVersion: 'gw-a' }, auth);
+    expect(done.err).toBeUndefined();
+    expect((done.res as { modelVersion: { state: string } }).modelVersion.state).toBe('MODEL_VERSION_STATE_ACTIVE');
+    expect(await registry.active()).toBe('gw-a');
+    const got = await call(admin, 'GetModelVersion', { modelVersion: 'gw-a' }, auth);
+    expect((got.res as { modelVersion: { state: string } }).modelVersion.state).toBe('MODEL_VERSION_STATE_ACTIVE');
   });
 
   it('gateway - the cluster out of reach: health goes NOT_SERVING, and SERVING again once NATS is back', async () => {
