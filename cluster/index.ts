@@ -13,6 +13,7 @@ export { clusterBucket, NoCluster, openClusterKv, openExistingClusterKv } from '
 export { FOLLOW_ACTIVE_MS, ViewDirectory, registerTrainingMetrics, registerReelNode } from './training.js';
 export { modelsBucket, openExistingModelRegistry, openModelRegistry } from './model-registry-kv.js';
 export { activateVersion, type Activation } from './model-activation.js';
+export { shardPlan, type ShardMove } from './shard-plan.js';
 export { checkpointsBucket, openCheckpointStore, openExistingCheckpointStore } from './blob-store-obj.js';
 export { ClusterView, isMember, isShardOwner, MAX_MEMBER_WEIGHT } from './cluster-view.js';
 export {

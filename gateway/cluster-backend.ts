@@ -6,6 +6,7 @@ import type { Node } from '../protos/generated/reel/v1/Node.js';
 import type { ShardSummary } from '../protos/generated/reel/v1/ShardSummary.js';
 import { ApiError } from './errors.js';
 import { modelVersionHandlers } from './model-versions.js';
+import { shardAdminHandlers } from './shard-admin.js';
 import type { GatewayBackend, UnaryHandlers } from './server.js';
 
 /** The gateway's view of a cluster through a `ClusterClient` on its own NATS connection. */
@@ -37,6 +38,7 @@ export class ClusterBackend implements GatewayBackend {
         return statusResponse(report, (s) => this.client.view.shard(s).value, this.connected());
       },
       ...modelVersionHandlers(() => this.registry(), client),
+      ...shardAdminHandlers(client),
     };
   }
 

@@ -174,6 +174,37 @@ describe('gateway - the reel.v1 gRPC API over a cluster (real nats-server, node 
     expect((got.res as { modelVersion: { state: string } }).modelVersion.state).toBe('MODEL_VERSION_STATE_ACTIVE');
   });
 
+  it('gateway - shards: draining the only node is FAILED_PRECONDITION (LAST_NODE), an unknown node NOT_FOUND; a balanced cluster has no rebalance to do', async () => {
+    const admin = client(api().AdminService);
+    const auth = bearer(TOKEN);
+    const last = await call(admin, 'DrainNode', { nodeId: 'n1' }, auth);
+    expect(decodeStatusDetails(last.err!.metadata)).toMatchObject({ code: status.FAILED_PRECONDITION, errorInfo: { reason: 'LAST_NODE', metadata: { node_id: 'n1' } } });
+    const unknown = await call(admin, 'DrainNode', { nodeId: 'n9' }, auth);
+    expect(decodeStatusDetails(unknown.err!.metadata)).toMatchObject({ code: status.NOT_FOUND, errorInfo: { reason: 'NODE_NOT_FOUND' } });
+    const empty = await call(admin, 'DrainNode', {}, auth);
+    expect(decodeStatusDetails(empty.err!.metadata)).toMatchObject({ code: status.INVALID_ARGUMENT, fieldViolations: [{ field: 'node_id' }] });
+    // Nothing was drained: n1 still serves every shard.
+    expect(c.client.owners().every((o) => o === 'n1')).toBe(true);
+    const plan = await call(admin, 'RebalanceShards', { validateOnly: true }, auth);
+    expect(plan.res).toEqual({ moves: [] });
+  });
+
+  it('gateway - DrainNode of one of two nodes answers the plan (its shards, to the other) and the node hands them off and leaves', async () => {
+    const admin = client(api().AdminService);
+    const n2 = await c.addNode('n2');
+    await c.waitBalanced(['n1', 'n2']);
+    const held = c.client.owners().flatMap((o, s) => (o === 'n2' ? [s] : []));
+    expect(held.length).toBeGreaterThan(0);
+    const r = await call(admin, 'DrainNode', { nodeId: 'n2' }, bearer(TOKEN));
+    expect(r.err).toBeUndefined();
+    const res = r.res as { state: string; moves: Array<{ shardId: number; fromNodeId: string; toNodeId: string }> };
+    expect(res.state).toBe('NODE_STATE_DRAINING');
+    expect(res.moves.map((m) => m.shardId).sort((a, b) => a - b)).toEqual(held);
+    expect(res.moves.every((m) => m.fromNodeId === 'n2' && m.toNodeId === 'n1')).toBe(true);
+    expect(await n2.exited).toBe(0);
+    await waitFor('n1 owns every shard again', async () => (await c.client.view.refresh(), c.client.owners().every((o) => o === 'n1')), { timeoutMs: 20_000, intervalMs: 100 });
+  });
+
   it('gateway - the cluster out of reach: health goes NOT_SERVING, and SERVING again once NATS is back', async () => {
     await c.nats.kill();
     await waitFor('health NOT_SERVING with NATS down', async () => (await health('')) === 'NOT_SERVING', { timeoutMs: 15_000, intervalMs: 100 });
