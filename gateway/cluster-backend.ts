@@ -1,9 +1,11 @@
+import type { ServerUnaryCall } from '@grpc/grpc-js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { clusterStatus, openExistingModelRegistry, type ClusterClient, type ClusterReport, type NodeReport } from '../cluster/index.js';
 import type { ModelRegistry } from '../actors/training/index.js';
 import type { GetClusterStatusResponse } from '../protos/generated/reel/v1/GetClusterStatusResponse.js';
 import type { Node } from '../protos/generated/reel/v1/Node.js';
 import type { ShardSummary } from '../protos/generated/reel/v1/ShardSummary.js';
+import { askDeadlineMs } from './deadline.js';
 import { ApiError } from './errors.js';
 import { modelVersionHandlers } from './model-versions.js';
 import { shardAdminHandlers } from './shard-admin.js';
@@ -28,10 +30,11 @@ export class ClusterBackend implements GatewayBackend {
       }
     })().catch(() => undefined);
     this.admin = {
-      GetClusterStatus: async (): Promise<GetClusterStatusResponse> => {
+      GetClusterStatus: async (_req: unknown, call: ServerUnaryCall<unknown, unknown>): Promise<GetClusterStatusResponse> => {
         let report: ClusterReport;
         try {
-          report = await clusterStatus(this.client, this.prefix);
+          // The nodes' answers are gathered within the client's deadline (1.5 s at most), as `reel status` does.
+          report = await clusterStatus(this.client, this.prefix, { deadlineMs: askDeadlineMs(call, 1_500) });
         } catch (err) {
           throw ApiError.unavailable('CLUSTER_UNAVAILABLE', `cluster membership cannot be read: ${(err as Error).message}`);
         }

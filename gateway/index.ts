@@ -7,3 +7,4 @@ export { API_PROTO_FILES, LOADER_OPTIONS, apiProtos, protosDir } from './protos.
 export { RequestCheck, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_CONTEXT_ATTRIBUTES } from './validate.js';
 export { checkTokenFingerprint, decodePageToken, encodePageToken, requestFingerprint, type PageToken } from './page-token.js';
 export { traceIdOf } from './trace.js';
+export { askDeadlineMs, DEADLINE_MARGIN_MS } from './deadline.js';

@@ -1,9 +1,10 @@
-import { status } from '@grpc/grpc-js';
+import { status, type ServerUnaryCall } from '@grpc/grpc-js';
 import { clearOverrides, shardPlan, type ClusterClient, type ShardMove } from '../cluster/index.js';
 import type { DrainNodeRequest__Output } from '../protos/generated/reel/v1/DrainNodeRequest.js';
 import type { DrainNodeResponse } from '../protos/generated/reel/v1/DrainNodeResponse.js';
 import type { RebalanceShardsRequest__Output } from '../protos/generated/reel/v1/RebalanceShardsRequest.js';
 import type { RebalanceShardsResponse } from '../protos/generated/reel/v1/RebalanceShardsResponse.js';
+import { askDeadlineMs } from './deadline.js';
 import { ApiError } from './errors.js';
 import { RequestCheck } from './validate.js';
 
@@ -17,7 +18,7 @@ function movesOf(plan: readonly ShardMove[]): DrainNodeResponse['moves'] {
  */
 export function shardAdminHandlers(client: ClusterClient) {
   return {
-    DrainNode: async (req: DrainNodeRequest__Output): Promise<DrainNodeResponse> => {
+    DrainNode: async (req: DrainNodeRequest__Output, call: ServerUnaryCall<unknown, unknown>): Promise<DrainNodeResponse> => {
       const c = new RequestCheck();
       const node = c.id('node_id', req.nodeId);
       c.done();
@@ -30,7 +31,7 @@ export function shardAdminHandlers(client: ClusterClient) {
         throw new ApiError(status.FAILED_PRECONDITION, 'LAST_NODE', `node '${node}' is the only node able to hold shards: draining it would leave every shard unserved; start another node first`, [], { node_id: node });
       }
       try {
-        await client.system.askNode(node, 'drain', undefined, { deadlineMs: 5_000 });
+        await client.system.askNode(node, 'drain', undefined, { deadlineMs: askDeadlineMs(call, 5_000) });
       } catch (err) {
         if ((err as { code?: string }).code === 'NoRoute') throw ApiError.notFound('NODE_NOT_FOUND', `node '${node}' is gone (it does not answer): there is nothing to drain; its shards move once their leases run out`, { node_id: node });
         throw err;

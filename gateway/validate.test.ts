@@ -2,6 +2,7 @@ import { Metadata, status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import type { RequestContext__Output } from '../protos/generated/reel/v1/RequestContext.js';
 import type { TitleFilter__Output } from '../protos/generated/reel/v1/TitleFilter.js';
+import { askDeadlineMs, DEADLINE_MARGIN_MS } from './deadline.js';
 import { ApiError } from './errors.js';
 import { checkTokenFingerprint, decodePageToken, encodePageToken, requestFingerprint } from './page-token.js';
 import { traceIdOf } from './trace.js';
@@ -95,5 +96,18 @@ describe('gateway trace ids', () => {
       expect(id).toMatch(/^[0-9a-f]{32}$/);
       expect(id).not.toBe('4bf92f3577b34da6a3ce929d0e0e4736');
     }
+  });
+});
+
+describe('gateway deadlines', () => {
+  it('deadlines - a client deadline becomes the asks\' deadline, less a margin and capped; none gives the cap', () => {
+    const call = (d: Date | number) => ({ getDeadline: () => d });
+    expect(askDeadlineMs(call(Infinity), 5_000)).toBe(5_000);
+    const left = askDeadlineMs(call(new Date(Date.now() + 1_000)), 5_000);
+    expect(left).toBeLessThanOrEqual(1_000 - DEADLINE_MARGIN_MS);
+    expect(left).toBeGreaterThan(500);
+    expect(askDeadlineMs(call(Date.now() + 60_000), 5_000)).toBe(5_000);
+    // Already past: the shortest ask there is, which fails at once.
+    expect(askDeadlineMs(call(Date.now() - 10), 5_000)).toBe(1);
   });
 });
