@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { credentials, loadPackageDefinition, makeClientConstructor, Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
@@ -71,6 +73,18 @@ describe('gateway - the reel.v1 gRPC API over a cluster (real nats-server, node 
     expect(unknown.err?.code).toBe(status.NOT_FOUND);
   });
 
+  it('gateway - the service config README gives clients is one grpc-js takes, and calls go through with it', async () => {
+    const readme = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'README.md'), 'utf8');
+    const block = /A gRPC service config[\s\S]*?```json\n([\s\S]*?)```/.exec(readme);
+    expect(block).not.toBeNull();
+    const config = JSON.parse(block![1]!) as { methodConfig: Array<{ name: Array<{ service: string }> }> };
+    expect(config.methodConfig.flatMap((m) => m.name.map((n) => n.service)).sort()).toEqual(['reel.v1.AdminService', 'reel.v1.CatalogService', 'reel.v1.RecommendationService']);
+    const admin = new (api().AdminService)(address, credentials.createInsecure(), { 'grpc.service_config': JSON.stringify(config) });
+    clients.push(admin);
+    const r = await call(admin, 'GetClusterStatus', {}, bearer(TOKEN));
+    expect(r.err).toBeUndefined();
+  });
+
   it('gateway - reflection lists the three reel.v1 services (v1 and v1alpha)', async () => {
     const reflectionDir = join(dirname(createRequire(import.meta.url).resolve('@grpc/reflection/package.json')), 'build', 'proto');
     for (const version of ['v1', 'v1alpha']) {
@@ -128,7 +142,8 @@ describe('gateway - the reel.v1 gRPC API over a cluster (real nats-server, node 
     expect(decodeStatusDetails(r.err!.metadata)).toMatchObject({ code: status.UNIMPLEMENTED, errorInfo: { reason: 'UNIMPLEMENTED', domain: ERROR_DOMAIN } });
     const scrape = parsePrometheus(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
     expect(scrape.sum('reel_grpc_requests_total', { method: '/reel.v1.RecommendationService/Recommend', code: 'UNIMPLEMENTED' })).toBe(1);
-    expect(scrape.sum('reel_grpc_requests_total', { method: '/reel.v1.AdminService/GetClusterStatus', code: 'OK' })).toBe(1);
+    // One from the service-config test, one from the admin test (the tests run in order, on one gateway).
+    expect(scrape.sum('reel_grpc_requests_total', { method: '/reel.v1.AdminService/GetClusterStatus', code: 'OK' })).toBe(2);
     expect(scrape.sum('reel_grpc_requests_total', { method: '/reel.v1.AdminService/GetClusterStatus', code: 'UNAUTHENTICATED' })).toBe(1);
     expect(scrape.sum('reel_grpc_request_duration_seconds_count', { method: '/reel.v1.RecommendationService/Recommend' })).toBe(1);
     expect(scrape.sum('reel_grpc_in_flight')).toBe(0);
