@@ -95,8 +95,8 @@ export class Gateway {
   }
 
   /**
-   * Every method of `service`: implemented ones through `run` (auth first for admin),
-   * the others answering UNIMPLEMENTED with the same details and metrics.
+   * Every method of `service`: implemented ones through their handler (auth first for admin),
+   * the others answering UNIMPLEMENTED, with the same details and metrics.
    */
   private wrap(name: string, service: Record<string, { path: string; requestStream: boolean; responseStream: boolean }>, impl: UnaryHandlers, admin: boolean): UntypedServiceImplementation {
     const out: UntypedServiceImplementation = {};
@@ -129,7 +129,8 @@ export class Gateway {
           return fail(err);
         }
         if (handler === undefined) return fail(this.refusal(false, call.metadata, `${name}.${method}`));
-        handler(call.request, call).then((res) => {
+        // A handler that throws before its first await fails the call the same way.
+        Promise.resolve().then(() => handler(call.request, call)).then((res) => {
           end(status.OK);
           callback(null, res);
         }, fail);
