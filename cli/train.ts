@@ -1,12 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
 import {
-  DEFAULT_ADAGRAD_STEP, DEFAULT_CLOCKS_PER_EPOCH, DEFAULT_KEEP_CHECKPOINTS, DEFAULT_VALIDATION_FRACTION, DEFAULT_WORKER_TIMEOUT_MS, DISTRIBUTED_MODELS, NodeMsg, parseConsistency, runTrainingJob,
+  DEFAULT_ADAGRAD_STEP, DEFAULT_CLOCKS_PER_EPOCH, DEFAULT_KEEP_CHECKPOINTS, DEFAULT_VALIDATION_FRACTION, DEFAULT_WORKER_TIMEOUT_MS, followTrainingJob, parseConsistency, trainSpecFrom,
   TITLE_UPDATES, type Consistency, type EpochSummary, type JobStatus, type TitleUpdate, type TrainSpec,
 } from '../actors/training/index.js';
-import { openModelRegistry } from '../cluster/index.js';
-import { DEFAULT_BPR_EPOCHS, DEFAULT_MF_EPOCHS, defaultBprHyperparameters, defaultMfHyperparameters, type BprNegatives } from '../models/index.js';
-import { InvalidArgument } from '../runtime/index.js';
+import { jobWorkers, openModelRegistry, startJob } from '../cluster/index.js';
+import type { BprNegatives } from '../models/index.js';
+import { InvalidArgument, Unavailable } from '../runtime/index.js';
 import { integerIn, nonNegativeNumber, positiveNumber, seconds } from './args.js';
 import { operatorClient } from './cluster-connect.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -77,45 +76,31 @@ export function withTrainOptions(cmd: Command): Command {
     .option('--json', 'print the result as JSON');
 }
 
-function newVersionId(model: string): string {
-  const d = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${model}-${d}-${randomBytes(2).toString('hex')}`;
-}
-
 /** The job the flags describe. */
 export function trainSpecOf(f: TrainFlags): TrainSpec {
   if (f.model === undefined) throw new CliError("reel train: required option '--model <name>' not specified", ExitCode.Usage);
-  if (!(DISTRIBUTED_MODELS as readonly string[]).includes(f.model)) {
-    throw new CliError(`reel train: model '${f.model}' does not train across nodes yet (distributed: ${DISTRIBUTED_MODELS.join(', ')}); reel eval trains it in one process`, ExitCode.Usage);
+  try {
+    return trainSpecFrom({
+      model: f.model,
+      ...hyperparametersOf(f),
+      ...(f.modelVersion !== undefined ? { version: f.modelVersion } : {}),
+      ...(f.epochs !== undefined ? { epochs: f.epochs } : {}),
+      ...(f.negatives !== undefined ? { negatives: f.negatives } : {}),
+      ...(f.popularityExponent !== undefined ? { popularityExponent: f.popularityExponent } : {}),
+      seed: f.seed ?? DEFAULT_SEED,
+      clocksPerEpoch: f.clocksPerEpoch,
+      consistency: f.consistency,
+      validationFraction: f.validationFraction,
+      workerTimeoutMs: Math.round(f.workerTimeout * 1000),
+      keepCheckpoints: f.keepCheckpoints,
+      kernel: f.kernel ?? 'wasm',
+      titleUpdate: f.titleUpdate,
+      adagradStep: f.adagradStep,
+    });
+  } catch (err) {
+    if (err instanceof InvalidArgument) throw new CliError(`reel train: ${err.message}`, ExitCode.Usage);
+    throw err;
   }
-  const given = hyperparametersOf(f);
-  const bpr = defaultBprHyperparameters();
-  // Each model's own defaults; a flag given wins.
-  const hp =
-    f.model === 'bpr'
-      ? { factors: bpr.factors, lr: bpr.lr, lrDecay: bpr.lrDecay, regFactor: bpr.reg, regBias: bpr.regBias, initStd: bpr.initStd, ...given }
-      : { ...defaultMfHyperparameters(), ...given };
-  return {
-    version: f.modelVersion ?? newVersionId(f.model),
-    model: f.model as TrainSpec['model'],
-    factors: hp.factors,
-    epochs: f.epochs ?? (f.model === 'bpr' ? DEFAULT_BPR_EPOCHS : DEFAULT_MF_EPOCHS),
-    lr: hp.lr,
-    lrDecay: hp.lrDecay,
-    regFactor: hp.regFactor,
-    regBias: hp.regBias,
-    initStd: hp.initStd,
-    negatives: f.negatives ?? bpr.negatives,
-    popularityExponent: f.popularityExponent ?? bpr.popularityExponent,
-    seed: f.seed ?? DEFAULT_SEED,
-    clocksPerEpoch: f.clocksPerEpoch,
-    consistency: f.consistency,
-    validationFraction: f.validationFraction,
-    workerTimeoutMs: Math.round(f.workerTimeout * 1000),
-    keepCheckpoints: f.keepCheckpoints,
-    kernel: f.kernel ?? 'wasm',
-    ...(f.titleUpdate === 'adagrad' ? { titleUpdate: 'adagrad' as const, adagradStep: f.adagradStep } : {}),
-  };
 }
 
 /** A metric's name as people read it: `train_rmse` → `train RMSE`, `validation_auc` → `validation AUC`. */
@@ -142,36 +127,19 @@ export async function runTrain(flags: TrainFlags, out: Output): Promise<number> 
   const spec = trainSpecOf(flags);
   const { client, settings, nc, close } = await operatorClient(flags);
   try {
-    const S = client.system.options.shardCount;
     // Every shard needs an owner, and (with --workers) exactly that many owners.
-    const t0 = performance.now();
-    let owners: string[] = [];
-    for (;;) {
-      await client.view.refresh();
-      owners = client.owners();
-      const nodes = new Set(owners.filter((o) => o !== ''));
-      const allOwned = owners.filter((o) => o !== '').length === S;
-      if (allOwned && (flags.workers === undefined || nodes.size === flags.workers)) break;
-      if (performance.now() - t0 > flags.timeout * 1000) {
-        throw new CliError(
-          flags.workers !== undefined && allOwned
-            ? `reel train --workers ${flags.workers}: ${nodes.size} nodes own shards after ${flags.timeout} s (start or drain nodes, or leave --workers out)`
-            : `reel train: ${owners.filter((o) => o === '').length} of ${S} shards have no owner after ${flags.timeout} s (see reel status)`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    const workers = [...new Set(owners)].sort();
+    const workers = await jobWorkers(client, { ...(flags.workers !== undefined ? { workers: flags.workers } : {}), timeoutMs: flags.timeout * 1000 }).catch((err: unknown) => {
+      throw err instanceof Unavailable ? new CliError(`reel train${flags.workers !== undefined ? ` --workers ${flags.workers}` : ''}: ${err.message}`) : err;
+    });
     const registry = await openModelRegistry(nc, settings.prefix);
     if (await registry.get(spec.version)) throw new CliError(`model version ${spec.version} exists already (see reel models)`, ExitCode.Usage);
     out.info(`reel: training ${spec.model} version ${spec.version} on ${workers.length} worker${workers.length === 1 ? '' : 's'} (${workers.join(', ')}): ${spec.factors} factors, ${spec.epochs} epochs, ${spec.consistency.kind === 'bsp' ? 'bsp' : `ssp:${spec.consistency.staleness}`}`);
     let silentShown = false;
-    const status: JobStatus = await runTrainingJob(client.system, registry, spec, {
-      workers,
-      startWorkers: async (version) => {
-        const g = await client.scatter.gather(NodeMsg.StartWorker, { version }, { deadlineMs: 10_000 });
-        if (g.missingShards.length > 0) throw new CliError(`could not start a worker for ${g.missingShards.length} shards (their nodes did not answer); the job's coordinator waits for them (see reel models)`);
-      },
+    await startJob(client, registry, spec, workers).catch((err: unknown) => {
+      if (err instanceof InvalidArgument) throw new CliError(err.message, ExitCode.Usage);
+      throw err instanceof Unavailable ? new CliError(err.message) : err;
+    });
+    const status: JobStatus = await followTrainingJob(client.system, spec.version, {
       onEpoch: (e) => out.info(epochLine(e, spec.epochs)),
       onRestart: (why) => out.info(`reel: ${why}; resuming from the last checkpoint`),
       onSilent: (err) => {

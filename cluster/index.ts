@@ -14,6 +14,7 @@ export { FOLLOW_ACTIVE_MS, ViewDirectory, registerTrainingMetrics, registerReelN
 export { modelsBucket, openExistingModelRegistry, openModelRegistry } from './model-registry-kv.js';
 export { activateVersion, type Activation } from './model-activation.js';
 export { shardPlan, type ShardMove } from './shard-plan.js';
+export { jobWorkers, startJob } from './training-jobs.js';
 export { checkpointsBucket, openCheckpointStore, openExistingCheckpointStore } from './blob-store-obj.js';
 export { ClusterView, isMember, isShardOwner, MAX_MEMBER_WEIGHT } from './cluster-view.js';
 export {

@@ -1,6 +1,6 @@
 import type { ServerUnaryCall } from '@grpc/grpc-js';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { clusterStatus, openExistingModelRegistry, type ClusterClient, type ClusterReport, type NodeReport } from '../cluster/index.js';
+import { clusterStatus, openExistingModelRegistry, openModelRegistry, type ClusterClient, type ClusterReport, type NodeReport } from '../cluster/index.js';
 import type { ModelRegistry } from '../actors/training/index.js';
 import type { GetClusterStatusResponse } from '../protos/generated/reel/v1/GetClusterStatusResponse.js';
 import type { Node } from '../protos/generated/reel/v1/Node.js';
@@ -9,6 +9,7 @@ import { askDeadlineMs } from './deadline.js';
 import { ApiError } from './errors.js';
 import { modelVersionHandlers } from './model-versions.js';
 import { shardAdminHandlers } from './shard-admin.js';
+import { trainingJobHandlers } from './training-jobs.js';
 import type { GatewayBackend, UnaryHandlers } from './server.js';
 
 /** The gateway's view of a cluster through a `ClusterClient` on its own NATS connection. */
@@ -42,6 +43,7 @@ export class ClusterBackend implements GatewayBackend {
       },
       ...modelVersionHandlers(() => this.registry(), client),
       ...shardAdminHandlers(client),
+      ...trainingJobHandlers(() => this.registry(), () => openModelRegistry(this.nc, this.prefix), client),
     };
   }
 

@@ -10,7 +10,7 @@ import type { ListModelVersionsRequest__Output } from '../protos/generated/reel/
 import type { ListModelVersionsResponse } from '../protos/generated/reel/v1/ListModelVersionsResponse.js';
 import type { ModelVersion } from '../protos/generated/reel/v1/ModelVersion.js';
 import { ApiError } from './errors.js';
-import { checkTokenFingerprint, decodePageToken, encodePageToken, requestFingerprint } from './page-token.js';
+import { pageOf } from './page-token.js';
 import { RequestCheck } from './validate.js';
 
 const MODEL_TYPES: Record<string, ModelVersion['modelType']> = { mf: 'MODEL_TYPE_MF_SGD', als: 'MODEL_TYPE_MF_ALS', bpr: 'MODEL_TYPE_BPR', svdpp: 'MODEL_TYPE_SVDPP', lightgcn: 'MODEL_TYPE_LIGHTGCN' };
@@ -28,7 +28,12 @@ export function modelVersionOf(m: ModelManifest): ModelVersion {
   };
 }
 
-function timestamp(ms: number): { seconds: string; nanos: number } {
+/** Newest first, then by id: the order of AdminService's lists. */
+export function newestFirst(a: ModelManifest, b: ModelManifest): number {
+  return b.createdAtMs - a.createdAtMs || (a.id < b.id ? -1 : 1);
+}
+
+export function timestamp(ms: number): { seconds: string; nanos: number } {
   return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
 }
 
@@ -47,18 +52,10 @@ export function modelVersionHandlers(registry: () => Promise<ModelRegistry | und
       const c = new RequestCheck();
       const size = c.pageSize('page_size', req.pageSize);
       c.done();
-      const fingerprint = requestFingerprint({ ...req });
-      let offset = 0;
-      if (req.pageToken !== '') {
-        const t = decodePageToken(req.pageToken);
-        checkTokenFingerprint(t, fingerprint);
-        offset = t.offset;
-      }
       // Newest first; a version created between pages shifts the list by one (no snapshot is kept).
-      const all = ((await (await registry())?.list()) ?? []).sort((a, b) => b.createdAtMs - a.createdAtMs || (a.id < b.id ? -1 : 1));
-      const page = all.slice(offset, offset + size);
-      const next = offset + size < all.length ? encodePageToken({ recommendationId: 'model-versions', offset: offset + size, fingerprint }) : '';
-      return { modelVersions: page.map(modelVersionOf), nextPageToken: next };
+      const all = ((await (await registry())?.list()) ?? []).sort(newestFirst);
+      const page = pageOf(all, { ...req }, size, 'model-versions');
+      return { modelVersions: page.items.map(modelVersionOf), nextPageToken: page.nextPageToken };
     },
     GetModelVersion: async (req: GetModelVersionRequest__Output): Promise<GetModelVersionResponse> => {
       const c = new RequestCheck();

@@ -59,3 +59,21 @@ export function requestFingerprint(request: Record<string, unknown>, ignore: rea
   const top = Object.fromEntries(Object.entries(request).filter(([k]) => !skip.has(k)));
   return createHash('sha256').update(JSON.stringify(canonical(top))).digest('base64url').slice(0, 22);
 }
+
+/**
+ * One page of `all` (a list read afresh on each call, in a stable order) for a request with
+ * `pageSize` (already checked) and `pageToken`: the token carries the offset and the
+ * request's fingerprint. `list` names the listing in the token.
+ */
+export function pageOf<T>(all: readonly T[], request: Record<string, unknown> & { pageToken: string }, pageSize: number, list: string): { items: T[]; nextPageToken: string } {
+  const fingerprint = requestFingerprint(request);
+  let offset = 0;
+  if (request.pageToken !== '') {
+    const t = decodePageToken(request.pageToken);
+    checkTokenFingerprint(t, fingerprint);
+    offset = t.offset;
+  }
+  const items = all.slice(offset, offset + pageSize);
+  const nextPageToken = offset + pageSize < all.length ? encodePageToken({ recommendationId: list, offset: offset + pageSize, fingerprint }) : '';
+  return { items, nextPageToken };
+}

@@ -1,4 +1,4 @@
-import { Server, ServerCredentials, status, type Metadata, type sendUnaryData, type ServerUnaryCall, type ServiceError, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status, type Metadata, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type ServiceError, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { AdminAuth } from './auth.js';
@@ -14,8 +14,15 @@ export const SERVICES = {
   admin: 'reel.v1.AdminService',
 } as const;
 
-/** Unary handlers by method name: the request in, the response out (or a thrown error). */
-export type UnaryHandlers = Record<string, (request: any, call: ServerUnaryCall<unknown, unknown>) => Promise<unknown>>;
+/**
+ * Handlers by method name. Unary: the request in, the response out (or a thrown error).
+ * Server-streaming: the request in, `write` each message; the stream ends when the promise
+ * resolves, with the error's status when it rejects.
+ */
+export type UnaryHandlers = Record<string, (request: any, call: any) => Promise<unknown>>;
+
+/** A server-streaming handler's call: the messages go out through `write`. */
+export type StreamCall = ServerWritableStream<unknown, unknown>;
 
 /** What the gateway serves from: the cluster behind it, reached through this interface (tests give their own). */
 export interface GatewayBackend {
@@ -102,13 +109,34 @@ export class Gateway {
     const out: UntypedServiceImplementation = {};
     for (const [method, def] of Object.entries(service)) {
       const handler = impl[method];
-      if (def.requestStream || def.responseStream) {
-        // Streaming methods are not served yet: refused the same way.
-        out[method] = (call: { metadata: Metadata; emit(e: string, err: unknown): void; end?: () => void }) => {
+      if (def.requestStream) {
+        // No client-streaming method exists in reel.v1: refused if one ever appears unserved.
+        out[method] = (call: { metadata: Metadata; emit(e: string, err: unknown): void }) => {
           const end = this.metrics.begin(def.path);
           const err = toServiceError(this.refusal(admin, call.metadata, `${name}.${method}`));
           end(err.code!);
           call.emit('error', err);
+        };
+        continue;
+      }
+      if (def.responseStream) {
+        out[method] = (call: StreamCall) => {
+          const end = this.metrics.begin(def.path);
+          const fail = (err: unknown) => {
+            const se = toServiceError(err);
+            end(se.code!);
+            call.emit('error', se);
+          };
+          try {
+            if (admin) this.auth.check(call.metadata);
+          } catch (err) {
+            return fail(err);
+          }
+          if (handler === undefined) return fail(this.refusal(false, call.metadata, `${name}.${method}`));
+          Promise.resolve().then(() => handler(call.request, call)).then(() => {
+            end(status.OK);
+            call.end();
+          }, fail);
         };
         continue;
       }

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -11,7 +12,7 @@ import { openModelRegistry } from '../cluster/index.js';
 import { apiProtos, decodeStatusDetails, ERROR_DOMAIN } from '../gateway/index.js';
 import { startTestCluster, type TestCluster } from './harness/cluster.js';
 import { parsePrometheus } from './harness/prometheus.js';
-import { startNodeProcess, type NodeProcess } from './harness/processes.js';
+import { runReel, startNodeProcess, type NodeProcess } from './harness/processes.js';
 import { waitFor } from './harness/wait.js';
 
 const TOKEN = 'test-admin-token';
@@ -122,7 +123,8 @@ describe('gateway - the reel.v1 gRPC API over a cluster (real nats-server, node 
         stream.on('error', (e: ServiceError) => resolve(e));
       });
     expect((await watch(new Metadata())).code).toBe(status.UNAUTHENTICATED);
-    expect((await watch(bearer(TOKEN))).code).toBe(status.UNIMPLEMENTED);
+    const unknownJob = await watch(bearer(TOKEN));
+    expect(decodeStatusDetails(unknownJob.metadata)).toMatchObject({ code: status.NOT_FOUND, errorInfo: { reason: 'TRAINING_JOB_NOT_FOUND' } });
 
     const ok = await call(admin, 'GetClusterStatus', {}, bearer(TOKEN));
     expect(ok.err).toBeUndefined();
@@ -218,6 +220,55 @@ describe('gateway - the reel.v1 gRPC API over a cluster (real nats-server, node 
     expect(res.moves.every((m) => m.fromNodeId === 'n2' && m.toNodeId === 'n1')).toBe(true);
     expect(await n2.exited).toBe(0);
     await waitFor('n1 owns every shard again', async () => (await c.client.view.refresh(), c.client.owners().every((o) => o === 'n1')), { timeoutMs: 20_000, intervalMs: 100 });
+  });
+
+  it('gateway - training jobs: started by request id (a retry finds the same job), watched to SUCCEEDED, got and listed; bad specs named by their proto paths', async () => {
+    const admin = client(api().AdminService);
+    const auth = bearer(TOKEN);
+    // A small ratings file through `reel load`, as an operator would.
+    const dir = mkdtempSync(join(tmpdir(), 'reel-gw-'));
+    try {
+      const lines: string[] = [];
+      for (let u = 1; u <= 60; u++) for (let k = 0; k < 25; k++) lines.push(`${u}\t${((u * 7 + k * 13) % 40) + 1}\t${1 + ((u + k) % 5)}\t${880_000_000 + u * 100 + k}`);
+      writeFileSync(join(dir, 'ratings.tsv'), `${lines.join('\n')}\n`);
+      const loaded = await runReel(['load', '--data', join(dir, 'ratings.tsv'), '--nats', c.nats.url, '--prefix', c.prefix], { timeoutMs: 60_000 });
+      expect(loaded.code, loaded.stderr).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+
+    const bad = await call(admin, 'StartTrainingJob', { spec: { modelType: 'MODEL_TYPE_MF_ALS', hyperparameters: { bogus: 1, factors: 0 } } }, auth);
+    const d = decodeStatusDetails(bad.err!.metadata);
+    expect(d?.code).toBe(status.INVALID_ARGUMENT);
+    expect(d?.fieldViolations?.map((v) => v.field)).toEqual(['spec.model_type', 'spec.hyperparameters["bogus"]']);
+    const zero = await call(admin, 'StartTrainingJob', { spec: { modelType: 'MODEL_TYPE_MF_SGD', hyperparameters: { factors: 0 } } }, auth);
+    expect(decodeStatusDetails(zero.err!.metadata)?.fieldViolations?.map((v) => v.field)).toEqual(['spec.hyperparameters["factors"]']);
+
+    const req = { spec: { modelType: 'MODEL_TYPE_MF_SGD', epochs: 2, hyperparameters: { factors: 4, validation_fraction: 0.1 } }, requestId: 'gw-job-1' };
+    const started = await call(admin, 'StartTrainingJob', req, auth);
+    expect(started.err).toBeUndefined();
+    const job = (started.res as { trainingJob: { jobId: string; state: string } }).trainingJob;
+    expect(job.jobId).toBe('gw-job-1');
+    const again = await call(admin, 'StartTrainingJob', req, auth);
+    expect((again.res as { trainingJob: { jobId: string } }).trainingJob.jobId).toBe('gw-job-1');
+
+    const seen = await new Promise<Array<{ state: string; progress: { epoch: number; totalEpochs: number } }>>((resolve, reject) => {
+      const out: Array<{ state: string; progress: { epoch: number; totalEpochs: number } }> = [];
+      const stream = (admin as unknown as { watchTrainingJob(req: unknown, md: Metadata): NodeJS.ReadableStream }).watchTrainingJob({ jobId: 'gw-job-1' }, auth);
+      stream.on('data', (m: { trainingJob: (typeof out)[number] }) => out.push(m.trainingJob));
+      stream.on('end', () => resolve(out));
+      stream.on('error', reject);
+    });
+    expect(seen.at(-1)).toMatchObject({ state: 'TRAINING_JOB_STATE_SUCCEEDED', progress: { epoch: 2, totalEpochs: 2 } });
+    const got = (await call(admin, 'GetTrainingJob', { jobId: 'gw-job-1' }, auth)).res as { trainingJob: { state: string; modelVersion: string; metrics: Record<string, number>; spec: { modelType: string; epochs: number; hyperparameters: Record<string, number> } } };
+    expect(got.trainingJob).toMatchObject({ state: 'TRAINING_JOB_STATE_SUCCEEDED', modelVersion: 'gw-job-1', spec: { modelType: 'MODEL_TYPE_MF_SGD', epochs: 2, hyperparameters: { factors: 4 } } });
+    expect(got.trainingJob.metrics.validation_rmse).toBeGreaterThan(0);
+    const listed = (await call(admin, 'ListTrainingJobs', { state: 'TRAINING_JOB_STATE_SUCCEEDED' }, auth)).res as { trainingJobs: Array<{ jobId: string }> };
+    expect(listed.trainingJobs.map((j) => j.jobId)).toContain('gw-job-1');
+    const running = (await call(admin, 'ListTrainingJobs', { state: 'TRAINING_JOB_STATE_RUNNING' }, auth)).res as { trainingJobs: Array<{ jobId: string }> };
+    expect(running.trainingJobs.map((j) => j.jobId)).toEqual(['gw-t']);
+    const unknown = await call(admin, 'GetTrainingJob', { jobId: 'nope' }, auth);
+    expect(decodeStatusDetails(unknown.err!.metadata)).toMatchObject({ code: status.NOT_FOUND, errorInfo: { reason: 'TRAINING_JOB_NOT_FOUND' } });
   });
 
   it('gateway - the cluster out of reach: health goes NOT_SERVING, and SERVING again once NATS is back', async () => {

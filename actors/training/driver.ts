@@ -36,6 +36,12 @@ export function isTransient(err: unknown): boolean {
  * it goes on.
  */
 export async function runTrainingJob(system: ActorSystem, registry: ModelRegistry, spec: TrainSpec, opts: RunJobOptions): Promise<JobStatus> {
+  await beginTrainingJob(system, registry, spec, opts);
+  return followTrainingJob(system, spec.version, opts);
+}
+
+/** Registers the version as TRAINING, starts the job's coordinator and its workers; returns at once (the job runs in the cluster). */
+export async function beginTrainingJob(system: ActorSystem, registry: ModelRegistry, spec: TrainSpec, opts: Pick<RunJobOptions, 'workers' | 'startWorkers'>): Promise<void> {
   checkTrainSpec(spec);
   const now = Date.now();
   const manifest: ModelManifest = {
@@ -66,9 +72,18 @@ export async function runTrainingJob(system: ActorSystem, registry: ModelRegistr
     epochs: spec.epochs,
   };
   await registry.create(manifest);
-  const ask = <R>(type: string, body?: unknown) => system.ask<R>(Kind.TrainJob, spec.version, type, body, { deadlineMs: 10_000 });
-  await ask(JobMsg.Start, { spec, workers: opts.workers });
+  await system.ask(Kind.TrainJob, spec.version, JobMsg.Start, { spec, workers: opts.workers }, { deadlineMs: 10_000 });
   await opts.startWorkers(spec.version);
+}
+
+/** The status of job `version` from its coordinator (undefined when it has none: never started, or long finished and passivated with no record). */
+export function trainingJobStatus(system: ActorSystem, version: string, deadlineMs = 10_000): Promise<JobStatus> {
+  return system.ask<JobStatus>(Kind.TrainJob, version, JobMsg.Status, undefined, { deadlineMs });
+}
+
+/** Follows job `version`'s status until it ends (or `signal` aborts), reporting epochs and restarts as they come. */
+export async function followTrainingJob(system: ActorSystem, version: string, opts: Omit<RunJobOptions, 'workers' | 'startWorkers'>): Promise<JobStatus> {
+  const ask = <R>(type: string, body?: unknown) => system.ask<R>(Kind.TrainJob, version, type, body, { deadlineMs: 10_000 });
   let shown = 0;
   let restarts = 0;
   let answered = performance.now();
