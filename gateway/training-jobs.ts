@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
+import { status } from '@grpc/grpc-js';
 import {
-  checkTrainSpec, MODEL_VERSION_PATTERN, trainingJobStatus, trainSpecFrom,
+  CANCELLED_ERROR, cancelTrainingJob, checkTrainSpec, MODEL_VERSION_PATTERN, trainingJobStatus, trainSpecFrom,
   type JobStatus, type ModelManifest, type ModelRegistry, type TrainRequest, type TrainSpec,
 } from '../actors/training/index.js';
 import { jobWorkers, startJob, type ClusterClient } from '../cluster/index.js';
 import { InvalidArgument } from '../runtime/index.js';
+import type { CancelTrainingJobRequest__Output } from '../protos/generated/reel/v1/CancelTrainingJobRequest.js';
+import type { CancelTrainingJobResponse } from '../protos/generated/reel/v1/CancelTrainingJobResponse.js';
 import type { GetTrainingJobRequest__Output } from '../protos/generated/reel/v1/GetTrainingJobRequest.js';
 import type { GetTrainingJobResponse } from '../protos/generated/reel/v1/GetTrainingJobResponse.js';
 import type { ListTrainingJobsRequest__Output } from '../protos/generated/reel/v1/ListTrainingJobsRequest.js';
@@ -86,15 +89,17 @@ export function specOfRequest(spec: TrainingSpec__Output | null, version: string
 }
 
 /** A job as AdminService gives it: from its manifest, and from its coordinator's status when there is one. */
-export function jobOf(m: ModelManifest, status?: JobStatus): TrainingJob {
+export function jobOf(m: ModelManifest, st?: JobStatus): TrainingJob {
   const hp = m.hyperparameters;
   const numeric = Object.fromEntries(Object.entries(hp).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
   const consistency = String(hp.consistency ?? 'bsp');
-  const state: TrainingJob['state'] = status
-    ? ({ running: 'TRAINING_JOB_STATE_RUNNING', done: 'TRAINING_JOB_STATE_SUCCEEDED', failed: 'TRAINING_JOB_STATE_FAILED' } as const)[status.state]
-    : m.state === 'TRAINING' ? 'TRAINING_JOB_STATE_RUNNING' : m.state === 'FAILED' ? 'TRAINING_JOB_STATE_FAILED' : 'TRAINING_JOB_STATE_SUCCEEDED';
-  const last = status?.history.at(-1);
-  const error = status?.error ?? m.error;
+  const state: TrainingJob['state'] = st
+    ? ({ running: 'TRAINING_JOB_STATE_RUNNING', done: 'TRAINING_JOB_STATE_SUCCEEDED', failed: 'TRAINING_JOB_STATE_FAILED', cancelled: 'TRAINING_JOB_STATE_CANCELLED' } as const)[st.state]
+    : m.state === 'TRAINING' ? 'TRAINING_JOB_STATE_RUNNING'
+    : m.state === 'FAILED' ? (m.error === CANCELLED_ERROR ? 'TRAINING_JOB_STATE_CANCELLED' : 'TRAINING_JOB_STATE_FAILED')
+    : 'TRAINING_JOB_STATE_SUCCEEDED';
+  const last = st?.history.at(-1);
+  const error = st?.error ?? m.error;
   return {
     jobId: m.id,
     spec: {
@@ -106,7 +111,7 @@ export function jobOf(m: ModelManifest, status?: JobStatus): TrainingJob {
       staleness: consistency.startsWith('ssp:') ? Number(consistency.slice(4)) : 0,
     },
     state,
-    progress: { epoch: status?.epochsDone ?? m.epochsDone, totalEpochs: m.epochs, updatesPerSecond: last?.updatesPerS ?? m.metrics.updates_per_s ?? 0 },
+    progress: { epoch: st?.epochsDone ?? m.epochsDone, totalEpochs: m.epochs, updatesPerSecond: last?.updatesPerS ?? m.metrics.updates_per_s ?? 0 },
     metrics: m.metrics,
     modelVersion: state === 'TRAINING_JOB_STATE_SUCCEEDED' ? m.id : '',
     ...(state === 'TRAINING_JOB_STATE_FAILED' && error !== undefined ? { error: { code: 13, message: error, details: [] } } : {}),
@@ -119,7 +124,7 @@ export function jobOf(m: ModelManifest, status?: JobStatus): TrainingJob {
  * `model_version`); its coordinator keeps its status, the registry its manifest.
  */
 export function trainingJobHandlers(registry: () => Promise<ModelRegistry | undefined>, createRegistry: () => Promise<ModelRegistry>, client: ClusterClient) {
-  const status = async (id: string): Promise<JobStatus | undefined> => {
+  const statusOf = async (id: string): Promise<JobStatus | undefined> => {
     try {
       return await trainingJobStatus(client.system, id, 5_000);
     } catch {
@@ -130,7 +135,7 @@ export function trainingJobHandlers(registry: () => Promise<ModelRegistry | unde
   const job = async (id: string): Promise<TrainingJob> => {
     const m = await (await registry())?.get(id);
     if (m === undefined) throw ApiError.notFound('TRAINING_JOB_NOT_FOUND', `training job ${id} does not exist`, { job_id: id });
-    return jobOf(m, await status(id));
+    return jobOf(m, await statusOf(id));
   };
   return {
     StartTrainingJob: async (req: StartTrainingJobRequest__Output, call: StreamCall): Promise<StartTrainingJobResponse> => {
@@ -159,6 +164,17 @@ export function trainingJobHandlers(registry: () => Promise<ModelRegistry | unde
       const all = ((await (await registry())?.list()) ?? []).sort(newestFirst).map((m) => jobOf(m)).filter((j) => want === 'TRAINING_JOB_STATE_UNSPECIFIED' || j.state === want);
       const page = pageOf(all, { ...req }, size, 'training-jobs');
       return { trainingJobs: page.items, nextPageToken: page.nextPageToken };
+    },
+    CancelTrainingJob: async (req: CancelTrainingJobRequest__Output): Promise<CancelTrainingJobResponse> => {
+      const c = new RequestCheck();
+      const id = c.id('job_id', req.jobId);
+      c.done();
+      const before = await job(id);
+      if (before.state !== 'TRAINING_JOB_STATE_RUNNING') {
+        throw new ApiError(status.FAILED_PRECONDITION, 'JOB_ALREADY_FINISHED', `training job ${id} has ended (${before.state}): there is nothing to cancel`, [], { job_id: id });
+      }
+      await cancelTrainingJob(client.system, id);
+      return { trainingJob: await job(id) };
     },
     WatchTrainingJob: async (req: WatchTrainingJobRequest__Output, call: StreamCall): Promise<void> => {
       const c = new RequestCheck();

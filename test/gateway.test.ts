@@ -237,6 +237,7 @@ describe('gateway - the reel.v1 gRPC API over a cluster (real nats-server, node 
       rmSync(dir, { recursive: true, force: true });
     }
 
+    const registry = async () => (await (await openModelRegistry(c.nc, c.prefix)).get('gw-long'))!;
     const bad = await call(admin, 'StartTrainingJob', { spec: { modelType: 'MODEL_TYPE_MF_ALS', hyperparameters: { bogus: 1, factors: 0 } } }, auth);
     const d = decodeStatusDetails(bad.err!.metadata);
     expect(d?.code).toBe(status.INVALID_ARGUMENT);
@@ -267,6 +268,16 @@ describe('gateway - the reel.v1 gRPC API over a cluster (real nats-server, node 
     expect(listed.trainingJobs.map((j) => j.jobId)).toContain('gw-job-1');
     const running = (await call(admin, 'ListTrainingJobs', { state: 'TRAINING_JOB_STATE_RUNNING' }, auth)).res as { trainingJobs: Array<{ jobId: string }> };
     expect(running.trainingJobs.map((j) => j.jobId)).toEqual(['gw-t']);
+    // Cancelled while it runs: CANCELLED (its version FAILED, never READY); a second cancel finds it ended.
+    const long = await call(admin, 'StartTrainingJob', { spec: { modelType: 'MODEL_TYPE_MF_SGD', epochs: 100_000, hyperparameters: { factors: 4 } }, requestId: 'gw-long' }, auth);
+    expect((long.res as { trainingJob: { state: string } }).trainingJob.state).toBe('TRAINING_JOB_STATE_RUNNING');
+    const cancelled = await call(admin, 'CancelTrainingJob', { jobId: 'gw-long' }, auth);
+    expect((cancelled.res as { trainingJob: { state: string } }).trainingJob.state).toBe('TRAINING_JOB_STATE_CANCELLED');
+    expect((await registry()).state).toBe('FAILED');
+    const twice = await call(admin, 'CancelTrainingJob', { jobId: 'gw-long' }, auth);
+    expect(decodeStatusDetails(twice.err!.metadata)).toMatchObject({ code: status.FAILED_PRECONDITION, errorInfo: { reason: 'JOB_ALREADY_FINISHED' } });
+    const done = await call(admin, 'CancelTrainingJob', { jobId: 'gw-job-1' }, auth);
+    expect(decodeStatusDetails(done.err!.metadata)?.errorInfo?.reason).toBe('JOB_ALREADY_FINISHED');
     const unknown = await call(admin, 'GetTrainingJob', { jobId: 'nope' }, auth);
     expect(decodeStatusDetails(unknown.err!.metadata)).toMatchObject({ code: status.NOT_FOUND, errorInfo: { reason: 'TRAINING_JOB_NOT_FOUND' } });
   });

@@ -3,6 +3,7 @@ import { unknownMessageType } from '../decode.js';
 import { checkpointPrefix } from './checkpoint.js';
 import { commitCheckpoint, dropOtherGroups, pruneCheckpoints } from './checkpoints.js';
 import {
+  CANCELLED_ERROR,
   JobMsg,
   type CheckpointedBody,
   type ClockStats,
@@ -125,6 +126,8 @@ export class CoordinatorActor implements Actor<JobRecord> {
         return this.fail(String((msg.body as { error?: unknown })?.error ?? 'failed'), ctx);
       case JobMsg.Status:
         return this.status();
+      case JobMsg.Cancel:
+        return this.cancel(ctx);
       default:
         throw unknownMessageType(this.address, msg.type);
     }
@@ -323,6 +326,22 @@ export class CoordinatorActor implements Actor<JobRecord> {
     r.error = error;
     await this.deps.registry.update(r.spec.version, (m) => ({ ...m, state: 'FAILED', error, updatedAtMs: Date.now() }));
     await ctx.persist();
+  }
+
+  /**
+   * Stops a running job: its workers see it ended at their next poll and stop; its version is
+   * FAILED with `CANCELLED_ERROR` (not READY: its epochs are not all done). A job that has
+   * ended is left as it is. Answers the status.
+   */
+  private async cancel(ctx: ActorContext): Promise<JobStatus> {
+    const r = this.job();
+    if (r.state === 'running') {
+      r.state = 'cancelled';
+      r.error = CANCELLED_ERROR;
+      await this.deps.registry.update(r.spec.version, (m) => ({ ...m, state: 'FAILED', error: CANCELLED_ERROR, updatedAtMs: Date.now() }));
+      await ctx.persist();
+    }
+    return this.status();
   }
 
   /** The data and global mean of this attempt, from the workers' ready reports. */

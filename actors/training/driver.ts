@@ -81,6 +81,11 @@ export function trainingJobStatus(system: ActorSystem, version: string, deadline
   return system.ask<JobStatus>(Kind.TrainJob, version, JobMsg.Status, undefined, { deadlineMs });
 }
 
+/** Cancels job `version` if it runs (its workers stop at their next poll); answers its status. */
+export function cancelTrainingJob(system: ActorSystem, version: string, deadlineMs = 10_000): Promise<JobStatus> {
+  return system.ask<JobStatus>(Kind.TrainJob, version, JobMsg.Cancel, undefined, { deadlineMs });
+}
+
 /** Follows job `version`'s status until it ends (or `signal` aborts), reporting epochs and restarts as they come. */
 export async function followTrainingJob(system: ActorSystem, version: string, opts: Omit<RunJobOptions, 'workers' | 'startWorkers'>): Promise<JobStatus> {
   const ask = <R>(type: string, body?: unknown) => system.ask<R>(Kind.TrainJob, version, type, body, { deadlineMs: 10_000 });

@@ -11,6 +11,7 @@ export const JobMsg = {
   Reconfigure: 'reconfigure',
   Fail: 'fail',
   Status: 'status',
+  Cancel: 'cancel',
 } as const;
 
 /** Message types of the parameter-server actor (`Kind.TrainPs`, keyed by version). */
@@ -30,7 +31,10 @@ export const NodeMsg = {
   Activate: 'params.activate',
 } as const;
 
-export type JobState = 'running' | 'done' | 'failed';
+export type JobState = 'running' | 'done' | 'failed' | 'cancelled';
+
+/** The error a cancelled job's version is FAILED with (the registry has no CANCELLED state): how a reader tells one from a failure. */
+export const CANCELLED_ERROR = 'cancelled by an operator';
 
 export interface StartBody {
   spec: TrainSpec;
