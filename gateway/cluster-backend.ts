@@ -7,6 +7,7 @@ import type { Node } from '../protos/generated/reel/v1/Node.js';
 import type { ShardSummary } from '../protos/generated/reel/v1/ShardSummary.js';
 import { askDeadlineMs } from './deadline.js';
 import { ApiError } from './errors.js';
+import { catalogHandlers } from './catalog.js';
 import { modelVersionHandlers } from './model-versions.js';
 import { shardAdminHandlers } from './shard-admin.js';
 import { trainingJobHandlers } from './training-jobs.js';
@@ -15,6 +16,7 @@ import type { GatewayBackend, UnaryHandlers } from './server.js';
 /** The gateway's view of a cluster through a `ClusterClient` on its own NATS connection. */
 export class ClusterBackend implements GatewayBackend {
   readonly admin: UnaryHandlers;
+  readonly catalog: UnaryHandlers;
 
   /** False from a disconnect until the reconnect (the client keeps trying meanwhile). */
   private linked = true;
@@ -30,6 +32,7 @@ export class ClusterBackend implements GatewayBackend {
         else if (st.type === 'reconnect') this.linked = true;
       }
     })().catch(() => undefined);
+    this.catalog = catalogHandlers(client);
     this.admin = {
       GetClusterStatus: async (_req: unknown, call: ServerUnaryCall<unknown, unknown>): Promise<GetClusterStatusResponse> => {
         let report: ClusterReport;

@@ -26,8 +26,9 @@ export type StreamCall = ServerWritableStream<unknown, unknown>;
 
 /** What the gateway serves from: the cluster behind it, reached through this interface (tests give their own). */
 export interface GatewayBackend {
-  /** AdminService's handlers that are implemented; the others answer UNIMPLEMENTED. */
+  /** AdminService's and CatalogService's handlers that are implemented; the others answer UNIMPLEMENTED. */
   admin: UnaryHandlers;
+  catalog: UnaryHandlers;
   /** Whether the cluster can be reached now: health follows it. */
   connected(): boolean;
 }
@@ -62,7 +63,7 @@ export class Gateway {
     const v1 = api.reel.v1;
     this.server.addService(v1.AdminService.service, this.wrap('AdminService', v1.AdminService.service, opts.backend.admin, true));
     this.server.addService(v1.RecommendationService.service, this.wrap('RecommendationService', v1.RecommendationService.service, {}, false));
-    this.server.addService(v1.CatalogService.service, this.wrap('CatalogService', v1.CatalogService.service, {}, false));
+    this.server.addService(v1.CatalogService.service, this.wrap('CatalogService', v1.CatalogService.service, opts.backend.catalog, false));
     this.health.addToServer(this.server);
     new ReflectionService(definition).addToServer(this.server);
   }

@@ -282,6 +282,23 @@ describe('gateway - the reel.v1 gRPC API over a cluster (real nats-server, node 
     expect(decodeStatusDetails(unknown.err!.metadata)).toMatchObject({ code: status.NOT_FOUND, errorInfo: { reason: 'TRAINING_JOB_NOT_FOUND' } });
   });
 
+  it('gateway - catalog reads from the actors: a user and a title as loaded; unknown ones NOT_FOUND, an empty id INVALID_ARGUMENT', async () => {
+    const catalog = client(api().CatalogService);
+    // The ratings the training test loaded: user 1 rated 25 titles.
+    const user = await call(catalog, 'GetUser', { userId: '1' });
+    expect(user.err).toBeUndefined();
+    expect((user.res as { user: { userId: string; interactionCount: number; updateTime: { seconds: string } } }).user).toMatchObject({ userId: '1', interactionCount: 25, updateTime: { seconds: String(880_000_124) } });
+    const title = await call(catalog, 'GetTitle', { titleId: '8' });
+    expect((title.res as { title: { titleId: string; interactionCount: number } }).title).toMatchObject({ titleId: '8' });
+    expect((title.res as { title: { interactionCount: number } }).title.interactionCount).toBeGreaterThan(0);
+    const nobody = await call(catalog, 'GetUser', { userId: 'nobody' });
+    expect(decodeStatusDetails(nobody.err!.metadata)).toMatchObject({ code: status.NOT_FOUND, errorInfo: { reason: 'USER_NOT_FOUND', metadata: { user_id: 'nobody' } } });
+    const nothing = await call(catalog, 'GetTitle', { titleId: 'no-such-title' });
+    expect(decodeStatusDetails(nothing.err!.metadata)).toMatchObject({ code: status.NOT_FOUND, errorInfo: { reason: 'TITLE_NOT_FOUND' } });
+    const empty = await call(catalog, 'GetTitle', {});
+    expect(decodeStatusDetails(empty.err!.metadata)).toMatchObject({ code: status.INVALID_ARGUMENT, fieldViolations: [{ field: 'title_id' }] });
+  });
+
   it('gateway - the cluster out of reach: health goes NOT_SERVING, and SERVING again once NATS is back', async () => {
     await c.nats.kill();
     await waitFor('health NOT_SERVING with NATS down', async () => (await health('')) === 'NOT_SERVING', { timeoutMs: 15_000, intervalMs: 100 });
