@@ -14,7 +14,7 @@ export { ingestInteractions, DEFAULT_INGEST_BATCH } from './ingest.js';
 export { askAcked, ingestAcked, NotAcknowledged } from './ingest-acked.js';
 export { INTERACTION_TYPES, TitleMsg, UserMsg } from './messages.js';
 export { decodeInteraction, MAX_EVENT_ID_CHARS, MAX_ID_CHARS } from './decode.js';
-export { decodeTitleMetadata } from './title-metadata.js';
+export { decodeTitleMetadata, MAX_DISPLAY_NAME_CHARS, MAX_GENRES, MAX_TERM_CHARS } from './title-metadata.js';
 export { IdentitySet } from './identity-set.js';
 export { interactionHash } from './interaction-identity.js';
 export { USER_RECENT_TITLES } from './user.js';

@@ -51,6 +51,10 @@ export interface TitleMetadataBody {
   tags?: string[];
   /** Identifiers and the like (`imdbId`, `tmdbId`), merged key by key into those held. */
   labels?: Record<string, string>;
+  /** A hidden title is never recommended (a temporary removal). Replaces the flag held. */
+  hidden?: boolean;
+  /** When the title was published, ms since the Unix epoch. Replaces the time held. */
+  publishTimeMs?: number;
 }
 
 export interface UserSummary {
@@ -74,6 +78,9 @@ export interface TitleSummary {
   /** In the order first seen. */
   tags: string[];
   labels: Record<string, string>;
+  hidden: boolean;
+  /** 0 when unknown. */
+  publishTimeMs: number;
   interactionCount: number;
   meanRating: number;
   updateTimeMs: number;

@@ -40,6 +40,9 @@ describe('title metadata decode', () => {
     ['tags', { tags: Array.from({ length: MAX_TAGS_PER_MESSAGE + 1 }, (_, i) => `t${i}`) }, `at most ${MAX_TAGS_PER_MESSAGE} strings`],
     ['labels', { labels: ['imdbId'] }, 'labels an array'],
     ['labels["imdbId"]', { labels: { imdbId: 114709 } }, 'labels["imdbId"] 114709'],
+    ['hidden', { hidden: 'yes' }, 'hidden "yes" must be true or false'],
+    ['publishTimeMs', { publishTimeMs: -1 }, 'publishTimeMs -1'],
+    ['publishTimeMs', { publishTimeMs: 1.5 }, 'publishTimeMs 1.5'],
   ];
   it.each(bad)('metadata - a bad %s is refused with InvalidArgument naming it', (field, body, text) => {
     const err = rejection(body);
@@ -53,6 +56,19 @@ describe('title metadata decode', () => {
 });
 
 describe('title metadata upsert', () => {
+  it('metadata - hidden and the publish time are replaced, and hiding twice changes nothing the second time', () => {
+    const m = new TitleMetadata();
+    expect(m.view()).toMatchObject({ hidden: false, publishTimeMs: 0 });
+    expect(m.upsert(decodeTitleMetadata({ hidden: false }, to))).toBe(false);
+    expect(m.upsert(decodeTitleMetadata({ hidden: true, publishTimeMs: 817_776_000_000 }, to))).toBe(true);
+    expect(m.upsert({ hidden: true })).toBe(false);
+    expect(m.view()).toMatchObject({ hidden: true, publishTimeMs: 817_776_000_000 });
+    const back = new TitleMetadata(m.stored());
+    expect(back.view()).toMatchObject({ hidden: true, publishTimeMs: 817_776_000_000 });
+    expect(back.upsert({ hidden: false })).toBe(true);
+    expect(back.view().hidden).toBe(false);
+  });
+
   it('metadata - the same body twice changes nothing the second time', () => {
     const m = new TitleMetadata();
     expect(m.upsert(toyStory)).toBe(true);
@@ -60,7 +76,7 @@ describe('title metadata upsert', () => {
     expect(m.upsert(toyStory)).toBe(false);
     expect(m.upsert({})).toBe(false);
     expect(m.view()).toEqual(once);
-    expect(once).toEqual({ ...toyStory, tags: [], labels: {} });
+    expect(once).toEqual({ ...toyStory, tags: [], labels: {}, hidden: false, publishTimeMs: 0 });
   });
 
   it('metadata - tags merge as a set in the order first seen; labels merge key by key; name, year and genres are replaced', () => {
@@ -74,7 +90,7 @@ describe('title metadata upsert', () => {
     expect(m.upsert(toyStory)).toBe(true);
     expect(m.upsert({ genres: ['Comedy'] })).toBe(true);
     expect(m.upsert({ releaseYear: 1996 })).toBe(true);
-    expect(m.view()).toEqual({ displayName: 'Toy Story (1995)', releaseYear: 1996, genres: ['Comedy'], tags: ['pixar', 'funny', 'toys'], labels: { imdbId: '0114709', tmdbId: '862' } });
+    expect(m.view()).toEqual({ displayName: 'Toy Story (1995)', releaseYear: 1996, genres: ['Comedy'], tags: ['pixar', 'funny', 'toys'], labels: { imdbId: '0114709', tmdbId: '862' }, hidden: false, publishTimeMs: 0 });
   });
 
   it('metadata - what it stores comes back whole, and the view is a copy', () => {
@@ -98,7 +114,7 @@ describe('title actor metadata', () => {
     await expect(system.ask(Kind.Title, '1', TitleMsg.Metadata, { displayName: 'x', releaseYear: 'x' })).rejects.toMatchObject({ code: 'InvalidArgument', fields: ['releaseYear'] });
     expect(await system.ask(Kind.Title, '1', TitleMsg.Metadata, toyStory)).toBe(false);
     expect(await system.ask<TitleSummary>(Kind.Title, '1', TitleMsg.Summary)).toEqual({
-      titleId: '1', displayName: 'Toy Story (1995)', releaseYear: 1995, genres: ['Animation', "Children's", 'Comedy'], tags: ['pixar'], labels: {},
+      titleId: '1', displayName: 'Toy Story (1995)', releaseYear: 1995, genres: ['Animation', "Children's", 'Comedy'], tags: ['pixar'], labels: {}, hidden: false, publishTimeMs: 0,
       interactionCount: 0, meanRating: 0, updateTimeMs: 0,
     });
     expect(await system.ask<TitleSummary>(Kind.Title, '2', TitleMsg.Summary)).toMatchObject({ displayName: '', releaseYear: 0, genres: [], tags: [], labels: {} });

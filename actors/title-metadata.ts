@@ -18,6 +18,8 @@ export interface StoredTitleMetadata {
   genres?: string[];
   tags?: string[];
   labels?: Record<string, string>;
+  hidden?: boolean;
+  publishTimeMs?: number;
 }
 
 function isTerm(v: unknown, max = MAX_TERM_CHARS): v is string {
@@ -73,6 +75,15 @@ export function decodeTitleMetadata(body: unknown, to: ActorAddress): TitleMetad
       else out.labels = Object.fromEntries(entries) as Record<string, string>;
     }
   }
+  if (b.hidden !== undefined) {
+    if (typeof b.hidden === 'boolean') out.hidden = b.hidden;
+    else bad.add('hidden', b.hidden, 'must be true or false');
+  }
+  if (b.publishTimeMs !== undefined) {
+    const t = b.publishTimeMs;
+    if (typeof t === 'number' && Number.isSafeInteger(t) && t >= 0) out.publishTimeMs = t;
+    else bad.add('publishTimeMs', t, 'must be a non-negative safe integer (ms since the Unix epoch)');
+  }
   bad.throwIfAny(to, 'metadata');
   return out;
 }
@@ -83,7 +94,7 @@ function sameList(a: readonly string[] | undefined, b: readonly string[]): boole
 
 /**
  * A title's metadata: an upsert of the same body twice changes nothing; tags merge as a set
- * and labels key by key, while name, year and genres are replaced.
+ * and labels key by key, while name, year, genres, hidden and publish time are replaced.
  */
 export class TitleMetadata {
   private m: StoredTitleMetadata;
@@ -126,6 +137,14 @@ export class TitleMetadata {
         changed = true;
       }
     }
+    if (b.hidden !== undefined && b.hidden !== (m.hidden ?? false)) {
+      m.hidden = b.hidden;
+      changed = true;
+    }
+    if (b.publishTimeMs !== undefined && b.publishTimeMs !== m.publishTimeMs) {
+      m.publishTimeMs = b.publishTimeMs;
+      changed = true;
+    }
     return changed;
   }
 
@@ -135,8 +154,11 @@ export class TitleMetadata {
   }
 
   /** The fields of `TitleSummary` it fills, as copies. */
-  view(): { displayName: string; releaseYear: number; genres: string[]; tags: string[]; labels: Record<string, string> } {
+  view(): { displayName: string; releaseYear: number; genres: string[]; tags: string[]; labels: Record<string, string>; hidden: boolean; publishTimeMs: number } {
     const m = this.m;
-    return { displayName: m.displayName ?? '', releaseYear: m.releaseYear ?? 0, genres: m.genres?.slice() ?? [], tags: m.tags?.slice() ?? [], labels: { ...m.labels } };
+    return {
+      displayName: m.displayName ?? '', releaseYear: m.releaseYear ?? 0, genres: m.genres?.slice() ?? [], tags: m.tags?.slice() ?? [], labels: { ...m.labels },
+      hidden: m.hidden ?? false, publishTimeMs: m.publishTimeMs ?? 0,
+    };
   }
 }

@@ -1,4 +1,8 @@
-import { Kind, TitleMsg, UserMsg, type TitleSummary, type UserSummary } from '../actors/index.js';
+import { Kind, MAX_DISPLAY_NAME_CHARS, MAX_GENRES, MAX_TERM_CHARS, TitleMsg, UserMsg, type TitleMetadataBody, type TitleSummary, type UserSummary } from '../actors/index.js';
+import type { BatchAskMessage } from '../runtime/index.js';
+import type { BatchUpsertTitlesRequest__Output } from '../protos/generated/reel/v1/BatchUpsertTitlesRequest.js';
+import type { BatchUpsertTitlesResponse } from '../protos/generated/reel/v1/BatchUpsertTitlesResponse.js';
+import type { Title__Output } from '../protos/generated/reel/v1/Title.js';
 import type { ClusterClient } from '../cluster/index.js';
 import type { ServerUnaryCall } from '@grpc/grpc-js';
 import type { GetTitleRequest__Output } from '../protos/generated/reel/v1/GetTitleRequest.js';
@@ -14,6 +18,10 @@ import { RequestCheck } from './validate.js';
 
 /** How long a catalog read waits on the cluster when the client gives no deadline. */
 const READ_DEADLINE_MS = 2_000;
+/** How long an upsert of a batch waits on the cluster when the client gives no deadline. */
+const WRITE_DEADLINE_MS = 10_000;
+/** Titles in one BatchUpsertTitles, at most. */
+export const MAX_UPSERT_BATCH = 1000;
 
 /** A title actor's summary as `reel.v1.Title`. */
 export function titleOf(t: TitleSummary): Title {
@@ -23,6 +31,8 @@ export function titleOf(t: TitleSummary): Title {
     genres: t.genres,
     releaseYear: t.releaseYear,
     labels: t.labels,
+    hidden: t.hidden,
+    ...(t.publishTimeMs > 0 ? { publishTime: timestamp(t.publishTimeMs) } : {}),
     interactionCount: t.interactionCount,
     ...(t.updateTimeMs > 0 ? { updateTime: timestamp(t.updateTimeMs) } : {}),
   };
@@ -31,6 +41,57 @@ export function titleOf(t: TitleSummary): Title {
 /** A user actor's summary as `reel.v1.User`. */
 export function userOf(u: UserSummary): User {
   return { userId: u.userId, interactionCount: u.interactionCount, ...(u.updateTimeMs > 0 ? { updateTime: timestamp(u.updateTimeMs) } : {}) };
+}
+
+/**
+ * The metadata upserts of a batch, every title checked before anything is sent: each
+ * violation named by its proto path (`titles[3].release_year`), the batch refused whole.
+ */
+export function titleUpserts(titles: readonly Title__Output[]): Array<{ titleId: string; body: TitleMetadataBody }> {
+  const c = new RequestCheck();
+  if (titles.length === 0) c.add('titles', 'MISSING_FIELD', `must hold 1 to ${MAX_UPSERT_BATCH} titles`);
+  if (titles.length > MAX_UPSERT_BATCH) c.add('titles', 'BATCH_TOO_LARGE', `must hold at most ${MAX_UPSERT_BATCH} titles (got ${titles.length})`);
+  const first = new Map<string, number>();
+  const out = titles.map((t, i) => {
+    const at = `titles[${i}]`;
+    const titleId = c.id(`${at}.title_id`, t.titleId);
+    const seen = first.get(titleId);
+    if (seen !== undefined && titleId !== '') c.add(`${at}.title_id`, 'VALUE_OUT_OF_RANGE', `repeats titles[${seen}].title_id`);
+    else first.set(titleId, i);
+    const body: TitleMetadataBody = { hidden: t.hidden, genres: t.genres };
+    if (t.displayName !== '') {
+      if (t.displayName.length > MAX_DISPLAY_NAME_CHARS) c.add(`${at}.display_name`, 'VALUE_OUT_OF_RANGE', `must be at most ${MAX_DISPLAY_NAME_CHARS} characters`);
+      body.displayName = t.displayName;
+    }
+    if (t.releaseYear !== 0) body.releaseYear = c.range(`${at}.release_year`, t.releaseYear, 1, 9999);
+    if (t.genres.length > MAX_GENRES) c.add(`${at}.genres`, 'VALUE_OUT_OF_RANGE', `must hold at most ${MAX_GENRES} genres`);
+    t.genres.forEach((g, j) => {
+      if (g === '' || g.length > MAX_TERM_CHARS) c.add(`${at}.genres[${j}]`, 'VALUE_OUT_OF_RANGE', `must be a non-empty string of at most ${MAX_TERM_CHARS} characters`);
+    });
+    const labels = Object.entries(t.labels);
+    if (labels.length > MAX_GENRES) c.add(`${at}.labels`, 'VALUE_OUT_OF_RANGE', `must hold at most ${MAX_GENRES} entries`);
+    for (const [k, v] of labels) {
+      if (k === '' || k.length > MAX_TERM_CHARS || v.length > MAX_TERM_CHARS) c.add(`${at}.labels["${k}"]`, 'VALUE_OUT_OF_RANGE', `must map a non-empty key to a value, each of at most ${MAX_TERM_CHARS} characters`);
+    }
+    if (labels.length > 0) body.labels = t.labels;
+    if (t.publishTime !== null) {
+      const ms = Number(t.publishTime.seconds) * 1000 + Math.floor(t.publishTime.nanos / 1e6);
+      if (!Number.isSafeInteger(ms) || ms < 0) c.add(`${at}.publish_time`, 'VALUE_OUT_OF_RANGE', 'must be at or after 1970-01-01T00:00:00Z');
+      else body.publishTimeMs = ms;
+    }
+    return { titleId, body };
+  });
+  c.done();
+  return out;
+}
+
+/** Asks every message of a batch; the first refusal fails the call (retrying is safe: upserts are idempotent). */
+async function askAll<R>(client: ClusterClient, msgs: BatchAskMessage[], deadlineMs: number): Promise<R[]> {
+  const outcomes = await client.system.askBatch<R>(msgs, { deadlineMs });
+  return outcomes.map((o) => {
+    if (o.error !== undefined) throw o.error;
+    return o.value;
+  });
 }
 
 /** A title no interaction and no metadata ever reached: the catalog does not know it. */
@@ -48,6 +109,14 @@ export function catalogHandlers(client: ClusterClient) {
       const t = await client.system.ask<TitleSummary>(Kind.Title, id, TitleMsg.Summary, undefined, { deadlineMs: askDeadlineMs(call, READ_DEADLINE_MS) });
       if (unknownTitle(t)) throw ApiError.notFound('TITLE_NOT_FOUND', `title ${id} is not in the catalog`, { title_id: id });
       return { title: titleOf(t) };
+    },
+    BatchUpsertTitles: async (req: BatchUpsertTitlesRequest__Output, call: ServerUnaryCall<unknown, unknown>): Promise<BatchUpsertTitlesResponse> => {
+      const upserts = titleUpserts(req.titles);
+      if (req.validateOnly) return { titles: req.titles.map((t) => ({ ...t, interactionCount: 0 })) };
+      const deadlineMs = askDeadlineMs(call, WRITE_DEADLINE_MS);
+      await askAll(client, upserts.map((u) => ({ kind: Kind.Title, key: u.titleId, type: TitleMsg.Metadata, body: u.body })), deadlineMs);
+      const stored = await askAll<TitleSummary>(client, upserts.map((u) => ({ kind: Kind.Title, key: u.titleId, type: TitleMsg.Summary })), deadlineMs);
+      return { titles: stored.map(titleOf) };
     },
     GetUser: async (req: GetUserRequest__Output, call: ServerUnaryCall<unknown, unknown>): Promise<GetUserResponse> => {
       const c = new RequestCheck();

@@ -299,6 +299,30 @@ describe('gateway - the reel.v1 gRPC API over a cluster (real nats-server, node 
     expect(decodeStatusDetails(empty.err!.metadata)).toMatchObject({ code: status.INVALID_ARGUMENT, fieldViolations: [{ field: 'title_id' }] });
   });
 
+  it('gateway - BatchUpsertTitles: a bad title refuses the whole batch (nothing written, every violation named); validate_only writes nothing; a good batch is stored and read back', async () => {
+    const catalog = client(api().CatalogService);
+    const heat = { titleId: 'up-heat', displayName: 'Heat (1995)', releaseYear: 1995, genres: ['Action', 'Crime'], labels: { imdbId: '0113277' }, publishTime: { seconds: '816998400', nanos: 0 } };
+    const bad = await call(catalog, 'BatchUpsertTitles', { titles: [heat, { titleId: '', releaseYear: 12_000, genres: ['Drama', ''] }, { ...heat, displayName: 'again' }] });
+    const d = decodeStatusDetails(bad.err!.metadata);
+    expect(d?.code).toBe(status.INVALID_ARGUMENT);
+    expect(d?.fieldViolations?.map((v) => v.field)).toEqual(['titles[1].title_id', 'titles[1].release_year', 'titles[1].genres[1]', 'titles[2].title_id']);
+    expect(decodeStatusDetails((await call(catalog, 'GetTitle', { titleId: 'up-heat' })).err!.metadata)?.errorInfo?.reason).toBe('TITLE_NOT_FOUND');
+    const tooMany = await call(catalog, 'BatchUpsertTitles', { titles: Array.from({ length: 1001 }, (_, i) => ({ titleId: `t${i}` })) });
+    expect(decodeStatusDetails(tooMany.err!.metadata)).toMatchObject({ errorInfo: { reason: 'BATCH_TOO_LARGE' }, fieldViolations: [{ field: 'titles' }] });
+
+    const dry = await call(catalog, 'BatchUpsertTitles', { titles: [heat], validateOnly: true });
+    expect(dry.err).toBeUndefined();
+    expect(decodeStatusDetails((await call(catalog, 'GetTitle', { titleId: 'up-heat' })).err!.metadata)?.errorInfo?.reason).toBe('TITLE_NOT_FOUND');
+
+    const ok = await call(catalog, 'BatchUpsertTitles', { titles: [heat, { titleId: 'up-hidden', displayName: 'Not Now', hidden: true }] });
+    expect(ok.err).toBeUndefined();
+    const stored = (ok.res as { titles: Array<Record<string, unknown>> }).titles;
+    expect(stored.map((t) => t.titleId)).toEqual(['up-heat', 'up-hidden']);
+    const got = (await call(catalog, 'GetTitle', { titleId: 'up-heat' })).res as { title: Record<string, unknown> };
+    expect(got.title).toMatchObject({ displayName: 'Heat (1995)', releaseYear: 1995, genres: ['Action', 'Crime'], labels: { imdbId: '0113277' }, hidden: false, publishTime: { seconds: '816998400' } });
+    expect(((await call(catalog, 'GetTitle', { titleId: 'up-hidden' })).res as { title: { hidden: boolean } }).title.hidden).toBe(true);
+  });
+
   it('gateway - the cluster out of reach: health goes NOT_SERVING, and SERVING again once NATS is back', async () => {
     await c.nats.kill();
     await waitFor('health NOT_SERVING with NATS down', async () => (await health('')) === 'NOT_SERVING', { timeoutMs: 15_000, intervalMs: 100 });
