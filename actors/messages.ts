@@ -28,7 +28,7 @@ export interface InteractionBody {
 }
 
 /** `interaction` answers `true` when applied, `false` for a repeat of an applied one; `summary` takes no body. */
-export const UserMsg = { Interaction: 'interaction', Summary: 'summary' } as const;
+export const UserMsg = { Interaction: 'interaction', Summary: 'summary', Profile: 'profile' } as const;
 /**
  * As `UserMsg`, for title actors; `metadata` upserts a `TitleMetadataBody` and answers `true`
  * when it changed something, `false` when the title already held all of it.
@@ -65,6 +65,11 @@ export interface UserSummary {
   /** Most recent titles first. */
   recentTitleIds: string[];
   updateTimeMs: number;
+  labels: Record<string, string>;
+  /** Genres chosen at onboarding. */
+  preferredGenres: string[];
+  /** False while neither a profile upsert nor an interaction reached it: no such user. */
+  known: boolean;
 }
 
 /** A title as `summary` reports it: shaped after `reel.v1.Title` (camelCase), with its counters and tags. */

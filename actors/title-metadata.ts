@@ -27,7 +27,7 @@ function isTerm(v: unknown, max = MAX_TERM_CHARS): v is string {
 }
 
 /** A list of at most `max` terms, or undefined after noting what is wrong. */
-function terms(bad: Violations, field: string, v: unknown, max: number): string[] | undefined {
+export function terms(bad: Violations, field: string, v: unknown, max: number): string[] | undefined {
   if (!Array.isArray(v) || v.length > max) {
     bad.add(field, v, `must be a list of at most ${max} strings`);
     return undefined;
@@ -36,6 +36,32 @@ function terms(bad: Violations, field: string, v: unknown, max: number): string[
   if (i < 0) return v.slice() as string[];
   bad.add(`${field}[${i}]`, v[i], `must be a non-empty string of at most ${MAX_TERM_CHARS} characters`);
   return undefined;
+}
+
+/** A map of at most `MAX_GENRES` labels (non-empty keys, short values), copied; or undefined after noting what is wrong. */
+export function labels(bad: Violations, field: string, l: unknown): Record<string, string> | undefined {
+  if (l === null || typeof l !== 'object' || Array.isArray(l) || Object.keys(l).length > MAX_GENRES) {
+    bad.add(field, l, `must be a map of at most ${MAX_GENRES} string keys to string values`);
+    return undefined;
+  }
+  const entries = Object.entries(l as Record<string, unknown>);
+  const wrong = entries.find(([k, v]) => !isTerm(k) || typeof v !== 'string' || v.length > MAX_TERM_CHARS);
+  if (wrong) {
+    bad.add(`${field}[${show(wrong[0])}]`, wrong[1], `must map a non-empty key to a string of at most ${MAX_TERM_CHARS} characters`);
+    return undefined;
+  }
+  return Object.fromEntries(entries) as Record<string, string>;
+}
+
+/** Merges `add` into `held` key by key; true when something changed. */
+export function mergeLabels(held: { labels?: Record<string, string> }, add: Record<string, string>): boolean {
+  let changed = false;
+  for (const [k, v] of Object.entries(add)) {
+    if (held.labels?.[k] === v) continue;
+    (held.labels ??= {})[k] = v;
+    changed = true;
+  }
+  return changed;
 }
 
 /**
@@ -65,15 +91,8 @@ export function decodeTitleMetadata(body: unknown, to: ActorAddress): TitleMetad
     if (t) out.tags = t;
   }
   if (b.labels !== undefined) {
-    const l = b.labels;
-    if (l === null || typeof l !== 'object' || Array.isArray(l) || Object.keys(l).length > MAX_GENRES) {
-      bad.add('labels', l, `must be a map of at most ${MAX_GENRES} string keys to string values`);
-    } else {
-      const entries = Object.entries(l as Record<string, unknown>);
-      const wrong = entries.find(([k, v]) => !isTerm(k) || typeof v !== 'string' || v.length > MAX_TERM_CHARS);
-      if (wrong) bad.add(`labels[${show(wrong[0])}]`, wrong[1], `must map a non-empty key to a string of at most ${MAX_TERM_CHARS} characters`);
-      else out.labels = Object.fromEntries(entries) as Record<string, string>;
-    }
+    const l = labels(bad, 'labels', b.labels);
+    if (l) out.labels = l;
   }
   if (b.hidden !== undefined) {
     if (typeof b.hidden === 'boolean') out.hidden = b.hidden;
@@ -130,13 +149,7 @@ export class TitleMetadata {
         changed = true;
       }
     }
-    if (b.labels !== undefined) {
-      for (const [k, v] of Object.entries(b.labels)) {
-        if (m.labels?.[k] === v) continue;
-        (m.labels ??= {})[k] = v;
-        changed = true;
-      }
-    }
+    if (b.labels !== undefined && mergeLabels(m, b.labels)) changed = true;
     if (b.hidden !== undefined && b.hidden !== (m.hidden ?? false)) {
       m.hidden = b.hidden;
       changed = true;

@@ -57,4 +57,26 @@ describe('user actor', () => {
     tell(c, 'z', 1);
     expect(recent(c)).toEqual(['z', 'y', 'x']);
   });
+
+  it('user - a profile: labels merge, preferred genres are replaced, the same upsert twice changes nothing; bad bodies are refused whole; it survives a snapshot', async () => {
+    const system = await registerReelActors(new ActorSystem({ nodeId: 'u' })).start();
+    try {
+      const summary = (key: string) => system.ask<UserSummary>(Kind.User, key, UserMsg.Summary);
+      expect(await summary('p1')).toMatchObject({ known: false, labels: {}, preferredGenres: [] });
+      expect(await system.ask(Kind.User, 'p1', UserMsg.Profile, { labels: { plan: 'premium' }, preferredGenres: ['Drama', 'Drama', 'Comedy'] })).toBe(true);
+      expect(await system.ask(Kind.User, 'p1', UserMsg.Profile, { labels: { plan: 'premium' }, preferredGenres: ['Drama', 'Comedy'] })).toBe(false);
+      expect(await system.ask(Kind.User, 'p1', UserMsg.Profile, { labels: { country: 'FR' }, preferredGenres: ['Horror'] })).toBe(true);
+      await expect(system.ask(Kind.User, 'p1', UserMsg.Profile, { labels: { '': 'x' }, preferredGenres: ['ok', ''] })).rejects.toMatchObject({ code: 'InvalidArgument', fields: ['labels[""]', 'preferredGenres[1]'] });
+      expect(await summary('p1')).toMatchObject({ known: true, labels: { plan: 'premium', country: 'FR' }, preferredGenres: ['Horror'], interactionCount: 0 });
+    } finally {
+      await system.stop();
+    }
+    const ctx = { shard: 0 } as Parameters<UserActor['onActivate']>[0];
+    const a = new UserActor({ kind: Kind.User, key: 'p2' });
+    a.onActivate(ctx, undefined);
+    a.receive({ type: UserMsg.Profile, body: { labels: { plan: 'basic' }, preferredGenres: ['Western'] } } as never);
+    const b = new UserActor({ kind: Kind.User, key: 'p2' });
+    b.onActivate(ctx, a.snapshot() as never);
+    expect(b.receive({ type: UserMsg.Summary } as never)).toMatchObject({ known: true, labels: { plan: 'basic' }, preferredGenres: ['Western'] });
+  });
 });

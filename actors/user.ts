@@ -6,6 +6,7 @@ import { interactionHash } from './interaction-identity.js';
 import { UserMsg, type InteractionBody, type UserSummary } from './messages.js';
 import { Kind } from './kinds.js';
 import { TitleInterner, UserHistory, type NodeParams, type StoredHistory } from './training/node-params.js';
+import { decodeUserProfile, UserProfile, type StoredUserProfile } from './user-profile.js';
 
 /** Titles of recent history a user actor keeps. */
 export const USER_RECENT_TITLES = 100;
@@ -100,6 +101,8 @@ interface UserSnapshot extends UserState {
   history?: StoredHistory;
   /** This user's parameter row in each model version: `[version, factors then bias]`. */
   rows?: Array<[string, Float32Array]>;
+  /** Absent while no profile was ever set. */
+  profile?: StoredUserProfile;
 }
 
 /**
@@ -111,11 +114,14 @@ interface UserSnapshot extends UserState {
  *   snapshot on passivation and planned shard moves, so they survive those; a crash of the
  *   owner loses both back to the last snapshot (a later issue makes the JetStream
  *   interaction log the source of truth). Answers true when applied, false for a repeat.
+ * - `profile`: an idempotent upsert (`UserProfile`: labels, preferred genres), durable as
+ *   `interaction` is. Answers true when something changed.
  * - `summary`: read-only.
  */
 export class UserActor implements Actor<UserSnapshot> {
   private s: InteractionCounters = emptyCounters();
   private recent = new RecentTitles();
+  private profile = new UserProfile();
   private applied = new IdentitySet();
   private history = new UserHistory();
   private shard = -1;
@@ -132,8 +138,9 @@ export class UserActor implements Actor<UserSnapshot> {
   onActivate(ctx: ActorContext, snap: UserSnapshot | undefined): void {
     this.shard = ctx.shard;
     if (snap) {
-      const { applied, history, rows, recent, recentTimes, ...counters } = snap;
+      const { applied, history, rows, recent, recentTimes, profile, ...counters } = snap;
       this.s = counters;
+      this.profile = new UserProfile(profile);
       // Snapshots written before event times were kept have none: 0, in their stored order.
       this.recent = RecentTitles.from({ recent, recentTimes }, this.titleIndex);
       this.applied = applied ? IdentitySet.from(applied) : new IdentitySet();
@@ -145,7 +152,8 @@ export class UserActor implements Actor<UserSnapshot> {
 
   snapshot(): UserSnapshot {
     const rows = this.params?.rowsOf(Kind.User, this.shard, this.address.key) ?? [];
-    return { ...this.s, ...this.recent.stored(this.titleIndex), applied: this.applied.toFloat64Array(), history: this.history.stored(this.titleIndex), ...(rows.length > 0 ? { rows } : {}) };
+    const profile = this.profile.stored();
+    return { ...this.s, ...this.recent.stored(this.titleIndex), applied: this.applied.toFloat64Array(), history: this.history.stored(this.titleIndex), ...(rows.length > 0 ? { rows } : {}), ...(profile && { profile }) };
   }
 
   onPassivate(): UserSnapshot {
@@ -165,6 +173,8 @@ export class UserActor implements Actor<UserSnapshot> {
       case UserMsg.Summary:
         decodeNoBody(msg.body, this.address, msg.type);
         return this.summary();
+      case UserMsg.Profile:
+        return this.profile.upsert(decodeUserProfile(msg.body, this.address));
       default:
         throw unknownMessageType(this.address, msg.type);
     }
@@ -187,6 +197,8 @@ export class UserActor implements Actor<UserSnapshot> {
       meanRating: meanRating(s),
       recentTitleIds: this.recent.newestFirst(this.titleIndex),
       updateTimeMs: s.updateTimeMs,
+      ...this.profile.view(),
+      known: s.count > 0 || !this.profile.empty,
     };
   }
 }

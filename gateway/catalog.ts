@@ -1,5 +1,8 @@
-import { Kind, MAX_DISPLAY_NAME_CHARS, MAX_GENRES, MAX_TERM_CHARS, TitleMsg, UserMsg, type TitleMetadataBody, type TitleSummary, type UserSummary } from '../actors/index.js';
+import { Kind, MAX_DISPLAY_NAME_CHARS, MAX_GENRES, MAX_TERM_CHARS, TitleMsg, UserMsg, type TitleMetadataBody, type TitleSummary, type UserProfileBody, type UserSummary } from '../actors/index.js';
 import type { BatchAskMessage } from '../runtime/index.js';
+import type { BatchUpsertUsersRequest__Output } from '../protos/generated/reel/v1/BatchUpsertUsersRequest.js';
+import type { BatchUpsertUsersResponse } from '../protos/generated/reel/v1/BatchUpsertUsersResponse.js';
+import type { User__Output } from '../protos/generated/reel/v1/User.js';
 import type { BatchUpsertTitlesRequest__Output } from '../protos/generated/reel/v1/BatchUpsertTitlesRequest.js';
 import type { BatchUpsertTitlesResponse } from '../protos/generated/reel/v1/BatchUpsertTitlesResponse.js';
 import type { Title__Output } from '../protos/generated/reel/v1/Title.js';
@@ -40,7 +43,7 @@ export function titleOf(t: TitleSummary): Title {
 
 /** A user actor's summary as `reel.v1.User`. */
 export function userOf(u: UserSummary): User {
-  return { userId: u.userId, interactionCount: u.interactionCount, ...(u.updateTimeMs > 0 ? { updateTime: timestamp(u.updateTimeMs) } : {}) };
+  return { userId: u.userId, labels: u.labels, preferredGenres: u.preferredGenres, interactionCount: u.interactionCount, ...(u.updateTimeMs > 0 ? { updateTime: timestamp(u.updateTimeMs) } : {}) };
 }
 
 /**
@@ -49,15 +52,10 @@ export function userOf(u: UserSummary): User {
  */
 export function titleUpserts(titles: readonly Title__Output[]): Array<{ titleId: string; body: TitleMetadataBody }> {
   const c = new RequestCheck();
-  if (titles.length === 0) c.add('titles', 'MISSING_FIELD', `must hold 1 to ${MAX_UPSERT_BATCH} titles`);
-  if (titles.length > MAX_UPSERT_BATCH) c.add('titles', 'BATCH_TOO_LARGE', `must hold at most ${MAX_UPSERT_BATCH} titles (got ${titles.length})`);
-  const first = new Map<string, number>();
+  const ids = batchIds(c, 'titles', 'title_id', titles.map((t) => t.titleId));
   const out = titles.map((t, i) => {
     const at = `titles[${i}]`;
-    const titleId = c.id(`${at}.title_id`, t.titleId);
-    const seen = first.get(titleId);
-    if (seen !== undefined && titleId !== '') c.add(`${at}.title_id`, 'VALUE_OUT_OF_RANGE', `repeats titles[${seen}].title_id`);
-    else first.set(titleId, i);
+    const titleId = ids[i]!;
     const body: TitleMetadataBody = { hidden: t.hidden, genres: t.genres };
     if (t.displayName !== '') {
       if (t.displayName.length > MAX_DISPLAY_NAME_CHARS) c.add(`${at}.display_name`, 'VALUE_OUT_OF_RANGE', `must be at most ${MAX_DISPLAY_NAME_CHARS} characters`);
@@ -65,21 +63,64 @@ export function titleUpserts(titles: readonly Title__Output[]): Array<{ titleId:
     }
     if (t.releaseYear !== 0) body.releaseYear = c.range(`${at}.release_year`, t.releaseYear, 1, 9999);
     if (t.genres.length > MAX_GENRES) c.add(`${at}.genres`, 'VALUE_OUT_OF_RANGE', `must hold at most ${MAX_GENRES} genres`);
-    t.genres.forEach((g, j) => {
-      if (g === '' || g.length > MAX_TERM_CHARS) c.add(`${at}.genres[${j}]`, 'VALUE_OUT_OF_RANGE', `must be a non-empty string of at most ${MAX_TERM_CHARS} characters`);
-    });
-    const labels = Object.entries(t.labels);
-    if (labels.length > MAX_GENRES) c.add(`${at}.labels`, 'VALUE_OUT_OF_RANGE', `must hold at most ${MAX_GENRES} entries`);
-    for (const [k, v] of labels) {
-      if (k === '' || k.length > MAX_TERM_CHARS || v.length > MAX_TERM_CHARS) c.add(`${at}.labels["${k}"]`, 'VALUE_OUT_OF_RANGE', `must map a non-empty key to a value, each of at most ${MAX_TERM_CHARS} characters`);
-    }
-    if (labels.length > 0) body.labels = t.labels;
+    checkTerms(c, `${at}.genres`, t.genres);
+    if (checkLabels(c, `${at}.labels`, t.labels)) body.labels = t.labels;
     if (t.publishTime !== null) {
       const ms = Number(t.publishTime.seconds) * 1000 + Math.floor(t.publishTime.nanos / 1e6);
       if (!Number.isSafeInteger(ms) || ms < 0) c.add(`${at}.publish_time`, 'VALUE_OUT_OF_RANGE', 'must be at or after 1970-01-01T00:00:00Z');
       else body.publishTimeMs = ms;
     }
     return { titleId, body };
+  });
+  c.done();
+  return out;
+}
+
+/**
+ * The ids of a batch's items (`items[i].<idField>`): 1 to `MAX_UPSERT_BATCH` items, each id
+ * present and appearing once.
+ */
+function batchIds(c: RequestCheck, items: string, idField: string, ids: readonly string[]): string[] {
+  if (ids.length === 0) c.add(items, 'MISSING_FIELD', `must hold 1 to ${MAX_UPSERT_BATCH} items`);
+  if (ids.length > MAX_UPSERT_BATCH) c.add(items, 'BATCH_TOO_LARGE', `must hold at most ${MAX_UPSERT_BATCH} items (got ${ids.length})`);
+  const first = new Map<string, number>();
+  return ids.map((raw, i) => {
+    const id = c.id(`${items}[${i}].${idField}`, raw);
+    const seen = first.get(id);
+    if (seen !== undefined && id !== '') c.add(`${items}[${i}].${idField}`, 'VALUE_OUT_OF_RANGE', `repeats ${items}[${seen}].${idField}`);
+    else first.set(id, i);
+    return id;
+  });
+}
+
+/** At most `MAX_GENRES` genres, each a non-empty short string. */
+function checkTerms(c: RequestCheck, field: string, list: readonly string[]): void {
+  if (list.length > MAX_GENRES) c.add(field, 'VALUE_OUT_OF_RANGE', `must hold at most ${MAX_GENRES} entries`);
+  list.forEach((g, j) => {
+    if (g === '' || g.length > MAX_TERM_CHARS) c.add(`${field}[${j}]`, 'VALUE_OUT_OF_RANGE', `must be a non-empty string of at most ${MAX_TERM_CHARS} characters`);
+  });
+}
+
+/** At most `MAX_GENRES` labels, non-empty keys, short values; true when there are any. */
+function checkLabels(c: RequestCheck, field: string, labels: Readonly<Record<string, string>>): boolean {
+  const entries = Object.entries(labels);
+  if (entries.length > MAX_GENRES) c.add(field, 'VALUE_OUT_OF_RANGE', `must hold at most ${MAX_GENRES} entries`);
+  for (const [k, v] of entries) {
+    if (k === '' || k.length > MAX_TERM_CHARS || v.length > MAX_TERM_CHARS) c.add(`${field}["${k}"]`, 'VALUE_OUT_OF_RANGE', `must map a non-empty key to a value, each of at most ${MAX_TERM_CHARS} characters`);
+  }
+  return entries.length > 0;
+}
+
+/** The profile upserts of a batch of users, checked as `titleUpserts` checks titles. */
+export function userUpserts(users: readonly User__Output[]): Array<{ userId: string; body: UserProfileBody }> {
+  const c = new RequestCheck();
+  const ids = batchIds(c, 'users', 'user_id', users.map((u) => u.userId));
+  const out = users.map((u, i) => {
+    const at = `users[${i}]`;
+    checkTerms(c, `${at}.preferred_genres`, u.preferredGenres);
+    const body: UserProfileBody = { preferredGenres: [...new Set(u.preferredGenres)] };
+    if (checkLabels(c, `${at}.labels`, u.labels)) body.labels = u.labels;
+    return { userId: ids[i]!, body };
   });
   c.done();
   return out;
@@ -118,13 +159,21 @@ export function catalogHandlers(client: ClusterClient) {
       const stored = await askAll<TitleSummary>(client, upserts.map((u) => ({ kind: Kind.Title, key: u.titleId, type: TitleMsg.Summary })), deadlineMs);
       return { titles: stored.map(titleOf) };
     },
+    BatchUpsertUsers: async (req: BatchUpsertUsersRequest__Output, call: ServerUnaryCall<unknown, unknown>): Promise<BatchUpsertUsersResponse> => {
+      const upserts = userUpserts(req.users);
+      if (req.validateOnly) return { users: req.users.map((u) => ({ ...u, interactionCount: 0 })) };
+      const deadlineMs = askDeadlineMs(call, WRITE_DEADLINE_MS);
+      await askAll(client, upserts.map((u) => ({ kind: Kind.User, key: u.userId, type: UserMsg.Profile, body: u.body })), deadlineMs);
+      const stored = await askAll<UserSummary>(client, upserts.map((u) => ({ kind: Kind.User, key: u.userId, type: UserMsg.Summary })), deadlineMs);
+      return { users: stored.map(userOf) };
+    },
     GetUser: async (req: GetUserRequest__Output, call: ServerUnaryCall<unknown, unknown>): Promise<GetUserResponse> => {
       const c = new RequestCheck();
       const id = c.id('user_id', req.userId);
       c.done();
       const u = await client.system.ask<UserSummary>(Kind.User, id, UserMsg.Summary, undefined, { deadlineMs: askDeadlineMs(call, READ_DEADLINE_MS) });
-      // Users exist through their interactions (upserts come later): none, no user.
-      if (u.interactionCount === 0) throw ApiError.notFound('USER_NOT_FOUND', `user ${id} has no interactions here`, { user_id: id });
+      // A user exists once an upsert or an interaction reached it.
+      if (!u.known) throw ApiError.notFound('USER_NOT_FOUND', `user ${id} is not known (no profile, no interactions)`, { user_id: id });
       return { user: userOf(u) };
     },
   };

@@ -305,7 +305,7 @@ describe('gateway - the reel.v1 gRPC API over a cluster (real nats-server, node 
     const bad = await call(catalog, 'BatchUpsertTitles', { titles: [heat, { titleId: '', releaseYear: 12_000, genres: ['Drama', ''] }, { ...heat, displayName: 'again' }] });
     const d = decodeStatusDetails(bad.err!.metadata);
     expect(d?.code).toBe(status.INVALID_ARGUMENT);
-    expect(d?.fieldViolations?.map((v) => v.field)).toEqual(['titles[1].title_id', 'titles[1].release_year', 'titles[1].genres[1]', 'titles[2].title_id']);
+    expect(d?.fieldViolations?.map((v) => v.field)).toEqual(['titles[1].title_id', 'titles[2].title_id', 'titles[1].release_year', 'titles[1].genres[1]']);
     expect(decodeStatusDetails((await call(catalog, 'GetTitle', { titleId: 'up-heat' })).err!.metadata)?.errorInfo?.reason).toBe('TITLE_NOT_FOUND');
     const tooMany = await call(catalog, 'BatchUpsertTitles', { titles: Array.from({ length: 1001 }, (_, i) => ({ titleId: `t${i}` })) });
     expect(decodeStatusDetails(tooMany.err!.metadata)).toMatchObject({ errorInfo: { reason: 'BATCH_TOO_LARGE' }, fieldViolations: [{ field: 'titles' }] });
@@ -321,6 +321,17 @@ describe('gateway - the reel.v1 gRPC API over a cluster (real nats-server, node 
     const got = (await call(catalog, 'GetTitle', { titleId: 'up-heat' })).res as { title: Record<string, unknown> };
     expect(got.title).toMatchObject({ displayName: 'Heat (1995)', releaseYear: 1995, genres: ['Action', 'Crime'], labels: { imdbId: '0113277' }, hidden: false, publishTime: { seconds: '816998400' } });
     expect(((await call(catalog, 'GetTitle', { titleId: 'up-hidden' })).res as { title: { hidden: boolean } }).title.hidden).toBe(true);
+  });
+
+  it('gateway - BatchUpsertUsers: a new user exists once upserted (labels, preferred genres); a bad batch writes nothing', async () => {
+    const catalog = client(api().CatalogService);
+    const bad = await call(catalog, 'BatchUpsertUsers', { users: [{ userId: 'up-u1', preferredGenres: ['Drama'] }, { userId: 'up-u2', labels: { '': 'x' } }] });
+    expect(decodeStatusDetails(bad.err!.metadata)?.fieldViolations?.map((v) => v.field)).toEqual(['users[1].labels[""]']);
+    expect(decodeStatusDetails((await call(catalog, 'GetUser', { userId: 'up-u1' })).err!.metadata)?.errorInfo?.reason).toBe('USER_NOT_FOUND');
+    const ok = await call(catalog, 'BatchUpsertUsers', { users: [{ userId: 'up-u1', labels: { plan: 'premium' }, preferredGenres: ['Drama', 'Film-Noir'] }] });
+    expect(ok.err).toBeUndefined();
+    const got = (await call(catalog, 'GetUser', { userId: 'up-u1' })).res as { user: Record<string, unknown> };
+    expect(got.user).toMatchObject({ userId: 'up-u1', labels: { plan: 'premium' }, preferredGenres: ['Drama', 'Film-Noir'], interactionCount: 0 });
   });
 
   it('gateway - the cluster out of reach: health goes NOT_SERVING, and SERVING again once NATS is back', async () => {
