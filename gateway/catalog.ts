@@ -1,29 +1,27 @@
+import type { ServerUnaryCall } from '@grpc/grpc-js';
 import { Kind, MAX_DISPLAY_NAME_CHARS, MAX_GENRES, MAX_TERM_CHARS, TitleMsg, UserMsg, type TitleMetadataBody, type TitleSummary, type UserProfileBody, type UserSummary } from '../actors/index.js';
-import type { BatchAskMessage } from '../runtime/index.js';
-import type { BatchUpsertUsersRequest__Output } from '../protos/generated/reel/v1/BatchUpsertUsersRequest.js';
-import type { BatchUpsertUsersResponse } from '../protos/generated/reel/v1/BatchUpsertUsersResponse.js';
-import type { User__Output } from '../protos/generated/reel/v1/User.js';
+import type { ClusterClient } from '../cluster/index.js';
 import type { BatchUpsertTitlesRequest__Output } from '../protos/generated/reel/v1/BatchUpsertTitlesRequest.js';
 import type { BatchUpsertTitlesResponse } from '../protos/generated/reel/v1/BatchUpsertTitlesResponse.js';
-import type { Title__Output } from '../protos/generated/reel/v1/Title.js';
-import type { ClusterClient } from '../cluster/index.js';
-import type { ServerUnaryCall } from '@grpc/grpc-js';
+import type { BatchUpsertUsersRequest__Output } from '../protos/generated/reel/v1/BatchUpsertUsersRequest.js';
+import type { BatchUpsertUsersResponse } from '../protos/generated/reel/v1/BatchUpsertUsersResponse.js';
 import type { GetTitleRequest__Output } from '../protos/generated/reel/v1/GetTitleRequest.js';
 import type { GetTitleResponse } from '../protos/generated/reel/v1/GetTitleResponse.js';
 import type { GetUserRequest__Output } from '../protos/generated/reel/v1/GetUserRequest.js';
 import type { GetUserResponse } from '../protos/generated/reel/v1/GetUserResponse.js';
-import type { Title } from '../protos/generated/reel/v1/Title.js';
-import type { User } from '../protos/generated/reel/v1/User.js';
+import type { Title, Title__Output } from '../protos/generated/reel/v1/Title.js';
+import type { User, User__Output } from '../protos/generated/reel/v1/User.js';
+import type { BatchAskMessage } from '../runtime/index.js';
 import { askDeadlineMs } from './deadline.js';
 import { ApiError } from './errors.js';
-import { timestamp } from './model-versions.js';
+import { timestamp } from './timestamps.js';
 import { RequestCheck } from './validate.js';
 
 /** How long a catalog read waits on the cluster when the client gives no deadline. */
 const READ_DEADLINE_MS = 2_000;
 /** How long an upsert of a batch waits on the cluster when the client gives no deadline. */
 const WRITE_DEADLINE_MS = 10_000;
-/** Titles in one BatchUpsertTitles, at most. */
+/** Titles or users in one batch upsert, at most. */
 export const MAX_UPSERT_BATCH = 1000;
 
 /** A title actor's summary as `reel.v1.Title`. */

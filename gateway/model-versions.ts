@@ -11,6 +11,7 @@ import type { ListModelVersionsResponse } from '../protos/generated/reel/v1/List
 import type { ModelVersion } from '../protos/generated/reel/v1/ModelVersion.js';
 import { ApiError } from './errors.js';
 import { pageOf } from './page-token.js';
+import { timestamp } from './timestamps.js';
 import { RequestCheck } from './validate.js';
 
 const MODEL_TYPES: Record<string, ModelVersion['modelType']> = { mf: 'MODEL_TYPE_MF_SGD', als: 'MODEL_TYPE_MF_ALS', bpr: 'MODEL_TYPE_BPR', svdpp: 'MODEL_TYPE_SVDPP', lightgcn: 'MODEL_TYPE_LIGHTGCN' };
@@ -33,9 +34,6 @@ export function newestFirst(a: ModelManifest, b: ModelManifest): number {
   return b.createdAtMs - a.createdAtMs || (a.id < b.id ? -1 : 1);
 }
 
-export function timestamp(ms: number): { seconds: string; nanos: number } {
-  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
-}
 
 /**
  * AdminService's model-version methods over the cluster's registry (as `reel models` reads it).

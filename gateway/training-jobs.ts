@@ -19,7 +19,8 @@ import type { TrainingSpec, TrainingSpec__Output } from '../protos/generated/ree
 import type { WatchTrainingJobRequest__Output } from '../protos/generated/reel/v1/WatchTrainingJobRequest.js';
 import { askDeadlineMs } from './deadline.js';
 import { ApiError } from './errors.js';
-import { newestFirst, timestamp } from './model-versions.js';
+import { newestFirst } from './model-versions.js';
+import { timestamp } from './timestamps.js';
 import { pageOf } from './page-token.js';
 import type { StreamCall } from './server.js';
 import { RequestCheck } from './validate.js';
