@@ -4,16 +4,15 @@ import {
   DEFAULT_SVDPP_EPOCHS, DEFAULT_SVDPP_FACTORS, DEFAULT_SVDPP_LR, DEFAULT_SVDPP_REG_FACTOR, DEFAULT_SVDPP_REG_Y,
   type MfKernelName, type SvdppHyperparameters,
 } from '../models/index.js';
+import { DEFAULT_TRAIN_SEED, MAX_EPOCHS } from '../actors/training/index.js';
 import { integerIn, nonNegativeNumber, positiveNumber } from './args.js';
 
 /** Models `--model` accepts. */
 export const MODEL_NAMES = ['mf', 'svdpp', 'als', 'bpr'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
-/** Seed of training and splits when `--seed` is not given. */
-export const DEFAULT_SEED = 1;
-/** Most epochs accepted: far past any useful run, low enough to catch a typo. */
-export const MAX_EPOCHS = 100_000;
+/** Seed of training and splits when `--seed` is not given: the one a training job takes. */
+export const DEFAULT_SEED = DEFAULT_TRAIN_SEED;
 
 /** The model flags as commander parses them: absent when not given, so `--tune` knows what to search. */
 export interface ModelFlags {

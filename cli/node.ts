@@ -7,7 +7,7 @@ import type { NodeTraining } from '../actors/training/index.js';
 import { InvalidArgument, type ActorSystem, type RuntimeEvent } from '../runtime/index.js';
 import { connectNatsFor, settingsFrom } from './cluster-connect.js';
 import { CliError, ExitCode } from './exit-codes.js';
-import { flagOf, type Settings } from './settings.js';
+import { flagOf } from './settings.js';
 import { clockFromEnv } from './test-clock.js';
 import { log, serveMetrics } from './process-log.js';
 

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import {
-  DEFAULT_ADAGRAD_STEP, DEFAULT_CLOCKS_PER_EPOCH, DEFAULT_KEEP_CHECKPOINTS, DEFAULT_VALIDATION_FRACTION, DEFAULT_WORKER_TIMEOUT_MS, followTrainingJob, parseConsistency, trainSpecFrom,
+  DEFAULT_ADAGRAD_STEP, DEFAULT_CLOCKS_PER_EPOCH, DEFAULT_KEEP_CHECKPOINTS, DEFAULT_VALIDATION_FRACTION, DEFAULT_WORKER_TIMEOUT_MS, followTrainingJob, JOB_VERSION_PATTERN, parseConsistency, trainSpecFrom,
   TITLE_UPDATES, type Consistency, type EpochSummary, type JobStatus, type TitleUpdate, type TrainSpec,
 } from '../actors/training/index.js';
 import { jobWorkers, openModelRegistry, startJob } from '../cluster/index.js';
@@ -9,7 +9,7 @@ import { InvalidArgument, Unavailable } from '../runtime/index.js';
 import { integerIn, nonNegativeNumber, positiveNumber, seconds } from './args.js';
 import { operatorClient } from './cluster-connect.js';
 import { CliError, ExitCode } from './exit-codes.js';
-import { DEFAULT_SEED, hyperparametersOf, type ModelFlags } from './model-flags.js';
+import { hyperparametersOf, type ModelFlags } from './model-flags.js';
 import type { Output } from './output.js';
 
 export interface TrainFlags extends ModelFlags {
@@ -54,7 +54,7 @@ function fraction(v: string): number {
 }
 
 function versionId(v: string): string {
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(v)) throw new InvalidArgumentError('expected 1–64 characters of A–Z, a–z, 0–9, _ and -.');
+  if (!JOB_VERSION_PATTERN.test(v)) throw new InvalidArgumentError('expected 1–64 characters of A–Z, a–z, 0–9, _ and -.');
   return v;
 }
 
@@ -87,7 +87,7 @@ export function trainSpecOf(f: TrainFlags): TrainSpec {
       ...(f.epochs !== undefined ? { epochs: f.epochs } : {}),
       ...(f.negatives !== undefined ? { negatives: f.negatives } : {}),
       ...(f.popularityExponent !== undefined ? { popularityExponent: f.popularityExponent } : {}),
-      seed: f.seed ?? DEFAULT_SEED,
+      ...(f.seed !== undefined ? { seed: f.seed } : {}),
       clocksPerEpoch: f.clocksPerEpoch,
       consistency: f.consistency,
       validationFraction: f.validationFraction,

@@ -14,7 +14,8 @@ import { pageOf } from './page-token.js';
 import { timestamp } from './timestamps.js';
 import { RequestCheck } from './validate.js';
 
-const MODEL_TYPES: Record<string, ModelVersion['modelType']> = { mf: 'MODEL_TYPE_MF_SGD', als: 'MODEL_TYPE_MF_ALS', bpr: 'MODEL_TYPE_BPR', svdpp: 'MODEL_TYPE_SVDPP', lightgcn: 'MODEL_TYPE_LIGHTGCN' };
+/** reel's model names as `reel.v1.ModelType`. */
+export const MODEL_TYPES: Record<string, NonNullable<ModelVersion['modelType']>> = { mf: 'MODEL_TYPE_MF_SGD', als: 'MODEL_TYPE_MF_ALS', bpr: 'MODEL_TYPE_BPR', svdpp: 'MODEL_TYPE_SVDPP', lightgcn: 'MODEL_TYPE_LIGHTGCN' };
 
 /** A manifest as AdminService gives it. Training jobs are named by the version they train. */
 export function modelVersionOf(m: ModelManifest): ModelVersion {

@@ -103,78 +103,54 @@ export class Gateway {
   }
 
   /**
-   * Every method of `service`: implemented ones through their handler (auth first for admin),
-   * the others answering UNIMPLEMENTED, with the same details and metrics.
+   * Every method of `service`, each call through `serve`: unary ones answered by callback,
+   * server-streaming ones ended (or failed) on their stream.
    */
   private wrap(name: string, service: Record<string, { path: string; requestStream: boolean; responseStream: boolean }>, impl: UnaryHandlers, admin: boolean): UntypedServiceImplementation {
     const out: UntypedServiceImplementation = {};
     for (const [method, def] of Object.entries(service)) {
-      const handler = impl[method];
-      if (def.requestStream) {
-        // No client-streaming method exists in reel.v1: refused if one ever appears unserved.
-        out[method] = (call: { metadata: Metadata; emit(e: string, err: unknown): void }) => {
-          const end = this.metrics.begin(def.path);
-          const err = toServiceError(this.refusal(admin, call.metadata, `${name}.${method}`));
-          end(err.code!);
-          call.emit('error', err);
-        };
-        continue;
-      }
-      if (def.responseStream) {
-        out[method] = (call: StreamCall) => {
-          const end = this.metrics.begin(def.path);
-          const fail = (err: unknown) => {
-            const se = toServiceError(err);
-            end(se.code!);
-            call.emit('error', se);
-          };
-          try {
-            if (admin) this.auth.check(call.metadata);
-          } catch (err) {
-            return fail(err);
-          }
-          if (handler === undefined) return fail(this.refusal(false, call.metadata, `${name}.${method}`));
-          Promise.resolve().then(() => handler(call.request, call)).then(() => {
-            end(status.OK);
-            call.end();
-          }, fail);
-        };
-        continue;
-      }
-      out[method] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-        const end = this.metrics.begin(def.path);
-        const fail = (err: unknown) => {
-          const se = toServiceError(err);
-          end(se.code!);
-          // The caller's mistakes are the caller's to see; what the cluster or a bug caused is logged.
-          if (se.code === status.INTERNAL || se.code === status.UNAVAILABLE) {
-            this.opts.log?.(se.code === status.INTERNAL ? 'error' : 'warn', 'call failed', { method: def.path, code: codeName(se.code), traceId: traceIdOf(call.metadata), error: (err as Error)?.message });
-          }
-          callback(se as ServiceError, null);
-        };
-        try {
-          if (admin) this.auth.check(call.metadata);
-        } catch (err) {
-          return fail(err);
-        }
-        if (handler === undefined) return fail(this.refusal(false, call.metadata, `${name}.${method}`));
-        // A handler that throws before its first await fails the call the same way.
-        Promise.resolve().then(() => handler(call.request, call)).then((res) => {
-          end(status.OK);
-          callback(null, res);
-        }, fail);
-      };
+      const what = `${name}.${method}`;
+      // No client-streaming method exists in reel.v1: one that ever appears unserved is refused.
+      const handler = def.requestStream ? undefined : impl[method];
+      out[method] = def.responseStream || def.requestStream
+        ? (call: StreamCall) => this.serve(def.path, what, admin, call, handler, (se) => (se ? call.emit('error', se) : call.end()))
+        : (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => this.serve(def.path, what, admin, call, handler, (se, res) => (se ? callback(se as ServiceError, null) : callback(null, res)));
     }
     return out;
   }
 
-  /** Why a method that is not served refuses a call: the admin check first, then UNIMPLEMENTED. */
-  private refusal(admin: boolean, metadata: Metadata, what: string): unknown {
+  /**
+   * One call: counted and timed, the admin check first, then the handler (UNIMPLEMENTED
+   * without one); whatever it throws, even before its first await, becomes a status with
+   * details. Failures the caller did not cause (UNAVAILABLE, INTERNAL) are logged with the
+   * call's trace id.
+   */
+  private serve(
+    path: string,
+    what: string,
+    admin: boolean,
+    call: { metadata: Metadata; request?: unknown },
+    handler: UnaryHandlers[string] | undefined,
+    done: (se: Partial<ServiceError> | null, res?: unknown) => void,
+  ): void {
+    const end = this.metrics.begin(path);
+    const fail = (err: unknown) => {
+      const se = toServiceError(err);
+      end(se.code!);
+      if (se.code === status.INTERNAL || se.code === status.UNAVAILABLE) {
+        this.opts.log?.(se.code === status.INTERNAL ? 'error' : 'warn', 'call failed', { method: path, code: codeName(se.code), traceId: traceIdOf(call.metadata), error: (err as Error)?.message });
+      }
+      done(se);
+    };
     try {
-      if (admin) this.auth.check(metadata);
+      if (admin) this.auth.check(call.metadata);
     } catch (err) {
-      return err;
+      return fail(err);
     }
-    return new ApiError(status.UNIMPLEMENTED, 'UNIMPLEMENTED', `${what} is not served yet`);
+    if (handler === undefined) return fail(new ApiError(status.UNIMPLEMENTED, 'UNIMPLEMENTED', `${what} is not served yet`));
+    Promise.resolve().then(() => handler(call.request, call)).then((res) => {
+      end(status.OK);
+      done(null, res);
+    }, fail);
   }
 }

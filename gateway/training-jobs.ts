@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import {
-  CANCELLED_ERROR, cancelTrainingJob, checkTrainSpec, MODEL_VERSION_PATTERN, trainingJobStatus, trainSpecFrom,
+  CANCELLED_ERROR, cancelTrainingJob, checkTrainSpec, DISTRIBUTED_MODELS, JOB_VERSION_PATTERN, MAX_EPOCHS, trainingJobStatus, trainSpecFrom,
   type JobStatus, type ModelManifest, type ModelRegistry, type TrainRequest, type TrainSpec,
 } from '../actors/training/index.js';
 import { jobWorkers, startJob, type ClusterClient } from '../cluster/index.js';
@@ -15,19 +15,18 @@ import type { ListTrainingJobsResponse } from '../protos/generated/reel/v1/ListT
 import type { StartTrainingJobRequest__Output } from '../protos/generated/reel/v1/StartTrainingJobRequest.js';
 import type { StartTrainingJobResponse } from '../protos/generated/reel/v1/StartTrainingJobResponse.js';
 import type { TrainingJob } from '../protos/generated/reel/v1/TrainingJob.js';
-import type { TrainingSpec, TrainingSpec__Output } from '../protos/generated/reel/v1/TrainingSpec.js';
+import type { TrainingSpec__Output } from '../protos/generated/reel/v1/TrainingSpec.js';
 import type { WatchTrainingJobRequest__Output } from '../protos/generated/reel/v1/WatchTrainingJobRequest.js';
 import { askDeadlineMs } from './deadline.js';
 import { ApiError } from './errors.js';
-import { newestFirst } from './model-versions.js';
+import { MODEL_TYPES, newestFirst } from './model-versions.js';
 import { timestamp } from './timestamps.js';
 import { pageOf } from './page-token.js';
 import type { StreamCall } from './server.js';
 import { RequestCheck } from './validate.js';
 
-/** The models AdminService trains across nodes, by their ModelType. */
-const TRAINABLE: Record<string, 'mf' | 'bpr'> = { MODEL_TYPE_MF_SGD: 'mf', MODEL_TYPE_BPR: 'bpr' };
-const MODEL_TYPE_OF: Record<string, TrainingSpec['modelType']> = { mf: 'MODEL_TYPE_MF_SGD', bpr: 'MODEL_TYPE_BPR', als: 'MODEL_TYPE_MF_ALS', svdpp: 'MODEL_TYPE_SVDPP' };
+/** The models that train across nodes, by their ModelType. */
+const TRAINABLE: Record<string, string> = Object.fromEntries(DISTRIBUTED_MODELS.map((m) => [MODEL_TYPES[m]!, m]));
 
 /** `TrainingSpec.hyperparameters` keys (as `reel train`'s flags, snake_case) and where each goes. */
 const HYPERPARAMETERS: Record<string, keyof TrainRequest> = {
@@ -46,7 +45,7 @@ const WATCH_POLL_MS = 250;
  */
 export function versionOfRequest(requestId: string): string | undefined {
   if (requestId === '') return undefined;
-  return MODEL_VERSION_PATTERN.test(requestId) ? requestId : `job-${createHash('sha256').update(requestId).digest('hex').slice(0, 20)}`;
+  return JOB_VERSION_PATTERN.test(requestId) ? requestId : `job-${createHash('sha256').update(requestId).digest('hex').slice(0, 20)}`;
 }
 
 /** The TrainSpec of a request, every violation named by its proto path. */
@@ -59,9 +58,10 @@ export function specOfRequest(spec: TrainingSpec__Output | null, version: string
   const s = spec!;
   const type = c.enumValue('spec.model_type', s.modelType as string | number, 'MODEL_TYPE_UNSPECIFIED');
   const model = TRAINABLE[type];
-  if (type === 'MODEL_TYPE_UNSPECIFIED') c.add('spec.model_type', 'MISSING_FIELD', 'is required (MODEL_TYPE_MF_SGD or MODEL_TYPE_BPR)');
-  else if (model === undefined && typeof s.modelType === 'string') c.add('spec.model_type', 'VALUE_OUT_OF_RANGE', `${type} does not train across nodes yet (MODEL_TYPE_MF_SGD, MODEL_TYPE_BPR do)`);
-  c.range('spec.epochs', s.epochs, 0, 100_000);
+  const trainable = Object.keys(TRAINABLE).join(', ');
+  if (type === 'MODEL_TYPE_UNSPECIFIED') c.add('spec.model_type', 'MISSING_FIELD', `is required (${trainable})`);
+  else if (model === undefined && typeof s.modelType === 'string') c.add('spec.model_type', 'VALUE_OUT_OF_RANGE', `${type} does not train across nodes yet (${trainable} do)`);
+  c.range('spec.epochs', s.epochs, 0, MAX_EPOCHS);
   c.range('spec.workers', s.workers, 0, 1024);
   const sync = c.enumValue('spec.sync_mode', s.syncMode as string | number, 'SYNC_MODE_UNSPECIFIED');
   if (sync === 'SYNC_MODE_BOUNDED_STALENESS') c.range('spec.staleness', s.staleness, 1, 1_000);
@@ -104,7 +104,7 @@ export function jobOf(m: ModelManifest, st?: JobStatus): TrainingJob {
   return {
     jobId: m.id,
     spec: {
-      modelType: MODEL_TYPE_OF[m.model] ?? 'MODEL_TYPE_UNSPECIFIED',
+      modelType: MODEL_TYPES[m.model] ?? 'MODEL_TYPE_UNSPECIFIED',
       hyperparameters: { factors: m.factors, seed: m.seed, ...numeric },
       epochs: m.epochs,
       workers: typeof hp.workers === 'number' ? hp.workers : 0,

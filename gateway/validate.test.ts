@@ -2,10 +2,12 @@ import { Metadata, status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import type { RequestContext__Output } from '../protos/generated/reel/v1/RequestContext.js';
 import type { TitleFilter__Output } from '../protos/generated/reel/v1/TitleFilter.js';
+import { JOB_VERSION_PATTERN } from '../actors/training/index.js';
 import { askDeadlineMs, DEADLINE_MARGIN_MS } from './deadline.js';
 import { ApiError } from './errors.js';
 import { checkTokenFingerprint, decodePageToken, encodePageToken, requestFingerprint } from './page-token.js';
 import { traceIdOf } from './trace.js';
+import { versionOfRequest } from './training-jobs.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, RequestCheck } from './validate.js';
 
 /** The ApiError `fn` throws (fails the test if it throws nothing). */
@@ -109,5 +111,20 @@ describe('gateway deadlines', () => {
     expect(askDeadlineMs(call(Date.now() + 60_000), 5_000)).toBe(5_000);
     // Already past: the shortest ask there is, which fails at once.
     expect(askDeadlineMs(call(Date.now() - 10), 5_000)).toBe(1);
+  });
+});
+
+describe('gateway training-job ids', () => {
+  it('training-job ids - a request id that is a job version id names the version; any other (too long, other characters) is hashed into one', () => {
+    expect(versionOfRequest('')).toBeUndefined();
+    expect(versionOfRequest('gw-job-1')).toBe('gw-job-1');
+    const long64 = 'a'.repeat(64);
+    expect(versionOfRequest(long64)).toBe(long64);
+    for (const other of ['a'.repeat(65), 'a'.repeat(128), 'with space', 'ünïcode']) {
+      const v = versionOfRequest(other)!;
+      expect(v).toMatch(/^job-[0-9a-f]{20}$/);
+      expect(JOB_VERSION_PATTERN.test(v)).toBe(true);
+      expect(versionOfRequest(other)).toBe(v);
+    }
   });
 });

@@ -76,7 +76,7 @@ export async function beginTrainingJob(system: ActorSystem, registry: ModelRegis
   await opts.startWorkers(spec.version);
 }
 
-/** The status of job `version` from its coordinator (undefined when it has none: never started, or long finished and passivated with no record). */
+/** The status of job `version` from its coordinator (which keeps it after the job ends); InvalidArgument when no job of that version was started. */
 export function trainingJobStatus(system: ActorSystem, version: string, deadlineMs = 10_000): Promise<JobStatus> {
   return system.ask<JobStatus>(Kind.TrainJob, version, JobMsg.Status, undefined, { deadlineMs });
 }
@@ -88,14 +88,13 @@ export function cancelTrainingJob(system: ActorSystem, version: string, deadline
 
 /** Follows job `version`'s status until it ends (or `signal` aborts), reporting epochs and restarts as they come. */
 export async function followTrainingJob(system: ActorSystem, version: string, opts: Omit<RunJobOptions, 'workers' | 'startWorkers'>): Promise<JobStatus> {
-  const ask = <R>(type: string, body?: unknown) => system.ask<R>(Kind.TrainJob, version, type, body, { deadlineMs: 10_000 });
   let shown = 0;
   let restarts = 0;
   let answered = performance.now();
   for (;;) {
     let st: JobStatus;
     try {
-      st = await ask<JobStatus>(JobMsg.Status);
+      st = await trainingJobStatus(system, version);
       answered = performance.now();
     } catch (err) {
       if (!isTransient(err) || opts.signal?.aborted) throw err;

@@ -55,6 +55,11 @@ export const DEFAULT_WORKER_TIMEOUT_MS = 15_000;
 export const DEFAULT_VALIDATION_FRACTION = 0.02;
 export const DEFAULT_KEEP_CHECKPOINTS = 2;
 
+/** Ids of versions a training job writes: 1–64 characters of A–Z, a–z, 0–9, _ and -. */
+export const JOB_VERSION_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** Most epochs a job may ask for: far past any useful run, low enough to catch a typo. */
+export const MAX_EPOCHS = 100_000;
+
 /** Checks a spec's fields, naming every bad one. */
 export function checkTrainSpec(s: TrainSpec): TrainSpec {
   const bad: string[] = [];
@@ -66,7 +71,7 @@ export function checkTrainSpec(s: TrainSpec): TrainSpec {
     const v = s[k];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) bad.push(k);
   };
-  if (typeof s.version !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(s.version)) bad.push('version');
+  if (typeof s.version !== 'string' || !JOB_VERSION_PATTERN.test(s.version)) bad.push('version');
   if (!(DISTRIBUTED_MODELS as readonly string[]).includes(s.model)) bad.push('model');
   posInt('factors');
   posInt('epochs');
