@@ -1,7 +1,7 @@
 import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
-import { Objm, setSha256Backend, StorageType, type ObjectStore } from '@nats-io/obj';
+import { Objm, setSha256Backend, StorageType, type ObjectInfo, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { createConcurrently, Unavailable } from '../runtime/index.js';
+import { createConcurrently, listWithin, Unavailable, type Listing } from '../runtime/index.js';
 import { checkBlobName, type BlobStore } from '../actors/training/stores.js';
 
 // Every object's SHA-256 (written on put, checked on get) through node:crypto, not the
@@ -82,10 +82,19 @@ export class ObjBlobStore implements BlobStore {
     return out;
   }
 
+  /**
+   * The names starting with `prefix`. The client's `list()` waits for as many entries as were
+   * pending when it began, which objects deleted meanwhile (a checkpoint pruned) can keep it from
+   * seeing: this is its listing (every object's latest info, then stop) under `listWithin`, so a
+   * listing that stalls starts again. A later info of a name replaces an earlier one.
+   */
   async list(prefix: string): Promise<string[]> {
+    // historyOnly (hidden in the client's types, what its list() passes) stops after the history.
+    const open = () => this.os.watch({ ignoreDeletes: false, includeHistory: true, historyOnly: true } as Parameters<ObjectStore['watch']>[0]) as Promise<Listing<ObjectInfo | null>>;
+    const latest = new Map<string, ObjectInfo>();
+    for (const i of await listWithin(open, `the checkpoint objects ${prefix}*`)) if (i !== null) latest.set(i.name, i);
     // Object names are hashed into subjects, so the server cannot filter by prefix: list all, filter here.
-    const infos = await this.os.list();
-    return infos
+    return [...latest.values()]
       .filter((i) => !i.deleted && i.name.startsWith(prefix))
       .map((i) => i.name)
       .sort();

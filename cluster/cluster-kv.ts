@@ -1,7 +1,7 @@
 import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { createConcurrently, ReelError, Unavailable } from '../runtime/index.js';
+import { createConcurrently, kvKeys, ReelError } from '../runtime/index.js';
 
 /** Name of the cluster's metadata bucket. */
 export function clusterBucket(prefix: string): string {
@@ -87,31 +87,10 @@ export function isRevisionConflict(err: unknown): boolean {
   return /wrong last sequence/.test(err instanceof Error ? err.message : String(err));
 }
 
-/** How long listing a few keys may take before the listing is started again. */
-const LIST_KEYS_TIMEOUT_MS = 5_000;
-const LIST_KEYS_ATTEMPTS = 3;
-
 /**
- * The keys of `kv` matching `filter`, each once. The client's listing (an ordered consumer that
- * stops when it has seen as many messages as were pending) can stall while the bucket is being
- * written, as concurrent activations do: a listing that takes longer than `timeoutMs` is
- * stopped and started again, and one that keeps stalling fails as Unavailable rather than
- * hanging its caller. For buckets of a few keys (versions, overrides), not actor snapshots.
+ * The keys of a small bucket (versions, overrides) matching `filter`, each once; a listing that
+ * stalls is started again (`kvKeys`).
  */
-export async function listKeys(kv: KV, filter: string, timeoutMs = LIST_KEYS_TIMEOUT_MS): Promise<string[]> {
-  for (let attempt = 1; ; attempt++) {
-    const it = await kv.keys(filter);
-    const keys = new Set<string>();
-    let timer: NodeJS.Timeout | undefined;
-    const listed = (async () => {
-      for await (const k of it) keys.add(k);
-      return true;
-    })();
-    const stalled = new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
-    const done = await Promise.race([listed, stalled]);
-    clearTimeout(timer);
-    if (done) return [...keys];
-    it.stop();
-    if (attempt === LIST_KEYS_ATTEMPTS) throw new Unavailable(`listing the keys ${filter}: stalled ${attempt} times (over ${timeoutMs} ms each)`);
-  }
+export function listKeys(kv: KV, filter: string, stallMs?: number): Promise<string[]> {
+  return kvKeys(kv, filter, stallMs);
 }

@@ -8,6 +8,7 @@ import type { SnapshotStore, Transport } from './types.js';
 
 export { ActorSystem } from './system.js';
 export { createConcurrently } from './jetstream-create.js';
+export { kvKeys, listWithin, LISTING_STALL_MS, type Listing } from './kv-keys.js';
 export { ActorRef } from './actor-ref.js';
 export { ManualClock, OffsetClock, systemClock } from './clock.js';
 export { connectNats } from './transport-nats.js';

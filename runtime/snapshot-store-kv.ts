@@ -4,6 +4,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { decodeValue, encodeValue } from './envelope.js';
 import { Closed, Fenced, Internal, InvalidArgument, SnapshotTooLarge } from './errors.js';
 import { createConcurrently } from './jetstream-create.js';
+import { kvKeys, LISTING_STALL_MS } from './kv-keys.js';
 import type { Snapshot, SnapshotStore, StoredSnapshot } from './types.js';
 
 /** First part of every snapshot bucket name. */
@@ -152,9 +153,7 @@ export class KvSnapshotStore implements SnapshotStore {
 
   async keys(kind: string): Promise<string[]> {
     const kv = await this.#bucket(kind);
-    const out: string[] = [];
-    for await (const k of await kv.keys()) out.push(actorKeyOf(k));
-    return out;
+    return (await kvKeys(kv, '>', LISTING_STALL_MS, `the snapshots of ${kind}`)).map(actorKeyOf);
   }
 
   async close(): Promise<void> {

@@ -50,7 +50,9 @@ describe('training across node processes', { timeout: 150_000 }, () => {
     // The workers' step-by-step log: kept, and shown when a test fails (a hang says where it stopped).
     // The default lease (3 s): training a shard's actors on a busy 2-core machine can stall a node
     // past the tests' fast 1 s lease, and each lease lost starts the job again from its checkpoint.
-    c = await startTestCluster({ nodes: 2, shardCount: S, label: 'train', reelActors: true, metrics: true, env: { REEL_TRAIN_DEBUG: '1' }, defaultTimings: true });
+    // The jobs disturbed mid-way hold after their epoch 3 until the node joins or dies (a failpoint):
+    // otherwise a node starting slowly on a loaded machine can join a job that has finished.
+    c = await startTestCluster({ nodes: 2, shardCount: S, label: 'train', reelActors: true, metrics: true, env: { REEL_TRAIN_DEBUG: '1', REEL_TRAIN_HOLD: 'join3:3,kill:3' }, defaultTimings: true });
     await c.waitBalanced();
     await load(c, 'u1.base', train.length);
     const table = await ratingsTableFrom(train);

@@ -74,6 +74,19 @@ class AttemptChanged extends Error {}
 /** REEL_TRAIN_DEBUG=1: a log line per clock and per epoch barrier, with where the time went. */
 const DEBUG = process.env.REEL_TRAIN_DEBUG === '1';
 
+/**
+ * A failpoint for tests of a job disturbed mid-way: `REEL_TRAIN_HOLD=join3:3,kill:3` makes the
+ * workers of version `join3` hold after its epoch 3 (checkpoint taken) in its first attempt, polling
+ * as at a barrier, until the attempt changes (a node joined or died). Without it such a test
+ * races the job's end: a node that starts slowly on a loaded machine joins a finished job.
+ */
+const HOLD_AFTER_EPOCH: ReadonlyMap<string, number> = new Map(
+  (process.env.REEL_TRAIN_HOLD ?? '')
+    .split(',')
+    .filter((x) => x.includes(':'))
+    .map((x) => [x.slice(0, x.lastIndexOf(':')), Number(x.slice(x.lastIndexOf(':') + 1))] as const),
+);
+
 /** Transient failures in a row after which a worker gives up (and fails the job). */
 const MAX_TRANSIENT_FAILURES = 12;
 
@@ -242,6 +255,10 @@ export class Worker {
       await this.checkpoint(spec, v, attempt, epoch, shards);
       if (DEBUG) this.host.log?.('checkpoint copied', { epoch, seconds: (performance.now() - tc) / 1000 });
       this.host.onEpoch?.(spec.version, epoch);
+      if (attempt === 1 && HOLD_AFTER_EPOCH.get(spec.version) === epoch + 1) {
+        this.host.log?.('training worker: holding (REEL_TRAIN_HOLD) until the attempt changes', { version: spec.version, epochs: epoch + 1 });
+        if ((await this.waitTurn(attempt, -1, shards, 'hold')) === 'finished') return 'finished';
+      }
     }
     await this.writing;
     return 'finished';
@@ -436,10 +453,11 @@ export class Worker {
   }
 
   /**
-   * Waits until the coordinator opens `clock` (-1: the start barrier) for this attempt. A
-   * change of attempt ends the attempt; a change of this node's shards starts a new one.
+   * Polls the coordinator until `clock` (-1: the start barrier) may start (`once`: one poll), the job ends, or the attempt
+   * changes (thrown as AttemptChanged; a change of this node's shards or of the owners asks for one).
+   * `'hold'` never opens: it waits for the end or a change.
    */
-  private async waitTurn(attempt: number, clock: number, shards: readonly number[], once: boolean): Promise<'open' | 'finished'> {
+  private async waitTurn(attempt: number, clock: number, shards: readonly number[], once: boolean | 'hold'): Promise<'open' | 'finished'> {
     for (let delay = 1; ; delay = Math.min(MAX_POLL_DELAY_MS, delay * 2)) {
       const p = await this.poll(attempt, clock);
       if (p.state !== 'running') return 'finished';
@@ -448,7 +466,7 @@ export class Worker {
         await this.reconfigure(attempt, 'its shards changed');
         throw new AttemptChanged();
       }
-      if (p.open || once) return 'open';
+      if ((p.open && once !== 'hold') || once === true) return 'open';
       // A shard owned by a node outside this attempt (it joined, or was dropped while alive)
       // would keep the barrier shut for ever: start an attempt with the owners there are.
       const owners = this.owners();
