@@ -3,10 +3,18 @@ import { Kind } from './kinds.js';
 import { TitleActor } from './title.js';
 import { UserActor } from './user.js';
 import { NodeParams } from './training/node-params.js';
+import { TitleMsg, UserMsg } from './messages.js';
+import type { NodeServing } from './serving/node-serving.js';
 
-/** Registers reel's actor kinds on a node; `params` holds the node's model parameters and training views. */
-export function registerReelActors(system: ActorSystem, params: NodeParams = new NodeParams()): ActorSystem {
-  return system.register(Kind.User, (a) => new UserActor(a, params)).register(Kind.Title, (a) => new TitleActor(a, params));
+/**
+ * Registers reel's actor kinds on a node; `params` holds the node's model parameters and
+ * training views, `serving` what recommendations are ranked from (without it, users cannot
+ * recommend). Reads (summaries, recommendations) are not remembered for deduplication.
+ */
+export function registerReelActors(system: ActorSystem, params: NodeParams = new NodeParams(), serving?: NodeServing): ActorSystem {
+  return system
+    .register(Kind.User, (a) => new UserActor(a, params, serving), { reads: [UserMsg.Summary, UserMsg.Recommend, UserMsg.Similar, UserMsg.Watched] })
+    .register(Kind.Title, (a) => new TitleActor(a, params, serving), { reads: [TitleMsg.Summary, TitleMsg.Similar] });
 }
 
 export { Kind } from './kinds.js';

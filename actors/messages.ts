@@ -27,13 +27,18 @@ export interface InteractionBody {
   eventTimeMs: number;
 }
 
-/** `interaction` answers `true` when applied, `false` for a repeat of an applied one; `summary` takes no body. */
-export const UserMsg = { Interaction: 'interaction', Summary: 'summary', Profile: 'profile' } as const;
+/**
+ * `interaction` answers `true` when applied, `false` for a repeat of an applied one; `summary`
+ * takes no body; `recommend` ranks titles for the user (`RecommendBody` → `RecommendAnswer`),
+ * `similar` titles like one, without those the user watched (`SimilarBody` → `RecommendAnswer`);
+ * `watched` answers the ids of every title the user interacted with (no body).
+ */
+export const UserMsg = { Interaction: 'interaction', Summary: 'summary', Profile: 'profile', Recommend: 'recommend', Similar: 'similar', Watched: 'watched' } as const;
 /**
  * As `UserMsg`, for title actors; `metadata` upserts a `TitleMetadataBody` and answers `true`
  * when it changed something, `false` when the title already held all of it.
  */
-export const TitleMsg = { Interaction: 'interaction', Summary: 'summary', Metadata: 'metadata' } as const;
+export const TitleMsg = { Interaction: 'interaction', Summary: 'summary', Metadata: 'metadata', Similar: 'similar' } as const;
 
 /**
  * What a title is, after the public API's `reel.v1.Title` (display_name, release_year, genres,

@@ -1,4 +1,4 @@
-import type { Actor, ActorAddress, ActorContext, Envelope } from '../runtime/index.js';
+import { Unavailable, type Actor, type ActorAddress, type ActorContext, type Envelope } from '../runtime/index.js';
 import { decodeInteraction, decodeNoBody, unknownMessageType } from './decode.js';
 import { IdentitySet } from './identity-set.js';
 import { countInteraction, emptyCounters, meanRating, type InteractionCounters } from './interaction-counters.js';
@@ -6,6 +6,10 @@ import { interactionHash } from './interaction-identity.js';
 import { TitleMsg, type TitleSummary } from './messages.js';
 import { Kind } from './kinds.js';
 import type { NodeParams } from './training/node-params.js';
+import { DailyCounts } from './daily-counts.js';
+import type { CatalogEntry } from './serving/catalog.js';
+import type { NodeServing } from './serving/node-serving.js';
+import { decodeSimilarBody, RankingSnapshots, similarTitles } from './serving/recommend.js';
 import { decodeTitleMetadata, TitleMetadata, type StoredTitleMetadata } from './title-metadata.js';
 
 /** What a title snapshot holds: its counters, the identity hashes of every interaction applied, and its metadata. */
@@ -16,6 +20,8 @@ interface TitleSnapshot extends InteractionCounters {
   rows?: Array<[string, Float32Array]>;
   /** Absent while no metadata was ever set. */
   metadata?: StoredTitleMetadata;
+  /** Interactions per day of its last days of events (`DailyCounts.stored`); absent in older snapshots. */
+  daily?: number[];
 }
 
 /**
@@ -35,30 +41,40 @@ export class TitleActor implements Actor<TitleSnapshot> {
   private s: InteractionCounters = emptyCounters();
   private applied = new IdentitySet();
   private metadata = new TitleMetadata();
+  private daily = new DailyCounts();
 
   private shard = -1;
+  private readonly view = (): CatalogEntry => this.entry();
 
   constructor(
     private readonly address: ActorAddress,
     private readonly params?: NodeParams,
+    /** The node's serving state: its book of titles, and what similar titles are ranked from (absent: a bare actor in a test). */
+    private readonly serving?: NodeServing,
   ) {}
+
+  private snaps: RankingSnapshots | undefined;
 
   onActivate(ctx: ActorContext, snap: TitleSnapshot | undefined): void {
     this.shard = ctx.shard;
     if (snap) {
-      const { applied, rows, metadata, ...counters } = snap;
+      const { applied, rows, metadata, daily, ...counters } = snap;
       this.s = counters;
+      this.daily = DailyCounts.from(daily);
       this.applied = applied ? IdentitySet.from(applied) : new IdentitySet();
       this.metadata = new TitleMetadata(metadata);
       if (rows) this.params?.restoreRows(Kind.Title, ctx.shard, this.address.key, rows);
     }
     this.params?.attachTitle(ctx.shard, this.address.key);
+    // A title that exists (a snapshot) is in the catalog; one merely looked up is not.
+    if (snap) this.serving?.book.touch(this.address.key, ctx.shard, this.view);
   }
 
   snapshot(): TitleSnapshot {
     const rows = this.params?.rowsOf(Kind.Title, this.shard, this.address.key) ?? [];
     const metadata = this.metadata.stored();
-    return { ...this.s, applied: this.applied.toFloat64Array(), ...(rows.length > 0 ? { rows } : {}), ...(metadata && { metadata }) };
+    const daily = this.daily.stored();
+    return { ...this.s, applied: this.applied.toFloat64Array(), ...(rows.length > 0 ? { rows } : {}), ...(metadata && { metadata }), ...(daily.length > 0 ? { daily } : {}) };
   }
 
   onPassivate(): TitleSnapshot {
@@ -77,16 +93,34 @@ export class TitleActor implements Actor<TitleSnapshot> {
         const b = decodeInteraction(msg.body, this.address, 'titleId');
         if (!this.applied.add(interactionHash(b))) return false;
         countInteraction(this.s, b);
+        this.daily.add(b.eventTimeMs);
+        this.serving?.book.touch(this.address.key, this.shard, this.view);
         return true;
       }
-      case TitleMsg.Metadata:
-        return this.metadata.upsert(decodeTitleMetadata(msg.body, this.address));
+      case TitleMsg.Metadata: {
+        const changed = this.metadata.upsert(decodeTitleMetadata(msg.body, this.address));
+        if (changed) this.serving?.book.touch(this.address.key, this.shard, this.view);
+        return changed;
+      }
       case TitleMsg.Summary:
         decodeNoBody(msg.body, this.address, msg.type);
         return this.summary();
+      case TitleMsg.Similar: {
+        const b = decodeSimilarBody(msg.body, this.address);
+        if (this.serving === undefined) throw new Unavailable(`node hosting ${this.address.kind}/${this.address.key} does not serve recommendations`, {});
+        return similarTitles(this.serving, { ...b, titleId: this.address.key }, this.s.count > 0 || this.metadata.stored() !== undefined, undefined, (this.snaps ??= new RankingSnapshots()));
+      }
       default:
         throw unknownMessageType(this.address, msg.type);
     }
+  }
+
+  private entry(): CatalogEntry {
+    const m = this.metadata.view();
+    return {
+      titleId: this.address.key, displayName: m.displayName, genres: m.genres, releaseYear: m.releaseYear, hidden: m.hidden, publishTimeMs: m.publishTimeMs, labels: m.labels,
+      interactionCount: this.s.count, daily: this.daily.stored(), updateTimeMs: this.s.updateTimeMs, shard: this.shard,
+    };
   }
 
   private summary(): TitleSummary {

@@ -1,4 +1,4 @@
-import type { Actor, ActorAddress, ActorContext, Envelope } from '../runtime/index.js';
+import { Unavailable, type Actor, type ActorAddress, type ActorContext, type Envelope } from '../runtime/index.js';
 import { decodeInteraction, decodeNoBody, unknownMessageType } from './decode.js';
 import { IdentitySet } from './identity-set.js';
 import { countInteraction, emptyCounters, meanRating, type InteractionCounters } from './interaction-counters.js';
@@ -7,6 +7,8 @@ import { UserMsg, type InteractionBody, type UserSummary } from './messages.js';
 import { Kind } from './kinds.js';
 import { TitleInterner, UserHistory, type NodeParams, type StoredHistory } from './training/node-params.js';
 import { decodeUserProfile, UserProfile, type StoredUserProfile } from './user-profile.js';
+import type { NodeServing } from './serving/node-serving.js';
+import { decodeRecommendBody, decodeSimilarBody, RankingSnapshots, recommend, similarTitles, type UserView } from './serving/recommend.js';
 
 /** Titles of recent history a user actor keeps. */
 export const USER_RECENT_TITLES = 100;
@@ -128,15 +130,33 @@ export class UserActor implements Actor<UserSnapshot> {
   /** The node's title indices (a private one without training: a test's bare actor). */
   private readonly titleIndex: TitleInterner;
 
+  /** Ranking snapshots for later pages (made on the first recommendation). */
+  private snaps: RankingSnapshots | undefined;
+  private readonly view: UserView = {
+    key: '',
+    shard: -1,
+    watched: () => {
+      const out = new Set<string>();
+      for (const t of this.history.titles) out.add(this.titleIndex.key(t));
+      return out;
+    },
+    recent: () => this.recent.newestFirst(this.titleIndex),
+    preferredGenres: () => this.profile.view().preferredGenres,
+  };
+
   constructor(
     private readonly address: ActorAddress,
     private readonly params?: NodeParams,
+    /** The node's serving state (absent: a bare actor in a test, which cannot recommend). */
+    private readonly serving?: NodeServing,
   ) {
     this.titleIndex = params?.titleIndex ?? new TitleInterner();
+    this.view.key = address.key;
   }
 
   onActivate(ctx: ActorContext, snap: UserSnapshot | undefined): void {
     this.shard = ctx.shard;
+    this.view.shard = ctx.shard;
     if (snap) {
       const { applied, history, rows, recent, recentTimes, profile, ...counters } = snap;
       this.s = counters;
@@ -175,6 +195,19 @@ export class UserActor implements Actor<UserSnapshot> {
         return this.summary();
       case UserMsg.Profile:
         return this.profile.upsert(decodeUserProfile(msg.body, this.address));
+      case UserMsg.Recommend: {
+        const b = decodeRecommendBody(msg.body, this.address);
+        if (this.serving === undefined) throw new Unavailable(`node hosting ${this.address.kind}/${this.address.key} does not serve recommendations`, {});
+        return recommend(this.serving, this.view, b, (this.snaps ??= new RankingSnapshots()));
+      }
+      case UserMsg.Watched:
+        decodeNoBody(msg.body, this.address, msg.type);
+        return [...this.view.watched()];
+      case UserMsg.Similar: {
+        const b = decodeSimilarBody(msg.body, this.address);
+        if (this.serving === undefined) throw new Unavailable(`node hosting ${this.address.kind}/${this.address.key} does not serve recommendations`, {});
+        return similarTitles(this.serving, b, false, this.view, (this.snaps ??= new RankingSnapshots()));
+      }
       default:
         throw unknownMessageType(this.address, msg.type);
     }

@@ -1,5 +1,5 @@
 import { ClusterClient, NoCluster } from '../cluster/index.js';
-import { ClusterBackend, Gateway } from '../gateway/index.js';
+import { ClusterBackend, Gateway, GatewayMetrics } from '../gateway/index.js';
 import { connectNatsFor, settingsFrom } from './cluster-connect.js';
 import { CliError } from './exit-codes.js';
 import { log, serveMetrics } from './process-log.js';
@@ -8,6 +8,8 @@ import { log, serveMetrics } from './process-log.js';
 export interface GatewayFlags extends Record<string, unknown> {
   port: number;
   host: string;
+  /** The personalised path's budget per Recommend, ms (then the fallback list answers). */
+  budgetMs: number;
 }
 
 /** The environment variable holding AdminService's bearer token. */
@@ -28,13 +30,16 @@ export async function runGateway(flags: GatewayFlags): Promise<never> {
     if (err instanceof NoCluster) throw new CliError(`no cluster at ${s.nats} with prefix '${s.prefix}': start one with 'reel node' or 'reel cluster up' first`);
     throw err;
   }
-  const gateway = new Gateway({ backend: new ClusterBackend(client, nc, s.prefix), adminToken: process.env[ADMIN_TOKEN_ENV], log });
+  const gm = new GatewayMetrics();
+  const backend = new ClusterBackend(client, nc, s.prefix, { metrics: gm, budgetMs: flags.budgetMs });
+  const gateway = new Gateway({ backend, metrics: gm, adminToken: process.env[ADMIN_TOKEN_ENV], log });
   const metrics = s.metricsPort !== undefined ? await serveMetrics(s, 'gateway', gateway.metrics.registry, () => undefined) : undefined;
   let port: number;
   try {
     port = await gateway.listen(flags.host, flags.port);
   } catch (err) {
     await metrics?.close();
+    backend.close();
     await client.close();
     await nc.close();
     throw new CliError(`cannot listen on ${flags.host}:${flags.port}: ${(err as Error).message}`);
@@ -45,6 +50,7 @@ export async function runGateway(flags: GatewayFlags): Promise<never> {
     const stop = async (signal: string) => {
       log('info', 'gateway stopping', { signal });
       await gateway.stop();
+      backend.close();
       await metrics?.close();
       await client.close();
       await nc.close();

@@ -117,6 +117,7 @@ withClusterOptions(
     .description('serve the reel.v1 gRPC API (recommendations, catalog, admin) over a cluster, with health checking and reflection; SIGTERM/SIGINT stop it after the calls in flight')
     .option('--port <port>', 'gRPC port; 0 for any free one', integerIn(0, 65_535), 50051)
     .option('--host <addr>', 'interface to listen on; 0.0.0.0 for every one', '127.0.0.1')
+    .option('--budget-ms <ms>', 'latency budget of a personalised Recommend: past it, or on its failure, the popular list answers (fallback = true)', integerIn(1, 60_000), 50)
     .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port [REEL_METRICS_PORT]')
     .option('--metrics-host <addr>', 'interface the metrics port listens on [REEL_METRICS_HOST] (default: 127.0.0.1)')
     .addHelpText('after', `

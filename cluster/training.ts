@@ -2,6 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { NodeParams, registerReelActors } from '../actors/index.js';
 import { NodeTraining, type ClockStats } from '../actors/training/index.js';
+import { NodeServing } from '../actors/serving/index.js';
 import type { ActorSystem, ShardDirectory } from '../runtime/index.js';
 import { openCheckpointStore } from './blob-store-obj.js';
 import type { ClusterView } from './cluster-view.js';
@@ -38,27 +39,32 @@ export function registerTrainingMetrics(registry: Registry): TrainingMetrics {
 }
 
 /**
- * Registers reel's actors and its part in training on a cluster node: the user and title
- * actors over one `NodeParams`, and a `NodeTraining` whose manifests and checkpoints live in
- * JetStream (KV bucket and object store named after `prefix`).
+ * Registers reel's actors and its parts in training and serving on a cluster node: the user
+ * and title actors over one `NodeParams`, a `NodeTraining` whose manifests and checkpoints
+ * live in JetStream (KV bucket and object store named after `prefix`), and a `NodeServing`
+ * pulling the catalog from the other nodes. `training.stopAll()` stops both.
  */
 export async function registerReelNode(
   system: ActorSystem,
   ctx: { nc: NatsConnection; prefix: string; view: ClusterView; metrics?: TrainingMetrics; log?: (msg: string, fields?: Record<string, unknown>) => void },
 ): Promise<NodeTraining> {
   const params = new NodeParams();
-  registerReelActors(system, params);
   const [registry, blobs] = await Promise.all([openModelRegistry(ctx.nc, ctx.prefix), openCheckpointStore(ctx.nc, ctx.prefix)]);
+  const directory = new ViewDirectory(ctx.view);
+  const serving = new NodeServing(system, { params, registry, blobs, directory, ...(ctx.log ? { log: ctx.log } : {}) });
+  registerReelActors(system, params, serving);
   const training = new NodeTraining(system, {
     params,
     registry,
     blobs,
-    directory: new ViewDirectory(ctx.view),
+    directory,
+    serving,
     ...(ctx.metrics ? { onClock: ctx.metrics.onClock, onEpoch: ctx.metrics.onEpoch } : {}),
     ...(ctx.log ? { log: ctx.log } : {}),
   });
   // `reel models activate` tells every node at once; this catches a node that missed it.
   training.followActiveEvery(FOLLOW_ACTIVE_MS);
+  serving.start();
   return training;
 }
 

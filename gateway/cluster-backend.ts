@@ -12,11 +12,17 @@ import { modelVersionHandlers } from './model-versions.js';
 import { shardAdminHandlers } from './shard-admin.js';
 import { trainingJobHandlers } from './training-jobs.js';
 import type { GatewayBackend, UnaryHandlers } from './server.js';
+import type { GatewayMetrics } from './metrics.js';
+import { PopularLists } from './popular.js';
+import { recommendationHandlers } from './recommendation.js';
 
 /** The gateway's view of a cluster through a `ClusterClient` on its own NATS connection. */
 export class ClusterBackend implements GatewayBackend {
   readonly admin: UnaryHandlers;
   readonly catalog: UnaryHandlers;
+  readonly recommendation: UnaryHandlers;
+  /** The popular lists: PopularTitles, and Recommend's fallback. */
+  readonly popular: PopularLists;
 
   /** False from a disconnect until the reconnect (the client keeps trying meanwhile). */
   private linked = true;
@@ -25,6 +31,7 @@ export class ClusterBackend implements GatewayBackend {
     private readonly client: ClusterClient,
     private readonly nc: NatsConnection,
     private readonly prefix: string,
+    opts: { metrics?: GatewayMetrics; budgetMs?: number; popularRefreshMs?: number } = {},
   ) {
     void (async () => {
       for await (const st of nc.status()) {
@@ -33,6 +40,9 @@ export class ClusterBackend implements GatewayBackend {
       }
     })().catch(() => undefined);
     this.catalog = catalogHandlers(client);
+    this.popular = new PopularLists(client);
+    this.popular.start(opts.popularRefreshMs);
+    this.recommendation = recommendationHandlers(client, this.popular, { ...(opts.metrics ? { metrics: opts.metrics } : {}), ...(opts.budgetMs !== undefined ? { budgetMs: opts.budgetMs } : {}) });
     this.admin = {
       GetClusterStatus: async (_req: unknown, call: ServerUnaryCall<unknown, unknown>): Promise<GetClusterStatusResponse> => {
         let report: ClusterReport;
@@ -60,6 +70,15 @@ export class ClusterBackend implements GatewayBackend {
 
   connected(): boolean {
     return this.linked && !this.nc.isClosed();
+  }
+
+  canRecommend(): boolean {
+    return this.popular.ready;
+  }
+
+  /** Stops the background refresh of the popular lists. */
+  close(): void {
+    this.popular.stop();
   }
 }
 

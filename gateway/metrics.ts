@@ -15,6 +15,8 @@ export class GatewayMetrics {
   private readonly requests: Counter<'method' | 'code'>;
   private readonly duration: Histogram<'method'>;
   private readonly inFlight: Gauge;
+  private readonly fallbacks: Counter<'reason'>;
+  private readonly backfills: Counter;
 
   constructor() {
     const registers = [this.registry];
@@ -22,6 +24,17 @@ export class GatewayMetrics {
     this.requests = new Counter({ name: 'reel_grpc_requests_total', help: 'gRPC requests answered, per method and status code.', labelNames: ['method', 'code'], registers });
     this.duration = new Histogram({ name: 'reel_grpc_request_duration_seconds', help: 'Time from a request to its answer, per method.', labelNames: ['method'], buckets: DURATION_BUCKETS_S, registers });
     this.inFlight = new Gauge({ name: 'reel_grpc_in_flight', help: 'gRPC requests being answered now.', registers });
+    this.fallbacks = new Counter({ name: 'reel_recommend_fallbacks_total', help: 'Recommendations answered from the fallback list, per reason (DEADLINE, SHARD_UNAVAILABLE, NO_ACTIVE_MODEL).', labelNames: ['reason'], registers });
+    this.backfills = new Counter({ name: 'reel_recommend_backfilled_titles_total', help: 'Popular titles added to recommendations that filters left short.', registers });
+  }
+
+  /** A fallback answered, by its `reel.v1.FallbackReason` name (the prefix dropped in the label). */
+  fallback(reason: string): void {
+    this.fallbacks.inc({ reason: reason.replace('FALLBACK_REASON_', '') });
+  }
+
+  backfilled(titles: number): void {
+    if (titles > 0) this.backfills.inc(titles);
   }
 
   /** Counts a request in; the returned function counts it out with its code. */

@@ -26,15 +26,20 @@ export type StreamCall = ServerWritableStream<unknown, unknown>;
 
 /** What the gateway serves from: the cluster behind it, reached through this interface (tests give their own). */
 export interface GatewayBackend {
-  /** AdminService's and CatalogService's handlers that are implemented; the others answer UNIMPLEMENTED. */
+  /** The services' handlers that are implemented; the others answer UNIMPLEMENTED. */
   admin: UnaryHandlers;
   catalog: UnaryHandlers;
+  recommendation?: UnaryHandlers;
   /** Whether the cluster can be reached now: health follows it. */
   connected(): boolean;
+  /** Whether recommendations can be answered (an active model or a fallback list): RecommendationService's health. */
+  canRecommend?(): boolean;
 }
 
 export interface GatewayOptions {
   backend: GatewayBackend;
+  /** The metrics to count into (the backend's handlers count fallbacks there too); a new set when absent. */
+  metrics?: GatewayMetrics;
   /** AdminService's bearer token (`REEL_ADMIN_TOKEN`); without one, admin calls are refused. */
   adminToken?: string;
   /** How often health follows the backend's connection, in ms. */
@@ -49,7 +54,7 @@ export interface GatewayOptions {
  * and turns whatever it throws into a status with `google.rpc.Status` details.
  */
 export class Gateway {
-  readonly metrics = new GatewayMetrics();
+  readonly metrics: GatewayMetrics;
   readonly health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICES.recommendation]: 'NOT_SERVING', [SERVICES.catalog]: 'NOT_SERVING', [SERVICES.admin]: 'NOT_SERVING' });
   private readonly server = new Server();
   private readonly auth: AdminAuth;
@@ -58,11 +63,12 @@ export class Gateway {
   private draining = false;
 
   constructor(private readonly opts: GatewayOptions) {
+    this.metrics = opts.metrics ?? new GatewayMetrics();
     this.auth = new AdminAuth(opts.adminToken);
     const { definition, api } = apiProtos();
     const v1 = api.reel.v1;
     this.server.addService(v1.AdminService.service, this.wrap('AdminService', v1.AdminService.service, opts.backend.admin, true));
-    this.server.addService(v1.RecommendationService.service, this.wrap('RecommendationService', v1.RecommendationService.service, {}, false));
+    this.server.addService(v1.RecommendationService.service, this.wrap('RecommendationService', v1.RecommendationService.service, opts.backend.recommendation ?? {}, false));
     this.server.addService(v1.CatalogService.service, this.wrap('CatalogService', v1.CatalogService.service, opts.backend.catalog, false));
     this.health.addToServer(this.server);
     new ReflectionService(definition).addToServer(this.server);
@@ -98,8 +104,8 @@ export class Gateway {
     this.health.setStatus('', up);
     this.health.setStatus(SERVICES.catalog, up);
     this.health.setStatus(SERVICES.admin, up);
-    // Recommendations need an active model or a fresh fallback list: neither is served yet.
-    this.health.setStatus(SERVICES.recommendation, 'NOT_SERVING');
+    // Recommendations need an active model or a fallback list (API.md §6).
+    this.health.setStatus(SERVICES.recommendation, up === 'SERVING' && this.opts.backend.canRecommend?.() === true ? 'SERVING' : 'NOT_SERVING');
   }
 
   /**

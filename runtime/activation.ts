@@ -70,6 +70,8 @@ interface Extras {
 
 /** Bits of `Activation.flags`. */
 const LOST = 1;
+/** A kind whose every message type is remembered for deduplication. */
+const NO_READS: ReadonlySet<string> = new Set();
 const RESTARTING = 2;
 
 /** What the current ask's handler made durable: the writes it started, and the answer they recorded. */
@@ -150,6 +152,8 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     readonly shard: number,
     readonly epoch: number,
     predecessor?: Activation,
+    /** Message types that only read: their asks are not remembered (a copy simply runs again). */
+    private readonly reads: ReadonlySet<string> = NO_READS,
   ) {
     this.seq = host.nextActivationSeq();
     this.mailbox = new Mailbox<Envelope, SystemMessage>(this, host.dispatcher, limits.mailboxCapacity);
@@ -180,7 +184,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
    */
   accept(env: Envelope): ReelError | undefined {
     let marked = false;
-    if (env.replyTo !== undefined) {
+    if (env.replyTo !== undefined && !this.reads.has(env.type)) {
       const w = this.window ?? (this.window = this.host.newWindow());
       if (w !== null) {
         const seen = w.admit(env, this.host.clock.monoMs());
@@ -233,7 +237,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
       }
       this.lastActiveAt = now;
     }
-    if (isAsk && this.window !== null) {
+    if (isAsk && this.window !== null && !this.reads.has(env.type)) {
       // Queued before a snapshot told this activation that the ask was applied already.
       const seen = this.window.seen(env.id, now === 0 ? host.clock.monoMs() : now);
       if (seen !== undefined && seen !== 'in-progress') {
@@ -288,7 +292,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     if (durable !== undefined) this.extras!.durable = undefined;
     if (env.replyTo === undefined) return undefined;
     if (durable === undefined) {
-      this.answerAll(env, this.window?.answered(env.id, value, this.host.clock.monoMs()), value, undefined);
+      this.answerAll(env, this.reads.has(env.type) ? undefined : this.window?.answered(env.id, value, this.host.clock.monoMs()), value, undefined);
       return undefined;
     }
     return this.replyWhenDurable(env, value, durable);
@@ -380,7 +384,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
         this.reply(env, undefined, e);
         this.readmit(copies);
       } else {
-        this.answerAll(env, this.window?.failed(env.id, errorToWire(e, this.host.nodeId), this.host.clock.monoMs()), undefined, e);
+        this.answerAll(env, this.reads.has(env.type) ? undefined : this.window?.failed(env.id, errorToWire(e, this.host.nodeId), this.host.clock.monoMs()), undefined, e);
       }
     }
     // A caller's mistake says nothing about the actor's health.

@@ -129,4 +129,24 @@ describe('applied asks on a node', () => {
       await system.stop();
     }
   });
+
+  it('applied window - asks of a type registered as a read are not remembered; a copy runs again, while a write of the same id applies once', async () => {
+    const system = new ActorSystem({ nodeId: 'n', shardCount: 4, dedupMaxEntries: 1_000, dedupMarginMs: MARGIN });
+    system.register('test', testActorFactory, { reads: ['get'] });
+    await system.start();
+    try {
+      for (let i = 0; i < 20; i++) expect(await system.ask('test', 'a', 'get', undefined, { deadlineMs: 5_000 })).toBe(0);
+      expect(system.rememberedAsks).toBe(0);
+      // The same id twice: a write is answered from memory the second time, a read runs twice.
+      expect(await system.ask('test', 'a', 'incr', undefined, { id: 'w1' })).toBe(1);
+      expect(await system.ask('test', 'a', 'incr', undefined, { id: 'w1' })).toBe(1);
+      expect(system.rememberedAsks).toBe(1);
+      expect(await system.ask('test', 'a', 'get', undefined, { id: 'r1' })).toBe(1);
+      await system.ask('test', 'a', 'incr');
+      expect(await system.ask('test', 'a', 'get', undefined, { id: 'r1' })).toBe(2);
+      expect(system.rememberedAsks).toBe(2);
+    } finally {
+      await system.stop();
+    }
+  });
 });

@@ -54,6 +54,8 @@ interface KindEntry {
   factory: ActorFactory;
   acts: Map<string, Activation>;
   stats: KindStats;
+  /** Message types whose asks are not remembered (`register`'s `reads`). */
+  reads: ReadonlySet<string>;
 }
 
 /**
@@ -117,12 +119,17 @@ export class ActorSystem implements InboundSink, ActivationHost {
   }
 
   /** Registers the factory of an actor kind; messages to that kind activate its actors. */
-  register(kind: string, factory: ActorFactory): this {
+  /**
+   * Registers an actor kind. `reads` names message types that change nothing: their asks are
+   * not remembered for deduplication (a copy of one simply runs again), so that a hot read path
+   * (a recommendation) keeps no answers in memory.
+   */
+  register(kind: string, factory: ActorFactory, opts: { reads?: readonly string[] } = {}): this {
     if (!kind) throw new InvalidArgument('actor kind must be a non-empty string', { fields: ['kind'] });
     if (this.kinds.has(kind)) throw new InvalidArgument(`actor kind '${kind}' is already registered`, { fields: ['kind'] });
     const stats = new KindStats();
     if (this.options.recordDurations) stats.durations = new DurationHistogram();
-    this.kinds.set(kind, { factory, acts: new Map(), stats });
+    this.kinds.set(kind, { factory, acts: new Map(), stats, reads: new Set(opts.reads ?? []) });
     return this;
   }
 
@@ -562,7 +569,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
   private activate(entry: KindEntry, kind: string, key: string, shard: ShardId, epoch: number): Activation {
     if (this.activeCount >= this.options.maxActiveActors) this.order.evictOne();
     const predecessor = this.lingering.size > 0 ? this.lingering.get(`${kind}\u0000${key}`) : undefined;
-    const act = new Activation(this, entry.factory, entry.stats, this.limits, kind, key, shard, epoch, predecessor);
+    const act = new Activation(this, entry.factory, entry.stats, this.limits, kind, key, shard, epoch, predecessor, entry.reads);
     act.idleSince = this.clock.monoMs();
     entry.acts.set(key, act);
     this.order.add(act);

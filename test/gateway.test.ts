@@ -65,11 +65,12 @@ describe('gateway - the reel.v1 gRPC API over a cluster (real nats-server, node 
     return r.res!.status as string;
   }
 
-  it('gateway - health: SERVING for the gateway, catalog and admin while the cluster is reachable; recommendations NOT_SERVING until they can answer', async () => {
+  it('gateway - health: SERVING for the gateway, catalog and admin while the cluster is reachable; recommendations once a fallback list exists', async () => {
     await waitFor('the gateway reports SERVING', async () => (await health('')) === 'SERVING', { timeoutMs: 10_000, intervalMs: 50 });
     expect(await health('reel.v1.CatalogService')).toBe('SERVING');
     expect(await health('reel.v1.AdminService')).toBe('SERVING');
-    expect(await health('reel.v1.RecommendationService')).toBe('NOT_SERVING');
+    // The node's popular list (empty: no titles yet) is the fallback: recommendations can be answered.
+    await waitFor('recommendations SERVING', async () => (await health('reel.v1.RecommendationService')) === 'SERVING', { timeoutMs: 10_000, intervalMs: 50 });
     const unknown = await call(client(Health), 'Check', { service: 'reel.v1.NoSuchService' });
     expect(unknown.err?.code).toBe(status.NOT_FOUND);
   });
@@ -139,15 +140,15 @@ describe('gateway - the reel.v1 gRPC API over a cluster (real nats-server, node 
 
   it('gateway - a method not served yet answers UNIMPLEMENTED with ErrorInfo, never INTERNAL; metrics count every call by method and code', async () => {
     const rec = client(api().RecommendationService);
-    const r = await call(rec, 'Recommend', { userId: 'u1' });
+    const r = await call(rec, 'ExplainRecommendation', { userId: 'u1', titleId: 't1' });
     expect(r.err?.code).toBe(status.UNIMPLEMENTED);
     expect(decodeStatusDetails(r.err!.metadata)).toMatchObject({ code: status.UNIMPLEMENTED, errorInfo: { reason: 'UNIMPLEMENTED', domain: ERROR_DOMAIN } });
     const scrape = parsePrometheus(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
-    expect(scrape.sum('reel_grpc_requests_total', { method: '/reel.v1.RecommendationService/Recommend', code: 'UNIMPLEMENTED' })).toBe(1);
+    expect(scrape.sum('reel_grpc_requests_total', { method: '/reel.v1.RecommendationService/ExplainRecommendation', code: 'UNIMPLEMENTED' })).toBe(1);
     // One from the service-config test, one from the admin test (the tests run in order, on one gateway).
     expect(scrape.sum('reel_grpc_requests_total', { method: '/reel.v1.AdminService/GetClusterStatus', code: 'OK' })).toBe(2);
     expect(scrape.sum('reel_grpc_requests_total', { method: '/reel.v1.AdminService/GetClusterStatus', code: 'UNAUTHENTICATED' })).toBe(1);
-    expect(scrape.sum('reel_grpc_request_duration_seconds_count', { method: '/reel.v1.RecommendationService/Recommend' })).toBe(1);
+    expect(scrape.sum('reel_grpc_request_duration_seconds_count', { method: '/reel.v1.RecommendationService/ExplainRecommendation' })).toBe(1);
     expect(scrape.sum('reel_grpc_in_flight')).toBe(0);
   });
 
@@ -338,6 +339,7 @@ describe('gateway - the reel.v1 gRPC API over a cluster (real nats-server, node 
     await c.nats.kill();
     await waitFor('health NOT_SERVING with NATS down', async () => (await health('')) === 'NOT_SERVING', { timeoutMs: 15_000, intervalMs: 100 });
     expect(await health('reel.v1.CatalogService')).toBe('NOT_SERVING');
+    expect(await health('reel.v1.RecommendationService')).toBe('NOT_SERVING');
     // A call the cluster cannot answer is UNAVAILABLE (retryable), and its log line carries the caller's trace id.
     const md = bearer(TOKEN);
     md.set('traceparent', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');

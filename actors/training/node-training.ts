@@ -16,6 +16,8 @@ export interface TrainingDeps {
   blobs: BlobStore;
   /** Who owns each shard (the cluster's view; in one process, this node). */
   directory: ShardDirectory;
+  /** Serving on this node: a version's title rows are read for it before the version is switched to, and it stops with training. */
+  serving?: { loadMatrix(version: string): Promise<unknown>; stop(): void };
   onClock?: (version: string, clock: number, stats: ClockStats) => void;
   onEpoch?: (version: string, epoch: number) => void;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -118,6 +120,7 @@ export class NodeTraining implements WorkerHost {
   /** Stops every worker (node shutdown): they end after their current step. */
   stopAll(): void {
     if (this.follow) clearInterval(this.follow);
+    this.deps.serving?.stop();
     for (const w of this.workers.values()) w.stop();
   }
 
@@ -199,6 +202,9 @@ export class NodeTraining implements WorkerHost {
       for (const p of cp?.parts ?? []) if (lacking.has(p.shard)) v.arena(p.kind, p.shard).load(p.part);
     }
     const loaded = lacking.size;
+    if ((await this.deps.serving?.loadMatrix(version)) === undefined && this.deps.serving !== undefined) {
+      throw new Unavailable(`model version ${version}: its title rows cannot be read from checkpoint ${m.checkpoint.prefix}`, {});
+    }
     this.params.active = version;
     this.log('model version active', { version, loadedShards: loaded });
     return { version, loadedShards: loaded };

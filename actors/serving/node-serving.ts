@@ -1,0 +1,217 @@
+import { shardOf, type ActorSystem, type ShardDirectory } from '../../runtime/index.js';
+import { Kind } from '../kinds.js';
+import { TitleMsg } from '../messages.js';
+import { countWithin } from '../daily-counts.js';
+import { readCheckpoint } from '../training/checkpoints.js';
+import type { NodeParams } from '../training/node-params.js';
+import type { BlobStore, ModelRegistry } from '../training/stores.js';
+import { Catalog, TitleBook, type CatalogEntry, type CatalogPull } from './catalog.js';
+import { TitleMatrix } from './title-matrix.js';
+
+/** Node handlers of serving: a node's catalog changes, and the popular titles of a window. */
+export const ServingMsg = { Catalog: 'serving.catalog', Popular: 'serving.popular' } as const;
+
+/** `reel.v1.PopularityWindow` without its prefix; UNSPECIFIED means ALL_TIME. */
+export type PopularityWindow = 'DAY' | 'WEEK' | 'MONTH' | 'ALL_TIME';
+const WINDOW_DAYS: Record<Exclude<PopularityWindow, 'ALL_TIME'>, number> = { DAY: 1, WEEK: 7, MONTH: 30 };
+
+/** Popular titles of a window, as `serving.popular` answers. */
+export interface PopularList {
+  window: PopularityWindow;
+  /** Titles with an interaction in the window, most first; each entry's `interactionCount` is its count in the window. */
+  entries: CatalogEntry[];
+  /** When the catalog behind the list last changed, ms since the Unix epoch. */
+  computedAtMs: number;
+}
+
+/** How often a node pulls the other nodes' catalog changes, by default. */
+export const CATALOG_REFRESH_MS = 500;
+/** Versions whose title rows a node keeps in memory at once (the active one, and pinned ones for A/B tests). */
+const MATRICES_KEPT = 3;
+/** Ranking snapshots (pages) live this long in the user actor (API.md: about 30 minutes). */
+export const SNAPSHOT_TTL_MS = 30 * 60_000;
+
+export interface ServingDeps {
+  params: NodeParams;
+  registry: ModelRegistry;
+  blobs: BlobStore;
+  /** Who owns each shard: the nodes whose books make the catalog. */
+  directory: ShardDirectory;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Wall-clock ms (tests give their own): snapshot ages. */
+  now?: () => number;
+}
+
+/**
+ * A node's part in serving: its book of the titles it hosts, the catalog of every title
+ * (pulled from the other nodes' books), and the title rows of the versions it serves. The
+ * user actors rank from these in memory: a recommendation is one message to the user's node.
+ */
+export class NodeServing {
+  readonly book = new TitleBook();
+  readonly catalog = new Catalog();
+  readonly params: NodeParams;
+  private readonly matrices = new Map<string, TitleMatrix>();
+  private readonly loading = new Map<string, Promise<TitleMatrix | undefined>>();
+  private readonly warmed = new Set<number>();
+  private warming: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private refreshing = false;
+  /** Scores of every title for one ranking, reused (one event loop: one ranking at a time). */
+  scratch = new Float32Array(0);
+
+  constructor(
+    private readonly system: ActorSystem,
+    private readonly deps: ServingDeps,
+  ) {
+    this.params = deps.params;
+    system
+      .registerNodeHandler(ServingMsg.Catalog, (_shards, body) => {
+        const b = body as { incarnation?: unknown; since?: unknown } | undefined;
+        return this.changes(String(b?.incarnation ?? ''), Number(b?.since ?? 0));
+      })
+      .registerNodeHandler(ServingMsg.Popular, (_shards, body) => {
+        const b = body as { window?: unknown; limit?: unknown } | undefined;
+        return this.popular(String(b?.window ?? 'ALL_TIME') as PopularityWindow, Number(b?.limit ?? 1000));
+      });
+  }
+
+  get nodeId(): string {
+    return this.system.nodeId;
+  }
+
+  now(): number {
+    return this.deps.now?.() ?? Date.now();
+  }
+
+  /** The version serving reads; undefined before any is active. */
+  get active(): string | undefined {
+    return this.params.active;
+  }
+
+  /** The title rows of `version`, when this node holds them. */
+  matrix(version: string): TitleMatrix | undefined {
+    return this.matrices.get(version);
+  }
+
+  /**
+   * Reads the title rows of `version` from its checkpoint (once, however many ask at once);
+   * undefined when there is no such version or it has no checkpoint. Keeps `MATRICES_KEPT`
+   * versions, the active one among them.
+   */
+  async loadMatrix(version: string): Promise<TitleMatrix | undefined> {
+    const have = this.matrices.get(version);
+    if (have !== undefined) return have;
+    let p = this.loading.get(version);
+    if (p === undefined) {
+      p = (async () => {
+        const m = await this.deps.registry.get(version);
+        if (m?.checkpoint === undefined) return undefined;
+        const cp = await readCheckpoint(this.deps.blobs, m.checkpoint.prefix);
+        if (cp === undefined) return undefined;
+        const matrix = TitleMatrix.fromCheckpoint(version, cp);
+        this.matrices.set(version, matrix);
+        for (const k of this.matrices.keys()) {
+          if (this.matrices.size <= MATRICES_KEPT) break;
+          if (k !== this.params.active && k !== version) this.matrices.delete(k);
+        }
+        this.deps.log?.('title rows loaded for serving', { version, titles: matrix.size });
+        return matrix;
+      })().finally(() => this.loading.delete(version));
+      this.loading.set(version, p);
+    }
+    return p;
+  }
+
+  /** Pulls the catalog now and then every `ms` until `stop`. */
+  start(ms = CATALOG_REFRESH_MS): void {
+    void this.refresh();
+    this.timer = setInterval(() => void this.refresh(), ms);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /**
+   * One round: this node's own titles of shards it just claimed are activated (so that its book
+   * holds every title it owns), and every owner's changes since the last round are merged into
+   * the catalog. A node that does not answer is asked again next round.
+   */
+  async refresh(): Promise<void> {
+    if (this.refreshing) return;
+    this.refreshing = true;
+    try {
+      const served = new Set(this.system.servedShards());
+      for (const s of this.warmed) if (!served.has(s)) this.warmed.delete(s);
+      this.book.dropShards((s) => served.has(s));
+      const cold = [...served].filter((s) => !this.warmed.has(s));
+      if (cold.length > 0 && this.warming === undefined) {
+        this.warming = this.warm(cold).finally(() => (this.warming = undefined));
+      }
+      const owners = new Set<string>();
+      for (let s = 0; s < this.system.options.shardCount; s++) {
+        const o = this.deps.directory.ownerOf(s);
+        if (o !== undefined) owners.add(o);
+      }
+      owners.add(this.system.nodeId);
+      await Promise.all(
+        [...owners].map(async (node) => {
+          const last = this.catalog.pulled.get(node);
+          const since = { incarnation: last?.incarnation ?? '', since: last?.seq ?? 0 };
+          try {
+            const got = node === this.system.nodeId ? this.changes(since.incarnation, since.since) : (await this.system.askNode<CatalogPull>(node, ServingMsg.Catalog, since, { deadlineMs: 2_000 })).value;
+            this.catalog.merge(got.entries, this.now());
+            this.catalog.pulled.set(node, { incarnation: got.incarnation, seq: got.seq });
+          } catch {
+            // Moving, starting or gone: next round.
+          }
+        }),
+      );
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  /** This node's book changes for a puller. */
+  changes(incarnation: string, since: number): CatalogPull {
+    const served = new Set(this.system.servedShards());
+    return this.book.changes(incarnation, since, (s) => served.has(s));
+  }
+
+  /**
+   * The titles of a window by their interactions in it, most first, at most `limit`. A window
+   * ends with the newest day any title has an interaction on (the cluster's "now" for data
+   * replayed from the past, and today's date for live traffic).
+   */
+  popular(window: PopularityWindow, limit: number): PopularList {
+    const all = this.catalog.byPopularity();
+    const computedAtMs = this.catalog.changedAtMs;
+    const strip = (e: CatalogEntry, count: number): CatalogEntry => ({ ...e, interactionCount: count, daily: [] });
+    if (window === 'ALL_TIME' || !(window in WINDOW_DAYS)) return { window: 'ALL_TIME', entries: all.slice(0, limit).map((e) => strip(e, e.interactionCount)), computedAtMs };
+    let last = -1;
+    for (const e of all) if (e.daily.length >= 2) last = Math.max(last, e.daily[e.daily.length - 2]!);
+    const days = WINDOW_DAYS[window as keyof typeof WINDOW_DAYS];
+    const counted = all.map((e) => [e, countWithin(e.daily, last, days)] as const).filter(([, n]) => n > 0);
+    counted.sort((a, b) => b[1] - a[1] || (a[0].titleId < b[0].titleId ? -1 : 1));
+    return { window, entries: counted.slice(0, limit).map(([e, n]) => strip(e, n)), computedAtMs };
+  }
+
+  /** Activates the stored titles of `shards` not active here, so that the book has them. */
+  private async warm(shards: number[]): Promise<void> {
+    const sys = this.system;
+    const want = new Set(shards);
+    const S = sys.options.shardCount;
+    try {
+      const keys = (await sys.store.keys(Kind.Title)).filter((k) => want.has(shardOf(Kind.Title, k, S)) && !sys.isActive(Kind.Title, k));
+      for (let i = 0; i < keys.length; i += 256) {
+        await Promise.all(keys.slice(i, i + 256).map((k) => sys.ask(Kind.Title, k, TitleMsg.Summary, undefined, { deadlineMs: 10_000 })));
+      }
+      for (const s of shards) this.warmed.add(s);
+    } catch (err) {
+      this.deps.log?.('could not activate the titles of new shards for serving; trying again', { error: (err as Error).message });
+    }
+  }
+}

@@ -1,0 +1,258 @@
+import { InvalidArgument, type ActorAddress } from '../../runtime/index.js';
+import { Kind } from '../kinds.js';
+import type { CatalogEntry, TitleFilterSpec } from './catalog.js';
+import { SNAPSHOT_TTL_MS, type NodeServing } from './node-serving.js';
+import { rankByGenres, rankForUser, rankPopular, rankSimilar, type RankOptions, type Ranked, type ReasonKind } from './rank.js';
+import type { TitleMatrix } from './title-matrix.js';
+
+/** Titles in a ranking snapshot, at most (`page_size` is clamped to it). */
+export const MAX_RANKED = 1000;
+/** Titles ranked for a snapshot at least, so that later pages come from the same ranking. */
+const SNAPSHOT_TITLES = 200;
+/** Snapshots a user actor keeps at once (a user paging through a few rows). */
+const SNAPSHOTS_KEPT = 4;
+/** Recent titles a reason looks at for "because you watched". */
+const EVIDENCE_TITLES = 20;
+/** Cosine similarity from which a watched title is named as the reason. */
+const EVIDENCE_SIMILARITY = 0.3;
+
+/**
+ * `recommend`'s body: `reel.v1.RecommendRequest` as the gateway's proto loader gives it
+ * (camelCase), with its page token already decoded into `page`.
+ */
+export interface RecommendBody {
+  /** 1–`MAX_RANKED`: the gateway has applied the default and the clamp. */
+  pageSize: number;
+  /** The snapshot and offset of a later page. */
+  page?: { recommendationId: string; offset: number };
+  filter?: TitleFilterSpec;
+  /** 0–1. */
+  diversity?: number;
+  disableBackfill?: boolean;
+  includeTitleDetails?: boolean;
+  /** Rank with this version instead of the active one. */
+  modelVersion?: string;
+}
+
+/** One title of an answer, shaped after `reel.v1.RecommendedTitle` (its details as the catalog has them). */
+export interface RecommendedItem {
+  titleId: string;
+  score: number;
+  reason: { kind: ReasonKind; text: string; evidenceTitleIds: string[] };
+  details?: CatalogEntry;
+}
+
+/** `recommend`'s answer, shaped after `reel.v1.RecommendResponse`. */
+export interface RecommendAnswer {
+  /**
+   * `expired`: the page's snapshot is gone (PAGE_TOKEN_EXPIRED); `unknown-version`: the pinned
+   * version does not exist; `unknown-title`: SimilarTitles of a title nobody upserted or watched.
+   */
+  status: 'ok' | 'expired' | 'unknown-version' | 'unknown-title';
+  titles: RecommendedItem[];
+  recommendationId: string;
+  modelVersion: string;
+  fallback: boolean;
+  fallbackReason: 'FALLBACK_REASON_UNSPECIFIED' | 'FALLBACK_REASON_NO_ACTIVE_MODEL';
+  /** Titles in the snapshot: a next page exists while offset + page size < total. */
+  total: number;
+  /** Titles of this page added by backfill. */
+  backfilled: number;
+}
+
+/** What a user actor shows of itself to a ranking. */
+export interface UserView {
+  key: string;
+  shard: number;
+  /** Titles the user interacted with (excluded unless the filter includes watched ones). */
+  watched(): ReadonlySet<string>;
+  /** The newest recent titles first. */
+  recent(): string[];
+  preferredGenres(): readonly string[];
+}
+
+interface Snapshot {
+  ranked: Ranked[];
+  modelVersion: string;
+  fallbackReason: RecommendAnswer['fallbackReason'];
+  backfilled: Uint8Array;
+  atMs: number;
+}
+
+/** A user's ranking snapshots by recommendation id (in memory only: a moved or passivated user answers PAGE_TOKEN_EXPIRED). */
+export class RankingSnapshots {
+  private readonly byId = new Map<string, Snapshot>();
+
+  get(id: string, now: number): Snapshot | undefined {
+    const s = this.byId.get(id);
+    if (s !== undefined && now - s.atMs > SNAPSHOT_TTL_MS) {
+      this.byId.delete(id);
+      return undefined;
+    }
+    return s;
+  }
+
+  put(id: string, s: Snapshot): void {
+    this.byId.set(id, s);
+    while (this.byId.size > SNAPSHOTS_KEPT) this.byId.delete(this.byId.keys().next().value!);
+  }
+}
+
+/** Checks `similar`'s body: `recommend`'s checks and a title id. */
+export function decodeSimilarBody(body: unknown, address: ActorAddress): SimilarBody {
+  const b = decodeRecommendBody(body, address) as unknown as SimilarBody;
+  if (typeof b.titleId !== 'string' || b.titleId === '') throw new InvalidArgument(`similar for ${address.kind}/${address.key}: titleId must be a non-empty string`, { fields: ['titleId'] });
+  return b;
+}
+
+/** Checks `recommend`'s body (the gateway checked the request; a node checks what reaches it). */
+export function decodeRecommendBody(body: unknown, address: ActorAddress): RecommendBody {
+  const b = body as Partial<RecommendBody> | null | undefined;
+  const bad = (field: string, what: string) => new InvalidArgument(`recommend for ${address.kind}/${address.key}: ${field} ${what}`, { fields: [field] });
+  if (b === null || typeof b !== 'object') throw bad('body', 'must be an object');
+  if (!Number.isInteger(b.pageSize) || b.pageSize! < 1 || b.pageSize! > MAX_RANKED) throw bad('pageSize', `must be a whole number from 1 to ${MAX_RANKED}`);
+  if (b.diversity !== undefined && b.diversity !== null && !(b.diversity >= 0 && b.diversity <= 1)) throw bad('diversity', 'must be from 0 to 1');
+  if (b.page !== undefined && (typeof b.page?.recommendationId !== 'string' || !Number.isSafeInteger(b.page.offset) || b.page.offset < 0)) throw bad('page', 'must name a recommendation id and an offset');
+  if (b.modelVersion !== undefined && typeof b.modelVersion !== 'string') throw bad('modelVersion', 'must be a string');
+  return b as RecommendBody;
+}
+
+let idCounter = 0;
+/** A recommendation id: unique per node and time, short. */
+function newRecommendationId(node: string, now: number): string {
+  return `${now.toString(36)}-${(idCounter++ & 0xffffff).toString(36)}-${node}`;
+}
+
+/**
+ * A user's recommendations: a later page from its snapshot, or a new ranking from the node's
+ * title rows of the version (the active one unless pinned) and the user's own row, watched
+ * titles removed, filters applied with backfill, re-ranked for variety when asked. A user
+ * without a row of that version (new since training) gets the popular titles of the genres
+ * it chose or watched, then the others; with no version active, the same, marked as a fallback.
+ */
+export async function recommend(serving: NodeServing, user: UserView, b: RecommendBody, snaps: RankingSnapshots): Promise<RecommendAnswer> {
+  const now = serving.now();
+  if (b.page !== undefined) {
+    const s = snaps.get(b.page.recommendationId, now);
+    if (s === undefined) return { status: 'expired', titles: [], recommendationId: b.page.recommendationId, modelVersion: '', fallback: false, fallbackReason: 'FALLBACK_REASON_UNSPECIFIED', total: 0, backfilled: 0 };
+    return answer(serving, user, s, b.page.recommendationId, b.page.offset, b);
+  }
+  const version = b.modelVersion || serving.active;
+  const matrix = version === undefined ? undefined : (serving.matrix(version) ?? (await serving.loadMatrix(version)));
+  if (b.modelVersion && matrix === undefined) return { status: 'unknown-version', titles: [], recommendationId: '', modelVersion: b.modelVersion, fallback: false, fallbackReason: 'FALLBACK_REASON_UNSPECIFIED', total: 0, backfilled: 0 };
+  const filter = serving.catalog.compile(b.filter);
+  const watched = filter.includeWatched ? new Set<string>() : user.watched();
+  const o: RankOptions = { filter, excluded: (t) => watched.has(t), limit: Math.min(MAX_RANKED, Math.max(b.pageSize, SNAPSHOT_TITLES)), diversity: b.diversity ?? 0, backfill: b.disableBackfill !== true };
+  const row = matrix === undefined ? undefined : serving.params.existingVersion(matrix.version)?.existing(Kind.User, user.shard)?.copyOf(user.key);
+  let ranked: Ranked[];
+  let filled = 0;
+  if (matrix !== undefined && row !== undefined) {
+    if (serving.scratch.length < matrix.size) serving.scratch = new Float32Array(matrix.size);
+    const r = rankForUser(matrix, row, serving.catalog, o, serving.scratch);
+    ranked = r.ranked;
+    filled = r.backfilled;
+  } else {
+    // Content-based cold start: the genres the user chose, and those of what it watched.
+    const genres = new Set(user.preferredGenres());
+    for (const t of user.recent().slice(0, EVIDENCE_TITLES)) for (const g of serving.catalog.get(t)?.genres ?? []) genres.add(g);
+    ranked = rankPopular(serving.catalog, o, [...genres]);
+  }
+  const backfilled = new Uint8Array(ranked.length);
+  backfilled.fill(1, ranked.length - filled);
+  const s: Snapshot = { ranked, modelVersion: matrix?.version ?? '', fallbackReason: version === undefined ? 'FALLBACK_REASON_NO_ACTIVE_MODEL' : 'FALLBACK_REASON_UNSPECIFIED', backfilled, atMs: now };
+  const id = newRecommendationId(serving.nodeId, now);
+  snaps.put(id, s);
+  return answer(serving, user, s, id, 0, b);
+}
+
+/** `similar`'s body: `reel.v1.SimilarTitlesRequest` as the gateway gives it, the page token decoded. */
+export interface SimilarBody extends Omit<RecommendBody, 'modelVersion'> {
+  titleId: string;
+}
+
+/**
+ * Titles like `b.titleId` by the cosine similarity of their rows in the active version, with
+ * the same filters, diversity, backfill and paging as `recommend`; the user's watched titles
+ * removed when a user asks (`user`). A known title without a row (new since training, or no
+ * model yet) gets the titles of the most similar genres, not an error; `known` says whether
+ * the title exists at all (its actor's own word, for one the catalog has not pulled yet).
+ */
+export function similarTitles(serving: NodeServing, b: SimilarBody, known: boolean, user: UserView | undefined, snaps: RankingSnapshots): RecommendAnswer {
+  const now = serving.now();
+  const empty = (status: RecommendAnswer['status'], recommendationId = ''): RecommendAnswer => ({ status, titles: [], recommendationId, modelVersion: '', fallback: false, fallbackReason: 'FALLBACK_REASON_UNSPECIFIED', total: 0, backfilled: 0 });
+  if (b.page !== undefined) {
+    const s = snaps.get(b.page.recommendationId, now);
+    return s === undefined ? empty('expired', b.page.recommendationId) : answer(serving, user, s, b.page.recommendationId, b.page.offset, b);
+  }
+  const version = serving.active;
+  const matrix = version === undefined ? undefined : serving.matrix(version);
+  const row = matrix?.rowOf(b.titleId);
+  const entry = serving.catalog.get(b.titleId);
+  if (row === undefined && entry === undefined && !known) return empty('unknown-title');
+  const filter = serving.catalog.compile(b.filter);
+  const watched = user === undefined || filter.includeWatched ? new Set<string>() : user.watched();
+  const o: RankOptions = { filter, excluded: (t) => watched.has(t), limit: Math.min(MAX_RANKED, Math.max(b.pageSize, SNAPSHOT_TITLES)), diversity: b.diversity ?? 0, backfill: b.disableBackfill !== true };
+  let ranked: Ranked[];
+  let filled = 0;
+  if (matrix !== undefined && row !== undefined) {
+    const r = rankSimilar(matrix, row, serving.catalog, o);
+    ranked = r.ranked;
+    filled = r.backfilled;
+  } else ranked = rankByGenres(entry?.genres ?? [], b.titleId, serving.catalog, o);
+  const backfilled = new Uint8Array(ranked.length);
+  backfilled.fill(1, ranked.length - filled);
+  const s: Snapshot = { ranked, modelVersion: row === undefined ? '' : matrix!.version, fallbackReason: 'FALLBACK_REASON_UNSPECIFIED', backfilled, atMs: now };
+  const id = newRecommendationId(serving.nodeId, now);
+  snaps.put(id, s);
+  return answer(serving, user, s, id, 0, b);
+}
+
+/** A page of a snapshot, with its reasons (and details when asked). */
+function answer(serving: NodeServing, user: UserView | undefined, s: Snapshot, recommendationId: string, offset: number, b: Pick<RecommendBody, 'pageSize' | 'includeTitleDetails'> & { titleId?: string }): RecommendAnswer {
+  const page = s.ranked.slice(offset, offset + b.pageSize);
+  const matrix = s.modelVersion === '' ? undefined : serving.matrix(s.modelVersion);
+  const recent = matrix === undefined || user === undefined ? [] : user.recent().slice(0, EVIDENCE_TITLES).map((t) => [t, matrix.rowOf(t)] as const).filter(([, r]) => r !== undefined) as Array<readonly [string, number]>;
+  let backfilled = 0;
+  const titles = page.map((r, j): RecommendedItem => {
+    if (s.backfilled[offset + j] === 1) backfilled++;
+    const item: RecommendedItem = { titleId: r.titleId, score: r.score, reason: reasonOf(serving, matrix, r, recent, b.titleId) };
+    if (b.includeTitleDetails) {
+      const d = serving.catalog.get(r.titleId);
+      if (d !== undefined) item.details = d;
+    }
+    return item;
+  });
+  return {
+    status: 'ok',
+    titles,
+    recommendationId,
+    modelVersion: s.modelVersion,
+    fallback: s.fallbackReason !== 'FALLBACK_REASON_UNSPECIFIED',
+    fallbackReason: s.fallbackReason,
+    total: s.ranked.length,
+    backfilled,
+  };
+}
+
+/** "Because you watched X" when a recent title is close enough to this one; else what ranked it. */
+function reasonOf(serving: NodeServing, matrix: TitleMatrix | undefined, r: Ranked, recent: ReadonlyArray<readonly [string, number]>, like: string | undefined): RecommendedItem['reason'] {
+  if (r.reason === 'PERSONALIZED' && matrix !== undefined) {
+    const at = matrix.rowOf(r.titleId);
+    let best: string | undefined;
+    let bestSim = EVIDENCE_SIMILARITY;
+    if (at !== undefined) {
+      for (const [t, row] of recent) {
+        const sim = matrix.cosine(at, row);
+        if (sim > bestSim) (bestSim = sim), (best = t);
+      }
+    }
+    if (best !== undefined) {
+      const name = serving.catalog.get(best)?.displayName || best;
+      return { kind: 'BECAUSE_YOU_WATCHED', text: `Because you watched ${name}`, evidenceTitleIds: [best] };
+    }
+    return { kind: 'PERSONALIZED', text: 'Picked for you', evidenceTitleIds: [] };
+  }
+  if (r.reason === 'POPULAR_NOW') return { kind: 'POPULAR_NOW', text: 'Popular now', evidenceTitleIds: [] };
+  if (r.reason === 'SIMILAR_TO_TITLE' && like !== undefined) return { kind: 'SIMILAR_TO_TITLE', text: `Like ${serving.catalog.get(like)?.displayName || like}`, evidenceTitleIds: [like] };
+  return { kind: r.reason, text: '', evidenceTitleIds: [] };
+}

@@ -1,0 +1,79 @@
+import type { Checkpoint } from '../training/checkpoints.js';
+
+/**
+ * Every title's row of one model version (factors, then bias), in one contiguous array: what a
+ * node ranks from. A version's title rows do not change once it is READY (fold-in moves user
+ * rows only), so the matrix is read once from the version's checkpoint and never written.
+ * Each row's norm is kept for cosine similarity.
+ */
+export class TitleMatrix {
+  readonly keys: string[];
+  readonly rows: Float32Array;
+  readonly norms: Float32Array;
+  private readonly rowOfKey = new Map<string, number>();
+
+  constructor(
+    readonly version: string,
+    readonly factors: number,
+    keys: string[],
+    rows: Float32Array,
+  ) {
+    this.keys = keys;
+    this.rows = rows;
+    const w = factors + 1;
+    this.norms = new Float32Array(keys.length);
+    for (let r = 0; r < keys.length; r++) {
+      this.rowOfKey.set(keys[r]!, r);
+      let s = 0;
+      for (let f = 0; f < factors; f++) s += rows[r * w + f]! ** 2;
+      this.norms[r] = Math.sqrt(s);
+    }
+  }
+
+  /** The title rows of a checkpoint (its user rows are the user actors' business). */
+  static fromCheckpoint(version: string, cp: Checkpoint): TitleMatrix {
+    const factors = cp.manifest.factors;
+    const w = factors + 1;
+    const parts = cp.parts.filter((p) => p.kind === 'title');
+    const n = parts.reduce((s, p) => s + p.part.keys.length, 0);
+    const rows = new Float32Array(n * w);
+    const keys: string[] = [];
+    for (const { part } of parts) {
+      rows.set(part.rows.subarray(0, part.keys.length * w), keys.length * w);
+      for (const k of part.keys) keys.push(k);
+    }
+    return new TitleMatrix(version, factors, keys, rows);
+  }
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  rowOf(titleId: string): number | undefined {
+    return this.rowOfKey.get(titleId);
+  }
+
+  /** `out[r]` = title r's bias + `user` · its factors: the ranking score `reel eval` uses. */
+  scoreAll(user: Float32Array, out: Float32Array): void {
+    const f = this.factors;
+    const w = f + 1;
+    const rows = this.rows;
+    for (let r = 0, at = 0; r < this.keys.length; r++, at += w) {
+      let s = rows[at + f]!;
+      for (let x = 0; x < f; x++) s += user[x]! * rows[at + x]!;
+      out[r] = s;
+    }
+  }
+
+  /** Cosine similarity of rows `a` and `b`'s factors (0 when either is zero). */
+  cosine(a: number, b: number): number {
+    const f = this.factors;
+    const w = f + 1;
+    const na = this.norms[a]!;
+    const nb = this.norms[b]!;
+    if (na === 0 || nb === 0) return 0;
+    let s = 0;
+    for (let x = 0; x < f; x++) s += this.rows[a * w + x]! * this.rows[b * w + x]!;
+    return s / (na * nb);
+  }
+}

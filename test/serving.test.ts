@@ -1,0 +1,269 @@
+import { join } from 'node:path';
+import { credentials, Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Kind } from '../actors/index.js';
+import { latestCheckpoint, TrainedModel } from '../actors/training/index.js';
+import { openCheckpointStore } from '../cluster/index.js';
+import { readRatings, type Rating } from '../data/index.js';
+import { apiProtos, decodeStatusDetails } from '../gateway/index.js';
+import { shardOf } from '../runtime/index.js';
+import { startTestCluster, type TestCluster } from './harness/cluster.js';
+import { parsePrometheus } from './harness/prometheus.js';
+import { runReel, startNodeProcess, type NodeProcess } from './harness/processes.js';
+import { waitFor } from './harness/wait.js';
+
+const ML100K = join(import.meta.dirname, '..', '..', 'shared', 'datasets', 'ml-100k');
+const S = 16;
+const HP = ['--factors', '32', '--lr', '0.02', '--lr-decay', '0.93', '--reg', '0.05', '--reg-bias', '0.01', '--init-std', '0.05', '--seed', '7', '--validation-fraction', '0'];
+
+type Unary = (req: unknown, md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res: unknown) => void) => void;
+type Res = Record<string, any>;
+
+/** Calls a unary method with a 10 s deadline; resolves with the answer or the error (never rejects). */
+function call(client: Client, method: string, req: unknown): Promise<{ res?: Res; err?: ServiceError }> {
+  return new Promise((resolve) => ((client as unknown as Record<string, Unary>)[method]!).call(client, req, new Metadata(), { deadline: Date.now() + 10_000 }, (err, res) => resolve(err ? { err } : { res: res as Res })));
+}
+
+async function ok(client: Client, method: string, req: unknown): Promise<Res> {
+  const r = await call(client, method, req);
+  if (r.err) throw new Error(`${method}: ${r.err.code} ${r.err.details}`);
+  return r.res!;
+}
+
+describe('serving - RecommendationService from live actor state (real nats-server, node and gateway processes, a grpc-js client)', { timeout: 120_000 }, () => {
+  let c: TestCluster;
+  let gw: NodeProcess;
+  let rec: Client;
+  let cat: Client;
+  let metricsPort: number;
+  let train: Rating[];
+  /** Titles each user rated in u1.base. */
+  const watched = new Map<string, Set<string>>();
+
+  beforeAll(async () => {
+    train = [];
+    for await (const r of readRatings(join(ML100K, 'u1.base'))) {
+      train.push(r);
+      let w = watched.get(r.user);
+      if (w === undefined) watched.set(r.user, (w = new Set()));
+      w.add(r.item);
+    }
+    c = await startTestCluster({ nodes: 2, shardCount: S, label: 'serving', reelActors: true, defaultTimings: true });
+    await c.waitBalanced();
+    const flags = ['--nats', c.nats.url, '--prefix', c.prefix];
+    for (const data of [join(ML100K, 'u.item'), join(ML100K, 'u1.base')]) {
+      const load = await runReel(['load', ...flags, '--data', data, '--json'], { timeoutMs: 100_000 });
+      expect(load.code, load.stderr).toBe(0);
+    }
+    for (const [v, epochs] of [['serve-a', '10'], ['serve-b', '2']] as const) {
+      const t = await runReel(['train', ...flags, '--model', 'mf', '--epochs', epochs, ...HP, '--model-version', v, '--json'], { timeoutMs: 100_000 });
+      expect(t.code, t.stderr).toBe(0);
+    }
+    const act = await runReel(['models', 'activate', 'serve-a', ...flags, '--json']);
+    expect(act.code, act.stderr).toBe(0);
+    // A generous budget: these tests check what is ranked, not how fast (the benchmark does).
+    gw = startNodeProcess(['gateway', ...flags, '--port', '0', '--metrics-port', '0', '--budget-ms', '5000']);
+    const ready = await gw.ready;
+    metricsPort = ready.metricsPort as number;
+    rec = new (apiProtos().api.reel.v1.RecommendationService)(`127.0.0.1:${ready.port as number}`, credentials.createInsecure());
+    cat = new (apiProtos().api.reel.v1.CatalogService)(`127.0.0.1:${ready.port as number}`, credentials.createInsecure());
+    // The catalog reaches every node, and the popular lists the gateway, within a refresh or two:
+    // the list (its first 1000 titles) then counts what u1.base holds.
+    const counts = new Map<string, number>();
+    for (const r of train) counts.set(r.item, (counts.get(r.item) ?? 0) + 1);
+    const want = [...counts.values()].sort((a, b) => b - a).slice(0, 1000).reduce((x, y) => x + y, 0);
+    const listed = async () => ((await call(rec, 'PopularTitles', { pageSize: 1000 })).res?.titles ?? []).reduce((n: number, t: Res) => n + (t.score as number), 0);
+    await waitFor(`the popular list counts ${want} interactions`, async () => (await listed()) === want, { timeoutMs: 30_000, intervalMs: 200 });
+  }, 110_000);
+
+  afterAll(async () => {
+    rec?.close();
+    cat?.close();
+    await gw?.stop();
+    await c?.close();
+  });
+
+  it('serving - recommendations differ between users, leave out what each watched, name the version, and equal the offline ranking of that version (no filters, no diversity)', async () => {
+    const blobs = await openCheckpointStore(c.nc, c.prefix);
+    const model = TrainedModel.fromCheckpoint((await latestCheckpoint(blobs, 'serve-a'))!);
+    const titles = [...model.titleKeys()];
+    const lists: string[][] = [];
+    for (const user of ['1', '13', '405']) {
+      const r = await ok(rec, 'Recommend', { userId: user, pageSize: 20 });
+      expect(r.fallback).toBe(false);
+      expect(r.modelVersion).toBe('serve-a');
+      expect(r.recommendationId).not.toBe('');
+      const ids = (r.titles as Res[]).map((t) => t.titleId as string);
+      expect(ids).toHaveLength(20);
+      for (const id of ids) expect(watched.get(user)!.has(id), `user ${user} watched ${id}`).toBe(false);
+      const offline = titles.filter((t) => !watched.get(user)!.has(t)).sort((a, b) => model.score(user, b) - model.score(user, a) || (a < b ? -1 : 1)).slice(0, 20);
+      expect(ids).toEqual(offline);
+      for (const t of r.titles as Res[]) {
+        expect(['REASON_KIND_BECAUSE_YOU_WATCHED', 'REASON_KIND_PERSONALIZED']).toContain(t.reason.kind);
+        if (t.reason.kind === 'REASON_KIND_BECAUSE_YOU_WATCHED') {
+          expect(watched.get(user)!.has(t.reason.evidenceTitleIds[0])).toBe(true);
+          expect(t.reason.text).toMatch(/^Because you watched /);
+        }
+      }
+      lists.push(ids);
+    }
+    expect(lists[0]).not.toEqual(lists[1]);
+    expect(lists[1]).not.toEqual(lists[2]);
+  });
+
+  it('serving - pages of one ranking never repeat a title; a token replayed with other parameters or mangled is INVALID_ARGUMENT naming page_token', async () => {
+    const seen = new Set<string>();
+    let token = '';
+    let id = '';
+    for (let page = 0; page < 5; page++) {
+      const r = await ok(rec, 'Recommend', { userId: '7', pageSize: 30, pageToken: token });
+      if (page === 0) id = r.recommendationId;
+      else expect(r.recommendationId).toBe(id);
+      for (const t of r.titles as Res[]) {
+        expect(seen.has(t.titleId), `page ${page} repeats ${t.titleId}`).toBe(false);
+        seen.add(t.titleId);
+      }
+      token = r.nextPageToken;
+      expect(token).not.toBe('');
+    }
+    expect(seen.size).toBe(150);
+    const mismatch = await call(rec, 'Recommend', { userId: '7', pageSize: 30, pageToken: token, filter: { includeGenres: ['Comedy'] } });
+    expect(mismatch.err?.code).toBe(status.INVALID_ARGUMENT);
+    expect(decodeStatusDetails(mismatch.err!.metadata)).toMatchObject({ errorInfo: { reason: 'PAGE_TOKEN_MISMATCH' }, fieldViolations: [{ field: 'page_token' }] });
+    const mangled = await call(rec, 'Recommend', { userId: '7', pageToken: 'not-a-token' });
+    expect(decodeStatusDetails(mangled.err!.metadata)).toMatchObject({ errorInfo: { reason: 'PAGE_TOKEN_INVALID' } });
+  });
+
+  it('serving - filters hold (genres any-of and all-of, years, excluded ids), backfill fills a short list with popular titles that pass, and disable_backfill does not', async () => {
+    const r = await ok(rec, 'Recommend', { userId: '1', pageSize: 25, includeTitleDetails: true, filter: { includeGenres: ['Comedy', 'Romance'], minReleaseYear: 1990, maxReleaseYear: 1995, excludeTitleIds: ['1'] } });
+    expect(r.titles).toHaveLength(25);
+    for (const t of r.titles as Res[]) {
+      expect(t.title.genres.some((g: string) => g === 'Comedy' || g === 'Romance'), JSON.stringify(t.title)).toBe(true);
+      expect(t.title.releaseYear).toBeGreaterThanOrEqual(1990);
+      expect(t.title.releaseYear).toBeLessThanOrEqual(1995);
+      expect(t.titleId).not.toBe('1');
+    }
+    const all = await ok(rec, 'Recommend', { userId: '1', pageSize: 10, includeTitleDetails: true, filter: { includeGenres: ['Comedy', 'Romance'], requireAllGenres: true } });
+    for (const t of all.titles as Res[]) expect(t.title.genres).toEqual(expect.arrayContaining(['Comedy', 'Romance']));
+    // A title upserted after training has no row to rank: only backfill can bring it, and only when allowed.
+    expect((await ok(cat, 'BatchUpsertTitles', { titles: [{ titleId: 'noir-new', displayName: 'A New Noir (1946)', genres: ['Film-Noir'], releaseYear: 1946 }] })).titles).toHaveLength(1);
+    const narrow = { includeGenres: ['Film-Noir'], includeReleaseYears: [1946] };
+    // The user's node has it once its catalog has pulled the title's node (a refresh or two).
+    let filled: Res = {};
+    await waitFor('the new title backfilled', async () => {
+      filled = await ok(rec, 'Recommend', { userId: '1', pageSize: 50, filter: narrow, includeTitleDetails: true });
+      return (filled.titles as Res[]).some((t) => t.titleId === 'noir-new');
+    }, { timeoutMs: 20_000, intervalMs: 100 });
+    const strict = await ok(rec, 'Recommend', { userId: '1', pageSize: 50, disableBackfill: true, filter: narrow, includeTitleDetails: true });
+    expect((strict.titles as Res[]).map((t) => t.titleId)).not.toContain('noir-new');
+    const added = (filled.titles as Res[]).slice(strict.titles.length);
+    expect(added.map((t) => t.titleId)).toContain('noir-new');
+    expect((filled.titles as Res[]).slice(0, strict.titles.length)).toEqual(strict.titles);
+    for (const t of added) expect(t.reason.kind).toBe('REASON_KIND_POPULAR_NOW');
+    for (const t of filled.titles as Res[]) expect(t.title).toMatchObject({ genres: expect.arrayContaining(['Film-Noir']), releaseYear: 1946 });
+    const scrape = parsePrometheus(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+    expect(scrape.sum('reel_recommend_fallbacks_total')).toBe(0);
+    expect(scrape.sum('reel_recommend_backfilled_titles_total')).toBeGreaterThanOrEqual(added.length);
+  });
+
+  it('serving - diversity re-ranks (fewer shared genres among the first titles), and every bad request gets INVALID_ARGUMENT with its field', async () => {
+    const genresOf = async (diversity: number) => {
+      const r = await ok(rec, 'Recommend', { userId: '1', pageSize: 10, diversity, includeTitleDetails: true });
+      return (r.titles as Res[]).map((t) => t.title.genres as string[]);
+    };
+    const overlap = (gs: string[][]) => {
+      let n = 0;
+      for (let i = 0; i < gs.length; i++) for (let j = i + 1; j < gs.length; j++) n += gs[i]!.filter((g) => gs[j]!.includes(g)).length;
+      return n;
+    };
+    expect(overlap(await genresOf(0.9))).toBeLessThan(overlap(await genresOf(0)));
+    const bad: Array<[unknown, string]> = [
+      [{ userId: '' }, 'user_id'],
+      [{ userId: '1', pageSize: -1 }, 'page_size'],
+      [{ userId: '1', diversity: 1.5 }, 'diversity'],
+      [{ userId: '1', filter: { minReleaseYear: 1999, maxReleaseYear: 1990 } }, 'filter.min_release_year'],
+      [{ userId: '1', context: { localHour: 25 } }, 'context.local_hour'],
+    ];
+    for (const [req, field] of bad) {
+      const r = await call(rec, 'Recommend', req);
+      expect(r.err?.code, JSON.stringify(req)).toBe(status.INVALID_ARGUMENT);
+      expect(decodeStatusDetails(r.err!.metadata)?.fieldViolations?.map((v) => v.field)).toContain(field);
+    }
+    const pinned = await call(rec, 'Recommend', { userId: '1', modelVersion: 'no-such-version' });
+    expect(pinned.err?.code).toBe(status.NOT_FOUND);
+  });
+
+  it('serving - a user nobody has seen gets popular titles (POPULAR_NOW, not a fallback), those of its chosen genres first', async () => {
+    const r = await ok(rec, 'Recommend', { userId: 'new-user-1', pageSize: 10 });
+    expect(r.fallback).toBe(false);
+    expect((r.titles as Res[]).every((t) => t.reason.kind === 'REASON_KIND_POPULAR_NOW')).toBe(true);
+    const popular = await ok(rec, 'PopularTitles', { pageSize: 10 });
+    expect((r.titles as Res[]).map((t) => t.titleId)).toEqual((popular.titles as Res[]).map((t) => t.titleId));
+  });
+
+  it('serving - a pinned version ranks with that version; activating another changes the version every response names', async () => {
+    const pinned = await ok(rec, 'Recommend', { userId: '1', modelVersion: 'serve-b' });
+    expect(pinned.modelVersion).toBe('serve-b');
+    const flags = ['--nats', c.nats.url, '--prefix', c.prefix];
+    expect((await runReel(['models', 'activate', 'serve-b', ...flags])).code).toBe(0);
+    expect((await ok(rec, 'Recommend', { userId: '1' })).modelVersion).toBe('serve-b');
+    expect((await runReel(['models', 'activate', 'serve-a', ...flags])).code).toBe(0);
+    expect((await ok(rec, 'Recommend', { userId: '1' })).modelVersion).toBe('serve-a');
+  });
+
+  it('serving - similar titles: by embedding, never the title itself, with a reason naming it; an unknown title is NOT_FOUND; with a user, its watched titles are left out', async () => {
+    const r = await ok(rec, 'SimilarTitles', { titleId: '50', pageSize: 10 });
+    const ids = (r.titles as Res[]).map((t) => t.titleId);
+    expect(ids).toHaveLength(10);
+    expect(ids).not.toContain('50');
+    expect((r.titles as Res[])[0].reason).toMatchObject({ kind: 'REASON_KIND_SIMILAR_TO_TITLE', evidenceTitleIds: ['50'] });
+    const scores = (r.titles as Res[]).map((t) => t.score as number);
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+    const forUser = await ok(rec, 'SimilarTitles', { titleId: '50', userId: '1', pageSize: 30 });
+    for (const t of forUser.titles as Res[]) expect(watched.get('1')!.has(t.titleId)).toBe(false);
+    const unknown = await call(rec, 'SimilarTitles', { titleId: 'no-such-title' });
+    expect(unknown.err?.code).toBe(status.NOT_FOUND);
+    expect(decodeStatusDetails(unknown.err!.metadata)?.errorInfo?.reason).toBe('TITLE_NOT_FOUND');
+  });
+
+  it('serving - popular titles by interactions, pages without repeats; a user\'s watched titles left out', async () => {
+    const counts = new Map<string, number>();
+    for (const r of train) counts.set(r.item, (counts.get(r.item) ?? 0) + 1);
+    const first = await ok(rec, 'PopularTitles', { pageSize: 5 });
+    const top = [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 5).map(([t]) => t);
+    expect((first.titles as Res[]).map((t) => t.titleId)).toEqual(top);
+    expect((first.titles as Res[]).map((t) => t.score)).toEqual(top.map((t) => counts.get(t)));
+    const second = await ok(rec, 'PopularTitles', { pageSize: 5, pageToken: first.nextPageToken });
+    for (const t of second.titles as Res[]) expect(top).not.toContain(t.titleId);
+    const mine = await ok(rec, 'PopularTitles', { pageSize: 50, userId: '1' });
+    expect(mine.titles).toHaveLength(50);
+    for (const t of mine.titles as Res[]) expect(watched.get('1')!.has(t.titleId), `user 1 watched ${t.titleId}`).toBe(false);
+  });
+
+  it('serving - the node owning a user\'s shard killed: Recommend answers from the fallback list within its budget (fallback = true, a reason), never an error; personalised again once the shard is taken over', async () => {
+    // A gateway with a budget well under the takeover (a 3 s lease): the answer must come from its fallback list.
+    const flags = ['--nats', c.nats.url, '--prefix', c.prefix];
+    const quick = startNodeProcess(['gateway', ...flags, '--port', '0', '--metrics-port', '0', '--budget-ms', '300']);
+    const ready = await quick.ready;
+    const fast = new (apiProtos().api.reel.v1.RecommendationService)(`127.0.0.1:${ready.port as number}`, credentials.createInsecure());
+    try {
+      await waitFor('the quick gateway has its fallback list', async () => ((await call(fast, 'PopularTitles', {})).res?.titles?.length ?? 0) > 0, { timeoutMs: 20_000, intervalMs: 100 });
+      // A user of a shard n2 owns.
+      const view = c.client.view;
+      const user = [...watched.keys()].find((u) => view.shard(shardOf(Kind.User, u, S)).value?.owner === 'n2')!;
+      expect(user).toBeDefined();
+      c.nodes.get('n2')!.kill('SIGKILL');
+      const r = await ok(fast, 'Recommend', { userId: user, pageSize: 10 });
+      expect(r.fallback).toBe(true);
+      expect(['FALLBACK_REASON_DEADLINE', 'FALLBACK_REASON_SHARD_UNAVAILABLE']).toContain(r.fallbackReason);
+      expect(r.titles).toHaveLength(10);
+      const scrape = parsePrometheus(await (await fetch(`http://127.0.0.1:${ready.metricsPort as number}/metrics`)).text());
+      expect(scrape.sum('reel_recommend_fallbacks_total')).toBeGreaterThanOrEqual(1);
+      // n1 takes the shard over, and the user's row (in its snapshot) ranks again.
+      await waitFor('personalised again after the takeover', async () => (await call(rec, 'Recommend', { userId: user })).res?.fallback === false, { timeoutMs: 30_000, intervalMs: 200 });
+    } finally {
+      fast.close();
+      await quick.stop();
+    }
+  });
+});
