@@ -47,15 +47,18 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>)
 
 program
   .command('start')
-  .description('run the main job on the in-process transport (no NATS needed): load ratings into user and title actors and report')
+  .description('run the main job on the in-process transport (no NATS needed): load ratings into user and title actors, train a model, print sample recommendations, then serve the reel.v1 gRPC API until Ctrl-C')
   .option('--data <path>', 'ratings file of any name, or a MovieLens folder holding u.data, ratings.dat or ratings.csv (default: ../shared/datasets/ml-100k if present)')
   .addOption(new Option('--synthetic', 'use generated ratings instead of MovieLens').conflicts('data'))
   .option('--json', 'print the result as JSON')
+  .option('--port <port>', 'gRPC port of the gateway; 0 for any free one', integerIn(0, 65_535), 50051)
+  .option('--host <addr>', 'interface the gateway listens on', '127.0.0.1')
+  .option('--once', 'print the samples and exit without serving (scripts, tests)')
   .addHelpText('after', ({ command }) => {
     const text = `A ratings file's format is read from its content, not its name: ${ACCEPTED_RATINGS_FORMATS}. UTF-8, LF or CRLF; blank lines are skipped.`;
     return `\n${command.createHelp().boxWrap(text, 80)}`;
   })
-  .action(action(async (opts: { data?: string; synthetic?: boolean; json?: boolean }) => runStart(opts, out)));
+  .action(action(async (opts: { data?: string; synthetic?: boolean; json?: boolean; port?: number; host?: string; once?: boolean }) => runStart(opts, out)));
 
 withModelOptions(
   withClusterOptions(

@@ -4,13 +4,16 @@ import { fileURLToPath } from 'node:url';
 import {
   IdentitySet, ingestInteractions, interactionHash, Kind, NodeParams, registerReelActors, TitleMsg, UserMsg, type InteractionBody, type TitleSummary, type UserSummary,
 } from '../actors/index.js';
-import { localTopTitles, MemoryBlobStore, MemoryModelRegistry, NodeTraining, runTrainingJob, type EpochSummary, type TrainSpec } from '../actors/training/index.js';
+import { MemoryBlobStore, MemoryModelRegistry, NodeTraining, runTrainingJob, type EpochSummary, type TrainSpec } from '../actors/training/index.js';
+import { NodeServing, type RecommendAnswer, type RecommendBody } from '../actors/serving/index.js';
+import { catalogHandlers, Gateway, PopularLists, recommendationHandlers, type GatewayBackend } from '../gateway/index.js';
 import { readUItem } from '../data/movielens-100k.js';
 import { RATINGS_FILE_NAMES, ratingsFileAt, ratingsFormatOf, readRatings, type Rating } from '../data/movielens.js';
 import type { Title } from '../data/types.js';
 import { syntheticSet } from '../data/synthetic.js';
 import { SoleOwnership } from '../cluster/index.js';
-import { ActorSystem, shardOf } from '../runtime/index.js';
+import { ActorSystem } from '../runtime/index.js';
+import { log } from './process-log.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { progress, type Output } from './output.js';
 import { asUsage, ratingToInteraction } from './ratings-input.js';
@@ -23,6 +26,11 @@ export interface StartOptions {
   /** Generated ratings instead; the command line refuses it together with `data`. */
   synthetic?: boolean;
   json?: boolean;
+  /** The gateway's gRPC port (0: any free one). */
+  port?: number;
+  host?: string;
+  /** Print the samples and exit, without serving. */
+  once?: boolean;
 }
 
 /** A folder's titles (u.item), or none when it has no such file. */
@@ -89,10 +97,16 @@ export async function runStart(opts: StartOptions, out: Output): Promise<void> {
 
   // The broker-less default: a cluster of one node owning every shard, through the same seam.
   const params = new NodeParams();
-  await using system = registerReelActors(new ActorSystem({ nodeId: 'local', ownership: new SoleOwnership() }), params);
+  const system = new ActorSystem({ nodeId: 'local', ownership: new SoleOwnership() });
+  await using _stops = system;
   const registry = new MemoryModelRegistry();
-  const training = new NodeTraining(system, { params, registry, blobs: new MemoryBlobStore(), directory: { ownerOf: () => 'local' } });
+  const blobs = new MemoryBlobStore();
+  const directory = { ownerOf: () => 'local' };
+  const serving = new NodeServing(system, { params, registry, blobs, directory });
+  registerReelActors(system, params, serving);
+  const training = new NodeTraining(system, { params, registry, blobs, directory, serving });
   await system.start();
+  serving.start();
   for (const t of titles.values()) await system.ask(Kind.Title, t.id, TitleMsg.Metadata, metadataOf(t));
   out.info(`reel: one in-process node hosting all ${system.options.shardCount} shards (no NATS configured)`);
   out.info(`reel: loading ${format ? `${file} (${format.name})` : opts.synthetic ? 'synthetic ratings' : 'synthetic ratings (no MovieLens folder found; pass --data PATH)'}`);
@@ -132,11 +146,12 @@ export async function runStart(opts: StartOptions, out: Output): Promise<void> {
     most_rated: top.map((t) => ({ title: name(t.titleId), ratings: t.interactionCount, mean: Number(t.meanRating.toFixed(2)) })),
     example_user: first && { user: first.userId, ratings: first.interactionCount, mean: Number(first.meanRating.toFixed(2)), recent: first.recentTitleIds.slice(0, 3).map(name) },
     training: undefined as undefined | { version: string; epochs: number; train_rmse: number; validation_rmse: number | null; seconds: number },
-    recommendations: [] as Array<{ user: string; titles: Array<{ title: string; genres: string[]; score: number }> }>,
+    recommendations: [] as Array<{ user: string; titles: Array<{ title: string; genres: string[]; score: number; reason: string }> }>,
+    grpc: undefined as undefined | { address: string; try: string },
   };
 
-  // A quick model, trained by the same job a cluster runs (one worker here), then each of a few
-  // users' top titles straight from the trained rows in the actors' arenas.
+  // A quick model, trained by the same job a cluster runs (one worker here), then a few users'
+  // recommendations, asked of their actors as the gateway asks them.
   const spec: TrainSpec = {
     version: 'start', model: 'mf', factors: 32, epochs: 15, lr: 0.02, lrDecay: 0.93, regFactor: 0.05, regBias: 0.01, initStd: 0.05, seed: 1,
     clocksPerEpoch: 1, consistency: { kind: 'bsp' }, validationFraction: 0.02, workerTimeoutMs: 60_000, keepCheckpoints: 1, kernel: 'wasm', negatives: 'uniform', popularityExponent: 0,
@@ -156,14 +171,34 @@ export async function runStart(opts: StartOptions, out: Output): Promise<void> {
   if (st.state !== 'done' || last === undefined) throw new Error(`training failed: ${st.error ?? st.state}`);
   await training.activate(spec.version);
   result.training = { version: spec.version, epochs: spec.epochs, train_rmse: round4(last.loss), validation_rmse: last.validation === null ? null : round4(last.validation), seconds: Number(((performance.now() - t1) / 1000).toFixed(2)) };
-  const genresOf = async (id: string) => (await system.ask<TitleSummary>(Kind.Title, id, TitleMsg.Summary)).genres ?? [];
+  await serving.refresh();
   for (const u of userSums.slice(0, 3)) {
-    const shard = shardOf(Kind.User, u.userId, system.options.shardCount);
-    const rated = new Set(params.historyTitles(shard, u.userId));
-    const top = localTopTitles(params, spec.version, { key: u.userId, shard }, rated, 5) ?? [];
-    result.recommendations.push({ user: u.userId, titles: await Promise.all(top.map(async (t) => ({ title: name(t.titleId), genres: await genresOf(t.titleId), score: round4(t.score) }))) });
+    const body: RecommendBody = { pageSize: 5, includeTitleDetails: true };
+    const a = await system.ask<RecommendAnswer>(Kind.User, u.userId, UserMsg.Recommend, body);
+    result.recommendations.push({ user: u.userId, titles: a.titles.map((t) => ({ title: name(t.titleId), genres: t.details?.genres ?? [], score: round4(t.score), reason: t.reason.text })) });
   }
-  await system.stop();
+  if (result.lost !== 0) throw new Error(`${result.lost} interactions were not applied`);
+
+  let gateway: Gateway | undefined;
+  let popular: PopularLists | undefined;
+  if (!opts.once) {
+    // The gateway in this process: RecommendationService and CatalogService over the one node.
+    const local = { system, owners: () => ['local'] };
+    popular = new PopularLists(local);
+    popular.start();
+    const backend: GatewayBackend = { admin: {}, catalog: catalogHandlers(local), recommendation: recommendationHandlers(local, popular), connected: () => true, canRecommend: () => popular!.ready };
+    gateway = new Gateway({ backend, log });
+    const host = opts.host ?? '127.0.0.1';
+    let port: number;
+    try {
+      port = await gateway.listen(host, opts.port ?? 50051);
+    } catch (err) {
+      popular.stop();
+      throw new CliError(`cannot serve gRPC on ${host}:${opts.port ?? 50051}: ${(err as Error).message} (pick another with --port, or --once to exit after the samples)`);
+    }
+    const address = `${host}:${port}`;
+    result.grpc = { address, try: `grpcurl -plaintext -d '{"user_id": "${userSums[0]?.userId ?? '1'}", "page_size": 5}' ${address} reel.v1.RecommendationService/Recommend` };
+  }
 
   if (opts.json) {
     out.json(result);
@@ -182,9 +217,21 @@ export async function runStart(opts: StartOptions, out: Output): Promise<void> {
     const tr = result.training!;
     out.line(`trained ${spec.model} in ${tr.seconds.toFixed(1)} s: train RMSE ${tr.train_rmse.toFixed(4)}${tr.validation_rmse !== null ? `, validation RMSE ${tr.validation_rmse.toFixed(4)}` : ''}`);
     for (const r of result.recommendations) {
-      out.line(`top titles for user ${r.user} (not yet rated):`);
-      for (const [i, t] of r.titles.entries()) out.line(`  ${i + 1}. ${t.title}${t.genres.length > 0 ? ` [${t.genres.join(', ')}]` : ''}`);
+      out.line(`recommended for user ${r.user} (not yet rated):`);
+      for (const [i, t] of r.titles.entries()) out.line(`  ${i + 1}. ${t.title}${t.genres.length > 0 ? ` [${t.genres.join(', ')}]` : ''}${t.reason ? ` (${t.reason})` : ''}`);
+    }
+    if (result.grpc) {
+      out.line(`serving reel.v1 gRPC on ${result.grpc.address} (reflection on; Ctrl-C stops). Try:`);
+      out.line(`  ${result.grpc.try}`);
     }
   }
-  if (result.lost !== 0) throw new Error(`${result.lost} interactions were not applied`);
+  if (gateway === undefined) return;
+  // Serves until SIGINT or SIGTERM: calls in flight finish, then the node stops.
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  out.info('reel: stopping');
+  await gateway.stop();
+  popular?.stop();
 }

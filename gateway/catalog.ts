@@ -125,7 +125,7 @@ export function userUpserts(users: readonly User__Output[]): Array<{ userId: str
 }
 
 /** Asks every message of a batch; the first refusal fails the call (retrying is safe: upserts are idempotent). */
-async function askAll<R>(client: ClusterClient, msgs: BatchAskMessage[], deadlineMs: number): Promise<R[]> {
+async function askAll<R>(client: Pick<ClusterClient, 'system'>, msgs: BatchAskMessage[], deadlineMs: number): Promise<R[]> {
   const outcomes = await client.system.askBatch<R>(msgs, { deadlineMs });
   return outcomes.map((o) => {
     if (o.error !== undefined) throw o.error;
@@ -139,7 +139,7 @@ function unknownTitle(t: TitleSummary): boolean {
 }
 
 /** CatalogService's reads, from the title and user actors' live state. */
-export function catalogHandlers(client: ClusterClient) {
+export function catalogHandlers(client: Pick<ClusterClient, 'system'>) {
   return {
     GetTitle: async (req: GetTitleRequest__Output, call: ServerUnaryCall<unknown, unknown>): Promise<GetTitleResponse> => {
       const c = new RequestCheck();

@@ -8,3 +8,6 @@ export { RequestCheck, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_CONTEXT_ATTRIBUTES 
 export { checkTokenFingerprint, decodePageToken, encodePageToken, requestFingerprint, type PageToken } from './page-token.js';
 export { traceIdOf } from './trace.js';
 export { askDeadlineMs, DEADLINE_MARGIN_MS } from './deadline.js';
+export { catalogHandlers } from './catalog.js';
+export { PopularLists, POPULAR_REFRESH_MS } from './popular.js';
+export { recommendationHandlers, titleOfEntry, DEFAULT_BUDGET_MS } from './recommendation.js';

@@ -65,7 +65,7 @@ const POPULAR_TEXT: Record<string, string> = { TRENDING: 'Trending now', POPULAR
  * title's, with the gateway's popular list as the fallback when that fails or misses the
  * budget; PopularTitles from that list.
  */
-export function recommendationHandlers(client: ClusterClient, popular: PopularLists, opts: RecommendationOptions = {}): UnaryHandlers {
+export function recommendationHandlers(client: Pick<ClusterClient, 'system'>, popular: PopularLists, opts: RecommendationOptions = {}): UnaryHandlers {
   const budget = opts.budgetMs ?? DEFAULT_BUDGET_MS;
   const metrics = opts.metrics;
 
@@ -200,7 +200,7 @@ export function recommendationHandlers(client: ClusterClient, popular: PopularLi
 }
 
 /** The titles a user interacted with. */
-async function watchedBy(client: ClusterClient, userId: string, deadlineMs: number): Promise<ReadonlySet<string>> {
+async function watchedBy(client: Pick<ClusterClient, 'system'>, userId: string, deadlineMs: number): Promise<ReadonlySet<string>> {
   return new Set(await client.system.ask<string[]>(Kind.User, userId, UserMsg.Watched, undefined, { deadlineMs }));
 }
 

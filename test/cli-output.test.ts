@@ -8,7 +8,7 @@ const reel = (args: string[]) => runReel(args);
 
 describe('reel output', () => {
   it('output - a reader that closes stdout early (reel start | head -1) ends the command quietly, exit 0', async () => {
-    const child = spawn(process.execPath, [cli, 'start', '--synthetic'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, 'start', '--once', '--synthetic'], { stdio: ['ignore', 'pipe', 'pipe'] });
     // The reader is gone before the first line: every write to stdout meets a closed pipe (EPIPE).
     child.stdout!.destroy();
     let err = '';
@@ -29,7 +29,7 @@ describe('reel output', () => {
     expect(JSON.parse(unreachable.stdout)).toEqual({ error: { code: 'Unreachable', message: expect.stringContaining('cannot connect to NATS at nats://127.0.0.1:1'), exitCode: 1 } });
 
     // A command's own typed error, too.
-    const start = await reel(['start', '--json', '--data', '/nonexistent/ml']);
+    const start = await reel(['start', '--once', '--json', '--data', '/nonexistent/ml']);
     expect(start.code).toBe(2);
     expect(JSON.parse(start.stdout)).toEqual({ error: { code: 'Usage', message: expect.stringContaining('--data /nonexistent/ml'), exitCode: 2 } });
   });

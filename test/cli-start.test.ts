@@ -1,10 +1,12 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readRatings, readUItem } from '../data/index.js';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { credentials, type Client, type ServiceError } from '@grpc/grpc-js';
+import { apiProtos } from '../gateway/index.js';
 import { builtCli } from './harness/processes.js';
 
 const run = promisify(execFile);
@@ -25,14 +27,14 @@ async function failing(args: string[]): Promise<{ code: number; stderr: string }
 
 describe('reel start', () => {
   it('cli - start loads MovieLens into actors and loses nothing', async () => {
-    const { stdout } = await run(process.execPath, [cli, 'start', '--json', '--data', ml100k]);
+    const { stdout } = await run(process.execPath, [cli, 'start', '--once', '--json', '--data', ml100k]);
     const r = JSON.parse(stdout) as Record<string, unknown>;
     expect(r).toMatchObject({ ratings: 100_000, user_actors: 943, title_actors: 1682, lost: 0 });
     expect((r.most_rated as Array<{ title: string }>)[0]!.title).toBe('Star Wars (1977)');
   });
 
   it('cli - start trains a quick model on what the actors hold and shows three users\' top titles, with genres, none of them already rated', async () => {
-    const { stdout } = await run(process.execPath, [cli, 'start', '--json', '--data', ml100k]);
+    const { stdout } = await run(process.execPath, [cli, 'start', '--once', '--json', '--data', ml100k]);
     const r = JSON.parse(stdout) as { training: { train_rmse: number; validation_rmse: number }; recommendations: Array<{ user: string; titles: Array<{ title: string; genres: string[] }> }> };
     expect(r.training.validation_rmse).toBeGreaterThan(0.5);
     expect(r.training.validation_rmse).toBeLessThan(0.95);
@@ -51,19 +53,19 @@ describe('reel start', () => {
   });
 
   it('cli - start --data takes a ratings file of any name: u1.base, and a CSV with a header', async () => {
-    const base = await run(process.execPath, [cli, 'start', '--json', '--data', join(ml100k, 'u1.base')]);
+    const base = await run(process.execPath, [cli, 'start', '--once', '--json', '--data', join(ml100k, 'u1.base')]);
     expect(JSON.parse(base.stdout)).toMatchObject({ ratings: 80_000, lost: 0 });
     expect(base.stderr).toContain(`loading ${join(ml100k, 'u1.base')} (tab-separated)`);
 
     const csv = join(dir, 'ratings.csv');
     writeFileSync(csv, 'userId,movieId,rating,timestamp\r\n1,31,2.5,1260759144\r\n1,1029,3.0,1260759179\r\n2,31,4.0,1260759185\r\n');
-    const r = await run(process.execPath, [cli, 'start', '--json', '--data', csv]);
+    const r = await run(process.execPath, [cli, 'start', '--once', '--json', '--data', csv]);
     expect(JSON.parse(r.stdout)).toMatchObject({ ratings: 3, user_actors: 2, title_actors: 2, lost: 0 });
     expect(r.stderr).toContain(`loading ${csv} (comma-separated with a header: userId, movieId, rating, timestamp)`);
   });
 
   it('cli - start with a missing data path exits 2 naming it', async () => {
-    const err = await failing(['start', '--data', '/nonexistent/ml']);
+    const err = await failing(['start', '--once', '--data', '/nonexistent/ml']);
     expect(err.code).toBe(2);
     expect(err.stderr).toContain('--data /nonexistent/ml: no such file or folder');
   });
@@ -71,13 +73,13 @@ describe('reel start', () => {
   it('cli - start --data with a folder holding no ratings file exits 2 naming the folder and the names looked for', async () => {
     const empty = join(dir, 'no-ratings');
     mkdirSync(empty);
-    const err = await failing(['start', '--data', empty]);
+    const err = await failing(['start', '--once', '--data', empty]);
     expect(err.code).toBe(2);
     expect(err.stderr).toContain(`--data ${empty}: the folder holds no ratings file (u.data, ratings.dat or ratings.csv)`);
   });
 
   it('cli - start --data with a file that is not a ratings file exits 2 naming it and the accepted formats, before loading', async () => {
-    const err = await failing(['start', '--data', join(ml100k, 'u.item')]);
+    const err = await failing(['start', '--once', '--data', join(ml100k, 'u.item')]);
     expect(err.code).toBe(2);
     expect(err.stderr).toContain(`${join(ml100k, 'u.item')}:1: not a ratings file`);
     expect(err.stderr).toContain('accepted: one rating per line');
@@ -87,13 +89,13 @@ describe('reel start', () => {
   it('cli - start --data with a bad line exits 2 naming the file and the line', async () => {
     const f = join(dir, 'bad.dat');
     writeFileSync(f, '1::10::4::978300760\n1::11::4::978300761\n2::10::x::978300762\n');
-    const err = await failing(['start', '--data', f]);
+    const err = await failing(['start', '--once', '--data', f]);
     expect(err.code).toBe(2);
     expect(err.stderr).toContain(`reel: ${f}:3: rating 'x' is not a number`);
   });
 
   it('cli - start --synthetic --data is a usage error naming both flags', async () => {
-    const err = await failing(['start', '--synthetic', '--data', ml100k]);
+    const err = await failing(['start', '--once', '--synthetic', '--data', ml100k]);
     expect(err.code).toBe(2);
     expect(err.stderr).toMatch(/--synthetic.*--data|--data.*--synthetic/);
   });
@@ -112,4 +114,31 @@ describe('reel start', () => {
       expect(stdout).toContain('Usage: reel');
     }
   });
+
+  it('cli - start serves the reel.v1 gRPC API after the samples (the printed grpcurl line names its address), until SIGTERM', async () => {
+    const child = spawn(process.execPath, [cli, 'start', '--synthetic', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let stdout = '';
+    const serving = new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        const m = /serving reel\.v1 gRPC on (\S+)/.exec(stdout);
+        if (m && stdout.includes('grpcurl')) resolve(m[1]!);
+      });
+      void exited.then((code) => reject(new Error(`reel start exited ${code} before serving: ${stdout}`)));
+    });
+    try {
+      const address = await serving;
+      expect(stdout).toMatch(new RegExp(`grpcurl -plaintext -d '.*' ${address.replace(/\./g, '\\.')} reel\\.v1\\.RecommendationService/Recommend`));
+      const rec = new (apiProtos().api.reel.v1.RecommendationService)(address, credentials.createInsecure()) as Client & Record<string, (req: unknown, cb: (e: ServiceError | null, r: Record<string, any>) => void) => void>;
+      const res = await new Promise<Record<string, any>>((resolve, reject) => rec.Recommend!({ userId: '1', pageSize: 5 }, (e, r) => (e ? reject(e) : resolve(r))));
+      rec.close();
+      expect(res).toMatchObject({ modelVersion: 'start', fallback: false });
+      expect(res.titles).toHaveLength(5);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 150_000);
 });

@@ -25,5 +25,3 @@ export type { BlobStore, HyperparameterValue, ModelManifest, ModelRegistry, Mode
 export type { CheckpointGlobal, CheckpointPart } from './checkpoint.js';
 export type { Checkpoint, CheckpointEntry, ShardPart } from './checkpoints.js';
 export { TrainedModel } from './trained-model.js';
-export { localTopTitles } from './recommend.js';
-export type { ScoredTitle } from './recommend.js';
