@@ -130,15 +130,22 @@ export class UserActor implements Actor<UserSnapshot> {
   /** The node's title indices (a private one without training: a test's bare actor). */
   private readonly titleIndex: TitleInterner;
 
+  private watchedSet: Set<string> | undefined;
+  private watchedLength = 0;
   /** Ranking snapshots for later pages (made on the first recommendation). */
   private snaps: RankingSnapshots | undefined;
   private readonly view: UserView = {
     key: '',
     shard: -1,
     watched: () => {
-      const out = new Set<string>();
-      for (const t of this.history.titles) out.add(this.titleIndex.key(t));
-      return out;
+      // Kept between rankings while the history does not grow (a ranking asks for it each time).
+      if (this.watchedSet === undefined || this.watchedLength !== this.history.length) {
+        const out = new Set<string>();
+        for (const t of this.history.titles) out.add(this.titleIndex.key(t));
+        this.watchedSet = out;
+        this.watchedLength = this.history.length;
+      }
+      return this.watchedSet;
     },
     recent: () => this.recent.newestFirst(this.titleIndex),
     preferredGenres: () => this.profile.view().preferredGenres,

@@ -68,6 +68,26 @@ function load(target: string, method: 'recommend' | 'echo', rate: number, users:
   });
 }
 
+/** The echo server in its own process (killed on exit); resolves with its port. */
+let echoChild: ReturnType<typeof spawn> | undefined;
+function startEcho(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = (echoChild = spawn(process.execPath, [join(HERE, 'echo-server.js'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] }));
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /"port":\s*(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`echo server exited ${code}: ${out}`)));
+  });
+}
+
+function stopAll(): void {
+  echoChild?.kill('SIGKILL');
+  killAll();
+}
+
 /** Whether a run meets `max_rps`'s bar. */
 function meets(r: LoadResult): boolean {
   return r.p99_ms <= MAX_P99_MS && r.errors === 0 && r.fallbacks <= MAX_FALLBACK_SHARE * r.sent && r.achieved_rps >= 0.99 * r.rate;
@@ -124,9 +144,7 @@ async function main(): Promise<void> {
     const gw = startNodeProcess(['gateway', ...flags, '--port', '0'], { readyTimeoutMs: 60_000 });
     live.children.push(gw);
     const target = `127.0.0.1:${(await gw.ready).port as number}`;
-    const echo = startNodeProcess([], { script: join(HERE, 'echo-server.js'), readyTimeoutMs: 30_000 });
-    live.children.push(echo);
-    const echoTarget = `127.0.0.1:${(await echo.ready).port as number}`;
+    const echoTarget = `127.0.0.1:${await startEcho()}`;
 
     const users = new Set<string>();
     for await (const r of readRatings(join(ML100K, 'u.data'))) users.add(r.user);
@@ -170,9 +188,9 @@ async function main(): Promise<void> {
     printTable(['figure', 'value', 'target'], [['max_rps (p99 ≤ 20 ms)', String(rec.rate), ''], ['echo_max_rps', String(ech.rate), ''], ['ratio_vs_echo', rv, rt]]);
     writeResults('serve.json', out);
   } finally {
-    killAll();
+    stopAll();
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-runBench(main, { limitMs: 3_000_000, cleanup: killAll });
+runBench(main, { limitMs: 3_000_000, cleanup: stopAll });

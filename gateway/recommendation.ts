@@ -84,7 +84,7 @@ export function recommendationHandlers(client: Pick<ClusterClient, 'system'>, po
   };
 
   /** The body shared by Recommend and SimilarTitles, its page token checked against the request and decoded. */
-  const rankingBody = (req: RecommendRequest__Output | SimilarTitlesRequest__Output, pageSize: number): RecommendBody => {
+  const rankingBody = (req: RecommendRequest__Output | SimilarTitlesRequest__Output, pageSize: number, fingerprint: string): RecommendBody => {
     const body: RecommendBody = {
       pageSize,
       ...(req.filter ? { filter: req.filter } : {}),
@@ -94,7 +94,7 @@ export function recommendationHandlers(client: Pick<ClusterClient, 'system'>, po
     };
     if (req.pageToken !== '') {
       const t = decodePageToken(req.pageToken);
-      checkTokenFingerprint(t, requestFingerprint(req as unknown as Record<string, unknown>));
+      checkTokenFingerprint(t, fingerprint);
       body.page = { recommendationId: t.recommendationId, offset: t.offset };
     }
     return body;
@@ -105,7 +105,7 @@ export function recommendationHandlers(client: Pick<ClusterClient, 'system'>, po
    * misses the budget is answered from the popular list instead (a later page cannot be: its
    * titles must not repeat those of the user's snapshot).
    */
-  const ranked = async (req: RecommendRequest__Output | SimilarTitlesRequest__Output, call: ServerUnaryCall<unknown, unknown>, pageSize: number, body: RecommendBody, ask: () => Promise<RecommendAnswer>, what: string): Promise<RecommendResponse> => {
+  const ranked = async (req: RecommendRequest__Output | SimilarTitlesRequest__Output, pageSize: number, fingerprint: string, body: RecommendBody, ask: () => Promise<RecommendAnswer>, what: string): Promise<RecommendResponse> => {
     let a: RecommendAnswer;
     try {
       a = await ask();
@@ -123,7 +123,7 @@ export function recommendationHandlers(client: Pick<ClusterClient, 'system'>, po
     const offset = body.page?.offset ?? 0;
     return {
       titles: a.titles.map(recommended),
-      nextPageToken: offset + pageSize < a.total ? encodePageToken({ recommendationId: a.recommendationId, offset: offset + pageSize, fingerprint: requestFingerprint(req as unknown as Record<string, unknown>) }) : '',
+      nextPageToken: offset + pageSize < a.total ? encodePageToken({ recommendationId: a.recommendationId, offset: offset + pageSize, fingerprint }) : '',
       recommendationId: a.recommendationId,
       modelVersion: a.modelVersion,
       fallback: a.fallback,
@@ -140,8 +140,9 @@ export function recommendationHandlers(client: Pick<ClusterClient, 'system'>, po
       c.context('context', req.context);
       c.filter('filter', req.filter);
       c.done();
-      const body: RecommendBody = { ...rankingBody(req, pageSize), ...(req.modelVersion ? { modelVersion: req.modelVersion } : {}) };
-      return ranked(req, call, pageSize, body, () => client.system.ask<RecommendAnswer>(Kind.User, userId, UserMsg.Recommend, body, { deadlineMs: askDeadlineMs(call, budget), trace: traceIdOf(call.metadata) }), `recommendations for ${userId}`);
+      const fingerprint = requestFingerprint(req as unknown as Record<string, unknown>);
+      const body: RecommendBody = { ...rankingBody(req, pageSize, fingerprint), ...(req.modelVersion ? { modelVersion: req.modelVersion } : {}) };
+      return ranked(req, pageSize, fingerprint, body, () => client.system.ask<RecommendAnswer>(Kind.User, userId, UserMsg.Recommend, body, { deadlineMs: askDeadlineMs(call, budget), trace: traceIdOf(call.metadata) }), `recommendations for ${userId}`);
     },
 
     SimilarTitles: async (req: SimilarTitlesRequest__Output, call: ServerUnaryCall<unknown, unknown>): Promise<SimilarTitlesResponse> => {
@@ -153,11 +154,12 @@ export function recommendationHandlers(client: Pick<ClusterClient, 'system'>, po
       c.context('context', req.context);
       c.filter('filter', req.filter);
       c.done();
-      const body: SimilarBody = { ...rankingBody(req, pageSize), titleId };
+      const fingerprint = requestFingerprint(req as unknown as Record<string, unknown>);
+      const body: SimilarBody = { ...rankingBody(req, pageSize, fingerprint), titleId };
       const opts = { deadlineMs: askDeadlineMs(call, budget), trace: traceIdOf(call.metadata) };
       // With a user, its node ranks (it knows what the user watched); without, the title's node.
       const ask = () => (userId !== '' ? client.system.ask<RecommendAnswer>(Kind.User, userId, UserMsg.Similar, body, opts) : client.system.ask<RecommendAnswer>(Kind.Title, titleId, TitleMsg.Similar, body, opts));
-      return ranked(req, call, pageSize, body, ask, `titles like ${titleId}`);
+      return ranked(req, pageSize, fingerprint, body, ask, `titles like ${titleId}`);
     },
 
     PopularTitles: async (req: PopularTitlesRequest__Output, call: ServerUnaryCall<unknown, unknown>): Promise<PopularTitlesResponse> => {

@@ -105,6 +105,8 @@ class GenreBits {
 export class Catalog {
   private readonly byId = new Map<string, CatalogEntry>();
   private readonly masks = new Map<string, number>();
+  /** Hidden titles: what a filter that restricts nothing else has to test. */
+  readonly hidden = new Set<string>();
   private readonly genres = new GenreBits();
   private popular: CatalogEntry[] | undefined;
   /** What was pulled from each node: its book's incarnation and sequence number. */
@@ -117,6 +119,8 @@ export class Catalog {
     for (const e of entries) {
       this.byId.set(e.titleId, e);
       this.masks.set(e.titleId, this.genres.maskOf(e.genres));
+      if (e.hidden) this.hidden.add(e.titleId);
+      else this.hidden.delete(e.titleId);
     }
     this.popular = undefined;
     this.changedAtMs = nowMs;
@@ -178,6 +182,8 @@ export class CompiledFilter {
   private readonly years: Set<number> | undefined;
   private readonly notYears: Set<number>;
   private readonly ids: Set<string>;
+  /** Whether the filter removes anything besides hidden titles (else `passes` only tests that). */
+  readonly restricts: boolean;
 
   constructor(
     private readonly f: TitleFilterSpec,
@@ -189,6 +195,7 @@ export class CompiledFilter {
     this.years = f.includeReleaseYears && f.includeReleaseYears.length > 0 ? new Set(f.includeReleaseYears) : undefined;
     this.notYears = new Set(f.excludeReleaseYears ?? []);
     this.ids = new Set(f.excludeTitleIds ?? []);
+    this.restricts = (f.includeGenres?.length ?? 0) + (f.excludeGenres?.length ?? 0) + (f.includeReleaseYears?.length ?? 0) + (f.excludeReleaseYears?.length ?? 0) + this.ids.size > 0 || f.minReleaseYear != null || f.maxReleaseYear != null;
   }
 
   /** Whether watched titles may be recommended. */
@@ -196,14 +203,9 @@ export class CompiledFilter {
     return this.f.includeWatched === true;
   }
 
-  /** Whether the filter removes anything besides hidden titles. */
-  get restricts(): boolean {
-    const f = this.f;
-    return (f.includeGenres?.length ?? 0) + (f.excludeGenres?.length ?? 0) + (f.includeReleaseYears?.length ?? 0) + (f.excludeReleaseYears?.length ?? 0) + (f.excludeTitleIds?.length ?? 0) > 0 || f.minReleaseYear != null || f.maxReleaseYear != null;
-  }
-
   /** Whether `titleId` passes (an unknown title passes only a filter on ids alone, and is never hidden). */
   passes(titleId: string): boolean {
+    if (!this.restricts) return !this.catalog.hidden.has(titleId);
     if (this.ids.has(titleId)) return false;
     const e = this.catalog.get(titleId);
     if (e?.hidden) return false;
