@@ -120,13 +120,24 @@ interface UnaryMethod<Req, Res> {
   responseDeserialize: (bytes: Buffer) => Res;
 }
 
+const seenCodes = new Set<string>();
+/** `code`, its first occurrence written to stderr with the call's details. */
+function described(code: string, details: string): string {
+  if (!seenCodes.has(code)) {
+    seenCodes.add(code);
+    process.stderr.write(`serve-load: first ${code}: ${details}\n`);
+  }
+  return code;
+}
+
 /** A `Call` of `method`, each request from `next`, each answer judged by `isFallback`. */
 function unaryCall<Req, Res>(method: UnaryMethod<Req, Res>, next: () => Req, isFallback: (res: Res) => boolean): Call {
   return (client, deadlineMs) =>
     new Promise((resolve, reject) => {
       client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, next(), { deadline: Date.now() + deadlineMs }, (err: ServiceError | null, res?: Res) =>
-        // OpenLoop counts failures by a string `code`: the canonical status name.
-        err ? reject({ code: status[err.code] ?? String(err.code) }) : resolve(isFallback(res!)),
+        // OpenLoop counts failures by a string `code`: the canonical status name. The first
+        // failure of each code is described on stderr (what failed, not only how often).
+        err ? reject({ code: described(status[err.code] ?? String(err.code), err.details) }) : resolve(isFallback(res!)),
       );
     });
 }
