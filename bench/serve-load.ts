@@ -3,7 +3,7 @@
  * unary method at a fixed rate whatever the latency (`OpenLoop`), first for a warm-up whose
  * results are discarded, then for the measured window, and prints one JSON line on stdout:
  *
- *   {"rate":N,"sent":n,"achieved_rps":x,"p50_ms":…,"p99_ms":…,"errors":n,
+ *   {"rate":N,"sent":n,"achieved_rps":x,"mean_ms":…,"p50_ms":…,"p99_ms":…,"errors":n,
  *    "error_codes":{"UNAVAILABLE":n,…},"fallbacks":n,"max_backlog":n}
  *
  * Every figure is of the requests sent within the measured window: `achieved_rps` is their
@@ -229,6 +229,7 @@ async function main(): Promise<void> {
     rate: opts.rate,
     sent: m.sent,
     achieved_rps: round(m.sent / ((to - from) / 1_000), 1),
+    mean_ms: round(m.latencies.reduce((a, b) => a + b, 0) / Math.max(1, m.latencies.length), 3),
     p50_ms: round(percentile(m.latencies, 0.5), 3),
     p99_ms: round(percentile(m.latencies, 0.99), 3),
     errors: m.errors,

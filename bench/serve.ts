@@ -14,6 +14,11 @@
  *   the same gRPC stack (`echo-server.ts`), and `ratio_vs_echo` their quotient. Both are found
  *   by doubling from 500 and then bisecting to 250 (fewer 12 s runs than stepping up by 250).
  *
+ * - `breakdown`: where the time goes at 250 requests/s (a rate answered without queueing here):
+ *   the generator's mean latency, the gateway's own mean (`reel_grpc_request_duration_seconds`)
+ *   and the user actor's mean handler time on the nodes (`reel_actor_message_duration_seconds`),
+ *   beside the echo's mean at the same rate.
+ *
  * Prints a table and writes `bench/results/serve.json`.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +29,7 @@ import { spawn } from 'node:child_process';
 import { readRatings } from '../data/movielens.js';
 import { startNatsServer, uniquePrefix } from '../test/harness/nats-server.js';
 import { runReel, startNodeProcess, type NodeProcess } from '../test/harness/processes.js';
+import { parsePrometheus } from '../test/harness/prometheus.js';
 import { fmt, killAll, live, printTable, progress, runBench, targetCells, writeResults, type Target } from './common.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -45,6 +51,7 @@ interface LoadResult {
   rate: number;
   sent: number;
   achieved_rps: number;
+  mean_ms: number;
   p50_ms: number;
   p99_ms: number;
   errors: number;
@@ -125,7 +132,7 @@ async function main(): Promise<void> {
     const flags = ['--nats', server.url, '--prefix', uniquePrefix('serve')];
     const nodes: NodeProcess[] = [];
     for (const id of ['n1', 'n2']) {
-      const p = startNodeProcess(['node', ...flags, '--id', id, '--shard-count', '64'], { readyTimeoutMs: 60_000 });
+      const p = startNodeProcess(['node', ...flags, '--id', id, '--shard-count', '64', '--metrics-port', '0'], { readyTimeoutMs: 60_000 });
       live.children.push(p);
       nodes.push(p);
       await p.ready;
@@ -141,9 +148,21 @@ async function main(): Promise<void> {
     progress('training MF (32 factors, 20 epochs) on both nodes, then activating it');
     await reel(['train', '--model', 'mf', '--model-version', 'serve', '--epochs', '20', '--factors', '32', '--seed', '1', '--json']);
     await reel(['models', 'activate', 'serve']);
-    const gw = startNodeProcess(['gateway', ...flags, '--port', '0'], { readyTimeoutMs: 60_000 });
+    const gw = startNodeProcess(['gateway', ...flags, '--port', '0', '--metrics-port', '0'], { readyTimeoutMs: 60_000 });
     live.children.push(gw);
-    const target = `127.0.0.1:${(await gw.ready).port as number}`;
+    const gwReady = await gw.ready;
+    const target = `127.0.0.1:${gwReady.port as number}`;
+    const ports = [gwReady.metricsPort as number, ...(await Promise.all(nodes.map(async (n) => (await n.ready).metricsPort as number)))];
+    /** Sums and counts of the gateway's Recommend durations and the nodes' user-actor handler durations. */
+    const durations = async () => {
+      const [g, ...ns] = await Promise.all(ports.map(async (p) => parsePrometheus(await (await fetch(`http://127.0.0.1:${p}/metrics`)).text())));
+      const method = { method: '/reel.v1.RecommendationService/Recommend' };
+      const user = { kind: 'user' };
+      return {
+        gateway: [g!.sum('reel_grpc_request_duration_seconds_sum', method), g!.sum('reel_grpc_request_duration_seconds_count', method)],
+        node: [ns.reduce((a, n) => a + n.sum('reel_actor_message_duration_seconds_sum', user), 0), ns.reduce((a, n) => a + n.sum('reel_actor_message_duration_seconds_count', user), 0)],
+      };
+    };
     const echoTarget = `127.0.0.1:${await startEcho()}`;
 
     const users = new Set<string>();
@@ -152,6 +171,24 @@ async function main(): Promise<void> {
     writeFileSync(usersFile, [...users].join('\n'));
     progress(`warming up: every one of ${users.size} users activated, the JIT warm`);
     await load(target, 'recommend', 500, usersFile, 5);
+
+    // Where the time goes, at a rate this machine answers without queueing: means over 10 s, from
+    // the generator (the client), the gateway's own timing of the call, and the user actor's handler.
+    const before = await durations();
+    const slow = await load(target, 'recommend', 250, usersFile);
+    const after = await durations();
+    const echoSlow = await load(echoTarget, 'echo', 250, usersFile);
+    const mean = (k: 'gateway' | 'node') => (1000 * (after[k][0]! - before[k][0]!)) / Math.max(1, after[k][1]! - before[k][1]!);
+    const breakdown = {
+      rate: 250,
+      client_mean_ms: slow.mean_ms,
+      client_p50_ms: slow.p50_ms,
+      gateway_mean_ms: mean('gateway'),
+      node_handler_mean_ms: mean('node'),
+      echo_client_mean_ms: echoSlow.mean_ms,
+      echo_client_p50_ms: echoSlow.p50_ms,
+    };
+    progress(`where the time goes at 250/s: ${JSON.stringify(breakdown)}`);
 
     const byRate: Record<string, LoadResult> = {};
     for (const rate of RATES) {
@@ -174,6 +211,7 @@ async function main(): Promise<void> {
       event_to_visible_ms_p50: null,
       event_to_visible_ms_p99: null,
       event_to_visible_note: 'not measured: RecordInteractions is not served yet',
+      breakdown,
       max_rps_runs: rec.runs,
       echo_max_rps_runs: ech.runs,
       settings: { nodes: 2, shard_count: 64, data: 'ml-100k u.data', model: 'mf 32 factors', budget_ms: 50, measure_s: MEASURE_S, warmup_s: WARMUP_S, users: users.size, gateway_cache: false, user_actor_cache: false },
@@ -186,6 +224,14 @@ async function main(): Promise<void> {
     printTable(['rate', 'achieved', 'p50 ms', 'p99 ms', 'target', 'errors', 'fallbacks'], rows);
     const [rv, rt] = targetCells(ratio, TARGETS.ratio_vs_echo, 2);
     printTable(['figure', 'value', 'target'], [['max_rps (p99 ≤ 20 ms)', String(rec.rate), ''], ['echo_max_rps', String(ech.rate), ''], ['ratio_vs_echo', rv, rt]]);
+    printTable(
+      ['at 250/s, mean ms', 'recommend', 'echo'],
+      [
+        ['client (generator)', fmt(breakdown.client_mean_ms, 2), fmt(breakdown.echo_client_mean_ms, 2)],
+        ['gateway (its own timing)', fmt(breakdown.gateway_mean_ms, 2), ''],
+        ['user actor handler (ranking)', fmt(breakdown.node_handler_mean_ms, 3), ''],
+      ],
+    );
     writeResults('serve.json', out);
   } finally {
     stopAll();

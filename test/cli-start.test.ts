@@ -130,7 +130,7 @@ describe('reel start', () => {
     try {
       const address = await serving;
       expect(stdout).toMatch(new RegExp(`grpcurl -plaintext -d '.*' ${address.replace(/\./g, '\\.')} reel\\.v1\\.RecommendationService/Recommend`));
-      const rec = new (apiProtos().api.reel.v1.RecommendationService)(address, credentials.createInsecure()) as Client & Record<string, (req: unknown, cb: (e: ServiceError | null, r: Record<string, any>) => void) => void>;
+      const rec = new (apiProtos().api.reel.v1.RecommendationService)(address, credentials.createInsecure()) as unknown as Client & Record<string, (req: unknown, cb: (e: ServiceError | null, r: Record<string, any>) => void) => void>;
       const res = await new Promise<Record<string, any>>((resolve, reject) => rec.Recommend!({ userId: '1', pageSize: 5 }, (e, r) => (e ? reject(e) : resolve(r))));
       rec.close();
       expect(res).toMatchObject({ modelVersion: 'start', fallback: false });
