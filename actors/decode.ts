@@ -10,7 +10,8 @@ export const MAX_EVENT_ID_CHARS = 128;
 export type OwnKeyField = 'userId' | 'titleId';
 
 /** Value ranges of the types that have one (API.md); the others take any finite number. */
-const VALUE_RANGES: Partial<Record<InteractionType, readonly [number, number]>> = { RATING: [0.5, 5], PLAY: [0, 1] };
+/** The value range of the types that have one (RATING: stars; PLAY: the watched fraction). */
+export const VALUE_RANGES: Partial<Record<InteractionType, readonly [number, number]>> = { RATING: [0.5, 5], PLAY: [0, 1] };
 
 const TYPES: ReadonlySet<unknown> = new Set(INTERACTION_TYPES);
 

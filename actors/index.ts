@@ -21,7 +21,7 @@ export { Kind } from './kinds.js';
 export { ingestInteractions, DEFAULT_INGEST_BATCH } from './ingest.js';
 export { askAcked, ingestAcked, NotAcknowledged } from './ingest-acked.js';
 export { INTERACTION_TYPES, TitleMsg, UserMsg } from './messages.js';
-export { decodeInteraction, MAX_EVENT_ID_CHARS, MAX_ID_CHARS } from './decode.js';
+export { decodeInteraction, MAX_EVENT_ID_CHARS, MAX_ID_CHARS, VALUE_RANGES } from './decode.js';
 export { decodeTitleMetadata, MAX_DISPLAY_NAME_CHARS, MAX_GENRES, MAX_TERM_CHARS } from './title-metadata.js';
 export { decodeUserProfile, type UserProfileBody } from './user-profile.js';
 export { IdentitySet } from './identity-set.js';

@@ -31,14 +31,16 @@ export interface InteractionBody {
  * `interaction` answers `true` when applied, `false` for a repeat of an applied one; `summary`
  * takes no body; `recommend` ranks titles for the user (`RecommendBody` → `RecommendAnswer`),
  * `similar` titles like one, without those the user watched (`SimilarBody` → `RecommendAnswer`);
- * `watched` answers the ids of every title the user interacted with (no body).
+ * `watched` answers the ids of every title the user interacted with (no body); `record` is
+ * `interaction` made durable before it answers (an interaction from the stream, acknowledged
+ * there only once it cannot be lost).
  */
-export const UserMsg = { Interaction: 'interaction', Summary: 'summary', Profile: 'profile', Recommend: 'recommend', Similar: 'similar', Watched: 'watched' } as const;
+export const UserMsg = { Interaction: 'interaction', Summary: 'summary', Profile: 'profile', Recommend: 'recommend', Similar: 'similar', Watched: 'watched', Record: 'record' } as const;
 /**
  * As `UserMsg`, for title actors; `metadata` upserts a `TitleMetadataBody` and answers `true`
  * when it changed something, `false` when the title already held all of it.
  */
-export const TitleMsg = { Interaction: 'interaction', Summary: 'summary', Metadata: 'metadata', Similar: 'similar' } as const;
+export const TitleMsg = { Interaction: 'interaction', Summary: 'summary', Metadata: 'metadata', Similar: 'similar', Record: 'record' } as const;
 
 /**
  * What a title is, after the public API's `reel.v1.Title` (display_name, release_year, genres,

@@ -3,7 +3,7 @@ import { decodeInteraction, decodeNoBody, unknownMessageType } from './decode.js
 import { IdentitySet } from './identity-set.js';
 import { countInteraction, emptyCounters, meanRating, type InteractionCounters } from './interaction-counters.js';
 import { interactionHash } from './interaction-identity.js';
-import { TitleMsg, type TitleSummary } from './messages.js';
+import { TitleMsg, type InteractionBody, type TitleSummary } from './messages.js';
 import { Kind } from './kinds.js';
 import type { NodeParams } from './training/node-params.js';
 import { DailyCounts } from './daily-counts.js';
@@ -113,6 +113,14 @@ export class TitleActor implements Actor<TitleSnapshot> {
       default:
         throw unknownMessageType(this.address, msg.type);
     }
+  }
+
+  private interaction(b: InteractionBody): boolean {
+    if (!this.applied.add(interactionHash(b))) return false;
+    countInteraction(this.s, b);
+    this.daily.add(b.eventTimeMs);
+    this.serving?.book.touch(this.address.key, this.shard, this.view);
+    return true;
   }
 
   private entry(): CatalogEntry {

@@ -9,6 +9,8 @@ import { TitleInterner, UserHistory, type NodeParams, type StoredHistory } from 
 import { decodeUserProfile, UserProfile, type StoredUserProfile } from './user-profile.js';
 import type { NodeServing } from './serving/node-serving.js';
 import { decodeRecommendBody, decodeSimilarBody, RankingSnapshots, recommend, similarTitles, type UserView } from './serving/recommend.js';
+import { FOLD_IN_HISTORY, foldIn, type FoldEntry } from './serving/fold-in.js';
+import type { TitleMatrix } from './serving/title-matrix.js';
 
 /** Titles of recent history a user actor keeps. */
 export const USER_RECENT_TITLES = 100;
@@ -105,6 +107,11 @@ interface UserSnapshot extends UserState {
   rows?: Array<[string, Float32Array]>;
   /** Absent while no profile was ever set. */
   profile?: StoredUserProfile;
+  /** Titles with a thumbs-down; absent while none. */
+  disliked?: string[];
+  /** When an interaction last came from the stream, and the version the row was last folded into. */
+  recordedAtMs?: number;
+  foldedFor?: string;
 }
 
 /**
@@ -130,6 +137,11 @@ export class UserActor implements Actor<UserSnapshot> {
   /** The node's title indices (a private one without training: a test's bare actor). */
   private readonly titleIndex: TitleInterner;
 
+  /** Titles the user gave a thumbs-down (and no thumbs-up since): their neighbours rank lower. */
+  private disliked = new Set<string>();
+  /** When an interaction last came from the stream (wall-clock ms), and the version the row was last folded into. */
+  private recordedAtMs = 0;
+  private foldedFor: string | undefined;
   private watchedSet: Set<string> | undefined;
   private watchedLength = 0;
   /** Ranking snapshots for later pages (made on the first recommendation). */
@@ -148,6 +160,10 @@ export class UserActor implements Actor<UserSnapshot> {
       return this.watchedSet;
     },
     recent: () => this.recent.newestFirst(this.titleIndex),
+    disliked: () => this.disliked,
+    refresh: (m) => {
+      if (this.recordedAtMs > m.fit.trainedAtMs && this.foldedFor !== m.version) this.foldInto(m);
+    },
     preferredGenres: () => this.profile.view().preferredGenres,
   };
 
@@ -165,8 +181,11 @@ export class UserActor implements Actor<UserSnapshot> {
     this.shard = ctx.shard;
     this.view.shard = ctx.shard;
     if (snap) {
-      const { applied, history, rows, recent, recentTimes, profile, ...counters } = snap;
+      const { applied, history, rows, recent, recentTimes, profile, disliked, recordedAtMs, foldedFor, ...counters } = snap;
       this.s = counters;
+      this.recordedAtMs = recordedAtMs ?? 0;
+      this.foldedFor = foldedFor;
+      this.disliked = new Set(disliked ?? []);
       this.profile = new UserProfile(profile);
       // Snapshots written before event times were kept have none: 0, in their stored order.
       this.recent = RecentTitles.from({ recent, recentTimes }, this.titleIndex);
@@ -180,7 +199,7 @@ export class UserActor implements Actor<UserSnapshot> {
   snapshot(): UserSnapshot {
     const rows = this.params?.rowsOf(Kind.User, this.shard, this.address.key) ?? [];
     const profile = this.profile.stored();
-    return { ...this.s, ...this.recent.stored(this.titleIndex), applied: this.applied.toFloat64Array(), history: this.history.stored(this.titleIndex), ...(rows.length > 0 ? { rows } : {}), ...(profile && { profile }) };
+    return { ...this.s, ...this.recent.stored(this.titleIndex), applied: this.applied.toFloat64Array(), history: this.history.stored(this.titleIndex), ...(rows.length > 0 ? { rows } : {}), ...(profile && { profile }), ...(this.disliked.size > 0 ? { disliked: [...this.disliked] } : {}), ...(this.recordedAtMs > 0 ? { recordedAtMs: this.recordedAtMs } : {}), ...(this.foldedFor !== undefined ? { foldedFor: this.foldedFor } : {}) };
   }
 
   onPassivate(): UserSnapshot {
@@ -192,11 +211,22 @@ export class UserActor implements Actor<UserSnapshot> {
     return this.params?.pinned === true;
   }
 
-  receive(msg: Envelope): unknown {
+  receive(msg: Envelope, ctx?: ActorContext): unknown {
     switch (msg.type) {
       case UserMsg.Interaction:
         // Decoded before anything changes: a rejected body leaves the state as it was.
         return this.interaction(decodeInteraction(msg.body, this.address, 'userId'));
+      case UserMsg.Record: {
+        // Folded into the served version's row at once (the next recommendation reflects it),
+        // and durable before the answer: the stream's message is acknowledged on it.
+        const applied = this.interaction(decodeInteraction(msg.body, this.address, 'userId'));
+        if (applied) {
+          this.recordedAtMs = Date.now();
+          const m = this.serving?.active === undefined ? undefined : this.serving.matrix(this.serving.active);
+          if (m !== undefined) this.foldInto(m);
+        }
+        return ctx === undefined ? applied : ctx.persist(applied).then(() => applied);
+      }
       case UserMsg.Summary:
         decodeNoBody(msg.body, this.address, msg.type);
         return this.summary();
@@ -226,7 +256,26 @@ export class UserActor implements Actor<UserSnapshot> {
     const title = this.titleIndex.index(b.titleId);
     this.recent.add(title, b.eventTimeMs);
     this.history.push(title, b.type === 'RATING' ? b.value : NaN);
+    if (b.type === 'THUMBS_DOWN') this.disliked.add(b.titleId);
+    else if (b.type === 'THUMBS_UP') this.disliked.delete(b.titleId);
     return true;
+  }
+
+  /** Sets the user's row of `m`'s version to the least-squares fit of its history (`foldIn`). */
+  private foldInto(m: TitleMatrix): void {
+    const v = this.params?.existingVersion(m.version);
+    if (v === undefined || v.shape.factors !== m.factors) return;
+    const titles = this.history.titles;
+    const values = this.history.values;
+    const entries: FoldEntry[] = [];
+    for (let j = Math.max(0, titles.length - FOLD_IN_HISTORY); j < titles.length; j++) {
+      const titleId = this.titleIndex.key(titles[j]!);
+      entries.push({ titleId, rating: values[j]!, disliked: this.disliked.has(titleId) });
+    }
+    const row = foldIn(m, entries);
+    if (row === undefined) return;
+    v.arena(Kind.User, this.shard).set(this.address.key, row);
+    this.foldedFor = m.version;
   }
 
   private summary(): UserSummary {

@@ -6,7 +6,7 @@ import {
 } from '../actors/index.js';
 import { MemoryBlobStore, MemoryModelRegistry, NodeTraining, runTrainingJob, type EpochSummary, type TrainSpec } from '../actors/training/index.js';
 import { NodeServing, type RecommendAnswer, type RecommendBody } from '../actors/serving/index.js';
-import { catalogHandlers, Gateway, PopularLists, recommendationHandlers, type GatewayBackend } from '../gateway/index.js';
+import { catalogHandlers, Gateway, interactionHandlers, PopularLists, recommendationHandlers, type GatewayBackend } from '../gateway/index.js';
 import { readUItem } from '../data/movielens-100k.js';
 import { RATINGS_FILE_NAMES, ratingsFileAt, ratingsFormatOf, readRatings, type Rating } from '../data/movielens.js';
 import type { Title } from '../data/types.js';
@@ -186,7 +186,18 @@ export async function runStart(opts: StartOptions, out: Output): Promise<void> {
     const local = { system, owners: () => ['local'] };
     popular = new PopularLists(local);
     popular.start();
-    const backend: GatewayBackend = { admin: {}, catalog: catalogHandlers(local), recommendation: recommendationHandlers(local, popular), connected: () => true, canRecommend: () => popular!.ready };
+    // No stream in one process: an interaction is made durable by its actors (here: memory) before the answer.
+    const record = async (items: readonly InteractionBody[]) => {
+      const applied = await Promise.all(items.map(async (it) => (await Promise.all([system.ask<boolean>(Kind.User, it.userId, UserMsg.Record, it), system.ask<boolean>(Kind.Title, it.titleId, TitleMsg.Record, it)]))[0]));
+      return new Set(items.filter((_, i) => !applied[i]).map((it) => it.eventId));
+    };
+    const backend: GatewayBackend = {
+      admin: {},
+      catalog: catalogHandlers(local),
+      recommendation: { ...recommendationHandlers(local, popular), ...interactionHandlers(record) },
+      connected: () => true,
+      canRecommend: () => popular!.ready,
+    };
     gateway = new Gateway({ backend, log });
     const host = opts.host ?? '127.0.0.1';
     let port: number;

@@ -7,6 +7,7 @@ import type { ActorSystem, ShardDirectory } from '../runtime/index.js';
 import { openCheckpointStore } from './blob-store-obj.js';
 import type { ClusterView } from './cluster-view.js';
 import { openModelRegistry } from './model-registry-kv.js';
+import { InteractionConsumers } from './interaction-stream.js';
 
 /** Shard owners as this node's cluster view sees them. */
 export class ViewDirectory implements ShardDirectory {
@@ -42,7 +43,8 @@ export function registerTrainingMetrics(registry: Registry): TrainingMetrics {
  * Registers reel's actors and its parts in training and serving on a cluster node: the user
  * and title actors over one `NodeParams`, a `NodeTraining` whose manifests and checkpoints
  * live in JetStream (KV bucket and object store named after `prefix`), and a `NodeServing`
- * pulling the catalog from the other nodes. `training.stopAll()` stops both.
+ * pulling the catalog from the other nodes, and the consumers of the interaction stream for
+ * the shards it serves. `training.stopAll()` stops them all.
  */
 export async function registerReelNode(
   system: ActorSystem,
@@ -53,18 +55,27 @@ export async function registerReelNode(
   const directory = new ViewDirectory(ctx.view);
   const serving = new NodeServing(system, { params, registry, blobs, directory, ...(ctx.log ? { log: ctx.log } : {}) });
   registerReelActors(system, params, serving);
+  // Interactions recorded through the API reach this node's users from the stream, per shard it serves.
+  const consumers = new InteractionConsumers(system, ctx.nc, ctx.prefix, ctx.log);
   const training = new NodeTraining(system, {
     params,
     registry,
     blobs,
     directory,
-    serving,
+    serving: {
+      loadMatrix: (v) => serving.loadMatrix(v),
+      stop: () => {
+        serving.stop();
+        void consumers.stop();
+      },
+    },
     ...(ctx.metrics ? { onClock: ctx.metrics.onClock, onEpoch: ctx.metrics.onEpoch } : {}),
     ...(ctx.log ? { log: ctx.log } : {}),
   });
   // `reel models activate` tells every node at once; this catches a node that missed it.
   training.followActiveEvery(FOLLOW_ACTIVE_MS);
   serving.start();
+  await consumers.start();
   return training;
 }
 

@@ -1,6 +1,8 @@
 import type { ServerUnaryCall } from '@grpc/grpc-js';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { clusterStatus, openExistingModelRegistry, openModelRegistry, type ClusterClient, type ClusterReport, type NodeReport } from '../cluster/index.js';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { clusterStatus, ensureInteractionStream, interactionPublisher, openExistingModelRegistry, openModelRegistry, publishInteractions, type ClusterClient, type ClusterReport, type NodeReport } from '../cluster/index.js';
+import { interactionHandlers, type RecordInteractions } from './interactions.js';
 import type { ModelRegistry } from '../actors/training/index.js';
 import type { GetClusterStatusResponse } from '../protos/generated/reel/v1/GetClusterStatusResponse.js';
 import type { Node } from '../protos/generated/reel/v1/Node.js';
@@ -42,7 +44,19 @@ export class ClusterBackend implements GatewayBackend {
     this.catalog = catalogHandlers(client);
     this.popular = new PopularLists(client);
     this.popular.start(opts.popularRefreshMs);
-    this.recommendation = recommendationHandlers(client, this.popular, { ...(opts.metrics ? { metrics: opts.metrics } : {}), ...(opts.budgetMs !== undefined ? { budgetMs: opts.budgetMs } : {}) });
+    let stream: Promise<JetStreamClient> | undefined;
+    const record: RecordInteractions = async (items) => {
+      // The stream is made once (by a node, or here if no node ever ran); a failure is tried again next call.
+      stream ??= ensureInteractionStream(nc, prefix).then(() => interactionPublisher(nc)).catch((err: unknown) => {
+        stream = undefined;
+        throw err;
+      });
+      return publishInteractions(await stream, prefix, client.system.options.shardCount, items);
+    };
+    this.recommendation = {
+      ...recommendationHandlers(client, this.popular, { ...(opts.metrics ? { metrics: opts.metrics } : {}), ...(opts.budgetMs !== undefined ? { budgetMs: opts.budgetMs } : {}) }),
+      ...interactionHandlers(record, opts.metrics),
+    };
     this.admin = {
       GetClusterStatus: async (_req: unknown, call: ServerUnaryCall<unknown, unknown>): Promise<GetClusterStatusResponse> => {
         let report: ClusterReport;

@@ -11,3 +11,4 @@ export { askDeadlineMs, DEADLINE_MARGIN_MS } from './deadline.js';
 export { catalogHandlers } from './catalog.js';
 export { PopularLists, POPULAR_REFRESH_MS } from './popular.js';
 export { recommendationHandlers, titleOfEntry, DEFAULT_BUDGET_MS } from './recommendation.js';
+export { interactionHandlers, interactionsOf, MAX_INTERACTIONS_BATCH, type RecordInteractions } from './interactions.js';

@@ -17,6 +17,7 @@ export class GatewayMetrics {
   private readonly inFlight: Gauge;
   private readonly fallbacks: Counter<'reason'>;
   private readonly backfills: Counter;
+  private readonly interactions: Counter<'type' | 'result'>;
 
   constructor() {
     const registers = [this.registry];
@@ -25,12 +26,17 @@ export class GatewayMetrics {
     this.duration = new Histogram({ name: 'reel_grpc_request_duration_seconds', help: 'Time from a request to its answer, per method.', labelNames: ['method'], buckets: DURATION_BUCKETS_S, registers });
     this.inFlight = new Gauge({ name: 'reel_grpc_in_flight', help: 'gRPC requests being answered now.', registers });
     this.fallbacks = new Counter({ name: 'reel_recommend_fallbacks_total', help: 'Recommendations answered from the fallback list, per reason (DEADLINE, SHARD_UNAVAILABLE, NO_ACTIVE_MODEL).', labelNames: ['reason'], registers });
+    this.interactions = new Counter({ name: 'reel_interactions_recorded_total', help: 'Interactions RecordInteractions took, per type, recorded or a duplicate (of an earlier one, or in the same batch).', labelNames: ['type', 'result'], registers });
     this.backfills = new Counter({ name: 'reel_recommend_backfilled_titles_total', help: 'Popular titles added to recommendations that filters left short.', registers });
   }
 
   /** A fallback answered, by its `reel.v1.FallbackReason` name (the prefix dropped in the label). */
   fallback(reason: string): void {
     this.fallbacks.inc({ reason: reason.replace('FALLBACK_REASON_', '') });
+  }
+
+  interaction(type: string, result: 'recorded' | 'duplicate'): void {
+    this.interactions.inc({ type, result });
   }
 
   backfilled(titles: number): void {

@@ -240,6 +240,68 @@ describe('serving - RecommendationService from live actor state (real nats-serve
     for (const t of mine.titles as Res[]) expect(watched.get('1')!.has(t.titleId), `user 1 watched ${t.titleId}`).toBe(false);
   });
 
+  it('serving - RecordInteractions: a thumbs-down on a user\'s first title removes it from the next answer and pushes its neighbours down; an event id recorded twice counts once; a bad batch is refused whole, each violation named', async () => {
+    const before = ((await ok(rec, 'Recommend', { userId: '13', pageSize: 200 })).titles as Res[]).map((t) => t.titleId);
+    const first = before[0]!;
+    // A close neighbour of it that the user had in its list.
+    const like = ((await ok(rec, 'SimilarTitles', { titleId: first, pageSize: 50 })).titles as Res[]).map((t) => t.titleId);
+    const neighbour = like.find((t) => before.includes(t) && t !== first)!;
+    expect(neighbour).toBeDefined();
+    const now = { seconds: String(Math.floor(Date.now() / 1000)), nanos: 0 };
+    const down = { eventId: 'td-13-1', userId: '13', titleId: first, type: 'INTERACTION_TYPE_THUMBS_DOWN', eventTime: now };
+    expect(await ok(rec, 'RecordInteractions', { interactions: [down] })).toMatchObject({ recordedCount: 1, duplicateCount: 0 });
+    let after: string[] = [];
+    await waitFor('the disliked title gone from the user\'s answer', async () => {
+      after = ((await ok(rec, 'Recommend', { userId: '13', pageSize: 200 })).titles as Res[]).map((t) => t.titleId);
+      return !after.includes(first);
+    }, { timeoutMs: 20_000, intervalMs: 50 });
+    const at = (list: string[], t: string) => (list.includes(t) ? list.indexOf(t) : list.length);
+    expect(at(after, neighbour), `${neighbour} was at ${before.indexOf(neighbour)}`).toBeGreaterThan(before.indexOf(neighbour));
+    // Again, and twice in one batch: counted once.
+    expect(await ok(rec, 'RecordInteractions', { interactions: [down] })).toMatchObject({ recordedCount: 0, duplicateCount: 1, duplicateEventIds: ['td-13-1'] });
+    const play = { eventId: 'pl-13-1', userId: '13', titleId: after[0], type: 'INTERACTION_TYPE_PLAY', value: 0.5, eventTime: now };
+    expect(await ok(rec, 'RecordInteractions', { interactions: [play, play] })).toMatchObject({ recordedCount: 1, duplicateCount: 1, duplicateEventIds: ['pl-13-1'] });
+    // A played title counts as watched: gone from the next answers too.
+    await waitFor('the played title gone', async () => !((await ok(rec, 'Recommend', { userId: '13', pageSize: 20 })).titles as Res[]).some((t) => t.titleId === after[0]), { timeoutMs: 20_000, intervalMs: 50 });
+    const bad = await call(rec, 'RecordInteractions', {
+      interactions: [
+        { ...down, eventId: 'ok-1' },
+        { ...down, eventId: '' },
+        { ...down, eventId: 'x-2', type: 'INTERACTION_TYPE_UNSPECIFIED' },
+        { ...down, eventId: 'x-3', type: 'INTERACTION_TYPE_RATING', value: 7 },
+        { ...down, eventId: 'x-4', eventTime: { seconds: String(Math.floor(Date.now() / 1000) + 86_400), nanos: 0 } },
+      ],
+    });
+    expect(bad.err?.code).toBe(status.INVALID_ARGUMENT);
+    expect(decodeStatusDetails(bad.err!.metadata)?.fieldViolations?.map((v) => v.field)).toEqual(['interactions[1].event_id', 'interactions[2].type', 'interactions[3].value', 'interactions[4].event_time']);
+    // Nothing of the refused batch was stored: its valid first interaction records now as new.
+    expect(await ok(rec, 'RecordInteractions', { interactions: [{ ...down, eventId: 'ok-1' }] })).toMatchObject({ recordedCount: 1, duplicateCount: 0 });
+    const big = await call(rec, 'RecordInteractions', { interactions: Array.from({ length: 501 }, (_, i) => ({ ...down, eventId: `b-${i}` })) });
+    expect(decodeStatusDetails(big.err!.metadata)).toMatchObject({ errorInfo: { reason: 'BATCH_TOO_LARGE' }, fieldViolations: [{ field: 'interactions' }] });
+    const scrape = parsePrometheus(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+    expect(scrape.sum('reel_interactions_recorded_total', { type: 'THUMBS_DOWN', result: 'duplicate' })).toBe(1);
+    expect(scrape.sum('reel_interactions_recorded_total', { type: 'PLAY', result: 'recorded' })).toBe(1);
+  });
+
+  it('serving - fold-in: a user unknown to the model gets personalised titles as soon as its first interactions are recorded, from the row they fold into', async () => {
+    const cold = await ok(rec, 'Recommend', { userId: 'fresh-1', pageSize: 10 });
+    expect((cold.titles as Res[]).every((t) => t.reason.kind === 'REASON_KIND_POPULAR_NOW')).toBe(true);
+    // Five animated films, loved.
+    const now = { seconds: String(Math.floor(Date.now() / 1000)), nanos: 0 };
+    const loved = ['1', '95', '99', '422', '588'];
+    const r = await ok(rec, 'RecordInteractions', { interactions: loved.map((t, i) => ({ eventId: `fresh-1-${i}`, userId: 'fresh-1', titleId: t, type: 'INTERACTION_TYPE_RATING', value: 5, eventTime: now })) });
+    expect(r.recordedCount).toBe(5);
+    let warm: Res = {};
+    await waitFor('personalised answers for the new user', async () => {
+      warm = await ok(rec, 'Recommend', { userId: 'fresh-1', pageSize: 10 });
+      return (warm.titles as Res[]).every((t) => t.reason.kind !== 'REASON_KIND_POPULAR_NOW');
+    }, { timeoutMs: 20_000, intervalMs: 50 });
+    expect(warm.modelVersion).toBe('serve-a');
+    expect(warm.fallback).toBe(false);
+    for (const t of warm.titles as Res[]) expect(loved).not.toContain(t.titleId);
+    expect((warm.titles as Res[]).map((t) => t.titleId)).not.toEqual((cold.titles as Res[]).map((t) => t.titleId));
+  });
+
   it('serving - the node owning a user\'s shard killed: Recommend answers from the fallback list within its budget (fallback = true, a reason), never an error; personalised again once the shard is taken over', async () => {
     // A gateway with a budget well under the takeover (a 3 s lease): the answer must come from its fallback list.
     const flags = ['--nats', c.nats.url, '--prefix', c.prefix];

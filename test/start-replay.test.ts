@@ -63,7 +63,7 @@ describe('reel start ingestion', () => {
     writeFileSync(file, readFileSync(join(ml100k, 'u.data'), 'utf8') + readFileSync(join(ml100k, 'u1.base'), 'utf8'));
     const results: unknown[] = [];
     const out: Output = { line: () => {}, json: (v) => results.push(v), info: () => {}, tty: false };
-    await runStart({ data: file, json: true }, out);
+    await runStart({ data: file, json: true, once: true }, out);
     expect(results[0]).toMatchObject({
       ratings: 180_000,
       duplicates: 80_000,

@@ -25,18 +25,26 @@ export interface RankOptions {
   backfill: boolean;
 }
 
+/**
+ * How far a thumbs-down pushes a title's neighbours down: each title's score loses this times
+ * its cosine with the disliked title (positive cosines only), the score being bias + p·q.
+ */
+export const DISLIKE_PENALTY = 1.5;
+
 /** How many of a ranking's first places MMR re-ranks (from a pool three times as large): its cost is places × pool. */
 export const MMR_PLACES = 100;
 
 /**
  * A personalised ranking: every title of `m` scored against `user` (bias + dot product, as
- * `reel eval` ranks), those the filter or `excluded` remove left out, the best `limit` kept,
+ * `reel eval` ranks; the neighbours of `disliked` title rows pushed down), those the filter or
+ * `excluded` remove left out, the best `limit` kept,
  * re-ranked for variety when asked, then backfilled from the popular titles. Returns the
  * ranking and how many titles the backfill added.
  */
-export function rankForUser(m: TitleMatrix, user: Float32Array, catalog: Catalog, o: RankOptions, scratch?: Float32Array): { ranked: Ranked[]; backfilled: number } {
+export function rankForUser(m: TitleMatrix, user: Float32Array, catalog: Catalog, o: RankOptions, scratch?: Float32Array, disliked: readonly number[] = []): { ranked: Ranked[]; backfilled: number } {
   const scores = scratch !== undefined && scratch.length >= m.size ? scratch : new Float32Array(m.size);
   m.scoreAll(user, scores);
+  for (const d of disliked) for (let r = 0; r < m.size; r++) scores[r] -= DISLIKE_PENALTY * Math.max(0, m.cosine(d, r));
   for (let r = 0; r < m.size; r++) {
     const id = m.keys[r]!;
     if (!o.filter.passes(id) || o.excluded(id)) scores[r] = -Infinity;

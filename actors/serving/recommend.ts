@@ -68,6 +68,10 @@ export interface UserView {
   watched(): ReadonlySet<string>;
   /** The newest recent titles first. */
   recent(): string[];
+  /** Titles with a thumbs-down: their close neighbours rank lower. */
+  disliked(): ReadonlySet<string>;
+  /** Brings the user's row of `m`'s version up to date with interactions recorded since it was trained (fold-in). */
+  refresh(m: TitleMatrix): void;
   preferredGenres(): readonly string[];
 }
 
@@ -143,12 +147,13 @@ export async function recommend(serving: NodeServing, user: UserView, b: Recomme
   const filter = serving.catalog.compile(b.filter);
   const watched = filter.includeWatched ? new Set<string>() : user.watched();
   const o: RankOptions = { filter, excluded: (t) => watched.has(t), limit: Math.min(MAX_RANKED, Math.max(b.pageSize, SNAPSHOT_TITLES)), diversity: b.diversity ?? 0, backfill: b.disableBackfill !== true };
+  if (matrix !== undefined) user.refresh(matrix);
   const row = matrix === undefined ? undefined : serving.params.existingVersion(matrix.version)?.existing(Kind.User, user.shard)?.copyOf(user.key);
   let ranked: Ranked[];
   let filled = 0;
   if (matrix !== undefined && row !== undefined) {
     if (serving.scratch.length < matrix.size) serving.scratch = new Float32Array(matrix.size);
-    const r = rankForUser(matrix, row, serving.catalog, o, serving.scratch);
+    const r = rankForUser(matrix, row, serving.catalog, o, serving.scratch, dislikedRows(matrix, user.disliked()));
     ranked = r.ranked;
     filled = r.backfilled;
   } else {
@@ -205,6 +210,16 @@ export function similarTitles(serving: NodeServing, b: SimilarBody, known: boole
   const id = newRecommendationId(serving.nodeId, now);
   snaps.put(id, s);
   return answer(serving, user, s, id, 0, b);
+}
+
+/** The rows of the titles a user disliked (those with a row in `m`). */
+function dislikedRows(m: TitleMatrix, disliked: ReadonlySet<string>): number[] {
+  const out: number[] = [];
+  for (const t of disliked) {
+    const r = m.rowOf(t);
+    if (r !== undefined) out.push(r);
+  }
+  return out;
 }
 
 /** A page of a snapshot, with its reasons (and details when asked). */

@@ -17,6 +17,8 @@ export class TitleMatrix {
     readonly factors: number,
     keys: string[],
     rows: Float32Array,
+    /** What fold-in needs of the version: its model, global mean, regularisation and when it was trained. */
+    readonly fit: { model: string; mean: number; reg: number; trainedAtMs: number } = { model: 'mf', mean: 0, reg: 0.05, trainedAtMs: 0 },
   ) {
     this.keys = keys;
     this.rows = rows;
@@ -42,7 +44,9 @@ export class TitleMatrix {
       rows.set(part.rows.subarray(0, part.keys.length * w), keys.length * w);
       for (const k of part.keys) keys.push(k);
     }
-    return new TitleMatrix(version, factors, keys, rows);
+    const h = cp.manifest.hyperparameters;
+    const reg = typeof h.regFactor === 'number' ? h.regFactor : typeof h.reg === 'number' ? h.reg : 0.05;
+    return new TitleMatrix(version, factors, keys, rows, { model: cp.manifest.model, mean: cp.global.mean, reg, trainedAtMs: cp.manifest.updatedAtMs });
   }
 
   get size(): number {

@@ -1,0 +1,144 @@
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, type Consumer, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import { Kind, TitleMsg, UserMsg, type InteractionBody } from '../actors/index.js';
+import { createConcurrently, decodeValue, encodeValue, shardOf, type ActorSystem } from '../runtime/index.js';
+
+/** The stream of recorded interactions: `<prefix>_interactions`, one subject per user shard. */
+export function interactionStream(prefix: string): string {
+  return `${prefix}_interactions`;
+}
+
+export function interactionSubject(prefix: string, shard: number): string {
+  return `${prefix}.interactions.${shard}`;
+}
+
+/** JetStream's duplicate window: an event id seen within it is stored once (the actors drop later repeats). */
+export const DUPLICATE_WINDOW_MS = 2 * 60_000;
+/** How long recorded interactions stay in the stream (replay for a new owner, audits). */
+const MAX_AGE_MS = 7 * 24 * 3_600_000;
+/** How long a delivered interaction may go unacknowledged before it is delivered again. */
+const ACK_WAIT_MS = 10_000;
+
+/** Creates the stream if absent (nodes and gateways both may; the first wins). */
+export async function ensureInteractionStream(nc: NatsConnection, prefix: string): Promise<JetStreamManager> {
+  const jsm = await jetstreamManager(nc);
+  const name = interactionStream(prefix);
+  try {
+    await jsm.streams.info(name);
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
+    await createConcurrently(() => jsm.streams.add({ name, subjects: [`${prefix}.interactions.>`], duplicate_window: nanos(DUPLICATE_WINDOW_MS), max_age: nanos(MAX_AGE_MS) }));
+  }
+  return jsm;
+}
+
+/**
+ * Appends interactions to the stream, each with its event id as the message id, and resolves
+ * once every one is stored (JetStream acknowledged it, on disk). Answers the event ids that
+ * JetStream had seen within its duplicate window.
+ */
+export async function publishInteractions(js: JetStreamClient, prefix: string, shardCount: number, items: readonly InteractionBody[]): Promise<Set<string>> {
+  const acks = await Promise.all(items.map((it) => js.publish(interactionSubject(prefix, shardOf(Kind.User, it.userId, shardCount)), encodeValue(it), { msgID: it.eventId })));
+  const dup = new Set<string>();
+  acks.forEach((a, i) => a.duplicate && dup.add(items[i]!.eventId));
+  return dup;
+}
+
+/** The JetStream client for publishing interactions. */
+export function interactionPublisher(nc: NatsConnection): JetStreamClient {
+  return jetstream(nc);
+}
+
+/**
+ * A node's consumers of the interaction stream: one durable pull consumer per user shard
+ * (nats-server 2.9 allows one filter subject per consumer), run by whichever node serves the
+ * shard now. Each interaction goes to its user actor and its title actor as `record` (applied
+ * once by its identity, persisted before the answer), and is acknowledged only then: a node
+ * that dies first leaves it unacknowledged, and the shard's next owner gets it again.
+ */
+export class InteractionConsumers {
+  private readonly running = new Map<number, { stop: boolean; done: Promise<void> }>();
+  private timer: NodeJS.Timeout | undefined;
+  private js: JetStreamClient | undefined;
+  private jsm: JetStreamManager | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly system: ActorSystem,
+    private readonly nc: NatsConnection,
+    private readonly prefix: string,
+    private readonly log?: (msg: string, fields?: Record<string, unknown>) => void,
+    private readonly onApplied?: (it: InteractionBody) => void,
+  ) {}
+
+  /** Follows the shards this node serves every `ms`. */
+  async start(ms = 500): Promise<void> {
+    this.jsm = await ensureInteractionStream(this.nc, this.prefix);
+    this.js = jetstream(this.nc);
+    this.sync();
+    this.timer = setInterval(() => this.sync(), ms);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const r of this.running.values()) r.stop = true;
+    await Promise.all([...this.running.values()].map((r) => r.done));
+  }
+
+  /** Starts a consumer loop for each shard served and not consumed; a loop ends by itself when its shard goes. */
+  private sync(): void {
+    if (this.closed) return;
+    for (const shard of this.system.servedShards()) {
+      if (this.running.has(shard)) continue;
+      const r = { stop: false, done: Promise.resolve() };
+      r.done = this.consume(shard, r).finally(() => this.running.delete(shard));
+      this.running.set(shard, r);
+    }
+  }
+
+  private async consume(shard: number, r: { stop: boolean }): Promise<void> {
+    const durable = `shard-${shard}`;
+    let consumer: Consumer;
+    try {
+      await this.jsm!.consumers.add(interactionStream(this.prefix), {
+        durable_name: durable,
+        filter_subject: interactionSubject(this.prefix, shard),
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: nanos(ACK_WAIT_MS),
+        max_ack_pending: 1000,
+      });
+      consumer = await this.js!.consumers.get(interactionStream(this.prefix), durable);
+    } catch (err) {
+      this.log?.('interaction consumer could not start; trying again', { shard, error: (err as Error).message });
+      return;
+    }
+    const served = () => !r.stop && !this.closed && this.system.servedShards().includes(shard);
+    while (served()) {
+      try {
+        const batch = await consumer.fetch({ max_messages: 256, expires: 1_000 });
+        for await (const m of batch) {
+          const it = decodeValue(m.data) as InteractionBody;
+          try {
+            // The user first: its answer is what makes the interaction visible to its next recommendation.
+            await this.system.ask(Kind.User, it.userId, UserMsg.Record, it, { deadlineMs: 5_000 });
+            await this.system.ask(Kind.Title, it.titleId, TitleMsg.Record, it, { deadlineMs: 5_000 });
+            m.ack();
+            this.onApplied?.(it);
+          } catch (err) {
+            // A shard moving or a node busy: delivered again shortly (to this shard's owner then).
+            m.nak(500);
+            this.log?.('interaction not applied; delivered again', { shard, eventId: it.eventId, error: (err as Error).message });
+          }
+          if (!served()) break;
+        }
+      } catch (err) {
+        if (!served()) break;
+        this.log?.('interaction fetch failed; again', { shard, error: (err as Error).message });
+        await new Promise((res) => setTimeout(res, 500));
+      }
+    }
+  }
+}
