@@ -193,7 +193,9 @@ async function main(): Promise<void> {
   }
   // One channel, as one backend service would hold. Its own subchannel pool keeps it off
   // grpc-js's process-wide pool, so nothing else in the process shares its connection.
-  const client = new Client(opts.target, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  // HTTP/2 buffers 10 MB per session by default: past it (thousands of calls waiting on an
+  // overloaded server) Node closes the session and every call on it fails INTERNAL.
+  const client = new Client(opts.target, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc-node.max_session_memory': 256 });
   const call = callOf(opts);
   // Room for every request due: the warm-up, the window and a second for a late stop.
   const capacity = Math.ceil(opts.rate * (opts.warmupS + opts.seconds + 1));

@@ -134,19 +134,19 @@ async function eventToVisible(target: string, users: string[], samples: number):
   return out.sort((a, b) => a - b);
 }
 
-/** Whether a run meets `max_rps`'s bar. */
-function meets(r: LoadResult): boolean {
-  return r.p99_ms <= MAX_P99_MS && r.errors === 0 && r.fallbacks <= MAX_FALLBACK_SHARE * r.sent && r.achieved_rps >= 0.99 * r.rate;
+/** Whether a run meets `max_rps`'s bar: no errors, fallbacks ≤ 0.1 %, the rate achieved within 1 %, and (unless `anyLatency`) p99 ≤ 20 ms. */
+function meets(r: LoadResult, anyLatency = false): boolean {
+  return (anyLatency || r.p99_ms <= MAX_P99_MS) && r.errors === 0 && r.fallbacks <= MAX_FALLBACK_SHARE * r.sent && r.achieved_rps >= 0.99 * r.rate;
 }
 
 /** The highest multiple of `STEP` that meets the bar: doubling from 500, then bisecting. */
-async function maxRate(run: (rate: number) => Promise<LoadResult>, what: string): Promise<{ rate: number; runs: LoadResult[] }> {
+async function maxRate(run: (rate: number) => Promise<LoadResult>, what: string, anyLatency = false): Promise<{ rate: number; runs: LoadResult[] }> {
   const runs: LoadResult[] = [];
   const tryRate = async (rate: number) => {
     const r = await run(rate);
     runs.push(r);
-    progress(`${what} at ${rate}/s: p99 ${fmt(r.p99_ms, 2)} ms, errors ${r.errors}, fallbacks ${r.fallbacks}, achieved ${fmt(r.achieved_rps, 0)}/s → ${meets(r) ? 'ok' : 'over'}`);
-    return meets(r);
+    progress(`${what} at ${rate}/s: p99 ${fmt(r.p99_ms, 2)} ms, errors ${r.errors}, fallbacks ${r.fallbacks}, achieved ${fmt(r.achieved_rps, 0)}/s → ${meets(r, anyLatency) ? 'ok' : 'over'}`);
+    return meets(r, anyLatency);
   };
   let lo = 0;
   let hi = 500;
@@ -248,6 +248,10 @@ async function main(): Promise<void> {
     const rec = await maxRate((rate) => load(target, 'recommend', rate, usersFile), 'recommend');
     const ech = await maxRate((rate) => load(echoTarget, 'echo', rate, usersFile), 'echo');
     const ratio = ech.rate > 0 ? rec.rate / ech.rate : 0;
+    // This machine misses the 20 ms p99 bar even for the echo at low rates: the same search
+    // without it (no errors, fallbacks ≤ 0.1 %, rate achieved) compares throughput.
+    const recAny = await maxRate((rate) => load(target, 'recommend', rate, usersFile), 'recommend (any latency)', true);
+    const echAny = await maxRate((rate) => load(echoTarget, 'echo', rate, usersFile), 'echo (any latency)', true);
 
     const out: Record<string, unknown> = {};
     for (const rate of RATES) {
@@ -258,6 +262,9 @@ async function main(): Promise<void> {
       max_rps: rec.rate,
       echo_max_rps: ech.rate,
       ratio_vs_echo: ratio,
+      max_rps_any_latency: recAny.rate,
+      echo_max_rps_any_latency: echAny.rate,
+      ratio_vs_echo_any_latency: echAny.rate > 0 ? recAny.rate / echAny.rate : 0,
       event_to_visible_ms_p50: e2v['1000']!.p50_ms,
       event_to_visible_ms_p99: e2v['1000']!.p99_ms,
       event_to_visible_by_rate: e2v,
@@ -280,6 +287,7 @@ async function main(): Promise<void> {
         ['max_rps (p99 ≤ 20 ms)', String(rec.rate), ''],
         ['echo_max_rps', String(ech.rate), ''],
         ['ratio_vs_echo', rv, rt],
+        ['max_rps / echo_max_rps without the p99 bar', `${recAny.rate} / ${echAny.rate}`, ''],
         ['event_to_visible_ms p50 (1000/s)', fmt(e2v['1000']!.p50_ms, 1), ''],
         ['event_to_visible_ms p99 (1000/s)', ev, et],
         ['event_to_visible_ms p50 / p99 (250/s)', `${fmt(e2v['250']!.p50_ms, 1)} / ${fmt(e2v['250']!.p99_ms, 1)}`, ''],

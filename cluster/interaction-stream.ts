@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, type Consumer, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { Kind, TitleMsg, UserMsg, type InteractionBody } from '../actors/index.js';
 import { createConcurrently, decodeValue, encodeValue, shardOf, type ActorSystem } from '../runtime/index.js';
@@ -16,6 +16,8 @@ export function interactionSubject(prefix: string, shard: number): string {
 export const DUPLICATE_WINDOW_MS = 2 * 60_000;
 /** How long recorded interactions stay in the stream (replay for a new owner, audits). */
 const MAX_AGE_MS = 7 * 24 * 3_600_000;
+/** Interactions of one shard being applied at once. */
+const MAX_IN_FLIGHT = 64;
 /** How long a delivered interaction may go unacknowledged before it is delivered again. */
 const ACK_WAIT_MS = 10_000;
 
@@ -119,26 +121,39 @@ export class InteractionConsumers {
     while (served()) {
       try {
         const batch = await consumer.fetch({ max_messages: 256, expires: 1_000 });
+        // The messages of a batch are applied concurrently (a user's own stay in order: asks to
+        // one actor queue in its mailbox in the order sent), each acknowledged once applied.
+        const inFlight = new Set<Promise<void>>();
         for await (const m of batch) {
-          const it = decodeValue(m.data) as InteractionBody;
-          try {
-            // The user first: its answer is what makes the interaction visible to its next recommendation.
-            await this.system.ask(Kind.User, it.userId, UserMsg.Record, it, { deadlineMs: 5_000 });
-            await this.system.ask(Kind.Title, it.titleId, TitleMsg.Record, it, { deadlineMs: 5_000 });
-            m.ack();
-            this.onApplied?.(it);
-          } catch (err) {
-            // A shard moving or a node busy: delivered again shortly (to this shard's owner then).
-            m.nak(500);
-            this.log?.('interaction not applied; delivered again', { shard, eventId: it.eventId, error: (err as Error).message });
-          }
+          const p = this.apply(shard, m).finally(() => inFlight.delete(p));
+          inFlight.add(p);
+          if (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
           if (!served()) break;
         }
+        await Promise.all(inFlight);
       } catch (err) {
         if (!served()) break;
         this.log?.('interaction fetch failed; again', { shard, error: (err as Error).message });
         await new Promise((res) => setTimeout(res, 500));
       }
+    }
+  }
+
+  /** One interaction to its user and title actors (durable in both), then acknowledged; on failure delivered again shortly. */
+  private async apply(shard: number, m: JsMsg): Promise<void> {
+    const it = decodeValue(m.data) as InteractionBody;
+    try {
+      // The user's answer is what makes the interaction visible to its next recommendation.
+      await Promise.all([
+        this.system.ask(Kind.User, it.userId, UserMsg.Record, it, { deadlineMs: 5_000 }),
+        this.system.ask(Kind.Title, it.titleId, TitleMsg.Record, it, { deadlineMs: 5_000 }),
+      ]);
+      m.ack();
+      this.onApplied?.(it);
+    } catch (err) {
+      // A shard moving or a node busy: delivered again shortly (to this shard's owner then).
+      m.nak(500);
+      this.log?.('interaction not applied; delivered again', { shard, eventId: it.eventId, error: (err as Error).message });
     }
   }
 }

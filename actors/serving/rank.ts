@@ -17,6 +17,8 @@ export interface RankOptions {
   filter: CompiledFilter;
   /** Titles never to return (watched, disliked): tested after the filter. */
   excluded: (titleId: string) => boolean;
+  /** The same titles as a collection, when at hand: a ranking then looks up these few instead of testing every title. */
+  excludedIds?: Iterable<string>;
   /** Titles in the ranking, at most. */
   limit: number;
   /** 0–1: how much MMR re-ranking trades relevance for variety (0: none). */
@@ -45,10 +47,7 @@ export function rankForUser(m: TitleMatrix, user: Float32Array, catalog: Catalog
   const scores = scratch !== undefined && scratch.length >= m.size ? scratch : new Float32Array(m.size);
   m.scoreAll(user, scores);
   for (const d of disliked) for (let r = 0; r < m.size; r++) scores[r] -= DISLIKE_PENALTY * Math.max(0, m.cosine(d, r));
-  for (let r = 0; r < m.size; r++) {
-    const id = m.keys[r]!;
-    if (!o.filter.passes(id) || o.excluded(id)) scores[r] = -Infinity;
-  }
+  removeFiltered(m, scores, catalog, o);
   const rows = topRows(scores, m.size, o.diversity > 0 ? Math.max(o.limit, Math.min(m.size, 3 * MMR_PLACES)) : o.limit);
   const ordered = o.diversity > 0 ? mmr(rows, scores, m, catalog, o.diversity, o.limit) : rows.slice(0, o.limit);
   const ranked: Ranked[] = ordered.map((r) => ({ titleId: m.keys[r]!, score: scores[r]!, reason: 'PERSONALIZED' }));
@@ -110,6 +109,27 @@ export function rankPopular(catalog: Catalog, o: RankOptions, preferred: readonl
     else if (rest.length < o.limit) rest.push(r);
   }
   return [...first, ...rest].slice(0, o.limit);
+}
+
+/**
+ * Sets the scores of the titles the filter or the exclusions remove to −∞. A filter that
+ * removes only hidden titles, with the exclusions at hand as ids, costs a look-up per hidden
+ * or excluded title; otherwise every title is tested.
+ */
+function removeFiltered(m: TitleMatrix, scores: Float32Array, catalog: Catalog, o: RankOptions): void {
+  if (!o.filter.restricts && o.excludedIds !== undefined) {
+    for (const ids of [catalog.hidden, o.excludedIds]) {
+      for (const id of ids) {
+        const r = m.rowOf(id);
+        if (r !== undefined) scores[r] = -Infinity;
+      }
+    }
+    return;
+  }
+  for (let r = 0; r < m.size; r++) {
+    const id = m.keys[r]!;
+    if (!o.filter.passes(id) || o.excluded(id)) scores[r] = -Infinity;
+  }
 }
 
 /** The rows of the `k` best finite scores, best first. */

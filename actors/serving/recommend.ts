@@ -146,7 +146,7 @@ export async function recommend(serving: NodeServing, user: UserView, b: Recomme
   if (b.modelVersion && matrix === undefined) return { status: 'unknown-version', titles: [], recommendationId: '', modelVersion: b.modelVersion, fallback: false, fallbackReason: 'FALLBACK_REASON_UNSPECIFIED', total: 0, backfilled: 0 };
   const filter = serving.catalog.compile(b.filter);
   const watched = filter.includeWatched ? new Set<string>() : user.watched();
-  const o: RankOptions = { filter, excluded: (t) => watched.has(t), limit: Math.min(MAX_RANKED, Math.max(b.pageSize, SNAPSHOT_TITLES)), diversity: b.diversity ?? 0, backfill: b.disableBackfill !== true };
+  const o: RankOptions = { filter, excluded: (t) => watched.has(t), excludedIds: watched, limit: Math.min(MAX_RANKED, Math.max(b.pageSize, SNAPSHOT_TITLES)), diversity: b.diversity ?? 0, backfill: b.disableBackfill !== true };
   if (matrix !== undefined) user.refresh(matrix);
   const row = matrix === undefined ? undefined : serving.params.existingVersion(matrix.version)?.existing(Kind.User, user.shard)?.copyOf(user.key);
   let ranked: Ranked[];
