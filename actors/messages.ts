@@ -33,9 +33,10 @@ export interface InteractionBody {
  * `similar` titles like one, without those the user watched (`SimilarBody` → `RecommendAnswer`);
  * `watched` answers the ids of every title the user interacted with (no body); `record` is
  * `interaction` made durable before it answers (an interaction from the stream, acknowledged
- * there only once it cannot be lost).
+ * there only once it cannot be lost); `explain` says why a title has its place among the
+ * user's recommendations (`ExplainBody` → `ExplainAnswer`).
  */
-export const UserMsg = { Interaction: 'interaction', Summary: 'summary', Profile: 'profile', Recommend: 'recommend', Similar: 'similar', Watched: 'watched', Record: 'record' } as const;
+export const UserMsg = { Interaction: 'interaction', Summary: 'summary', Profile: 'profile', Recommend: 'recommend', Similar: 'similar', Watched: 'watched', Record: 'record', Explain: 'explain' } as const;
 /**
  * As `UserMsg`, for title actors; `metadata` upserts a `TitleMetadataBody` and answers `true`
  * when it changed something, `false` when the title already held all of it.

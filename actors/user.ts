@@ -8,7 +8,7 @@ import { Kind } from './kinds.js';
 import { TitleInterner, UserHistory, type NodeParams, type StoredHistory } from './training/node-params.js';
 import { decodeUserProfile, UserProfile, type StoredUserProfile } from './user-profile.js';
 import type { NodeServing } from './serving/node-serving.js';
-import { decodeRecommendBody, decodeSimilarBody, RankingSnapshots, recommend, similarTitles, type UserView } from './serving/recommend.js';
+import { decodeExplainBody, decodeRecommendBody, decodeSimilarBody, explain, RankingSnapshots, recommend, similarTitles, type UserView } from './serving/recommend.js';
 import { FOLD_IN_HISTORY, foldIn, type FoldEntry } from './serving/fold-in.js';
 import type { TitleMatrix } from './serving/title-matrix.js';
 
@@ -237,6 +237,11 @@ export class UserActor implements Actor<UserSnapshot> {
         if (this.serving === undefined) throw new Unavailable(`node hosting ${this.address.kind}/${this.address.key} does not serve recommendations`, {});
         return recommend(this.serving, this.view, b, (this.snaps ??= new RankingSnapshots()));
       }
+      case UserMsg.Explain: {
+        const b = decodeExplainBody(msg.body, this.address);
+        if (this.serving === undefined) throw new Unavailable(`node hosting ${this.address.kind}/${this.address.key} does not serve recommendations`, {});
+        return explain(this.serving, this.view, b, (t) => this.ratingOf(t));
+      }
       case UserMsg.Watched:
         decodeNoBody(msg.body, this.address, msg.type);
         return [...this.view.watched()];
@@ -259,6 +264,14 @@ export class UserActor implements Actor<UserSnapshot> {
     if (b.type === 'THUMBS_DOWN') this.disliked.add(b.titleId);
     else if (b.type === 'THUMBS_UP') this.disliked.delete(b.titleId);
     return true;
+  }
+
+  /** The user's last rating of `titleId`; NaN when it has none. */
+  private ratingOf(titleId: string): number {
+    const titles = this.history.titles;
+    const values = this.history.values;
+    for (let j = titles.length - 1; j >= 0; j--) if (this.titleIndex.key(titles[j]!) === titleId && !Number.isNaN(values[j]!)) return values[j]!;
+    return NaN;
   }
 
   /** Sets the user's row of `m`'s version to the least-squares fit of its history (`foldIn`). */

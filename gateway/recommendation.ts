@@ -1,6 +1,8 @@
 import type { ServerUnaryCall } from '@grpc/grpc-js';
 import { Kind, TitleMsg, UserMsg } from '../actors/index.js';
-import type { CatalogEntry, RecommendAnswer, RecommendBody, RecommendedItem, Ranked, SimilarBody } from '../actors/serving/index.js';
+import type { CatalogEntry, ExplainAnswer, ExplainBody, RecommendAnswer, RecommendBody, RecommendedItem, Ranked, SimilarBody } from '../actors/serving/index.js';
+import type { ExplainRecommendationRequest__Output } from '../protos/generated/reel/v1/ExplainRecommendationRequest.js';
+import type { ExplainRecommendationResponse } from '../protos/generated/reel/v1/ExplainRecommendationResponse.js';
 import type { ClusterClient } from '../cluster/index.js';
 import type { PopularTitlesRequest__Output } from '../protos/generated/reel/v1/PopularTitlesRequest.js';
 import type { PopularTitlesResponse } from '../protos/generated/reel/v1/PopularTitlesResponse.js';
@@ -160,6 +162,28 @@ export function recommendationHandlers(client: Pick<ClusterClient, 'system'>, po
       // With a user, its node ranks (it knows what the user watched); without, the title's node.
       const ask = () => (userId !== '' ? client.system.ask<RecommendAnswer>(Kind.User, userId, UserMsg.Similar, body, opts) : client.system.ask<RecommendAnswer>(Kind.Title, titleId, TitleMsg.Similar, body, opts));
       return ranked(req, pageSize, fingerprint, body, ask, `titles like ${titleId}`);
+    },
+
+    ExplainRecommendation: async (req: ExplainRecommendationRequest__Output, call: ServerUnaryCall<unknown, unknown>): Promise<ExplainRecommendationResponse> => {
+      const c = new RequestCheck();
+      const userId = c.id('user_id', req.userId);
+      const titleId = c.id('title_id', req.titleId);
+      c.context('context', req.context);
+      c.filter('filter', req.filter);
+      c.done();
+      const body: ExplainBody = { titleId, ...(req.filter ? { filter: req.filter } : {}) };
+      // No fallback: an explanation of another ranking would explain nothing. A debugging call: the read deadline, not the budget.
+      const a = await client.system.ask<ExplainAnswer>(Kind.User, userId, UserMsg.Explain, body, { deadlineMs: askDeadlineMs(call, 2_000), trace: traceIdOf(call.metadata) });
+      if (a.status === 'unknown-title') throw ApiError.notFound('TITLE_NOT_FOUND', `no title '${titleId}'`, { title_id: titleId });
+      return {
+        score: a.score,
+        rank: a.rank,
+        excludedBy: `EXCLUSION_REASON_${a.excludedBy}`,
+        components: a.components,
+        evidence: a.evidence.map((e) => ({ titleId: e.titleId, similarity: e.similarity, interactionType: `INTERACTION_TYPE_${e.interactionType}` })),
+        reason: { kind: `REASON_KIND_${a.reason.kind}`, text: a.reason.text, evidenceTitleIds: a.reason.evidenceTitleIds },
+        modelVersion: a.modelVersion,
+      } as ExplainRecommendationResponse;
     },
 
     PopularTitles: async (req: PopularTitlesRequest__Output, call: ServerUnaryCall<unknown, unknown>): Promise<PopularTitlesResponse> => {

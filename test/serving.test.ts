@@ -302,6 +302,28 @@ describe('serving - RecommendationService from live actor state (real nats-serve
     expect((warm.titles as Res[]).map((t) => t.titleId)).not.toEqual((cold.titles as Res[]).map((t) => t.titleId));
   });
 
+  it('serving - ExplainRecommendation: the first title\'s score in terms that add up, rank 1; a watched, a filtered and a disliked title excluded, each for its reason; an unknown title NOT_FOUND', async () => {
+    const top = ((await ok(rec, 'Recommend', { userId: '2', pageSize: 5 })).titles as Res[]);
+    const e = await ok(rec, 'ExplainRecommendation', { userId: '2', titleId: top[0].titleId });
+    expect(e).toMatchObject({ rank: 1, excludedBy: 'EXCLUSION_REASON_UNSPECIFIED', modelVersion: 'serve-a' });
+    expect(e.score).toBeCloseTo(top[0].score, 4);
+    expect((e.components as Res[]).reduce((s, c) => s + c.value, 0)).toBeCloseTo(e.score, 6);
+    expect((e.components as Res[]).map((c) => c.name)).toEqual(['title_bias', 'dot_product']);
+    expect(e.evidence.length).toBeGreaterThan(0);
+    const third = await ok(rec, 'ExplainRecommendation', { userId: '2', titleId: top[2].titleId });
+    expect(third.rank).toBe(3);
+    const seen = [...watched.get('2')!][0]!;
+    expect((await ok(rec, 'ExplainRecommendation', { userId: '2', titleId: seen })).excludedBy).toBe('EXCLUSION_REASON_WATCHED');
+    expect((await ok(rec, 'ExplainRecommendation', { userId: '2', titleId: top[0].titleId, filter: { excludeTitleIds: [top[0].titleId] } })).excludedBy).toBe('EXCLUSION_REASON_FILTERED');
+    const now = { seconds: String(Math.floor(Date.now() / 1000)), nanos: 0 };
+    await ok(rec, 'RecordInteractions', { interactions: [{ eventId: 'td-2-1', userId: '2', titleId: top[1].titleId, type: 'INTERACTION_TYPE_THUMBS_DOWN', eventTime: now }] });
+    await waitFor('the disliked title explained as negative feedback', async () => (await ok(rec, 'ExplainRecommendation', { userId: '2', titleId: top[1].titleId })).excludedBy === 'EXCLUSION_REASON_NEGATIVE_FEEDBACK', { timeoutMs: 20_000, intervalMs: 50 });
+    const penalised = await ok(rec, 'ExplainRecommendation', { userId: '2', titleId: top[2].titleId });
+    expect((penalised.components as Res[]).find((c) => c.name === 'negative_feedback')?.value ?? 0).toBeLessThanOrEqual(0);
+    const unknown = await call(rec, 'ExplainRecommendation', { userId: '2', titleId: 'no-such-title' });
+    expect(unknown.err?.code).toBe(status.NOT_FOUND);
+  });
+
   it('serving - the node owning a user\'s shard killed: Recommend answers from the fallback list within its budget (fallback = true, a reason), never an error; personalised again once the shard is taken over', async () => {
     // A gateway with a budget well under the takeover (a 3 s lease): the answer must come from its fallback list.
     const flags = ['--nats', c.nats.url, '--prefix', c.prefix];

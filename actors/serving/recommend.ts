@@ -2,7 +2,7 @@ import { InvalidArgument, type ActorAddress } from '../../runtime/index.js';
 import { Kind } from '../kinds.js';
 import type { CatalogEntry, TitleFilterSpec } from './catalog.js';
 import { SNAPSHOT_TTL_MS, type NodeServing } from './node-serving.js';
-import { rankByGenres, rankForUser, rankPopular, rankSimilar, type RankOptions, type Ranked, type ReasonKind } from './rank.js';
+import { DISLIKE_PENALTY, rankByGenres, rankForUser, rankPopular, rankSimilar, type RankOptions, type Ranked, type ReasonKind } from './rank.js';
 import type { TitleMatrix } from './title-matrix.js';
 
 /** Titles in a ranking snapshot, at most (`page_size` is clamped to it). */
@@ -153,7 +153,7 @@ export async function recommend(serving: NodeServing, user: UserView, b: Recomme
   let filled = 0;
   if (matrix !== undefined && row !== undefined) {
     if (serving.scratch.length < matrix.size) serving.scratch = new Float32Array(matrix.size);
-    const r = rankForUser(matrix, row, serving.catalog, o, serving.scratch, dislikedRows(matrix, user.disliked()));
+    const r = rankForUser(matrix, row, serving.catalog, o, serving.scratch, dislikedRowsOf(matrix, user.disliked()));
     ranked = r.ranked;
     filled = r.backfilled;
   } else {
@@ -213,7 +213,7 @@ export function similarTitles(serving: NodeServing, b: SimilarBody, known: boole
 }
 
 /** The rows of the titles a user disliked (those with a row in `m`). */
-function dislikedRows(m: TitleMatrix, disliked: ReadonlySet<string>): number[] {
+function dislikedRowsOf(m: TitleMatrix, disliked: ReadonlySet<string>): number[] {
   const out: number[] = [];
   for (const t of disliked) {
     const r = m.rowOf(t);
@@ -270,4 +270,90 @@ function reasonOf(serving: NodeServing, matrix: TitleMatrix | undefined, r: Rank
   if (r.reason === 'POPULAR_NOW') return { kind: 'POPULAR_NOW', text: 'Popular now', evidenceTitleIds: [] };
   if (r.reason === 'SIMILAR_TO_TITLE' && like !== undefined) return { kind: 'SIMILAR_TO_TITLE', text: `Like ${serving.catalog.get(like)?.displayName || like}`, evidenceTitleIds: [like] };
   return { kind: r.reason, text: '', evidenceTitleIds: [] };
+}
+
+/** `explain`'s body: `reel.v1.ExplainRecommendationRequest` as the gateway gives it. */
+export interface ExplainBody {
+  titleId: string;
+  filter?: TitleFilterSpec;
+}
+
+/** `explain`'s answer, shaped after `reel.v1.ExplainRecommendationResponse` (enum names without prefixes). */
+export interface ExplainAnswer {
+  status: 'ok' | 'unknown-title';
+  /** The ranking score: the sum of `components`. */
+  score: number;
+  /** The title's place in the user's ranking (1 = first), −1 when excluded. */
+  rank: number;
+  excludedBy: 'UNSPECIFIED' | 'WATCHED' | 'FILTERED' | 'HIDDEN' | 'NEGATIVE_FEEDBACK';
+  components: Array<{ name: string; value: number }>;
+  /** The user's recent titles closest to it. */
+  evidence: Array<{ titleId: string; similarity: number; interactionType: 'RATING' | 'THUMBS_DOWN' | 'UNSPECIFIED' }>;
+  reason: RecommendedItem['reason'];
+  modelVersion: string;
+}
+
+/** Recent titles named as evidence, at most. */
+const EVIDENCE_SHOWN = 3;
+
+/**
+ * Why `b.titleId` has (or has not) its place among the user's recommendations: the terms of its
+ * score in the served version (the title's bias, the dot product, the thumbs-down penalty), its
+ * place in the user's ranking without diversity, or what excludes it (checked in that order:
+ * hidden, disliked, watched, the filter), and the user's recent titles closest to it. Without a
+ * row for the user or the title, the score is the title's popularity.
+ */
+export function explain(serving: NodeServing, user: UserView, b: ExplainBody, ratingOf: (titleId: string) => number): ExplainAnswer {
+  const version = serving.active;
+  const matrix = version === undefined ? undefined : serving.matrix(version);
+  const entry = serving.catalog.get(b.titleId);
+  const at = matrix?.rowOf(b.titleId);
+  const out: ExplainAnswer = { status: 'ok', score: 0, rank: -1, excludedBy: 'UNSPECIFIED', components: [], evidence: [], reason: { kind: 'POPULAR_NOW', text: 'Popular now', evidenceTitleIds: [] }, modelVersion: matrix?.version ?? '' };
+  if (entry === undefined && at === undefined) return { ...out, status: 'unknown-title' };
+  const filter = serving.catalog.compile(b.filter);
+  const watched = user.watched();
+  if (entry?.hidden) out.excludedBy = 'HIDDEN';
+  else if (user.disliked().has(b.titleId)) out.excludedBy = 'NEGATIVE_FEEDBACK';
+  else if (!filter.includeWatched && watched.has(b.titleId)) out.excludedBy = 'WATCHED';
+  else if (!filter.passes(b.titleId)) out.excludedBy = 'FILTERED';
+  if (matrix !== undefined) user.refresh(matrix);
+  const row = matrix === undefined ? undefined : serving.params.existingVersion(matrix.version)?.existing(Kind.User, user.shard)?.copyOf(user.key);
+  const excludedIds = filter.includeWatched ? new Set<string>() : watched;
+  const o: RankOptions = { filter, excluded: (t) => excludedIds.has(t), excludedIds, limit: MAX_RANKED, diversity: 0, backfill: false };
+  if (matrix !== undefined && row !== undefined && at !== undefined) {
+    const f = matrix.factors;
+    const q = matrix.rows.subarray(at * (f + 1), (at + 1) * (f + 1));
+    let dot = 0;
+    for (let x = 0; x < f; x++) dot += row[x]! * q[x]!;
+    let penalty = 0;
+    for (const d of dislikedRowsOf(matrix, user.disliked())) penalty -= DISLIKE_PENALTY * Math.max(0, matrix.cosine(d, at));
+    out.components = [{ name: 'title_bias', value: q[f]! }, { name: 'dot_product', value: dot }, ...(penalty !== 0 ? [{ name: 'negative_feedback', value: penalty }] : [])];
+    out.score = q[f]! + dot + penalty;
+    if (out.excludedBy === 'UNSPECIFIED') {
+      const ranked = rankForUser(matrix, row, serving.catalog, { ...o, limit: matrix.size }, undefined, dislikedRowsOf(matrix, user.disliked())).ranked;
+      out.rank = ranked.findIndex((r) => r.titleId === b.titleId) + 1 || -1;
+    }
+    const recent = user.recent().slice(0, EVIDENCE_TITLES).map((t) => [t, matrix.rowOf(t)] as const).filter(([, r]) => r !== undefined) as Array<readonly [string, number]>;
+    out.evidence = recent
+      .map(([t, r]) => ({ titleId: t, similarity: matrix.cosine(at, r), interactionType: user.disliked().has(t) ? ('THUMBS_DOWN' as const) : Number.isNaN(ratingOf(t)) ? ('UNSPECIFIED' as const) : ('RATING' as const) }))
+      .sort((x, y) => y.similarity - x.similarity)
+      .slice(0, EVIDENCE_SHOWN);
+    out.reason = reasonOf(serving, matrix, { titleId: b.titleId, score: out.score, reason: 'PERSONALIZED' }, recent, undefined);
+  } else {
+    out.score = entry?.interactionCount ?? 0;
+    out.components = [{ name: 'popularity_prior', value: out.score }];
+    if (out.excludedBy === 'UNSPECIFIED') {
+      const ranked = rankPopular(serving.catalog, { ...o, limit: serving.catalog.size }, user.preferredGenres());
+      out.rank = ranked.findIndex((r) => r.titleId === b.titleId) + 1 || -1;
+    }
+  }
+  if (out.excludedBy !== 'UNSPECIFIED') out.rank = -1;
+  return out;
+}
+
+/** Checks `explain`'s body. */
+export function decodeExplainBody(body: unknown, address: ActorAddress): ExplainBody {
+  const b = body as Partial<ExplainBody> | null | undefined;
+  if (b === null || typeof b !== 'object' || typeof b.titleId !== 'string' || b.titleId === '') throw new InvalidArgument(`explain for ${address.kind}/${address.key}: titleId must be a non-empty string`, { fields: ['titleId'] });
+  return b as ExplainBody;
 }
