@@ -86,16 +86,15 @@ export class TitleActor implements Actor<TitleSnapshot> {
     return this.params?.pinned === true;
   }
 
-  receive(msg: Envelope): unknown {
+  receive(msg: Envelope, ctx?: ActorContext): unknown {
     switch (msg.type) {
-      case TitleMsg.Interaction: {
+      case TitleMsg.Interaction:
         // Decoded before anything changes: a rejected body leaves the state as it was.
-        const b = decodeInteraction(msg.body, this.address, 'titleId');
-        if (!this.applied.add(interactionHash(b))) return false;
-        countInteraction(this.s, b);
-        this.daily.add(b.eventTimeMs);
-        this.serving?.book.touch(this.address.key, this.shard, this.view);
-        return true;
+        return this.interaction(decodeInteraction(msg.body, this.address, 'titleId'));
+      case TitleMsg.Record: {
+        // Durable before the answer: the stream's message is acknowledged on it.
+        const applied = this.interaction(decodeInteraction(msg.body, this.address, 'titleId'));
+        return ctx === undefined ? applied : ctx.persist(applied).then(() => applied);
       }
       case TitleMsg.Metadata: {
         const changed = this.metadata.upsert(decodeTitleMetadata(msg.body, this.address));

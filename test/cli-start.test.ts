@@ -132,9 +132,17 @@ describe('reel start', () => {
       expect(stdout).toMatch(new RegExp(`grpcurl -plaintext -d '.*' ${address.replace(/\./g, '\\.')} reel\\.v1\\.RecommendationService/Recommend`));
       const rec = new (apiProtos().api.reel.v1.RecommendationService)(address, credentials.createInsecure()) as unknown as Client & Record<string, (req: unknown, cb: (e: ServiceError | null, r: Record<string, any>) => void) => void>;
       const res = await new Promise<Record<string, any>>((resolve, reject) => rec.Recommend!({ userId: '1', pageSize: 5 }, (e, r) => (e ? reject(e) : resolve(r))));
-      rec.close();
       expect(res).toMatchObject({ modelVersion: 'start', fallback: false });
       expect(res.titles).toHaveLength(5);
+      // Recorded in the process (no stream): applied to the user at once, so the title leaves its answers.
+      const first = res.titles[0].titleId as string;
+      const recorded = await new Promise<Record<string, any>>((resolve, reject) =>
+        rec.RecordInteractions!({ interactions: [{ eventId: 'e1', userId: '1', titleId: first, type: 'INTERACTION_TYPE_THUMBS_DOWN' }] }, (e, r) => (e ? reject(e) : resolve(r))),
+      );
+      expect(recorded).toMatchObject({ recordedCount: 1, duplicateCount: 0 });
+      const again = await new Promise<Record<string, any>>((resolve, reject) => rec.Recommend!({ userId: '1', pageSize: 5 }, (e, r) => (e ? reject(e) : resolve(r))));
+      expect((again.titles as Array<{ titleId: string }>).map((t) => t.titleId)).not.toContain(first);
+      rec.close();
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {

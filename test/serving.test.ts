@@ -249,7 +249,11 @@ describe('serving - RecommendationService from live actor state (real nats-serve
     expect(neighbour).toBeDefined();
     const now = { seconds: String(Math.floor(Date.now() / 1000)), nanos: 0 };
     const down = { eventId: 'td-13-1', userId: '13', titleId: first, type: 'INTERACTION_TYPE_THUMBS_DOWN', eventTime: now };
+    const countOf = async (titleId: string) => (await ok(cat, 'GetTitle', { titleId })).title.interactionCount as number;
+    const before13 = await countOf(first);
     expect(await ok(rec, 'RecordInteractions', { interactions: [down] })).toMatchObject({ recordedCount: 1, duplicateCount: 0 });
+    // The title's actor counts it too (its popularity), once.
+    await waitFor('the title counts the interaction', async () => (await countOf(first)) === before13 + 1, { timeoutMs: 20_000, intervalMs: 50 });
     let after: string[] = [];
     await waitFor('the disliked title gone from the user\'s answer', async () => {
       after = ((await ok(rec, 'Recommend', { userId: '13', pageSize: 200 })).titles as Res[]).map((t) => t.titleId);
@@ -280,6 +284,10 @@ describe('serving - RecommendationService from live actor state (real nats-serve
     expect(decodeStatusDetails(big.err!.metadata)).toMatchObject({ errorInfo: { reason: 'BATCH_TOO_LARGE' }, fieldViolations: [{ field: 'interactions' }] });
     const scrape = parsePrometheus(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
     expect(scrape.sum('reel_interactions_recorded_total', { type: 'THUMBS_DOWN', result: 'duplicate' })).toBe(1);
+    // Every interaction was applied where it was delivered: none refused and delivered again.
+    expect(c.processes().flatMap((p) => p.events).filter((e) => e.msg === 'interaction not applied; delivered again')).toEqual([]);
+    // td-13-1 once (its repeats dropped), ok-1 once.
+    await waitFor('the title counts ok-1 too', async () => (await countOf(first)) === before13 + 2, { timeoutMs: 20_000, intervalMs: 50 });
     expect(scrape.sum('reel_interactions_recorded_total', { type: 'PLAY', result: 'recorded' })).toBe(1);
   });
 
