@@ -34,14 +34,15 @@ export interface InteractionBody {
  * `watched` answers the ids of every title the user interacted with (no body); `record` is
  * `interaction` made durable before it answers (an interaction from the stream, acknowledged
  * there only once it cannot be lost); `explain` says why a title has its place among the
- * user's recommendations (`ExplainBody` → `ExplainAnswer`).
+ * user's recommendations (`ExplainBody` → `ExplainAnswer`); `delete` forgets the user (its
+ * history, profile and rows), durably, and answers whether it was known.
  */
-export const UserMsg = { Interaction: 'interaction', Summary: 'summary', Profile: 'profile', Recommend: 'recommend', Similar: 'similar', Watched: 'watched', Record: 'record', Explain: 'explain' } as const;
+export const UserMsg = { Interaction: 'interaction', Summary: 'summary', Profile: 'profile', Recommend: 'recommend', Similar: 'similar', Watched: 'watched', Record: 'record', Explain: 'explain', Delete: 'delete' } as const;
 /**
  * As `UserMsg`, for title actors; `metadata` upserts a `TitleMetadataBody` and answers `true`
  * when it changed something, `false` when the title already held all of it.
  */
-export const TitleMsg = { Interaction: 'interaction', Summary: 'summary', Metadata: 'metadata', Similar: 'similar', Record: 'record' } as const;
+export const TitleMsg = { Interaction: 'interaction', Summary: 'summary', Metadata: 'metadata', Similar: 'similar', Record: 'record', Delete: 'delete' } as const;
 
 /**
  * What a title is, after the public API's `reel.v1.Title` (display_name, release_year, genres,

@@ -22,6 +22,8 @@ interface TitleSnapshot extends InteractionCounters {
   metadata?: StoredTitleMetadata;
   /** Interactions per day of its last days of events (`DailyCounts.stored`); absent in older snapshots. */
   daily?: number[];
+  /** Deleted (DeleteTitle) and nothing since. */
+  deleted?: boolean;
 }
 
 /**
@@ -42,6 +44,7 @@ export class TitleActor implements Actor<TitleSnapshot> {
   private applied = new IdentitySet();
   private metadata = new TitleMetadata();
   private daily = new DailyCounts();
+  private deleted = false;
 
   private shard = -1;
   private readonly view = (): CatalogEntry => this.entry();
@@ -58,8 +61,9 @@ export class TitleActor implements Actor<TitleSnapshot> {
   onActivate(ctx: ActorContext, snap: TitleSnapshot | undefined): void {
     this.shard = ctx.shard;
     if (snap) {
-      const { applied, rows, metadata, daily, ...counters } = snap;
+      const { applied, rows, metadata, daily, deleted, ...counters } = snap;
       this.s = counters;
+      this.deleted = deleted === true;
       this.daily = DailyCounts.from(daily);
       this.applied = applied ? IdentitySet.from(applied) : new IdentitySet();
       this.metadata = new TitleMetadata(metadata);
@@ -74,7 +78,7 @@ export class TitleActor implements Actor<TitleSnapshot> {
     const rows = this.params?.rowsOf(Kind.Title, this.shard, this.address.key) ?? [];
     const metadata = this.metadata.stored();
     const daily = this.daily.stored();
-    return { ...this.s, applied: this.applied.toFloat64Array(), ...(rows.length > 0 ? { rows } : {}), ...(metadata && { metadata }), ...(daily.length > 0 ? { daily } : {}) };
+    return { ...this.s, applied: this.applied.toFloat64Array(), ...(rows.length > 0 ? { rows } : {}), ...(metadata && { metadata }), ...(daily.length > 0 ? { daily } : {}), ...(this.deleted ? { deleted: true } : {}) };
   }
 
   onPassivate(): TitleSnapshot {
@@ -98,8 +102,23 @@ export class TitleActor implements Actor<TitleSnapshot> {
       }
       case TitleMsg.Metadata: {
         const changed = this.metadata.upsert(decodeTitleMetadata(msg.body, this.address));
-        if (changed) this.serving?.book.touch(this.address.key, this.shard, this.view);
+        if (changed) {
+          this.deleted = false;
+          this.serving?.book.touch(this.address.key, this.shard, this.view);
+        }
         return changed;
+      }
+      case TitleMsg.Delete: {
+        // Forgets what the title is and its counts (its identities stay: a replayed interaction
+        // applies nothing twice), tells the catalog, and answers once durable whether it existed.
+        decodeNoBody(msg.body, this.address, msg.type);
+        const existed = this.known;
+        this.s = emptyCounters();
+        this.metadata = new TitleMetadata();
+        this.daily = new DailyCounts();
+        this.deleted = true;
+        this.serving?.book.touch(this.address.key, this.shard, this.view);
+        return ctx === undefined ? existed : ctx.persist(existed).then(() => existed);
       }
       case TitleMsg.Summary:
         decodeNoBody(msg.body, this.address, msg.type);
@@ -107,15 +126,21 @@ export class TitleActor implements Actor<TitleSnapshot> {
       case TitleMsg.Similar: {
         const b = decodeSimilarBody(msg.body, this.address);
         if (this.serving === undefined) throw new Unavailable(`node hosting ${this.address.kind}/${this.address.key} does not serve recommendations`, {});
-        return similarTitles(this.serving, { ...b, titleId: this.address.key }, this.s.count > 0 || this.metadata.stored() !== undefined, undefined, (this.snaps ??= new RankingSnapshots()));
+        return similarTitles(this.serving, { ...b, titleId: this.address.key }, this.known, undefined, (this.snaps ??= new RankingSnapshots()));
       }
       default:
         throw unknownMessageType(this.address, msg.type);
     }
   }
 
+  /** Whether an interaction or metadata ever reached the title (since a delete). */
+  private get known(): boolean {
+    return this.s.count > 0 || this.metadata.stored() !== undefined;
+  }
+
   private interaction(b: InteractionBody): boolean {
     if (!this.applied.add(interactionHash(b))) return false;
+    this.deleted = false;
     countInteraction(this.s, b);
     this.daily.add(b.eventTimeMs);
     this.serving?.book.touch(this.address.key, this.shard, this.view);
@@ -127,6 +152,7 @@ export class TitleActor implements Actor<TitleSnapshot> {
     return {
       titleId: this.address.key, displayName: m.displayName, genres: m.genres, releaseYear: m.releaseYear, hidden: m.hidden, publishTimeMs: m.publishTimeMs, labels: m.labels,
       interactionCount: this.s.count, daily: this.daily.stored(), updateTimeMs: this.s.updateTimeMs, shard: this.shard,
+      ...(this.deleted ? { deleted: true } : {}),
     };
   }
 

@@ -242,6 +242,26 @@ export class UserActor implements Actor<UserSnapshot> {
         if (this.serving === undefined) throw new Unavailable(`node hosting ${this.address.kind}/${this.address.key} does not serve recommendations`, {});
         return explain(this.serving, this.view, b, (t) => this.ratingOf(t));
       }
+      case UserMsg.Delete: {
+        // Forgets everything the user is (its identities stay: a replayed interaction applies
+        // nothing twice) and its rows (zeroed: a user without history ranks from none), durably.
+        decodeNoBody(msg.body, this.address, msg.type);
+        const existed = this.s.count > 0 || !this.profile.empty;
+        this.s = emptyCounters();
+        this.recent = new RecentTitles();
+        this.history = new UserHistory();
+        this.params?.attachUser(this.shard, this.address.key, this.history);
+        this.profile = new UserProfile();
+        this.disliked = new Set();
+        this.watchedSet = undefined;
+        this.snaps = undefined;
+        this.recordedAtMs = 0;
+        this.foldedFor = undefined;
+        for (const [version, row] of this.params?.rowsOf(Kind.User, this.shard, this.address.key) ?? []) {
+          this.params!.existingVersion(version)!.arena(Kind.User, this.shard).set(this.address.key, new Float32Array(row.length));
+        }
+        return ctx === undefined ? existed : ctx.persist(existed).then(() => existed);
+      }
       case UserMsg.Watched:
         decodeNoBody(msg.body, this.address, msg.type);
         return [...this.view.watched()];

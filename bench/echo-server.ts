@@ -1,6 +1,6 @@
 /**
  * The gRPC baseline server: one unary method, `reel.bench.Echo/Echo`, that answers every
- * request with its own bytes, on the gateway's stack (a grpc-js `Server` with default options)
+ * request with its own bytes, on the gateway's stack (a grpc-js `Server` with its options)
  * but with no protobuf and no handler work, so that `serve-load --method echo` measures gRPC
  * alone. Listens on 127.0.0.1, prints `{"port":P}` once listening; stops on SIGTERM.
  *
@@ -45,7 +45,8 @@ function parsePort(): number {
 
 async function main(): Promise<void> {
   const port = parsePort();
-  const server = new Server();
+  // The gateway's server options, so that the two differ only in the handler.
+  const server = new Server({ 'grpc-node.max_session_memory': 256 });
   server.addService(echoService, {
     Echo: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => callback(null, call.request),
   });

@@ -12,7 +12,15 @@ import type { GetUserResponse } from '../protos/generated/reel/v1/GetUserRespons
 import type { Title, Title__Output } from '../protos/generated/reel/v1/Title.js';
 import type { User, User__Output } from '../protos/generated/reel/v1/User.js';
 import type { BatchAskMessage } from '../runtime/index.js';
+import { ServingMsg, type CatalogEntry } from '../actors/serving/index.js';
+import type { DeleteTitleRequest__Output } from '../protos/generated/reel/v1/DeleteTitleRequest.js';
+import type { DeleteTitleResponse } from '../protos/generated/reel/v1/DeleteTitleResponse.js';
+import type { DeleteUserRequest__Output } from '../protos/generated/reel/v1/DeleteUserRequest.js';
+import type { DeleteUserResponse } from '../protos/generated/reel/v1/DeleteUserResponse.js';
+import type { ListTitlesRequest__Output } from '../protos/generated/reel/v1/ListTitlesRequest.js';
+import type { ListTitlesResponse } from '../protos/generated/reel/v1/ListTitlesResponse.js';
 import { askDeadlineMs } from './deadline.js';
+import { checkTokenFingerprint, decodePageToken, encodePageToken, requestFingerprint } from './page-token.js';
 import { ApiError } from './errors.js';
 import { timestamp } from './timestamps.js';
 import { RequestCheck } from './validate.js';
@@ -36,6 +44,21 @@ export function titleOf(t: TitleSummary): Title {
     ...(t.publishTimeMs > 0 ? { publishTime: timestamp(t.publishTimeMs) } : {}),
     interactionCount: t.interactionCount,
     ...(t.updateTimeMs > 0 ? { updateTime: timestamp(t.updateTimeMs) } : {}),
+  };
+}
+
+/** A catalog entry as `reel.v1.Title`. */
+export function titleOfEntry(e: CatalogEntry): Title {
+  return {
+    titleId: e.titleId,
+    displayName: e.displayName,
+    genres: e.genres,
+    releaseYear: e.releaseYear,
+    hidden: e.hidden,
+    labels: e.labels,
+    ...(e.publishTimeMs > 0 ? { publishTime: timestamp(e.publishTimeMs) } : {}),
+    interactionCount: e.interactionCount,
+    ...(e.updateTimeMs > 0 ? { updateTime: timestamp(e.updateTimeMs) } : {}),
   };
 }
 
@@ -138,9 +161,49 @@ function unknownTitle(t: TitleSummary): boolean {
   return t.interactionCount === 0 && t.displayName === '' && t.genres.length === 0 && t.tags.length === 0 && Object.keys(t.labels).length === 0;
 }
 
-/** CatalogService's reads, from the title and user actors' live state. */
-export function catalogHandlers(client: Pick<ClusterClient, 'system'>) {
+/** CatalogService, from the title and user actors' live state and the nodes' catalogs. */
+export function catalogHandlers(client: Pick<ClusterClient, 'system' | 'owners'>) {
+  let next = 0;
   return {
+    ListTitles: async (req: ListTitlesRequest__Output, call: ServerUnaryCall<unknown, unknown>): Promise<ListTitlesResponse> => {
+      const c = new RequestCheck();
+      const pageSize = c.pageSize('page_size', req.pageSize);
+      c.filter('filter', req.filter);
+      c.done();
+      // Keyset pages in title id order: the token holds the last id served, so a page never repeats one.
+      const fingerprint = requestFingerprint(req as unknown as Record<string, unknown>);
+      let after = '';
+      if (req.pageToken !== '') {
+        const t = decodePageToken(req.pageToken);
+        checkTokenFingerprint(t, fingerprint);
+        if (!t.recommendationId.startsWith('titles:')) throw ApiError.invalid('PAGE_TOKEN_INVALID', [{ field: 'page_token', description: 'is not a ListTitles page token' }]);
+        after = t.recommendationId.slice('titles:'.length);
+      }
+      // Every node's catalog holds every title: one asked, in turn.
+      const owners = client.owners();
+      if (owners.length === 0) throw ApiError.unavailable('CLUSTER_UNAVAILABLE', 'no node serves the catalog now');
+      const node = owners[next++ % owners.length]!;
+      const page = (await client.system.askNode<CatalogEntry[]>(node, ServingMsg.Titles, { after, limit: pageSize + 1, ...(req.filter ? { filter: req.filter } : {}) }, { deadlineMs: askDeadlineMs(call, READ_DEADLINE_MS) })).value;
+      const items = page.slice(0, pageSize);
+      const last = items[items.length - 1];
+      return { titles: items.map(titleOfEntry), nextPageToken: page.length > pageSize && last ? encodePageToken({ recommendationId: `titles:${last.titleId}`, offset: 0, fingerprint }) : '' };
+    },
+    DeleteTitle: async (req: DeleteTitleRequest__Output, call: ServerUnaryCall<unknown, unknown>): Promise<DeleteTitleResponse> => {
+      const c = new RequestCheck();
+      const id = c.id('title_id', req.titleId);
+      c.done();
+      const existed = await client.system.ask<boolean>(Kind.Title, id, TitleMsg.Delete, undefined, { deadlineMs: askDeadlineMs(call, WRITE_DEADLINE_MS) });
+      if (!existed && !req.allowMissing) throw ApiError.notFound('TITLE_NOT_FOUND', `title ${id} is not in the catalog (allow_missing makes that no error)`, { title_id: id });
+      return {};
+    },
+    DeleteUser: async (req: DeleteUserRequest__Output, call: ServerUnaryCall<unknown, unknown>): Promise<DeleteUserResponse> => {
+      const c = new RequestCheck();
+      const id = c.id('user_id', req.userId);
+      c.done();
+      const existed = await client.system.ask<boolean>(Kind.User, id, UserMsg.Delete, undefined, { deadlineMs: askDeadlineMs(call, WRITE_DEADLINE_MS) });
+      if (!existed && !req.allowMissing) throw ApiError.notFound('USER_NOT_FOUND', `user ${id} is not known (allow_missing makes that no error)`, { user_id: id });
+      return {};
+    },
     GetTitle: async (req: GetTitleRequest__Output, call: ServerUnaryCall<unknown, unknown>): Promise<GetTitleResponse> => {
       const c = new RequestCheck();
       const id = c.id('title_id', req.titleId);

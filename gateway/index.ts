@@ -8,7 +8,7 @@ export { RequestCheck, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_CONTEXT_ATTRIBUTES 
 export { checkTokenFingerprint, decodePageToken, encodePageToken, requestFingerprint, type PageToken } from './page-token.js';
 export { traceIdOf } from './trace.js';
 export { askDeadlineMs, DEADLINE_MARGIN_MS } from './deadline.js';
-export { catalogHandlers } from './catalog.js';
+export { catalogHandlers, titleOfEntry } from './catalog.js';
 export { PopularLists, POPULAR_REFRESH_MS } from './popular.js';
-export { recommendationHandlers, titleOfEntry, DEFAULT_BUDGET_MS } from './recommendation.js';
+export { recommendationHandlers, DEFAULT_BUDGET_MS } from './recommendation.js';
 export { interactionHandlers, interactionsOf, MAX_INTERACTIONS_BATCH, type RecordInteractions } from './interactions.js';

@@ -18,6 +18,7 @@ import { ApiError } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import { checkTokenFingerprint, decodePageToken, encodePageToken, requestFingerprint } from './page-token.js';
 import type { PopularLists } from './popular.js';
+import { titleOfEntry } from './catalog.js';
 import { timestamp } from './timestamps.js';
 import { traceIdOf } from './trace.js';
 import { RequestCheck } from './validate.js';
@@ -35,20 +36,6 @@ export interface RecommendationOptions {
   metrics?: GatewayMetrics;
 }
 
-/** A catalog entry as `reel.v1.Title`. */
-export function titleOfEntry(e: CatalogEntry): Title {
-  return {
-    titleId: e.titleId,
-    displayName: e.displayName,
-    genres: e.genres,
-    releaseYear: e.releaseYear,
-    hidden: e.hidden,
-    labels: e.labels,
-    ...(e.publishTimeMs > 0 ? { publishTime: timestamp(e.publishTimeMs) } : {}),
-    interactionCount: e.interactionCount,
-    ...(e.updateTimeMs > 0 ? { updateTime: timestamp(e.updateTimeMs) } : {}),
-  };
-}
 
 function recommended(i: RecommendedItem): RecommendedTitle {
   return {

@@ -140,15 +140,15 @@ describe('gateway - the reel.v1 gRPC API over a cluster (real nats-server, node 
 
   it('gateway - a method not served yet answers UNIMPLEMENTED with ErrorInfo, never INTERNAL; metrics count every call by method and code', async () => {
     const cat = client(api().CatalogService);
-    const r = await call(cat, 'ListTitles', {});
+    const r = await call(cat, 'ListUserInteractions', { userId: 'u1' });
     expect(r.err?.code).toBe(status.UNIMPLEMENTED);
     expect(decodeStatusDetails(r.err!.metadata)).toMatchObject({ code: status.UNIMPLEMENTED, errorInfo: { reason: 'UNIMPLEMENTED', domain: ERROR_DOMAIN } });
     const scrape = parsePrometheus(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
-    expect(scrape.sum('reel_grpc_requests_total', { method: '/reel.v1.CatalogService/ListTitles', code: 'UNIMPLEMENTED' })).toBe(1);
+    expect(scrape.sum('reel_grpc_requests_total', { method: '/reel.v1.CatalogService/ListUserInteractions', code: 'UNIMPLEMENTED' })).toBe(1);
     // One from the service-config test, one from the admin test (the tests run in order, on one gateway).
     expect(scrape.sum('reel_grpc_requests_total', { method: '/reel.v1.AdminService/GetClusterStatus', code: 'OK' })).toBe(2);
     expect(scrape.sum('reel_grpc_requests_total', { method: '/reel.v1.AdminService/GetClusterStatus', code: 'UNAUTHENTICATED' })).toBe(1);
-    expect(scrape.sum('reel_grpc_request_duration_seconds_count', { method: '/reel.v1.CatalogService/ListTitles' })).toBe(1);
+    expect(scrape.sum('reel_grpc_request_duration_seconds_count', { method: '/reel.v1.CatalogService/ListUserInteractions' })).toBe(1);
     expect(scrape.sum('reel_grpc_in_flight')).toBe(0);
   });
 

@@ -332,6 +332,38 @@ describe('serving - RecommendationService from live actor state (real nats-serve
     expect(unknown.err?.code).toBe(status.NOT_FOUND);
   });
 
+  it('serving - catalog: ListTitles pages every title once, in id order, filtered; DeleteTitle removes a title from the catalog and from every answer; DeleteUser forgets a user; unknown ones NOT_FOUND unless allow_missing', async () => {
+    const ids: string[] = [];
+    let token = '';
+    do {
+      const r = await ok(cat, 'ListTitles', { pageSize: 500, pageToken: token });
+      ids.push(...(r.titles as Res[]).map((t) => t.titleId as string));
+      token = r.nextPageToken;
+    } while (token !== '');
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toEqual([...ids].sort());
+    // u.item's 1682 and the one upserted above.
+    expect(ids).toHaveLength(1683);
+    const comedies = (await ok(cat, 'ListTitles', { pageSize: 1000, filter: { includeGenres: ['Comedy'] } })).titles as Res[];
+    expect(comedies.length).toBeGreaterThan(100);
+    for (const t of comedies) expect(t.genres).toContain('Comedy');
+
+    const first = ((await ok(rec, 'Recommend', { userId: '5', pageSize: 10 })).titles as Res[])[0].titleId as string;
+    await ok(cat, 'DeleteTitle', { titleId: first });
+    expect((await call(cat, 'GetTitle', { titleId: first })).err?.code).toBe(status.NOT_FOUND);
+    await waitFor('the deleted title gone from the user\'s answers', async () => !((await ok(rec, 'Recommend', { userId: '5', pageSize: 10 })).titles as Res[]).some((t) => t.titleId === first), { timeoutMs: 20_000, intervalMs: 100 });
+    expect((await call(cat, 'DeleteTitle', { titleId: first })).err?.code).toBe(status.NOT_FOUND);
+    expect((await call(cat, 'DeleteTitle', { titleId: first, allowMissing: true })).err).toBeUndefined();
+
+    expect((await ok(cat, 'GetUser', { userId: '6' })).user.interactionCount).toBeGreaterThan(0);
+    await ok(cat, 'DeleteUser', { userId: '6' });
+    expect((await call(cat, 'GetUser', { userId: '6' })).err?.code).toBe(status.NOT_FOUND);
+    const after = await ok(rec, 'Recommend', { userId: '6', pageSize: 10 });
+    expect((after.titles as Res[]).every((t) => t.reason.kind === 'REASON_KIND_POPULAR_NOW')).toBe(true);
+    expect((await call(cat, 'DeleteUser', { userId: 'nobody-at-all' })).err?.code).toBe(status.NOT_FOUND);
+    expect((await call(cat, 'DeleteUser', { userId: 'nobody-at-all', allowMissing: true })).err).toBeUndefined();
+  });
+
   it('serving - the node owning a user\'s shard killed: Recommend answers from the fallback list within its budget (fallback = true, a reason), never an error; personalised again once the shard is taken over', async () => {
     // A gateway with a budget well under the takeover (a 3 s lease): the answer must come from its fallback list.
     const flags = ['--nats', c.nats.url, '--prefix', c.prefix];

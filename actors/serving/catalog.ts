@@ -22,6 +22,8 @@ export interface CatalogEntry {
   updateTimeMs: number;
   /** The shard owning the title (a book answers for the shards its node serves). */
   shard: number;
+  /** A deleted title (DeleteTitle): every node forgets it, and ranks it nowhere. */
+  deleted?: boolean;
 }
 
 /** A book's changes since a sequence number (all of it when `since` is of another incarnation). */
@@ -109,6 +111,7 @@ export class Catalog {
   readonly hidden = new Set<string>();
   private readonly genres = new GenreBits();
   private popular: CatalogEntry[] | undefined;
+  private sorted: string[] | undefined;
   /** What was pulled from each node: its book's incarnation and sequence number. */
   readonly pulled = new Map<string, { incarnation: string; seq: number }>();
   /** When the catalog last changed (ms), for PopularTitles' compute time. */
@@ -117,12 +120,20 @@ export class Catalog {
   merge(entries: readonly CatalogEntry[], nowMs = Date.now()): void {
     if (entries.length === 0) return;
     for (const e of entries) {
+      if (e.deleted) {
+        // Gone from every list; hidden, so that a version's rows of it rank it nowhere.
+        this.byId.delete(e.titleId);
+        this.masks.delete(e.titleId);
+        this.hidden.add(e.titleId);
+        continue;
+      }
       this.byId.set(e.titleId, e);
       this.masks.set(e.titleId, this.genres.maskOf(e.genres));
       if (e.hidden) this.hidden.add(e.titleId);
       else this.hidden.delete(e.titleId);
     }
     this.popular = undefined;
+    this.sorted = undefined;
     this.changedAtMs = nowMs;
   }
 
@@ -138,6 +149,24 @@ export class Catalog {
   byPopularity(): readonly CatalogEntry[] {
     this.popular ??= [...this.byId.values()].sort((a, b) => b.interactionCount - a.interactionCount || (a.titleId < b.titleId ? -1 : a.titleId > b.titleId ? 1 : 0));
     return this.popular;
+  }
+
+  /** Up to `limit` titles after `after` in id order that pass `filter` (hidden ones too): a page of ListTitles. */
+  list(after: string, limit: number, filter: CompiledFilter): CatalogEntry[] {
+    this.sorted ??= [...this.byId.keys()].sort();
+    const out: CatalogEntry[] = [];
+    let lo = 0;
+    let hi = this.sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.sorted[mid]! <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.sorted.length && out.length < limit; i++) {
+      const id = this.sorted[i]!;
+      if (filter.passes(id, true)) out.push(this.byId.get(id)!);
+    }
+    return out;
   }
 
   /** A filter compiled against this catalog's genre bits. */
@@ -203,12 +232,12 @@ export class CompiledFilter {
     return this.f.includeWatched === true;
   }
 
-  /** Whether `titleId` passes (an unknown title passes only a filter on ids alone, and is never hidden). */
-  passes(titleId: string): boolean {
-    if (!this.restricts) return !this.catalog.hidden.has(titleId);
+  /** Whether `titleId` passes (an unknown title passes only a filter on ids alone); a hidden one never, unless `includeHidden` (a listing). */
+  passes(titleId: string, includeHidden = false): boolean {
+    if (!this.restricts) return includeHidden || !this.catalog.hidden.has(titleId);
     if (this.ids.has(titleId)) return false;
     const e = this.catalog.get(titleId);
-    if (e?.hidden) return false;
+    if (e?.hidden && !includeHidden) return false;
     const f = this.f;
     const year = e?.releaseYear ?? 0;
     if (this.years !== undefined && !this.years.has(year)) return false;

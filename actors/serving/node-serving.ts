@@ -5,11 +5,11 @@ import { countWithin } from '../daily-counts.js';
 import { readCheckpoint } from '../training/checkpoints.js';
 import type { NodeParams } from '../training/node-params.js';
 import type { BlobStore, ModelRegistry } from '../training/stores.js';
-import { Catalog, TitleBook, type CatalogEntry, type CatalogPull } from './catalog.js';
+import { Catalog, TitleBook, type CatalogEntry, type CatalogPull, type TitleFilterSpec } from './catalog.js';
 import { TitleMatrix } from './title-matrix.js';
 
 /** Node handlers of serving: a node's catalog changes, and the popular titles of a window. */
-export const ServingMsg = { Catalog: 'serving.catalog', Popular: 'serving.popular' } as const;
+export const ServingMsg = { Catalog: 'serving.catalog', Popular: 'serving.popular', Titles: 'serving.titles' } as const;
 
 /** `reel.v1.PopularityWindow` without its prefix; UNSPECIFIED means ALL_TIME. */
 export type PopularityWindow = 'DAY' | 'WEEK' | 'MONTH' | 'ALL_TIME';
@@ -73,6 +73,10 @@ export class NodeServing {
       .registerNodeHandler(ServingMsg.Popular, (_shards, body) => {
         const b = body as { window?: unknown; limit?: unknown } | undefined;
         return this.popular(String(b?.window ?? 'ALL_TIME') as PopularityWindow, Number(b?.limit ?? 1000));
+      })
+      .registerNodeHandler(ServingMsg.Titles, (_shards, body) => {
+        const b = body as { after?: unknown; limit?: unknown; filter?: TitleFilterSpec } | undefined;
+        return this.catalog.list(String(b?.after ?? ''), Math.min(1000, Math.max(1, Number(b?.limit ?? 20))), this.catalog.compile(b?.filter));
       });
   }
 

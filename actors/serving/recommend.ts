@@ -148,7 +148,8 @@ export async function recommend(serving: NodeServing, user: UserView, b: Recomme
   const watched = filter.includeWatched ? new Set<string>() : user.watched();
   const o: RankOptions = { filter, excluded: (t) => watched.has(t), excludedIds: watched, limit: Math.min(MAX_RANKED, Math.max(b.pageSize, SNAPSHOT_TITLES)), diversity: b.diversity ?? 0, backfill: b.disableBackfill !== true };
   if (matrix !== undefined) user.refresh(matrix);
-  const row = matrix === undefined ? undefined : serving.params.existingVersion(matrix.version)?.existing(Kind.User, user.shard)?.copyOf(user.key);
+  // A user without history (new, or deleted) has no row worth ranking from.
+  const row = matrix === undefined || user.watched().size === 0 ? undefined : serving.params.existingVersion(matrix.version)?.existing(Kind.User, user.shard)?.copyOf(user.key);
   let ranked: Ranked[];
   let filled = 0;
   if (matrix !== undefined && row !== undefined) {
