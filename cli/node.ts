@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  ClusterNode, clusterNodeSource, METRICS_SYSTEM_OPTIONS, processRegistry, registerNodeMetrics, registerReelNode, registerTrainingMetrics,
+  ClusterNode, clusterNodeSource, METRICS_SYSTEM_OPTIONS, processRegistry, registerInteractionMetrics, registerNodeMetrics, registerReelNode, registerTrainingMetrics,
 } from '../cluster/index.js';
 import type { NodeTraining } from '../actors/training/index.js';
 import { InvalidArgument, type ActorSystem, type RuntimeEvent } from '../runtime/index.js';
@@ -85,7 +85,7 @@ export async function runNode(flags: Record<string, unknown>): Promise<never> {
           nc,
           prefix: s.prefix,
           view,
-          ...(registry ? { metrics: registerTrainingMetrics(registry) } : {}),
+          ...(registry ? { metrics: registerTrainingMetrics(registry), interactionMetrics: registerInteractionMetrics(registry) } : {}),
           log: (msg, fields) => log('info', msg, { node: id, ...fields }),
         });
       },

@@ -1,7 +1,25 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import { Histogram, type Registry } from 'prom-client';
 import { Kind, TitleMsg, UserMsg, type InteractionBody } from '../actors/index.js';
 import { createConcurrently, decodeValue, encodeValue, shardOf, type ActorSystem } from '../runtime/index.js';
+
+/** What the consumers measure. */
+export interface InteractionMetrics {
+  /** Seconds from an interaction stored in the stream to its user actor having applied it. */
+  onVisible(seconds: number): void;
+}
+
+/** `reel_event_to_visible_seconds` on a node's registry. */
+export function registerInteractionMetrics(registry: Registry): InteractionMetrics {
+  const h = new Histogram({
+    name: 'reel_event_to_visible_seconds',
+    help: 'From an interaction stored in the stream to its user actor having applied it (the next recommendation reflects it), on the node that applied it.',
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+    registers: [registry],
+  });
+  return { onVisible: (s) => h.observe(Math.max(0, s)) };
+}
 
 /** The stream of recorded interactions: `<prefix>_interactions`, one subject per user shard. */
 export function interactionStream(prefix: string): string {
@@ -70,7 +88,7 @@ export class InteractionConsumers {
     private readonly nc: NatsConnection,
     private readonly prefix: string,
     private readonly log?: (msg: string, fields?: Record<string, unknown>) => void,
-    private readonly onApplied?: (it: InteractionBody) => void,
+    private readonly metrics?: InteractionMetrics,
   ) {}
 
   /** Follows the shards this node serves every `ms`. */
@@ -144,12 +162,12 @@ export class InteractionConsumers {
     const it = decodeValue(m.data) as InteractionBody;
     try {
       // The user's answer is what makes the interaction visible to its next recommendation.
-      await Promise.all([
-        this.system.ask(Kind.User, it.userId, UserMsg.Record, it, { deadlineMs: 5_000 }),
-        this.system.ask(Kind.Title, it.titleId, TitleMsg.Record, it, { deadlineMs: 5_000 }),
-      ]);
+      const user = this.system.ask(Kind.User, it.userId, UserMsg.Record, it, { deadlineMs: 5_000 }).then(() => {
+        // From the stream's time (stored at the publish the gateway awaited) to the user's row refit.
+        this.metrics?.onVisible((Date.now() - m.info.timestampNanos / 1e6) / 1000);
+      });
+      await Promise.all([user, this.system.ask(Kind.Title, it.titleId, TitleMsg.Record, it, { deadlineMs: 5_000 })]);
       m.ack();
-      this.onApplied?.(it);
     } catch (err) {
       // A shard moving or a node busy: delivered again shortly (to this shard's owner then).
       m.nak(500);

@@ -7,7 +7,7 @@ import type { ActorSystem, ShardDirectory } from '../runtime/index.js';
 import { openCheckpointStore } from './blob-store-obj.js';
 import type { ClusterView } from './cluster-view.js';
 import { openModelRegistry } from './model-registry-kv.js';
-import { InteractionConsumers } from './interaction-stream.js';
+import { InteractionConsumers, type InteractionMetrics } from './interaction-stream.js';
 
 /** Shard owners as this node's cluster view sees them. */
 export class ViewDirectory implements ShardDirectory {
@@ -48,7 +48,7 @@ export function registerTrainingMetrics(registry: Registry): TrainingMetrics {
  */
 export async function registerReelNode(
   system: ActorSystem,
-  ctx: { nc: NatsConnection; prefix: string; view: ClusterView; metrics?: TrainingMetrics; log?: (msg: string, fields?: Record<string, unknown>) => void },
+  ctx: { nc: NatsConnection; prefix: string; view: ClusterView; metrics?: TrainingMetrics; interactionMetrics?: InteractionMetrics; log?: (msg: string, fields?: Record<string, unknown>) => void },
 ): Promise<NodeTraining> {
   const params = new NodeParams();
   const [registry, blobs] = await Promise.all([openModelRegistry(ctx.nc, ctx.prefix), openCheckpointStore(ctx.nc, ctx.prefix)]);
@@ -56,7 +56,7 @@ export async function registerReelNode(
   const serving = new NodeServing(system, { params, registry, blobs, directory, ...(ctx.log ? { log: ctx.log } : {}) });
   registerReelActors(system, params, serving);
   // Interactions recorded through the API reach this node's users from the stream, per shard it serves.
-  const consumers = new InteractionConsumers(system, ctx.nc, ctx.prefix, ctx.log);
+  const consumers = new InteractionConsumers(system, ctx.nc, ctx.prefix, ctx.log, ctx.interactionMetrics);
   const training = new NodeTraining(system, {
     params,
     registry,

@@ -48,7 +48,7 @@ describe('serving - RecommendationService from live actor state (real nats-serve
       if (w === undefined) watched.set(r.user, (w = new Set()));
       w.add(r.item);
     }
-    c = await startTestCluster({ nodes: 2, shardCount: S, label: 'serving', reelActors: true, defaultTimings: true });
+    c = await startTestCluster({ nodes: 2, shardCount: S, label: 'serving', reelActors: true, defaultTimings: true, metrics: true });
     await c.waitBalanced();
     const flags = ['--nats', c.nats.url, '--prefix', c.prefix];
     for (const data of [join(ML100K, 'u.item'), join(ML100K, 'u1.base')]) {
@@ -286,6 +286,9 @@ describe('serving - RecommendationService from live actor state (real nats-serve
     expect(scrape.sum('reel_interactions_recorded_total', { type: 'THUMBS_DOWN', result: 'duplicate' })).toBe(1);
     // Every interaction was applied where it was delivered: none refused and delivered again.
     expect(c.processes().flatMap((p) => p.events).filter((e) => e.msg === 'interaction not applied; delivered again')).toEqual([]);
+    // Each node times what it applied, from the stream to the user: td-13-1, pl-13-1 (ok-1 may still be on its way).
+    const nodeScrapes = await Promise.all(['n1', 'n2'].map(async (id) => parsePrometheus(await (await fetch(`http://127.0.0.1:${(await c.nodes.get(id)!.ready).metricsPort as number}/metrics`)).text())));
+    expect(nodeScrapes.reduce((n, p) => n + p.sum('reel_event_to_visible_seconds_count'), 0)).toBeGreaterThanOrEqual(2);
     // td-13-1 once (its repeats dropped), ok-1 once.
     await waitFor('the title counts ok-1 too', async () => (await countOf(first)) === before13 + 2, { timeoutMs: 20_000, intervalMs: 50 });
     expect(scrape.sum('reel_interactions_recorded_total', { type: 'PLAY', result: 'recorded' })).toBe(1);
