@@ -46,7 +46,7 @@ function parsePort(): number {
 async function main(): Promise<void> {
   const port = parsePort();
   // The gateway's server options, so that the two differ only in the handler.
-  const server = new Server({ 'grpc-node.max_session_memory': 256 });
+  const server = new Server();
   server.addService(echoService, {
     Echo: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => callback(null, call.request),
   });

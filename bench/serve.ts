@@ -62,6 +62,8 @@ interface LoadResult {
   p99_ms: number;
   errors: number;
   error_codes: Record<string, number>;
+  /** The first failure of each code, as the client saw it. */
+  error_details?: Record<string, string>;
   fallbacks: number;
   max_backlog: number;
 }
@@ -76,7 +78,10 @@ function load(target: string, method: 'recommend' | 'echo', rate: number, users:
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('exit', (code) => {
       if (code !== 0) return reject(new Error(`serve-load ${method} at ${rate}/s exited ${code}: ${err.slice(-2000)}`));
-      resolve(JSON.parse(out.trim().split('\n').pop()!) as LoadResult);
+      const r = JSON.parse(out.trim().split('\n').pop()!) as LoadResult;
+      // The generator describes the first failure of each code: kept beside the counts.
+      const details = Object.fromEntries([...err.matchAll(/^serve-load: first (\S+): (.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+      resolve(Object.keys(details).length > 0 ? { ...r, error_details: details } : r);
     });
   });
 }
@@ -256,7 +261,7 @@ async function main(): Promise<void> {
     const out: Record<string, unknown> = {};
     for (const rate of RATES) {
       const r = byRate[String(rate)]!;
-      out[String(rate)] = { p50_ms: r.p50_ms, p99_ms: r.p99_ms, errors: r.errors, fallbacks: r.fallbacks, achieved_rps: r.achieved_rps, error_codes: r.error_codes };
+      out[String(rate)] = { p50_ms: r.p50_ms, p99_ms: r.p99_ms, errors: r.errors, fallbacks: r.fallbacks, achieved_rps: r.achieved_rps, error_codes: r.error_codes, ...(r.error_details ? { error_details: r.error_details } : {}) };
     }
     Object.assign(out, {
       max_rps: rec.rate,

@@ -12,7 +12,7 @@ import type { RecommendResponse } from '../protos/generated/reel/v1/RecommendRes
 import type { SimilarTitlesRequest__Output } from '../protos/generated/reel/v1/SimilarTitlesRequest.js';
 import type { SimilarTitlesResponse } from '../protos/generated/reel/v1/SimilarTitlesResponse.js';
 import type { Title } from '../protos/generated/reel/v1/Title.js';
-import { ReelError } from '../runtime/index.js';
+import { InvalidArgument, ReelError } from '../runtime/index.js';
 import { askDeadlineMs } from './deadline.js';
 import { ApiError } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -99,6 +99,8 @@ export function recommendationHandlers(client: Pick<ClusterClient, 'system'>, po
     try {
       a = await ask();
     } catch (err) {
+      // A request the node refused is the caller's to fix: no fallback hides it.
+      if (err instanceof InvalidArgument) throw err;
       const late = err instanceof ReelError && err.code === 'DeadlineExceeded';
       if (body.page !== undefined) throw late ? ApiError.unavailable('CLUSTER_UNAVAILABLE', `${what}: the node did not answer in time (${(err as Error).message})`) : err;
       if (!popular.ready) throw ApiError.unavailable('CLUSTER_UNAVAILABLE', `${what} failed and no fallback list exists yet: ${(err as Error).message}`);

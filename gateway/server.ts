@@ -56,13 +56,7 @@ export interface GatewayOptions {
 export class Gateway {
   readonly metrics: GatewayMetrics;
   readonly health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICES.recommendation]: 'NOT_SERVING', [SERVICES.catalog]: 'NOT_SERVING', [SERVICES.admin]: 'NOT_SERVING' });
-  /**
-   * HTTP/2 lets a session buffer 10 MB by default; a burst of calls past what the cluster can
-   * answer went over it, and Node closed the whole session (every call on it failed with
-   * INTERNAL, "Session closed with error code 2", at the client). Calls queue instead, and
-   * answer within their deadlines or with the fallback.
-   */
-  private readonly server = new Server({ 'grpc-node.max_session_memory': 256 });
+  private readonly server = new Server();
   private readonly auth: AdminAuth;
   private healthTimer: NodeJS.Timeout | undefined;
   private boundPort = 0;
