@@ -161,6 +161,7 @@ export class UserActor implements Actor<UserSnapshot> {
     },
     recent: () => this.recent.newestFirst(this.titleIndex),
     disliked: () => this.disliked,
+    state: () => `${this.history.length}|${this.disliked.size}|${this.foldedFor ?? ''}|${this.recordedAtMs}`,
     refresh: (m) => {
       if (this.recordedAtMs > m.fit.trainedAtMs && this.foldedFor !== m.version) this.foldInto(m);
     },

@@ -10,6 +10,8 @@ export interface GatewayFlags extends Record<string, unknown> {
   host: string;
   /** The personalised path's budget per Recommend, ms (then the fallback list answers). */
   budgetMs: number;
+  /** How old a user actor's cached ranking may be to answer a first page, ms (0: off). */
+  recommendCacheMs: number;
 }
 
 /** The environment variable holding AdminService's bearer token. */
@@ -31,7 +33,7 @@ export async function runGateway(flags: GatewayFlags): Promise<never> {
     throw err;
   }
   const gm = new GatewayMetrics();
-  const backend = new ClusterBackend(client, nc, s.prefix, { metrics: gm, budgetMs: flags.budgetMs });
+  const backend = new ClusterBackend(client, nc, s.prefix, { metrics: gm, budgetMs: flags.budgetMs, cacheMs: flags.recommendCacheMs });
   const gateway = new Gateway({ backend, metrics: gm, adminToken: process.env[ADMIN_TOKEN_ENV], log });
   const metrics = s.metricsPort !== undefined ? await serveMetrics(s, 'gateway', gateway.metrics.registry, () => undefined) : undefined;
   let port: number;

@@ -121,6 +121,7 @@ withClusterOptions(
     .option('--port <port>', 'gRPC port; 0 for any free one', integerIn(0, 65_535), 50051)
     .option('--host <addr>', 'interface to listen on; 0.0.0.0 for every one', '127.0.0.1')
     .option('--budget-ms <ms>', 'latency budget of a personalised Recommend: past it, or on its failure, the popular list answers (fallback = true)', integerIn(1, 60_000), 50)
+    .option('--recommend-cache-ms <ms>', "a first page may come from the user actor's last ranking of the same request this recent, if nothing of the user changed since (0: rank every time)", integerIn(0, 3_600_000), 0)
     .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port [REEL_METRICS_PORT]')
     .option('--metrics-host <addr>', 'interface the metrics port listens on [REEL_METRICS_HOST] (default: 127.0.0.1)')
     .addHelpText('after', `

@@ -33,7 +33,7 @@ export class ClusterBackend implements GatewayBackend {
     private readonly client: ClusterClient,
     private readonly nc: NatsConnection,
     private readonly prefix: string,
-    opts: { metrics?: GatewayMetrics; budgetMs?: number; popularRefreshMs?: number } = {},
+    opts: { metrics?: GatewayMetrics; budgetMs?: number; cacheMs?: number; popularRefreshMs?: number } = {},
   ) {
     void (async () => {
       for await (const st of nc.status()) {
@@ -54,7 +54,7 @@ export class ClusterBackend implements GatewayBackend {
       return publishInteractions(await stream, prefix, client.system.options.shardCount, items);
     };
     this.recommendation = {
-      ...recommendationHandlers(client, this.popular, { ...(opts.metrics ? { metrics: opts.metrics } : {}), ...(opts.budgetMs !== undefined ? { budgetMs: opts.budgetMs } : {}) }),
+      ...recommendationHandlers(client, this.popular, { ...(opts.metrics ? { metrics: opts.metrics } : {}), ...(opts.budgetMs !== undefined ? { budgetMs: opts.budgetMs } : {}), ...(opts.cacheMs !== undefined ? { cacheMs: opts.cacheMs } : {}) }),
       ...interactionHandlers(record, opts.metrics),
     };
     this.admin = {

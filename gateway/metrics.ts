@@ -18,6 +18,7 @@ export class GatewayMetrics {
   private readonly fallbacks: Counter<'reason'>;
   private readonly backfills: Counter;
   private readonly interactions: Counter<'type' | 'result'>;
+  private readonly cached: Counter<'result'>;
 
   constructor() {
     const registers = [this.registry];
@@ -27,12 +28,17 @@ export class GatewayMetrics {
     this.inFlight = new Gauge({ name: 'reel_grpc_in_flight', help: 'gRPC requests being answered now.', registers });
     this.fallbacks = new Counter({ name: 'reel_recommend_fallbacks_total', help: 'Recommendations answered from the fallback list, per reason (DEADLINE, SHARD_UNAVAILABLE, NO_ACTIVE_MODEL).', labelNames: ['reason'], registers });
     this.interactions = new Counter({ name: 'reel_interactions_recorded_total', help: 'Interactions RecordInteractions took, per type, recorded or a duplicate (of an earlier one, or in the same batch).', labelNames: ['type', 'result'], registers });
+    this.cached = new Counter({ name: 'reel_recommend_cache_total', help: "First pages asked with the user actor's cached ranking allowed: answered from it (hit) or ranked afresh (miss).", labelNames: ['result'], registers });
     this.backfills = new Counter({ name: 'reel_recommend_backfilled_titles_total', help: 'Popular titles added to recommendations that filters left short.', registers });
   }
 
   /** A fallback answered, by its `reel.v1.FallbackReason` name (the prefix dropped in the label). */
   fallback(reason: string): void {
     this.fallbacks.inc({ reason: reason.replace('FALLBACK_REASON_', '') });
+  }
+
+  cache(hit: boolean): void {
+    this.cached.inc({ result: hit ? 'hit' : 'miss' });
   }
 
   interaction(type: string, result: 'recorded' | 'duplicate'): void {

@@ -33,6 +33,8 @@ type FallbackReason = 'FALLBACK_REASON_UNSPECIFIED' | 'FALLBACK_REASON_DEADLINE'
 export interface RecommendationOptions {
   /** The personalised path's budget, ms: past it (or on its failure) the fallback list answers. */
   budgetMs?: number;
+  /** How old a user's last ranking of the same request may be to answer a first page again (0: never), ms. */
+  cacheMs?: number;
   metrics?: GatewayMetrics;
 }
 
@@ -56,6 +58,7 @@ const POPULAR_TEXT: Record<string, string> = { TRENDING: 'Trending now', POPULAR
  */
 export function recommendationHandlers(client: Pick<ClusterClient, 'system'>, popular: PopularLists, opts: RecommendationOptions = {}): UnaryHandlers {
   const budget = opts.budgetMs ?? DEFAULT_BUDGET_MS;
+  const cacheMs = opts.cacheMs ?? 0;
   const metrics = opts.metrics;
 
   /** A page of the popular list as a fallback answer: no next page (the ranking is not a snapshot). */
@@ -111,6 +114,7 @@ export function recommendationHandlers(client: Pick<ClusterClient, 'system'>, po
     if (a.status === 'unknown-title') throw ApiError.notFound('TITLE_NOT_FOUND', `no title '${(body as SimilarBody).titleId}'`, { title_id: (body as SimilarBody).titleId });
     if (a.fallback) metrics?.fallback(a.fallbackReason);
     metrics?.backfilled(a.backfilled);
+    if (body.cacheMs) metrics?.cache(a.cached === true);
     const offset = body.page?.offset ?? 0;
     return {
       titles: a.titles.map(recommended),
@@ -133,6 +137,8 @@ export function recommendationHandlers(client: Pick<ClusterClient, 'system'>, po
       c.done();
       const fingerprint = requestFingerprint(req as unknown as Record<string, unknown>);
       const body: RecommendBody = { ...rankingBody(req, pageSize, fingerprint), ...(req.modelVersion ? { modelVersion: req.modelVersion } : {}) };
+      // The fingerprint leaves the page size out: a cached ranking serves any first page of the same request.
+      if (cacheMs > 0 && body.page === undefined) Object.assign(body, { cacheMs, cacheKey: fingerprint });
       return ranked(req, pageSize, fingerprint, body, () => client.system.ask<RecommendAnswer>(Kind.User, userId, UserMsg.Recommend, body, { deadlineMs: askDeadlineMs(call, budget), trace: traceIdOf(call.metadata) }), `recommendations for ${userId}`);
     },
 

@@ -370,11 +370,23 @@ describe('serving - RecommendationService from live actor state (real nats-serve
   it('serving - the node owning a user\'s shard killed: Recommend answers from the fallback list within its budget (fallback = true, a reason), never an error; personalised again once the shard is taken over', async () => {
     // A gateway with a budget well under the takeover (a 3 s lease): the answer must come from its fallback list.
     const flags = ['--nats', c.nats.url, '--prefix', c.prefix];
-    const quick = startNodeProcess(['gateway', ...flags, '--port', '0', '--metrics-port', '0', '--budget-ms', '300']);
+    const quick = startNodeProcess(['gateway', ...flags, '--port', '0', '--metrics-port', '0', '--budget-ms', '300', '--recommend-cache-ms', '600000']);
     const ready = await quick.ready;
     const fast = new (apiProtos().api.reel.v1.RecommendationService)(`127.0.0.1:${ready.port as number}`, credentials.createInsecure());
     try {
       await waitFor('the quick gateway has its fallback list', async () => ((await call(fast, 'PopularTitles', {})).res?.titles?.length ?? 0) > 0, { timeoutMs: 20_000, intervalMs: 100 });
+      // This gateway lets a first page come from the user actor's last ranking of the same request:
+      // the same answer again (a hit), until the user records something (a miss, ranked afresh).
+      const cacheScrape = async () => parsePrometheus(await (await fetch(`http://127.0.0.1:${ready.metricsPort as number}/metrics`)).text());
+      const once = await ok(fast, 'Recommend', { userId: '21', pageSize: 10 });
+      const twice = await ok(fast, 'Recommend', { userId: '21', pageSize: 10 });
+      expect(twice.recommendationId).toBe(once.recommendationId);
+      expect(twice.titles).toEqual(once.titles);
+      expect((await cacheScrape()).sum('reel_recommend_cache_total', { result: 'hit' })).toBe(1);
+      const nowTs = { seconds: String(Math.floor(Date.now() / 1000)), nanos: 0 };
+      await ok(rec, 'RecordInteractions', { interactions: [{ eventId: 'cache-21-1', userId: '21', titleId: (once.titles as Res[])[0].titleId, type: 'INTERACTION_TYPE_PLAY', value: 1, eventTime: nowTs }] });
+      await waitFor('a fresh ranking once the user changed', async () => (await ok(fast, 'Recommend', { userId: '21', pageSize: 10 })).recommendationId !== once.recommendationId, { timeoutMs: 20_000, intervalMs: 50 });
+      expect((await cacheScrape()).sum('reel_recommend_cache_total', { result: 'miss' })).toBeGreaterThanOrEqual(2);
       // A user of a shard n2 owns.
       const view = c.client.view;
       const user = [...watched.keys()].find((u) => view.shard(shardOf(Kind.User, u, S)).value?.owner === 'n2')!;

@@ -32,6 +32,13 @@ export interface RecommendBody {
   includeTitleDetails?: boolean;
   /** Rank with this version instead of the active one. */
   modelVersion?: string;
+  /**
+   * A first page may be answered from the user's last ranking of the same request (`cacheKey`:
+   * the request's fingerprint) if it is at most this old, ms, and nothing of the user changed
+   * since. Absent or 0: always ranked afresh.
+   */
+  cacheMs?: number;
+  cacheKey?: string;
 }
 
 /** One title of an answer, shaped after `reel.v1.RecommendedTitle` (its details as the catalog has them). */
@@ -58,6 +65,8 @@ export interface RecommendAnswer {
   total: number;
   /** Titles of this page added by backfill. */
   backfilled: number;
+  /** Answered from the user's last ranking of the same request (`cacheMs`). */
+  cached?: boolean;
 }
 
 /** What a user actor shows of itself to a ranking. */
@@ -72,6 +81,8 @@ export interface UserView {
   disliked(): ReadonlySet<string>;
   /** Brings the user's row of `m`'s version up to date with interactions recorded since it was trained (fold-in). */
   refresh(m: TitleMatrix): void;
+  /** What a ranking of the user depends on, as a string that changes when it does (history, dislikes, fold-ins). */
+  state(): string;
   preferredGenres(): readonly string[];
 }
 
@@ -86,6 +97,8 @@ interface Snapshot {
 /** A user's ranking snapshots by recommendation id (in memory only: a moved or passivated user answers PAGE_TOKEN_EXPIRED). */
 export class RankingSnapshots {
   private readonly byId = new Map<string, Snapshot>();
+  /** The last first-page ranking: its request's key, the user's state it was made from, its snapshot. */
+  last: { key: string; state: string; id: string } | undefined;
 
   get(id: string, now: number): Snapshot | undefined {
     const s = this.byId.get(id);
@@ -142,6 +155,12 @@ export async function recommend(serving: NodeServing, user: UserView, b: Recomme
     return answer(serving, user, s, b.page.recommendationId, b.page.offset, b);
   }
   const version = b.modelVersion || serving.active;
+  // The user's last ranking of the same request, if nothing that ranks it changed since.
+  const state = `${version ?? ''}|${user.state()}`;
+  if (b.cacheMs && b.cacheKey !== undefined && snaps.last?.key === b.cacheKey && snaps.last.state === state) {
+    const s = snaps.get(snaps.last.id, now);
+    if (s !== undefined && now - s.atMs <= b.cacheMs) return { ...answer(serving, user, s, snaps.last.id, 0, b), cached: true };
+  }
   const matrix = version === undefined ? undefined : (serving.matrix(version) ?? (await serving.loadMatrix(version)));
   if (b.modelVersion && matrix === undefined) return { status: 'unknown-version', titles: [], recommendationId: '', modelVersion: b.modelVersion, fallback: false, fallbackReason: 'FALLBACK_REASON_UNSPECIFIED', total: 0, backfilled: 0 };
   const filter = serving.catalog.compile(b.filter);
@@ -168,11 +187,12 @@ export async function recommend(serving: NodeServing, user: UserView, b: Recomme
   const s: Snapshot = { ranked, modelVersion: matrix?.version ?? '', fallbackReason: version === undefined ? 'FALLBACK_REASON_NO_ACTIVE_MODEL' : 'FALLBACK_REASON_UNSPECIFIED', backfilled, atMs: now };
   const id = newRecommendationId(serving.nodeId, now);
   snaps.put(id, s);
+  if (b.cacheKey !== undefined) snaps.last = { key: b.cacheKey, state, id };
   return answer(serving, user, s, id, 0, b);
 }
 
 /** `similar`'s body: `reel.v1.SimilarTitlesRequest` as the gateway gives it, the page token decoded. */
-export interface SimilarBody extends Omit<RecommendBody, 'modelVersion'> {
+export interface SimilarBody extends Omit<RecommendBody, 'modelVersion' | 'cacheMs' | 'cacheKey'> {
   titleId: string;
 }
 
