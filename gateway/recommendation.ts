@@ -75,8 +75,18 @@ export function recommendationHandlers(client: Pick<ClusterClient, 'system'>, po
     };
   };
 
-  /** The body shared by Recommend and SimilarTitles, its page token checked against the request and decoded. */
-  const rankingBody = (req: RecommendRequest__Output | SimilarTitlesRequest__Output, pageSize: number, fingerprint: string): RecommendBody => {
+  /**
+   * What Recommend and SimilarTitles share: their common fields checked (with the fields `c`
+   * already holds; every violation thrown at once), the request's fingerprint, and the body,
+   * its page token checked against the request and decoded.
+   */
+  const rankingBody = (c: RequestCheck, req: RecommendRequest__Output | SimilarTitlesRequest__Output): { pageSize: number; fingerprint: string; body: RecommendBody } => {
+    const pageSize = c.pageSize('page_size', req.pageSize);
+    c.range('diversity', req.diversity, 0, 1);
+    c.context('context', req.context);
+    c.filter('filter', req.filter);
+    c.done();
+    const fingerprint = requestFingerprint(req as unknown as Record<string, unknown>);
     const body: RecommendBody = {
       pageSize,
       ...(req.filter ? { filter: req.filter } : {}),
@@ -89,7 +99,7 @@ export function recommendationHandlers(client: Pick<ClusterClient, 'system'>, po
       checkTokenFingerprint(t, fingerprint);
       body.page = { recommendationId: t.recommendationId, offset: t.offset };
     }
-    return body;
+    return { pageSize, fingerprint, body };
   };
 
   /**
@@ -130,13 +140,8 @@ export function recommendationHandlers(client: Pick<ClusterClient, 'system'>, po
     Recommend: async (req: RecommendRequest__Output, call: ServerUnaryCall<unknown, unknown>): Promise<RecommendResponse> => {
       const c = new RequestCheck();
       const userId = c.id('user_id', req.userId);
-      const pageSize = c.pageSize('page_size', req.pageSize);
-      c.range('diversity', req.diversity, 0, 1);
-      c.context('context', req.context);
-      c.filter('filter', req.filter);
-      c.done();
-      const fingerprint = requestFingerprint(req as unknown as Record<string, unknown>);
-      const body: RecommendBody = { ...rankingBody(req, pageSize, fingerprint), ...(req.modelVersion ? { modelVersion: req.modelVersion } : {}) };
+      const { pageSize, fingerprint, body: common } = rankingBody(c, req);
+      const body: RecommendBody = { ...common, ...(req.modelVersion ? { modelVersion: req.modelVersion } : {}) };
       // The fingerprint leaves the page size out: a cached ranking serves any first page of the same request.
       if (cacheMs > 0 && body.page === undefined) Object.assign(body, { cacheMs, cacheKey: fingerprint });
       return ranked(req, pageSize, fingerprint, body, () => client.system.ask<RecommendAnswer>(Kind.User, userId, UserMsg.Recommend, body, { deadlineMs: askDeadlineMs(call, budget), trace: traceIdOf(call.metadata) }), `recommendations for ${userId}`);
@@ -146,13 +151,8 @@ export function recommendationHandlers(client: Pick<ClusterClient, 'system'>, po
       const c = new RequestCheck();
       const titleId = c.id('title_id', req.titleId);
       const userId = c.optionalId('user_id', req.userId);
-      const pageSize = c.pageSize('page_size', req.pageSize);
-      c.range('diversity', req.diversity, 0, 1);
-      c.context('context', req.context);
-      c.filter('filter', req.filter);
-      c.done();
-      const fingerprint = requestFingerprint(req as unknown as Record<string, unknown>);
-      const body: SimilarBody = { ...rankingBody(req, pageSize, fingerprint), titleId };
+      const { pageSize, fingerprint, body: common } = rankingBody(c, req);
+      const body: SimilarBody = { ...common, titleId };
       const opts = { deadlineMs: askDeadlineMs(call, budget), trace: traceIdOf(call.metadata) };
       // With a user, its node ranks (it knows what the user watched); without, the title's node.
       const ask = () => (userId !== '' ? client.system.ask<RecommendAnswer>(Kind.User, userId, UserMsg.Similar, body, opts) : client.system.ask<RecommendAnswer>(Kind.Title, titleId, TitleMsg.Similar, body, opts));

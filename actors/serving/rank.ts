@@ -48,12 +48,7 @@ export function rankForUser(m: TitleMatrix, user: Float32Array, catalog: Catalog
   m.scoreAll(user, scores);
   for (const d of disliked) for (let r = 0; r < m.size; r++) scores[r] -= DISLIKE_PENALTY * Math.max(0, m.cosine(d, r));
   removeFiltered(m, scores, catalog, o);
-  const rows = topRows(scores, m.size, o.diversity > 0 ? Math.max(o.limit, Math.min(m.size, 3 * MMR_PLACES)) : o.limit);
-  const ordered = o.diversity > 0 ? mmr(rows, scores, m, catalog, o.diversity, o.limit) : rows.slice(0, o.limit);
-  const ranked: Ranked[] = ordered.map((r) => ({ titleId: m.keys[r]!, score: scores[r]!, reason: 'PERSONALIZED' }));
-  const before = ranked.length;
-  if (o.backfill) backfill(ranked, catalog, o);
-  return { ranked, backfilled: ranked.length - before };
+  return best(m, scores, catalog, o, 'PERSONALIZED');
 }
 
 /**
@@ -66,9 +61,17 @@ export function rankSimilar(m: TitleMatrix, of: number, catalog: Catalog, o: Ran
     const id = m.keys[r]!;
     scores[r] = r === of || !o.filter.passes(id) || o.excluded(id) ? -Infinity : m.cosine(of, r);
   }
+  return best(m, scores, catalog, o, 'SIMILAR_TO_TITLE');
+}
+
+/**
+ * The best `o.limit` of `scores` (−∞: left out), re-ranked for variety when asked, as titles
+ * with `reason`, then backfilled; with how many titles the backfill added.
+ */
+function best(m: TitleMatrix, scores: Float32Array, catalog: Catalog, o: RankOptions, reason: ReasonKind): { ranked: Ranked[]; backfilled: number } {
   const rows = topRows(scores, m.size, o.diversity > 0 ? Math.max(o.limit, Math.min(m.size, 3 * MMR_PLACES)) : o.limit);
   const ordered = o.diversity > 0 ? mmr(rows, scores, m, catalog, o.diversity, o.limit) : rows.slice(0, o.limit);
-  const ranked: Ranked[] = ordered.map((r) => ({ titleId: m.keys[r]!, score: scores[r]!, reason: 'SIMILAR_TO_TITLE' }));
+  const ranked: Ranked[] = ordered.map((r) => ({ titleId: m.keys[r]!, score: scores[r]!, reason }));
   const before = ranked.length;
   if (o.backfill) backfill(ranked, catalog, o);
   return { ranked, backfilled: ranked.length - before };
