@@ -156,7 +156,8 @@ export async function recommend(serving: NodeServing, user: UserView, b: Recomme
   }
   const version = b.modelVersion || serving.active;
   // The user's last ranking of the same request, if nothing that ranks it changed since.
-  const state = `${version ?? ''}|${user.state()}`;
+  // Only a request that allows the cache pays for describing the user's state.
+  const state = b.cacheKey === undefined ? '' : `${version ?? ''}|${user.state()}`;
   if (b.cacheMs && b.cacheKey !== undefined && snaps.last?.key === b.cacheKey && snaps.last.state === state) {
     const s = snaps.get(snaps.last.id, now);
     if (s !== undefined && now - s.atMs <= b.cacheMs) return { ...answer(serving, user, s, snaps.last.id, 0, b), cached: true };
