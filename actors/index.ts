@@ -13,7 +13,7 @@ import type { NodeServing } from './serving/node-serving.js';
  */
 export function registerReelActors(system: ActorSystem, params: NodeParams = new NodeParams(), serving?: NodeServing): ActorSystem {
   return system
-    .register(Kind.User, (a) => new UserActor(a, params, serving), { reads: [UserMsg.Summary, UserMsg.Recommend, UserMsg.Similar, UserMsg.Watched, UserMsg.Explain] })
+    .register(Kind.User, (a) => new UserActor(a, params, serving), { reads: [UserMsg.Summary, UserMsg.Recommend, UserMsg.Similar, UserMsg.Watched, UserMsg.Explain, UserMsg.Interactions] })
     .register(Kind.Title, (a) => new TitleActor(a, params, serving), { reads: [TitleMsg.Summary, TitleMsg.Similar] });
 }
 
@@ -27,10 +27,11 @@ export { decodeUserProfile, type UserProfileBody } from './user-profile.js';
 export { IdentitySet } from './identity-set.js';
 export { interactionHash } from './interaction-identity.js';
 export { USER_RECENT_TITLES } from './user.js';
+export { MAX_LOG_DELETE_TITLES, MAX_LOG_PAGE } from './user-log.js';
 
 export type { IngestOptions } from './ingest.js';
 export type { AckedIngestOptions } from './ingest-acked.js';
 export type { OwnKeyField } from './decode.js';
-export type { InteractionBody, InteractionType, TitleMetadataBody, TitleSummary, UserSummary } from './messages.js';
+export type { InteractionBody, InteractionType, LogCursor, LogDelete, LoggedInteraction, LoggedType, LogPage, LogQuery, TitleMetadataBody, TitleSummary, UserSummary } from './messages.js';
 export { NodeParams } from './training/node-params.js';
 export { TitleInterner, UserHistory, type StoredHistory } from './training/node-params.js';

@@ -9,6 +9,9 @@ export const INTERACTION_TYPES = ['PLAY', 'COMPLETE', 'RATING', 'THUMBS_UP', 'TH
 /** `reel.v1.InteractionType` without the `INTERACTION_TYPE_` prefix. */
 export type InteractionType = (typeof INTERACTION_TYPES)[number];
 
+/** A type as the user's interaction log reports it: UNSPECIFIED for one kept before the log kept types. */
+export type LoggedType = InteractionType | 'UNSPECIFIED';
+
 /** One interaction, as recorded by `RecordInteractions`. Actors accept it only through `decodeInteraction`. */
 export interface InteractionBody {
   /**
@@ -36,8 +39,68 @@ export interface InteractionBody {
  * there only once it cannot be lost); `explain` says why a title has its place among the
  * user's recommendations (`ExplainBody` → `ExplainAnswer`); `delete` forgets the user (its
  * history, profile and rows), durably, and answers whether it was known.
+ *
+ * The interaction log: `interactions` (read-only) answers a page of it, newest first
+ * (`LogQuery` → `LogPage`); `deleteInteractions` removes the interactions a `LogDelete`
+ * matches, rebuilds what derives from the log (counters, recent and watched titles, dislikes,
+ * the cached ranking, the row of the active version), durably, and answers how many went.
  */
-export const UserMsg = { Interaction: 'interaction', Summary: 'summary', Profile: 'profile', Recommend: 'recommend', Similar: 'similar', Watched: 'watched', Record: 'record', Explain: 'explain', Delete: 'delete' } as const;
+export const UserMsg = {
+  Interaction: 'interaction', Summary: 'summary', Profile: 'profile', Recommend: 'recommend', Similar: 'similar', Watched: 'watched', Record: 'record', Explain: 'explain', Delete: 'delete',
+  Interactions: 'interactions', DeleteInteractions: 'deleteInteractions',
+} as const;
+
+/** One interaction of a user's log, as `interactions` answers it. */
+export interface LoggedInteraction {
+  /** '' when it had none (MovieLens). */
+  eventId: string;
+  titleId: string;
+  type: LoggedType;
+  /** As recorded: a rating, a play's watched fraction; 0 otherwise. */
+  value: number;
+  /** Ms since the Unix epoch; 0 when unknown (kept before the log kept times). */
+  eventTimeMs: number;
+}
+
+/**
+ * Where a page of the log ends: the last interaction served, by the log's order (newest first:
+ * event time descending, then title id, type and event id ascending, then position). The next
+ * page starts after it, so that interactions recorded or deleted between pages never make a
+ * page repeat one.
+ */
+export interface LogCursor {
+  eventTimeMs: number;
+  titleId: string;
+  type: LoggedType;
+  eventId: string;
+  /** Position in the log: the last tiebreak (only interactions kept before times and ids were can need it). */
+  at: number;
+}
+
+/** `interactions`'s body. */
+export interface LogQuery {
+  /** Only these types; empty or absent: every type. */
+  types?: LoggedType[];
+  /** Interactions at most, 1 to 1000. */
+  limit: number;
+  /** Absent: the first page. */
+  after?: LogCursor;
+}
+
+/** `interactions`'s answer. */
+export interface LogPage {
+  interactions: LoggedInteraction[];
+  /** Where the next page starts; absent on the last page. */
+  next?: LogCursor;
+  /** As `UserSummary.known`: false for a user nobody has seen. */
+  known: boolean;
+}
+
+/** `deleteInteractions`'s body: the interactions with any of these titles and any of these types (empty or absent: all). */
+export interface LogDelete {
+  titleIds?: string[];
+  types?: LoggedType[];
+}
 /**
  * As `UserMsg`, for title actors; `metadata` upserts a `TitleMetadataBody` and answers `true`
  * when it changed something, `false` when the title already held all of it.

@@ -3,17 +3,21 @@ import { decodeInteraction, decodeNoBody, unknownMessageType } from './decode.js
 import { IdentitySet } from './identity-set.js';
 import { countInteraction, emptyCounters, meanRating, type InteractionCounters } from './interaction-counters.js';
 import { interactionHash } from './interaction-identity.js';
-import { UserMsg, type InteractionBody, type UserSummary } from './messages.js';
+import { UserMsg, type InteractionBody, type LogDelete, type LogPage, type UserSummary } from './messages.js';
 import { Kind } from './kinds.js';
-import { TitleInterner, UserHistory, type NodeParams, type StoredHistory } from './training/node-params.js';
+import { TitleInterner, typeCode, typeOfCode, TYPE_UNSPECIFIED, UserHistory, type NodeParams, type StoredHistory } from './training/node-params.js';
+import { decodeLogDelete, decodeLogQuery, deleteMatcher, dislikedIn, logPage } from './user-log.js';
 import { decodeUserProfile, UserProfile, type StoredUserProfile } from './user-profile.js';
 import type { NodeServing } from './serving/node-serving.js';
 import { decodeExplainBody, decodeRecommendBody, decodeSimilarBody, explain, RankingSnapshots, recommend, similarTitles, type UserView } from './serving/recommend.js';
-import { FOLD_IN_HISTORY, foldIn, type FoldEntry } from './serving/fold-in.js';
+import { FOLD_IN_HISTORY, foldIn, impliedBy, type FoldEntry } from './serving/fold-in.js';
+import { DEFAULT_INTERACTION_WEIGHTS } from './serving/interaction-weights.js';
 import type { TitleMatrix } from './serving/title-matrix.js';
 
 /** Titles of recent history a user actor keeps. */
 export const USER_RECENT_TITLES = 100;
+/** An impression's type code: a title shown, not watched. */
+const IMPRESSION = typeCode('IMPRESSION');
 
 /** A user's state as a snapshot keeps it. */
 interface UserState extends InteractionCounters {
@@ -83,6 +87,16 @@ class RecentTitles {
     return out;
   }
 
+  /** The last `USER_RECENT_TITLES` of a history by event time (in its order where times tie). */
+  static of(history: UserHistory): RecentTitles {
+    const r = new RecentTitles();
+    const titles = history.titles;
+    const times = history.times;
+    const types = history.types;
+    for (let j = 0; j < history.length; j++) if (types[j] !== IMPRESSION) r.add(titles[j]!, times[j]!);
+    return r;
+  }
+
   static from(stored: Pick<UserState, 'recent'> & Partial<Pick<UserState, 'recentTimes'>>, interner: TitleInterner): RecentTitles {
     const r = new RecentTitles();
     // Oldest first already: appended in order, the last `USER_RECENT_TITLES` kept.
@@ -125,7 +139,13 @@ interface UserSnapshot extends UserState {
  *   interaction log the source of truth). Answers true when applied, false for a repeat.
  * - `profile`: an idempotent upsert (`UserProfile`: labels, preferred genres), durable as
  *   `interaction` is. Answers true when something changed.
- * - `summary`: read-only.
+ * - `summary`, `interactions`: read-only.
+ * - `deleteInteractions`: removes interactions from the log and rebuilds what derives from it
+ *   (counters, recent and watched titles, dislikes, the cached ranking); the identities stay, so
+ *   a replayed event does not come back. Durable before it answers, as `record` is. The row of
+ *   the active version is then refit from what is left (a fold-in; zeroed when nothing is left
+ *   to fit), and any other version's on its next ranking, whenever a delete removed something:
+ *   a trained row still holds what was deleted.
  */
 export class UserActor implements Actor<UserSnapshot> {
   private s: InteractionCounters = emptyCounters();
@@ -139,7 +159,7 @@ export class UserActor implements Actor<UserSnapshot> {
 
   /** Titles the user gave a thumbs-down (and no thumbs-up since): their neighbours rank lower. */
   private disliked = new Set<string>();
-  /** When an interaction last came from the stream (wall-clock ms), and the version the row was last folded into. */
+  /** When the log last changed through the API (an interaction from the stream, a delete; wall-clock ms), and the version the row was last folded into. */
   private recordedAtMs = 0;
   private foldedFor: string | undefined;
   private watchedSet: Set<string> | undefined;
@@ -152,8 +172,11 @@ export class UserActor implements Actor<UserSnapshot> {
     watched: () => {
       // Kept between rankings while the history does not grow (a ranking asks for it each time).
       if (this.watchedSet === undefined || this.watchedLength !== this.history.length) {
+        // A title only shown to the user (an impression) is not one it watched.
         const out = new Set<string>();
-        for (const t of this.history.titles) out.add(this.titleIndex.key(t));
+        const titles = this.history.titles;
+        const types = this.history.types;
+        for (let j = 0; j < titles.length; j++) if (types[j] !== IMPRESSION) out.add(this.titleIndex.key(titles[j]!));
         this.watchedSet = out;
         this.watchedLength = this.history.length;
       }
@@ -266,6 +289,14 @@ export class UserActor implements Actor<UserSnapshot> {
       case UserMsg.Watched:
         decodeNoBody(msg.body, this.address, msg.type);
         return [...this.view.watched()];
+      case UserMsg.Interactions: {
+        const q = decodeLogQuery(msg.body, this.address);
+        return { ...logPage(this.history, this.titleIndex, q), known: this.s.count > 0 || !this.profile.empty } satisfies LogPage;
+      }
+      case UserMsg.DeleteInteractions: {
+        const deleted = this.deleteInteractions(decodeLogDelete(msg.body, this.address));
+        return ctx === undefined || deleted === 0 ? deleted : ctx.persist(deleted).then(() => deleted);
+      }
       case UserMsg.Similar: {
         const b = decodeSimilarBody(msg.body, this.address);
         if (this.serving === undefined) throw new Unavailable(`node hosting ${this.address.kind}/${this.address.key} does not serve recommendations`, {});
@@ -280,8 +311,9 @@ export class UserActor implements Actor<UserSnapshot> {
     if (!this.applied.add(interactionHash(b))) return false;
     countInteraction(this.s, b);
     const title = this.titleIndex.index(b.titleId);
-    this.recent.add(title, b.eventTimeMs);
-    this.history.push(title, b.type === 'RATING' ? b.value : NaN);
+    // Recent titles are what the user watched (reasons, cold-start genres): not those only shown.
+    if (b.type !== 'IMPRESSION') this.recent.add(title, b.eventTimeMs);
+    this.history.log(title, b.type, b.value, b.eventTimeMs, b.eventId);
     if (b.type === 'THUMBS_DOWN') this.disliked.add(b.titleId);
     else if (b.type === 'THUMBS_UP') this.disliked.delete(b.titleId);
     return true;
@@ -295,21 +327,69 @@ export class UserActor implements Actor<UserSnapshot> {
     return NaN;
   }
 
-  /** Sets the user's row of `m`'s version to the least-squares fit of its history (`foldIn`). */
-  private foldInto(m: TitleMatrix): void {
+  /**
+   * Sets the user's row of `m`'s version to the least-squares fit of its history (`foldIn`, with
+   * the node's interaction weights); false when nothing could be fit.
+   */
+  private foldInto(m: TitleMatrix): boolean {
     const v = this.params?.existingVersion(m.version);
-    if (v === undefined || v.shape.factors !== m.factors) return;
+    if (v === undefined || v.shape.factors !== m.factors) return false;
+    const weights = this.serving?.weights ?? DEFAULT_INTERACTION_WEIGHTS;
     const titles = this.history.titles;
     const values = this.history.values;
+    const types = this.history.types;
+    // The newest entries that count: an impression (weight 0 by default) takes no place.
     const entries: FoldEntry[] = [];
-    for (let j = Math.max(0, titles.length - FOLD_IN_HISTORY); j < titles.length; j++) {
+    for (let j = titles.length - 1; j >= 0 && entries.length < FOLD_IN_HISTORY; j--) {
       const titleId = this.titleIndex.key(titles[j]!);
-      entries.push({ titleId, rating: values[j]!, disliked: this.disliked.has(titleId) });
+      const e: FoldEntry = { titleId, rating: values[j]!, type: typeOfCode(types[j]!), disliked: this.disliked.has(titleId) };
+      if (impliedBy(e, weights).weight > 0) entries.push(e);
     }
-    const row = foldIn(m, entries);
-    if (row === undefined) return;
+    const row = foldIn(m, entries, weights);
+    if (row === undefined) return false;
     v.arena(Kind.User, this.shard).set(this.address.key, row);
     this.foldedFor = m.version;
+    return true;
+  }
+
+  /**
+   * Removes the interactions `d` matches from the log and rebuilds what derives from it; answers
+   * how many went. Counters go down by what was removed (a snapshot from before the log kept
+   * every interaction counts more than the log holds); the latest event time is the log's, unless
+   * it holds interactions of unknown time.
+   */
+  private deleteInteractions(d: Required<LogDelete>): number {
+    const h = this.history;
+    const drop = deleteMatcher(h, this.titleIndex, d);
+    let ratings = 0;
+    let ratingSum = 0;
+    for (let j = 0; j < h.length; j++) {
+      if (!drop(j) || Number.isNaN(h.values[j]!)) continue;
+      ratings++;
+      ratingSum += h.values[j]!;
+    }
+    const removed = h.remove(drop);
+    if (removed === 0) return 0;
+    const s = this.s;
+    s.count = Math.max(0, s.count - removed);
+    s.ratingCount = Math.max(0, s.ratingCount - ratings);
+    s.ratingSum = s.ratingCount === 0 ? 0 : s.ratingSum - ratingSum;
+    if (s.count === h.length && !h.types.includes(TYPE_UNSPECIFIED)) s.updateTimeMs = h.times.reduce((a, t) => Math.max(a, t), 0);
+    this.recent = RecentTitles.of(h);
+    this.disliked = dislikedIn(h, this.titleIndex, this.disliked);
+    this.watchedSet = undefined;
+    if (this.snaps !== undefined) this.snaps.last = undefined;
+    // The rows of every version still hold what was deleted: refit the active one now, the others when they rank (`refresh`).
+    this.recordedAtMs = Date.now();
+    this.foldedFor = undefined;
+    const m = this.serving?.active === undefined ? undefined : this.serving.matrix(this.serving.active);
+    if (m !== undefined && !this.foldInto(m)) {
+      // Nothing left to fit: a row trained on the deleted interactions must not go on ranking.
+      const arena = this.params?.existingVersion(m.version)?.existing(Kind.User, this.shard);
+      if (arena?.has(this.address.key)) arena.set(this.address.key, new Float32Array(m.factors + 1));
+      this.foldedFor = m.version;
+    }
+    return removed;
   }
 
   private summary(): UserSummary {

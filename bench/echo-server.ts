@@ -9,6 +9,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { GRPC_SERVER_OPTIONS } from '../gateway/server.js';
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
 
 /** Messages cross as raw bytes: the "codec" hands each Buffer through unchanged. */
@@ -46,7 +47,7 @@ function parsePort(): number {
 async function main(): Promise<void> {
   const port = parsePort();
   // The gateway's server options, so that the two differ only in the handler.
-  const server = new Server();
+  const server = new Server(GRPC_SERVER_OPTIONS);
   server.addService(echoService, {
     Echo: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => callback(null, call.request),
   });

@@ -195,7 +195,7 @@ async function main(): Promise<void> {
   // grpc-js's process-wide pool, so nothing else in the process shares its connection. A pool
   // of 4 such channels did no better (same CPU per call, same p99 at 2,000-4,000/s): what
   // limits is this process's one thread, about 0.2 ms of CPU per call in grpc-js here.
-  const client = new Client(opts.target, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  const client = new Client(opts.target, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.enable_channelz': 0 });
   const call = callOf(opts);
   // Room for every request due: the warm-up, the window and a second for a late stop.
   const capacity = Math.ceil(opts.rate * (opts.warmupS + opts.seconds + 1));

@@ -16,7 +16,9 @@
  *
  * - `event_to_visible_ms_p50` / `_p99`: a thumbs-down on a user's current first title, recorded
  *   through the gateway while the generator sends 1,000 requests/s, timed until a Recommend for
- *   that user no longer returns the title (40 users; also under 250/s).
+ *   that user no longer returns the title (40 users; also under 250/s). RecordInteractions
+ *   answers once the user's actor holds the interaction, so this is normally that call and one
+ *   Recommend.
  * - `user_actor_cache`: a second gateway lets a first page come from the user actor's last
  *   ranking of the same request (60 s): its hit rate, p50 and p99 at 500 requests/s (the
  *   figures above are measured without it).

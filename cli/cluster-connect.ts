@@ -1,12 +1,12 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ClusterClient, NoCluster, openExistingClusterKv } from '../cluster/index.js';
 import { CliError, ExitCode } from './exit-codes.js';
-import { connectionOptions, resolveSettings, SettingsError, type ResolvedSettings, type Settings } from './settings.js';
+import { connectionOptions, resolveSettings, SettingsError, type ResolveOptions, type ResolvedSettings, type Settings } from './settings.js';
 
 /** Resolves settings, turning a settings problem into a usage error. */
-export function settingsFrom(flags: Record<string, unknown>): ResolvedSettings {
+export function settingsFrom(flags: Record<string, unknown>, opts: ResolveOptions = {}): ResolvedSettings {
   try {
-    return resolveSettings(flags);
+    return resolveSettings(flags, process.env, process.cwd(), opts);
   } catch (err) {
     if (err instanceof SettingsError) throw new CliError(err.message, ExitCode.Usage);
     throw err;

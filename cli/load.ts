@@ -142,19 +142,28 @@ async function check(readers: LoadReaders, out: Output): Promise<{ titles: numbe
   return counts;
 }
 
-/** What `send` reads: each kind's records. */
-interface SendReaders {
+/** What `sendRecords` reads: each kind's records. */
+export interface SendReaders {
   titles?: AsyncIterable<Title>;
   tags?: AsyncIterable<Tag>;
   ratings?: AsyncIterable<Rating>;
 }
 
+/** What `sendRecords` tallies: each kind's records sent, and what their actors answered. */
+export type SendTally = Pick<LoadSummary, 'ratings' | 'titles' | 'tags'>;
+
+/** A tally of nothing sent yet. */
+export function emptyTally(): SendTally {
+  return { ratings: { sent: 0, applied: 0, repeated: 0 }, titles: { sent: 0, changed: 0, unchanged: 0 }, tags: { sent: 0, titles: 0, changed: 0 } };
+}
+
 /**
- * Sends every record of `readers` as asks, tallying the answers into `s`. `pass` tells the
- * message ids of one pass from another's (a record sent again must run again, not be answered
- * from the first send's remembered answer).
+ * Sends every record of `readers` as asks (titles, then tags, then ratings), tallying the
+ * answers into `s`; `reel load`, and `reel start --nats`. `pass` tells the message ids of one
+ * pass from another's (a record sent again must run again, not be answered from the first
+ * send's remembered answer).
  */
-async function send(system: ActorSystem, readers: SendReaders, s: Pick<LoadSummary, 'ratings' | 'titles' | 'tags'>, bar: ProgressBar, pass = ''): Promise<void> {
+export async function sendRecords(system: ActorSystem, readers: SendReaders, s: SendTally, bar: Pick<ProgressBar, 'update'>, pass = ''): Promise<void> {
   let done = 0;
   const idPrefix = `load.${system.incarnation}.${pass}`;
   const onBatch = () => bar.update(done);
@@ -214,6 +223,20 @@ function render(s: LoadSummary): string[] {
 }
 
 /**
+ * Makes every node write every active actor's snapshot, so that what was sent survives a crash
+ * of its node; resolves with how long it took, in seconds. A CliError when some could not be written.
+ */
+export async function flushActors(client: ClusterClient): Promise<number> {
+  const t = performance.now();
+  const g = await client.scatter.gather<{ unwritten: number }>('flush', undefined, { deadlineMs: 120_000 });
+  const unwritten = g.answers.reduce((n, a) => n + a.value.unwritten, 0);
+  if (g.missingShards.length > 0 || unwritten > 0) {
+    throw new CliError(`loaded, but ${unwritten} actors' snapshots could not be written and ${g.missingShards.length} shards did not answer: a crash of their nodes would lose what they hold; run reel load again`);
+  }
+  return (performance.now() - t) / 1000;
+}
+
+/**
  * `reel load --data PATH`: checks every line of the data first (a bad line stops it, exit 2,
  * before anything is sent; with `--skip-bad` bad lines are counted instead), then sends titles,
  * tags and ratings to a running cluster's title and user actors as batched asks, and reports
@@ -248,7 +271,7 @@ export async function runLoad(flags: LoadFlags, out: Output): Promise<number> {
     // Lines were checked (or are skipped, as counted above): the second pass only needs to skip the same ones.
     const again = new BadLines();
     try {
-      await send(client.system, sources.readers({ skipBad: true, bad: again }), s, bar);
+      await sendRecords(client.system, sources.readers({ skipBad: true, bad: again }), s, bar);
     } finally {
       bar.stop();
     }
@@ -258,13 +281,8 @@ export async function runLoad(flags: LoadFlags, out: Output): Promise<number> {
     const flush = async () => {
       if (flags.flush === false) return;
       // Actors hold what they applied in memory: their snapshots make it survive a crash of their node.
-      const t = performance.now();
-      const g = await client.scatter.gather<{ unwritten: number }>('flush', undefined, { deadlineMs: 120_000 });
-      const unwritten = g.answers.reduce((n, a) => n + a.value.unwritten, 0);
-      if (g.missingShards.length > 0 || unwritten > 0) {
-        throw new CliError(`loaded, but ${unwritten} actors' snapshots could not be written and ${g.missingShards.length} shards did not answer: a crash of their nodes would lose what they hold; run reel load again`);
-      }
-      s.flush_seconds = Number(((s.flush_seconds ?? 0) + (performance.now() - t) / 1000).toFixed(3));
+      const took = await flushActors(client);
+      s.flush_seconds = Number(((s.flush_seconds ?? 0) + took).toFixed(3));
     };
     await flush();
     // A shard claimed from an owner that had not released it (its lease ran out: a crash, a
@@ -282,10 +300,10 @@ export async function runLoad(flags: LoadFlags, out: Output): Promise<number> {
       r.shards = [...new Set([...r.shards, ...lost.shards])].sort((a, b) => a - b);
       r.from = [...new Set([...r.from, ...lost.from])].sort();
       out.info(`reel: ${lost.shards.size} shards were taken over during the load from ${[...lost.from].sort().join(', ')} without a handoff: what their actors had not written is lost; sending their records again`);
-      const tally = { ratings: { sent: 0, applied: 0, repeated: 0 }, titles: { sent: 0, changed: 0, unchanged: 0 }, tags: { sent: 0, titles: 0, changed: 0 } };
+      const tally = emptyTally();
       const again = progressBar(out, `again (${round})`, counts.titles + counts.tags + counts.ratings, 'records');
       try {
-        await send(client.system, onShards(sources.readers({ skipBad: true, bad: new BadLines() }), lost.shards, client.system.options.shardCount), tally, again, `again${round}.`);
+        await sendRecords(client.system, onShards(sources.readers({ skipBad: true, bad: new BadLines() }), lost.shards, client.system.options.shardCount), tally, again, `again${round}.`);
       } finally {
         again.stop();
       }

@@ -16,7 +16,7 @@ import { runNode } from './node.js';
 import { consoleOutput } from './output.js';
 import { withClusterOptions } from './settings.js';
 import { runShardsBalance, runShardsMove } from './shards.js';
-import { runStart } from './start.js';
+import { runStart, type StartOptions } from './start.js';
 import { runStatus } from './status.js';
 import { runTrain, withTrainOptions, type TrainFlags } from './train.js';
 
@@ -45,9 +45,15 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>)
   };
 }
 
-program
-  .command('start')
-  .description('run the main job on the in-process transport (no NATS needed): load ratings into user and title actors, train a model, print sample recommendations, then serve the reel.v1 gRPC API until Ctrl-C')
+withClusterOptions(
+  program
+    .command('start')
+    .description(
+      'run the main job: load ratings into user and title actors, train a model, print sample recommendations, then serve the reel.v1 gRPC API until Ctrl-C; ' +
+        'in this process with no NATS needed, or on the cluster at --nats URL with a node of its own',
+    ),
+  "(default: none: a one-node cluster in this process; .reel/cluster.json is not read)",
+)
   .option('--data <path>', 'ratings file of any name, or a MovieLens folder holding u.data, ratings.dat or ratings.csv (default: ../shared/datasets/ml-100k if present)')
   .addOption(new Option('--synthetic', 'use generated ratings instead of MovieLens').conflicts('data'))
   .option('--json', 'print the result as JSON')
@@ -55,10 +61,14 @@ program
   .option('--host <addr>', 'interface the gateway listens on', '127.0.0.1')
   .option('--once', 'print the samples and exit without serving (scripts, tests)')
   .addHelpText('after', ({ command }) => {
-    const text = `A ratings file's format is read from its content, not its name: ${ACCEPTED_RATINGS_FORMATS}. UTF-8, LF or CRLF; blank lines are skipped.`;
+    const text =
+      `A ratings file's format is read from its content, not its name: ${ACCEPTED_RATINGS_FORMATS}. UTF-8, LF or CRLF; blank lines are skipped. ` +
+      'With --nats (or REEL_NATS_URL, or nats in --config) the job runs on that cluster (--prefix, created if new) with a node of its own in this process, named start-<pid>: ' +
+      "other 'reel node' processes may join it and other 'reel gateway' processes serve it; Ctrl-C stops the gateway and hands the node's shards off. " +
+      'REEL_* variables of reel node (REEL_SHARD_COUNT, REEL_LEASE_MS, ...) apply to that node; AdminService takes the token in REEL_ADMIN_TOKEN.';
     return `\n${command.createHelp().boxWrap(text, 80)}`;
   })
-  .action(action(async (opts: { data?: string; synthetic?: boolean; json?: boolean; port?: number; host?: string; once?: boolean }) => runStart(opts, out)));
+  .action(action(async (opts: StartOptions) => runStart(opts, out)));
 
 withModelOptions(
   withClusterOptions(
@@ -96,6 +106,7 @@ withClusterOptions(
     .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics, liveness at /healthz and readiness at /readyz on this port, bound before the node joins [REEL_METRICS_PORT]')
     .option('--metrics-host <addr>', 'interface the metrics port listens on; 0.0.0.0 for every one [REEL_METRICS_HOST] (default: 127.0.0.1)')
     .option('--kinds <module>', "host the actor kinds an ES module registers (it exports register(system)) instead of reel's user and title actors [REEL_KINDS]")
+    .option('--interaction-weights <list>', 'weight of each interaction type when a user\'s row is folded in, TYPE=WEIGHT comma-separated (e.g. PLAY=0.5,COMPLETE=1,IMPRESSION=0); types not named keep their default: RATING 1, THUMBS_DOWN 1, IMPRESSION 0, the others 0.5 [REEL_INTERACTION_WEIGHTS]')
     .option('--events', 'log every activation start and end and every snapshot write as a JSON line (debugging, tests)')
     .option('--max-reconnects <n>', 'give up (exit 1) after this many failed reconnects to NATS; -1 retries for ever [REEL_MAX_RECONNECTS] (default: -1)')
     .option('--max-ask-deadline-ms <ms>', "longest ask deadline of a new cluster; must match an existing one's [REEL_MAX_ASK_DEADLINE_MS] (default: 30000)")

@@ -1,15 +1,18 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Registry } from 'prom-client';
 import {
   ClusterNode, clusterNodeSource, METRICS_SYSTEM_OPTIONS, processRegistry, registerInteractionMetrics, registerNodeMetrics, registerReelNode, registerTrainingMetrics,
 } from '../cluster/index.js';
 import type { NodeTraining } from '../actors/training/index.js';
-import { InvalidArgument, type ActorSystem, type RuntimeEvent } from '../runtime/index.js';
+import { InvalidArgument, systemClock, type ActorSystem, type Clock, type RuntimeEvent } from '../runtime/index.js';
 import { connectNatsFor, settingsFrom } from './cluster-connect.js';
 import { CliError, ExitCode } from './exit-codes.js';
-import { flagOf } from './settings.js';
+import { interactionWeightsFrom } from './interaction-weights.js';
+import { flagOf, type ResolvedSettings } from './settings.js';
 import { clockFromEnv } from './test-clock.js';
-import { log, serveMetrics } from './process-log.js';
+import { log, serveMetrics, type Level } from './process-log.js';
 
 /** How long leaving after a fatal error may take before the process exits anyway (its leases then run out). */
 const LEAVE_TIMEOUT_MS = 10_000;
@@ -32,45 +35,59 @@ export async function loadKinds(module: string): Promise<RegisterKinds> {
 }
 
 
+/** How a node started in this process logs: a structured line (`log`, on stdout, for `reel node`). */
+export type NodeLog = (level: Level, msg: string, fields: Record<string, unknown>) => void;
+
+/** What `startReelNode` takes besides the settings. */
+export interface NodeStartOptions {
+  /** Registers these kinds instead of reel's user and title actors (`--kinds`). */
+  kinds?: RegisterKinds;
+  /** @default the machine's clocks */
+  clock?: Clock;
+  /** Log every runtime event (`--events`). */
+  events?: boolean;
+  /** Feeds the training and interaction metrics, and the node's own. */
+  registry?: Registry;
+  /** @default `log` (stdout) */
+  log?: NodeLog;
+}
+
+/** A node joined from this process: `superviseNode` (or the caller) drains or leaves it, then closes `nc`. */
+export interface StartedNode {
+  readonly node: ClusterNode;
+  /** The node's own NATS connection (reconnecting for ever, or `--max-reconnects` times). */
+  readonly nc: NatsConnection;
+  /** reel's training and serving parts on the node (none with `kinds`). */
+  readonly training: NodeTraining | undefined;
+}
+
 /**
- * `reel node`: joins the cluster and hosts actors on the shards it is given (reel's user and
- * title actors, or the kinds of `--kinds MODULE`). Its metrics port, if any, is bound first. It
- * reconnects to NATS for ever (or `--max-reconnects` times) and serves nothing while cut off.
- * SIGTERM or SIGINT (or `reel drain`) hands every shard off, then exits 0. On a fatal error
- * after joining (an uncaught exception, an unhandled rejection, a failed drain, another process
- * with its id) it leaves: releases its shards and marks its entry failed, then exits 1; when the
- * connection has closed for good it cannot, and its leases run out instead.
+ * Connects to NATS and joins the cluster as node `s.id`, creating the cluster if it is the first
+ * (`reel node`, and the node `reel start --nats` runs in its own process). A refusal to join is a
+ * CliError naming the flags at fault; the connection is closed then.
  */
-export async function runNode(flags: Record<string, unknown>): Promise<never> {
-  const s = settingsFrom(flags);
-  if (!s.id) throw new CliError('reel node needs a node id: --id ID (or REEL_NODE_ID, or "id" in the config file)', ExitCode.Usage);
-  const kinds = s.kinds !== undefined ? await loadKinds(s.kinds) : undefined;
-  const clock = clockFromEnv(process.env, (step) => log('warn', 'test clock stepped', { node: s.id, ...step }));
-  const events = flags.events === true;
+export async function startReelNode(s: ResolvedSettings & { id: string }, o: NodeStartOptions = {}): Promise<StartedNode> {
   const id = s.id;
-  let node: ClusterNode | undefined;
-  let training: NodeTraining | undefined;
-  // Every port is bound before joining: /healthz answers at once, /readyz once the node is ready.
-  const registry = s.metricsPort !== undefined ? processRegistry({ node: id }) : undefined;
-  const metrics = registry && (await serveMetrics(s, `node ${id}`, registry, () => (node === undefined ? 'joining the cluster' : node.notReady())));
-  const nc = await connectNatsFor(s, s.id, { reconnect: true }).catch(async (err: unknown) => {
-    await metrics?.close();
-    throw err;
-  });
+  const interactionWeights = interactionWeightsFrom(s);
+  const clock = o.clock ?? systemClock;
+  const say = o.log ?? log;
+  const nc = await connectNatsFor(s, id, { reconnect: true });
   let last = 0;
   const onEvent = (e: RuntimeEvent) => {
     if (e.type === 'malformed') {
       // At most one line every 10 s: a peer of another version can send many.
       if (clock.monoMs() - last < 10_000) return;
       last = clock.monoMs();
-      log('warn', 'refused a malformed frame', { node: s.id, reason: e.reason });
-    } else if (events) {
-      log('debug', e.type, { event: e.type, ...e });
+      say('warn', 'refused a malformed frame', { node: id, reason: e.reason });
+    } else if (o.events) {
+      say('debug', e.type, { event: e.type, ...e });
     }
   };
-  node = await ClusterNode.start(
+  let training: NodeTraining | undefined;
+  const registry = o.registry;
+  const node = await ClusterNode.start(
     {
-      nodeId: s.id,
+      nodeId: id,
       prefix: s.prefix,
       ...pick(s, ['shardCount', 'weight', 'heartbeatWindowMs', 'heartbeatMs', 'leaseMs', 'renewMs', 'safetyMarginMs', 'reconcileMs', 'maxAskDeadlineMs', 'goneMemberRemovalMs']),
       // Without a renewal interval of its own, a shorter lease renews at a third of it.
@@ -80,57 +97,81 @@ export async function runNode(flags: Record<string, unknown>): Promise<never> {
     {
       nc,
       register: async (system, { view }) => {
-        if (kinds !== undefined) return void (await kinds(system));
+        if (o.kinds !== undefined) return void (await o.kinds(system));
         training = await registerReelNode(system, {
           nc,
           prefix: s.prefix,
           view,
+          ...(interactionWeights ? { interactionWeights } : {}),
           ...(registry ? { metrics: registerTrainingMetrics(registry), interactionMetrics: registerInteractionMetrics(registry) } : {}),
-          log: (msg, fields) => log('info', msg, { node: id, ...fields }),
+          log: (msg, fields) => say('info', msg, { node: id, ...fields }),
         });
       },
       onEvent,
-      log: (msg, fields, level) => log(level ?? 'info', msg, { node: s.id, ...fields }),
+      log: (msg, fields, level) => say(level ?? 'info', msg, { node: id, ...fields }),
     },
   ).catch(async (err: unknown) => {
     await nc.close();
-    await metrics?.close();
     if (err instanceof InvalidArgument) {
       const flagsNamed = err.fields.map(flagOf).join(', ');
-      throw new CliError(`node ${s.id} refused to start: ${err.message}${flagsNamed ? ` (see ${flagsNamed})` : ''}`, ExitCode.Usage);
+      throw new CliError(`node ${id} refused to start: ${err.message}${flagsNamed ? ` (see ${flagsNamed})` : ''}`, ExitCode.Usage);
     }
-    throw new CliError(`node ${s.id} could not join: ${(err as Error).message}`);
+    throw new CliError(`node ${id} could not join: ${(err as Error).message}`);
   });
-  const joined = node;
-  if (registry) registerNodeMetrics(registry, clusterNodeSource(joined, nc));
-  log('info', 'node ready', {
-    node: id, nats: s.nats, prefix: s.prefix, shardCount: joined.config.shardCount, metricsPort: metrics?.port, metricsHost: metrics?.host, incarnation: joined.system.incarnation,
-  });
+  if (registry) registerNodeMetrics(registry, clusterNodeSource(node, nc));
+  return { node, nc, training };
+}
 
+/** What `superviseNode` takes. */
+export interface SuperviseOptions {
+  clock?: Clock;
+  log?: NodeLog;
+  /** Runs before the node drains or leaves (a gateway in the same process stops serving first). */
+  beforeStop?: () => Promise<void>;
+}
+
+/**
+ * Ends the process as a node must, from now on: SIGTERM or SIGINT (or `reel drain`) hands every
+ * shard off, then exits 0. On a fatal error (an uncaught exception, an unhandled rejection, a
+ * failed drain, another process with its id) it leaves: releases its shards and marks its entry
+ * failed, then exits 1; when the connection has closed for good it cannot, and its leases run
+ * out instead.
+ */
+export function superviseNode(started: StartedNode, o: SuperviseOptions = {}): Promise<never> {
+  const { node: joined, nc, training } = started;
+  const id = joined.nodeId;
+  const clock = o.clock ?? systemClock;
+  const say = o.log ?? log;
+  let stopped: Promise<void> | undefined;
+  const beforeStop = () =>
+    (stopped ??= (async () => {
+      await o.beforeStop?.().catch((err: unknown) => say('warn', 'stopping before the node failed', { node: id, error: (err as Error).message }));
+    })());
   let exiting = false;
   /** Leaves the cluster after a fatal error (within LEAVE_TIMEOUT_MS), then exits 1. */
   const leaveAndExit = async (reason: string) => {
+    await beforeStop();
     const outcome = await Promise.race([
       joined.leave(reason),
       new Promise<undefined>((r) => setTimeout(() => r(undefined), LEAVE_TIMEOUT_MS).unref()),
     ]).catch((err: unknown) => {
-      log('warn', 'leaving the cluster failed', { node: id, error: (err as Error).message });
+      say('warn', 'leaving the cluster failed', { node: id, error: (err as Error).message });
       return undefined;
     });
     const leases = { leaseMs: joined.options.timings.leaseMs, goneMemberRemovalMs: joined.options.goneMemberRemovalMs };
     if (outcome === undefined) {
-      log('warn', 'could not leave the cluster in time; the others take its shards when its leases run out', { node: id, timeoutMs: LEAVE_TIMEOUT_MS, ...leases });
+      say('warn', 'could not leave the cluster in time; the others take its shards when its leases run out', { node: id, timeoutMs: LEAVE_TIMEOUT_MS, ...leases });
     } else if (outcome.connectionClosed) {
-      log('warn', 'cannot leave the cluster: the NATS connection is closed, so nothing can be written; the others take its shards when its leases run out and remove its entry later', { node: id, ...leases });
+      say('warn', 'cannot leave the cluster: the NATS connection is closed, so nothing can be written; the others take its shards when its leases run out and remove its entry later', { node: id, ...leases });
     } else {
-      log(outcome.left ? 'info' : 'warn', 'left the cluster', { node: id, held: outcome.held, released: outcome.released, entryMarkedFailed: outcome.entryMarked });
+      say(outcome.left ? 'info' : 'warn', 'left the cluster', { node: id, held: outcome.held, released: outcome.released, entryMarkedFailed: outcome.entryMarked });
     }
     await nc.close().catch(() => undefined);
     process.exit(ExitCode.Failed);
   };
   const fatal = (why: string, err: unknown) => {
     const e = err instanceof Error ? err : new Error(String(err));
-    log('error', 'node cannot go on; exiting', { node: id, why, error: e.message, ...(e.stack !== undefined ? { stack: e.stack } : {}) });
+    say('error', 'node cannot go on; exiting', { node: id, why, error: e.message, ...(e.stack !== undefined ? { stack: e.stack } : {}) });
     if (exiting) return;
     exiting = true;
     void leaveAndExit(why === e.message ? why : `${why}: ${e.message}`);
@@ -138,16 +179,17 @@ export async function runNode(flags: Record<string, unknown>): Promise<never> {
   const drainAndExit = async (why: string) => {
     if (exiting) return;
     exiting = true;
+    await beforeStop();
     training?.stopAll();
-    log('info', 'draining: handing every shard off', { node: s.id, why });
+    say('info', 'draining: handing every shard off', { node: id, why });
     const t0 = clock.monoMs();
     try {
       await joined.drain();
       await nc.drain();
-      log('info', 'drained; exiting', { node: s.id, seconds: (clock.monoMs() - t0) / 1000 });
+      say('info', 'drained; exiting', { node: id, seconds: (clock.monoMs() - t0) / 1000 });
       process.exit(ExitCode.Ok);
     } catch (err) {
-      log('error', 'drain failed', { node: s.id, error: (err as Error).message });
+      say('error', 'drain failed', { node: id, error: (err as Error).message });
       await leaveAndExit(`drain failed: ${(err as Error).message}`);
     }
   };
@@ -160,6 +202,33 @@ export async function runNode(flags: Record<string, unknown>): Promise<never> {
   process.on('uncaughtException', (err) => fatal('uncaught exception', err));
   process.on('unhandledRejection', (reason) => fatal('unhandled rejection', reason));
   return new Promise<never>(() => undefined);
+}
+
+/**
+ * `reel node`: joins the cluster and hosts actors on the shards it is given (reel's user and
+ * title actors, or the kinds of `--kinds MODULE`). Its metrics port, if any, is bound first. It
+ * reconnects to NATS for ever (or `--max-reconnects` times) and serves nothing while cut off.
+ * It then runs until it drains or leaves (`superviseNode`).
+ */
+export async function runNode(flags: Record<string, unknown>): Promise<never> {
+  const s = settingsFrom(flags);
+  if (!s.id) throw new CliError('reel node needs a node id: --id ID (or REEL_NODE_ID, or "id" in the config file)', ExitCode.Usage);
+  const id = s.id;
+  const kinds = s.kinds !== undefined ? await loadKinds(s.kinds) : undefined;
+  const clock = clockFromEnv(process.env, (step) => log('warn', 'test clock stepped', { node: id, ...step }));
+  let started: StartedNode | undefined;
+  // Every port is bound before joining: /healthz answers at once, /readyz once the node is ready.
+  const registry = s.metricsPort !== undefined ? processRegistry({ node: id }) : undefined;
+  const metrics = registry && (await serveMetrics(s, `node ${id}`, registry, () => (started === undefined ? 'joining the cluster' : started.node.notReady())));
+  started = await startReelNode({ ...s, id }, { ...(kinds ? { kinds } : {}), clock, events: flags.events === true, ...(registry ? { registry } : {}) }).catch(async (err: unknown) => {
+    await metrics?.close();
+    throw err;
+  });
+  const joined = started.node;
+  log('info', 'node ready', {
+    node: id, nats: s.nats, prefix: s.prefix, shardCount: joined.config.shardCount, metricsPort: metrics?.port, metricsHost: metrics?.host, incarnation: joined.system.incarnation,
+  });
+  return superviseNode(started, { clock });
 }
 
 function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Partial<Pick<T, K>> {

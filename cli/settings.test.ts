@@ -30,6 +30,13 @@ describe('settings', () => {
     }
   });
 
+  it('settings - without the cluster file (reel start) only a flag, the environment or --config names the NATS URL', () => {
+    const noFile = { clusterFile: false };
+    expect(pick(resolveSettings({}, {}, cwd, noFile))).toEqual({ nats: 'nats://127.0.0.1:4222', prefix: 'reel', natsFrom: 'default' });
+    expect(pick(resolveSettings({}, { REEL_NATS_URL: 'nats://env:1' }, cwd, noFile))).toEqual({ nats: 'nats://env:1', prefix: 'reel', natsFrom: 'REEL_NATS_URL' });
+    expect(pick(resolveSettings({ config }, {}, cwd, noFile))).toEqual({ nats: 'nats://cfg:4222', prefix: 'reel', natsFrom: `config file ${config}` });
+  });
+
   it('settings - a broken .reel/cluster.json is a settings error naming it', () => {
     const broken = mkdtempSync(join(tmpdir(), 'reel-settings-broken-'));
     try {

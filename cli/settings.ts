@@ -33,6 +33,8 @@ export interface Settings {
   maxReconnects?: number;
   /** Module registering the actor kinds a node hosts (instead of reel's own). */
   kinds?: string;
+  /** A node's fold-in weight per interaction type, `TYPE=WEIGHT,…` (checked by `parseInteractionWeights`). */
+  interactionWeights?: string;
 }
 
 /** Settings as resolved, with where the NATS URL came from (for messages): `--nats`, `REEL_NATS_URL`, `config file F`, `.reel/cluster.json` or `default`. */
@@ -65,6 +67,7 @@ export const SETTINGS_ENV: Record<keyof Settings, string> = {
   goneMemberRemovalMs: 'REEL_GONE_MEMBER_REMOVAL_MS',
   maxReconnects: 'REEL_MAX_RECONNECTS',
   kinds: 'REEL_KINDS',
+  interactionWeights: 'REEL_INTERACTION_WEIGHTS',
 };
 
 const NUMERIC = new Set<keyof Settings>([
@@ -84,10 +87,13 @@ export class SettingsError extends Error {
   }
 }
 
-/** Adds the connection flags (and `--config`) to a command. */
-export function withClusterOptions(cmd: Command): Command {
+/**
+ * Adds the connection flags (and `--config`) to a command. `natsHelp` replaces the end of
+ * `--nats`'s help, which says where the URL comes from when no flag names it.
+ */
+export function withClusterOptions(cmd: Command, natsHelp = `(default: the one in .reel/cluster.json, written by 'reel cluster up', else ${DEFAULT_NATS_URL})`): Command {
   return cmd
-    .option('--nats <url>', `NATS server URL(s), comma-separated [${SETTINGS_ENV.nats}] (default: the one in .reel/cluster.json, written by 'reel cluster up', else ${DEFAULT_NATS_URL})`)
+    .option('--nats <url>', `NATS server URL(s), comma-separated [${SETTINGS_ENV.nats}] ${natsHelp}`)
     .option('--prefix <name>', `subject and bucket prefix of the cluster [${SETTINGS_ENV.prefix}] (default: reel)`)
     .option('--user <name>', `NATS user [${SETTINGS_ENV.user}]`)
     .option('--password <secret>', `NATS password [${SETTINGS_ENV.password}]`)
@@ -120,12 +126,21 @@ function readConfigFile(file: string): Partial<Record<keyof Settings, unknown>> 
   }
 }
 
+/** How `resolveSettings` looks for a NATS URL that no flag, variable or config file names. */
+export interface ResolveOptions {
+  /**
+   * Read `.reel/cluster.json` (REEL_DIR's) for it; without, `natsFrom` is `default` when nothing
+   * named one (`reel start`, which runs in-process then). @default true
+   */
+  clusterFile?: boolean;
+}
+
 /**
  * Merges flags over environment over config file over defaults, and checks types. When none of
  * them names the NATS URL, the cluster of `reel cluster up` in this folder (`.reel/cluster.json`,
  * or REEL_DIR's) gives the URL and, unless set, the prefix; only then the default URL.
  */
-export function resolveSettings(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): ResolvedSettings {
+export function resolveSettings(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd(), opts: ResolveOptions = {}): ResolvedSettings {
   const file = typeof flags.config === 'string' ? readConfigFile(flags.config) : {};
   const out: Record<string, unknown> = {};
   let natsFrom = 'default';
@@ -150,7 +165,7 @@ export function resolveSettings(flags: Record<string, unknown>, env: NodeJS.Proc
       out[key] = v;
     }
   }
-  if (out.nats === undefined) {
+  if (out.nats === undefined && opts.clusterFile !== false) {
     let local: ReturnType<typeof readClusterFile>;
     try {
       local = readClusterFile(clusterDir(env), cwd);

@@ -42,4 +42,4 @@ export type { MembershipFault } from './membership.js';
 export type { ClusterViewOptions } from './cluster-view.js';
 export type { PlacementNode } from './placement.js';
 export type { TrainingMetrics } from './training.js';
-export { ensureInteractionStream, interactionPublisher, interactionStream, interactionSubject, publishInteractions, registerInteractionMetrics, InteractionConsumers, DUPLICATE_WINDOW_MS, type InteractionMetrics } from './interaction-stream.js';
+export { ensureInteractionStream, interactionPublisher, interactionStream, interactionSubject, publishInteractions, recordInteractions, DIRECT_APPLY_MS, registerInteractionMetrics, InteractionConsumers, DUPLICATE_WINDOW_MS, type InteractionMetrics } from './interaction-stream.js';

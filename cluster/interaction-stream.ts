@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { Histogram, type Registry } from 'prom-client';
 import { Kind, TitleMsg, UserMsg, type InteractionBody } from '../actors/index.js';
@@ -10,11 +10,16 @@ export interface InteractionMetrics {
   onVisible(seconds: number): void;
 }
 
-/** `reel_event_to_visible_seconds` on a node's registry. */
+/**
+ * `reel_event_to_visible_seconds` on a registry. On a gateway: from a batch stored in the stream
+ * to each user actor confirming it holds the interaction (`recordInteractions`). On a node: from
+ * an interaction stored to the stream's consumer applying it, observed only when that
+ * application was the first (the gateway's direct one had not come yet, or failed).
+ */
 export function registerInteractionMetrics(registry: Registry): InteractionMetrics {
   const h = new Histogram({
     name: 'reel_event_to_visible_seconds',
-    help: 'From an interaction stored in the stream to its user actor having applied it (the next recommendation reflects it), on the node that applied it.',
+    help: 'From an interaction stored in the stream to its user actor holding it (the next recommendation reflects it): on a gateway, the direct application RecordInteractions waits for; on a node, the stream consumer\'s, when it came first.',
     buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
     registers: [registry],
   });
@@ -36,6 +41,8 @@ export const DUPLICATE_WINDOW_MS = 2 * 60_000;
 const MAX_AGE_MS = 7 * 24 * 3_600_000;
 /** Interactions of one shard being applied at once. */
 const MAX_IN_FLIGHT = 64;
+/** How often a shard's consumer checks that its node still serves the shard. */
+const SERVED_CHECK_MS = 1_000;
 /** How long a delivered interaction may go unacknowledged before it is delivered again. */
 const ACK_WAIT_MS = 10_000;
 
@@ -62,6 +69,48 @@ export async function publishInteractions(js: JetStreamClient, prefix: string, s
   const dup = new Set<string>();
   acks.forEach((a, i) => a.duplicate && dup.add(items[i]!.eventId));
   return dup;
+}
+
+/**
+ * How long RecordInteractions waits, once a batch is durable, for its user actors to apply it
+ * directly; past that (or on a failure) the stream's consumer applies it, as it would anyway.
+ */
+export const DIRECT_APPLY_MS = 1_000;
+
+/**
+ * A batch stored durably in the stream (`publishInteractions`; answers the event ids the stream
+ * had seen), then sent at once to its user actors as `record` and awaited: when this resolves,
+ * each user's actor has the interaction (applied by this message or, often first, by the
+ * stream's consumer), so the caller's very next recommendation for that user reflects it
+ * (read your writes), whatever the consumer's lag. A failed direct application is not an error:
+ * the batch is durable, and the shard owner's consumer applies it; the actors' identity check
+ * makes the two apply once.
+ */
+export async function recordInteractions(
+  js: JetStreamClient,
+  system: Pick<ActorSystem, 'ask'>,
+  prefix: string,
+  shardCount: number,
+  items: readonly InteractionBody[],
+  opts: { metrics?: InteractionMetrics; deadlineMs?: number } = {},
+): Promise<Set<string>> {
+  const seen = await publishInteractions(js, prefix, shardCount, items);
+  const stored = performance.now();
+  const deadlineMs = opts.deadlineMs ?? DIRECT_APPLY_MS;
+  await Promise.all(
+    items
+      .filter((it) => !seen.has(it.eventId))
+      .map((it) =>
+        system.ask(Kind.User, it.userId, UserMsg.Record, it, { deadlineMs }).then(
+          // Applied now, or found applied (the stream's consumer, told by the server as soon as
+          // the message was stored, often comes first): either way the user's next
+          // recommendation reflects it from here on.
+          () => opts.metrics?.onVisible((performance.now() - stored) / 1000),
+          () => undefined,
+        ),
+      ),
+  );
+  return seen;
 }
 
 /** The JetStream client for publishing interactions. */
@@ -137,12 +186,19 @@ export class InteractionConsumers {
     }
     const served = () => !r.stop && !this.closed && this.system.servedShards().includes(shard);
     while (served()) {
+      // One long-lived pull subscription (nats.js keeps its pulls topped up and watches the
+      // server's heartbeats): a loop of fetches cost an inbox, a pull and an expiry error per
+      // shard and second on an idle stream, about 5 % of a serving node's CPU in a profile.
+      let messages: ConsumerMessages | undefined;
+      const watch = setInterval(() => {
+        if (!served()) messages?.stop();
+      }, SERVED_CHECK_MS);
       try {
-        const batch = await consumer.fetch({ max_messages: 256, expires: 1_000 });
-        // The messages of a batch are applied concurrently (a user's own stay in order: asks to
-        // one actor queue in its mailbox in the order sent), each acknowledged once applied.
+        messages = await consumer.consume({ max_messages: 256, expires: 30_000 });
+        // The messages are applied concurrently (a user's own stay in order: asks to one actor
+        // queue in its mailbox in the order sent), each acknowledged once applied.
         const inFlight = new Set<Promise<void>>();
-        for await (const m of batch) {
+        for await (const m of messages) {
           const p = this.apply(shard, m).finally(() => inFlight.delete(p));
           inFlight.add(p);
           if (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
@@ -151,8 +207,11 @@ export class InteractionConsumers {
         await Promise.all(inFlight);
       } catch (err) {
         if (!served()) break;
-        this.log?.('interaction fetch failed; again', { shard, error: (err as Error).message });
+        this.log?.('interaction consumer failed; again', { shard, error: (err as Error).message });
         await new Promise((res) => setTimeout(res, 500));
+      } finally {
+        clearInterval(watch);
+        messages?.stop();
       }
     }
   }
@@ -162,9 +221,10 @@ export class InteractionConsumers {
     const it = decodeValue(m.data) as InteractionBody;
     try {
       // The user's answer is what makes the interaction visible to its next recommendation.
-      const user = this.system.ask(Kind.User, it.userId, UserMsg.Record, it, { deadlineMs: 5_000 }).then(() => {
-        // From the stream's time (stored at the publish the gateway awaited) to the user's row refit.
-        this.metrics?.onVisible((Date.now() - m.info.timestampNanos / 1e6) / 1000);
+      const user = this.system.ask(Kind.User, it.userId, UserMsg.Record, it, { deadlineMs: 5_000 }).then((applied) => {
+        // From the stream's time (stored at the publish the gateway awaited) to the user's row
+        // refit, when this was the first application (the gateway's direct one did not happen).
+        if (applied === true) this.metrics?.onVisible((Date.now() - m.info.timestampNanos / 1e6) / 1000);
       });
       await Promise.all([user, this.system.ask(Kind.Title, it.titleId, TitleMsg.Record, it, { deadlineMs: 5_000 })]);
       m.ack();

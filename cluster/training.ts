@@ -2,7 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { NodeParams, registerReelActors } from '../actors/index.js';
 import { NodeTraining, type ClockStats } from '../actors/training/index.js';
-import { NodeServing } from '../actors/serving/index.js';
+import { NodeServing, type InteractionWeights } from '../actors/serving/index.js';
 import type { ActorSystem, ShardDirectory } from '../runtime/index.js';
 import { openCheckpointStore } from './blob-store-obj.js';
 import type { ClusterView } from './cluster-view.js';
@@ -48,12 +48,16 @@ export function registerTrainingMetrics(registry: Registry): TrainingMetrics {
  */
 export async function registerReelNode(
   system: ActorSystem,
-  ctx: { nc: NatsConnection; prefix: string; view: ClusterView; metrics?: TrainingMetrics; interactionMetrics?: InteractionMetrics; log?: (msg: string, fields?: Record<string, unknown>) => void },
+  ctx: {
+    nc: NatsConnection; prefix: string; view: ClusterView; metrics?: TrainingMetrics; interactionMetrics?: InteractionMetrics; log?: (msg: string, fields?: Record<string, unknown>) => void;
+    /** Each interaction type's weight in the fold-ins of this node's users (`--interaction-weights`). */
+    interactionWeights?: InteractionWeights;
+  },
 ): Promise<NodeTraining> {
   const params = new NodeParams();
   const [registry, blobs] = await Promise.all([openModelRegistry(ctx.nc, ctx.prefix), openCheckpointStore(ctx.nc, ctx.prefix)]);
   const directory = new ViewDirectory(ctx.view);
-  const serving = new NodeServing(system, { params, registry, blobs, directory, ...(ctx.log ? { log: ctx.log } : {}) });
+  const serving = new NodeServing(system, { params, registry, blobs, directory, ...(ctx.log ? { log: ctx.log } : {}), ...(ctx.interactionWeights ? { interactionWeights: ctx.interactionWeights } : {}) });
   registerReelActors(system, params, serving);
   // Interactions recorded through the API reach this node's users from the stream, per shard it serves.
   const consumers = new InteractionConsumers(system, ctx.nc, ctx.prefix, ctx.log, ctx.interactionMetrics);

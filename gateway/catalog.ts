@@ -23,6 +23,7 @@ import { askDeadlineMs } from './deadline.js';
 import { checkTokenFingerprint, decodePageToken, encodePageToken, requestFingerprint } from './page-token.js';
 import { ApiError } from './errors.js';
 import { timestamp } from './timestamps.js';
+import { userInteractionHandlers } from './user-interactions.js';
 import { RequestCheck } from './validate.js';
 
 /** How long a catalog read waits on the cluster when the client gives no deadline. */
@@ -165,6 +166,7 @@ function unknownTitle(t: TitleSummary): boolean {
 export function catalogHandlers(client: Pick<ClusterClient, 'system' | 'owners'>) {
   let next = 0;
   return {
+    ...userInteractionHandlers(client),
     ListTitles: async (req: ListTitlesRequest__Output, call: ServerUnaryCall<unknown, unknown>): Promise<ListTitlesResponse> => {
       const c = new RequestCheck();
       const pageSize = c.pageSize('page_size', req.pageSize);

@@ -1,7 +1,7 @@
 import type { ServerUnaryCall } from '@grpc/grpc-js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { clusterStatus, ensureInteractionStream, interactionPublisher, openExistingModelRegistry, openModelRegistry, publishInteractions, type ClusterClient, type ClusterReport, type NodeReport } from '../cluster/index.js';
+import { clusterStatus, ensureInteractionStream, interactionPublisher, openExistingModelRegistry, openModelRegistry, recordInteractions, type ClusterClient, type ClusterReport, type NodeReport } from '../cluster/index.js';
 import { interactionHandlers, type RecordInteractions } from './interactions.js';
 import type { ModelRegistry } from '../actors/training/index.js';
 import type { GetClusterStatusResponse } from '../protos/generated/reel/v1/GetClusterStatusResponse.js';
@@ -51,7 +51,7 @@ export class ClusterBackend implements GatewayBackend {
         stream = undefined;
         throw err;
       });
-      return publishInteractions(await stream, prefix, client.system.options.shardCount, items);
+      return recordInteractions(await stream, client.system, prefix, client.system.options.shardCount, items, opts.metrics ? { metrics: opts.metrics.visible } : {});
     };
     this.recommendation = {
       ...recommendationHandlers(client, this.popular, { ...(opts.metrics ? { metrics: opts.metrics } : {}), ...(opts.budgetMs !== undefined ? { budgetMs: opts.budgetMs } : {}), ...(opts.cacheMs !== undefined ? { cacheMs: opts.cacheMs } : {}) }),

@@ -1,4 +1,4 @@
-export { Gateway, SERVICES, type GatewayBackend, type GatewayOptions, type UnaryHandlers } from './server.js';
+export { Gateway, GRPC_SERVER_OPTIONS, SERVICES, type GatewayBackend, type GatewayOptions, type UnaryHandlers } from './server.js';
 export { ClusterBackend, statusResponse } from './cluster-backend.js';
 export { ApiError, apiErrorOf, decodeStatusDetails, toServiceError, ERROR_DOMAIN, type DecodedStatus, type ErrorReason, type FieldViolation } from './errors.js';
 export { AdminAuth } from './auth.js';

@@ -1,5 +1,6 @@
 import { status as codes, type status } from '@grpc/grpc-js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerInteractionMetrics, type InteractionMetrics } from '../cluster/index.js';
 
 /** The gRPC code's name as metrics label it: `OK`, `INVALID_ARGUMENT`, ... */
 export function codeName(code: status | number): string {
@@ -19,6 +20,8 @@ export class GatewayMetrics {
   private readonly backfills: Counter;
   private readonly interactions: Counter<'type' | 'result'>;
   private readonly cached: Counter<'result'>;
+  /** `reel_event_to_visible_seconds`: RecordInteractions' direct application to the user actors. */
+  readonly visible: InteractionMetrics;
 
   constructor() {
     const registers = [this.registry];
@@ -29,6 +32,7 @@ export class GatewayMetrics {
     this.fallbacks = new Counter({ name: 'reel_recommend_fallbacks_total', help: 'Recommendations answered from the fallback list, per reason (DEADLINE, SHARD_UNAVAILABLE, NO_ACTIVE_MODEL).', labelNames: ['reason'], registers });
     this.interactions = new Counter({ name: 'reel_interactions_recorded_total', help: 'Interactions RecordInteractions took, per type, recorded or a duplicate (of an earlier one, or in the same batch).', labelNames: ['type', 'result'], registers });
     this.cached = new Counter({ name: 'reel_recommend_cache_total', help: "First pages asked with the user actor's cached ranking allowed: answered from it (hit) or ranked afresh (miss).", labelNames: ['result'], registers });
+    this.visible = registerInteractionMetrics(this.registry);
     this.backfills = new Counter({ name: 'reel_recommend_backfilled_titles_total', help: 'Popular titles added to recommendations that filters left short.', registers });
   }
 

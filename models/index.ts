@@ -39,6 +39,7 @@ export { UserGroupedOrders } from './user-grouped-orders.js';
 export { predictKnnTable, trainKnnBaseline, transposeTable } from './knn-baseline.js';
 export { evaluateTopK, mae, rmse, userItemsOf } from './metrics.js';
 export { TopK } from './top-k.js';
+export { scoreRowsReference, WasmRowScorer } from './score-rows.js';
 export { decodeNpy, encodeNpy, npyHeader } from './npy.js';
 export { splitByUserRatio, splitCounts } from './split.js';
 export { popularityScorer } from './popularity.js';

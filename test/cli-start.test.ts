@@ -1,13 +1,15 @@
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readRatings, readUItem } from '../data/index.js';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentials, type Client, type ServiceError } from '@grpc/grpc-js';
 import { apiProtos } from '../gateway/index.js';
-import { builtCli } from './harness/processes.js';
+import { startNatsServer, uniquePrefix, type NatsServerHandle } from './harness/nats-server.js';
+import { builtCli, runReel, startNodeProcess, type NodeProcess } from './harness/processes.js';
 
 const run = promisify(execFile);
 const cli = builtCli();
@@ -150,3 +152,123 @@ describe('reel start', () => {
     }
   }, 150_000);
 });
+
+type RecommendationClient = Client & Record<string, (req: unknown, cb: (e: ServiceError | null, r: Record<string, any>) => void) => void>;
+
+/** A Recommend through the gateway at `address`. */
+async function recommend(address: string, userId: string): Promise<Record<string, any>> {
+  const rec = new (apiProtos().api.reel.v1.RecommendationService)(address, credentials.createInsecure()) as unknown as RecommendationClient;
+  try {
+    return await new Promise<Record<string, any>>((resolve, reject) => rec.Recommend!({ userId, pageSize: 5 }, (e, r) => (e ? reject(e) : resolve(r))));
+  } finally {
+    rec.close();
+  }
+}
+
+/** A port nothing listens on (the OS gave it, and it was closed again). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('reel start --nats', () => {
+  let nats: NatsServerHandle;
+  beforeAll(async () => {
+    nats = await startNatsServer();
+  });
+  afterAll(async () => {
+    await nats?.stop();
+  });
+
+  it('cli - start --nats runs the job on a real cluster its node creates; with --once its model stays active there and its node leaves', async () => {
+    const prefix = uniquePrefix('start_once');
+    const r = await runReel(['start', '--nats', nats.url, '--prefix', prefix, '--synthetic', '--once', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      cluster: { nats: string; prefix: string; node: string };
+      ratings: number;
+      lost: number;
+      interactions_held_by_users: number;
+      training: { version: string };
+      recommendations: Array<{ user: string; titles: unknown[] }>;
+    };
+    expect(out).toMatchObject({ cluster: { nats: nats.url, prefix }, ratings: 50_000, lost: 0, interactions_held_by_users: 50_000 });
+    expect(out.cluster.node).toMatch(/^start-\d+$/);
+    expect(out.recommendations.map((x) => x.user)).toEqual(['1', '2', '3']);
+    for (const u of out.recommendations) expect(u.titles).toHaveLength(5);
+    expect(r.stderr).toContain(`reel: node ${out.cluster.node} in cluster '${prefix}' at ${nats.url}: ${out.cluster.node} owns its 128 shards`);
+
+    // The cluster outlives the job: its registry holds the version, active; its node has handed its shards off.
+    const models = await runReel(['models', '--nats', nats.url, '--prefix', prefix, '--json']);
+    expect(models.code, models.stderr).toBe(0);
+    const m = JSON.parse(models.stdout) as { active: string; versions: Array<{ id: string; state: string }> };
+    expect(m.active).toBe(out.training.version);
+    expect(m.versions).toEqual([expect.objectContaining({ id: out.training.version, state: 'ACTIVE' })]);
+    const status = await runReel(['status', '--nats', nats.url, '--prefix', prefix, '--json']);
+    const st = JSON.parse(status.stdout) as { shardCount: number; nodes: Array<{ id: string; health: string }> };
+    expect(st.shardCount).toBe(128);
+    expect(st.nodes.filter((n) => n.health === 'live')).toEqual([]);
+  }, 120_000);
+
+  it('cli - start --nats serves the cluster until SIGTERM: reel status shows its node, its gateway and a reel gateway answer from it, and it hands its shards off', async () => {
+    const prefix = uniquePrefix('start_serve');
+    const child = spawn(process.execPath, [cli, 'start', '--nats', nats.url, '--prefix', prefix, '--synthetic', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
+    const serving = new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        const m = /serving reel\.v1 gRPC on (\S+)/.exec(stdout);
+        if (m && stdout.includes('grpcurl')) resolve(m[1]!);
+      });
+      void exited.then((code) => reject(new Error(`reel start exited ${code} before serving: ${stdout}\n${stderr}`)));
+    });
+    let gateway: NodeProcess | undefined;
+    try {
+      const address = await serving;
+      const node = /reel: node (start-\d+) in cluster/.exec(stderr)![1]!;
+      const version = /training mf version (\S+)/.exec(stderr)![1]!;
+      const status = await runReel(['status', '--nats', nats.url, '--prefix', prefix, '--json']);
+      expect(status.code, status.stdout + status.stderr).toBe(0);
+      const st = JSON.parse(status.stdout) as { nodes: Array<{ id: string; health: string; shards: number }> };
+      expect(st.nodes).toEqual([expect.objectContaining({ id: node, health: 'live', shards: 128 })]);
+
+      const own = await recommend(address, '1');
+      expect(own).toMatchObject({ modelVersion: version, fallback: false });
+      expect(own.titles).toHaveLength(5);
+      // A stateless `reel gateway` started on its own serves the same cluster.
+      gateway = startNodeProcess(['gateway', '--nats', nats.url, '--prefix', prefix, '--port', '0']);
+      const ready = await gateway.ready;
+      const other = await recommend(`127.0.0.1:${String(ready.port)}`, '1');
+      expect(other).toMatchObject({ modelVersion: version, fallback: false });
+      expect((other.titles as Array<{ titleId: string }>).map((t) => t.titleId)).toEqual((own.titles as Array<{ titleId: string }>).map((t) => t.titleId));
+
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(stderr).toContain('reel: drained; exiting');
+      const after = JSON.parse((await runReel(['status', '--nats', nats.url, '--prefix', prefix, '--json'])).stdout) as { nodes: Array<{ id: string; health: string }> };
+      expect(after.nodes.filter((n) => n.health === 'live')).toEqual([]);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      gateway?.kill('SIGKILL');
+      await gateway?.exited;
+    }
+  }, 120_000);
+
+  it('cli - start with an unreachable NATS URL (--nats or REEL_NATS_URL) exits 1 with one line naming it', async () => {
+    const url = `nats://127.0.0.1:${await closedPort()}`;
+    const flag = await runReel(['start', '--nats', url, '--synthetic', '--once']);
+    expect(flag.code).toBe(1);
+    expect(flag.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(new RegExp(`^reel: cannot connect to NATS at ${url.replace(/\./g, '\\.')}: `))]);
+    expect(flag.stdout).toBe('');
+    const env = await runReel(['start', '--synthetic', '--once'], { env: { ...process.env, REEL_NATS_URL: url } });
+    expect(env.code).toBe(1);
+    expect(env.stderr.trimEnd().split('\n')).toEqual([expect.stringContaining(`reel: cannot connect to NATS at ${url} (from REEL_NATS_URL): `)]);
+  });
+});
+

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import { credentials, loadPackageDefinition, makeClientConstructor, Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
+import { Client as GrpcClient, credentials, loadPackageDefinition, makeClientConstructor, Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { service as healthService } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,17 +138,45 @@ describe('gateway - the reel.v1 gRPC API over a cluster (real nats-server, node 
     expect(ok.res!.nats).toMatchObject({ connected: true });
   });
 
-  it('gateway - a method not served yet answers UNIMPLEMENTED with ErrorInfo, never INTERNAL; metrics count every call by method and code', async () => {
+  it('gateway - an unknown method path answers UNIMPLEMENTED (grpc-js answers it: the gateway never sees it, nor counts it); a served method\'s refusals carry ErrorInfo, never INTERNAL; metrics count every call by method and code', async () => {
+    // Every reel.v1 method is served: the path of one that does not exist is what is left unimplemented.
+    const raw = client(GrpcClient);
+    const unknown = await new Promise<ServiceError>((resolve) =>
+      raw.makeUnaryRequest('/reel.v1.CatalogService/NoSuchMethod', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), new Metadata(), (err) => resolve(err!)),
+    );
+    expect(unknown.code).toBe(status.UNIMPLEMENTED);
+
     const cat = client(api().CatalogService);
-    const r = await call(cat, 'ListUserInteractions', { userId: 'u1' });
-    expect(r.err?.code).toBe(status.UNIMPLEMENTED);
-    expect(decodeStatusDetails(r.err!.metadata)).toMatchObject({ code: status.UNIMPLEMENTED, errorInfo: { reason: 'UNIMPLEMENTED', domain: ERROR_DOMAIN } });
+    const refusals: Array<[unknown, number, string, string | undefined]> = [
+      [{ userId: '' }, status.INVALID_ARGUMENT, 'MISSING_FIELD', 'user_id'],
+      [{ userId: 'u1', pageSize: -1 }, status.INVALID_ARGUMENT, 'INVALID_PAGE_SIZE', 'page_size'],
+      [{ userId: 'u1', types: ['INTERACTION_TYPE_PLAY', 99] }, status.INVALID_ARGUMENT, 'INVALID_ENUM', 'types[1]'],
+      [{ userId: 'u1', pageToken: 'not-a-token' }, status.INVALID_ARGUMENT, 'PAGE_TOKEN_INVALID', 'page_token'],
+      [{ userId: 'nobody-knows-me' }, status.NOT_FOUND, 'USER_NOT_FOUND', undefined],
+    ];
+    for (const [req, code, reason, field] of refusals) {
+      const r = await call(cat, 'ListUserInteractions', req);
+      expect(r.err?.code, JSON.stringify(req)).toBe(code);
+      const d = decodeStatusDetails(r.err!.metadata)!;
+      expect(d).toMatchObject({ code, errorInfo: { reason, domain: ERROR_DOMAIN } });
+      if (field !== undefined) expect(d.fieldViolations?.map((v) => v.field)).toEqual([field]);
+    }
+    const del = await call(cat, 'DeleteUserInteractions', { userId: '', titleIds: ['t1', ''] });
+    expect(decodeStatusDetails(del.err!.metadata)?.fieldViolations?.map((v) => v.field)).toEqual(['user_id', 'title_ids[1]']);
+    // Nothing to delete for a user nobody knows: 0, not an error (API.md §4).
+    expect((await call(cat, 'DeleteUserInteractions', { userId: 'nobody-knows-me' })).res).toEqual({ deletedCount: 0 });
+
     const scrape = parsePrometheus(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
-    expect(scrape.sum('reel_grpc_requests_total', { method: '/reel.v1.CatalogService/ListUserInteractions', code: 'UNIMPLEMENTED' })).toBe(1);
+    expect(scrape.sum('reel_grpc_requests_total', { method: '/reel.v1.CatalogService/NoSuchMethod' })).toBe(0);
+    expect(scrape.sum('reel_grpc_requests_total', { method: '/reel.v1.CatalogService/ListUserInteractions', code: 'INVALID_ARGUMENT' })).toBe(4);
+    expect(scrape.sum('reel_grpc_requests_total', { method: '/reel.v1.CatalogService/ListUserInteractions', code: 'NOT_FOUND' })).toBe(1);
+    expect(scrape.sum('reel_grpc_requests_total', { method: '/reel.v1.CatalogService/DeleteUserInteractions', code: 'INVALID_ARGUMENT' })).toBe(1);
+    expect(scrape.sum('reel_grpc_requests_total', { method: '/reel.v1.CatalogService/DeleteUserInteractions', code: 'OK' })).toBe(1);
+    expect(scrape.sum('reel_grpc_requests_total', { code: 'INTERNAL' })).toBe(0);
     // One from the service-config test, one from the admin test (the tests run in order, on one gateway).
     expect(scrape.sum('reel_grpc_requests_total', { method: '/reel.v1.AdminService/GetClusterStatus', code: 'OK' })).toBe(2);
     expect(scrape.sum('reel_grpc_requests_total', { method: '/reel.v1.AdminService/GetClusterStatus', code: 'UNAUTHENTICATED' })).toBe(1);
-    expect(scrape.sum('reel_grpc_request_duration_seconds_count', { method: '/reel.v1.CatalogService/ListUserInteractions' })).toBe(1);
+    expect(scrape.sum('reel_grpc_request_duration_seconds_count', { method: '/reel.v1.CatalogService/ListUserInteractions' })).toBe(5);
     expect(scrape.sum('reel_grpc_in_flight')).toBe(0);
   });
 

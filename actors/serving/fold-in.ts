@@ -1,21 +1,45 @@
+import type { LoggedType } from '../messages.js';
+import { DEFAULT_INTERACTION_WEIGHTS, type InteractionWeights } from './interaction-weights.js';
 import type { TitleMatrix } from './title-matrix.js';
 
 /** History entries a fold-in looks at, the newest (its cost grows with them: entries × (factors + 1)²). */
 export const FOLD_IN_HISTORY = 500;
 
 /**
- * What an interaction without a rating says, for a fold-in: the rating it stands for (on the
- * 1–5 scale of explicit models) and its weight in the least squares. A thumbs-down stands for a
- * low rating; any other interaction (a play, a completion, a thumbs-up, a list add) for a good
- * one, with half the weight of a rating.
+ * The rating an interaction without one stands for, in a fold-in (on the 1–5 scale of explicit
+ * models): a thumbs-down, or any interaction with a title the user dislikes, a low one; any
+ * other (a play, a completion, a thumbs-up, a list add) a good one. Its weight is its type's
+ * (`InteractionWeights`).
  */
-export const IMPLIED = { liked: { rating: 4, weight: 0.5 }, disliked: { rating: 1, weight: 1 } } as const;
+export const IMPLIED = { liked: { rating: 4 }, disliked: { rating: 1 } } as const;
 
-/** One entry of a user's history for a fold-in: the title, and its rating (NaN when it has none). */
+/**
+ * One entry of a user's history for a fold-in: the title, its rating (NaN when it has none), its
+ * type (UNSPECIFIED: kept before types were, counted as a RATING when it has a rating, else as a
+ * PLAY), and whether the user dislikes the title now.
+ */
 export interface FoldEntry {
   titleId: string;
   rating: number;
+  type: LoggedType;
   disliked: boolean;
+}
+
+/**
+ * The rating an entry stands for and its weight; weight 0 when it does not count. A rating is
+ * itself; an interaction with a disliked title stands for the disliked rating with THUMBS_DOWN's
+ * weight (negative feedback pulls the row away from the title, hence from its neighbours);
+ * a thumbs-down taken back by a later thumbs-up counts as a thumbs-up; any other interaction
+ * stands for the liked rating with its type's weight. A type of weight 0 never counts.
+ */
+export function impliedBy(e: FoldEntry, weights: InteractionWeights): { rating: number; weight: number } {
+  const type = e.type !== 'UNSPECIFIED' ? e.type : Number.isNaN(e.rating) ? 'PLAY' : 'RATING';
+  const own = weights[type];
+  if (!(own > 0)) return { rating: 0, weight: 0 };
+  if (type === 'RATING' && !Number.isNaN(e.rating)) return { rating: e.rating, weight: own };
+  if (e.disliked) return { rating: IMPLIED.disliked.rating, weight: weights.THUMBS_DOWN };
+  if (type === 'THUMBS_DOWN') return { rating: IMPLIED.liked.rating, weight: weights.THUMBS_UP };
+  return { rating: IMPLIED.liked.rating, weight: own };
 }
 
 /**
@@ -25,12 +49,13 @@ export interface FoldEntry {
  *   minimise Σ w_i (y_i − p·q_i − b_u)² + λ n (|p|² + b_u²),  y_i = r_i − μ − b_i,
  *
  * solved exactly ((f+1)×(f+1) normal equations, Cholesky), λ the version's regularisation and n
- * the entries used (frequency scaling, as in "Revisiting iALS"). Explicit models (`mf`, `svdpp`)
+ * the entries used (frequency scaling, as in "Revisiting iALS"); w_i and y_i by `impliedBy` with
+ * the node's `weights` (entries of weight 0 are not used at all). Explicit models (`mf`, `svdpp`)
  * take the ratings as they are; a ranking model (`bpr`) has no rating scale, and takes +1 for a
  * liked title and −1 for a disliked one around a mean of 0. Entries whose title has no row in
  * the version are left out; undefined when none has one.
  */
-export function foldIn(m: TitleMatrix, history: readonly FoldEntry[]): Float32Array | undefined {
+export function foldIn(m: TitleMatrix, history: readonly FoldEntry[], weights: InteractionWeights = DEFAULT_INTERACTION_WEIGHTS): Float32Array | undefined {
   const f = m.factors;
   const n = f + 1;
   const ranking = m.fit.model === 'bpr';
@@ -41,12 +66,9 @@ export function foldIn(m: TitleMatrix, history: readonly FoldEntry[]): Float32Ar
   for (const e of history) {
     const r = m.rowOf(e.titleId);
     if (r === undefined) continue;
-    let rating: number;
-    let weight: number;
-    if (!Number.isNaN(e.rating)) (rating = e.rating), (weight = 1);
-    else if (e.disliked) (rating = IMPLIED.disliked.rating), (weight = IMPLIED.disliked.weight);
-    else (rating = IMPLIED.liked.rating), (weight = IMPLIED.liked.weight);
-    if (ranking) rating = e.disliked || (!Number.isNaN(e.rating) && e.rating < 3) ? -1 : 1;
+    const { rating: implied, weight } = impliedBy(e, weights);
+    if (!(weight > 0)) continue;
+    const rating = ranking ? (e.disliked || implied < 3 ? -1 : 1) : implied;
     const q = m.rows.subarray(r * n, r * n + n);
     const y = rating - (ranking ? 0 : m.fit.mean) - q[f]!;
     for (let x = 0; x < f; x++) z[x] = q[x]!;

@@ -3,3 +3,4 @@ export { NodeServing, ServingMsg, CATALOG_REFRESH_MS, SNAPSHOT_TTL_MS, type Popu
 export { MAX_RANKED, type ExplainAnswer, type ExplainBody, type RecommendAnswer, type RecommendBody, type RecommendedItem, type SimilarBody } from './recommend.js';
 export { rankByGenres, rankForUser, rankPopular, rankSimilar, MMR_PLACES, type Ranked, type RankOptions, type ReasonKind } from './rank.js';
 export { TitleMatrix } from './title-matrix.js';
+export { DEFAULT_INTERACTION_WEIGHTS, parseInteractionWeights, type InteractionWeights } from './interaction-weights.js';

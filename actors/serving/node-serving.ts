@@ -6,6 +6,7 @@ import { readCheckpoint } from '../training/checkpoints.js';
 import type { NodeParams } from '../training/node-params.js';
 import type { BlobStore, ModelRegistry } from '../training/stores.js';
 import { Catalog, TitleBook, type CatalogEntry, type CatalogPull, type TitleFilterSpec } from './catalog.js';
+import { DEFAULT_INTERACTION_WEIGHTS, type InteractionWeights } from './interaction-weights.js';
 import { TitleMatrix } from './title-matrix.js';
 
 /** Node handlers of serving: a node's catalog changes, and the popular titles of a window. */
@@ -40,6 +41,8 @@ export interface ServingDeps {
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   /** Wall-clock ms (tests give their own): snapshot ages. */
   now?: () => number;
+  /** Each interaction type's weight when a user's row is folded in (`reel node --interaction-weights`). @default DEFAULT_INTERACTION_WEIGHTS */
+  interactionWeights?: InteractionWeights;
 }
 
 /**
@@ -51,6 +54,8 @@ export class NodeServing {
   readonly book = new TitleBook();
   readonly catalog = new Catalog();
   readonly params: NodeParams;
+  /** Each interaction type's weight in a fold-in. */
+  readonly weights: InteractionWeights;
   private readonly matrices = new Map<string, TitleMatrix>();
   private readonly loading = new Map<string, Promise<TitleMatrix | undefined>>();
   private readonly warmed = new Set<number>();
@@ -65,6 +70,7 @@ export class NodeServing {
     private readonly deps: ServingDeps,
   ) {
     this.params = deps.params;
+    this.weights = deps.interactionWeights ?? DEFAULT_INTERACTION_WEIGHTS;
     system
       .registerNodeHandler(ServingMsg.Catalog, (_shards, body) => {
         const b = body as { incarnation?: unknown; since?: unknown } | undefined;

@@ -135,9 +135,17 @@ function removeFiltered(m: TitleMatrix, scores: Float32Array, catalog: Catalog, 
   }
 }
 
+/** Selectors by k, made once: a ranking is synchronous, so one of each size serves every request. */
+const selectors = new Map<number, TopK>();
+
 /** The rows of the `k` best finite scores, best first. */
 function topRows(scores: Float32Array, n: number, k: number): number[] {
-  const top = new TopK(Math.max(1, k));
+  k = Math.max(1, k);
+  let top = selectors.get(k);
+  if (top === undefined) {
+    if (selectors.size >= 16) selectors.clear();
+    selectors.set(k, (top = new TopK(k)));
+  }
   const got = top.select(scores, n);
   const out: number[] = [];
   for (let j = 0; j < got; j++) if (top.scores[j]! > -Infinity) out.push(top.items[j]!);

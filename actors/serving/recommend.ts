@@ -86,13 +86,52 @@ export interface UserView {
   preferredGenres(): readonly string[];
 }
 
-interface Snapshot {
-  ranked: Ranked[];
-  modelVersion: string;
-  fallbackReason: RecommendAnswer['fallbackReason'];
-  backfilled: Uint8Array;
-  atMs: number;
+/**
+ * A ranking kept for its later pages: a few arrays, not an object per title. A node keeps up
+ * to `SNAPSHOTS_KEPT` per user for 30 minutes, so a title object each (200 a ranking) made the
+ * old generation every collection marks grow by hundreds of thousands of objects.
+ */
+class Snapshot {
+  readonly ids: string[];
+  readonly scores: Float32Array;
+  /** Each title's `REASONS` index; a backfilled title's has `BACKFILLED` set. */
+  private readonly codes: Uint8Array;
+
+  constructor(
+    ranked: readonly Ranked[],
+    /** How many of the last titles of `ranked` the backfill added. */
+    filled: number,
+    readonly modelVersion: string,
+    readonly fallbackReason: RecommendAnswer['fallbackReason'],
+    readonly atMs: number,
+  ) {
+    const n = ranked.length;
+    this.ids = new Array<string>(n);
+    this.scores = new Float32Array(n);
+    this.codes = new Uint8Array(n);
+    for (let j = 0; j < n; j++) {
+      const r = ranked[j]!;
+      this.ids[j] = r.titleId;
+      this.scores[j] = r.score;
+      this.codes[j] = REASONS.indexOf(r.reason) | (j >= n - filled ? BACKFILLED : 0);
+    }
+  }
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  reason(j: number): ReasonKind {
+    return REASONS[this.codes[j]! & ~BACKFILLED]!;
+  }
+
+  backfilled(j: number): boolean {
+    return (this.codes[j]! & BACKFILLED) !== 0;
+  }
 }
+
+const REASONS: readonly ReasonKind[] = ['BECAUSE_YOU_WATCHED', 'SIMILAR_TO_TITLE', 'POPULAR_NOW', 'TRENDING', 'PERSONALIZED'];
+const BACKFILLED = 0x80;
 
 /** A user's ranking snapshots by recommendation id (in memory only: a moved or passivated user answers PAGE_TOKEN_EXPIRED). */
 export class RankingSnapshots {
@@ -183,9 +222,7 @@ export async function recommend(serving: NodeServing, user: UserView, b: Recomme
     for (const t of user.recent().slice(0, EVIDENCE_TITLES)) for (const g of serving.catalog.get(t)?.genres ?? []) genres.add(g);
     ranked = rankPopular(serving.catalog, o, [...genres]);
   }
-  const backfilled = new Uint8Array(ranked.length);
-  backfilled.fill(1, ranked.length - filled);
-  const s: Snapshot = { ranked, modelVersion: matrix?.version ?? '', fallbackReason: version === undefined ? 'FALLBACK_REASON_NO_ACTIVE_MODEL' : 'FALLBACK_REASON_UNSPECIFIED', backfilled, atMs: now };
+  const s = new Snapshot(ranked, filled, matrix?.version ?? '', version === undefined ? 'FALLBACK_REASON_NO_ACTIVE_MODEL' : 'FALLBACK_REASON_UNSPECIFIED', now);
   const id = newRecommendationId(serving.nodeId, now);
   snaps.put(id, s);
   if (b.cacheKey !== undefined) snaps.last = { key: b.cacheKey, state, id };
@@ -226,9 +263,7 @@ export function similarTitles(serving: NodeServing, b: SimilarBody, known: boole
     ranked = r.ranked;
     filled = r.backfilled;
   } else ranked = rankByGenres(entry?.genres ?? [], b.titleId, serving.catalog, o);
-  const backfilled = new Uint8Array(ranked.length);
-  backfilled.fill(1, ranked.length - filled);
-  const s: Snapshot = { ranked, modelVersion: row === undefined ? '' : matrix!.version, fallbackReason: 'FALLBACK_REASON_UNSPECIFIED', backfilled, atMs: now };
+  const s = new Snapshot(ranked, filled, row === undefined ? '' : matrix!.version, 'FALLBACK_REASON_UNSPECIFIED', now);
   const id = newRecommendationId(serving.nodeId, now);
   snaps.put(id, s);
   return answer(serving, user, s, id, 0, b);
@@ -246,19 +281,20 @@ function dislikedRowsOf(m: TitleMatrix, disliked: ReadonlySet<string>): number[]
 
 /** A page of a snapshot, with its reasons (and details when asked). */
 function answer(serving: NodeServing, user: UserView | undefined, s: Snapshot, recommendationId: string, offset: number, b: Pick<RecommendBody, 'pageSize' | 'includeTitleDetails'> & { titleId?: string }): RecommendAnswer {
-  const page = s.ranked.slice(offset, offset + b.pageSize);
   const matrix = s.modelVersion === '' ? undefined : serving.matrix(s.modelVersion);
   const recent = matrix === undefined || user === undefined ? [] : user.recent().slice(0, EVIDENCE_TITLES).map((t) => [t, matrix.rowOf(t)] as const).filter(([, r]) => r !== undefined) as Array<readonly [string, number]>;
   let backfilled = 0;
-  const titles = page.map((r, j): RecommendedItem => {
-    if (s.backfilled[offset + j] === 1) backfilled++;
-    const item: RecommendedItem = { titleId: r.titleId, score: r.score, reason: reasonOf(serving, matrix, r, recent, b.titleId) };
+  const titles: RecommendedItem[] = [];
+  for (let j = offset; j < Math.min(s.size, offset + b.pageSize); j++) {
+    if (s.backfilled(j)) backfilled++;
+    const titleId = s.ids[j]!;
+    const item: RecommendedItem = { titleId, score: s.scores[j]!, reason: reasonOf(serving, matrix, titleId, s.reason(j), recent, b.titleId) };
     if (b.includeTitleDetails) {
-      const d = serving.catalog.get(r.titleId);
+      const d = serving.catalog.get(titleId);
       if (d !== undefined) item.details = d;
     }
-    return item;
-  });
+    titles.push(item);
+  }
   return {
     status: 'ok',
     titles,
@@ -266,15 +302,15 @@ function answer(serving: NodeServing, user: UserView | undefined, s: Snapshot, r
     modelVersion: s.modelVersion,
     fallback: s.fallbackReason !== 'FALLBACK_REASON_UNSPECIFIED',
     fallbackReason: s.fallbackReason,
-    total: s.ranked.length,
+    total: s.size,
     backfilled,
   };
 }
 
 /** "Because you watched X" when a recent title is close enough to this one; else what ranked it. */
-function reasonOf(serving: NodeServing, matrix: TitleMatrix | undefined, r: Ranked, recent: ReadonlyArray<readonly [string, number]>, like: string | undefined): RecommendedItem['reason'] {
-  if (r.reason === 'PERSONALIZED' && matrix !== undefined) {
-    const at = matrix.rowOf(r.titleId);
+function reasonOf(serving: NodeServing, matrix: TitleMatrix | undefined, titleId: string, kind: ReasonKind, recent: ReadonlyArray<readonly [string, number]>, like: string | undefined): RecommendedItem['reason'] {
+  if (kind === 'PERSONALIZED' && matrix !== undefined) {
+    const at = matrix.rowOf(titleId);
     let best: string | undefined;
     let bestSim = EVIDENCE_SIMILARITY;
     if (at !== undefined) {
@@ -289,9 +325,9 @@ function reasonOf(serving: NodeServing, matrix: TitleMatrix | undefined, r: Rank
     }
     return { kind: 'PERSONALIZED', text: 'Picked for you', evidenceTitleIds: [] };
   }
-  if (r.reason === 'POPULAR_NOW') return { kind: 'POPULAR_NOW', text: 'Popular now', evidenceTitleIds: [] };
-  if (r.reason === 'SIMILAR_TO_TITLE' && like !== undefined) return { kind: 'SIMILAR_TO_TITLE', text: `Like ${serving.catalog.get(like)?.displayName || like}`, evidenceTitleIds: [like] };
-  return { kind: r.reason, text: '', evidenceTitleIds: [] };
+  if (kind === 'POPULAR_NOW') return { kind: 'POPULAR_NOW', text: 'Popular now', evidenceTitleIds: [] };
+  if (kind === 'SIMILAR_TO_TITLE' && like !== undefined) return { kind: 'SIMILAR_TO_TITLE', text: `Like ${serving.catalog.get(like)?.displayName || like}`, evidenceTitleIds: [like] };
+  return { kind, text: '', evidenceTitleIds: [] };
 }
 
 /** `explain`'s body: `reel.v1.ExplainRecommendationRequest` as the gateway gives it. */
@@ -360,7 +396,7 @@ export function explain(serving: NodeServing, user: UserView, b: ExplainBody, ra
       .map(([t, r]) => ({ titleId: t, similarity: matrix.cosine(at, r), interactionType: user.disliked().has(t) ? ('THUMBS_DOWN' as const) : Number.isNaN(ratingOf(t)) ? ('UNSPECIFIED' as const) : ('RATING' as const) }))
       .sort((x, y) => y.similarity - x.similarity)
       .slice(0, EVIDENCE_SHOWN);
-    out.reason = reasonOf(serving, matrix, { titleId: b.titleId, score: out.score, reason: 'PERSONALIZED' }, recent, undefined);
+    out.reason = reasonOf(serving, matrix, b.titleId, 'PERSONALIZED', recent, undefined);
   } else {
     out.score = entry?.interactionCount ?? 0;
     out.components = [{ name: 'popularity_prior', value: out.score }];

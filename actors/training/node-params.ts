@@ -1,11 +1,8 @@
 import { fmix32, fnv1a, FNV_OFFSET } from '../../runtime/index.js';
 import { VersionParams, type VersionShape } from './arena.js';
+import type { UserHistory } from './user-history.js';
 
-/** A user history as a snapshot keeps it: title keys, and the rating of each (null or NaN for other types). */
-export interface StoredHistory {
-  readonly titles: readonly string[];
-  readonly values: ReadonlyArray<number | null>;
-}
+export { TYPE_UNSPECIFIED, typeCode, typeOfCode, UserHistory, type StoredHistory } from './user-history.js';
 
 /**
  * Title keys as dense node-local indices, with a hash of each key: a user history holds
@@ -37,6 +34,11 @@ export class TitleInterner {
     return i;
   }
 
+  /** The index of `key`, or -1 when this node never saw it (nothing is added). */
+  find(key: string): number {
+    return this.byKey.get(key) ?? -1;
+  }
+
   key(i: number): string {
     return this.keys[i]!;
   }
@@ -44,67 +46,6 @@ export class TitleInterner {
   /** A well-mixed 32-bit hash of title `i`'s key (the same on every node). */
   hash(i: number): number {
     return this.hashes[i]!;
-  }
-}
-
-/**
- * The training-side view of one user's history: every interaction applied, in the order
- * applied, in two typed arrays (8 bytes an interaction): the title's index in the node's
- * `TitleInterner`, and the rating of a RATING interaction (NaN for other types).
- */
-export class UserHistory {
-  private t: Int32Array;
-  private v: Float32Array;
-  private n = 0;
-
-  constructor(capacity = 4) {
-    this.t = new Int32Array(capacity);
-    this.v = new Float32Array(capacity);
-  }
-
-  static fromStored(stored: StoredHistory, interner: TitleInterner): UserHistory {
-    const h = new UserHistory(Math.max(4, stored.titles.length));
-    for (let j = 0; j < stored.titles.length; j++) h.push(interner.index(stored.titles[j]!), stored.values[j] ?? NaN);
-    return h;
-  }
-
-  get length(): number {
-    return this.n;
-  }
-
-  /** Title indices of the history (a view: valid until the next `push`). */
-  get titles(): Int32Array {
-    return this.t.subarray(0, this.n);
-  }
-
-  /** Ratings of the history, NaN where the interaction was not a rating (a view, as `titles`). */
-  get values(): Float32Array {
-    return this.v.subarray(0, this.n);
-  }
-
-  push(title: number, value: number): void {
-    if (this.n === this.t.length) {
-      const t = new Int32Array(this.n * 2);
-      t.set(this.t);
-      const v = new Float32Array(this.n * 2);
-      v.set(this.v);
-      this.t = t;
-      this.v = v;
-    }
-    this.t[this.n] = title;
-    this.v[this.n] = value;
-    this.n++;
-  }
-
-  /** As a snapshot keeps it: the title keys (portable across nodes) and the ratings. */
-  stored(interner: TitleInterner): StoredHistory {
-    const titles = new Array<string>(this.n);
-    const values = new Array<number>(this.n);
-    for (let j = 0; j < this.n; j++) {
-      titles[j] = interner.key(this.t[j]!);
-      values[j] = this.v[j]!;
-    }
-    return { titles, values };
   }
 }
 

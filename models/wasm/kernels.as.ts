@@ -6,3 +6,4 @@ export * from './mf.as';
 export * from './svdpp.as';
 export * from './als.as';
 export * from './bpr.as';
+export * from './score.as';
