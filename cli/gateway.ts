@@ -24,6 +24,8 @@ export interface ClusterGateway {
   readonly gateway: Gateway;
   /** Listens on `host`:`port` (0: any free port); resolves with the port. */
   listen(host: string, port: number): Promise<number>;
+  /** Until its fallback list exists (it can answer recommendations), at most `timeoutMs`; whether it does. */
+  untilReady(timeoutMs?: number): Promise<boolean>;
   /** Reports NOT_SERVING, lets calls in flight finish, stops the backend's refreshes; closes neither the client nor its connection. */
   stop(): Promise<void>;
 }
@@ -40,6 +42,7 @@ export function clusterGateway(client: ClusterClient, nc: NatsConnection, prefix
   return {
     gateway,
     listen: (host, port) => gateway.listen(host, port),
+    untilReady: (timeoutMs) => backend.popular.untilReady(timeoutMs),
     async stop() {
       await gateway.stop();
       backend.close();

@@ -64,6 +64,8 @@ export async function openLocalStart(out: Output): Promise<StartCluster> {
       const local = { system, owners: () => [LOCAL_NODE] };
       popular = new PopularLists(local);
       popular.start();
+      // Said to serve once it can answer anything: its fallback list made.
+      await popular.untilReady();
       // No stream in one process: an interaction is made durable by its actors (here: memory) before the answer.
       const record = async (items: readonly InteractionBody[]) => {
         const applied = await Promise.all(items.map(async (it) => (await Promise.all([system.ask<boolean>(Kind.User, it.userId, UserMsg.Record, it), system.ask<boolean>(Kind.Title, it.titleId, TitleMsg.Record, it)]))[0]));

@@ -98,6 +98,8 @@ export async function openNatsStart(flags: Record<string, unknown>, s: ResolvedS
           await nc.close();
         },
       };
+      // Said to serve once it can answer anything: its fallback list made.
+      await gateway.untilReady();
       return gateway.listen(host, port);
     },
     async serveUntilStopped() {

@@ -6,10 +6,12 @@ import { join } from 'node:path';
 import { readRatings, readUItem } from '../data/index.js';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { credentials, type Client, type ServiceError } from '@grpc/grpc-js';
+import { credentials, makeClientConstructor, type Client, type ServiceError } from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
 import { apiProtos } from '../gateway/index.js';
 import { startNatsServer, uniquePrefix, type NatsServerHandle } from './harness/nats-server.js';
 import { builtCli, runReel, startNodeProcess, type NodeProcess } from './harness/processes.js';
+import { waitFor } from './harness/wait.js';
 
 const run = promisify(execFile);
 const cli = builtCli();
@@ -165,6 +167,17 @@ async function recommend(address: string, userId: string): Promise<Record<string
   }
 }
 
+/** The health status of RecommendationService at `address` (`grpc.health.v1`). */
+async function servingStatus(address: string): Promise<string> {
+  const Health = makeClientConstructor(healthService as never, 'grpc.health.v1.Health');
+  const health = new Health(address, credentials.createInsecure()) as unknown as RecommendationClient;
+  try {
+    return await new Promise<string>((resolve) => health.Check!({ service: 'reel.v1.RecommendationService' }, (e, r) => resolve(e ? 'UNREACHABLE' : (r.status as string))));
+  } finally {
+    health.close();
+  }
+}
+
 /** A port nothing listens on (the OS gave it, and it was closed again). */
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -244,6 +257,8 @@ describe('reel start --nats', () => {
       // A stateless `reel gateway` started on its own serves the same cluster.
       gateway = startNodeProcess(['gateway', '--nats', nats.url, '--prefix', prefix, '--port', '0']);
       const ready = await gateway.ready;
+      // As a client would: once health says it can answer (its fallback list exists).
+      await waitFor('the new gateway serving recommendations', async () => (await servingStatus(`127.0.0.1:${String(ready.port)}`)) === 'SERVING', { timeoutMs: 30_000, intervalMs: 50 });
       const other = await recommend(`127.0.0.1:${String(ready.port)}`, '1');
       expect(other).toMatchObject({ modelVersion: version, fallback: false });
       expect((other.titles as Array<{ titleId: string }>).map((t) => t.titleId)).toEqual((own.titles as Array<{ titleId: string }>).map((t) => t.titleId));

@@ -116,6 +116,8 @@ export class Catalog {
   readonly pulled = new Map<string, { incarnation: string; seq: number }>();
   /** When the catalog last changed (ms), for PopularTitles' compute time. */
   changedAtMs = 0;
+  /** How many merges changed it: what is derived from it is current while this is. */
+  changes = 0;
 
   merge(entries: readonly CatalogEntry[], nowMs = Date.now()): void {
     if (entries.length === 0) return;
@@ -135,10 +137,34 @@ export class Catalog {
     this.popular = undefined;
     this.sorted = undefined;
     this.changedAtMs = nowMs;
+    this.changes++;
   }
 
   get(titleId: string): CatalogEntry | undefined {
     return this.byId.get(titleId);
+  }
+
+  /**
+   * One round of keeping up with the cluster: each of `nodes` is asked (`pull`) for its book's
+   * changes since the last round, which are merged in. A node that does not answer (moving,
+   * starting, gone) is asked again next round. Resolves with how many answered.
+   */
+  async pullFrom(nodes: Iterable<string>, pull: (node: string, since: { incarnation: string; since: number }) => Promise<CatalogPull> | CatalogPull, nowMs = Date.now()): Promise<number> {
+    let answered = 0;
+    await Promise.all(
+      [...nodes].map(async (node) => {
+        const last = this.pulled.get(node);
+        try {
+          const got = await pull(node, { incarnation: last?.incarnation ?? '', since: last?.seq ?? 0 });
+          this.merge(got.entries, nowMs);
+          this.pulled.set(node, { incarnation: got.incarnation, seq: got.seq });
+          answered++;
+        } catch {
+          // Next round.
+        }
+      }),
+    );
+    return answered;
   }
 
   get size(): number {

@@ -9,20 +9,39 @@ import { Catalog, TitleBook, type CatalogEntry, type CatalogPull, type TitleFilt
 import { DEFAULT_INTERACTION_WEIGHTS, type InteractionWeights } from './interaction-weights.js';
 import { TitleMatrix } from './title-matrix.js';
 
-/** Node handlers of serving: a node's catalog changes, and the popular titles of a window. */
-export const ServingMsg = { Catalog: 'serving.catalog', Popular: 'serving.popular', Titles: 'serving.titles' } as const;
+/** Node handlers of serving: a node's catalog changes, and a page of its catalog in id order. */
+export const ServingMsg = { Catalog: 'serving.catalog', Titles: 'serving.titles' } as const;
 
 /** `reel.v1.PopularityWindow` without its prefix; UNSPECIFIED means ALL_TIME. */
 export type PopularityWindow = 'DAY' | 'WEEK' | 'MONTH' | 'ALL_TIME';
 const WINDOW_DAYS: Record<Exclude<PopularityWindow, 'ALL_TIME'>, number> = { DAY: 1, WEEK: 7, MONTH: 30 };
 
-/** Popular titles of a window, as `serving.popular` answers. */
+/** Popular titles of a window (`popularList`). */
 export interface PopularList {
   window: PopularityWindow;
   /** Titles with an interaction in the window, most first; each entry's `interactionCount` is its count in the window. */
   entries: CatalogEntry[];
   /** When the catalog behind the list last changed, ms since the Unix epoch. */
   computedAtMs: number;
+}
+
+/**
+ * The titles of a window by their interactions in it, most first, at most `limit`. A window
+ * ends with the newest day any title has an interaction on (the cluster's "now" for data
+ * replayed from the past, and today's date for live traffic). ALL_TIME is the catalog's own
+ * popularity order, its entries as they are; a shorter window's are copies whose
+ * `interactionCount` is the count in the window.
+ */
+export function popularList(catalog: Catalog, window: PopularityWindow, limit: number): PopularList {
+  const all = catalog.byPopularity();
+  const computedAtMs = catalog.changedAtMs;
+  if (window === 'ALL_TIME' || !(window in WINDOW_DAYS)) return { window: 'ALL_TIME', entries: all.slice(0, limit), computedAtMs };
+  let last = -1;
+  for (const e of all) if (e.daily.length >= 2) last = Math.max(last, e.daily[e.daily.length - 2]!);
+  const days = WINDOW_DAYS[window as keyof typeof WINDOW_DAYS];
+  const counted = all.map((e) => [e, countWithin(e.daily, last, days)] as const).filter(([, n]) => n > 0);
+  counted.sort((a, b) => b[1] - a[1] || (a[0].titleId < b[0].titleId ? -1 : 1));
+  return { window, entries: counted.slice(0, limit).map(([e, n]) => ({ ...e, interactionCount: n, daily: [] })), computedAtMs };
 }
 
 /** How often a node pulls the other nodes' catalog changes, by default. */
@@ -75,10 +94,6 @@ export class NodeServing {
       .registerNodeHandler(ServingMsg.Catalog, (_shards, body) => {
         const b = body as { incarnation?: unknown; since?: unknown } | undefined;
         return this.changes(String(b?.incarnation ?? ''), Number(b?.since ?? 0));
-      })
-      .registerNodeHandler(ServingMsg.Popular, (_shards, body) => {
-        const b = body as { window?: unknown; limit?: unknown } | undefined;
-        return this.popular(String(b?.window ?? 'ALL_TIME') as PopularityWindow, Number(b?.limit ?? 1000));
       })
       .registerNodeHandler(ServingMsg.Titles, (_shards, body) => {
         const b = body as { after?: unknown; limit?: unknown; filter?: TitleFilterSpec } | undefined;
@@ -167,19 +182,7 @@ export class NodeServing {
         if (o !== undefined) owners.add(o);
       }
       owners.add(this.system.nodeId);
-      await Promise.all(
-        [...owners].map(async (node) => {
-          const last = this.catalog.pulled.get(node);
-          const since = { incarnation: last?.incarnation ?? '', since: last?.seq ?? 0 };
-          try {
-            const got = node === this.system.nodeId ? this.changes(since.incarnation, since.since) : (await this.system.askNode<CatalogPull>(node, ServingMsg.Catalog, since, { deadlineMs: 2_000 })).value;
-            this.catalog.merge(got.entries, this.now());
-            this.catalog.pulled.set(node, { incarnation: got.incarnation, seq: got.seq });
-          } catch {
-            // Moving, starting or gone: next round.
-          }
-        }),
-      );
+      await this.catalog.pullFrom(owners, async (node, since) => (node === this.system.nodeId ? this.changes(since.incarnation, since.since) : (await this.system.askNode<CatalogPull>(node, ServingMsg.Catalog, since, { deadlineMs: 2_000 })).value), this.now());
     } finally {
       this.refreshing = false;
     }
@@ -189,24 +192,6 @@ export class NodeServing {
   changes(incarnation: string, since: number): CatalogPull {
     const served = new Set(this.system.servedShards());
     return this.book.changes(incarnation, since, (s) => served.has(s));
-  }
-
-  /**
-   * The titles of a window by their interactions in it, most first, at most `limit`. A window
-   * ends with the newest day any title has an interaction on (the cluster's "now" for data
-   * replayed from the past, and today's date for live traffic).
-   */
-  popular(window: PopularityWindow, limit: number): PopularList {
-    const all = this.catalog.byPopularity();
-    const computedAtMs = this.catalog.changedAtMs;
-    const strip = (e: CatalogEntry, count: number): CatalogEntry => ({ ...e, interactionCount: count, daily: [] });
-    if (window === 'ALL_TIME' || !(window in WINDOW_DAYS)) return { window: 'ALL_TIME', entries: all.slice(0, limit).map((e) => strip(e, e.interactionCount)), computedAtMs };
-    let last = -1;
-    for (const e of all) if (e.daily.length >= 2) last = Math.max(last, e.daily[e.daily.length - 2]!);
-    const days = WINDOW_DAYS[window as keyof typeof WINDOW_DAYS];
-    const counted = all.map((e) => [e, countWithin(e.daily, last, days)] as const).filter(([, n]) => n > 0);
-    counted.sort((a, b) => b[1] - a[1] || (a[0].titleId < b[0].titleId ? -1 : 1));
-    return { window, entries: counted.slice(0, limit).map(([e, n]) => strip(e, n)), computedAtMs };
   }
 
   /** Activates the stored titles of `shards` not active here, so that the book has them. */
