@@ -13,7 +13,7 @@ import type { NodeServing } from './serving/node-serving.js';
  */
 export function registerReelActors(system: ActorSystem, params: NodeParams = new NodeParams(), serving?: NodeServing): ActorSystem {
   return system
-    .register(Kind.User, (a) => new UserActor(a, params, serving), { reads: [UserMsg.Summary, UserMsg.Recommend, UserMsg.Similar, UserMsg.Watched, UserMsg.Explain, UserMsg.Interactions] })
+    .register(Kind.User, (a) => new UserActor(a, params, serving), { reads: [UserMsg.Summary, UserMsg.Recommend, UserMsg.Similar, UserMsg.Watched, UserMsg.Explain, UserMsg.Interactions, UserMsg.Vector] })
     .register(Kind.Title, (a) => new TitleActor(a, params, serving), { reads: [TitleMsg.Summary, TitleMsg.Similar] });
 }
 

@@ -44,10 +44,14 @@ export interface InteractionBody {
  * (`LogQuery` → `LogPage`); `deleteInteractions` removes the interactions a `LogDelete`
  * matches, rebuilds what derives from the log (counters, recent and watched titles, dislikes,
  * the cached ranking, the row of the active version), durably, and answers how many went.
+ *
+ * `vector` (read-only, no body) answers the user's row of the active version and its watched
+ * titles (`UserVector`): what a scatter-gather ranking over the title shards needs of the user.
+ * Serving ranks on the user's node instead; `bench:serve` measures the two.
  */
 export const UserMsg = {
   Interaction: 'interaction', Summary: 'summary', Profile: 'profile', Recommend: 'recommend', Similar: 'similar', Watched: 'watched', Record: 'record', Explain: 'explain', Delete: 'delete',
-  Interactions: 'interactions', DeleteInteractions: 'deleteInteractions',
+  Interactions: 'interactions', DeleteInteractions: 'deleteInteractions', Vector: 'vector',
 } as const;
 
 /** One interaction of a user's log, as `interactions` answers it. */

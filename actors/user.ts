@@ -9,7 +9,7 @@ import { TitleInterner, typeCode, typeOfCode, TYPE_UNSPECIFIED, UserHistory, typ
 import { decodeLogDelete, decodeLogQuery, deleteMatcher, dislikedIn, logPage } from './user-log.js';
 import { decodeUserProfile, UserProfile, type StoredUserProfile } from './user-profile.js';
 import type { NodeServing } from './serving/node-serving.js';
-import { decodeExplainBody, decodeRecommendBody, decodeSimilarBody, explain, RankingSnapshots, recommend, similarTitles, type UserView } from './serving/recommend.js';
+import { decodeExplainBody, decodeRecommendBody, decodeSimilarBody, explain, RankingSnapshots, recommend, similarTitles, userVector, type UserView } from './serving/recommend.js';
 import { FOLD_IN_HISTORY, foldIn, impliedBy, type FoldEntry } from './serving/fold-in.js';
 import { DEFAULT_INTERACTION_WEIGHTS } from './serving/interaction-weights.js';
 import type { TitleMatrix } from './serving/title-matrix.js';
@@ -289,6 +289,10 @@ export class UserActor implements Actor<UserSnapshot> {
       case UserMsg.Watched:
         decodeNoBody(msg.body, this.address, msg.type);
         return [...this.view.watched()];
+      case UserMsg.Vector:
+        decodeNoBody(msg.body, this.address, msg.type);
+        if (this.serving === undefined) throw new Unavailable(`node hosting ${this.address.kind}/${this.address.key} does not serve recommendations`, {});
+        return userVector(this.serving, this.view);
       case UserMsg.Interactions: {
         const q = decodeLogQuery(msg.body, this.address);
         return { ...logPage(this.history, this.titleIndex, q), known: this.s.count > 0 || !this.profile.empty } satisfies LogPage;

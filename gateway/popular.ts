@@ -58,7 +58,8 @@ export class PopularLists {
 
   /** One round: every node's catalog changes merged in; true when at least one node answered. */
   async refresh(): Promise<boolean> {
-    const owners = this.client.owners();
+    // Each node once (`owners()` names the owner of every shard, '' for none).
+    const owners = [...new Set(this.client.owners())].filter((o) => o !== '');
     if (owners.length === 0 || this.refreshing) return false;
     this.refreshing = true;
     try {

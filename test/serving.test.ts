@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { credentials, Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kind } from '../actors/index.js';
+import { Kind, UserMsg } from '../actors/index.js';
+import { ServingMsg, type ScoredTitles, type UserVector } from '../actors/serving/index.js';
 import { latestCheckpoint, TrainedModel } from '../actors/training/index.js';
 import { openCheckpointStore } from '../cluster/index.js';
 import { readRatings, type Rating } from '../data/index.js';
@@ -81,6 +82,22 @@ describe('serving - RecommendationService from live actor state (real nats-serve
     cat?.close();
     await gw?.stop();
     await c?.close();
+  });
+
+  it('serving - the other candidate design, scatter-gather: the user\'s row (vector), every node\'s best titles of its own shards (serving.score), merged, equal the titles Recommend serves', async () => {
+    for (const userId of ['1', '13', '500']) {
+      const v = await c.client.system.ask<UserVector>(Kind.User, userId, UserMsg.Vector, undefined, { deadlineMs: 5_000 });
+      expect(v.row).not.toBeNull();
+      expect(v.watched.length).toBeGreaterThan(0);
+      const nodes = [...new Set(c.client.owners())].filter((o) => o !== '');
+      expect(nodes.sort()).toEqual(['n1', 'n2']);
+      const parts = await Promise.all(nodes.map((n) => c.client.system.askNode<ScoredTitles>(n, ServingMsg.Score, { version: v.modelVersion, row: v.row, k: 20, exclude: v.watched }, { deadlineMs: 5_000 })));
+      // Each node answers only titles of its own shards.
+      for (const p of parts) for (const t of p.value.titleIds) expect(c.client.owners()[shardOf(Kind.Title, t, S)]).toBe(p.node);
+      const merged = parts.flatMap((p) => p.value.titleIds.map((t, j) => [t, p.value.scores[j]!] as const)).sort((a, b) => b[1] - a[1]).slice(0, 20).map(([t]) => t);
+      const served = ((await ok(rec, 'Recommend', { userId, pageSize: 20 })).titles as Res[]).map((t) => t.titleId);
+      expect(merged).toEqual(served);
+    }
   });
 
   it('serving - recommendations differ between users, leave out what each watched, name the version, and equal the offline ranking of that version (no filters, no diversity)', async () => {

@@ -8,9 +8,29 @@ import type { BlobStore, ModelRegistry } from '../training/stores.js';
 import { Catalog, TitleBook, type CatalogEntry, type CatalogPull, type TitleFilterSpec } from './catalog.js';
 import { DEFAULT_INTERACTION_WEIGHTS, type InteractionWeights } from './interaction-weights.js';
 import { TitleMatrix } from './title-matrix.js';
+import { TopK, WasmRowScorer } from '../../models/index.js';
 
-/** Node handlers of serving: a node's catalog changes, and a page of its catalog in id order. */
-export const ServingMsg = { Catalog: 'serving.catalog', Titles: 'serving.titles' } as const;
+/**
+ * Node handlers of serving: a node's catalog changes, a page of its catalog in id order, and
+ * (`serving.score`, `ScoreBody` → `ScoredTitles`) the best titles of the shards the node
+ * serves for a user's row: the scatter half of a scatter-gather ranking, which `bench:serve`
+ * measures against ranking on the user's node from its own index of every title.
+ */
+export const ServingMsg = { Catalog: 'serving.catalog', Titles: 'serving.titles', Score: 'serving.score' } as const;
+
+/** `serving.score`'s body: a user's row of `version`, how many titles, and the ids to leave out (watched). */
+export interface ScoreBody {
+  version: string;
+  row: Float32Array;
+  k: number;
+  exclude: string[];
+}
+
+/** `serving.score`'s answer: the node's best titles for the row, best first, with their scores. */
+export interface ScoredTitles {
+  titleIds: string[];
+  scores: number[];
+}
 
 /** `reel.v1.PopularityWindow` without its prefix; UNSPECIFIED means ALL_TIME. */
 export type PopularityWindow = 'DAY' | 'WEEK' | 'MONTH' | 'ALL_TIME';
@@ -81,6 +101,8 @@ export class NodeServing {
   private warming: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private refreshing = false;
+  /** This node's part of a version's title rows, for `serving.score`. */
+  private local: { key: string; rows: Int32Array; scorer: WasmRowScorer; scores: Float32Array } | undefined;
   /** Scores of every title for one ranking, reused (one event loop: one ranking at a time). */
   scratch = new Float32Array(0);
 
@@ -95,6 +117,7 @@ export class NodeServing {
         const b = body as { incarnation?: unknown; since?: unknown } | undefined;
         return this.changes(String(b?.incarnation ?? ''), Number(b?.since ?? 0));
       })
+      .registerNodeHandler(ServingMsg.Score, (_shards, body) => this.scoreLocal(body as ScoreBody))
       .registerNodeHandler(ServingMsg.Titles, (_shards, body) => {
         const b = body as { after?: unknown; limit?: unknown; filter?: TitleFilterSpec } | undefined;
         return this.catalog.list(String(b?.after ?? ''), Math.min(1000, Math.max(1, Number(b?.limit ?? 20))), this.catalog.compile(b?.filter));
@@ -194,6 +217,47 @@ export class NodeServing {
     return this.book.changes(incarnation, since, (s) => served.has(s));
   }
 
+  /**
+   * The best `k` titles of the shards this node serves for `b.row` (bias + dot product, the
+   * WebAssembly kernel over this node's part of the version's rows, gathered once per version
+   * and set of shards), leaving out `b.exclude` and hidden titles.
+   */
+  async scoreLocal(b: ScoreBody): Promise<ScoredTitles> {
+    const m = this.matrix(b.version) ?? (await this.loadMatrix(b.version));
+    if (m === undefined) return { titleIds: [], scores: [] };
+    const served = this.system.servedShards();
+    const key = `${b.version}|${served.join(',')}`;
+    if (this.local?.key !== key) {
+      const S = this.system.options.shardCount;
+      const mine = new Set(served);
+      const rows: number[] = [];
+      for (let r = 0; r < m.size; r++) if (mine.has(shardOf(Kind.Title, m.keys[r]!, S))) rows.push(r);
+      const w = m.factors + 1;
+      const sub = new Float32Array(rows.length * w);
+      rows.forEach((r, j) => sub.set(m.rows.subarray(r * w, (r + 1) * w), j * w));
+      this.local = { key, rows: Int32Array.from(rows), scorer: new WasmRowScorer(sub, rows.length, m.factors), scores: new Float32Array(rows.length) };
+    }
+    const l = this.local;
+    l.scorer.score(b.row, l.scores);
+    for (const ids of [this.catalog.hidden, b.exclude]) {
+      for (const id of ids) {
+        const r = m.rowOf(id);
+        if (r === undefined) continue;
+        const j = binarySearch(l.rows, r);
+        if (j >= 0) l.scores[j] = -Infinity;
+      }
+    }
+    const top = new TopK(Math.max(1, b.k));
+    const n = top.select(l.scores, l.rows.length);
+    const out: ScoredTitles = { titleIds: [], scores: [] };
+    for (let j = 0; j < n; j++) {
+      if (top.scores[j]! === -Infinity) break;
+      out.titleIds.push(m.keys[l.rows[top.items[j]!]!]!);
+      out.scores.push(top.scores[j]!);
+    }
+    return out;
+  }
+
   /** Activates the stored titles of `shards` not active here, so that the book has them. */
   private async warm(shards: number[]): Promise<void> {
     const sys = this.system;
@@ -209,4 +273,17 @@ export class NodeServing {
       this.deps.log?.('could not activate the titles of new shards for serving; trying again', { error: (err as Error).message });
     }
   }
+}
+
+/** The index of `x` in the ascending `a`, or −1. */
+function binarySearch(a: Int32Array, x: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid]! === x) return mid;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }

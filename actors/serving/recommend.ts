@@ -229,6 +229,23 @@ export async function recommend(serving: NodeServing, user: UserView, b: Recomme
   return answer(serving, user, s, id, 0, b);
 }
 
+/** What `vector` answers: the user's row of the active version (null without one) and its watched titles. */
+export interface UserVector {
+  modelVersion: string;
+  /** Factors, then the user's bias. */
+  row: Float32Array | null;
+  watched: string[];
+}
+
+/** The user's row of the active version, folded in if interactions came since it was trained, and what it watched. */
+export function userVector(serving: NodeServing, user: UserView): UserVector {
+  const version = serving.active;
+  const matrix = version === undefined ? undefined : serving.matrix(version);
+  if (matrix !== undefined) user.refresh(matrix);
+  const row = matrix === undefined ? undefined : serving.params.existingVersion(matrix.version)?.existing(Kind.User, user.shard)?.copyOf(user.key);
+  return { modelVersion: matrix?.version ?? '', row: row ?? null, watched: [...user.watched()] };
+}
+
 /** `similar`'s body: `reel.v1.SimilarTitlesRequest` as the gateway gives it, the page token decoded. */
 export interface SimilarBody extends Omit<RecommendBody, 'modelVersion' | 'cacheMs' | 'cacheKey'> {
   titleId: string;
