@@ -3,7 +3,7 @@ import { decodeInteraction, decodeNoBody, unknownMessageType } from './decode.js
 import { IdentitySet } from './identity-set.js';
 import { countInteraction, emptyCounters, meanRating, type InteractionCounters } from './interaction-counters.js';
 import { interactionHash } from './interaction-identity.js';
-import { UserMsg, type InteractionBody, type LogDelete, type LogPage, type UserSummary } from './messages.js';
+import { UserMsg, type InteractionBody, type LoggedType, type LogDelete, type LogPage, type UserSummary } from './messages.js';
 import { Kind } from './kinds.js';
 import { TitleInterner, typeCode, typeOfCode, TYPE_UNSPECIFIED, UserHistory, type NodeParams, type StoredHistory } from './training/node-params.js';
 import { decodeLogDelete, decodeLogQuery, deleteMatcher, dislikedIn, logPage } from './user-log.js';
@@ -264,7 +264,7 @@ export class UserActor implements Actor<UserSnapshot> {
       case UserMsg.Explain: {
         const b = decodeExplainBody(msg.body, this.address);
         if (this.serving === undefined) throw new Unavailable(`node hosting ${this.address.kind}/${this.address.key} does not serve recommendations`, {});
-        return explain(this.serving, this.view, b, (t) => this.ratingOf(t));
+        return explain(this.serving, this.view, b, (t) => this.lastTypeOf(t));
       }
       case UserMsg.Delete: {
         // Forgets everything the user is (its identities stay: a replayed interaction applies
@@ -323,12 +323,13 @@ export class UserActor implements Actor<UserSnapshot> {
     return true;
   }
 
-  /** The user's last rating of `titleId`; NaN when it has none. */
-  private ratingOf(titleId: string): number {
-    const titles = this.history.titles;
-    const values = this.history.values;
-    for (let j = titles.length - 1; j >= 0; j--) if (this.titleIndex.key(titles[j]!) === titleId && !Number.isNaN(values[j]!)) return values[j]!;
-    return NaN;
+  /** The type of the user's newest interaction (by event time) with `titleId`; undefined when it has none. */
+  private lastTypeOf(titleId: string): LoggedType | undefined {
+    const h = this.history;
+    const title = this.titleIndex.index(titleId);
+    let at = -1;
+    for (let j = 0; j < h.length; j++) if (h.titles[j] === title && (at < 0 || h.times[j]! >= h.times[at]!)) at = j;
+    return at < 0 ? undefined : typeOfCode(h.types[at]!);
   }
 
   /**

@@ -60,6 +60,7 @@ withClusterOptions(
   .option('--port <port>', 'gRPC port of the gateway; 0 for any free one', integerIn(0, 65_535), 50051)
   .option('--host <addr>', 'interface the gateway listens on', '127.0.0.1')
   .option('--once', 'print the samples and exit without serving (scripts, tests)')
+  .option('--interaction-weights <list>', "weight of each interaction type when a user's row is folded in, as for reel node [REEL_INTERACTION_WEIGHTS]")
   .addHelpText('after', ({ command }) => {
     const text =
       `A ratings file's format is read from its content, not its name: ${ACCEPTED_RATINGS_FORMATS}. UTF-8, LF or CRLF; blank lines are skipped. ` +

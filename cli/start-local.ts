@@ -1,6 +1,6 @@
 import { ingestInteractions, Kind, NodeParams, registerReelActors, TitleMsg, UserMsg, type InteractionBody } from '../actors/index.js';
 import { MemoryBlobStore, MemoryModelRegistry, NodeTraining, runTrainingJob } from '../actors/training/index.js';
-import { NodeServing } from '../actors/serving/index.js';
+import { NodeServing, type InteractionWeights } from '../actors/serving/index.js';
 import { catalogHandlers, Gateway, interactionHandlers, PopularLists, recommendationHandlers, type GatewayBackend } from '../gateway/index.js';
 import { SoleOwnership } from '../cluster/index.js';
 import { ActorSystem } from '../runtime/index.js';
@@ -19,13 +19,13 @@ const LOCAL_NODE = 'local';
  * checkpoints in memory). Its gateway serves RecommendationService and CatalogService;
  * AdminService needs a cluster.
  */
-export async function openLocalStart(out: Output): Promise<StartCluster> {
+export async function openLocalStart(out: Output, interactionWeights?: InteractionWeights): Promise<StartCluster> {
   const params = new NodeParams();
   const system = new ActorSystem({ nodeId: LOCAL_NODE, ownership: new SoleOwnership() });
   const registry = new MemoryModelRegistry();
   const blobs = new MemoryBlobStore();
   const directory = { ownerOf: () => LOCAL_NODE };
-  const serving = new NodeServing(system, { params, registry, blobs, directory });
+  const serving = new NodeServing(system, { params, registry, blobs, directory, ...(interactionWeights ? { interactionWeights } : {}) });
   registerReelActors(system, params, serving);
   const training = new NodeTraining(system, { params, registry, blobs, directory, serving });
   await system.start();

@@ -13,6 +13,7 @@ import { CliError, ExitCode } from './exit-codes.js';
 import { progress, type Output } from './output.js';
 import { asUsage, ratingToInteraction } from './ratings-input.js';
 import type { StartCluster } from './start-cluster.js';
+import { interactionWeightsFrom } from './interaction-weights.js';
 import { openLocalStart } from './start-local.js';
 import { openNatsStart } from './start-nats.js';
 import { epochLine } from './train.js';
@@ -91,7 +92,7 @@ async function* noting(src: AsyncIterable<Rating> | Iterable<Rating>, sent: Sent
  */
 async function openStartCluster(opts: StartOptions, out: Output): Promise<StartCluster> {
   const s = settingsFrom(opts, { clusterFile: false });
-  return s.natsFrom === 'default' ? openLocalStart(out) : openNatsStart(opts, s, out);
+  return s.natsFrom === 'default' ? openLocalStart(out, interactionWeightsFrom(s)) : openNatsStart(opts, s, out);
 }
 
 /**

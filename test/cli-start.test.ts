@@ -104,6 +104,14 @@ describe('reel start', () => {
     expect(err.stderr).toMatch(/--synthetic.*--data|--data.*--synthetic/);
   });
 
+  it('cli - start --interaction-weights is checked before anything runs: a bad entry exits 2 naming the flag and the entry', async () => {
+    const r = await runReel(['start', '--synthetic', '--once', '--interaction-weights', 'PLAY=0.5,NOPE=1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--interaction-weights');
+    expect(r.stderr).toContain('NOPE=1');
+    expect(r.stdout).not.toContain('ingest');
+  });
+
   it('cli - start --help says which ratings files --data takes', async () => {
     const help = (await run(process.execPath, [cli, 'start', '--help'])).stdout.replace(/\s+/g, ' ');
     expect(help).toContain('ratings file of any name');

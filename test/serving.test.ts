@@ -337,6 +337,8 @@ describe('serving - RecommendationService from live actor state (real nats-serve
     expect((e.components as Res[]).reduce((s, c) => s + c.value, 0)).toBeCloseTo(e.score, 6);
     expect((e.components as Res[]).map((c) => c.name)).toEqual(['title_bias', 'dot_product']);
     expect(e.evidence.length).toBeGreaterThan(0);
+    // Each piece of evidence names the user's newest interaction with it (ml-100k: ratings).
+    for (const ev of e.evidence as Res[]) expect(ev.interactionType).toBe('INTERACTION_TYPE_RATING');
     const third = await ok(rec, 'ExplainRecommendation', { userId: '2', titleId: top[2].titleId });
     expect(third.rank).toBe(3);
     const seen = [...watched.get('2')!][0]!;

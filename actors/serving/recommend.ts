@@ -1,5 +1,6 @@
 import { InvalidArgument, type ActorAddress } from '../../runtime/index.js';
 import { Kind } from '../kinds.js';
+import type { LoggedType } from '../messages.js';
 import type { CatalogEntry, TitleFilterSpec } from './catalog.js';
 import { SNAPSHOT_TTL_MS, type NodeServing } from './node-serving.js';
 import { DISLIKE_PENALTY, rankByGenres, rankForUser, rankPopular, rankSimilar, type RankOptions, type Ranked, type ReasonKind } from './rank.js';
@@ -363,7 +364,8 @@ export interface ExplainAnswer {
   excludedBy: 'UNSPECIFIED' | 'WATCHED' | 'FILTERED' | 'HIDDEN' | 'NEGATIVE_FEEDBACK';
   components: Array<{ name: string; value: number }>;
   /** The user's recent titles closest to it. */
-  evidence: Array<{ titleId: string; similarity: number; interactionType: 'RATING' | 'THUMBS_DOWN' | 'UNSPECIFIED' }>;
+  /** Each with the type of the user's newest interaction with it. */
+  evidence: Array<{ titleId: string; similarity: number; interactionType: LoggedType }>;
   reason: RecommendedItem['reason'];
   modelVersion: string;
 }
@@ -378,7 +380,7 @@ const EVIDENCE_SHOWN = 3;
  * hidden, disliked, watched, the filter), and the user's recent titles closest to it. Without a
  * row for the user or the title, the score is the title's popularity.
  */
-export function explain(serving: NodeServing, user: UserView, b: ExplainBody, ratingOf: (titleId: string) => number): ExplainAnswer {
+export function explain(serving: NodeServing, user: UserView, b: ExplainBody, lastTypeOf: (titleId: string) => LoggedType | undefined): ExplainAnswer {
   const version = serving.active;
   const matrix = version === undefined ? undefined : serving.matrix(version);
   const entry = serving.catalog.get(b.titleId);
@@ -410,7 +412,7 @@ export function explain(serving: NodeServing, user: UserView, b: ExplainBody, ra
     }
     const recent = user.recent().slice(0, EVIDENCE_TITLES).map((t) => [t, matrix.rowOf(t)] as const).filter(([, r]) => r !== undefined) as Array<readonly [string, number]>;
     out.evidence = recent
-      .map(([t, r]) => ({ titleId: t, similarity: matrix.cosine(at, r), interactionType: user.disliked().has(t) ? ('THUMBS_DOWN' as const) : Number.isNaN(ratingOf(t)) ? ('UNSPECIFIED' as const) : ('RATING' as const) }))
+      .map(([t, r]) => ({ titleId: t, similarity: matrix.cosine(at, r), interactionType: lastTypeOf(t) ?? 'UNSPECIFIED' }))
       .sort((x, y) => y.similarity - x.similarity)
       .slice(0, EVIDENCE_SHOWN);
     out.reason = reasonOf(serving, matrix, b.titleId, 'PERSONALIZED', recent, undefined);
