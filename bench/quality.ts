@@ -4,17 +4,23 @@
  *   and a blend fit on validation), one configuration per model chosen on a validation part;
  * - top-K with the protocol of RecBole's ml-100k quick start, per model (popularity, MF, ALS,
  *   BPR), the best chosen on validation.
- * Prints both tables and writes `bench/results/quality.json`: the best models' figures at the
+ * - the cold-start protocol (`quality-cold.ts`): a seeded 10 % of titles held out entirely and
+ *   ranked against each other, Recall@20 and NDCG@20 of the baselines (random, genre
+ *   affinity, genre affinity × year prior).
+ * Prints the tables and writes `bench/results/quality.json`: the best models' figures at the
  * top level, every model's under `models.<name>` (its explicit and its top-K figures side by
- * side where it has both).
+ * side where it has both), the cold-start figures as `cold_*`. A run of one part (`--part`)
+ * updates that part's figures in the file and keeps the others'.
  *
- *   npm run bench:quality [-- DATA_DIR] [-- --part explicit|topk]
+ *   npm run bench:quality [-- DATA_DIR] [-- --part explicit|topk|cold]
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fmt, printTable, progress, runBench, targetCells, writeResults, type Target } from './common.js';
 import { explicitQuality, type ExplicitQualityResult } from './quality-explicit.js';
 import { topKQuality, type TopKQualityResult } from './quality-topk.js';
+import { coldQuality } from './quality-cold.js';
+import { existsSync, readFileSync } from 'node:fs';
 
 const ML100K = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'datasets', 'ml-100k');
 const TARGETS: Record<string, Target> = {
@@ -49,8 +55,11 @@ async function main(): Promise<void> {
   const part = partAt >= 0 ? args.splice(partAt, 2)[1] : undefined;
   const dataDir = args[0] ?? ML100K;
   const t0 = performance.now();
-  const explicit = part === 'topk' ? undefined : await explicitQuality({ dataDir, log: progress });
-  const topk = part === 'explicit' ? undefined : await topKQuality({ dataDir, log: progress });
+  if (part !== undefined && !['explicit', 'topk', 'cold'].includes(part)) throw new Error(`--part must be explicit, topk or cold (got "${part}")`);
+  const runs = (p: string) => part === undefined || part === p;
+  const explicit = runs('explicit') ? await explicitQuality({ dataDir, log: progress }) : undefined;
+  const topk = runs('topk') ? await topKQuality({ dataDir, log: progress }) : undefined;
+  const cold = runs('cold') ? await coldQuality({ dataDir, log: progress }) : undefined;
   const models: Record<string, Record<string, unknown>> = {};
   for (const [name, m] of Object.entries(explicit?.models ?? {})) {
     const { config, seed, train_fingerprints, ...figures } = m;
@@ -69,9 +78,25 @@ async function main(): Promise<void> {
   if (explicit) best.push(['rmse_u1', explicit.rmse_u1], ['rmse_u1_u5_mean', explicit.rmse_u1_u5_mean], ['rmse_u1_u5_std', explicit.rmse_u1_u5_std]);
   if (topk) best.push(['recall_at_10', topk.recall_at_10], ['ndcg_at_10', topk.ndcg_at_10], ['recall_at_20', topk.recall_at_20], ['ndcg_at_20', topk.ndcg_at_20], ['coverage_at_10', topk.coverage_at_10]);
   printTable(['best model', 'value', 'target', 'met?'], best.map(([k, v]) => [k, fmt(v, 4), ...targetCells(v, TARGETS[k], 4)]));
+  if (cold) {
+    console.log();
+    printTable(
+      [`cold start (${cold.cold_held_out_titles} titles held out, seed ${cold.cold_seed}, ${cold.cold_users} users)`, 'recall_at_20', 'ndcg_at_20'],
+      [
+        ['random', fmt(cold.cold_recall_at_20_random, 4), fmt(cold.cold_ndcg_at_20_random, 4)],
+        ['genre affinity', fmt(cold.cold_recall_at_20_genre_baseline, 4), fmt(cold.cold_ndcg_at_20_genre_baseline, 4)],
+        ['genre affinity × year prior', fmt(cold.cold_recall_at_20_genre_year_baseline, 4), fmt(cold.cold_ndcg_at_20_genre_year_baseline, 4)],
+      ],
+    );
+  }
   const seconds = (performance.now() - t0) / 1000;
   console.log(`\n${seconds.toFixed(0)} s`);
+  // One part run: the other parts' figures stay as the file had them.
+  const file = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'quality.json');
+  const kept = part !== undefined && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
   writeResults('quality.json', {
+    ...kept,
+    ...(cold ?? {}),
     ...(explicit
       ? { explicit_best: explicit.best, rmse_u1: explicit.rmse_u1, rmse_u1_u5_mean: explicit.rmse_u1_u5_mean, rmse_u1_u5_std: explicit.rmse_u1_u5_std, explicit_validation: explicit.validation }
       : {}),
@@ -89,8 +114,9 @@ async function main(): Promise<void> {
           topk_interactions: topk.interactions,
         }
       : {}),
-    models,
-    seconds,
+    models: { ...((kept.models as Record<string, Record<string, unknown>> | undefined) ?? {}), ...models },
+    seconds: part === undefined ? seconds : kept.seconds,
+    ...(part !== undefined ? { [`seconds_${part}`]: seconds } : {}),
   });
 }
 

@@ -100,3 +100,4 @@ export type { BprEpochRunner, BprKernel, BprModel, BprStep, BprTrainOptions } fr
 export type { KernelBase } from './wasm-arena.js';
 export type { MfRowsRunner, RowsAt } from './mf-rows.js';
 export type { BprRowsRunner } from './bpr-wasm.js';
+export { coldStartSplit, evaluateColdStart, genreColdScorer, genreYearColdScorer, randomColdScorer, YEAR_BUCKET, type ColdInteraction, type ColdScorer, type ColdStartSplit, type ColdTitle } from './cold-start.js';
