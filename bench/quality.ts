@@ -112,6 +112,7 @@ async function main(): Promise<void> {
           topk_split_seed: topk.split_seed,
           topk_data_fingerprint: topk.data_fingerprint,
           topk_interactions: topk.interactions,
+          ...(topk.models.lightgcn ? { lightgcn_ndcg_at_10: topk.models.lightgcn.ndcg_at_10, lightgcn_recall_at_10: topk.models.lightgcn.recall_at_10, lightgcn_vs_bpr_ndcg_at_10: topk.models.lightgcn.ndcg_at_10 / topk.models.bpr!.ndcg_at_10 } : {}),
         }
       : {}),
     models: { ...((kept.models as Record<string, Record<string, unknown>> | undefined) ?? {}), ...models },

@@ -101,3 +101,6 @@ export type { KernelBase } from './wasm-arena.js';
 export type { MfRowsRunner, RowsAt } from './mf-rows.js';
 export type { BprRowsRunner } from './bpr-wasm.js';
 export { coldStartSplit, evaluateColdStart, genreColdScorer, genreYearColdScorer, randomColdScorer, YEAR_BUCKET, type ColdInteraction, type ColdScorer, type ColdStartSplit, type ColdTitle } from './cold-start.js';
+export { NormalizedGraph, layerMean, propagateReference, type Propagate } from './lightgcn-graph.js';
+export { WasmPropagator } from './lightgcn-wasm.js';
+export { lightGcnScorer, parseLightGcnHyperparameters, trainLightGcn, type LightGcnHyperparameters, type LightGcnModel, type LightGcnTrainOptions } from './lightgcn.js';

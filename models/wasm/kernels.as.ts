@@ -7,3 +7,4 @@ export * from './svdpp.as';
 export * from './als.as';
 export * from './bpr.as';
 export * from './score.as';
+export * from './spmm.as';
