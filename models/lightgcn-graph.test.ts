@@ -67,7 +67,7 @@ describe('lightgcn graph', () => {
 
     const mean = new Float32Array(g.nodes * k);
     layerMean((a, b) => propagateReference(g, a, k, b), x, 3, mean, [new Float32Array(g.nodes * k), new Float32Array(g.nodes * k)]);
-    let layer = Float64Array.from(x);
+    let layer: Float64Array = Float64Array.from(x);
     const sum = Float64Array.from(x);
     for (let l = 0; l < 3; l++) {
       layer = denseTimes(dense, layer, k);
