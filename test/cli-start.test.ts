@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { credentials, makeClientConstructor, type Client, type ServiceError } fr
 import { service as healthService } from 'grpc-health-check';
 import { apiProtos } from '../gateway/index.js';
 import { startNatsServer, uniquePrefix, type NatsServerHandle } from './harness/nats-server.js';
-import { builtCli, runReel, startNodeProcess, type NodeProcess } from './harness/processes.js';
+import { builtCli, runReel, startNodeProcess, startServing, type NodeProcess } from './harness/processes.js';
 import { waitFor } from './harness/wait.js';
 
 const run = promisify(execFile);
@@ -128,20 +128,9 @@ describe('reel start', () => {
   });
 
   it('cli - start serves the reel.v1 gRPC API after the samples (the printed grpcurl line names its address), until SIGTERM', async () => {
-    const child = spawn(process.execPath, [cli, 'start', '--synthetic', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    let stdout = '';
-    const serving = new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
-        const m = /serving reel\.v1 gRPC on (\S+)/.exec(stdout);
-        if (m && stdout.includes('grpcurl')) resolve(m[1]!);
-      });
-      void exited.then((code) => reject(new Error(`reel start exited ${code} before serving: ${stdout}`)));
-    });
+    const { child, exited, address, stdout } = await startServing(['--synthetic', '--port', '0']);
     try {
-      const address = await serving;
-      expect(stdout).toMatch(new RegExp(`grpcurl -plaintext -d '.*' ${address.replace(/\./g, '\\.')} reel\\.v1\\.RecommendationService/Recommend`));
+      expect(stdout()).toMatch(new RegExp(`grpcurl -plaintext -d '.*' ${address.replace(/\./g, '\\.')} reel\\.v1\\.RecommendationService/Recommend`));
       const rec = new (apiProtos().api.reel.v1.RecommendationService)(address, credentials.createInsecure()) as unknown as Client & Record<string, (req: unknown, cb: (e: ServiceError | null, r: Record<string, any>) => void) => void>;
       const res = await new Promise<Record<string, any>>((resolve, reject) => rec.Recommend!({ userId: '1', pageSize: 5 }, (e, r) => (e ? reject(e) : resolve(r))));
       expect(res).toMatchObject({ modelVersion: 'start', fallback: false });
@@ -236,24 +225,11 @@ describe('reel start --nats', () => {
 
   it('cli - start --nats serves the cluster until SIGTERM: reel status shows its node, its gateway and a reel gateway answer from it, and it hands its shards off', async () => {
     const prefix = uniquePrefix('start_serve');
-    const child = spawn(process.execPath, [cli, 'start', '--nats', nats.url, '--prefix', prefix, '--synthetic', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
-    const serving = new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
-        const m = /serving reel\.v1 gRPC on (\S+)/.exec(stdout);
-        if (m && stdout.includes('grpcurl')) resolve(m[1]!);
-      });
-      void exited.then((code) => reject(new Error(`reel start exited ${code} before serving: ${stdout}\n${stderr}`)));
-    });
+    const { child, exited, address, stderr } = await startServing(['--nats', nats.url, '--prefix', prefix, '--synthetic', '--port', '0']);
     let gateway: NodeProcess | undefined;
     try {
-      const address = await serving;
-      const node = /reel: node (start-\d+) in cluster/.exec(stderr)![1]!;
-      const version = /training mf version (\S+)/.exec(stderr)![1]!;
+      const node = /reel: node (start-\d+) in cluster/.exec(stderr())![1]!;
+      const version = /training mf version (\S+)/.exec(stderr())![1]!;
       const status = await runReel(['status', '--nats', nats.url, '--prefix', prefix, '--json']);
       expect(status.code, status.stdout + status.stderr).toBe(0);
       const st = JSON.parse(status.stdout) as { nodes: Array<{ id: string; health: string; shards: number }> };
@@ -273,7 +249,7 @@ describe('reel start --nats', () => {
 
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
-      expect(stderr).toContain('reel: drained; exiting');
+      expect(stderr()).toContain('reel: drained; exiting');
       const after = JSON.parse((await runReel(['status', '--nats', nats.url, '--prefix', prefix, '--json'])).stdout) as { nodes: Array<{ id: string; health: string }> };
       expect(after.nodes.filter((n) => n.health === 'live')).toEqual([]);
     } finally {

@@ -1,8 +1,8 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { builtCli } from './harness/processes.js';
+import { startServing } from './harness/processes.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..');
@@ -28,21 +28,8 @@ describe('a client in another language', () => {
   it('python client - calls Recommend, SimilarTitles and RecordInteractions with message classes generated from protos/ alone, and reads the google.rpc.Status of a bad request', async () => {
     await requirePythonClientTools();
     // The cheapest server of the whole API surface it calls: `reel start` in one process.
-    const child = spawn(process.execPath, [builtCli(), 'start', '--synthetic', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
-    const serving = new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
-        const m = /serving reel\.v1 gRPC on (\S+)/.exec(stdout);
-        if (m) resolve(m[1]!);
-      });
-      void exited.then((code) => reject(new Error(`reel start exited ${code} before serving: ${stdout}\n${stderr}`)));
-    });
+    const { child, exited, address } = await startServing(['--synthetic', '--port', '0']);
     try {
-      const address = await serving;
       const py = await run('bash', [join(root, 'scripts', 'python-client', 'run.sh'), address, '--user', '1', '--title', '1']).catch((e: { stdout: string; stderr: string; message: string }) => {
         throw new Error(`the Python client failed: ${e.message}\nstdout: ${e.stdout}\nstderr: ${e.stderr}`);
       });

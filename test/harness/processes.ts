@@ -166,3 +166,38 @@ export function runReel(args: string[], opts: { cwd?: string; env?: NodeJS.Proce
     (e: { code: number | null; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
   );
 }
+
+/** A `reel start` that serves (not `--once`): its process, its output so far, and its exit. */
+export interface ServingStart {
+  child: ChildProcess;
+  /** host:port of its gateway, as printed. */
+  address: string;
+  exited: Promise<number | null>;
+  stdout(): string;
+  stderr(): string;
+}
+
+/**
+ * Runs `reel start` with `args` (without `--once`) and resolves once it prints that it serves
+ * and the grpcurl line after it; rejects, with its output, if it exits first. The caller
+ * stops it (SIGTERM, or SIGKILL in a `finally`).
+ */
+export async function startServing(args: string[]): Promise<ServingStart> {
+  const child = spawn(process.execPath, [builtCli(), 'start', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => void (stderr += d.toString()));
+  const address = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      const m = /serving reel\.v1 gRPC on (\S+)/.exec(stdout);
+      if (m && stdout.includes('grpcurl')) resolve(m[1]!);
+    });
+    void exited.then((code) => reject(new Error(`reel start exited ${code} before serving: ${stdout}\n${stderr}`)));
+  }).catch((err: unknown) => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    throw err;
+  });
+  return { child, address, exited, stdout: () => stdout, stderr: () => stderr };
+}
