@@ -29,5 +29,6 @@ describe('lightgcn', () => {
     expect(() => parseLightGcnHyperparameters({ layers: -1 })).toThrow(/layers/);
     expect(() => parseLightGcnHyperparameters({ factors: 0 })).toThrow(/factors/);
     expect(() => parseLightGcnHyperparameters({ lr: Number.NaN })).toThrow(/lr/);
+    expect(() => parseLightGcnHyperparameters({ negatives: 'nearest' as never })).toThrow(/negatives/);
   });
 });

@@ -1,3 +1,4 @@
+import type { BprNegatives } from './bpr-options.js';
 import { BprSampler } from './bpr-sampler.js';
 import { ModelArgumentError, TrainingDiverged } from './errors.js';
 import { scoreDots } from './factor-scores.js';
@@ -22,17 +23,22 @@ export interface LightGcnHyperparameters {
   batchSize?: number;
   /** Standard deviation of the normal initial embeddings. @default 0.1 */
   initStd?: number;
+  /** How negatives are drawn, as BPR's (`bpr-sampler.ts`). @default 'uniform' */
+  negatives?: BprNegatives;
+  /** β of popularity negatives (∝ count^β). @default 0.75 */
+  popularityExponent?: number;
 }
 
 export function parseLightGcnHyperparameters(hp: LightGcnHyperparameters = {}): Required<LightGcnHyperparameters> {
-  const h = { factors: 64, layers: 3, lr: 0.001, reg: 1e-4, batchSize: 2048, initStd: 0.1, ...hp };
-  const whole = (name: keyof LightGcnHyperparameters, min: number) => {
+  const h = { factors: 64, layers: 3, lr: 0.001, reg: 1e-4, batchSize: 2048, initStd: 0.1, negatives: 'uniform' as BprNegatives, popularityExponent: 0.75, ...hp };
+  if (h.negatives !== 'uniform' && h.negatives !== 'popularity') throw new ModelArgumentError(`negatives must be uniform or popularity, got ${String(h.negatives)}`, ['negatives']);
+  const whole = (name: 'factors' | 'layers' | 'batchSize', min: number) => {
     if (!Number.isInteger(h[name]) || h[name] < min) throw new ModelArgumentError(`${name} must be a whole number ≥ ${min}, got ${h[name]}`, [name]);
   };
   whole('factors', 1);
   whole('layers', 0);
   whole('batchSize', 1);
-  for (const name of ['lr', 'reg', 'initStd'] as const) if (!Number.isFinite(h[name]) || h[name] < 0) throw new ModelArgumentError(`${name} must be a finite number ≥ 0, got ${h[name]}`, [name]);
+  for (const name of ['lr', 'reg', 'initStd', 'popularityExponent'] as const) if (!Number.isFinite(h[name]) || h[name] < 0) throw new ModelArgumentError(`${name} must be a finite number ≥ 0, got ${h[name]}`, [name]);
   return h;
 }
 
@@ -79,7 +85,7 @@ export function trainLightGcn(table: RatingsTable, hp: LightGcnHyperparameters, 
   const scratch: [Float32Array, Float32Array] = [new Float32Array(n), new Float32Array(n)];
   const propagate: Propagate = opts.kernel === 'ts' ? (x, out) => propagateReference(g, x, k, out) : new WasmPropagator(g, k).propagate;
   const adam = { m: new Float32Array(n), v: new Float32Array(n), t: 0 };
-  const sampler = new BprSampler(table, 'uniform', 0, opts.seed);
+  const sampler = new BprSampler(table, h.negatives, h.popularityExponent, opts.seed);
   const model: LightGcnModel = { users, items, factors: k, layers: h.layers, e0, final };
   const [b1, b2, eps] = [0.9, 0.999, 1e-8];
 
