@@ -7,7 +7,10 @@
  *   the RMSE on `u1.test` beside it; the TypeScript reference's rate for comparison; the same
  *   on a synthetic set of 10 million ratings;
  * - `als_epoch_s` (one sweep, users then titles) and `bpr_samples_per_s` at 64 factors, on
- *   `u.data` and on the synthetic set.
+ *   `u.data` and on the synthetic set;
+ * - `lightgcn_epoch_s`: LightGCN on `u.data` (64 dimensions, 3 layers, BPR mini-batches of
+ *   2,048 with one propagation forward and one back each, the WebAssembly kernel), the median
+ *   of epochs 2-4. `--part lightgcn` runs it alone and updates it in the JSON.
  *
  * Distributed (a nats-server, `reel node` processes, `reel load`, `reel train`):
  * - `dist_rmse_w2`: MF by 2 workers (BSP) on `u1.base`, scored on `u1.test`, against
@@ -19,7 +22,7 @@
  *
  * Prints a table and writes `bench/results/train.json`.
  */
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +33,7 @@ import { openCheckpointStore } from '../cluster/index.js';
 import { readRatings } from '../data/movielens.js';
 import { syntheticSet, type SyntheticSet } from '../data/synthetic.js';
 import {
-  MF_KERNELS, predictTable, ratingsTableFrom, RatingsTableBuilder, rmse, trainAls, trainBpr, trainMf, wasmAlsKernel, wasmBprKernel,
+  MF_KERNELS, predictTable, ratingsTableFrom, RatingsTableBuilder, rmse, trainAls, trainBpr, trainLightGcn, trainMf, wasmAlsKernel, wasmBprKernel,
   type MfHyperparameters, type MfKernel, type RatingsTable,
 } from '../models/index.js';
 import { startNatsServer, uniquePrefix } from '../test/harness/nats-server.js';
@@ -61,7 +64,24 @@ const TARGETS: Record<string, Target> = {
   dist_w2_over_w1: { op: '>=', value: 1.6 },
   dist_w1_over_local: { op: '>=', value: 0.5 },
   dist_rmse_gap: { op: '<=', value: 0.003 },
+  lightgcn_epoch_s: { op: '<=', value: 1.0 },
 };
+
+/** Seconds per LightGCN epoch on `table`: the median of epochs 2-4 (the first warms the JIT). */
+function lightGcnEpochSeconds(table: RatingsTable): number {
+  const times: number[] = [];
+  let last = performance.now();
+  trainLightGcn(table, { factors: 64, layers: 3, batchSize: 2048, lr: 0.005, initStd: 0.01, reg: 0.001 }, {
+    epochs: 4,
+    seed: SEED,
+    onEpoch: () => {
+      const now = performance.now();
+      times.push((now - last) / 1000);
+      last = now;
+    },
+  });
+  return median(times.slice(1));
+}
 
 function tableOf(s: SyntheticSet): RatingsTable {
   const b = new RatingsTableBuilder();
@@ -175,6 +195,16 @@ async function main(): Promise<void> {
   const out: Record<string, unknown> = { factors: HP.factors, hyperparameters: HP, seed: SEED };
   // `--part dist-speed` runs that part alone (for tuning; nothing is written).
   const only = process.argv.includes('--part') ? process.argv[process.argv.indexOf('--part') + 1] : undefined;
+  if (only === 'lightgcn') {
+    // One figure, updated in the results the last whole run wrote.
+    const udata = await ratingsTableFrom(readRatings(join(ML100K, 'u.data')));
+    const file = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'train.json');
+    const kept = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+    const seconds = Number(lightGcnEpochSeconds(udata).toFixed(3));
+    printTable(['figure', 'value', 'target', 'met?'], [['LightGCN epoch s (64 dims, 3 layers, u.data)', fmt(seconds, 3), ...targetCells(seconds, TARGETS.lightgcn_epoch_s, 1)]]);
+    writeResults('train.json', { ...kept, lightgcn_epoch_s: seconds });
+    return;
+  }
   if (only === 'dist-speed') {
     const work = mkdtempSync(join(tmpdir(), 'reel-bench-train-'));
     try {
@@ -202,6 +232,7 @@ async function main(): Promise<void> {
   out.ts_sgd_updates_per_s = Math.round(ts);
   out.als_epoch_s_udata = Number(alsEpochSeconds(udata).toFixed(3));
   out.bpr_samples_per_s_udata = Math.round(bprSamplesPerS(udata));
+  out.lightgcn_epoch_s = Number(lightGcnEpochSeconds(udata).toFixed(3));
 
   progress(`local: synthetic, ${SYN_LARGE.ratings.toLocaleString('en-US')} ratings`);
   const large = syntheticSet(SYN_LARGE);
@@ -253,6 +284,7 @@ async function main(): Promise<void> {
       row('ALS epoch s (64 factors, synthetic 10M)', 'als_epoch_s', 2),
       row('BPR samples/s (64 factors, u.data)', 'bpr_samples_per_s_udata', 0),
       row('BPR samples/s (64 factors, synthetic 10M)', 'bpr_samples_per_s', 0),
+      row('LightGCN epoch s (64 dims, 3 layers, u.data)', 'lightgcn_epoch_s', 3),
       row('dist RMSE u1, 2 workers BSP', 'dist_rmse_w2', 4),
       row('local RMSE u1, same hyperparameters', 'local_rmse', 4),
       row('  |dist − local|', 'dist_rmse_gap', 4),
