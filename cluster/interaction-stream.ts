@@ -205,6 +205,11 @@ export class InteractionConsumers {
           if (!served()) break;
         }
         await Promise.all(inFlight);
+        // Ended while the shard is still served (its consumer deleted, say): again, not at once.
+        if (served()) {
+          this.log?.('interaction consumer ended; again', { shard });
+          await new Promise((res) => setTimeout(res, 500));
+        }
       } catch (err) {
         if (!served()) break;
         this.log?.('interaction consumer failed; again', { shard, error: (err as Error).message });
