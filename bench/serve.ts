@@ -178,7 +178,7 @@ async function candidatePaths(client: ClusterClient, users: string[], rounds = 3
   const scatter = async () => {
     const v = await client.system.ask<UserVector>(Kind.User, user(), UserMsg.Vector, undefined, { deadlineMs: 5_000 });
     if (v.row === null) return;
-    const nodes = [...new Set(client.owners())].filter((o) => o !== '');
+    const nodes = client.ownerNodes();
     const parts = await Promise.all(nodes.map((n) => client.system.askNode<ScoredTitles>(n, ServingMsg.Score, { version: v.modelVersion, row: v.row, k: K, exclude: v.watched }, { deadlineMs: 5_000 })));
     const merged: Array<[string, number]> = [];
     for (const p of parts) p.value.titleIds.forEach((t, j) => merged.push([t, p.value.scores[j]!]));

@@ -67,7 +67,7 @@ interface TakeoverAnswer {
  */
 async function takeoversSince(client: ClusterClient, since: Record<string, number>): Promise<{ marks: Record<string, number>; shards: Set<number>; from: Set<string> }> {
   await client.view.refresh();
-  const nodes = new Set([...client.view.members.keys(), ...client.owners().filter((o) => o !== '')]);
+  const nodes = new Set([...client.view.members.keys(), ...client.ownerNodes()]);
   const settled = await Promise.allSettled([...nodes].map((n) => client.system.askNode<TakeoverAnswer>(n, 'takeovers', { since }, { deadlineMs: 10_000 })));
   const marks: Record<string, number> = { ...since };
   const shards = new Set<number>();

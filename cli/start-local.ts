@@ -61,7 +61,7 @@ export async function openLocalStart(out: Output, interactionWeights?: Interacti
     },
     async serve(host, port) {
       // The gateway in this process: RecommendationService and CatalogService over the one node.
-      const local = { system, owners: () => [LOCAL_NODE] };
+      const local = { system, ownerNodes: () => [LOCAL_NODE] };
       popular = new PopularLists(local);
       popular.start();
       // Said to serve once it can answer anything: its fallback list made.

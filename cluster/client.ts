@@ -69,6 +69,11 @@ export class ClusterClient {
     return Array.from({ length: n }, (_, s) => this.view.shard(s).value?.owner ?? '');
   }
 
+  /** The nodes that own at least one shard as this client sees it, each once. */
+  ownerNodes(): string[] {
+    return [...new Set(this.owners())].filter((o) => o !== '');
+  }
+
   async close(): Promise<void> {
     await this.system.stop();
     this.view.close();

@@ -163,7 +163,7 @@ function unknownTitle(t: TitleSummary): boolean {
 }
 
 /** CatalogService, from the title and user actors' live state and the nodes' catalogs. */
-export function catalogHandlers(client: Pick<ClusterClient, 'system' | 'owners'>) {
+export function catalogHandlers(client: Pick<ClusterClient, 'system' | 'ownerNodes'>) {
   let next = 0;
   return {
     ...userInteractionHandlers(client),
@@ -181,8 +181,8 @@ export function catalogHandlers(client: Pick<ClusterClient, 'system' | 'owners'>
         if (!t.recommendationId.startsWith('titles:')) throw ApiError.invalid('PAGE_TOKEN_INVALID', [{ field: 'page_token', description: 'is not a ListTitles page token' }]);
         after = t.recommendationId.slice('titles:'.length);
       }
-      // Every node's catalog holds every title: one asked, in turn (each node once; '' owns nothing).
-      const owners = [...new Set(client.owners())].filter((o) => o !== '');
+      // Every node's catalog holds every title: one asked, in turn.
+      const owners = client.ownerNodes();
       if (owners.length === 0) throw ApiError.unavailable('CLUSTER_UNAVAILABLE', 'no node serves the catalog now');
       const node = owners[next++ % owners.length]!;
       const page = (await client.system.askNode<CatalogEntry[]>(node, ServingMsg.Titles, { after, limit: pageSize + 1, ...(req.filter ? { filter: req.filter } : {}) }, { deadlineMs: askDeadlineMs(call, READ_DEADLINE_MS) })).value;

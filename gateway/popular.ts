@@ -26,7 +26,7 @@ export class PopularLists {
   /** When a round last reached a node (ms), 0 before the first. */
   refreshedAtMs = 0;
 
-  constructor(private readonly client: Pick<ClusterClient, 'owners' | 'system'>) {}
+  constructor(private readonly client: Pick<ClusterClient, 'ownerNodes' | 'system'>) {}
 
   /** Refreshes now and every `ms` until `stop`. */
   start(ms = POPULAR_REFRESH_MS): void {
@@ -58,8 +58,7 @@ export class PopularLists {
 
   /** One round: every node's catalog changes merged in; true when at least one node answered. */
   async refresh(): Promise<boolean> {
-    // Each node once (`owners()` names the owner of every shard, '' for none).
-    const owners = [...new Set(this.client.owners())].filter((o) => o !== '');
+    const owners = this.client.ownerNodes();
     if (owners.length === 0 || this.refreshing) return false;
     this.refreshing = true;
     try {

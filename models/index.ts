@@ -44,7 +44,7 @@ export { decodeNpy, encodeNpy, npyHeader } from './npy.js';
 export { splitByUserRatio, splitCounts } from './split.js';
 export { popularityScorer } from './popularity.js';
 export { interactionRows } from './interactions.js';
-export { scoreDots } from './factor-scores.js';
+export { dot4, scoreDots } from './factor-scores.js';
 export { AliasTable } from './alias-table.js';
 export {
   DEFAULT_ALS_ALPHA,

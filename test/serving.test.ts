@@ -89,7 +89,7 @@ describe('serving - RecommendationService from live actor state (real nats-serve
       const v = await c.client.system.ask<UserVector>(Kind.User, userId, UserMsg.Vector, undefined, { deadlineMs: 5_000 });
       expect(v.row).not.toBeNull();
       expect(v.watched.length).toBeGreaterThan(0);
-      const nodes = [...new Set(c.client.owners())].filter((o) => o !== '');
+      const nodes = c.client.ownerNodes();
       expect(nodes.sort()).toEqual(['n1', 'n2']);
       const parts = await Promise.all(nodes.map((n) => c.client.system.askNode<ScoredTitles>(n, ServingMsg.Score, { version: v.modelVersion, row: v.row, k: 20, exclude: v.watched }, { deadlineMs: 5_000 })));
       // Each node answers only titles of its own shards.

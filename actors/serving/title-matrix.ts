@@ -1,4 +1,4 @@
-import { WasmRowScorer } from '../../models/index.js';
+import { dot4, WasmRowScorer } from '../../models/index.js';
 import type { Checkpoint } from '../training/checkpoints.js';
 
 /**
@@ -69,29 +69,13 @@ export class TitleMatrix {
     this.scorer.score(user, out);
   }
 
-  /** Cosine similarity of rows `a` and `b`'s factors (0 when either is zero). Four partial sums, as `scoreAll`'s reference. */
+  /** Cosine similarity of rows `a` and `b`'s factors (0 when either is zero). */
   cosine(a: number, b: number): number {
     const f = this.factors;
     const w = f + 1;
     const na = this.norms[a]!;
     const nb = this.norms[b]!;
     if (na === 0 || nb === 0) return 0;
-    const rows = this.rows;
-    const pa = a * w;
-    const pb = b * w;
-    const f4 = f & ~3;
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    let x = 0;
-    for (; x < f4; x += 4) {
-      s0 += rows[pa + x]! * rows[pb + x]!;
-      s1 += rows[pa + x + 1]! * rows[pb + x + 1]!;
-      s2 += rows[pa + x + 2]! * rows[pb + x + 2]!;
-      s3 += rows[pa + x + 3]! * rows[pb + x + 3]!;
-    }
-    for (; x < f; x++) s0 += rows[pa + x]! * rows[pb + x]!;
-    return (s0 + s1 + (s2 + s3)) / (na * nb);
+    return dot4(this.rows, a * w, this.rows, b * w, f) / (na * nb);
   }
 }
