@@ -10,7 +10,14 @@
  *   `u.data` and on the synthetic set;
  * - `lightgcn_epoch_s`: LightGCN on `u.data` (64 dimensions, 3 layers, BPR mini-batches of
  *   2,048 with one propagation forward and one back each, the WebAssembly kernel), the median
- *   of epochs 2-4. `--part lightgcn` runs it alone and updates it in the JSON.
+ *   of epochs 2-4. `--part lightgcn` runs the LightGCN figures alone and updates them in the JSON.
+ * - `lightgcn_epoch_s_w2`: the same on 2 node processes (`reel train --model lightgcn`, one
+ *   exchange between shards per layer), the median of epochs 2-4, with the share of the
+ *   workers' time in compute, NATS and barrier waits (`lightgcn_share_w2`);
+ * - distributed equals local: LightGCN by 2 workers on the RecBole protocol's training part of
+ *   `u.data` (80/10/10 by user, seed 2020), NDCG@10 on its test part
+ *   (`lightgcn_dist_ndcg_at_10_w2`), against the single-process trainer with the same seed and
+ *   hyperparameters and the spread over 3 seeds (`lightgcn_local_ndcg_at_10_seeds`).
  *
  * Distributed (a nats-server, `reel node` processes, `reel load`, `reel train`):
  * - `dist_rmse_w2`: MF by 2 workers (BSP) on `u1.base`, scored on `u1.test`, against
@@ -33,9 +40,10 @@ import { openCheckpointStore } from '../cluster/index.js';
 import { readRatings } from '../data/movielens.js';
 import { syntheticSet, type SyntheticSet } from '../data/synthetic.js';
 import {
-  MF_KERNELS, predictTable, ratingsTableFrom, RatingsTableBuilder, rmse, trainAls, trainBpr, trainLightGcn, trainMf, wasmAlsKernel, wasmBprKernel,
-  type MfHyperparameters, type MfKernel, type RatingsTable,
+  evaluateTopK, lightGcnScorer, MF_KERNELS, predictTable, ratingsTableFrom, RatingsTableBuilder, rmse, splitByUserRatio, trainAls, trainBpr, trainLightGcn, trainMf, userItemsOf, wasmAlsKernel, wasmBprKernel,
+  type LightGcnHyperparameters, type MfHyperparameters, type MfKernel, type RatingsTable, type Scorer,
 } from '../models/index.js';
+import { TOPK_SPLIT_RATIOS, TOPK_SPLIT_SEED } from './quality-topk.js';
 import { startNatsServer, uniquePrefix } from '../test/harness/nats-server.js';
 import { runReel, startNodeProcess, type NodeProcess } from '../test/harness/processes.js';
 import { alive, fmt, killAll, live, median, printTable, progress, runBench, targetCells, writeResults, type Target } from './common.js';
@@ -67,11 +75,96 @@ const TARGETS: Record<string, Target> = {
   lightgcn_epoch_s: { op: '<=', value: 1.0 },
 };
 
+/** LightGCN's speed runs: the issue's setting (64 dimensions, 3 layers, batches of 2,048). */
+const GCN_SPEED: LightGcnHyperparameters = { factors: 64, layers: 3, batchSize: 2048, lr: 0.005, initStd: 0.01, reg: 0.001 };
+/** LightGCN's distributed-equals-local runs: the hyperparameters and epochs `bench:quality` chose on validation. */
+const GCN_QUALITY: Required<Pick<LightGcnHyperparameters, 'factors' | 'layers' | 'batchSize' | 'lr' | 'initStd' | 'reg'>> & { epochs: number } = { factors: 64, layers: 3, batchSize: 2048, lr: 0.005, initStd: 0.01, reg: 0.001, epochs: 60 };
+
+/** `reel train` flags of a LightGCN job with hyperparameters `h`. */
+function gcnFlags(h: LightGcnHyperparameters, epochs: number): string[] {
+  return ['--model', 'lightgcn', '--epochs', String(epochs), '--factors', String(h.factors), '--layers', String(h.layers), '--batch-size', String(h.batchSize), '--lr', String(h.lr),
+    '--reg', String(h.reg), '--init-std', String(h.initStd), '--seed', String(SEED), '--validation-fraction', '0', '--timeout', '120', '--json'];
+}
+
+/** Writes `t`'s rows as a `u.data` file (user, title, rating, time; tab-separated) for `reel load`. */
+function writeUData(t: RatingsTable, file: string): void {
+  const lines: string[] = [];
+  for (let j = 0; j < t.n; j++) lines.push(`${t.userIds.idOf(t.users[j]!)}\t${t.itemIds.idOf(t.items[j]!)}\t${t.ratings[j]}\t${880_000_000 + j}`);
+  writeFileSync(file, lines.join('\n') + '\n');
+}
+
+/**
+ * LightGCN on 2 node processes: the epoch time on `u.data`, then distributed equals local on
+ * the RecBole protocol's split (the trained version's rows scored as serving scores them).
+ */
+async function lightGcnDistributed(work: string, out: Record<string, unknown>): Promise<void> {
+  progress('distributed: LightGCN, 2 nodes, u.data');
+  const a = await cluster('bench-train-gcn');
+  try {
+    await a.add('n1');
+    await a.add('n2');
+    await a.reel(['load', '--data', join(ML100K, 'u.data')]);
+    await a.balanced();
+    const r = await a.reel(['train', ...gcnFlags(GCN_SPEED, 4), '--model-version', 'gcnspeed', '--workers', '2', '--clocks-per-epoch', '1']);
+    const h = (JSON.parse(r.stdout) as { history: EpochSummary[] }).history;
+    out.lightgcn_epoch_s_w2 = Number(median(h.slice(1).map((e) => e.seconds)).toFixed(3));
+    out.lightgcn_share_w2 = shares(h);
+  } finally {
+    await a.stop();
+  }
+
+  progress('distributed: LightGCN, 2 nodes, RecBole split of u.data: distributed equals local');
+  const all = await ratingsTableFrom(readRatings(join(ML100K, 'u.data')));
+  const { train, test } = splitByUserRatio(all, TOPK_SPLIT_RATIOS, TOPK_SPLIT_SEED);
+  const file = join(work, 'recbole-train.data');
+  writeUData(train, file);
+  const truth = userItemsOf(test, train.userCount);
+  const opts = { ks: [10], train: userItemsOf(train, train.userCount) };
+  const ndcg = (s: Scorer) => evaluateTopK(s, truth, opts)[0]!.ndcg;
+  const { epochs, ...hp } = GCN_QUALITY;
+  const b = await cluster('bench-train-gcnq');
+  try {
+    await b.add('n1');
+    await b.add('n2');
+    await b.reel(['load', '--data', file]);
+    await b.balanced();
+    await b.reel(['train', ...gcnFlags(hp, epochs), '--model-version', 'gcnq', '--workers', '2']);
+    const m = await b.model('gcnq');
+    const items = Array.from({ length: train.itemCount }, (_, i) => train.itemIds.idOf(i));
+    out.lightgcn_dist_ndcg_at_10_w2 = Number(ndcg({ items: items.length, score: (u, o) => {
+      const user = train.userIds.idOf(u);
+      items.forEach((t, i) => (o[i] = m.score(user, t)));
+    } }).toFixed(4));
+  } finally {
+    await b.stop();
+  }
+  const seeds = [SEED, SEED + 1, SEED + 2].map((seed) => Number(ndcg(lightGcnScorer(trainLightGcn(train, hp, { epochs, seed }))).toFixed(4)));
+  out.lightgcn_local_ndcg_at_10 = seeds[0];
+  out.lightgcn_local_ndcg_at_10_seeds = seeds;
+  out.lightgcn_local_ndcg_seed_spread = Number((Math.max(...seeds) - Math.min(...seeds)).toFixed(4));
+  out.lightgcn_dist_ndcg_gap = Number(Math.abs((out.lightgcn_dist_ndcg_at_10_w2 as number) - seeds[0]!).toFixed(4));
+  out.lightgcn_dist_hyperparameters = GCN_QUALITY;
+}
+
+function gcnRows(out: Record<string, unknown>): string[][] {
+  const share = out.lightgcn_share_w2 as EpochSummary['share'] | undefined;
+  const bound = Math.max(0.005, (out.lightgcn_local_ndcg_seed_spread as number | undefined) ?? 0);
+  return [
+    ['LightGCN epoch s (64 dims, 3 layers, u.data)', fmt(out.lightgcn_epoch_s as number, 3), ...targetCells(out.lightgcn_epoch_s as number, TARGETS.lightgcn_epoch_s, 3)],
+    ['  the same on 2 node processes', fmt(out.lightgcn_epoch_s_w2 as number, 3), '', ''],
+    ['  time, 2 workers', share ? `compute ${(share.compute * 100).toFixed(0)}%, NATS ${(share.nats * 100).toFixed(0)}%, barrier waits ${(share.wait * 100).toFixed(0)}%` : '', '', ''],
+    ['LightGCN NDCG@10 (RecBole split), 2 workers', fmt(out.lightgcn_dist_ndcg_at_10_w2 as number, 4), '', ''],
+    ['  one process, same seed', fmt(out.lightgcn_local_ndcg_at_10 as number, 4), '', ''],
+    ['  |2 workers − one process|', fmt(out.lightgcn_dist_ndcg_gap as number, 4), ...targetCells(out.lightgcn_dist_ndcg_gap as number, { op: '<=', value: bound }, 4)],
+    ['  one process, spread over 3 seeds', fmt(out.lightgcn_local_ndcg_seed_spread as number, 4), '', ''],
+  ];
+}
+
 /** Seconds per LightGCN epoch on `table`: the median of epochs 2-4 (the first warms the JIT). */
 function lightGcnEpochSeconds(table: RatingsTable): number {
   const times: number[] = [];
   let last = performance.now();
-  trainLightGcn(table, { factors: 64, layers: 3, batchSize: 2048, lr: 0.005, initStd: 0.01, reg: 0.001 }, {
+  trainLightGcn(table, GCN_SPEED, {
     epochs: 4,
     seed: SEED,
     onEpoch: () => {
@@ -148,15 +241,18 @@ async function cluster(label: string, nodeFlags: string[] = []) {
       '--lr-decay', String(HP.lrDecay), '--reg', String(HP.regFactor), '--reg-bias', String(HP.regBias), '--init-std', String(HP.initStd), '--seed', String(SEED), '--validation-fraction', '0', '--timeout', '120', '--json', ...extra]);
     return JSON.parse(r.stdout) as { history: EpochSummary[] };
   };
-  const scoreOn = async (version: string, test: Array<{ user: string; item: string; rating: number }>) => {
+  /** A trained version's rows, from its last checkpoint. */
+  const model = async (version: string) => {
     const nc = await connect({ servers: server.url });
     try {
-      const cp = await latestCheckpoint(await openCheckpointStore(nc, prefix), version);
-      const m = TrainedModel.fromCheckpoint(cp!);
-      return rmse(test.map((r) => m.predict(r.user, r.item)), test.map((r) => r.rating));
+      return TrainedModel.fromCheckpoint((await latestCheckpoint(await openCheckpointStore(nc, prefix), version))!);
     } finally {
       await nc.close();
     }
+  };
+  const scoreOn = async (version: string, test: Array<{ user: string; item: string; rating: number }>) => {
+    const m = await model(version);
+    return rmse(test.map((r) => m.predict(r.user, r.item)), test.map((r) => r.rating));
   };
   const stop = async () => {
     for (const p of nodes.values()) if (alive(p)) p.child.kill('SIGKILL');
@@ -174,7 +270,7 @@ async function cluster(label: string, nodeFlags: string[] = []) {
       await new Promise((res) => setTimeout(res, delay));
     }
   };
-  return { add, reel, train, scoreOn, stop, balanced };
+  return { add, reel, train, model, scoreOn, stop, balanced };
 }
 
 /** Updates/s of a distributed run: ratings × epochs over the epochs' wall time (barrier to checkpoint), the first epoch left out (activation, JIT). */
@@ -200,9 +296,15 @@ async function main(): Promise<void> {
     const udata = await ratingsTableFrom(readRatings(join(ML100K, 'u.data')));
     const file = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'train.json');
     const kept = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
-    const seconds = Number(lightGcnEpochSeconds(udata).toFixed(3));
-    printTable(['figure', 'value', 'target', 'met?'], [['LightGCN epoch s (64 dims, 3 layers, u.data)', fmt(seconds, 3), ...targetCells(seconds, TARGETS.lightgcn_epoch_s, 1)]]);
-    writeResults('train.json', { ...kept, lightgcn_epoch_s: seconds });
+    const gcn: Record<string, unknown> = { lightgcn_epoch_s: Number(lightGcnEpochSeconds(udata).toFixed(3)) };
+    const work = mkdtempSync(join(tmpdir(), 'reel-bench-train-'));
+    try {
+      await lightGcnDistributed(work, gcn);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    printTable(['figure', 'value', 'target', 'met?'], gcnRows(gcn));
+    writeResults('train.json', { ...kept, ...gcn });
     return;
   }
   if (only === 'dist-speed') {
@@ -267,6 +369,7 @@ async function main(): Promise<void> {
     }
 
     await distSpeed(work, out);
+    await lightGcnDistributed(work, out);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -284,7 +387,6 @@ async function main(): Promise<void> {
       row('ALS epoch s (64 factors, synthetic 10M)', 'als_epoch_s', 2),
       row('BPR samples/s (64 factors, u.data)', 'bpr_samples_per_s_udata', 0),
       row('BPR samples/s (64 factors, synthetic 10M)', 'bpr_samples_per_s', 0),
-      row('LightGCN epoch s (64 dims, 3 layers, u.data)', 'lightgcn_epoch_s', 3),
       row('dist RMSE u1, 2 workers BSP', 'dist_rmse_w2', 4),
       row('local RMSE u1, same hyperparameters', 'local_rmse', 4),
       row('  |dist − local|', 'dist_rmse_gap', 4),
@@ -300,6 +402,7 @@ async function main(): Promise<void> {
       row('  w1 / local whole epochs', 'dist_w1_over_local_epoch', 2),
       ['  time, 1 worker', pct(out.dist_share_w1 as EpochSummary['share']), '', ''],
       ['  time, 2 workers', pct(out.dist_share_w2 as EpochSummary['share']), '', ''],
+      ...gcnRows(out),
     ],
   );
   writeResults('train.json', out);

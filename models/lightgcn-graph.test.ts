@@ -121,4 +121,39 @@ describe('lightgcn graph', () => {
       expect(Array.from(wasm), `k = ${k}, second layer`).toEqual(Array.from(ref));
     }
   });
+
+  it('lightgcn - the graph split by users with the whole graph\'s item degrees: each part gives its users\' rows whole, and the parts\' item rows sum to the whole propagation', () => {
+    const users = 30;
+    const items = 12;
+    const k = 4;
+    const { us, is } = randomPairs(users, items, 5, 11);
+    const whole = NormalizedGraph.fromPairs(users, items, us, is);
+    const x = randomRows(whole.nodes * k, 12);
+    const want = new Float32Array(whole.nodes * k);
+    propagateReference(whole, x, k, want);
+    // Two parts: even users and odd users, each numbered from 0 within its part.
+    const degrees = Array.from({ length: items }, (_, i) => whole.offsets[users + i + 1]! - whole.offsets[users + i]!);
+    const itemSums = new Float64Array(items * k);
+    for (const parity of [0, 1]) {
+      const mine = Array.from({ length: users }, (_, u) => u).filter((u) => u % 2 === parity);
+      const local = new Map(mine.map((u, j) => [u, j]));
+      const pu: number[] = [];
+      const pi: number[] = [];
+      us.forEach((u, e) => {
+        if (local.has(u)) (pu.push(local.get(u)!), pi.push(is[e]!));
+      });
+      const part = NormalizedGraph.fromPairs(mine.length, items, pu, pi, degrees);
+      const px = new Float32Array(part.nodes * k);
+      mine.forEach((u, j) => px.set(x.subarray(u * k, (u + 1) * k), j * k));
+      px.set(x.subarray(users * k), mine.length * k);
+      const out = new Float32Array(part.nodes * k);
+      new WasmPropagator(part, k).propagate(px, out);
+      mine.forEach((u, j) => {
+        for (let d = 0; d < k; d++) expect(out[j * k + d]).toBeCloseTo(want[u * k + d]!, 5);
+      });
+      for (let y = 0; y < items * k; y++) itemSums[y] += out[mine.length * k + y]!;
+    }
+    for (let y = 0; y < items * k; y++) expect(itemSums[y]).toBeCloseTo(want[users * k + y]!, 5);
+    expect(() => NormalizedGraph.fromPairs(2, 2, [0, 1], [0, 0], [1, 1])).toThrow(/degree 1 is below its 2 edges/);
+  });
 });

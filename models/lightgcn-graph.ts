@@ -26,8 +26,15 @@ export class NormalizedGraph {
     return this.cols.length / 2;
   }
 
-  /** The graph of `pairs` (user, item) over `users` users and `items` items; a repeated pair is one edge. */
-  static fromPairs(users: number, items: number, pairUsers: ArrayLike<number>, pairItems: ArrayLike<number>): NormalizedGraph {
+  /**
+   * The graph of `pairs` (user, item) over `users` users and `items` items; a repeated pair is
+   * one edge. `itemDegrees`, when given, are the items' degrees in a larger graph of which this
+   * is the part around some of its users (a node's share of the users in distributed
+   * training): the weights are those of the whole graph, so propagating over this part gives
+   * its users' rows whole and the items' rows as this part's share of the sum.
+   */
+  static fromPairs(users: number, items: number, pairUsers: ArrayLike<number>, pairItems: ArrayLike<number>, itemDegrees?: ArrayLike<number>): NormalizedGraph {
+    if (itemDegrees !== undefined && itemDegrees.length !== items) throw new ModelArgumentError(`${itemDegrees.length} item degrees for ${items} items`, ['itemDegrees']);
     if (pairUsers.length !== pairItems.length) throw new ModelArgumentError('pair arrays differ in length', ['pairs']);
     const n = users + items;
     const seen = new Set<number>();
@@ -57,6 +64,13 @@ export class NormalizedGraph {
       const b = users + is[e]!;
       cols[fill[a]!++] = b;
       cols[fill[b]!++] = a;
+    }
+    if (itemDegrees !== undefined) {
+      for (let i = 0; i < items; i++) {
+        const d = itemDegrees[i]!;
+        if (!(Number.isInteger(d) && d >= degree[users + i]!)) throw new ModelArgumentError(`item ${i}'s degree ${d} is below its ${degree[users + i]} edges here`, ['itemDegrees']);
+        degree[users + i] = d;
+      }
     }
     const weights = new Float32Array(cols.length);
     for (let a = 0; a < n; a++) {

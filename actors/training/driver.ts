@@ -1,7 +1,7 @@
 import { isRetryable, type ActorSystem } from '../../runtime/index.js';
 import { Kind } from '../kinds.js';
 import { JobMsg, type EpochSummary, type JobStatus } from './messages.js';
-import { checkTrainSpec, DEFAULT_ADAGRAD_STEP, type TrainSpec } from './spec.js';
+import { checkTrainSpec, DEFAULT_ADAGRAD_STEP, DEFAULT_LIGHTGCN_BATCH, DEFAULT_LIGHTGCN_LAYERS, type TrainSpec } from './spec.js';
 import type { ModelManifest, ModelRegistry } from './stores.js';
 
 export interface RunJobOptions {
@@ -61,6 +61,8 @@ export async function beginTrainingJob(system: ActorSystem, registry: ModelRegis
       workers: opts.workers.length,
       titleUpdate: spec.titleUpdate ?? 'sgd',
       ...(spec.titleUpdate === 'adagrad' ? { adagradStep: spec.adagradStep ?? DEFAULT_ADAGRAD_STEP } : {}),
+      ...(spec.model !== 'mf' ? { negatives: spec.negatives, ...(spec.negatives === 'popularity' ? { popularityExponent: spec.popularityExponent } : {}) } : {}),
+      ...(spec.model === 'lightgcn' ? { layers: spec.layers ?? DEFAULT_LIGHTGCN_LAYERS, batchSize: spec.batchSize ?? DEFAULT_LIGHTGCN_BATCH, optimizer: 'adam' } : {}),
     },
     seed: spec.seed,
     dataFingerprint: '',

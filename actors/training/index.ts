@@ -2,7 +2,7 @@ export { NodeTraining } from './node-training.js';
 export { NodeParams } from './node-params.js';
 export { beginTrainingJob, cancelTrainingJob, followTrainingJob, runTrainingJob, trainingJobStatus } from './driver.js';
 export { DEFAULT_TRAIN_SEED, newVersionId, trainSpecFrom, type TrainRequest } from './spec-from.js';
-export { checkTrainSpec, JOB_VERSION_PATTERN, MAX_EPOCHS, parseConsistency, stalenessOf, DISTRIBUTED_MODELS, TITLE_UPDATES, DEFAULT_ADAGRAD_STEP, DEFAULT_CLOCKS_PER_EPOCH, DEFAULT_KEEP_CHECKPOINTS, DEFAULT_VALIDATION_FRACTION, DEFAULT_WORKER_TIMEOUT_MS } from './spec.js';
+export { checkTrainSpec, JOB_VERSION_PATTERN, MAX_EPOCHS, parseConsistency, stalenessOf, DISTRIBUTED_MODELS, TITLE_UPDATES, DEFAULT_ADAGRAD_STEP, DEFAULT_CLOCKS_PER_EPOCH, DEFAULT_LIGHTGCN_BATCH, DEFAULT_LIGHTGCN_LAYERS, DEFAULT_KEEP_CHECKPOINTS, DEFAULT_VALIDATION_FRACTION, DEFAULT_WORKER_TIMEOUT_MS } from './spec.js';
 export { CANCELLED_ERROR, JobMsg, NodeMsg } from './messages.js';
 export { MemoryBlobStore, MemoryModelRegistry } from './memory-stores.js';
 export {

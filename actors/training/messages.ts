@@ -29,6 +29,8 @@ export const NodeMsg = {
   Titles: 'params.titles',
   /** Makes a version the one serving reads, on this node. */
   Activate: 'params.activate',
+  /** LightGCN: a worker's share of a layer's title rows, summed over every worker by the titles' owner. */
+  GraphReduce: 'graph.reduce',
 } as const;
 
 export type JobState = 'running' | 'done' | 'failed' | 'cancelled';
@@ -186,4 +188,51 @@ export interface PushBody {
   keys: string[];
   /** `keys.length × (factors + 1)` deltas, added to the rows. */
   deltas: Float32Array;
+}
+
+/**
+ * One worker's share of a sum over the titles of one owning node (a chunk of them, under the
+ * max payload): LightGCN's exchange between shards. The owner answers every worker once each
+ * of the attempt's `workers` has sent its share of `step`, with the sums (or, for `adam`, the
+ * base rows after the update).
+ */
+export interface GraphReduceBody {
+  version: string;
+  attempt: number;
+  worker: string;
+  /** Workers of the attempt: the shares the owner waits for. */
+  workers: number;
+  /** Which sum, unique within the attempt (batch × phases + phase). */
+  step: number;
+  /** Which chunk of the owner's titles (the same cut on every worker). */
+  chunk: number;
+  keys: string[];
+  /** Floats per title. */
+  width: number;
+  /** `keys.length × width`: this worker's share. */
+  rows: Float32Array;
+  /** The sums add into the backward accumulator of this batch (the layers of the gradient). */
+  accumulate?: number;
+  /** The last backward layer: the owner finishes the gradient of its titles' base rows and takes an Adam step. */
+  adam?: GraphAdamStep;
+}
+
+export interface GraphAdamStep {
+  batch: number;
+  /** Adam's step count in this attempt (its moments start again with each attempt). */
+  t: number;
+  lr: number;
+  /** L2 weight on a base row per occurrence in the batch, and 1 / the batch's triples. */
+  reg: number;
+  scale: number;
+  /** Layers L: the gradient is the mean of the L + 1 accumulated layers. */
+  layers: number;
+  /** This worker's occurrences of each title in its triples of the batch (for the L2 term). */
+  counts: Float32Array;
+}
+
+export interface GraphReduceAnswer {
+  rows: Float32Array;
+  /** Seconds this worker's share waited at the owner for the others' (the barrier). */
+  waited: number;
 }

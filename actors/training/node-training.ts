@@ -2,7 +2,8 @@ import { InvalidArgument, shardOf, Unavailable, type ActorSystem, type ShardDire
 import { Kind } from '../kinds.js';
 import { CoordinatorActor } from './coordinator.js';
 import { readCheckpoint } from './checkpoints.js';
-import { NodeMsg, type ClockStats, type PullBody, type PushBody } from './messages.js';
+import { GraphReducer } from './graph-reducer.js';
+import { NodeMsg, type ClockStats, type GraphReduceBody, type PullBody, type PushBody } from './messages.js';
 import type { NodeParams } from './node-params.js';
 import { ParameterServerActor } from './parameter-server.js';
 import type { BlobStore, ModelRegistry } from './stores.js';
@@ -63,6 +64,11 @@ export class NodeTraining implements WorkerHost {
   private readonly workers = new Map<string, Worker>();
   private readonly ready = new Map<string, { attempt: number; shards: Set<number>; adagrad: AdaGrad | undefined }>();
   private readonly pushes = new Map<string, Set<string>>();
+  /** LightGCN's sums over the titles this node owns. */
+  private readonly reducer = new GraphReducer((version, attempt, key) => {
+    const a = this.arenaFor(version, attempt, key);
+    return a.view(a.row(key));
+  });
 
   constructor(
     readonly system: ActorSystem,
@@ -78,6 +84,7 @@ export class NodeTraining implements WorkerHost {
       .registerNodeHandler(NodeMsg.StartWorker, (_shards, body) => this.startWorker(String((body as { version?: unknown })?.version ?? '')))
       .registerNodeHandler(NodeMsg.Pull, (_shards, body) => this.pull(body as PullBody))
       .registerNodeHandler(NodeMsg.Push, (_shards, body) => this.push(body as PushBody))
+      .registerNodeHandler(NodeMsg.GraphReduce, (_shards, body) => this.reducer.reduce(body as GraphReduceBody))
       .registerNodeHandler(NodeMsg.Titles, (_shards, body) => this.titles(body as { version: string; attempt: number }))
       .registerNodeHandler(NodeMsg.Activate, (_shards, body) => this.activate(String((body as { version?: unknown })?.version ?? '')));
   }
@@ -86,6 +93,7 @@ export class NodeTraining implements WorkerHost {
     const adagrad = update.titleUpdate === 'adagrad' ? new AdaGrad(update.adagradStep ?? DEFAULT_ADAGRAD_STEP) : undefined;
     this.ready.set(version, { attempt, shards: new Set(shards), adagrad });
     this.pushes.set(version, new Set());
+    this.reducer.reset(version, attempt);
   }
 
   onClock(version: string, clock: number, stats: ClockStats): void {

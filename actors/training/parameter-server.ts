@@ -39,14 +39,14 @@ export class ParameterServerActor implements Actor<PsRecord> {
       case PsMsg.Get: {
         const b = msg.body as GetGlobalBody;
         const parts = Object.values(this.rec.parts);
-        if (b.attempt !== this.rec.attempt || parts.length < b.workers) return { mean: null };
+        if (b.attempt !== this.rec.attempt || parts.length < b.workers) return { mean: null, count: null };
         let sum = 0;
         let n = 0;
         for (const [s, c] of parts) {
           sum += s;
           n += c;
         }
-        return { mean: n > 0 ? sum / n : 0 };
+        return { mean: n > 0 ? sum / n : 0, count: n };
       }
       default:
         throw unknownMessageType(this.address, msg.type);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_BPR_EPOCHS, DEFAULT_MF_EPOCHS, defaultBprHyperparameters, defaultMfHyperparameters, type BprNegatives } from '../../models/index.js';
+import { DEFAULT_BPR_EPOCHS, DEFAULT_MF_EPOCHS, defaultBprHyperparameters, defaultMfHyperparameters, parseLightGcnHyperparameters, type BprNegatives } from '../../models/index.js';
 import { InvalidArgument } from '../../runtime/index.js';
 import {
   DEFAULT_CLOCKS_PER_EPOCH, DEFAULT_KEEP_CHECKPOINTS, DEFAULT_VALIDATION_FRACTION, DEFAULT_WORKER_TIMEOUT_MS, DISTRIBUTED_MODELS,
@@ -31,7 +31,13 @@ export interface TrainRequest {
   kernel?: TrainSpec['kernel'];
   titleUpdate?: TitleUpdate;
   adagradStep?: number;
+  /** LightGCN: propagation layers and triples per mini-batch. */
+  layers?: number;
+  batchSize?: number;
 }
+
+/** LightGCN's epochs when a job names none: enough for ml-100k's validation NDCG to level off. */
+export const DEFAULT_LIGHTGCN_EPOCHS = 100;
 
 /** A new version id: `<model>-<yyyymmdd>-<hhmmss>-<random>`. */
 export function newVersionId(model: string, now = new Date()): string {
@@ -50,15 +56,18 @@ export function trainSpecFrom(r: TrainRequest): TrainSpec {
   }
   const given = Object.fromEntries(Object.entries({ factors: r.factors, lr: r.lr, lrDecay: r.lrDecay, regFactor: r.regFactor, regBias: r.regBias, initStd: r.initStd }).filter(([, v]) => v !== undefined));
   const bpr = defaultBprHyperparameters();
+  const gcn = parseLightGcnHyperparameters();
   const hp =
     r.model === 'bpr'
       ? { factors: bpr.factors, lr: bpr.lr, lrDecay: bpr.lrDecay, regFactor: bpr.reg, regBias: bpr.regBias, initStd: bpr.initStd, ...given }
-      : { ...defaultMfHyperparameters(), ...given };
+      : r.model === 'lightgcn'
+        ? { factors: gcn.factors, lr: gcn.lr, lrDecay: 1, regFactor: gcn.reg, regBias: 0, initStd: gcn.initStd, ...given }
+        : { ...defaultMfHyperparameters(), ...given };
   return {
     version: r.version ?? newVersionId(r.model),
     model: r.model as TrainSpec['model'],
     factors: hp.factors,
-    epochs: r.epochs ?? (r.model === 'bpr' ? DEFAULT_BPR_EPOCHS : DEFAULT_MF_EPOCHS),
+    epochs: r.epochs ?? (r.model === 'bpr' ? DEFAULT_BPR_EPOCHS : r.model === 'lightgcn' ? DEFAULT_LIGHTGCN_EPOCHS : DEFAULT_MF_EPOCHS),
     lr: hp.lr,
     lrDecay: hp.lrDecay,
     regFactor: hp.regFactor,
@@ -74,5 +83,6 @@ export function trainSpecFrom(r: TrainRequest): TrainSpec {
     keepCheckpoints: r.keepCheckpoints ?? DEFAULT_KEEP_CHECKPOINTS,
     kernel: r.kernel ?? 'wasm',
     ...(r.titleUpdate === 'adagrad' ? { titleUpdate: 'adagrad' as const, adagradStep: r.adagradStep } : {}),
+    ...(r.model === 'lightgcn' ? { layers: r.layers ?? gcn.layers, batchSize: r.batchSize ?? gcn.batchSize } : {}),
   };
 }

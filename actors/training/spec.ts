@@ -1,7 +1,10 @@
 import { InvalidArgument } from '../../runtime/index.js';
 
-/** Models `reel train` trains across nodes: biased MF on ratings (SGD), BPR-MF on every interaction. */
-export const DISTRIBUTED_MODELS = ['mf', 'bpr'] as const;
+/**
+ * Models `reel train` trains across nodes: biased MF on ratings (SGD), BPR-MF on every
+ * interaction, LightGCN (BPR loss, Adam) by message passing between shards.
+ */
+export const DISTRIBUTED_MODELS = ['mf', 'bpr', 'lightgcn'] as const;
 export type DistributedModel = (typeof DISTRIBUTED_MODELS)[number];
 
 /** How workers keep in step: a barrier per clock, or at most `staleness` clocks ahead of the slowest. */
@@ -44,7 +47,14 @@ export interface TrainSpec {
   titleUpdate?: TitleUpdate;
   /** AdaGrad's step: how far a title coordinate moves on its first push. @default 0.03 */
   adagradStep?: number;
+  /** LightGCN: propagation layers (one exchange between shards each). @default 3 */
+  layers?: number;
+  /** LightGCN: triples per mini-batch over all workers (each a share ∝ its interactions). @default 2048 */
+  batchSize?: number;
 }
+
+export const DEFAULT_LIGHTGCN_LAYERS = 3;
+export const DEFAULT_LIGHTGCN_BATCH = 2048;
 
 export const TITLE_UPDATES = ['sgd', 'adagrad'] as const;
 export type TitleUpdate = (typeof TITLE_UPDATES)[number];
@@ -92,6 +102,8 @@ export function checkTrainSpec(s: TrainSpec): TrainSpec {
   pos('popularityExponent', true);
   if (s.titleUpdate !== undefined && !(TITLE_UPDATES as readonly string[]).includes(s.titleUpdate)) bad.push('titleUpdate');
   if (s.adagradStep !== undefined) pos('adagradStep');
+  if (s.layers !== undefined && !(Number.isInteger(s.layers) && s.layers >= 0 && s.layers <= 8)) bad.push('layers');
+  if (s.batchSize !== undefined) posInt('batchSize');
   if (bad.length > 0) throw new InvalidArgument(`invalid training job: ${bad.join(', ')}`, { fields: bad });
   return s;
 }

@@ -62,7 +62,7 @@ export class Yielder {
  * BPR), with whether it is held out: `visit(user, title, value, held)`, the title as the
  * node's index. Yields to the event loop as it goes.
  */
-async function eachInteraction(
+export async function eachInteraction(
   spec: TrainSpec,
   data: Pick<LocalData, 'users' | 'titleIndex'>,
   visit: (u: number, title: number, value: number, held: boolean, hash: number) => void,
@@ -107,7 +107,7 @@ export const COMPUTE_SLICE_ROWS = 1 << 18;
  * after the last) the event loop may turn. Counts the rows in `stats.n` and the time in the
  * kernel, not in the turns, in `stats.compute`.
  */
-async function inSlices(from: number, to: number, stats: ClockStats, y: Yielder, run: (a: number, b: number) => void): Promise<void> {
+export async function inSlices(from: number, to: number, stats: ClockStats, y: Yielder, run: (a: number, b: number) => void): Promise<void> {
   let t = performance.now();
   for (let a = from; a < to; a += COMPUTE_SLICE_ROWS) {
     run(a, Math.min(to, a + COMPUTE_SLICE_ROWS));
@@ -149,6 +149,14 @@ export interface Trainer {
   validate(stats: ClockStats): void;
   /** Gives back the memory the trainer placed beside the rows. */
   release(): void;
+  /** True: the trainer sends its title rows' changes itself (LightGCN's exchanges), there is no push after a clock. */
+  readonly exchanges?: boolean;
+  /**
+   * After the last epoch's barrier, before its checkpoint: the rows to serve, when they are not
+   * the rows trained (LightGCN's final embeddings). `owned` is the live row of a title this
+   * node owns, undefined for another's.
+   */
+  finish?(stats: ClockStats, owned: (key: string) => Float32Array | undefined): Promise<void>;
 }
 
 /**
@@ -156,7 +164,7 @@ export interface Trainer {
  * through an address table it keeps current (an arena that grows moves its rows), and a
  * block for the pulled title rows.
  */
-class TrainerRows {
+export class TrainerRows {
   readonly at: RowsAt;
   private seen: number;
 

@@ -10,6 +10,9 @@ import {
   type CheckpointedBody,
   type ClockStats,
   type DoneBody,
+  type GraphAdamStep,
+  type GraphReduceAnswer,
+  type GraphReduceBody,
   type JoinAnswer,
   type PollAnswer,
   type PullBody,
@@ -21,6 +24,7 @@ import { isTransient } from './driver.js';
 import type { NodeParams } from './node-params.js';
 import type { TrainSpec } from './spec.js';
 import { BprTrainer, localData, MfTrainer, Yielder, type LocalUser, type Trainer } from './trainers.js';
+import { LightGcnTrainer, type GraphExchange } from './lightgcn-trainer.js';
 import type { BlobStore } from './stores.js';
 import type { VersionParams } from './arena.js';
 
@@ -192,17 +196,25 @@ export class Worker {
 
     await this.host.system.ask(Kind.TrainPs, spec.version, PsMsg.Contribute, { node: this.node, attempt, sum: data.sum, count: data.count }, { deadlineMs: ASK_DEADLINE_MS });
     let mean: number | null = null;
+    let total = 0;
     while (mean === null) {
-      const g = await this.host.system.ask<{ mean: number | null }>(Kind.TrainPs, spec.version, PsMsg.Get, { attempt, workers: j.workers.length }, { deadlineMs: ASK_DEADLINE_MS });
+      const g = await this.host.system.ask<{ mean: number | null; count?: number | null }>(Kind.TrainPs, spec.version, PsMsg.Get, { attempt, workers: j.workers.length }, { deadlineMs: ASK_DEADLINE_MS });
       mean = g.mean;
+      total = g.count ?? 0;
       if (mean === null) await this.waitTurn(attempt, -1, shards, true);
     }
     await this.askJob(JobMsg.Ready, { node: this.node, attempt, shards, ratings: data.count, dataHash: data.hash, mean } satisfies ReadyBody);
     await this.waitTurn(attempt, -1, shards, true);
 
     const seed = (spec.seed ^ fmix32(fnv1a(FNV_OFFSET, this.node))) >>> 0;
-    // BPR draws negatives from the whole catalog: every node's titles of this version.
-    const trainer: Trainer = spec.model === 'mf' ? await MfTrainer.create(spec, data, v, mean, seed) : await BprTrainer.create(spec, data, v, await this.catalog(spec, attempt), seed);
+    // BPR and LightGCN draw negatives from the whole catalog: every node's titles of this version.
+    const catalog = spec.model === 'mf' ? [] : await this.catalog(spec, attempt);
+    const trainer: Trainer =
+      spec.model === 'mf'
+        ? await MfTrainer.create(spec, data, v, mean, seed)
+        : spec.model === 'bpr'
+          ? await BprTrainer.create(spec, data, v, catalog, seed)
+          : await LightGcnTrainer.create(spec, data, v, catalog, seed, total, this.exchange(spec, attempt, catalog));
     if (DEBUG) this.host.log?.('trainer ready', { attempt, seconds: (performance.now() - tp) / 1000 });
     try {
       return await this.epochs(j, v, shards, trainer);
@@ -231,13 +243,14 @@ export class Worker {
         stats.wait += (performance.now() - t) / 1000;
         await this.pull(spec, attempt, trainer, stats);
         t = performance.now();
+        const counted = stats.compute + stats.encode + stats.nats + stats.wait;
         await trainer.clock(c, C, lr, stats, yielder);
         // Turns of the event loop within the clock (other workers' pulls and pushes served) count as waits.
-        stats.wait += (performance.now() - t) / 1000 - stats.compute;
+        stats.wait += (performance.now() - t) / 1000 - (stats.compute + stats.encode + stats.nats + stats.wait - counted);
         t = performance.now();
         if (c === C - 1) trainer.validate(stats);
         stats.compute += (performance.now() - t) / 1000;
-        await this.push(spec, attempt, clock, trainer, stats);
+        if (!trainer.exchanges) await this.push(spec, attempt, clock, trainer, stats);
         this.host.onClock?.(spec.version, clock, stats);
         await this.askJob(JobMsg.Done, { node: this.node, attempt, clock, stats } satisfies DoneBody);
         if (DEBUG) this.host.log?.('clock', { clock, ...stats, total: (performance.now() - t0c) / 1000 });
@@ -251,6 +264,17 @@ export class Worker {
         await sleep(delay);
       }
       if (DEBUG) this.host.log?.('epoch barrier', { epoch, barrier: (performance.now() - tb) / 1000 });
+      if (epoch === spec.epochs - 1 && trainer.finish !== undefined) {
+        // The rows to serve: every worker takes part (LightGCN: one more forward pass).
+        const stats: ClockStats = { loss: 0, n: 0, validationSum: 0, validationN: 0, compute: 0, encode: 0, nats: 0, wait: 0 };
+        const served = new Set(shards);
+        await trainer.finish(stats, (key) => {
+          const s = shardOf(Kind.Title, key, this.S);
+          if (!served.has(s)) return undefined;
+          const a = v.arena(Kind.Title, s);
+          return a.view(a.row(key));
+        });
+      }
       const tc = performance.now();
       await this.checkpoint(spec, v, attempt, epoch, shards);
       if (DEBUG) this.host.log?.('checkpoint copied', { epoch, seconds: (performance.now() - tc) / 1000 });
@@ -426,6 +450,59 @@ export class Worker {
       if (p.attempt !== attempt || p.state !== 'running') throw new AttemptChanged();
       await sleep(delay);
     }
+  }
+
+  /**
+   * LightGCN's exchange for `attempt`: each owning node's titles of the catalog, cut into
+   * chunks under `MAX_ROWS_BYTES` (the same cut on every worker), sent to the owner, which
+   * answers every worker once all shares are in. A failure ends the attempt (the shares of a
+   * sum cannot be sent again to a half-finished one): the job resumes from its checkpoint.
+   */
+  private exchange(spec: TrainSpec, attempt: number, titles: readonly string[]): GraphExchange {
+    const cuts = new Map<number, Array<{ node: string; chunk: number; idx: number[] }>>();
+    const workers = this.workers.length;
+    return {
+      reduce: async (step, rows, width, stats, opts = {}) => {
+        let cut = cuts.get(width);
+        if (cut === undefined) cuts.set(width, (cut = this.cutByOwner(titles, width)));
+        const out = new Float32Array(titles.length * width);
+        const t = performance.now();
+        let waited = 0;
+        await Promise.all(
+          cut.map(async ({ node, chunk, idx }) => {
+            const share = new Float32Array(idx.length * width);
+            for (let j = 0; j < idx.length; j++) share.set(rows.subarray(idx[j]! * width, (idx[j]! + 1) * width), j * width);
+            const adam: GraphAdamStep | undefined = opts.adam === undefined ? undefined : { ...opts.adam, counts: Float32Array.from(idx, (i) => opts.adam!.counts[i]!) };
+            const body: GraphReduceBody = {
+              version: spec.version, attempt, worker: this.node, workers, step, chunk, keys: idx.map((i) => titles[i]!), width, rows: share,
+              ...(opts.accumulate !== undefined ? { accumulate: opts.accumulate } : {}),
+              ...(adam !== undefined ? { adam } : {}),
+            };
+            const a = await this.host.system.askNode<GraphReduceAnswer>(node, NodeMsg.GraphReduce, body, { deadlineMs: ASK_DEADLINE_MS });
+            waited = Math.max(waited, a.value.waited);
+            for (let j = 0; j < idx.length; j++) out.set(a.value.rows.subarray(j * width, (j + 1) * width), idx[j]! * width);
+          }),
+        );
+        const seconds = (performance.now() - t) / 1000;
+        stats.wait += Math.min(waited, seconds);
+        stats.nats += Math.max(0, seconds - waited);
+        return out;
+      },
+    };
+  }
+
+  /** The catalog's titles by owning node, in chunks of at most a message's rows of `width` floats. */
+  private cutByOwner(titles: readonly string[], width: number): Array<{ node: string; chunk: number; idx: number[] }> {
+    const per = rowsPerMessage(width);
+    const byNode = new Map<string, number[]>();
+    for (let i = 0; i < titles.length; i++) {
+      const node = this.host.directory.ownerOf(shardOf(Kind.Title, titles[i]!, this.S));
+      if (node === undefined) throw new AttemptChanged();
+      (byNode.get(node) ?? byNode.set(node, []).get(node)!).push(i);
+    }
+    const out: Array<{ node: string; chunk: number; idx: number[] }> = [];
+    for (const [node, idx] of byNode) for (let c = 0; c * per < idx.length; c++) out.push({ node, chunk: c, idx: idx.slice(c * per, (c + 1) * per) });
+    return out;
   }
 
   /** The previous checkpoint's writes, still going: awaited before the next one and at the end. */
