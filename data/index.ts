@@ -1,4 +1,4 @@
-// The data folder's public surface: MovieLens readers, the folder helper, synthetic ratings.
+// The data folder's public surface: MovieLens readers, the folder helper, title side-information features, synthetic ratings.
 export { ACCEPTED_RATINGS_FORMATS, DataFormatError, NotRatingsFileError } from './errors.js';
 export { BAD_LINE_EXAMPLES, BadLines, DataReader } from './reader.js';
 export { HALF_STARS, WHOLE_STARS } from './rating-scale.js';
@@ -8,12 +8,18 @@ export { ML1M_AGE_GROUPS, ML1M_OCCUPATIONS, readMoviesDat, readTagsDat, readUser
 export { readLinksCsv, readMoviesCsv, readTagsCsv } from './movielens-csv.js';
 export { MovieLensFolder } from './movielens-folder.js';
 export { scaleOfFile } from './movielens-layout.js';
+export { MKR_ITEM_ENTITIES_FILE, MKR_TRIPLES_FILE, readItemEntities, readKgTriples } from './mkr-kg.js';
+export { readGenreYearFeatures, readMovies } from './genre-year-features.js';
+export { normaliseTag, readTagFeatures, readTags } from './tag-features.js';
+export { readKgFeatures } from './kg-features.js';
+export { readTitleFeatures } from './title-features.js';
+export { defaultTitleFeatureOptions, parseTitleFeatureOptions, parseTitleFeatureSources } from './title-feature-options.js';
 export { PlantedModel, normalCdf } from './planted-model.js';
 export { mulberry32 } from './random.js';
 export { defaultSyntheticOptions, parseSyntheticOptions } from './synthetic-options.js';
 export { syntheticRatings, syntheticSet } from './synthetic.js';
 
-export type { Link, Rating, RatingScale, Tag, Title, UserInfo } from './types.js';
+export type { ItemEntity, KgTriple, Link, Rating, RatingScale, Tag, Title, UserInfo } from './types.js';
 export type { ReadOptions } from './reader.js';
 export type { TextEncoding } from './lines.js';
 export type { RatingsFormat } from './ratings-format.js';
@@ -24,3 +30,4 @@ export type { MovieLensFileKind, MovieLensLayout, MovieLensSplit } from './movie
 export type { Expected, PlantedParams, SyntheticScale } from './planted-model.js';
 export type { SyntheticOptions } from './synthetic-options.js';
 export type { SyntheticSet } from './synthetic.js';
+export type { TitleFeatureOptions, TitleFeatureSources } from './title-feature-options.js';

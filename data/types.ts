@@ -65,3 +65,18 @@ export interface Link {
   /** Absent for the few titles The Movie Database does not have. */
   tmdbId?: string;
 }
+
+/** A title's entity in a knowledge graph (MKR `item_index2entity_id.txt`). */
+export interface ItemEntity {
+  /** The MovieLens movie id. */
+  item: string;
+  entity: string;
+}
+
+/** One fact of a knowledge graph (MKR `kg.txt`): `head` is in `relation` to `tail`. */
+export interface KgTriple {
+  head: string;
+  /** As the graph names it: `film.film.director`. */
+  relation: string;
+  tail: string;
+}

@@ -1,0 +1,31 @@
+import type { TitleFeatures } from '../models/title-features.js';
+import { SupportedFeatures } from './feature-support.js';
+import { readTagsCsv } from './movielens-csv.js';
+import { readTagsDat } from './movielens-dat.js';
+import type { DataReader, ReadOptions } from './reader.js';
+import { parseTitleFeatureOptions, type TitleFeatureOptions } from './title-feature-options.js';
+import type { Tag } from './types.js';
+
+/** The tags of ml-latest `tags.csv`, or of ml-10m `tags.dat` (named by its ending). */
+export function readTags(file: string, opts: ReadOptions = {}): DataReader<Tag> {
+  return file.toLowerCase().endsWith('.dat') ? readTagsDat(file, opts) : readTagsCsv(file, opts);
+}
+
+/**
+ * A tag as a feature value: lower-cased, trimmed, inner whitespace collapsed to one space,
+ * so that "Pixar", " pixar " and "PIXAR" are one feature and count their users together.
+ */
+export function normaliseTag(tag: string): string {
+  return tag.trim().toLowerCase().replace(/\s+/g, ' ');
+}
+
+/**
+ * `tag:<normalised tag>` features of the titles in a tags file, keyed by movie id: a tag is
+ * kept when at least `minCount` distinct users used it anywhere in the file.
+ */
+export async function readTagFeatures(file: string, opts: TitleFeatureOptions = {}): Promise<TitleFeatures> {
+  const o = parseTitleFeatureOptions(opts);
+  const found = new SupportedFeatures();
+  for await (const t of readTags(file, o)) found.add(t.item, `tag:${normaliseTag(t.tag)}`, t.user);
+  return found.build(o.minCount);
+}
