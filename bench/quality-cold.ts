@@ -10,14 +10,19 @@
  *     interactions with that genre;
  *   - genre affinity × year prior: the same times the share of all training interactions in
  *     the title's 5-year release bucket (ratings on MovieLens cluster on the 1990s).
+ * And the content-aware model (`quality-cold-content.ts`), tuned on a validation cold split
+ * of the training part (seed `COLD_VALIDATION_SEED`): `cold_recall_at_20`, `cold_ndcg_at_20`.
  */
 import { join } from 'node:path';
 import { readUItem } from '../data/movielens-100k.js';
 import { readRatings } from '../data/movielens.js';
 import { coldStartSplit, evaluateColdStart, genreColdScorer, genreYearColdScorer, randomColdScorer, type ColdInteraction, type ColdTitle } from '../models/cold-start.js';
+import { contentColdQuality, type ContentColdResult } from './quality-cold-content.js';
 
 /** The held-out set's seed: fixed, so every run holds out the same titles. */
 export const COLD_SEED = 2026;
+/** The validation split's seed (titles held out of the training part, to tune on). */
+export const COLD_VALIDATION_SEED = 2027;
 const K = 20;
 
 export interface ColdQualityResult {
@@ -31,6 +36,13 @@ export interface ColdQualityResult {
   cold_ndcg_at_20_genre_baseline: number;
   cold_recall_at_20_genre_year_baseline: number;
   cold_ndcg_at_20_genre_year_baseline: number;
+  /** The content-aware model. */
+  cold_recall_at_20: number;
+  cold_ndcg_at_20: number;
+  cold_validation_seed: number;
+  cold_content_validation: { epochs: number; alpha: number; popularityWeight: number; recall_at_20: number; ndcg_at_20: number };
+  cold_content_config: ContentColdResult['config'];
+  cold_content_seconds: number;
 }
 
 export async function coldQuality(opts: { dataDir: string; log?: (msg: string) => void }): Promise<ColdQualityResult> {
@@ -43,6 +55,8 @@ export async function coldQuality(opts: { dataDir: string; log?: (msg: string) =
   const random = evaluateColdStart(split, randomColdScorer(COLD_SEED), K);
   const genre = evaluateColdStart(split, genreColdScorer(split, titles), K);
   const genreYear = evaluateColdStart(split, genreYearColdScorer(split, titles), K);
+  const content = await contentColdQuality(split, titles, { validationSeed: COLD_VALIDATION_SEED, k: K, ...(opts.log ? { log: opts.log } : {}) });
+  const v = content.validation;
   return {
     cold_seed: COLD_SEED,
     cold_fraction: split.fraction,
@@ -54,5 +68,11 @@ export async function coldQuality(opts: { dataDir: string; log?: (msg: string) =
     cold_ndcg_at_20_genre_baseline: genre.ndcg,
     cold_recall_at_20_genre_year_baseline: genreYear.recall,
     cold_ndcg_at_20_genre_year_baseline: genreYear.ndcg,
+    cold_recall_at_20: content.recall,
+    cold_ndcg_at_20: content.ndcg,
+    cold_validation_seed: COLD_VALIDATION_SEED,
+    cold_content_validation: { epochs: v.epochs, alpha: v.alpha, popularityWeight: v.popularityWeight, recall_at_20: v.recall, ndcg_at_20: v.ndcg },
+    cold_content_config: content.config,
+    cold_content_seconds: content.seconds,
   };
 }

@@ -61,7 +61,7 @@ function evalModel<H extends MfHyperparameters, M extends MfModel, S extends Sgd
 const EVAL_MODELS = {
   mf: evalModel({ family: MF_FAMILY, grid: DEFAULT_MF_TUNE_GRID, epochs: DEFAULT_MF_EPOCHS, kernels: MF_KERNELS, own: [] }),
   svdpp: evalModel({ family: SVDPP_FAMILY, grid: DEFAULT_SVDPP_TUNE_GRID, epochs: DEFAULT_SVDPP_EPOCHS, kernels: SVDPP_KERNELS, own: ['--reg-y'] }),
-} satisfies Record<Exclude<ModelName, 'als' | 'bpr' | 'lightgcn'>, unknown>;
+} satisfies Record<Exclude<ModelName, 'als' | 'bpr' | 'lightgcn' | 'content-gnn'>, unknown>;
 
 /** The tuning grid without the dimensions the flags fixed. */
 function gridFor<H extends MfHyperparameters>(grid: Grid<H>, given: H): Grid<H> {
@@ -87,7 +87,7 @@ export async function runEval(opts: EvalOptions, out: Output): Promise<void> {
     return scoreVersion(opts.modelVersion, opts, out);
   }
   if (opts.model === undefined) throw new CliError("required option '--model <name>' not specified (or --model-version V to score a trained version)", ExitCode.Usage);
-  if (opts.model === 'als' || opts.model === 'bpr' || opts.model === 'lightgcn') {
+  if (opts.model === 'als' || opts.model === 'bpr' || opts.model === 'lightgcn' || opts.model === 'content-gnn') {
     throw new CliError(`reel eval predicts ratings (mf, svdpp); ${opts.model} is a ranking model: npm run bench:quality measures it${opts.model === 'als' ? '' : `, reel train --model ${opts.model} trains it across nodes`}`, ExitCode.Usage);
   }
   if (opts.train === undefined) throw new CliError("required option '--train <file>' not specified", ExitCode.Usage);

@@ -8,7 +8,7 @@ import { DEFAULT_TRAIN_SEED, MAX_EPOCHS } from '../actors/training/index.js';
 import { integerIn, nonNegativeNumber, positiveNumber } from './args.js';
 
 /** Models `--model` accepts. */
-export const MODEL_NAMES = ['mf', 'svdpp', 'als', 'bpr', 'lightgcn'] as const;
+export const MODEL_NAMES = ['mf', 'svdpp', 'als', 'bpr', 'lightgcn', 'content-gnn'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
 /** Seed of training and splits when `--seed` is not given: the one a training job takes. */
@@ -60,7 +60,7 @@ export function withModelOptions(cmd: Command): Command {
   return cmd
     .option(
       '--model <name>',
-      `model to train: ${MODEL_NAMES.join(', ')} (biased matrix factorization by SGD; SVD++, MF plus the factors of the titles each user rated; implicit ALS; BPR-MF; LightGCN, a graph model). reel eval predicts ratings with mf or svdpp; reel train trains mf, bpr or lightgcn across nodes`,
+      `model to train: ${MODEL_NAMES.join(', ')} (biased matrix factorization by SGD; SVD++, MF plus the factors of the titles each user rated; implicit ALS; BPR-MF; LightGCN, a graph model; content-gnn, LightGCN plus a feature encoder that gives titles nobody watched yet a row from their genres, year and tags). reel eval predicts ratings with mf or svdpp; reel train trains mf, bpr, lightgcn or content-gnn across nodes`,
       modelName,
     )
     .option('--factors <k>', `latent factors per user and title (default: ${DEFAULT_MF_FACTORS}) (svdpp: ${DEFAULT_SVDPP_FACTORS})`, integerIn(1, MAX_MF_FACTORS))

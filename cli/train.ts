@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import {
-  DEFAULT_ADAGRAD_STEP, DEFAULT_CLOCKS_PER_EPOCH, DEFAULT_LIGHTGCN_BATCH, DEFAULT_LIGHTGCN_LAYERS, DEFAULT_KEEP_CHECKPOINTS, DEFAULT_VALIDATION_FRACTION, DEFAULT_WORKER_TIMEOUT_MS, followTrainingJob, JOB_VERSION_PATTERN, parseConsistency, trainSpecFrom,
+  DEFAULT_ADAGRAD_STEP, DEFAULT_CLOCKS_PER_EPOCH, DEFAULT_CONTENT_SPEC, DEFAULT_LIGHTGCN_BATCH, DEFAULT_LIGHTGCN_LAYERS, DEFAULT_KEEP_CHECKPOINTS, DEFAULT_VALIDATION_FRACTION, DEFAULT_WORKER_TIMEOUT_MS, followTrainingJob, JOB_VERSION_PATTERN, parseConsistency, trainSpecFrom,
   TITLE_UPDATES, type Consistency, type EpochSummary, type JobStatus, type TitleUpdate, type TrainSpec,
 } from '../actors/training/index.js';
 import { jobWorkers, openModelRegistry, startJob } from '../cluster/index.js';
@@ -27,6 +27,7 @@ export interface TrainFlags extends ModelFlags {
   adagradStep: number;
   layers?: number;
   batchSize?: number;
+  encoderPasses?: number;
   json?: boolean;
   [flag: string]: unknown;
 }
@@ -74,8 +75,9 @@ export function withTrainOptions(cmd: Command): Command {
     .option('--popularity-exponent <b>', 'bpr: exponent of popularity-aware negatives (default: 0.75)', nonNegativeNumber)
     .option('--title-update <rule>', 'how title shards apply the deltas workers push: sgd (as they come) or adagrad (scaled per coordinate by --adagrad-step / √(Σ delta²))', titleUpdateOf, 'sgd' as TitleUpdate)
     .option('--adagrad-step <a>', 'adagrad: how far a title coordinate moves on its first push', positiveNumber, DEFAULT_ADAGRAD_STEP)
-    .option('--layers <l>', `lightgcn: propagation layers, one exchange between shards each (default: ${DEFAULT_LIGHTGCN_LAYERS})`, integerIn(0, 8))
-    .option('--batch-size <n>', `lightgcn: triples per mini-batch over all workers, one propagation each (default: ${DEFAULT_LIGHTGCN_BATCH})`, integerIn(1, 1 << 24))
+    .option('--layers <l>', `lightgcn, content-gnn: propagation layers, one exchange between shards each (default: ${DEFAULT_LIGHTGCN_LAYERS})`, integerIn(0, 8))
+    .option('--batch-size <n>', `lightgcn, content-gnn: triples per mini-batch over all workers, one propagation each (default: ${DEFAULT_LIGHTGCN_BATCH})`, integerIn(1, 1 << 24))
+    .option('--encoder-passes <n>', `content-gnn: passes of the feature encoder over the titles with interactions, at the job's end (default: ${DEFAULT_CONTENT_SPEC.encoderPasses})`, integerIn(1, 10_000))
     .option('--timeout <seconds>', 'how long to wait for the workers to own their shards before training', seconds, 60)
     .option('--json', 'print the result as JSON');
 }
@@ -84,8 +86,9 @@ export function withTrainOptions(cmd: Command): Command {
 export function trainSpecOf(f: TrainFlags): TrainSpec {
   if (f.model === undefined) throw new CliError("reel train: required option '--model <name>' not specified", ExitCode.Usage);
   for (const [flag, given] of [['--layers', f.layers], ['--batch-size', f.batchSize]] as const) {
-    if (given !== undefined && f.model !== 'lightgcn') throw new CliError(`reel train: ${flag} applies to --model lightgcn only, not ${f.model}`, ExitCode.Usage);
+    if (given !== undefined && f.model !== 'lightgcn' && f.model !== 'content-gnn') throw new CliError(`reel train: ${flag} applies to --model lightgcn and content-gnn only, not ${f.model}`, ExitCode.Usage);
   }
+  if (f.encoderPasses !== undefined && f.model !== 'content-gnn') throw new CliError(`reel train: --encoder-passes applies to --model content-gnn only, not ${f.model}`, ExitCode.Usage);
   try {
     return trainSpecFrom({
       model: f.model,
@@ -105,6 +108,7 @@ export function trainSpecOf(f: TrainFlags): TrainSpec {
       adagradStep: f.adagradStep,
       ...(f.layers !== undefined ? { layers: f.layers } : {}),
       ...(f.batchSize !== undefined ? { batchSize: f.batchSize } : {}),
+      ...(f.encoderPasses !== undefined ? { content: { encoderPasses: f.encoderPasses } } : {}),
     });
   } catch (err) {
     if (err instanceof InvalidArgument) throw new CliError(`reel train: ${err.message}`, ExitCode.Usage);

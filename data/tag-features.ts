@@ -1,4 +1,6 @@
-import type { TitleFeatures } from '../models/title-features.js';
+import { normaliseTag, type TitleFeatures } from '../models/title-features.js';
+
+export { normaliseTag };
 import { SupportedFeatures } from './feature-support.js';
 import { readTagsCsv } from './movielens-csv.js';
 import { readTagsDat } from './movielens-dat.js';
@@ -9,14 +11,6 @@ import type { Tag } from './types.js';
 /** The tags of ml-latest `tags.csv`, or of ml-10m `tags.dat` (named by its ending). */
 export function readTags(file: string, opts: ReadOptions = {}): DataReader<Tag> {
   return file.toLowerCase().endsWith('.dat') ? readTagsDat(file, opts) : readTagsCsv(file, opts);
-}
-
-/**
- * A tag as a feature value: lower-cased, trimmed, inner whitespace collapsed to one space,
- * so that "Pixar", " pixar " and "PIXAR" are one feature and count their users together.
- */
-export function normaliseTag(tag: string): string {
-  return tag.trim().toLowerCase().replace(/\s+/g, ' ');
 }
 
 /**

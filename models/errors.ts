@@ -42,3 +42,28 @@ export class WasmKernelMissing extends Error {
     this.name = 'WasmKernelMissing';
   }
 }
+
+/**
+ * No tensor backend could start: neither `@tensorflow/tfjs-node` (optional, rarely installed)
+ * nor tfjs with its WebAssembly backend. `reasons` gives each backend's failure, in the order tried.
+ */
+export class TfBackendUnavailable extends Error {
+  readonly code = 'TfBackendUnavailable' as const;
+  constructor(readonly reasons: ReadonlyArray<{ backend: string; reason: string }>) {
+    super(`no tensor backend could start: ${reasons.map((r) => `${r.backend}: ${r.reason}`).join('; ')}`);
+    this.name = 'TfBackendUnavailable';
+  }
+}
+
+/**
+ * A model produced an embedding that is not finite for one title (a diverged encoder, a
+ * degenerate mix): refused rather than written, because a NaN row would poison every ranking
+ * it enters.
+ */
+export class NonFiniteEmbedding extends Error {
+  readonly code = 'NonFiniteEmbedding' as const;
+  constructor(readonly title: string) {
+    super(`the embedding computed for title '${title}' is not finite`);
+    this.name = 'NonFiniteEmbedding';
+  }
+}

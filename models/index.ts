@@ -4,7 +4,7 @@ export { IdIndex } from './id-index.js';
 export { RatingsTableBuilder, ratingsTableFrom, selectRows, splitRatings, countsOf, ratingRange } from './ratings.js';
 export { fingerprint } from './fingerprint.js';
 export { EpochOrders, Rng, identityOrder } from './rng.js';
-export { ModelArgumentError, TrainingDiverged, WasmKernelMissing } from './errors.js';
+export { ModelArgumentError, NonFiniteEmbedding, TfBackendUnavailable, TrainingDiverged, WasmKernelMissing } from './errors.js';
 export {
   DEFAULT_MF_EPOCHS,
   DEFAULT_MF_FACTORS,
@@ -104,3 +104,26 @@ export { coldStartSplit, evaluateColdStart, genreColdScorer, genreYearColdScorer
 export { NormalizedGraph, layerMean, propagateReference, type Propagate } from './lightgcn-graph.js';
 export { WasmPropagator } from './lightgcn-wasm.js';
 export { lightGcnScorer, parseLightGcnHyperparameters, trainLightGcn, type LightGcnHyperparameters, type LightGcnModel, type LightGcnTrainOptions } from './lightgcn.js';
+export { Adam, parseAdamOptions, type AdamOptions, type AdamState } from './adam.js';
+export { encode, encodeReference, encoderGradients, encoderLayers, encoderWeightCount, initEncoderWeights, type EncoderBatch, type EncoderGradients, type EncoderShape } from './feature-encoder.js';
+export { featureNodes, meanOfFeatureNodes, type FeatureNodes } from './feature-nodes.js';
+export { coldRow, extendedWidth, featureIdsOf, knownFeatureIds, scaleSums, standardised, targetScaleOf, type ContentEncoderModel, type ScaleSums, type TargetScale } from './content-rows.js';
+export { genreYearFeatures, mergeTitleFeatures, metadataFeatureNames, normaliseTag, TitleFeaturesBuilder, type TitleFeatures } from './title-features.js';
+export { DEFAULT_TF_BACKENDS, loadTf, startTf, type Tf, type TfBackend, type TfRuntime } from './tf.js';
+export {
+  DEFAULT_COLD_ALPHA,
+  DEFAULT_COLD_POPULARITY_WEIGHT,
+  DEFAULT_CONTENT_ENCODE_EVERY_EPOCHS,
+  DEFAULT_CONTENT_ENCODER_BATCH_SIZE,
+  DEFAULT_CONTENT_ENCODER_LR,
+  DEFAULT_CONTENT_ENCODER_PASSES,
+  DEFAULT_CONTENT_HIDDEN,
+  DEFAULT_CONTENT_POPULARITY_LOSS_WEIGHT,
+  defaultContentGnnHyperparameters,
+  parseColdMix,
+  parseContentGnnHyperparameters,
+  type ColdMix,
+  type ContentGnnHyperparameters,
+  type ParsedContentGnnHyperparameters,
+} from './content-gnn-options.js';
+export { contentColdScorer, titleEmbeddings, trainContentGnn, type ContentGnnModel, type ContentGnnRound, type ContentGnnTrainOptions } from './content-gnn.js';

@@ -60,14 +60,32 @@ export function mergeTitleFeatures(...sets: readonly TitleFeatures[]): TitleFeat
  * a year has no year feature). The content-aware model's features on ml-100k, which has no tags.
  */
 export function genreYearFeatures(titles: Iterable<{ id: string; genres: readonly string[]; year?: number }>, bucketYears = 5): TitleFeatures {
-  if (!Number.isInteger(bucketYears) || bucketYears < 1) throw new ModelArgumentError(`a year bucket is a whole number of years ≥ 1, got ${bucketYears}`, ['bucketYears']);
   const b = new TitleFeaturesBuilder();
-  for (const t of titles) {
-    for (const g of t.genres) b.add(t.id, `genre:${g}`);
-    if (t.year !== undefined && Number.isFinite(t.year)) {
-      const from = Math.floor(t.year / bucketYears) * bucketYears;
-      b.add(t.id, bucketYears === 1 ? `year:${from}` : `year:${from}-${from + bucketYears - 1}`);
-    }
-  }
+  for (const t of titles) for (const name of metadataFeatureNames({ genres: t.genres, ...(t.year !== undefined ? { releaseYear: t.year } : {}) }, bucketYears)) b.add(t.id, name);
   return b.build();
+}
+
+/** A tag as a feature value: trimmed, lower-cased, inner whitespace collapsed. */
+export function normaliseTag(tag: string): string {
+  return tag.trim().toLowerCase().replace(/\s+/g, ' ');
+}
+
+/**
+ * The feature names of a title's own metadata, as a title actor holds it: `genre:X` per genre,
+ * its release year's bucket, `tag:x` per (normalised) tag. What training reads from the title
+ * actors and what serving reads from a title upserted after training name features the same.
+ */
+export function metadataFeatureNames(m: { genres?: readonly string[]; releaseYear?: number; tags?: readonly string[] }, bucketYears = 5): string[] {
+  if (!Number.isInteger(bucketYears) || bucketYears < 1) throw new ModelArgumentError(`a year bucket is a whole number of years ≥ 1, got ${bucketYears}`, ['bucketYears']);
+  const out = new Set<string>();
+  for (const g of m.genres ?? []) out.add(`genre:${g}`);
+  if (m.releaseYear !== undefined && Number.isFinite(m.releaseYear) && m.releaseYear > 0) {
+    const from = Math.floor(m.releaseYear / bucketYears) * bucketYears;
+    out.add(bucketYears === 1 ? `year:${from}` : `year:${from}-${from + bucketYears - 1}`);
+  }
+  for (const t of m.tags ?? []) {
+    const n = normaliseTag(t);
+    if (n !== '') out.add(`tag:${n}`);
+  }
+  return [...out];
 }

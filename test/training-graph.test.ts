@@ -2,10 +2,10 @@ import { join } from 'node:path';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { latestCheckpoint, TrainedModel } from '../actors/training/index.js';
+import { coldBias, latestCheckpoint, readContentModel, TrainedModel } from '../actors/training/index.js';
 import { openCheckpointStore, openModelRegistry } from '../cluster/index.js';
-import { readRatings, type Rating } from '../data/index.js';
-import { evaluateTopK, lightGcnScorer, ratingsTableFrom, trainLightGcn, userItemsOf, type RatingsTable } from '../models/index.js';
+import { readRatings, readUItem, type Rating } from '../data/index.js';
+import { coldRow, evaluateTopK, knownFeatureIds, lightGcnScorer, metadataFeatureNames, ratingsTableFrom, trainLightGcn, userItemsOf, type RatingsTable } from '../models/index.js';
 import { startTestCluster, type TestCluster } from './harness/cluster.js';
 import { runReel } from './harness/processes.js';
 import { waitFor } from './harness/wait.js';
@@ -37,8 +37,11 @@ describe('LightGCN across node processes', { timeout: 150_000 }, () => {
     // The killed job holds after its epoch 3 until a node dies (a failpoint), so the kill lands mid-job.
     c = await startTestCluster({ nodes: 2, shardCount: S, label: 'graph', reelActors: true, env: { REEL_TRAIN_DEBUG: '1', REEL_TRAIN_HOLD: 'gkill:3' }, defaultTimings: true });
     await c.waitBalanced();
-    const run = await runReel(['load', ...flags(), '--data', join(ML100K, 'u1.base'), '--json'], { timeoutMs: 120_000 });
-    expect(run.code, run.stderr).toBe(0);
+    // Every title's genres and year (u.item), then the ratings of u1.base: 32 titles have none.
+    for (const file of ['u.item', 'u1.base']) {
+      const run = await runReel(['load', ...flags(), '--data', join(ML100K, file), '--json'], { timeoutMs: 120_000 });
+      expect(run.code, run.stderr).toBe(0);
+    }
     table = await ratingsTableFrom(train);
     testTable = await ratingsTableFrom(te.filter((r) => table.userIds.get(r.user) !== undefined && table.itemIds.get(r.item) !== undefined), { userIds: table.userIds, itemIds: table.itemIds });
     const local = trainLightGcn(table, HP, { epochs: EPOCHS, seed: 7 });
@@ -105,6 +108,33 @@ describe('LightGCN across node processes', { timeout: 150_000 }, () => {
     expect(JSON.parse(act.stdout)).toMatchObject({ active: 'gcn2', nodes: ['n1', 'n2'], missing_shards: [] });
   });
 
+  it('content-gnn on two workers: the encoder trains through the parameter-server actor, and the titles no one has rated (u.item\'s 32 beyond u1.base) get finite rows from their genres and year, which the kept model reproduces', async () => {
+    const run = await runReel(['train', ...flags(), '--model', 'content-gnn', ...FLAGS.slice(0, -1), '4', '--encoder-passes', '10', '--workers', '2', '--model-version', 'cgnn2', '--json'], { timeoutMs: 120_000 });
+    expect(run.code, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as { state: string }).state).toBe('done');
+    const registry = await openModelRegistry(c.nc, c.prefix);
+    expect(await registry.get('cgnn2')).toMatchObject({ state: 'READY', model: 'content-gnn' });
+    const blobs = await openCheckpointStore(c.nc, c.prefix);
+    const model = TrainedModel.fromCheckpoint((await latestCheckpoint(blobs, 'cgnn2'))!);
+    const rated = new Set(train.map((r) => r.item));
+    const meta = new Map<string, { genres: string[]; year?: number }>();
+    for await (const t of readUItem(join(ML100K, 'u.item'))) meta.set(t.id, { genres: t.genres, ...(t.year !== undefined ? { year: t.year } : {}) });
+    expect(model.titleCount).toBe(meta.size);
+    const cold = [...meta.keys()].filter((id) => !rated.has(id));
+    expect(cold.length).toBe(32);
+    for (const key of model.titleKeys()) expect(model.titleRow(key)!.every(Number.isFinite), key).toBe(true);
+    const m = (await readContentModel(blobs, 'cgnn2'))!;
+    expect(m.featureNames).toContain('genre:Comedy');
+    for (const id of cold) {
+      const t = meta.get(id)!;
+      const want = coldRow(m, knownFeatureIds(m, metadataFeatureNames({ genres: t.genres, ...(t.year !== undefined ? { releaseYear: t.year } : {}) })), m.alpha, id, new Float32Array(33));
+      want[32] = coldBias(m, want[32]!);
+      const row = model.titleRow(id)!;
+      expect(row.some((x) => x !== 0), id).toBe(true);
+      for (let d = 0; d < 33; d++) expect(row[d], `${id}[${d}]`).toBeCloseTo(want[d]!, 4);
+    }
+  });
+
   it('a node killed during graph training: the job resumes from its last checkpoint on the nodes that remain and reaches the undisturbed NDCG', async () => {
     await c.addNode('n3');
     await c.waitBalanced();
@@ -121,7 +151,7 @@ describe('LightGCN across node processes', { timeout: 150_000 }, () => {
     expect(st.history).toHaveLength(EPOCHS);
     const blobs = await openCheckpointStore(c.nc, c.prefix);
     const cp = (await latestCheckpoint(blobs, 'gkill'))!;
-    for (const [kind, want] of [['user', new Set(train.map((r) => r.user))], ['title', new Set(train.map((r) => r.item))]] as const) {
+    for (const [kind, want] of [['user', new Set(train.map((r) => r.user))], ['title', { size: 1682 }]] as const) {
       const keys = cp.parts.filter((p) => p.kind === kind).flatMap((p) => p.part.keys);
       expect(new Set(keys).size, `${kind} keys are unique`).toBe(keys.length);
       expect(keys.length).toBe(want.size);

@@ -25,3 +25,4 @@ export type { BlobStore, HyperparameterValue, ModelManifest, ModelRegistry, Mode
 export type { CheckpointGlobal, CheckpointPart } from './checkpoint.js';
 export type { Checkpoint, CheckpointEntry, ShardPart } from './checkpoints.js';
 export { TrainedModel } from './trained-model.js';
+export { coldBias, contentModelBlob, DEFAULT_CONTENT_SPEC, readContentModel, type ContentSpec, type ServedContentModel } from './content-phase.js';

@@ -2,7 +2,9 @@ import { BprSampler, NormalizedGraph, RatingsTableBuilder, Rng, WasmPropagator, 
 import type { VersionParams } from './arena.js';
 import type { ClockStats, GraphAdamStep } from './messages.js';
 import { DEFAULT_LIGHTGCN_BATCH, DEFAULT_LIGHTGCN_LAYERS, type TrainSpec } from './spec.js';
+import { DEFAULT_CONTENT_SPEC } from './content-phase.js';
 import { eachInteraction, TrainerRows, type LocalData, type Trainer, type Yielder } from './trainers.js';
+import { contentPhase, type ContentHost, type ServedContentModel } from './content-phase.js';
 
 /** Adam's decay rates and ε, as the owners' step (`graph-reducer.ts`) and `trainLightGcn` use them. */
 const B1 = 0.9;
@@ -75,7 +77,7 @@ export class LightGcnTrainer implements Trainer {
    * version `v`; `total` is the number of training interactions over all workers. Exchanges
    * the titles' degrees with the other workers (every worker creates its trainer together).
    */
-  static async create(spec: TrainSpec, data: LocalData, v: VersionParams, titles: readonly string[], seed: number, total: number, exchange: GraphExchange): Promise<LightGcnTrainer> {
+  static async create(spec: TrainSpec, data: LocalData, v: VersionParams, titles: readonly string[], seed: number, total: number, exchange: GraphExchange, content?: ContentHost & { writeModel(m: ServedContentModel): Promise<void> }): Promise<LightGcnTrainer> {
     const b = new RatingsTableBuilder();
     for (const t of titles) b.itemIds.intern(t);
     for (const u of data.users) b.userIds.intern(u.key);
@@ -99,7 +101,7 @@ export class LightGcnTrainer implements Trainer {
     const stats: ClockStats = { loss: 0, n: 0, validationSum: 0, validationN: 0, compute: 0, encode: 0, nats: 0, wait: 0 };
     const global = await exchange.reduce(DEGREES_STEP, degrees, 1, stats);
     const graph = NormalizedGraph.fromPairs(U, T, table.users, table.items, global);
-    return new LightGcnTrainer(spec, data, v, titles, seed, total, exchange, table, graph, held, seen);
+    return new LightGcnTrainer(spec, data, v, titles, seed, total, exchange, table, graph, held, seen, global, content);
   }
 
   private constructor(
@@ -114,6 +116,10 @@ export class LightGcnTrainer implements Trainer {
     graph: NormalizedGraph,
     private readonly held: Array<[number, number]>,
     private readonly seen: Set<number>[],
+    /** Every title's degree in the whole graph (its interactions over all workers). */
+    private readonly degrees: Float32Array,
+    /** content-gnn: the content-aware phase's host. */
+    private readonly content?: ContentHost & { writeModel(m: ServedContentModel): Promise<void> },
   ) {
     this.U = data.users.length;
     this.T = titles.length;
@@ -290,10 +296,16 @@ export class LightGcnTrainer implements Trainer {
 
   /**
    * The job's end: the final embeddings of the last base rows replace them, the users' here and
-   * `owned` titles' (this node's) in their arenas, each checked finite; the bias stays 0.
+   * `owned` titles' (this node's) in their arenas, each checked finite; the bias stays 0. With
+   * the content-aware phase (content-gnn), the titles' rows come from it instead: a title without
+   * interactions gets one from its features, and every title a popularity bias.
    */
   async finish(stats: ClockStats, owned: (key: string) => Float32Array | undefined): Promise<void> {
     await this.forward(FINISH_STEP - 2 * this.L, stats);
+    if (this.content !== undefined) {
+      await this.finishContent(stats, owned, this.content);
+      return;
+    }
     const { U, k } = this;
     const F = this.final;
     const bad = (x: Float32Array, what: string) => {
@@ -310,6 +322,22 @@ export class LightGcnTrainer implements Trainer {
       row.set(f);
       row[k] = 0;
     }
+  }
+
+  private async finishContent(stats: ClockStats, owned: (key: string) => Float32Array | undefined, host: ContentHost & { writeModel(m: ServedContentModel): Promise<void> }): Promise<void> {
+    const { U, k } = this;
+    const t0 = performance.now();
+    const users = this.final.subarray(0, U * k);
+    if (!users.every(Number.isFinite)) throw new Error('content-gnn: a user\'s final embedding is not finite');
+    this.writeUsers(users);
+    const mine = this.titles.flatMap((key, i) => (owned(key) !== undefined ? [i] : []));
+    const { model, rows } = await contentPhase({
+      spec: this.spec.content ?? DEFAULT_CONTENT_SPEC, seed: this.spec.seed, factors: k, titles: this.titles, degrees: this.degrees,
+      finalTitles: this.final.subarray(U * k), owned: mine, host,
+    });
+    for (const [i, served] of rows) owned(this.titles[i]!)!.set(served);
+    await host.writeModel(model);
+    stats.compute += (performance.now() - t0) / 1000;
   }
 
   private readUsers(): void {

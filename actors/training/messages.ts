@@ -15,7 +15,16 @@ export const JobMsg = {
 } as const;
 
 /** Message types of the parameter-server actor (`Kind.TrainPs`, keyed by version). */
-export const PsMsg = { Contribute: 'contribute', Get: 'get' } as const;
+export const PsMsg = {
+  Contribute: 'contribute',
+  Get: 'get',
+  /** A worker's value under a key, answered with every worker's (in the workers' order) once all are in; sent again to poll. */
+  Gather: 'gather',
+  /** The feature encoder's weights for an attempt, made once from a seed. */
+  EncoderInit: 'encoder.init',
+  /** A worker's encoder gradients of one step; once every worker's are in, one Adam step; sent again to poll for the weights. */
+  EncoderPush: 'encoder.push',
+} as const;
 
 /** Node-addressed message types of training (one message per node, never one per key). */
 export const NodeMsg = {
@@ -235,4 +244,31 @@ export interface GraphReduceAnswer {
   rows: Float32Array;
   /** Seconds this worker's share waited at the owner for the others' (the barrier). */
   waited: number;
+}
+
+export interface GatherBody {
+  attempt: number;
+  node: string;
+  key: string;
+  workers: number;
+  value: unknown;
+}
+
+export interface EncoderInitBody {
+  attempt: number;
+  /** Weights: features × hidden + hidden + hidden × outputs + outputs. */
+  shape: { features: number; hidden: number; outputs: number };
+  seed: number;
+  lr: number;
+}
+
+export interface EncoderPushBody {
+  attempt: number;
+  node: string;
+  workers: number;
+  /** Steps count from 1. */
+  step: number;
+  /** The mean gradient over this worker's `rows` titles (zeros and 0 rows for a worker with none this step). */
+  grads: Float32Array;
+  rows: number;
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_BPR_EPOCHS, DEFAULT_MF_EPOCHS, defaultBprHyperparameters, defaultMfHyperparameters, parseLightGcnHyperparameters, type BprNegatives } from '../../models/index.js';
 import { InvalidArgument } from '../../runtime/index.js';
+import { DEFAULT_CONTENT_SPEC, type ContentSpec } from './content-phase.js';
 import {
   DEFAULT_CLOCKS_PER_EPOCH, DEFAULT_KEEP_CHECKPOINTS, DEFAULT_VALIDATION_FRACTION, DEFAULT_WORKER_TIMEOUT_MS, DISTRIBUTED_MODELS,
   type Consistency, type TitleUpdate, type TrainSpec,
@@ -34,6 +35,8 @@ export interface TrainRequest {
   /** LightGCN: propagation layers and triples per mini-batch. */
   layers?: number;
   batchSize?: number;
+  /** content-gnn: the encoder's settings over `DEFAULT_CONTENT_SPEC`. */
+  content?: Partial<ContentSpec>;
 }
 
 /** LightGCN's epochs when a job names none: enough for ml-100k's validation NDCG to level off. */
@@ -60,14 +63,14 @@ export function trainSpecFrom(r: TrainRequest): TrainSpec {
   const hp =
     r.model === 'bpr'
       ? { factors: bpr.factors, lr: bpr.lr, lrDecay: bpr.lrDecay, regFactor: bpr.reg, regBias: bpr.regBias, initStd: bpr.initStd, ...given }
-      : r.model === 'lightgcn'
+      : r.model === 'lightgcn' || r.model === 'content-gnn'
         ? { factors: gcn.factors, lr: gcn.lr, lrDecay: 1, regFactor: gcn.reg, regBias: 0, initStd: gcn.initStd, ...given }
         : { ...defaultMfHyperparameters(), ...given };
   return {
     version: r.version ?? newVersionId(r.model),
     model: r.model as TrainSpec['model'],
     factors: hp.factors,
-    epochs: r.epochs ?? (r.model === 'bpr' ? DEFAULT_BPR_EPOCHS : r.model === 'lightgcn' ? DEFAULT_LIGHTGCN_EPOCHS : DEFAULT_MF_EPOCHS),
+    epochs: r.epochs ?? (r.model === 'bpr' ? DEFAULT_BPR_EPOCHS : r.model === 'lightgcn' || r.model === 'content-gnn' ? DEFAULT_LIGHTGCN_EPOCHS : DEFAULT_MF_EPOCHS),
     lr: hp.lr,
     lrDecay: hp.lrDecay,
     regFactor: hp.regFactor,
@@ -83,6 +86,7 @@ export function trainSpecFrom(r: TrainRequest): TrainSpec {
     keepCheckpoints: r.keepCheckpoints ?? DEFAULT_KEEP_CHECKPOINTS,
     kernel: r.kernel ?? 'wasm',
     ...(r.titleUpdate === 'adagrad' ? { titleUpdate: 'adagrad' as const, adagradStep: r.adagradStep } : {}),
-    ...(r.model === 'lightgcn' ? { layers: r.layers ?? gcn.layers, batchSize: r.batchSize ?? gcn.batchSize } : {}),
+    ...(r.model === 'lightgcn' || r.model === 'content-gnn' ? { layers: r.layers ?? gcn.layers, batchSize: r.batchSize ?? gcn.batchSize } : {}),
+    ...(r.model === 'content-gnn' ? { content: { ...DEFAULT_CONTENT_SPEC, ...r.content } } : {}),
   };
 }

@@ -1,10 +1,12 @@
 import { InvalidArgument } from '../../runtime/index.js';
+import type { ContentSpec } from './content-phase.js';
 
 /**
  * Models `reel train` trains across nodes: biased MF on ratings (SGD), BPR-MF on every
- * interaction, LightGCN (BPR loss, Adam) by message passing between shards.
+ * interaction, LightGCN (BPR loss, Adam) by message passing between shards, and the
+ * content-aware graph model (LightGCN, then a feature encoder for titles without interactions).
  */
-export const DISTRIBUTED_MODELS = ['mf', 'bpr', 'lightgcn'] as const;
+export const DISTRIBUTED_MODELS = ['mf', 'bpr', 'lightgcn', 'content-gnn'] as const;
 export type DistributedModel = (typeof DISTRIBUTED_MODELS)[number];
 
 /** How workers keep in step: a barrier per clock, or at most `staleness` clocks ahead of the slowest. */
@@ -51,6 +53,13 @@ export interface TrainSpec {
   layers?: number;
   /** LightGCN: triples per mini-batch over all workers (each a share ∝ its interactions). @default 2048 */
   batchSize?: number;
+  /** content-gnn: the feature encoder and how a cold title's row is made. */
+  content?: ContentSpec;
+}
+
+/** Models trained by LightGCN's exchanges between shards. */
+export function isGraphModel(model: DistributedModel): boolean {
+  return model === 'lightgcn' || model === 'content-gnn';
 }
 
 export const DEFAULT_LIGHTGCN_LAYERS = 3;
@@ -104,6 +113,11 @@ export function checkTrainSpec(s: TrainSpec): TrainSpec {
   if (s.adagradStep !== undefined) pos('adagradStep');
   if (s.layers !== undefined && !(Number.isInteger(s.layers) && s.layers >= 0 && s.layers <= 8)) bad.push('layers');
   if (s.batchSize !== undefined) posInt('batchSize');
+  if (s.content !== undefined) {
+    const c = s.content;
+    const whole = (v: number) => Number.isInteger(v) && v >= 1;
+    if (!(whole(c.hidden) && whole(c.encoderBatchSize) && whole(c.encoderPasses) && whole(c.maxFeatures) && c.encoderLr > 0 && c.popularityLossWeight >= 0 && c.alpha >= 0 && c.alpha <= 1 && Number.isFinite(c.popularityWeight))) bad.push('content');
+  }
   if (bad.length > 0) throw new InvalidArgument(`invalid training job: ${bad.join(', ')}`, { fields: bad });
   return s;
 }

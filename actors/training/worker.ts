@@ -10,6 +10,9 @@ import {
   type CheckpointedBody,
   type ClockStats,
   type DoneBody,
+  type EncoderInitBody,
+  type EncoderPushBody,
+  type GatherBody,
   type GraphAdamStep,
   type GraphReduceAnswer,
   type GraphReduceBody,
@@ -25,6 +28,9 @@ import type { NodeParams } from './node-params.js';
 import type { TrainSpec } from './spec.js';
 import { BprTrainer, localData, MfTrainer, Yielder, type LocalUser, type Trainer } from './trainers.js';
 import { LightGcnTrainer, type GraphExchange } from './lightgcn-trainer.js';
+import { writeContentModel, type ContentHost, type ServedContentModel } from './content-phase.js';
+import { loadTf, metadataFeatureNames } from '../../models/index.js';
+import { TitleMsg, type TitleSummary } from '../messages.js';
 import type { BlobStore } from './stores.js';
 import type { VersionParams } from './arena.js';
 
@@ -214,7 +220,7 @@ export class Worker {
         ? await MfTrainer.create(spec, data, v, mean, seed)
         : spec.model === 'bpr'
           ? await BprTrainer.create(spec, data, v, catalog, seed)
-          : await LightGcnTrainer.create(spec, data, v, catalog, seed, total, this.exchange(spec, attempt, catalog));
+          : await LightGcnTrainer.create(spec, data, v, catalog, seed, total, this.exchange(spec, attempt, catalog), spec.model === 'content-gnn' ? this.contentHost(spec, attempt) : undefined);
     if (DEBUG) this.host.log?.('trainer ready', { attempt, seconds: (performance.now() - tp) / 1000 });
     try {
       return await this.epochs(j, v, shards, trainer);
@@ -487,6 +493,48 @@ export class Worker {
         stats.wait += Math.min(waited, seconds);
         stats.nats += Math.max(0, seconds - waited);
         return out;
+      },
+    };
+  }
+
+  /**
+   * The content-aware phase's way to its titles and to the parameter server for `attempt`: the
+   * titles' features from their actors' metadata, and gathers and encoder steps at the job's
+   * parameter-server actor, polled (an actor answers one message at a time) with a look at the
+   * coordinator now and then, so that a worker gone ends the wait with the attempt.
+   */
+  private contentHost(spec: TrainSpec, attempt: number): ContentHost & { writeModel(m: ServedContentModel): Promise<void> } {
+    const sys = this.host.system;
+    const workers = this.workers.length;
+    const ps = <R>(type: string, body: unknown) => sys.ask<R>(Kind.TrainPs, spec.version, type, body, { deadlineMs: ASK_DEADLINE_MS });
+    const until = async <R>(ask: () => Promise<R | null>): Promise<R> => {
+      for (let tries = 1, delay = 1; ; tries++, delay = Math.min(MAX_POLL_DELAY_MS, delay * 2)) {
+        const r = await ask();
+        if (r !== null) return r;
+        if (tries % 64 === 0) {
+          const p = await this.poll(attempt, -1);
+          if (p.attempt !== attempt || p.state !== 'running') throw new AttemptChanged();
+        }
+        await sleep(delay);
+      }
+    };
+    return {
+      features: async (keys) => {
+        const out: string[][] = [];
+        const CONCURRENCY = 256;
+        for (let i = 0; i < keys.length; i += CONCURRENCY) {
+          const got = await Promise.all(keys.slice(i, i + CONCURRENCY).map((k) => sys.ask<TitleSummary>(Kind.Title, k, TitleMsg.Summary, undefined, { deadlineMs: ASK_DEADLINE_MS })));
+          for (const t of got) out.push(metadataFeatureNames(t));
+        }
+        return out;
+      },
+      gather: <T>(key: string, value: T) => until(async () => (await ps<{ values: T[] | null }>(PsMsg.Gather, { attempt, node: this.node, key, workers, value } satisfies GatherBody)).values),
+      encoderInit: async (shape, seed, lr) => (await ps<{ weights: Float32Array }>(PsMsg.EncoderInit, { attempt, shape, seed, lr } satisfies EncoderInitBody)).weights,
+      encoderPush: (step, grads, rows) => until(async () => (await ps<{ weights: Float32Array | null }>(PsMsg.EncoderPush, { attempt, node: this.node, workers, step, grads, rows } satisfies EncoderPushBody)).weights),
+      tf: async () => (await loadTf()).tf,
+      writeModel: async (m) => {
+        // One worker writes it: every worker holds the same model.
+        if ([...this.workers].sort()[0] === this.node) await writeContentModel(this.host.blobs, spec.version, m);
       },
     };
   }
