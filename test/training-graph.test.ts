@@ -7,15 +7,29 @@ import { openCheckpointStore, openModelRegistry } from '../cluster/index.js';
 import { readRatings, readUItem, type Rating } from '../data/index.js';
 import { coldRow, evaluateTopK, knownFeatureIds, lightGcnScorer, metadataFeatureNames, ratingsTableFrom, trainLightGcn, userItemsOf, type RatingsTable } from '../models/index.js';
 import { startTestCluster, type TestCluster } from './harness/cluster.js';
-import { runReel } from './harness/processes.js';
+import { runReel, startNodeProcess } from './harness/processes.js';
+import { credentials, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
+import { apiProtos } from '../gateway/index.js';
 import { waitFor } from './harness/wait.js';
 
 const ML100K = join(import.meta.dirname, '..', '..', 'shared', 'datasets', 'ml-100k');
 const S = 16;
-/** Small and quick, and still a graph model: 32 dimensions, 2 layers, batches of 4,096. */
-const HP = { factors: 32, layers: 2, lr: 0.005, reg: 1e-3, batchSize: 4096, initStd: 0.01 };
-const EPOCHS = 16;
-const FLAGS = ['--factors', '32', '--layers', '2', '--lr', '0.005', '--reg', '0.001', '--batch-size', '4096', '--init-std', '0.01', '--seed', '7', '--validation-fraction', '0', '--epochs', String(EPOCHS)];
+/**
+ * Small and quick, and still a graph model: 32 dimensions, 2 layers, batches of 8,192 (50
+ * exchanges between the nodes per epoch). The one-process trainer's NDCG@10 on u1.test after
+ * 10 epochs: 0.4195–0.4262 over seeds 7–9.
+ */
+const HP = { factors: 32, layers: 2, lr: 0.01, reg: 1e-3, batchSize: 8192, initStd: 0.01 };
+const EPOCHS = 10;
+const FLAGS = ['--factors', '32', '--layers', '2', '--lr', '0.01', '--reg', '0.001', '--batch-size', '8192', '--init-std', '0.01', '--seed', '7', '--validation-fraction', '0', '--epochs', String(EPOCHS)];
+
+/** A unary call with a 10 s deadline; rejects with the status on an error. */
+function unary(client: Client, method: string, req: unknown): Promise<Record<string, any>> {
+  type Unary = (req: unknown, md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res: unknown) => void) => void;
+  return new Promise((resolve, reject) =>
+    ((client as unknown as Record<string, Unary>)[method]!).call(client, req, new Metadata(), { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(new Error(`${method}: ${err.code} ${err.details}`)) : resolve(res as Record<string, any>))),
+  );
+}
 
 async function read(file: string): Promise<Rating[]> {
   const out: Rating[] = [];
@@ -91,7 +105,7 @@ describe('LightGCN across node processes', { timeout: 150_000 }, () => {
     const registry = await openModelRegistry(c.nc, c.prefix);
     const m = await registry.get('gcn2');
     expect(m).toMatchObject({ state: 'READY', model: 'lightgcn', factors: 32 });
-    expect(m?.hyperparameters).toMatchObject({ layers: 2, batchSize: 4096, optimizer: 'adam' });
+    expect(m?.hyperparameters).toMatchObject({ layers: 2, batchSize: 8192, optimizer: 'adam' });
 
     const { ndcg, model } = await versionNdcg('gcn2');
     expect(localNdcg).toBeGreaterThan(0.38);
@@ -158,6 +172,31 @@ describe('LightGCN across node processes', { timeout: 150_000 }, () => {
     }
     const [killed, undisturbed] = [(await versionNdcg('gkill')).ndcg, (await versionNdcg('gcn2')).ndcg];
     expect(Math.abs(killed - undisturbed), `killed ${killed}, undisturbed ${undisturbed}`).toBeLessThan(0.03);
+  });
+
+  it('content-gnn served: a title upserted through CatalogService after training gets its row from its genres and year at once, and ranks without backfill', async () => {
+    const act = await runReel(['models', 'activate', 'cgnn2', ...flags(), '--json']);
+    expect(act.code, act.stderr).toBe(0);
+    const gw = startNodeProcess(['gateway', ...flags(), '--port', '0', '--budget-ms', '5000']);
+    try {
+      const ready = await gw.ready;
+      const rec = new (apiProtos().api.reel.v1.RecommendationService)(`127.0.0.1:${ready.port as number}`, credentials.createInsecure());
+      const cat = new (apiProtos().api.reel.v1.CatalogService)(`127.0.0.1:${ready.port as number}`, credentials.createInsecure());
+      try {
+        const up = await unary(cat, 'BatchUpsertTitles', { titles: [{ titleId: 'noir-gnn', displayName: 'A New Noir (1947)', genres: ['Film-Noir', 'Thriller'], releaseYear: 1947 }] });
+        expect(up.titles).toHaveLength(1);
+        // Only a row can bring it with backfill off: the node gives it one once its catalog has the title.
+        const narrow = { userId: '1', pageSize: 50, disableBackfill: true, filter: { includeGenres: ['Film-Noir'], includeReleaseYears: [1947] } };
+        await waitFor('the upserted title ranked from its row', async () => ((await unary(rec, 'Recommend', narrow)).titles as Array<{ titleId: string }>).some((t) => t.titleId === 'noir-gnn'), { timeoutMs: 20_000, intervalMs: 100 });
+        const similar = await unary(rec, 'SimilarTitles', { titleId: 'noir-gnn', pageSize: 5 });
+        expect(similar.titles).toHaveLength(5);
+      } finally {
+        rec.close();
+        cat.close();
+      }
+    } finally {
+      await gw.stop();
+    }
   });
 
   it('--layers and --batch-size belong to lightgcn: a usage error (exit 2) for another model or a bad value', async () => {

@@ -8,7 +8,8 @@ import type { BlobStore, ModelRegistry } from '../training/stores.js';
 import { Catalog, TitleBook, type CatalogEntry, type CatalogPull, type TitleFilterSpec } from './catalog.js';
 import { DEFAULT_INTERACTION_WEIGHTS, type InteractionWeights } from './interaction-weights.js';
 import { TitleMatrix } from './title-matrix.js';
-import { TopK, WasmRowScorer } from '../../models/index.js';
+import { coldRow, knownFeatureIds, metadataFeatureNames, TopK, WasmRowScorer } from '../../models/index.js';
+import { coldBias, readContentModel, type ServedContentModel } from '../training/content-phase.js';
 
 /**
  * Node handlers of serving: a node's catalog changes, a page of its catalog in id order, and
@@ -96,6 +97,8 @@ export class NodeServing {
   /** Each interaction type's weight in a fold-in. */
   readonly weights: InteractionWeights;
   private readonly matrices = new Map<string, TitleMatrix>();
+  /** Content-aware versions' models, which give a title upserted after training its row. */
+  private readonly content = new Map<string, { model: ServedContentModel; catalogAt: number }>();
   private readonly loading = new Map<string, Promise<TitleMatrix | undefined>>();
   private readonly warmed = new Set<number>();
   private warming: Promise<void> | undefined;
@@ -157,11 +160,22 @@ export class NodeServing {
         if (m?.checkpoint === undefined) return undefined;
         const cp = await readCheckpoint(this.deps.blobs, m.checkpoint.prefix);
         if (cp === undefined) return undefined;
-        const matrix = TitleMatrix.fromCheckpoint(version, cp);
+        let matrix = TitleMatrix.fromCheckpoint(version, cp);
+        if (m.model === 'content-gnn') {
+          const model = await readContentModel(this.deps.blobs, version);
+          if (model === undefined) this.deps.log?.('content-aware version without its model: titles upserted after training get no row', { version });
+          else {
+            this.content.set(version, { model, catalogAt: -1 });
+            matrix = this.withColdRows(version, matrix) ?? matrix;
+          }
+        }
         this.matrices.set(version, matrix);
         for (const k of this.matrices.keys()) {
           if (this.matrices.size <= MATRICES_KEPT) break;
-          if (k !== this.params.active && k !== version) this.matrices.delete(k);
+          if (k !== this.params.active && k !== version) {
+            this.matrices.delete(k);
+            this.content.delete(k);
+          }
         }
         this.deps.log?.('title rows loaded for serving', { version, titles: matrix.size });
         return matrix;
@@ -206,9 +220,46 @@ export class NodeServing {
       }
       owners.add(this.system.nodeId);
       await this.catalog.pullFrom(owners, async (node, since) => (node === this.system.nodeId ? this.changes(since.incarnation, since.since) : (await this.system.askNode<CatalogPull>(node, ServingMsg.Catalog, since, { deadlineMs: 2_000 })).value), this.now());
+      for (const [version, matrix] of this.matrices) {
+        const extended = this.withColdRows(version, matrix);
+        if (extended !== undefined) this.matrices.set(version, extended);
+      }
     } finally {
       this.refreshing = false;
     }
+  }
+
+  /**
+   * A content-aware version's matrix with a row for every title of the catalog it lacks (one
+   * upserted after training), from the title's genres and year by the version's encoder and
+   * feature nodes (`coldRow`): the title ranks like any other from the next refresh on, not
+   * only as backfill. Undefined when nothing changed. A title whose row would not be finite
+   * gets none (logged), never a NaN row.
+   */
+  private withColdRows(version: string, matrix: TitleMatrix): TitleMatrix | undefined {
+    const c = this.content.get(version);
+    if (c === undefined || c.catalogAt === this.catalog.changedAtMs) return undefined;
+    c.catalogAt = this.catalog.changedAtMs;
+    const k = matrix.factors;
+    const keys: string[] = [];
+    const rows: number[] = [];
+    const row = new Float32Array(k + 1);
+    for (const e of this.catalog.byPopularity()) {
+      if (matrix.rowOf(e.titleId) !== undefined) continue;
+      const names = metadataFeatureNames({ genres: e.genres, ...(e.releaseYear > 0 ? { releaseYear: e.releaseYear } : {}) });
+      try {
+        coldRow(c.model, knownFeatureIds(c.model, names), c.model.alpha, e.titleId, row);
+      } catch (err) {
+        this.deps.log?.('no row for a title upserted after training', { version, title: e.titleId, error: (err as Error).message });
+        continue;
+      }
+      row[k] = coldBias(c.model, row[k]!);
+      keys.push(e.titleId);
+      for (const x of row) rows.push(x);
+    }
+    if (keys.length === 0) return undefined;
+    this.deps.log?.('titles upserted after training given rows from their features', { version, titles: keys.length });
+    return matrix.withRows(keys, Float32Array.from(rows));
   }
 
   /** This node's book changes for a puller. */
@@ -226,7 +277,7 @@ export class NodeServing {
     const m = this.matrix(b.version) ?? (await this.loadMatrix(b.version));
     if (m === undefined) return { titleIds: [], scores: [] };
     const served = this.system.servedShards();
-    const key = `${b.version}|${served.join(',')}`;
+    const key = `${b.version}|${m.size}|${served.join(',')}`;
     if (this.local?.key !== key) {
       const S = this.system.options.shardCount;
       const mine = new Set(served);

@@ -55,6 +55,15 @@ export class TitleMatrix {
     return this.keys.length;
   }
 
+  /** A matrix of these rows and `rows` (factors, then bias) for titles `keys` that it lacks: the version's rows stay as read. */
+  withRows(keys: readonly string[], rows: Float32Array): TitleMatrix {
+    const w = this.factors + 1;
+    const all = new Float32Array((this.size + keys.length) * w);
+    all.set(this.rows.subarray(0, this.size * w));
+    all.set(rows.subarray(0, keys.length * w), this.size * w);
+    return new TitleMatrix(this.version, this.factors, [...this.keys, ...keys], all, this.fit);
+  }
+
   rowOf(titleId: string): number | undefined {
     return this.rowOfKey.get(titleId);
   }

@@ -24,10 +24,14 @@ describe('the owner\'s side of LightGCN\'s exchange', () => {
     await expect(r.reduce(body('n1', [1], {}))).rejects.toThrow(/carries 1 values/);
   });
 
-  it('reducer - a new attempt releases the shares still waiting (the workers start again from the checkpoint)', async () => {
+  it('reducer - a new attempt releases the shares still waiting (the workers start again from the checkpoint); the same attempt again keeps them', async () => {
     const r = new GraphReducer(() => new Float32Array(2));
     r.reset('g', 1);
-    const waiting = r.reduce(body('n1', [1, 2]));
+    const kept = r.reduce(body('n1', [1, 2]));
+    // This node's worker joined attempt 1 once more: n1's share must not be lost.
+    r.reset('g', 1);
+    expect([...(await Promise.all([kept, r.reduce(body('n2', [1, 1]))]))[0].rows]).toEqual([2, 3]);
+    const waiting = r.reduce(body('n1', [1, 2], { step: 1 }));
     r.reset('g', 2);
     await expect(waiting).rejects.toThrow(/attempt 2 of g began/);
   });

@@ -37,8 +37,13 @@ export class GraphReducer {
     private readonly row: (version: string, attempt: number, key: string) => Float32Array,
   ) {}
 
-  /** A new attempt of `version` on this node: shares of the old one are refused, its waiters released. */
+  /**
+   * `version`'s attempt on this node: shares of an older one are refused from now on, its
+   * waiters released. The same attempt again (a worker that joined it once more) keeps what
+   * the others already sent.
+   */
   reset(version: string, attempt: number): void {
+    if (this.versions.get(version)?.attempt === attempt) return;
     this.drop(version, `attempt ${attempt} of ${version} began`);
     this.versions.set(version, { attempt, pending: new Map(), acc: new Map(), moments: new Map() });
   }

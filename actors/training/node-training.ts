@@ -3,7 +3,7 @@ import { Kind } from '../kinds.js';
 import { CoordinatorActor } from './coordinator.js';
 import { readCheckpoint } from './checkpoints.js';
 import { GraphReducer } from './graph-reducer.js';
-import { NodeMsg, type ClockStats, type GraphReduceBody, type PullBody, type PushBody } from './messages.js';
+import { NodeMsg, type ClockStats, type GraphReduceAnswer, type GraphReduceBody, type PullBody, type PushBody } from './messages.js';
 import type { NodeParams } from './node-params.js';
 import { ParameterServerActor } from './parameter-server.js';
 import type { BlobStore, ModelRegistry } from './stores.js';
@@ -94,6 +94,10 @@ export class NodeTraining implements WorkerHost {
     this.ready.set(version, { attempt, shards: new Set(shards), adagrad });
     this.pushes.set(version, new Set());
     this.reducer.reset(version, attempt);
+  }
+
+  reduceHere(body: GraphReduceBody): Promise<GraphReduceAnswer> {
+    return this.reducer.reduce(body);
   }
 
   onClock(version: string, clock: number, stats: ClockStats): void {

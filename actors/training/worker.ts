@@ -25,7 +25,7 @@ import {
 } from './messages.js';
 import { isTransient } from './driver.js';
 import type { NodeParams } from './node-params.js';
-import type { TrainSpec } from './spec.js';
+import { isGraphModel, type TrainSpec } from './spec.js';
 import { BprTrainer, localData, MfTrainer, Yielder, type LocalUser, type Trainer } from './trainers.js';
 import { LightGcnTrainer, type GraphExchange } from './lightgcn-trainer.js';
 import { writeContentModel, type ContentHost, type ServedContentModel } from './content-phase.js';
@@ -42,6 +42,8 @@ export interface WorkerHost {
   readonly directory: ShardDirectory;
   /** Marks a version's shards on this node ready for an attempt's pulls and pushes. */
   setReady(version: string, attempt: number, shards: readonly number[], update?: Pick<TrainSpec, 'titleUpdate' | 'adagradStep'>): void;
+  /** LightGCN's sum over this node's titles, handed over in process (the worker's share to its own node skips NATS). */
+  reduceHere?(body: GraphReduceBody): Promise<GraphReduceAnswer>;
   /** Hooks for metrics and logs. */
   onClock?(version: string, clock: number, stats: ClockStats): void;
   onEpoch?(version: string, epoch: number): void;
@@ -214,6 +216,8 @@ export class Worker {
 
     const seed = (spec.seed ^ fmix32(fnv1a(FNV_OFFSET, this.node))) >>> 0;
     // BPR and LightGCN draw negatives from the whole catalog: every node's titles of this version.
+    // LightGCN's trainer exchanges the titles' degrees as it is made: every worker must be ready (the start barrier).
+    if (isGraphModel(spec.model) && (await this.waitTurn(attempt, -1, shards, false)) === 'finished') return 'finished';
     const catalog = spec.model === 'mf' ? [] : await this.catalog(spec, attempt);
     const trainer: Trainer =
       spec.model === 'mf'
@@ -484,9 +488,9 @@ export class Worker {
               ...(opts.accumulate !== undefined ? { accumulate: opts.accumulate } : {}),
               ...(adam !== undefined ? { adam } : {}),
             };
-            const a = await this.host.system.askNode<GraphReduceAnswer>(node, NodeMsg.GraphReduce, body, { deadlineMs: ASK_DEADLINE_MS });
-            waited = Math.max(waited, a.value.waited);
-            for (let j = 0; j < idx.length; j++) out.set(a.value.rows.subarray(j * width, (j + 1) * width), idx[j]! * width);
+            const a = node === this.node && this.host.reduceHere !== undefined ? await this.host.reduceHere(body) : (await this.host.system.askNode<GraphReduceAnswer>(node, NodeMsg.GraphReduce, body, { deadlineMs: ASK_DEADLINE_MS })).value;
+            waited = Math.max(waited, a.waited);
+            for (let j = 0; j < idx.length; j++) out.set(a.rows.subarray(j * width, (j + 1) * width), idx[j]! * width);
           }),
         );
         const seconds = (performance.now() - t) / 1000;
