@@ -63,6 +63,14 @@ export class BprSampler {
     return { n, u: us, i: is, j: js };
   }
 
+  /**
+   * One more negative of user u, by the same rule and from the same stream as `next`'s (for
+   * a trainer that pairs a positive with several negatives), or −1 when u has every item.
+   */
+  negativeOf(u: number): number {
+    return this.negative(u);
+  }
+
   /** A negative of user u, or −1 when u has every item. */
   private negative(u: number): number {
     for (let t = 0; t < MAX_REJECTIONS; t++) {
