@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ingestInteractions, NodeParams, registerReelActors } from '../actors/index.js';
-import { latestCheckpoint, MemoryBlobStore, MemoryModelRegistry, NodeTraining, runTrainingJob, TrainedModel, type TrainSpec } from '../actors/training/index.js';
+import { ingestInteractions } from '../actors/index.js';
+import { latestCheckpoint, runTrainingJob, TrainedModel, type TrainSpec } from '../actors/training/index.js';
+import { oneTrainingNode } from './harness/training-node.js';
 import { readRatings } from '../data/index.js';
 import { ratingsTableFrom, predictTable, rmse, trainMf, wasmKernel } from '../models/index.js';
-import { ActorSystem } from '../runtime/index.js';
 import { ratingToInteraction } from '../cli/ratings-input.js';
 
 const ML100K = join(import.meta.dirname, '..', '..', 'shared', 'datasets', 'ml-100k');
@@ -16,20 +16,9 @@ function spec(over: Partial<TrainSpec> = {}): TrainSpec {
   };
 }
 
-async function oneNode() {
-  const system = new ActorSystem({ nodeId: 'solo', shardCount: 16 });
-  const params = new NodeParams();
-  registerReelActors(system, params);
-  const registry = new MemoryModelRegistry();
-  const blobs = new MemoryBlobStore();
-  const training = new NodeTraining(system, { params, registry, blobs, directory: { ownerOf: () => 'solo' } });
-  await system.start();
-  return { system, params, registry, blobs, training };
-}
-
 describe('training in one process (W = 1)', () => {
   it('trains MF from the user actors\' histories to the RMSE of the local kernel on u1, and checkpoints every epoch', async () => {
-    const n = await oneNode();
+    const n = await oneTrainingNode();
     try {
       const ratings: Array<{ user: string; item: string; rating: number }> = [];
       await ingestInteractions(n.system, (async function* () {
@@ -74,7 +63,7 @@ describe('training in one process (W = 1)', () => {
   });
 
   it('with AdaGrad on the title shards (--title-update adagrad) MF trains too: its loss falls and its RMSE on u1 comes near plain SGD\'s', async () => {
-    const n = await oneNode();
+    const n = await oneTrainingNode();
     try {
       await ingestInteractions(n.system, (async function* () {
         for await (const r of readRatings(join(ML100K, 'u1.base'))) yield ratingToInteraction(r);
@@ -100,7 +89,7 @@ describe('training in one process (W = 1)', () => {
   });
 
   it('trains BPR from every interaction the user actors hold: its loss falls and held-out positives rank above sampled negatives', async () => {
-    const n = await oneNode();
+    const n = await oneTrainingNode();
     try {
       await ingestInteractions(n.system, (async function* () {
         for await (const r of readRatings(join(ML100K, 'u1.base'))) yield ratingToInteraction(r);

@@ -3,7 +3,7 @@ import type { VersionParams } from './arena.js';
 import type { ClockStats, GraphAdamStep } from './messages.js';
 import { DEFAULT_LIGHTGCN_BATCH, DEFAULT_LIGHTGCN_LAYERS, type TrainSpec } from './spec.js';
 import { DEFAULT_CONTENT_SPEC } from './content-phase.js';
-import { eachInteraction, TrainerRows, type LocalData, type Trainer, type Yielder } from './trainers.js';
+import { catalogInteractions, heldOutAuc, TrainerRows, type LocalData, type Trainer, type Yielder } from './trainers.js';
 import { contentPhase, type ContentHost, type ServedContentModel } from './content-phase.js';
 
 /** Adam's decay rates and ε, as the owners' step (`graph-reducer.ts`) and `trainLightGcn` use them. */
@@ -78,20 +78,7 @@ export class LightGcnTrainer implements Trainer {
    * the titles' degrees with the other workers (every worker creates its trainer together).
    */
   static async create(spec: TrainSpec, data: LocalData, v: VersionParams, titles: readonly string[], seed: number, total: number, exchange: GraphExchange, content?: ContentHost & { writeModel(m: ServedContentModel): Promise<void> }): Promise<LightGcnTrainer> {
-    const b = new RatingsTableBuilder();
-    for (const t of titles) b.itemIds.intern(t);
-    for (const u of data.users) b.userIds.intern(u.key);
-    const catalog = new Int32Array(data.titleIndex.size);
-    for (let t = 0; t < catalog.length; t++) catalog[t] = b.itemIds.get(data.titleIndex.key(t)) ?? -1;
-    const held: Array<[number, number]> = [];
-    const seen = data.users.map(() => new Set<number>());
-    await eachInteraction(spec, data, (u, t, _r, isHeld) => {
-      const i = catalog[t]!;
-      if (i < 0) return;
-      seen[u]!.add(i);
-      if (isHeld) held.push([u, i]);
-      else b.addIndexed(u, i, 1);
-    });
+    const { b, held, seen } = await catalogInteractions(spec, data, titles);
     const table = b.build();
     const U = data.users.length;
     const T = titles.length;
@@ -285,13 +272,7 @@ export class LightGcnTrainer implements Trainer {
       for (let f = 0; f < k; f++) s += F[u * k + f]! * F[(U + i) * k + f]!;
       return s;
     };
-    for (const [u, i] of this.held) {
-      let j = this.rng.below(T);
-      for (let tries = 0; this.seen[u]!.has(j) && tries < 64; tries++) j = this.rng.below(T);
-      if (this.seen[u]!.has(j)) continue;
-      stats.validationSum += score(u, i) > score(u, j) ? 1 : 0;
-      stats.validationN++;
-    }
+    heldOutAuc(this.held, this.seen, T, this.rng, score, stats);
   }
 
   /**

@@ -310,6 +310,44 @@ export class MfTrainer implements Trainer {
 }
 
 /**
+ * `data`'s interactions as positives against the catalog `titles` (every title of the version,
+ * interned first, so that an item's index is its place in the catalog and negatives come from
+ * every node's titles): the training ones in a table builder, the held-out ones apart, and
+ * each user's titles (`seen`, which a negative never is). BPR's and LightGCN's trainers.
+ */
+export async function catalogInteractions(spec: TrainSpec, data: LocalData, titles: readonly string[]): Promise<{ b: RatingsTableBuilder; held: Array<[number, number]>; seen: Set<number>[] }> {
+  const b = new RatingsTableBuilder();
+  for (const t of titles) b.itemIds.intern(t);
+  for (const u of data.users) b.userIds.intern(u.key);
+  const catalog = new Int32Array(data.titleIndex.size);
+  for (let t = 0; t < catalog.length; t++) catalog[t] = b.itemIds.get(data.titleIndex.key(t)) ?? -1;
+  const held: Array<[number, number]> = [];
+  const seen = data.users.map(() => new Set<number>());
+  await eachInteraction(spec, data, (u, t, _r, isHeld) => {
+    const i = catalog[t]!;
+    if (i < 0) return;
+    seen[u]!.add(i);
+    if (isHeld) held.push([u, i]);
+    else b.addIndexed(u, i, 1);
+  });
+  return { b, held, seen };
+}
+
+/**
+ * The AUC of held-out positives against one negative each (drawn uniformly over `titles`
+ * titles, never one the user has), added to `stats`' validation sums: `score(u, i)` ranks.
+ */
+export function heldOutAuc(held: ReadonlyArray<[number, number]>, seen: ReadonlyArray<Set<number>>, titles: number, rng: Rng, score: (u: number, i: number) => number, stats: ClockStats): void {
+  for (const [u, i] of held) {
+    let j = rng.below(titles);
+    for (let tries = 0; seen[u]!.has(j) && tries < 64; tries++) j = rng.below(titles);
+    if (seen[u]!.has(j)) continue;
+    stats.validationSum += score(u, i) > score(u, j) ? 1 : 0;
+    stats.validationN++;
+  }
+}
+
+/**
  * BPR-MF by SGD on (user, positive, negative) triples: every interaction of this node's users
  * is a positive, negatives come from the whole catalog (every title of the version, pulled
  * each clock), uniform or ∝ local popularity^β. Validation: the AUC of held-out positives
@@ -325,21 +363,7 @@ export class BprTrainer implements Trainer {
 
   /** The trainer of `data`'s interactions against the catalog `titles`, over the rows of version `v` (yields to the event loop while it reads the data). */
   static async create(spec: TrainSpec, data: LocalData, v: VersionParams, titles: readonly string[], seed: number): Promise<BprTrainer> {
-    const b = new RatingsTableBuilder();
-    // The catalog first: negatives are drawn from every title, not only this node's.
-    for (const t of titles) b.itemIds.intern(t);
-    for (const u of data.users) b.userIds.intern(u.key);
-    const catalog = new Int32Array(data.titleIndex.size);
-    for (let t = 0; t < catalog.length; t++) catalog[t] = b.itemIds.get(data.titleIndex.key(t)) ?? -1;
-    const held: Array<[number, number]> = [];
-    const seen = data.users.map(() => new Set<number>());
-    await eachInteraction(spec, data, (u, t, _r, isHeld) => {
-      const i = catalog[t]!;
-      if (i < 0) return;
-      seen[u]!.add(i);
-      if (isHeld) held.push([u, i]);
-      else b.addIndexed(u, i, 1);
-    });
+    const { b, held, seen } = await catalogInteractions(spec, data, titles);
     return new BprTrainer(spec, data, v, titles, seed, b, held, seen);
   }
 
@@ -397,13 +421,7 @@ export class BprTrainer implements Trainer {
       for (let f = 0; f < k; f++) s += heap[pu + f]! * heap[qi + f]!;
       return s;
     };
-    for (const [u, i] of this.held) {
-      let j = this.rng.below(T);
-      for (let tries = 0; this.seen[u]!.has(j) && tries < 64; tries++) j = this.rng.below(T);
-      if (this.seen[u]!.has(j)) continue;
-      stats.validationSum += score(u, i) > score(u, j) ? 1 : 0;
-      stats.validationN++;
-    }
+    heldOutAuc(this.held, this.seen, T, this.rng, score, stats);
   }
 
   release(): void {
