@@ -23,12 +23,28 @@ export class WasmPropagator {
     this.at = { offsets: this.arena.put(g.offsets), cols: this.arena.put(g.cols), weights: this.arena.put(g.weights), x: this.arena.alloc(layer), out: this.arena.alloc(layer) };
   }
 
-  /** `out = Â x`, both `nodes × k` floats. */
+  /**
+   * Two layers in the kernel's memory, as `layerMean`'s scratch: a propagation from one to the
+   * other copies nothing in or out (the memory never grows after construction, so the views
+   * stay valid).
+   */
+  scratch(): [Float32Array, Float32Array] {
+    const n = this.g.nodes * this.k;
+    return [this.arena.f32(this.at.x, n), this.arena.f32(this.at.out, n)];
+  }
+
+  /** `out = Â x`, both `nodes × k` floats; either may be a `scratch` layer (then it is used in place). */
   readonly propagate: Propagate = (x, out) => {
     const n = this.g.nodes * this.k;
     const heap = this.arena.heapF32();
-    heap.set(x.subarray(0, n), this.at.x >> 2);
-    this.arena.ex.spmm(this.at.offsets, this.at.cols, this.at.weights, this.g.nodes, this.k, this.at.x, this.at.out);
-    out.set(heap.subarray(this.at.out >> 2, (this.at.out >> 2) + n));
+    const here = (a: Float32Array) => a.buffer === heap.buffer;
+    // A layer given from outside goes into whichever of the two the output is not.
+    const target = here(out) ? out.byteOffset : undefined;
+    let from = target === this.at.x ? this.at.out : this.at.x;
+    if (here(x)) from = x.byteOffset;
+    else heap.set(x.subarray(0, n), from >> 2);
+    const to = target ?? (from === this.at.out ? this.at.x : this.at.out);
+    this.arena.ex.spmm(this.at.offsets, this.at.cols, this.at.weights, this.g.nodes, this.k, from, to);
+    if (!here(out)) out.set(heap.subarray(to >> 2, (to >> 2) + n));
   };
 }

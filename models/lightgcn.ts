@@ -185,8 +185,10 @@ export function trainLightGcn(table: RatingsTable, hp: LightGcnHyperparameters, 
   const final = new Float32Array(n);
   const grad = new Float32Array(n);
   const back = new Float32Array(n);
-  const scratch: [Float32Array, Float32Array] = [new Float32Array(n), new Float32Array(n)];
-  const propagate: Propagate = opts.kernel === 'ts' ? (x, out) => propagateReference(g, x, k, out) : new WasmPropagator(g, k).propagate;
+  // With the kernel, the layers between propagations stay in its memory: nothing is copied in or out but e⁰.
+  const wasm = opts.kernel === 'ts' ? undefined : new WasmPropagator(g, k);
+  const scratch: [Float32Array, Float32Array] = wasm?.scratch() ?? [new Float32Array(n), new Float32Array(n)];
+  const propagate: Propagate = wasm?.propagate ?? ((x, out) => propagateReference(g, x, k, out));
   const adam = { m: new Float32Array(n), v: new Float32Array(n), t: 0 };
   const sampler = new BprSampler(table, h.negatives, h.popularityExponent, opts.seed);
   const model: LightGcnModel = { users, items, factors: k, layers: h.layers, e0, final };
