@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataFormatError } from './errors.js';
 import { MKR_ITEM_ENTITIES_FILE, MKR_TRIPLES_FILE, readItemEntities, readKgTriples } from './mkr-kg.js';
+import { formatFailure } from '../test/harness/data-errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'reel-kg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,11 +18,6 @@ function txt(text: string): string {
   return f;
 }
 
-async function failure(p: Promise<unknown>): Promise<DataFormatError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(DataFormatError);
-  return err as DataFormatError;
-}
 
 describe('MKR knowledge-graph readers', () => {
   it('kg - the fixture keeps the published CRLF, and no field carries a CR', async () => {
@@ -58,7 +54,7 @@ describe('MKR knowledge-graph readers', () => {
   ])('item_index2entity_id.txt - %s is an error naming the file and line, or with skipBad a count', async (_what, bad, reason) => {
     // The blank line is counted: line numbers are the file's.
     const f = txt(`1\t0\r\n\r\n${bad}\r\n2\t1\r\n`);
-    const err = await failure(readItemEntities(f).toArray());
+    const err = await formatFailure(readItemEntities(f).toArray());
     expect([err.file, err.line, err.message]).toEqual([f, 3, `${f}:3: ${reason}`]);
     const reader = readItemEntities(f, { skipBad: true });
     expect((await reader.toArray()).map((m) => m.item)).toEqual(['1', '2']);
@@ -78,13 +74,13 @@ describe('MKR knowledge-graph readers', () => {
     ['a relation with a colon', '0\tfilm:genre\t2392', "relation 'film:genre' is empty, holds a space or ':', or starts with '~'"],
   ])('kg.txt - %s is an error naming the file and line', async (_what, bad, reason) => {
     const f = txt(`0\tfilm.film.director\t6285\r\n1\tfilm.film.genre\t2380\r\n${bad}\r\n`);
-    const err = await failure(readKgTriples(f).toArray());
+    const err = await formatFailure(readKgTriples(f).toArray());
     expect([err.file, err.line, err.message]).toEqual([f, 3, `${f}:3: ${reason}`]);
   });
 
   it('kg.txt - an empty file fails the file, whatever skipBad says', async () => {
     const f = txt('');
-    const err = await failure(readKgTriples(f, { skipBad: true }).toArray());
+    const err = await formatFailure(readKgTriples(f, { skipBad: true }).toArray());
     expect([err.line, err.message]).toEqual([undefined, `${f}: not an MKR kg.txt (head entity, relation, tail entity): the file is empty`]);
   });
 });

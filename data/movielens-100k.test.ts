@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataFormatError } from './errors.js';
 import { ML100K_GENRES, readUGenre, readUItem, readUUser } from './movielens-100k.js';
+import { formatFailure } from '../test/harness/data-errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'reel-100k-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,11 +23,6 @@ function item(id: string, title: string, on: number[], date = '01-Jan-1995'): st
   return [id, title, date, '', `http://us.imdb.com/M/title-exact?${encodeURIComponent(title)}`, ...flags].join('|');
 }
 
-async function failure(p: Promise<unknown>): Promise<DataFormatError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(DataFormatError);
-  return err as DataFormatError;
-}
 
 describe('ml-100k readers', () => {
   it('u.item - titles, years from the title, genres from the flags, latin-1 decoded; "unknown" and a missing year kept out', async () => {
@@ -69,7 +65,7 @@ describe('ml-100k readers', () => {
   ])('u.item - %s is an error naming the file and line, or with skipBad a count', async (_what, bad, _line, reason) => {
     const d = folder({ 'u.item': `${item('2', 'GoldenEye (1995)', [1])}\n\n${bad}\n${item('3', 'Four Rooms (1995)', [16])}\n` });
     const f = join(d, 'u.item');
-    const err = await failure(readUItem(f).toArray());
+    const err = await formatFailure(readUItem(f).toArray());
     expect(err.message).toBe(`${f}:3: ${reason}`);
     expect(err).toMatchObject({ file: f, line: 3 });
     const reader = readUItem(f, { skipBad: true });
@@ -85,14 +81,14 @@ describe('ml-100k readers', () => {
     ['an empty file', '', 'not an ml-100k u.genre (genre|index): the file is empty'],
   ])('u.genre - %s is an error, also for the u.item beside it', async (_what, text, reason) => {
     const d = folder({ 'u.genre': text, 'u.item': item('1', 'Toy Story (1995)', [3]) });
-    expect((await failure(readUGenre(join(d, 'u.genre')))).message).toContain(reason);
-    expect((await failure(readUItem(join(d, 'u.item'), { skipBad: true }).toArray())).message).toContain(reason);
+    expect((await formatFailure(readUGenre(join(d, 'u.genre')))).message).toContain(reason);
+    expect((await formatFailure(readUItem(join(d, 'u.item'), { skipBad: true }).toArray())).message).toContain(reason);
   });
 
   it('u.user - id, age, gender, occupation and zip; every field required', async () => {
     const d = folder({ 'u.user': '1|24|M|technician|85711\n2|53|F|other|T8H1N\n3|x|M|writer|32067\n4|30|X|writer|32067\n5|30|M||32067\n6|30|M|writer|\n7|30|M|writer\n' });
     const f = join(d, 'u.user');
-    expect((await failure(readUUser(f).toArray())).message).toBe(`${f}:3: age 'x' is not a whole number of years from 1 to 120`);
+    expect((await formatFailure(readUUser(f).toArray())).message).toBe(`${f}:3: age 'x' is not a whole number of years from 1 to 120`);
     const reader = readUUser(f, { skipBad: true });
     expect(await reader.toArray()).toEqual([
       { id: '1', age: 24, gender: 'M', occupation: 'technician', zip: '85711' },

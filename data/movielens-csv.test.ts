@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataFormatError } from './errors.js';
 import { readLinksCsv, readMoviesCsv, readTagsCsv } from './movielens-csv.js';
+import { formatFailure } from '../test/harness/data-errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'reel-csv-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -16,11 +17,6 @@ function csv(text: string): string {
   return f;
 }
 
-async function failure(p: Promise<unknown>): Promise<DataFormatError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(DataFormatError);
-  return err as DataFormatError;
-}
 
 const MOVIES = [
   'movieId,title,genres',
@@ -61,7 +57,7 @@ describe('ml-latest readers', () => {
     ['an empty id', ',Father of the Bride Part II (1995),Comedy', 'empty title id'],
   ])('movies.csv - %s is an error naming the file and line, or with skipBad a count', async (_what, bad, reason) => {
     const f = csv(`movieId,title,genres\n1,Toy Story (1995),Comedy\n${bad}\n6,Heat (1995),Action\n`);
-    const err = await failure(readMoviesCsv(f).toArray());
+    const err = await formatFailure(readMoviesCsv(f).toArray());
     expect(err.message).toBe(`${f}:3: ${reason}`);
     const reader = readMoviesCsv(f, { skipBad: true });
     expect((await reader.toArray()).map((t) => t.id)).toEqual(['1', '6']);
@@ -74,7 +70,7 @@ describe('ml-latest readers', () => {
     ['an empty file', '', ': not a movies.csv (movieId,title,genres): the file is empty'],
   ])('movies.csv - %s fails the file, whatever skipBad says', async (_what, text, reason) => {
     const f = csv(text);
-    expect((await failure(readMoviesCsv(f, { skipBad: true }).toArray())).message).toBe(`${f}${reason}`);
+    expect((await formatFailure(readMoviesCsv(f, { skipBad: true }).toArray())).message).toBe(`${f}${reason}`);
   });
 
   it('tags.csv - userId,movieId,tag,timestamp with quoted tags', async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataFormatError } from './errors.js';
 import { readMoviesDat, readTagsDat, readUsersDat } from './movielens-dat.js';
+import { formatFailure } from '../test/harness/data-errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'reel-dat-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -16,11 +17,6 @@ function latin1(text: string): string {
   return f;
 }
 
-async function failure(p: Promise<unknown>): Promise<DataFormatError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(DataFormatError);
-  return err as DataFormatError;
-}
 
 describe('ml-1m and ml-10m readers', () => {
   it('movies.dat - id::Title (Year)::Genre|Genre, latin-1, CRLF; "(no genres listed)" and a missing year', async () => {
@@ -46,7 +42,7 @@ describe('ml-1m and ml-10m readers', () => {
     ['a missing field', '7::Heat (1995)', 'expected 3 fields (id, title, genres), got 2'],
   ])('movies.dat - %s is an error naming the file and line, or with skipBad a count', async (_what, bad, reason) => {
     const f = latin1(`1::Toy Story (1995)::Comedy\n${bad}\n9::Sabrina (1995)::Comedy|Romance\n`);
-    expect((await failure(readMoviesDat(f).toArray())).message).toBe(`${f}:2: ${reason}`);
+    expect((await formatFailure(readMoviesDat(f).toArray())).message).toBe(`${f}:2: ${reason}`);
     const reader = readMoviesDat(f, { skipBad: true });
     expect((await reader.toArray()).map((t) => t.id)).toEqual(['1', '9']);
     expect([reader.bad.count, reader.bad.examples[0]?.line]).toEqual([1, 2]);
@@ -66,7 +62,7 @@ describe('ml-1m and ml-10m readers', () => {
       ':6: empty zip code',
       ":7: occupation 'twenty' is not a code from 0 to 20",
     ]);
-    expect((await failure(readUsersDat(f).toArray())).message).toBe(`${f}:3: age group '26' is none of 1, 18, 25, 35, 45, 50, 56`);
+    expect((await formatFailure(readUsersDat(f).toArray())).message).toBe(`${f}:3: age group '26' is none of 1, 18, 25, 35, 45, 50, 56`);
   });
 
   it('tags.dat - user::item::tag::timestamp (ml-10m)', async () => {
@@ -81,6 +77,6 @@ describe('ml-1m and ml-10m readers', () => {
 
   it('movies.dat - an empty file is an error, whatever skipBad says', async () => {
     const f = latin1('\n\n');
-    expect((await failure(readMoviesDat(f, { skipBad: true }).toArray())).message).toBe(`${f}: not a movies.dat (id::title::genres): the file holds only blank lines`);
+    expect((await formatFailure(readMoviesDat(f, { skipBad: true }).toArray())).message).toBe(`${f}: not a movies.dat (id::title::genres): the file holds only blank lines`);
   });
 });

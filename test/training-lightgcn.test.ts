@@ -1,11 +1,9 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ingestInteractions } from '../actors/index.js';
 import { latestCheckpoint, runTrainingJob, TrainedModel, type TrainSpec } from '../actors/training/index.js';
-import { oneTrainingNode } from './harness/training-node.js';
+import { ingestRatingsFile, oneTrainingNode } from './harness/training-node.js';
 import { readRatings } from '../data/index.js';
 import { evaluateTopK, lightGcnScorer, ratingsTableFrom, trainLightGcn, userItemsOf, type Scorer } from '../models/index.js';
-import { ratingToInteraction } from '../cli/ratings-input.js';
 
 const ML100K = join(import.meta.dirname, '..', '..', 'shared', 'datasets', 'ml-100k');
 
@@ -21,13 +19,7 @@ describe('LightGCN trained by the actors (W = 1)', () => {
   it('learns from the user actors\' histories to the NDCG@10 of the one-process trainer on u1, and serves the final embeddings', async () => {
     const n = await oneTrainingNode();
     try {
-      const ratings: Array<{ user: string; item: string; rating: number }> = [];
-      await ingestInteractions(n.system, (async function* () {
-        for await (const r of readRatings(join(ML100K, 'u1.base'))) {
-          ratings.push(r);
-          yield ratingToInteraction(r);
-        }
-      })());
+      const ratings = await ingestRatingsFile(n.system, join(ML100K, 'u1.base'));
       const s = spec({ epochs: 20 });
       const losses: number[] = [];
       const st = await runTrainingJob(n.system, n.registry, s, { workers: ['solo'], startWorkers: async (v) => void n.training.startWorker(v), onEpoch: (e) => losses.push(e.loss), pollMs: 20 });

@@ -1,11 +1,9 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ingestInteractions } from '../actors/index.js';
 import { latestCheckpoint, runTrainingJob, TrainedModel, type TrainSpec } from '../actors/training/index.js';
-import { oneTrainingNode } from './harness/training-node.js';
+import { ingestRatingsFile, oneTrainingNode } from './harness/training-node.js';
 import { readRatings } from '../data/index.js';
 import { ratingsTableFrom, predictTable, rmse, trainMf, wasmKernel } from '../models/index.js';
-import { ratingToInteraction } from '../cli/ratings-input.js';
 
 const ML100K = join(import.meta.dirname, '..', '..', 'shared', 'datasets', 'ml-100k');
 
@@ -20,13 +18,7 @@ describe('training in one process (W = 1)', () => {
   it('trains MF from the user actors\' histories to the RMSE of the local kernel on u1, and checkpoints every epoch', async () => {
     const n = await oneTrainingNode();
     try {
-      const ratings: Array<{ user: string; item: string; rating: number }> = [];
-      await ingestInteractions(n.system, (async function* () {
-        for await (const r of readRatings(join(ML100K, 'u1.base'))) {
-          ratings.push(r);
-          yield ratingToInteraction(r);
-        }
-      })());
+      const ratings = await ingestRatingsFile(n.system, join(ML100K, 'u1.base'));
       const s = spec();
       const epochs: number[] = [];
       const st = await runTrainingJob(n.system, n.registry, s, {
@@ -65,9 +57,7 @@ describe('training in one process (W = 1)', () => {
   it('with AdaGrad on the title shards (--title-update adagrad) MF trains too: its loss falls and its RMSE on u1 comes near plain SGD\'s', async () => {
     const n = await oneTrainingNode();
     try {
-      await ingestInteractions(n.system, (async function* () {
-        for await (const r of readRatings(join(ML100K, 'u1.base'))) yield ratingToInteraction(r);
-      })());
+      await ingestRatingsFile(n.system, join(ML100K, 'u1.base'));
       const test: Array<{ user: string; item: string; rating: number }> = [];
       for await (const r of readRatings(join(ML100K, 'u1.test'))) test.push(r);
       const scores: number[] = [];
@@ -91,9 +81,7 @@ describe('training in one process (W = 1)', () => {
   it('trains BPR from every interaction the user actors hold: its loss falls and held-out positives rank above sampled negatives', async () => {
     const n = await oneTrainingNode();
     try {
-      await ingestInteractions(n.system, (async function* () {
-        for await (const r of readRatings(join(ML100K, 'u1.base'))) yield ratingToInteraction(r);
-      })());
+      await ingestRatingsFile(n.system, join(ML100K, 'u1.base'));
       const s = spec({ version: 'b1', model: 'bpr', factors: 32, epochs: 15, lr: 0.05, lrDecay: 0.97, regFactor: 0.02, regBias: 0.01, initStd: 0.1, validationFraction: 0.05, clocksPerEpoch: 2 });
       const epochs: Array<{ loss: number; validation: number | null; lossName: string; validationName: string }> = [];
       const st = await runTrainingJob(n.system, n.registry, s, { workers: ['solo'], startWorkers: async (v) => void n.training.startWorker(v), onEpoch: (e) => epochs.push(e), pollMs: 20 });

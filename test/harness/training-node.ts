@@ -1,4 +1,6 @@
-import { NodeParams, registerReelActors } from '../../actors/index.js';
+import { ingestInteractions, NodeParams, registerReelActors } from '../../actors/index.js';
+import { ratingToInteraction } from '../../cli/ratings-input.js';
+import { readRatings, type Rating } from '../../data/index.js';
 import { MemoryBlobStore, MemoryModelRegistry, NodeTraining } from '../../actors/training/index.js';
 import { ActorSystem } from '../../runtime/index.js';
 
@@ -12,4 +14,16 @@ export async function oneTrainingNode() {
   const training = new NodeTraining(system, { params, registry, blobs, directory: { ownerOf: () => 'solo' } });
   await system.start();
   return { system, params, registry, blobs, training };
+}
+
+/** Sends every rating of `file` to the node's user and title actors; returns the ratings sent. */
+export async function ingestRatingsFile(system: ActorSystem, file: string): Promise<Rating[]> {
+  const ratings: Rating[] = [];
+  await ingestInteractions(system, (async function* () {
+    for await (const r of readRatings(file)) {
+      ratings.push(r);
+      yield ratingToInteraction(r);
+    }
+  })());
+  return ratings;
 }
