@@ -104,10 +104,10 @@ describe('lightgcn graph', () => {
     }
   });
 
-  it('lightgcn - the WebAssembly SIMD propagation equals its TypeScript reference bit for bit, for factor counts with and without a tail', () => {
+  it('lightgcn - the WebAssembly SIMD propagation and layer mean equal their TypeScript references bit for bit, for factor counts with and without a tail', () => {
     const { us, is } = randomPairs(200, 150, 8, 6);
     const g = NormalizedGraph.fromPairs(200, 150, us, is);
-    for (const k of [1, 3, 4, 6, 64]) {
+    for (const k of [1, 3, 4, 6, 32, 39, 64, 71]) {
       const x = randomRows(g.nodes * k, 7 + k);
       const ref = new Float32Array(g.nodes * k);
       const wasm = new Float32Array(g.nodes * k);
@@ -119,6 +119,14 @@ describe('lightgcn graph', () => {
       p.propagate(wasm, wasm);
       propagateReference(g, Float32Array.from(ref), k, ref);
       expect(Array.from(wasm), `k = ${k}, second layer`).toEqual(Array.from(ref));
+      // The whole layer mean in the kernel's memory, for 0 to 3 layers (a scale of 1/3 included).
+      for (const layers of [0, 1, 2, 3]) {
+        const want = new Float32Array(g.nodes * k);
+        layerMean((a, b) => propagateReference(g, a, k, b), x, layers, want, [new Float32Array(g.nodes * k), new Float32Array(g.nodes * k)]);
+        const got = new Float32Array(g.nodes * k);
+        p.layerMean(x, layers, got);
+        expect(Array.from(got), `k = ${k}, ${layers} layers`).toEqual(Array.from(want));
+      }
     }
   });
 

@@ -165,6 +165,18 @@ export function lightGcnObjective(g: NormalizedGraph, e0: Float32Array, k: numbe
   return bpr + l2Gradient(e0, g.users, k, reg, t, back);
 }
 
+const [b1, b2, eps] = [0.9, 0.999, 1e-8];
+
+/** One Adam step of `e0` along `grad`, with moments `m` and `v` and bias corrections `c1`, `c2`. */
+function adamStep(e0: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, lr: number, c1: number, c2: number): void {
+  for (let x = 0; x < e0.length; x++) {
+    const gx = grad[x]!;
+    const mx = (m[x] = b1 * m[x]! + (1 - b1) * gx);
+    const vx = (v[x] = b2 * v[x]! + (1 - b2) * gx * gx);
+    e0[x] -= (lr * (mx / c1)) / (Math.sqrt(vx / c2) + eps);
+  }
+}
+
 /**
  * Trains LightGCN on the interactions of `table` (every row a positive) with the BPR loss, one
  * process. Per mini-batch of positives, each with `negativesPerPositive` negatives: the final
@@ -185,14 +197,14 @@ export function trainLightGcn(table: RatingsTable, hp: LightGcnHyperparameters, 
   const final = new Float32Array(n);
   const grad = new Float32Array(n);
   const back = new Float32Array(n);
-  // With the kernel, the layers between propagations stay in its memory: nothing is copied in or out but e⁰.
+  // With the kernel, the layers and their sum stay in its memory: only e⁰ is copied in and the mean out.
   const wasm = opts.kernel === 'ts' ? undefined : new WasmPropagator(g, k);
-  const scratch: [Float32Array, Float32Array] = wasm?.scratch() ?? [new Float32Array(n), new Float32Array(n)];
-  const propagate: Propagate = wasm?.propagate ?? ((x, out) => propagateReference(g, x, k, out));
+  const scratch: [Float32Array, Float32Array] = [new Float32Array(wasm ? 0 : n), new Float32Array(wasm ? 0 : n)];
+  const propagate: Propagate = (x, out) => propagateReference(g, x, k, out);
+  const mean = (x: Float32Array, out: Float32Array): void => (wasm ? wasm.layerMean(x, h.layers, out) : layerMean(propagate, x, h.layers, out, scratch));
   const adam = { m: new Float32Array(n), v: new Float32Array(n), t: 0 };
   const sampler = new BprSampler(table, h.negatives, h.popularityExponent, opts.seed);
   const model: LightGcnModel = { users, items, factors: k, layers: h.layers, e0, final };
-  const [b1, b2, eps] = [0.9, 0.999, 1e-8];
   const per = h.negativesPerPositive;
   const cands = h.negativeCandidates;
   // One batch's triples: positive x's are at x·per .. x·per + per − 1.
@@ -225,7 +237,7 @@ export function trainLightGcn(table: RatingsTable, hp: LightGcnHyperparameters, 
     let triples = 0;
     for (let from = 0; from < t.n; from += h.batchSize) {
       const to = Math.min(t.n, from + h.batchSize);
-      layerMean(propagate, e0, h.layers, final, scratch);
+      mean(e0, final);
       batch.n = 0;
       for (let x = from; x < to; x++) {
         for (let r = 0; r < per; r++) {
@@ -238,24 +250,17 @@ export function trainLightGcn(table: RatingsTable, hp: LightGcnHyperparameters, 
       grad.fill(0);
       loss += bprGradient(final, users, k, batch, grad);
       triples += batch.n;
-      layerMean(propagate, grad, h.layers, back, scratch);
+      mean(grad, back);
       l2Gradient(e0, users, k, h.reg, batch, back);
       adam.t++;
-      const c1 = 1 - b1 ** adam.t;
-      const c2 = 1 - b2 ** adam.t;
-      for (let x = 0; x < n; x++) {
-        const gx = back[x]!;
-        const m = (adam.m[x] = b1 * adam.m[x]! + (1 - b1) * gx);
-        const v = (adam.v[x] = b2 * adam.v[x]! + (1 - b2) * gx * gx);
-        e0[x] -= (lr * (m / c1)) / (Math.sqrt(v / c2) + eps);
-      }
+      adamStep(e0, back, adam.m, adam.v, lr, 1 - b1 ** adam.t, 1 - b2 ** adam.t);
     }
     if (!Number.isFinite(loss)) throw new TrainingDiverged(epoch, lr);
-    layerMean(propagate, e0, h.layers, final, scratch);
+    mean(e0, final);
     if (opts.onEpoch?.(epoch, loss / Math.max(1, triples), model) === false) return model;
     lr *= h.lrDecay;
   }
-  layerMean(propagate, e0, h.layers, final, scratch);
+  mean(e0, final);
   return model;
 }
 
