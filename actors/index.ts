@@ -9,12 +9,14 @@ import type { NodeServing } from './serving/node-serving.js';
 /**
  * Registers reel's actor kinds on a node; `params` holds the node's model parameters and
  * training views, `serving` what recommendations are ranked from (without it, users cannot
- * recommend). Reads (summaries, recommendations) are not remembered for deduplication.
+ * recommend). Reads (summaries, recommendations) are not remembered for deduplication, and
+ * every handler that persists does so as its last act (`persistsLast`: a handoff does not write
+ * what the handler already wrote).
  */
 export function registerReelActors(system: ActorSystem, params: NodeParams = new NodeParams(), serving?: NodeServing): ActorSystem {
   return system
-    .register(Kind.User, (a) => new UserActor(a, params, serving), { reads: [UserMsg.Summary, UserMsg.Recommend, UserMsg.Similar, UserMsg.Watched, UserMsg.Explain, UserMsg.Interactions, UserMsg.Vector] })
-    .register(Kind.Title, (a) => new TitleActor(a, params, serving), { reads: [TitleMsg.Summary, TitleMsg.Similar] });
+    .register(Kind.User, (a) => new UserActor(a, params, serving), { reads: [UserMsg.Summary, UserMsg.Recommend, UserMsg.Similar, UserMsg.Watched, UserMsg.Explain, UserMsg.Interactions, UserMsg.Vector], persistsLast: true })
+    .register(Kind.Title, (a) => new TitleActor(a, params, serving), { reads: [TitleMsg.Summary, TitleMsg.Similar], persistsLast: true });
 }
 
 export { Kind } from './kinds.js';

@@ -1,8 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import { percentile } from './common.js';
 
-/** What one ask of the generator resolves with; a rejection counts as a failed ask. */
+/**
+ * What one ask of the generator resolves with; a rejection counts as a failed ask. `i` is the
+ * ask's sequence number: the callback may label the ask by setting `tag[i]` of its generator.
+ */
 export type AskOnce = (i: number) => Promise<unknown>;
+
+/** Which asks of a window count, by their tag (see `OpenLoop.tag`). */
+export type TagFilter = (tag: number) => boolean;
 
 /**
  * An open-loop ask generator: every tick it sends the asks due for a fixed rate since it
@@ -14,6 +20,11 @@ export class OpenLoop {
   /** ms from send to answer; NaN until answered (or forever, for a failed ask). */
   readonly latency: Float64Array;
   readonly failed: Uint8Array;
+  /**
+   * A caller's label of each ask (the shard it went to, say), set by the `AskOnce` callback when
+   * the ask is issued; -1 for an ask it did not label. Windows can be read for some tags only.
+   */
+  readonly tag: Int32Array;
   readonly failures = new Map<string, number>();
   /** The error code of each failed ask, by sequence number. */
   private readonly failedCode = new Map<number, string>();
@@ -36,6 +47,7 @@ export class OpenLoop {
     this.sentAt = new Float64Array(capacity);
     this.latency = new Float64Array(capacity).fill(Number.NaN);
     this.failed = new Uint8Array(capacity);
+    this.tag = new Int32Array(capacity).fill(-1);
   }
 
   start(): void {
@@ -77,15 +89,17 @@ export class OpenLoop {
   }
 
   /**
-   * Asks sent within any of `ranges` (`[from, to)`, performance.now() ms): count, failures and
-   * latency percentiles, a failed ask counting as `failedMs`.
+   * Asks sent within any of `ranges` (`[from, to)`, performance.now() ms), and whose tag passes
+   * `only` when given: count (of those settled), failures and latency percentiles, a failed ask
+   * counting as `failedMs`.
    */
-  window(ranges: Array<[number, number]>, failedMs: number): { n: number; failed: number; p50: number; p99: number; max: number } {
+  window(ranges: Array<[number, number]>, failedMs: number, only?: TagFilter): { n: number; failed: number; p50: number; p99: number; max: number } {
     const xs: number[] = [];
     let failed = 0;
     for (let i = 0; i < this.sent; i++) {
       const t = this.sentAt[i]!;
       if (!ranges.some(([from, to]) => t >= from && t < to)) continue;
+      if (only !== undefined && !only(this.tag[i]!)) continue;
       if (this.failed[i]) {
         failed++;
         xs.push(failedMs);

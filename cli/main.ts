@@ -117,6 +117,7 @@ withClusterOptions(
     .option('--heartbeat-ms <ms>', 'membership heartbeat interval [REEL_HEARTBEAT_MS] (default: 1000)')
     .option('--heartbeat-window-ms <ms>', 'a node whose entry did not change for this long is gone [REEL_HEARTBEAT_WINDOW_MS] (default: 3000)')
     .option('--reconcile-ms <ms>', 'ownership reconcile interval [REEL_RECONCILE_MS] (default: 100)')
+    .option('--probe-ms <ms>', 'probe each shard owner this often for a closed NATS connection, to take over a dead one at once; 0: wait out its lease [REEL_PROBE_MS] (default: 200)')
     .option('--gone-member-removal-ms <ms>', "delete the entry of a node gone (not heartbeating) this long; until then status lists it as gone [REEL_GONE_MEMBER_REMOVAL_MS] (default: 600000)")
     .addHelpText(
       'after',

@@ -89,7 +89,7 @@ export async function startReelNode(s: ResolvedSettings & { id: string }, o: Nod
     {
       nodeId: id,
       prefix: s.prefix,
-      ...pick(s, ['shardCount', 'weight', 'heartbeatWindowMs', 'heartbeatMs', 'leaseMs', 'renewMs', 'safetyMarginMs', 'reconcileMs', 'maxAskDeadlineMs', 'goneMemberRemovalMs']),
+      ...pick(s, ['shardCount', 'weight', 'heartbeatWindowMs', 'heartbeatMs', 'leaseMs', 'renewMs', 'safetyMarginMs', 'reconcileMs', 'probeMs', 'maxAskDeadlineMs', 'goneMemberRemovalMs']),
       // Without a renewal interval of its own, a shorter lease renews at a third of it.
       ...(s.leaseMs !== undefined && s.renewMs === undefined ? { renewMs: Math.max(1, Math.floor(s.leaseMs / 3)) } : {}),
       system: { ...METRICS_SYSTEM_OPTIONS, clock },

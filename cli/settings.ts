@@ -27,6 +27,7 @@ export interface Settings {
   renewMs?: number;
   safetyMarginMs?: number;
   reconcileMs?: number;
+  probeMs?: number;
   maxAskDeadlineMs?: number;
   goneMemberRemovalMs?: number;
   /** Reconnect attempts before a node gives up (-1: for ever). */
@@ -63,6 +64,7 @@ export const SETTINGS_ENV: Record<keyof Settings, string> = {
   renewMs: 'REEL_RENEW_MS',
   safetyMarginMs: 'REEL_SAFETY_MARGIN_MS',
   reconcileMs: 'REEL_RECONCILE_MS',
+  probeMs: 'REEL_PROBE_MS',
   maxAskDeadlineMs: 'REEL_MAX_ASK_DEADLINE_MS',
   goneMemberRemovalMs: 'REEL_GONE_MEMBER_REMOVAL_MS',
   maxReconnects: 'REEL_MAX_RECONNECTS',
@@ -71,7 +73,7 @@ export const SETTINGS_ENV: Record<keyof Settings, string> = {
 };
 
 const NUMERIC = new Set<keyof Settings>([
-  'shardCount', 'weight', 'metricsPort', 'heartbeatWindowMs', 'heartbeatMs', 'leaseMs', 'renewMs', 'safetyMarginMs', 'reconcileMs', 'maxAskDeadlineMs', 'maxReconnects', 'goneMemberRemovalMs',
+  'shardCount', 'weight', 'metricsPort', 'heartbeatWindowMs', 'heartbeatMs', 'leaseMs', 'renewMs', 'safetyMarginMs', 'reconcileMs', 'probeMs', 'maxAskDeadlineMs', 'maxReconnects', 'goneMemberRemovalMs',
 ]);
 
 /** The flag that sets a setting, for messages: `shardCount` → `--shard-count`. */

@@ -105,6 +105,7 @@ export class ClusterView {
   private readonly memberRecords = new Map<string, MemberRecord>();
   private readonly revisions = new Map<string, number>();
   private readonly listeners = new Set<() => void>();
+  private readonly releaseListeners = new Set<(shard: number) => void>();
   private readonly refreshMs: number;
   private readonly watchRetryMs: number;
   private readonly log: (msg: string, fields?: Record<string, unknown>) => void;
@@ -182,6 +183,17 @@ export class ClusterView {
   onChange(fn: () => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
+  }
+
+  /** Calls `fn` with each shard whose entry this view sees released (owner ''), by any path. */
+  onShardReleased(fn: (shard: number) => void): () => void {
+    this.releaseListeners.add(fn);
+    return () => this.releaseListeners.delete(fn);
+  }
+
+  /** The revision of a member's entry as this view last saw it; undefined when it has none. */
+  memberRevision(id: string): number | undefined {
+    return this.memberRecords.get(id)?.revision;
   }
 
   /** Every member entry that reads as one, by id. */
@@ -294,6 +306,7 @@ export class ClusterView {
     this.watch = null;
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     this.listeners.clear();
+    this.releaseListeners.clear();
   }
 
   private async startWatch(): Promise<void> {
@@ -340,7 +353,10 @@ export class ClusterView {
       if (!Number.isInteger(s)) return;
       // One rule for every path: a delete marker is an entry with no readable owner, never "no entry".
       if (!live) this.shards.set(s, { value: undefined, revision: e.revision, poisoned: false });
-      else if (isShardOwner(v)) this.shards.set(s, { value: v, revision: e.revision, poisoned: false });
+      else if (isShardOwner(v)) {
+        this.shards.set(s, { value: v, revision: e.revision, poisoned: false });
+        if (v.owner === '') for (const fn of this.releaseListeners) fn(s);
+      }
       else this.shards.set(s, { value: undefined, revision: e.revision, poisoned: true });
     } else if (group === 'overrides') {
       const s = Number(id);

@@ -1,12 +1,13 @@
 import type { KV } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { ActorSystem, ENVELOPE_VERSION, kvSnapshotStore, natsTransport, systemClock, type RuntimeEvent, type SystemHooks } from '../runtime/index.js';
 import { openClusterKv } from './cluster-kv.js';
 import { ClusterView } from './cluster-view.js';
 import { joinClusterConfig, type ClusterConfig } from './config.js';
 import { Membership, type MembershipFault } from './membership.js';
-import { parseClusterNodeOptions, type ClusterNodeOptions, type ResolvedClusterNodeOptions } from './options.js';
+import { DEFAULT_PROBE_TIMEOUT_MS, parseClusterNodeOptions, type ClusterNodeOptions, type ResolvedClusterNodeOptions } from './options.js';
 import { OwnershipManager, type OwnershipLog } from './ownership.js';
+import { answerProbes, NatsPeerProbe } from './peer-probe.js';
 
 /** What a cluster node is started with besides its options. */
 export interface ClusterNodeDeps {
@@ -81,6 +82,8 @@ export class ClusterNode {
     readonly config: ClusterConfig,
     private readonly nc: NatsConnection,
     private readonly log: OwnershipLog,
+    /** This node's answers to probes: closed last, once it serves nothing, so that others may take over at once. */
+    private readonly probes: Subscription,
   ) {}
 
   static async start(opts: ClusterNodeOptions, deps: ClusterNodeDeps): Promise<ClusterNode> {
@@ -102,7 +105,8 @@ export class ClusterNode {
       host: (s) => holder.system!.host(s),
       unhost: (s) => holder.system!.unhost(s),
       abandonShards: (s) => holder.system!.abandonShards(s),
-    }, o.timings, log);
+      precopy: (s) => holder.system!.precopy(s),
+    }, o.timings, log, new NatsPeerProbe(deps.nc, o.prefix, DEFAULT_PROBE_TIMEOUT_MS));
     const system = new ActorSystem({
       ...o.system,
       nodeId: o.nodeId,
@@ -125,8 +129,13 @@ export class ClusterNode {
       clock,
       (f) => nodeRef.node?.onFault(f),
     );
+    // Probes are answered before this node is a member: a member with no responders is cut off.
+    const probes = answerProbes(deps.nc, o.prefix, o.nodeId);
     // Refuses to start while a live node has this id (its entry keeps changing).
-    await membership.start(window);
+    await membership.start(window).catch((err: unknown) => {
+      probes.unsubscribe();
+      throw err;
+    });
     try {
       system.registerNodeHandler('status', () => nodeRef.node!.status());
       // `reel drain NODE`: answer at once, then hand every shard off (the caller watches status).
@@ -148,11 +157,12 @@ export class ClusterNode {
       // Joined but never served: leave no entry behind.
       await membership.stop(true);
       await system.stop().catch(() => undefined);
+      probes.unsubscribe();
       view.close();
       throw err;
     }
     ownership.start();
-    const node = new ClusterNode(o, system, ownership, membership, view, kv, config, deps.nc, log);
+    const node = new ClusterNode(o, system, ownership, membership, view, kv, config, deps.nc, log, probes);
     nodeRef.node = node;
     node.watchConnection();
     node.sweepTimer = setInterval(() => {
@@ -230,6 +240,7 @@ export class ClusterNode {
     const { held, released } = await this.ownership.leave();
     await this.system.stop().catch(() => undefined);
     this.view.close();
+    this.probes.unsubscribe();
     return { left: entryMarked && released === held, connectionClosed: false, entryMarked, held, released };
   }
 
@@ -241,6 +252,7 @@ export class ClusterNode {
     await this.membership.stop(true);
     await this.system.stop();
     this.view.close();
+    this.probes.unsubscribe();
   }
 
   /**

@@ -13,6 +13,12 @@ export const DEFAULT_LEASE_MS = 3_000;
 export const DEFAULT_RENEW_MS = 1_000;
 export const DEFAULT_SAFETY_MARGIN_MS = 500;
 export const DEFAULT_RECONCILE_MS = 100;
+/** How often a node probes each shard owner for a closed NATS connection (early takeover); 0: never. */
+export const DEFAULT_PROBE_MS = 200;
+/** A probe of a live peer is answered within this, or counts for nothing (a paused peer). */
+export const DEFAULT_PROBE_TIMEOUT_MS = 500;
+/** A probe that found no responders is repeated this much later: twice gone is cut off. */
+export const DEFAULT_PROBE_CONFIRM_MS = 50;
 /** Full re-read of the cluster bucket, under the watch. */
 export const DEFAULT_VIEW_REFRESH_MS = 5_000;
 /**
@@ -50,6 +56,14 @@ export interface ClusterNodeOptions {
   safetyMarginMs?: number;
   /** Ownership reconcile interval, in ms. @default 100 */
   reconcileMs?: number;
+  /**
+   * How often each shard owner is probed for a closed NATS connection, in ms: an owner with no
+   * responders twice (`probeConfirmMs` apart) is taken over at once instead of after its lease.
+   * 0: never (dead owners are waited out). @default 200
+   */
+  probeMs?: number;
+  /** Wait between the two probes that find an owner gone, in ms. @default 50 */
+  probeConfirmMs?: number;
   /** Full re-read of the cluster bucket, in ms. @default 5000 */
   viewRefreshMs?: number;
   /** A member whose entry has not changed for this long (it died without leaving) is deleted by the others, in ms; above heartbeatWindowMs. @default 600000 */
@@ -94,6 +108,8 @@ export function parseClusterNodeOptions(o: ClusterNodeOptions = {}): ResolvedClu
       safetyMarginMs: o.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS,
       heartbeatWindowMs: o.heartbeatWindowMs ?? DEFAULT_HEARTBEAT_WINDOW_MS,
       tickMs: o.reconcileMs ?? DEFAULT_RECONCILE_MS,
+      probeMs: o.probeMs ?? DEFAULT_PROBE_MS,
+      probeConfirmMs: o.probeConfirmMs ?? DEFAULT_PROBE_CONFIRM_MS,
     },
     // Callers in a cluster retry (moves, lost replies): nodes remember applied asks.
     system: { askAttemptTimeoutMs: DEFAULT_CLUSTER_ASK_ATTEMPT_MS, dedupMaxEntries: DEFAULT_DEDUP_MAX_ENTRIES, ...o.system },
@@ -119,6 +135,8 @@ export function parseClusterNodeOptions(o: ClusterNodeOptions = {}): ResolvedClu
   check(int(t.heartbeatWindowMs, 1), 'heartbeatWindowMs', 'must be an integer >= 1', t.heartbeatWindowMs);
   check(int(r.heartbeatMs, 1) && r.heartbeatMs < t.heartbeatWindowMs, 'heartbeatMs', 'must be an integer >= 1 and below heartbeatWindowMs', r.heartbeatMs);
   check(int(t.tickMs, 1) && t.tickMs <= t.renewMs, 'reconcileMs', 'must be an integer >= 1 and at most renewMs', t.tickMs);
+  check(int(t.probeMs, 0), 'probeMs', 'must be an integer >= 0', t.probeMs);
+  check(int(t.probeConfirmMs, 1), 'probeConfirmMs', 'must be an integer >= 1', t.probeConfirmMs);
   check(int(r.viewRefreshMs, 100), 'viewRefreshMs', 'must be an integer >= 100', r.viewRefreshMs);
   check(int(r.goneMemberRemovalMs, 1) && r.goneMemberRemovalMs > t.heartbeatWindowMs, 'goneMemberRemovalMs', 'must be an integer above heartbeatWindowMs', r.goneMemberRemovalMs);
   if (bad.length) throw new InvalidArgument(`invalid cluster node options: ${bad.join('; ')}`, { fields: field });

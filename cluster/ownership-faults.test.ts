@@ -36,12 +36,15 @@ class FakeHost implements ShardHost {
   readonly hosted = new Set<ShardId>();
   abandoned = 0;
   unhosts = 0;
+  /** The shards of each unhost, in order (a handoff unhosts shard by shard). */
+  readonly unhosted: ShardId[][] = [];
   script: Array<number | Error> = [];
   async host(shards: readonly ShardId[]): Promise<void> {
     for (const s of shards) this.hosted.add(s);
   }
   async unhost(shards: readonly ShardId[]): Promise<number> {
     this.unhosts++;
+    this.unhosted.push([...shards]);
     const r = this.script.shift() ?? 0;
     if (r instanceof Error) throw r;
     if (r === 0) for (const s of shards) this.hosted.delete(s);
@@ -134,25 +137,38 @@ describe('ownership under faults (real KV, clocks moved by the test)', () => {
     // A member b appears (an entry that keeps changing): part of a's shards are b's now.
     await beat('b', a.clock);
     await settle(a);
-    expect(a.host.unhosts).toBe(1);
+    // Handed off shard by shard: the first unhost failed, that shard is rolled back and served here
+    // again; the others were released.
+    const moved = a.host.unhosts;
+    expect(moved).toBeGreaterThan(1);
+    const failed = a.host.unhosted[0]![0]!;
+    expect(a.m.servingEpoch(failed, a.clock.mono), `shard ${failed} stuck`).toBeGreaterThan(0);
     for (const s of a.m.owned()) expect(a.m.servingEpoch(s, a.clock.mono), `shard ${s} stuck`).toBeGreaterThan(0);
+    expect(a.m.stats.handoffFailures).toBe(1);
+    const releasedNow = Array.from({ length: S }, (_, s) => a.view.shard(s).value?.owner).filter((o) => o === '');
+    expect(releasedNow).toHaveLength(moved - 1);
     // The handoff is tried again, and succeeds.
     await run(3000, undefined, [{ id: 'b' }]);
-    expect(a.host.unhosts).toBeGreaterThanOrEqual(2);
+    expect(a.host.unhosts).toBeGreaterThan(moved);
+    expect(a.view.shard(failed).value?.owner).toBe('');
     const released = Array.from({ length: S }, (_, s) => a.view.shard(s).value?.owner).filter((o) => o === '');
     expect(released.length + a.m.owned().length).toBe(S);
-    expect(released.length).toBeGreaterThan(0);
+    expect(released).toHaveLength(moved);
   });
 
   it('ownership - a shard with actors that could not be written is never released (finding 8)', async () => {
     await bucket('f8');
     const a = await node('a', new TestClock(1e12, 1000));
     await run(200);
-    a.host.script = [3]; // three actors could not be written
+    a.host.script = [3]; // three actors of the first shard handed off could not be written
     await beat('b', a.clock);
     await settle(a);
-    expect(a.host.unhosts).toBe(1);
-    for (let s = 0; s < S; s++) expect(a.view.shard(s).value?.owner, `shard ${s} released with unwritten actors`).toBe('a');
+    expect(a.host.unhosts).toBeGreaterThan(1);
+    const failed = a.host.unhosted[0]![0]!;
+    expect(a.view.shard(failed).value?.owner, `shard ${failed} released with unwritten actors`).toBe('a');
+    expect(a.m.servingEpoch(failed, a.clock.mono)).toBeGreaterThan(0);
+    // The others, all written, were released.
+    for (const [s] of a.host.unhosted.slice(1)) expect(a.view.shard(s!).value?.owner).toBe('');
     for (const s of a.m.owned()) expect(a.m.servingEpoch(s, a.clock.mono)).toBeGreaterThan(0);
     expect(a.m.stats.handoffFailures).toBe(1);
   });

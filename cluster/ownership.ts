@@ -1,5 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import type { Clock, ShardId, ShardOwnership } from '../runtime/index.js';
+import type { PeerProbe } from './peer-probe.js';
 import { TakeoverLog } from './takeovers.js';
 import { BucketHistogram } from './bucket-histogram.js';
 import { isRevisionConflict, json, readJson } from './cluster-kv.js';
@@ -18,6 +19,13 @@ export interface OwnershipTimings {
   heartbeatWindowMs: number;
   /** How often the manager reconciles what it holds with what it should. */
   tickMs: number;
+  /**
+   * How often each peer that owns shards is probed for a closed NATS connection (with a
+   * `PeerProbe`); 0 or absent: never, and a dead owner's shards wait out its lease.
+   */
+  probeMs?: number;
+  /** A probe that finds no responders is repeated this much later; twice gone is gone. @default 50 */
+  probeConfirmMs?: number;
 }
 
 /** What ownership drives: the node's actor system. */
@@ -31,6 +39,11 @@ export interface ShardHost {
   unhost(shards: readonly ShardId[]): Promise<number>;
   /** Lost: stop receiving and drop the shards' actors without writing anything; never throws. */
   abandonShards(shards: readonly ShardId[]): Promise<void>;
+  /**
+   * A handoff's pre-copy: write the shards' changed actors while they keep serving, so that the
+   * cut (`unhost`) has only what changed since to write. Never throws.
+   */
+  precopy?(shards: readonly ShardId[]): Promise<unknown>;
 }
 
 /** A line of the manager's log; `level` says whether an operator must look. */
@@ -39,9 +52,8 @@ export type OwnershipLog = (msg: string, fields?: Record<string, unknown>, level
 /** Upper bounds of the handoff duration histogram, in seconds. */
 export const HANDOFF_BUCKETS_S = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
 
-const LOCK_KEY = 'lock.rebalance';
-/** A rebalance lock older than this is stale (its holder died while handing off). */
-const LOCK_STALE_MS = 60_000;
+/** Shards of one handoff cut at once (each is dark for its final delta and one KV write). */
+const HANDOFF_PARALLEL = 8;
 /** After a handoff that could not flush every actor, wait this long before trying again (doubling). */
 const HANDOFF_RETRY_MS = 1_000;
 const HANDOFF_RETRY_MAX_MS = 30_000;
@@ -50,13 +62,20 @@ const HANDOFF_RETRY_MAX_MS = 30_000;
  * Fenced shard ownership for one node: claims shards by compare-and-set on `shards.<n>`
  * (the winner is whoever's write landed), renews their leases, hands shards off when the
  * assignment moves them, and takes over a dead owner's shards once its lease plus a safety
- * margin has passed. Every claim raises the shard's epoch.
+ * margin has passed, or at once when NATS shows the owner cut off (below). Every claim raises
+ * the shard's epoch.
  *
  * No clock is compared across machines. An owner times its lease on its own monotonic clock
  * from the moment it sent the write, and stops serving when it runs out; another node waits a
  * lease plus a margin from the moment *it* first saw the entry's current revision, which is
  * never earlier than that write. A node that is paused, cut off or whose clocks are offset
  * therefore stops before anyone else can start.
+ *
+ * Early takeover: an owner whose probe subject has no responders, twice `probeConfirmMs` apart,
+ * has no connection to NATS: it can neither receive a message nor send an answer or a write, and
+ * a node that loses its connection drops every shard at once (`suspend`). Its shards are then
+ * claimable at once and it leaves the placement. A paused process or a half-open connection
+ * still holds its subscriptions: its probes time out, and its lease stays the bound.
  */
 export class OwnershipManager implements ShardOwnership {
   private readonly epochs: Float64Array;
@@ -75,9 +94,15 @@ export class OwnershipManager implements ShardOwnership {
   /** A handoff in progress: it runs beside reconciliation, which keeps renewing its leases. */
   private handoff: Promise<void> | null = null;
   private handoffRetryAt = 0;
-  /** The rebalance lock's revision and when this node first saw it: a lock that stands still too long is stale. */
-  private lockSeen: { revision: number; at: number } | undefined;
   private handoffRetryMs = HANDOFF_RETRY_MS;
+  /** Another reconciliation asked for while one runs (a release seen, a peer found cut off). */
+  private rerun = false;
+  /** Peers NATS showed cut off, with their member entry's revision then: not placed, their shards claimable. */
+  private readonly cutOff = new Map<string, number>();
+  /** Peers with a probe in flight, and when each peer was last probed. */
+  private readonly probing = new Set<string>();
+  private readonly probedAt = new Map<string, number>();
+  private stopView: (() => void) | undefined;
   /** A write of the placement in flight: one at a time. */
   private placing: Promise<void> | null = null;
   private draining = false;
@@ -85,8 +110,8 @@ export class OwnershipManager implements ShardOwnership {
   /** Cut off from NATS: nothing is held, nothing claimed until `resume`. */
   private suspended = false;
   /** Completed claims, renewals lost, handoffs and handoffs rolled back, for operators and tests. */
-  readonly stats = { claims: 0, lost: 0, released: 0, rebalances: 0, handoffFailures: 0 };
-  /** Seconds from taking the rebalance lock to the last release write, per completed handoff. */
+  readonly stats = { claims: 0, lost: 0, released: 0, rebalances: 0, handoffFailures: 0, cutOffPeers: 0, precopied: 0 };
+  /** Seconds from the start of a handoff (its pre-copy) to its last release write, per completed handoff. */
   readonly handoffDurations = new BucketHistogram(HANDOFF_BUCKETS_S);
   /** Shards claimed from an owner that had not released them: what it held unwritten is gone. */
   readonly takeovers = new TakeoverLog();
@@ -100,6 +125,7 @@ export class OwnershipManager implements ShardOwnership {
     private readonly target: ShardHost,
     private readonly t: OwnershipTimings,
     private readonly log: OwnershipLog = () => undefined,
+    private readonly probe?: PeerProbe,
   ) {
     this.epochs = new Float64Array(shardCount);
     this.leases = new Float64Array(shardCount);
@@ -144,6 +170,8 @@ export class OwnershipManager implements ShardOwnership {
 
   start(): void {
     this.timer = setInterval(() => void this.reconcile(), this.t.tickMs);
+    // A released shard is claimed as soon as its new owner sees the release, not at its next tick.
+    this.stopView = this.view.onShardReleased(() => this.kick());
     void this.reconcile();
   }
 
@@ -154,8 +182,24 @@ export class OwnershipManager implements ShardOwnership {
       .catch((err: unknown) => this.log('ownership reconcile failed', { error: (err as Error).message }, 'warn'))
       .finally(() => {
         this.running = null;
+        if (this.rerun && !this.stopped) {
+          this.rerun = false;
+          void this.reconcile();
+        }
       });
     return this.running;
+  }
+
+  /** Reconciles now, or right after the reconciliation under way. */
+  private kick(): void {
+    if (this.stopped) return;
+    if (this.running) this.rerun = true;
+    else void this.reconcile();
+  }
+
+  /** Peers NATS shows cut off now (for status and tests). */
+  cutOffPeers(): string[] {
+    return [...this.cutOff.keys()].sort();
   }
 
   /**
@@ -198,6 +242,7 @@ export class OwnershipManager implements ShardOwnership {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    this.stopView?.();
     await this.running;
     await this.placing;
     await this.handoff;
@@ -228,6 +273,7 @@ export class OwnershipManager implements ShardOwnership {
       if (seen === undefined || seen.revision !== rec.revision) this.seen.set(s, { revision: rec.revision, at: now });
     }
     if (this.suspended) return;
+    this.probePeers(now);
 
     const eligible = this.eligible(now);
     const table = this.view.placementFor(this.shardCount, eligible);
@@ -245,8 +291,9 @@ export class OwnershipManager implements ShardOwnership {
         claim.push(s);
       }
     }
-    await Promise.all(renew.map((s) => this.renew(s)));
-    const won = (await Promise.all(claim.map((s) => this.claim(s)))).filter((s): s is ShardId => s !== undefined);
+    // Claims do not wait behind renewals (a released shard is dark until its new owner claims it).
+    const [, claimed] = await Promise.all([Promise.all(renew.map((s) => this.renew(s))), Promise.all(claim.map((s) => this.claim(s)))]);
+    const won = claimed.filter((s): s is ShardId => s !== undefined);
     if (won.length) {
       this.log('claimed shards', { shards: won });
       await this.target.host(won);
@@ -276,7 +323,7 @@ export class OwnershipManager implements ShardOwnership {
       if (owner !== undefined && owner !== '' && !ids.has(owner) && now - seen.at < this.t.leaseMs + this.t.safetyMarginMs) renewing.add(owner);
     }
     const members = [...live, ...[...this.view.members.values()].filter((m) => renewing.has(m.id))]
-      .filter((m) => !m.draining && !(this.draining && m.id === this.nodeId))
+      .filter((m) => !m.draining && !(this.draining && m.id === this.nodeId) && !this.isCutOff(m.id))
       .sort((a, b) => (a.id < b.id ? -1 : 1));
     return this.view.placementNodes(this.shardCount, members);
   }
@@ -338,10 +385,11 @@ export class OwnershipManager implements ShardOwnership {
   /**
    * A shard nobody may be serving: released, or never seen with an entry at all (a key that
    * does not exist has no owner to fence), or its entry has stood still for a lease plus the
-   * margin since this node first saw it. Deleted, garbled and vanished entries get no shortcut.
+   * margin since this node first saw it, or its owner is cut off from NATS. Deleted, garbled and
+   * vanished entries get no shortcut.
    */
   private claimable(s: ShardId, rec: ShardRecord, now: number): boolean {
-    if (rec.value !== undefined && rec.value.owner === '') return true;
+    if (rec.value !== undefined && (rec.value.owner === '' || this.isCutOff(rec.value.owner))) return true;
     if (rec.revision === 0 && this.everSeen[s] === 0) return true;
     return now >= this.seen.get(s)!.at + this.t.leaseMs + this.t.safetyMarginMs;
   }
@@ -439,33 +487,65 @@ export class OwnershipManager implements ShardOwnership {
   }
 
   /**
-   * Planned handoff of shards the assignment gives to others, one rebalance at a time. A shard
-   * is released only once every one of its actors is written; otherwise the handoff is rolled
-   * back (the shards are served here again), an alarm is logged and it is tried again later.
+   * Planned handoff of shards the assignment gives to others. First the pre-copy: the shards keep
+   * serving while their changed actors are written. Then the cut, shard by shard, HANDOFF_PARALLEL
+   * at a time: a shard stops taking messages, passivates its actors (writing only what changed
+   * since the pre-copy) and is released by one KV write, which its new owner claims as soon as it
+   * sees it. A shard is released only once every one of its actors is written; otherwise that
+   * shard is rolled back (served here again), an alarm is logged and it is tried again later.
+   * Nodes hand off at the same time: nothing is locked across the cluster.
    */
   private async handOff(shards: ShardId[]): Promise<void> {
-    const lock = await this.lock();
-    if (lock === undefined) return; // another node is handing off; next tick
     const started = this.clock.monoMs();
-    try {
-      for (const s of shards) this.releasing[s] = 1;
-      this.stats.rebalances++;
-      this.log('handing shards off', { shards });
-      const unwritten = await this.target.unhost(shards);
-      if (unwritten > 0) {
-        this.stats.handoffFailures++;
-        this.log('handoff rolled back: actors could not be written; their shards stay here', { shards, unwritten, retryInMs: this.handoffRetryMs }, 'error');
-        this.handoffRetryAt = this.clock.monoMs() + this.handoffRetryMs;
-        this.handoffRetryMs = Math.min(HANDOFF_RETRY_MAX_MS, this.handoffRetryMs * 2);
-        return;
-      }
-      await Promise.all(shards.map((s) => this.release(s)));
-      this.handoffRetryMs = HANDOFF_RETRY_MS;
-      this.handoffDurations.observe((this.clock.monoMs() - started) / 1000);
-    } finally {
-      await this.rollBack(shards);
-      await this.kv.delete(LOCK_KEY, { previousSeq: lock }).catch(() => undefined);
+    this.stats.rebalances++;
+    this.log('handing shards off', { shards });
+    if (this.target.precopy !== undefined) {
+      const written = await this.target.precopy(shards);
+      if (typeof written === 'number') this.stats.precopied += written;
     }
+    const precopyMs = this.clock.monoMs() - started;
+    let slowest = { shard: -1, ms: 0 };
+    const failed: ShardId[] = [];
+    let unwritten = 0;
+    let next = 0;
+    const cut = async (): Promise<void> => {
+      while (next < shards.length) {
+        const s = shards[next++]!;
+        // Lost, or no longer to be moved, while the pre-copy ran.
+        if (this.epochs[s] === 0 || this.stopped || this.suspended) continue;
+        this.releasing[s] = 1;
+        const t0 = this.clock.monoMs();
+        try {
+          const left = await this.target.unhost([s]).catch((err: unknown) => {
+            this.log('unhost failed', { shard: s, error: (err as Error).message }, 'error');
+            return -1;
+          });
+          if (left !== 0) {
+            failed.push(s);
+            if (left > 0) unwritten += left;
+            continue;
+          }
+          await this.release(s);
+          const dark = this.clock.monoMs() - t0;
+          if (dark > slowest.ms) slowest = { shard: s, ms: dark };
+        } finally {
+          await this.rollBack([s]);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(HANDOFF_PARALLEL, shards.length) }, cut));
+    if (failed.length > 0) {
+      this.stats.handoffFailures++;
+      this.log('handoff rolled back: actors could not be written; their shards stay here', { shards: failed, unwritten, retryInMs: this.handoffRetryMs }, 'error');
+      this.handoffRetryAt = this.clock.monoMs() + this.handoffRetryMs;
+      this.handoffRetryMs = Math.min(HANDOFF_RETRY_MAX_MS, this.handoffRetryMs * 2);
+      return;
+    }
+    this.handoffRetryMs = HANDOFF_RETRY_MS;
+    const ms = this.clock.monoMs() - started;
+    this.handoffDurations.observe(ms / 1000);
+    // Per handoff, what operators need to judge it: how long, and the longest a shard was dark here.
+    this.log('handed shards off', { shards: shards.length, ms: Math.round(ms), precopyMs: Math.round(precopyMs), slowestCut: { shard: slowest.shard, ms: Math.round(slowest.ms) } });
   }
 
   /** Shards of a handoff that were not released serve here again, if their lease still holds. */
@@ -483,28 +563,55 @@ export class OwnershipManager implements ShardOwnership {
     }
   }
 
-  /** Takes the rebalance lock; returns its revision, or undefined when another live holder has it. */
-  private async lock(): Promise<number | undefined> {
-    const now = this.clock.monoMs();
-    // The holder's own clock means nothing here: the lock is stale when its holder is not live
-    // or this node has seen it unchanged for LOCK_STALE_MS.
-    const value = json({ holder: this.nodeId });
-    try {
-      return await this.kv.create(LOCK_KEY, value);
-    } catch (err) {
-      if (!isRevisionConflict(err)) return undefined;
+  // ---- peers cut off from NATS ----
+
+  /** A peer shown cut off, until it answers a probe or its member entry changes (a restart). */
+  private isCutOff(node: string): boolean {
+    const at = this.cutOff.get(node);
+    if (at === undefined) return false;
+    const m = this.view.memberRevision(node);
+    if (m !== undefined && m > at) {
+      this.cutOff.delete(node);
+      return false;
     }
-    const e = await this.kv.get(LOCK_KEY);
-    if (e === null) return undefined;
-    const holder = readJson<{ holder?: unknown }>(e)?.holder;
-    const holderLive = this.view.liveMembers(now, this.t.heartbeatWindowMs).some((m) => m.id === holder);
-    const lockSeen = this.lockSeen?.revision === e.revision ? this.lockSeen : (this.lockSeen = { revision: e.revision, at: now });
-    if (e.operation === 'PUT' && holderLive && now - lockSeen.at < LOCK_STALE_MS) return undefined;
-    try {
-      return await this.kv.update(LOCK_KEY, value, e.revision);
-    } catch {
-      return undefined;
+    return true;
+  }
+
+  /**
+   * Probes each peer that owns shards (or is cut off) every `probeMs`; one with no responders is
+   * probed again `probeConfirmMs` later, and twice gone is cut off: reconciliation runs at once.
+   */
+  private probePeers(now: number): void {
+    const every = this.t.probeMs ?? 0;
+    if (this.probe === undefined || every <= 0) return;
+    const peers = new Set<string>(this.cutOff.keys());
+    for (const rec of this.view.shards.values()) {
+      const owner = rec.value?.owner;
+      if (owner !== undefined && owner !== '' && owner !== this.nodeId) peers.add(owner);
     }
+    for (const peer of peers) {
+      if (this.probing.has(peer) || now - (this.probedAt.get(peer) ?? -Infinity) < every) continue;
+      this.probing.add(peer);
+      this.probedAt.set(peer, now);
+      void this.probeOne(peer).finally(() => this.probing.delete(peer));
+    }
+  }
+
+  private async probeOne(peer: string): Promise<void> {
+    const probe = this.probe!;
+    const first = await probe.probe(peer);
+    if (first === 'alive') {
+      if (this.cutOff.delete(peer)) this.log('peer reachable again', { peer });
+      return;
+    }
+    if (first !== 'gone' || this.cutOff.has(peer)) return;
+    await new Promise((r) => setTimeout(r, this.t.probeConfirmMs ?? 50));
+    if (this.stopped || this.suspended || (await probe.probe(peer)) !== 'gone') return;
+    // Whatever it wrote before it was cut off has reached this view by now; a later entry is a restart.
+    this.cutOff.set(peer, this.view.memberRevision(peer) ?? 0);
+    this.stats.cutOffPeers++;
+    this.log('peer cut off from NATS (no responders twice); taking its shards now', { peer });
+    this.kick();
   }
 
   private forget(s: ShardId): void {

@@ -76,18 +76,30 @@ export class ActivationOrder {
 
   /**
    * Passivates every matching activation and waits until they have ended, or until
-   * `timeoutMs` passes (a snapshot store that keeps failing); returns how many remain.
+   * `timeoutMs` passes (a snapshot store that keeps failing); returns how many remain. The
+   * matching activations are found once, and again only when those found have all ended (to
+   * catch any that started meanwhile): each end rescans only what is still waited for, so that
+   * several of these running at once (a handoff's shards) cost no more than one.
    */
   async passivateWhere(match: (a: Activation) => boolean, timeoutMs: number): Promise<number> {
     const until = performance.now() + timeoutMs;
+    const waiting = new Set<Activation>();
+    const scan = () => {
+      for (const act of this.order) if (match(act)) waiting.add(act);
+    };
+    scan();
     for (;;) {
-      let left = 0;
-      for (const act of this.order) {
-        if (!match(act)) continue;
-        left++;
-        if (act.state === 'active') act.beginPassivation();
+      for (const act of waiting) {
+        if (act.state === 'ended') waiting.delete(act);
+        else if (act.state === 'active' && !act.passivateIfClean()) act.beginPassivation();
+        if (act.state === 'ended') waiting.delete(act);
       }
-      if (left === 0 || performance.now() >= until) return left;
+      if (waiting.size === 0) {
+        scan();
+        if (waiting.size === 0) return 0;
+        continue;
+      }
+      if (performance.now() >= until) return waiting.size;
       // Woken by the next end, or after a moment for activations still starting.
       await new Promise<void>((r) => {
         const t = setTimeout(r, 20);

@@ -51,6 +51,7 @@ type SystemMessage =
   | { t: 'activate' }
   | { t: 'restart' }
   | { t: 'passivate' }
+  | { t: 'save'; done: (saved: boolean) => void }
   | { t: 'timer'; type: string; env: Envelope };
 
 /** Rarely used per-activation state, created on first use. */
@@ -73,6 +74,8 @@ const LOST = 1;
 /** A kind whose every message type is remembered for deduplication. */
 const NO_READS: ReadonlySet<string> = new Set();
 const RESTARTING = 2;
+/** The running handler called `persist`. */
+const PERSISTED = 4;
 
 /** What the current ask's handler made durable: the writes it started, and the answer they recorded. */
 interface Durable {
@@ -126,6 +129,18 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
    * more; RESTARTING: a restart is queued, and further failures before it runs add nothing.
    */
   private flags = 0;
+  /**
+   * Changes: counted at the start and at the end of every handler of a message that is not a read
+   * (a handler may change the state after its last `persist`). `saved`: the count when the state of
+   * the last snapshot written was taken. Equal, memory holds nothing the store lacks.
+   */
+  private changes = 0;
+  private saved = 0;
+
+  /** Whether memory holds changes the store lacks (a pre-copy or a passivation would write). */
+  get changed(): boolean {
+    return this.changes !== this.saved;
+  }
 
   /** Asks this activation remembers for deduplication. */
   get rememberedAsks(): number {
@@ -154,6 +169,8 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     predecessor?: Activation,
     /** Message types that only read: their asks are not remembered (a copy simply runs again). */
     private readonly reads: ReadonlySet<string> = NO_READS,
+    /** A handler that persists changes nothing after its last `persist` (`register`'s `persistsLast`). */
+    private readonly persistsLast = false,
   ) {
     this.seq = host.nextActivationSeq();
     this.mailbox = new Mailbox<Envelope, SystemMessage>(this, host.dispatcher, limits.mailboxCapacity);
@@ -247,6 +264,8 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     }
     const used = (this.used = host.nextUse());
     if (used - this.placed > host.recencySlack) host.touch(this);
+    if (!this.reads.has(env.type)) this.changes++;
+    this.flags &= ~PERSISTED;
     this.current = env;
     const durations = this.stats.durations;
     if (durations !== null) return this.timedReceive(env, durations);
@@ -287,6 +306,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
   private succeeded(env: Envelope, value: unknown): unknown {
     this.current = null;
     this.failures = 0;
+    this.handlerEnded(env);
     this.stats.type(env.type).handled++;
     const durable = this.extras?.durable;
     if (durable !== undefined) this.extras!.durable = undefined;
@@ -296,6 +316,13 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
       return undefined;
     }
     return this.replyWhenDurable(env, value, durable);
+  }
+
+  /** A handler's changes count until a write that starts after it, unless its own last persist wrote them. */
+  private handlerEnded(env: Envelope): void {
+    if (this.reads.has(env.type)) return;
+    if (this.persistsLast && (this.flags & PERSISTED) !== 0) return;
+    this.changes++;
   }
 
   /** Answers an ask and the copies of it that waited. */
@@ -354,6 +381,8 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
         return this.start(msg.t === 'restart');
       case 'passivate':
         return this.stop();
+      case 'save':
+        return this.saveChanges(msg.done);
       case 'timer':
         this.extras?.queuedTimers?.delete(msg.type);
         return this.invoke(msg.env);
@@ -365,6 +394,10 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
       this.abort(err);
       return;
     }
+    if (system && (msg as SystemMessage).t === 'save') {
+      (msg as { done: (saved: boolean) => void }).done(false);
+      return;
+    }
     if (system && (msg as SystemMessage).t === 'passivate') {
       if (this.state === 'ended') return;
       // The snapshot could not be written: stay active rather than lose the state.
@@ -374,6 +407,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     }
     const env = system ? (msg as { env: Envelope }).env : (msg as Envelope);
     this.current = null;
+    this.handlerEnded(env);
     if (this.extras?.durable !== undefined) this.extras.durable = undefined;
     this.stats.type(env.type).failed++;
     const e = toReelError(err, this.fields());
@@ -435,6 +469,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     }
     // A restart rolls the state back to the snapshot: the answers go with it.
     if (restart) this.window?.resetAnswers();
+    this.saved = this.changes;
     if (snapshot !== undefined && (snapshot.applied !== undefined || snapshot.dedup !== undefined)) {
       const w = this.window ?? (this.window = this.host.newWindow());
       w?.load(snapshot, this.host.clock.monoMs());
@@ -468,7 +503,13 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     const applied = this.window?.entries(this.host.clock.monoMs(), writing);
     if (applied !== undefined && applied.length > 0) snap.applied = applied;
     const extras = (this.extras ??= {});
-    const p = (extras.writeChain ?? Promise.resolve()).then(() => this.writeOnce(snap));
+    // The state was taken at this count: once written, the store holds everything up to it.
+    const at = this.changes;
+    const p = (extras.writeChain ?? Promise.resolve())
+      .then(() => this.writeOnce(snap))
+      .then(() => {
+        if (at > this.saved) this.saved = at;
+      });
     const tail = p.catch(() => undefined);
     extras.writeChain = tail;
     void tail.then(() => {
@@ -553,6 +594,40 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     this.end([...pending, ...this.mailbox.takeAll()], 'abandoned');
   }
 
+  /**
+   * Writes the state between two handlers if it changed since the last write, and stays active
+   * (a handoff's pre-copy: the shard keeps serving while most of its state reaches the store).
+   * `done(true)` once written, `done(false)` when nothing was to be written or the write failed
+   * (a failed write restarts the activation as any failed write does; the cut writes it then).
+   */
+  requestSave(done: (saved: boolean) => void): void {
+    if (this.state !== 'active' || !this.changed) return done(false);
+    this.mailbox.postSystem({ t: 'save', done });
+  }
+
+  private async saveChanges(done: (saved: boolean) => void): Promise<void> {
+    if (this.state !== 'active' || !this.changed || this.actor?.snapshot === undefined) return done(false);
+    try {
+      await this.writeState();
+      done(true);
+    } catch {
+      done(false);
+    }
+  }
+
+  /**
+   * Ends at once when passivation would write nothing and nothing runs or waits: the store holds
+   * all of its state (a handoff's cut after the pre-copy). Returns whether it ended.
+   */
+  passivateIfClean(): boolean {
+    if (this.state !== 'active' || this.changed || this.mailbox.busy || this.actor?.onPassivate !== undefined) return false;
+    this.state = 'passivating';
+    this.clearTimers();
+    this.stats.passivated++;
+    this.end([], 'passivated');
+    return true;
+  }
+
   /** Starts passivation: user messages wait, the snapshot is written, then the activation ends. */
   beginPassivation(): void {
     if (this.state !== 'active') return;
@@ -565,8 +640,10 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     this.clearTimers();
     if (!this.mayAct()) return;
     const actor = this.actor!;
-    const data = actor.onPassivate ? await actor.onPassivate(this) : actor.snapshot?.();
-    if (data !== undefined || (this.window !== null && this.window.size > 0)) {
+    // Nothing changed since the last write (a pre-copy's, or the handlers' own): nothing to write.
+    const changed = this.changed;
+    const data = actor.onPassivate ? await actor.onPassivate(this) : changed ? actor.snapshot?.() : undefined;
+    if (data !== undefined || (changed && this.window !== null && this.window.size > 0)) {
       await this.write({ data, epoch: this.epoch, savedAt: this.host.clock.wallMs() });
     }
     // A fenced write ended the activation meanwhile (TS cannot see the change across the await).
@@ -628,6 +705,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     if (!this.mayAct()) return Promise.reject(this.lostError());
     const actor = this.actor;
     if (!actor?.snapshot) return Promise.reject(new Internal(`actor kind '${this.kind}' has no snapshot() to persist`, this.fields()));
+    this.flags |= PERSISTED;
     const env = this.current;
     let durable: Durable | undefined;
     let writing: Writing | undefined;

@@ -22,6 +22,9 @@ import type {
   StoredSnapshot, TellOptions, Transport,
 } from './types.js';
 
+/** Snapshot writes in flight at once during a handoff's pre-copy (`ActorSystem.precopy`). */
+export const PRECOPY_IN_FLIGHT = 256;
+
 /** An actor system: options plus the transport and snapshot store it runs on. */
 export interface ActorSystemConfig extends SystemOptions {
   /** How messages travel. @default a new in-process `LocalTransport` */
@@ -56,6 +59,8 @@ interface KindEntry {
   stats: KindStats;
   /** Message types whose asks are not remembered (`register`'s `reads`). */
   reads: ReadonlySet<string>;
+  /** `register`'s `persistsLast`. */
+  persistsLast: boolean;
 }
 
 /**
@@ -118,18 +123,20 @@ export class ActorSystem implements InboundSink, ActivationHost {
     this.ids = new IdSequence(`${this.nodeId}.${this.incarnation}.`);
   }
 
-  /** Registers the factory of an actor kind; messages to that kind activate its actors. */
   /**
    * Registers an actor kind. `reads` names message types that change nothing: their asks are
    * not remembered for deduplication (a copy of one simply runs again), so that a hot read path
-   * (a recommendation) keeps no answers in memory.
+   * (a recommendation) keeps no answers in memory, and they leave nothing for a handoff to write.
+   * `persistsLast` promises that a handler which calls `persist` changes nothing after its last
+   * call: its state is then known to be written, and a handoff does not write it again. Without
+   * it, a handler's changes count as unwritten until the next write that starts after it ends.
    */
-  register(kind: string, factory: ActorFactory, opts: { reads?: readonly string[] } = {}): this {
+  register(kind: string, factory: ActorFactory, opts: { reads?: readonly string[]; persistsLast?: boolean } = {}): this {
     if (!kind) throw new InvalidArgument('actor kind must be a non-empty string', { fields: ['kind'] });
     if (this.kinds.has(kind)) throw new InvalidArgument(`actor kind '${kind}' is already registered`, { fields: ['kind'] });
     const stats = new KindStats();
     if (this.options.recordDurations) stats.durations = new DurationHistogram();
-    this.kinds.set(kind, { factory, acts: new Map(), stats, reads: new Set(opts.reads ?? []) });
+    this.kinds.set(kind, { factory, acts: new Map(), stats, reads: new Set(opts.reads ?? []), persistsLast: opts.persistsLast === true });
     return this;
   }
 
@@ -190,6 +197,27 @@ export class ActorSystem implements InboundSink, ActivationHost {
     await this.transport.unhost(shards).catch(() => undefined); // a cut-off connection has dropped them anyway
     const gone = new Set(shards);
     return this.passivateWhere((a) => gone.has(a.shard), timeoutMs);
+  }
+  /**
+   * A handoff's pre-copy: writes the state of every actor of these shards that changed since its
+   * last write, between its handlers, while the shards keep serving, at most `inFlight` writes at a
+   * time. The cut that follows (`unhost`) then writes only what changed meanwhile. Never throws;
+   * resolves with how many were written.
+   */
+  async precopy(shards: readonly ShardId[], inFlight = PRECOPY_IN_FLIGHT): Promise<number> {
+    const wanted = new Set(shards);
+    const acts: Activation[] = [];
+    for (const act of this.order) if (wanted.has(act.shard) && act.changed) acts.push(act);
+    let next = 0;
+    let written = 0;
+    const worker = async (): Promise<void> => {
+      while (next < acts.length) {
+        const act = acts[next++]!;
+        if (await new Promise<boolean>((done) => act.requestSave(done))) written++;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(inFlight, acts.length) }, worker));
+    return written;
   }
 
   /**
@@ -569,7 +597,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
   private activate(entry: KindEntry, kind: string, key: string, shard: ShardId, epoch: number): Activation {
     if (this.activeCount >= this.options.maxActiveActors) this.order.evictOne();
     const predecessor = this.lingering.size > 0 ? this.lingering.get(`${kind}\u0000${key}`) : undefined;
-    const act = new Activation(this, entry.factory, entry.stats, this.limits, kind, key, shard, epoch, predecessor, entry.reads);
+    const act = new Activation(this, entry.factory, entry.stats, this.limits, kind, key, shard, epoch, predecessor, entry.reads, entry.persistsLast);
     act.idleSince = this.clock.monoMs();
     entry.acts.set(key, act);
     this.order.add(act);

@@ -67,7 +67,9 @@ describe('operator CLI against real reel node processes', () => {
   });
 
   it('cli - status --json reflects start, join, drain and kill; drain empties the node and it exits 0; a killed node is listed gone (degraded) until its entry is removed', async () => {
-    startNode('a');
+    // a does not probe for dead owners (`--probe-ms 0`): it waits out c's lease, so that c's shards
+    // are seen moving after its kill (early takeover has its own tests, test/cluster-failover.test.ts).
+    startNode('a', ['--probe-ms', '0']);
     startNode('b');
     await waitFor('a and b own every shard', settled({ a: 'live', b: 'live' }, true), { timeoutMs: 20_000, intervalMs: 200 });
     let { code, report } = await status();
