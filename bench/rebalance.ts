@@ -309,6 +309,36 @@ async function kvWriteRate(nc: NatsConnection, prefix: string): Promise<number> 
   return rate;
 }
 
+/**
+ * The asks of a window slower than SLOW_MS (or failed): how many went to moved shards, when they
+ * were sent (by 250 ms after `t0`), and the first few, each with when its shard was first seen
+ * owned by its new owner: where a handoff's latency comes from.
+ */
+const SLOW_MS = 300;
+function slowAsks(gen: OpenLoop, range: [number, number], moved: ReadonlySet<number>, ownedAt: Float64Array, t0: number) {
+  let toMoved = 0;
+  let toOthers = 0;
+  const bySend: Record<string, number> = {};
+  const first: Array<{ sent_s: number; ms: number | null; shard: number; moved: boolean; shard_owned_s: number | null }> = [];
+  for (let i = 0; i < gen.sent; i++) {
+    const at = gen.sentAt[i]!;
+    if (at < range[0] || at > range[1]) continue;
+    const ms = gen.latency[i]!;
+    if (!(gen.failed[i] === 1 || ms > SLOW_MS)) continue;
+    const shard = gen.tag[i]!;
+    const isMoved = moved.has(shard);
+    if (isMoved) toMoved++;
+    else toOthers++;
+    const b = (Math.floor((at - t0) / 250) * 0.25).toFixed(2);
+    bySend[b] = (bySend[b] ?? 0) + 1;
+    if (first.length < 12) {
+      const owned = ownedAt[shard];
+      first.push({ sent_s: round((at - t0) / 1000, 3), ms: Number.isNaN(ms) ? null : round(ms, 1), shard, moved: isMoved, shard_owned_s: owned === undefined || Number.isNaN(owned) ? null : round((owned - t0) / 1000, 3) });
+    }
+  }
+  return { over_ms: SLOW_MS, to_moved_shards: toMoved, to_other_shards: toOthers, by_send_s: bySend, first };
+}
+
 // ---- results ----
 
 interface Figure {
@@ -607,6 +637,7 @@ async function oneRun(): Promise<Record<string, unknown>> {
       asks_kill: killW.n,
       asks_failed_by_code: Object.fromEntries(gen.failures),
       asks_failed_join_by_code: gen.failuresIn([joinRange]),
+      slow_asks_join: slowAsks(gen, joinRange, movedSet, joined.ownedAt, tJoin),
       asks_failed_kill_by_code: gen.failuresIn([killRange]),
       asks_failed_by_second_after_join: gen.failuresBySecond(tJoin),
       asks_failed_by_second_after_kill: gen.failuresBySecond(tKill),

@@ -99,6 +99,8 @@ export class OwnershipManager implements ShardOwnership {
   private rerun = false;
   /** Peers NATS showed cut off, with their member entry's revision then: not placed, their shards claimable. */
   private readonly cutOff = new Map<string, number>();
+  /** Shards with a renewal in flight. */
+  private readonly renewing = new Set<ShardId>();
   /** Peers with a probe in flight, and when each peer was last probed. */
   private readonly probing = new Set<string>();
   private readonly probedAt = new Map<string, number>();
@@ -291,12 +293,26 @@ export class OwnershipManager implements ShardOwnership {
         claim.push(s);
       }
     }
-    // Claims do not wait behind renewals (a released shard is dark until its new owner claims it).
-    const [, claimed] = await Promise.all([Promise.all(renew.map((s) => this.renew(s))), Promise.all(claim.map((s) => this.claim(s)))]);
-    const won = claimed.filter((s): s is ShardId => s !== undefined);
+    // Renewals run beside reconciliation (one in flight per shard): a slow KV write must not hold
+    // up the next reconciliation's claims, since a released shard is dark until its new owner claims it.
+    for (const s of renew) {
+      if (this.renewing.has(s)) continue;
+      this.renewing.add(s);
+      void this.renew(s).finally(() => this.renewing.delete(s));
+    }
+    const won = (await Promise.all(claim.map((s) => this.claim(s)))).filter((s): s is ShardId => s !== undefined);
     if (won.length) {
       this.log('claimed shards', { shards: won });
-      await this.target.host(won);
+      // Hosting subscribes at once; it is not awaited, so that the next claims do not wait for the
+      // server's confirmation (a flush queued behind a busy connection's traffic). Until the server
+      // has the subscriptions, asks to these shards come back NoRoute and are sent again.
+      void this.target.host(won).catch(async (err: unknown) => {
+        // Held but unreachable: let them go (their leases run out) rather than hold shards nobody can reach.
+        this.log('claimed shards could not be hosted; dropping them', { shards: won, error: (err as Error).message }, 'error');
+        const held = won.filter((s) => this.epochs[s]! > 0);
+        for (const s of held) this.forget(s);
+        await this.target.abandonShards(held);
+      });
     }
     if (release.length && this.handoff === null && now >= this.handoffRetryAt) {
       this.handoff = this.handOff(release)
