@@ -101,12 +101,18 @@ export class ClusterNode {
     // The system and the ownership manager refer to each other: the manager drives hosting,
     // the system asks the manager before every message. The holder breaks the cycle.
     const holder: { system?: ActorSystem } = {};
+    // "No responders" is what one server knows: across a NATS cluster, a route that breaks makes a
+    // connected peer look gone from the other side. Early takeover runs on a single server only; in
+    // a cluster of servers dead owners are waited out (their leases).
+    const inCluster = deps.nc.info?.cluster !== undefined;
+    if (inCluster && (o.timings.probeMs ?? 0) > 0) log('connected to a NATS cluster: early takeover is off, dead owners are waited out', { cluster: deps.nc.info?.cluster });
+    const timings = inCluster ? { ...o.timings, probeMs: 0 } : o.timings;
     const ownership = new OwnershipManager(view, kv, o.nodeId, config.shardCount, clock, {
       host: (s) => holder.system!.host(s),
       unhost: (s) => holder.system!.unhost(s),
       abandonShards: (s) => holder.system!.abandonShards(s),
       precopy: (s) => holder.system!.precopy(s),
-    }, o.timings, log, new NatsPeerProbe(deps.nc, o.prefix, DEFAULT_PROBE_TIMEOUT_MS));
+    }, timings, log, new NatsPeerProbe(deps.nc, o.prefix, DEFAULT_PROBE_TIMEOUT_MS));
     const system = new ActorSystem({
       ...o.system,
       nodeId: o.nodeId,

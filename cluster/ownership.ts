@@ -52,6 +52,8 @@ export type OwnershipLog = (msg: string, fields?: Record<string, unknown>, level
 /** Upper bounds of the handoff duration histogram, in seconds. */
 export const HANDOFF_BUCKETS_S = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
 
+/** Probes of one peer in flight at once (a paused peer answers none of them). */
+const MAX_PROBES_IN_FLIGHT = 3;
 /** Shards of one handoff cut at once (each is dark for its final delta and one KV write). */
 const HANDOFF_PARALLEL = 8;
 /** After a handoff that could not flush every actor, wait this long before trying again (doubling). */
@@ -101,8 +103,8 @@ export class OwnershipManager implements ShardOwnership {
   private readonly cutOff = new Map<string, number>();
   /** Shards with a renewal in flight. */
   private readonly renewing = new Set<ShardId>();
-  /** Peers with a probe in flight, and when each peer was last probed. */
-  private readonly probing = new Set<string>();
+  /** Probes in flight per peer, and when each peer was last probed. */
+  private readonly probing = new Map<string, number>();
   private readonly probedAt = new Map<string, number>();
   private stopView: (() => void) | undefined;
   /** A write of the placement in flight: one at a time. */
@@ -606,10 +608,17 @@ export class OwnershipManager implements ShardOwnership {
       if (owner !== undefined && owner !== '' && owner !== this.nodeId) peers.add(owner);
     }
     for (const peer of peers) {
-      if (this.probing.has(peer) || now - (this.probedAt.get(peer) ?? -Infinity) < every) continue;
-      this.probing.add(peer);
+      // A probe in flight does not hold the next one back (one sent just before the peer died waits
+      // out its timeout), but a peer that stopped answering gets a few at most.
+      const inFlight = this.probing.get(peer) ?? 0;
+      if (inFlight >= MAX_PROBES_IN_FLIGHT || now - (this.probedAt.get(peer) ?? -Infinity) < every) continue;
+      this.probing.set(peer, inFlight + 1);
       this.probedAt.set(peer, now);
-      void this.probeOne(peer).finally(() => this.probing.delete(peer));
+      void this.probeOne(peer).finally(() => {
+        const left = (this.probing.get(peer) ?? 1) - 1;
+        if (left > 0) this.probing.set(peer, left);
+        else this.probing.delete(peer);
+      });
     }
   }
 
@@ -622,7 +631,7 @@ export class OwnershipManager implements ShardOwnership {
     }
     if (first !== 'gone' || this.cutOff.has(peer)) return;
     await new Promise((r) => setTimeout(r, this.t.probeConfirmMs ?? 50));
-    if (this.stopped || this.suspended || (await probe.probe(peer)) !== 'gone') return;
+    if (this.stopped || this.suspended || (await probe.probe(peer)) !== 'gone' || this.cutOff.has(peer)) return;
     // Whatever it wrote before it was cut off has reached this view by now; a later entry is a restart.
     this.cutOff.set(peer, this.view.memberRevision(peer) ?? 0);
     this.stats.cutOffPeers++;

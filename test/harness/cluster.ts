@@ -18,8 +18,11 @@ export interface TestCluster {
   nodes: Map<string, NodeProcess>;
   client: ClusterClient;
   nc: NatsConnection;
-  /** Starts one more node process (fast timings unless `defaultTimings`) and waits until it is ready. */
-  addNode(id: string, opts?: { env?: Record<string, string>; defaultTimings?: boolean }): Promise<NodeProcess>;
+  /**
+   * Starts one more node process (fast timings unless `defaultTimings`) and waits until it is
+   * ready; `natsUrl` connects it elsewhere than the cluster's nats-server (through a proxy).
+   */
+  addNode(id: string, opts?: { env?: Record<string, string>; defaultTimings?: boolean; natsUrl?: string }): Promise<NodeProcess>;
   /**
    * Waits until ownership is what placement gives `ids` (default: every running node): each shard's
    * entry names its assigned node, and every one of those nodes says it holds exactly its shards
@@ -51,9 +54,9 @@ export async function startTestCluster(opts: { nodes: number; shardCount?: numbe
   const shardCount = opts.shardCount ?? 128;
   const nodes = new Map<string, NodeProcess>();
   const all: NodeProcess[] = [];
-  const addNode = async (id: string, o: { env?: Record<string, string>; defaultTimings?: boolean } = {}) => {
+  const addNode = async (id: string, o: { env?: Record<string, string>; defaultTimings?: boolean; natsUrl?: string } = {}) => {
     const env = { ...opts.env, ...o.env };
-    const p = startNodeProcess(nodeArgs(nats.url, id, prefix, shardCount, Boolean(opts.metrics), !(o.defaultTimings ?? opts.defaultTimings), Boolean(opts.reelActors)), Object.keys(env).length > 0 ? { env } : {});
+    const p = startNodeProcess(nodeArgs(o.natsUrl ?? nats.url, id, prefix, shardCount, Boolean(opts.metrics), !(o.defaultTimings ?? opts.defaultTimings), Boolean(opts.reelActors)), Object.keys(env).length > 0 ? { env } : {});
     nodes.set(id, p);
     all.push(p);
     await p.ready;
