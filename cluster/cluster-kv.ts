@@ -24,7 +24,7 @@ export class NoCluster extends ReelError {
 
 /**
  * The cluster's metadata bucket, `<prefix>_cluster`, keyed by `config`, `members.<node>`,
- * `shards.<n>`, `overrides.<n>` and `lock.rebalance`, created if absent. Values are JSON so that
+ * `shards.<n>`, `overrides.<n>` and `placement`, created if absent. Values are JSON so that
  * operators can read them with the `nats` CLI; a value that does not parse is treated as poisoned.
  * Only what joins a cluster (a node, or a client that brings a shard count) creates it; readers
  * use `openExistingClusterKv`.

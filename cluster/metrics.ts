@@ -68,7 +68,7 @@ export function registerNodeMetrics(register: Registry, src: MetricsSource): voi
 
   new PulledHistogram<never>({
     name: 'reel_cluster_handoff_duration_seconds',
-    help: 'Duration of planned shard handoffs, from taking the rebalance lock to the last release write.',
+    help: 'Duration of planned shard handoffs, from the start of the pre-copy to the last release write.',
     labelNames: [],
     bounds: HANDOFF_BUCKETS_S,
     registers,

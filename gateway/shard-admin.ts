@@ -41,7 +41,7 @@ export function shardAdminHandlers(client: ClusterClient) {
     RebalanceShards: async (req: RebalanceShardsRequest__Output): Promise<RebalanceShardsResponse> => {
       await client.view.refresh();
       const plan = shardPlan(client, { ignoreOverrides: true });
-      // Moving shards back to placement is clearing the manual placements: the nodes then hand off, one at a time.
+      // Moving shards back to placement is clearing the manual placements: the nodes then hand the shards off.
       if (!req.validateOnly) await clearOverrides(client.kv);
       return { moves: movesOf(plan.moves) };
     },
