@@ -573,7 +573,7 @@ async function oneRun(): Promise<Record<string, unknown>> {
     const hs = Object.values(handoff).filter((h) => h.n > 0);
     const handoffSnapshots = hs.reduce((n, h) => n + h.n, 0);
     // Handoff time: from the first node starting its handoff to the last handoff snapshot
-    // written (the handoffs run one node at a time, under the rebalance lock).
+    // written (the nodes hand off at the same time; 0 when none wrote any).
     const handoffSpanS = Math.max(0.001, (Math.max(...hs.map((h) => h.last)) - Math.min(...hs.map((h) => h.start))) / 1000);
     const handoffPerNode = Object.fromEntries(Object.entries(handoff).map(([id, h]) => [id, {
       shards: h.shards.size,
