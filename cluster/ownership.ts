@@ -41,9 +41,9 @@ export interface ShardHost {
   abandonShards(shards: readonly ShardId[]): Promise<void>;
   /**
    * A handoff's pre-copy: write the shards' changed actors while they keep serving, so that the
-   * cut (`unhost`) has only what changed since to write. Never throws.
+   * cut (`unhost`) has only what changed since to write. Resolves with how many were written; never throws.
    */
-  precopy?(shards: readonly ShardId[]): Promise<unknown>;
+  precopy?(shards: readonly ShardId[]): Promise<number>;
 }
 
 /** A line of the manager's log; `level` says whether an operator must look. */
@@ -517,10 +517,7 @@ export class OwnershipManager implements ShardOwnership {
     const started = this.clock.monoMs();
     this.stats.rebalances++;
     this.log('handing shards off', { shards });
-    if (this.target.precopy !== undefined) {
-      const written = await this.target.precopy(shards);
-      if (typeof written === 'number') this.stats.precopied += written;
-    }
+    if (this.target.precopy !== undefined) this.stats.precopied += await this.target.precopy(shards);
     const precopyMs = this.clock.monoMs() - started;
     let slowest = { shard: -1, ms: 0 };
     const failed: ShardId[] = [];
@@ -529,7 +526,7 @@ export class OwnershipManager implements ShardOwnership {
     const cut = async (): Promise<void> => {
       while (next < shards.length) {
         const s = shards[next++]!;
-        // Lost, or no longer to be moved, while the pre-copy ran.
+        // Lost while the pre-copy ran (a lease that ran out, a takeover).
         if (this.epochs[s] === 0 || this.stopped || this.suspended) continue;
         this.releasing[s] = 1;
         const t0 = this.clock.monoMs();
