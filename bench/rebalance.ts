@@ -192,6 +192,8 @@ async function expectedOwners(client: ClusterClient, ids: string[]): Promise<str
 }
 
 interface Served {
+  /** performance.now() when the view first showed each shard released (owner ''; NaN: never seen so). */
+  releasedAt: Float64Array;
   /** performance.now() when the view first showed each shard with its expected owner (NaN: not waited for). */
   ownedAt: Float64Array;
   /** performance.now() of the first probe answered by that owner. */
@@ -205,7 +207,7 @@ interface Served {
  * and a probe ask to an actor of that shard is answered by that owner with the full state.
  */
 async function waitServed(client: ClusterClient, shards: number[], expected: string[], probeKey: string[], limitMs: number, label: string): Promise<Served> {
-  const r: Served = { ownedAt: new Float64Array(SHARDS).fill(Number.NaN), servedAt: new Float64Array(SHARDS).fill(Number.NaN), probes: 0, probeFailures: 0 };
+  const r: Served = { releasedAt: new Float64Array(SHARDS).fill(Number.NaN), ownedAt: new Float64Array(SHARDS).fill(Number.NaN), servedAt: new Float64Array(SHARDS).fill(Number.NaN), probes: 0, probeFailures: 0 };
   const pending = new Set(shards);
   const inFlight = new Set<number>();
   const t0 = performance.now();
@@ -223,6 +225,7 @@ async function waitServed(client: ClusterClient, shards: number[], expected: str
     for (const s of pending) {
       if (inFlight.has(s)) continue;
       const v = client.view.shard(s).value;
+      if (v !== undefined && v.owner === '' && Number.isNaN(r.releasedAt[s]!)) r.releasedAt[s] = performance.now();
       if (v === undefined || v.owner !== expected[s]) continue;
       if (Number.isNaN(r.ownedAt[s]!)) r.ownedAt[s] = performance.now();
       inFlight.add(s);
@@ -315,6 +318,13 @@ async function kvWriteRate(nc: NatsConnection, prefix: string): Promise<number> 
  * owned by its new owner: where a handoff's latency comes from.
  */
 const SLOW_MS = 300;
+
+/** Minimum, median and maximum of the finite values, in whole ms, and how many there were. */
+function spread(xs: number[]): { n: number; min: number; median: number; max: number } | null {
+  const v = xs.filter(Number.isFinite);
+  if (v.length === 0) return null;
+  return { n: v.length, min: Math.round(Math.min(...v)), median: Math.round(median(v)), max: Math.round(Math.max(...v)) };
+}
 function slowAsks(gen: OpenLoop, range: [number, number], moved: ReadonlySet<number>, ownedAt: Float64Array, t0: number) {
   let toMoved = 0;
   let toOthers = 0;
@@ -638,6 +648,9 @@ async function oneRun(): Promise<Record<string, unknown>> {
       asks_failed_by_code: Object.fromEntries(gen.failures),
       asks_failed_join_by_code: gen.failuresIn([joinRange]),
       slow_asks_join: slowAsks(gen, joinRange, movedSet, joined.ownedAt, tJoin),
+      // Each moved shard's handoff as the client saw it: released → owned by the joiner → first ask answered by it.
+      join_release_to_owned_ms: spread(moved.map((s) => joined.ownedAt[s]! - joined.releasedAt[s]!)),
+      join_owned_to_served_ms: spread(moved.map((s) => joined.servedAt[s]! - joined.ownedAt[s]!)),
       asks_failed_kill_by_code: gen.failuresIn([killRange]),
       asks_failed_by_second_after_join: gen.failuresBySecond(tJoin),
       asks_failed_by_second_after_kill: gen.failuresBySecond(tKill),
