@@ -287,6 +287,16 @@ function shares(history: EpochSummary[]): EpochSummary['share'] {
   return { compute: mean('compute'), encode: mean('encode'), nats: mean('nats'), wait: mean('wait') };
 }
 
+/** Runs `fn` with a fresh work directory, removed afterwards whatever happens. */
+async function inWorkDir(fn: (work: string) => Promise<void>): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'reel-bench-train-'));
+  try {
+    await fn(work);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const out: Record<string, unknown> = { factors: HP.factors, hyperparameters: HP, seed: SEED };
   // `--part dist-speed` runs that part alone (for tuning; nothing is written).
@@ -298,25 +308,13 @@ async function main(): Promise<void> {
     const kept = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
     const gcn: Record<string, unknown> = { ...kept, lightgcn_epoch_s: Number(lightGcnEpochSeconds(udata).toFixed(3)) };
     // `--part lightgcn-epoch`: the one-process epoch alone.
-    if (only === 'lightgcn') {
-      const work = mkdtempSync(join(tmpdir(), 'reel-bench-train-'));
-      try {
-        await lightGcnDistributed(work, gcn);
-      } finally {
-        rmSync(work, { recursive: true, force: true });
-      }
-    }
+    if (only === 'lightgcn') await inWorkDir((work) => lightGcnDistributed(work, gcn));
     printTable(['figure', 'value', 'target', 'met?'], gcnRows(gcn));
     writeResults('train.json', gcn);
     return;
   }
   if (only === 'dist-speed') {
-    const work = mkdtempSync(join(tmpdir(), 'reel-bench-train-'));
-    try {
-      await distSpeed(work, out);
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
+    await inWorkDir((work) => distSpeed(work, out));
     console.log(JSON.stringify(out, null, 2));
     return;
   }
@@ -352,8 +350,7 @@ async function main(): Promise<void> {
 
   // ---- distributed: quality on u1 ----
   progress('distributed: 2 nodes, u1.base, BSP');
-  const work = mkdtempSync(join(tmpdir(), 'reel-bench-train-'));
-  try {
+  await inWorkDir(async (work) => {
     const a = await cluster('bench-train-u1');
     try {
       await a.add('n1');
@@ -373,9 +370,7 @@ async function main(): Promise<void> {
 
     await distSpeed(work, out);
     await lightGcnDistributed(work, out);
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
+  });
 
   const row = (name: string, key: string, digits: number): string[] => [name, fmt(out[key] as number, digits), ...targetCells(out[key] as number, TARGETS[key], digits)];
   const pct = (s: EpochSummary['share']) => `compute ${(s.compute * 100).toFixed(0)}%, encode ${(s.encode * 100).toFixed(0)}%, NATS ${(s.nats * 100).toFixed(0)}%, waits ${(s.wait * 100).toFixed(0)}%`;
