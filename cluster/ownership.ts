@@ -1,5 +1,5 @@
 import type { KV } from '@nats-io/kv';
-import type { Clock, ShardId, ShardOwnership } from '../runtime/index.js';
+import { Limiter, type Clock, type ShardId, type ShardOwnership } from '../runtime/index.js';
 import type { PeerProbe } from './peer-probe.js';
 import { TakeoverLog } from './takeovers.js';
 import { BucketHistogram } from './bucket-histogram.js';
@@ -522,33 +522,30 @@ export class OwnershipManager implements ShardOwnership {
     let slowest = { shard: -1, ms: 0 };
     const failed: ShardId[] = [];
     let unwritten = 0;
-    let next = 0;
-    const cut = async (): Promise<void> => {
-      while (next < shards.length) {
-        const s = shards[next++]!;
-        // Lost while the pre-copy ran (a lease that ran out, a takeover).
-        if (this.epochs[s] === 0 || this.stopped || this.suspended) continue;
-        this.releasing[s] = 1;
-        const t0 = this.clock.monoMs();
-        try {
-          const left = await this.target.unhost([s]).catch((err: unknown) => {
-            this.log('unhost failed', { shard: s, error: (err as Error).message }, 'error');
-            return -1;
-          });
-          if (left !== 0) {
-            failed.push(s);
-            if (left > 0) unwritten += left;
-            continue;
-          }
-          await this.release(s);
-          const dark = this.clock.monoMs() - t0;
-          if (dark > slowest.ms) slowest = { shard: s, ms: dark };
-        } finally {
-          await this.rollBack([s]);
+    const cut = async (s: ShardId): Promise<void> => {
+      // Lost while the pre-copy ran (a lease that ran out, a takeover).
+      if (this.epochs[s] === 0 || this.stopped || this.suspended) return;
+      this.releasing[s] = 1;
+      const t0 = this.clock.monoMs();
+      try {
+        const left = await this.target.unhost([s]).catch((err: unknown) => {
+          this.log('unhost failed', { shard: s, error: (err as Error).message }, 'error');
+          return -1;
+        });
+        if (left !== 0) {
+          failed.push(s);
+          if (left > 0) unwritten += left;
+          return;
         }
+        await this.release(s);
+        const dark = this.clock.monoMs() - t0;
+        if (dark > slowest.ms) slowest = { shard: s, ms: dark };
+      } finally {
+        await this.rollBack([s]);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(HANDOFF_PARALLEL, shards.length) }, cut));
+    const limit = new Limiter(HANDOFF_PARALLEL);
+    await Promise.all(shards.map((s) => limit.run(() => cut(s))));
     if (failed.length > 0) {
       this.stats.handoffFailures++;
       this.log('handoff rolled back: actors could not be written; their shards stay here', { shards: failed, unwritten, retryInMs: this.handoffRetryMs }, 'error');

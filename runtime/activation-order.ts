@@ -90,8 +90,7 @@ export class ActivationOrder {
     scan();
     for (;;) {
       for (const act of waiting) {
-        if (act.state === 'ended') waiting.delete(act);
-        else if (act.state === 'active' && !act.passivateIfClean()) act.beginPassivation();
+        if (act.state === 'active' && !act.passivateIfClean()) act.beginPassivation();
         if (act.state === 'ended') waiting.delete(act);
       }
       if (waiting.size === 0) {

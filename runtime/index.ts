@@ -7,6 +7,7 @@ import { NatsTransport, type NatsConnectOptions, type NatsTransportOptions } fro
 import type { SnapshotStore, Transport } from './types.js';
 
 export { ActorSystem } from './system.js';
+export { Limiter } from './limiter.js';
 export { createConcurrently } from './jetstream-create.js';
 export { kvKeys, listWithin, LISTING_STALL_MS, type Listing } from './kv-keys.js';
 export { ActorRef } from './actor-ref.js';

@@ -208,16 +208,10 @@ export class ActorSystem implements InboundSink, ActivationHost {
     const wanted = new Set(shards);
     const acts: Activation[] = [];
     for (const act of this.order) if (wanted.has(act.shard) && act.changed) acts.push(act);
-    let next = 0;
-    let written = 0;
-    const worker = async (): Promise<void> => {
-      while (next < acts.length) {
-        const act = acts[next++]!;
-        if (await new Promise<boolean>((done) => act.requestSave(done))) written++;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(inFlight, acts.length) }, worker));
-    return written;
+    // Bounded here, not only by the store's limiter: a queued save holds its actor's mailbox.
+    const limit = new Limiter(inFlight);
+    const saved = await Promise.all(acts.map((act) => limit.run(() => new Promise<boolean>((done) => act.requestSave(done)))));
+    return saved.filter(Boolean).length;
   }
 
   /**
