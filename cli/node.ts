@@ -57,6 +57,8 @@ export interface StartedNode {
   readonly node: ClusterNode;
   /** The node's own NATS connection (reconnecting for ever, or `--max-reconnects` times). */
   readonly nc: NatsConnection;
+  /** Its second connection, for actor snapshots only (see `ClusterNodeDeps.storeNc`). */
+  readonly storeNc: NatsConnection;
   /** reel's training and serving parts on the node (none with `kinds`). */
   readonly training: NodeTraining | undefined;
 }
@@ -72,6 +74,13 @@ export async function startReelNode(s: ResolvedSettings & { id: string }, o: Nod
   const clock = o.clock ?? systemClock;
   const say = o.log ?? log;
   const nc = await connectNatsFor(s, id, { reconnect: true });
+  // Snapshot reads and writes get their own connection: the server handles a connection's
+  // messages in order, and a burst of store reads (a shard just claimed) would hold up this
+  // node's claims and renewals behind it.
+  const storeNc = await connectNatsFor(s, `${id}-store`, { reconnect: true }).catch(async (err: unknown) => {
+    await nc.close();
+    throw err;
+  });
   let last = 0;
   const onEvent = (e: RuntimeEvent) => {
     if (e.type === 'malformed') {
@@ -96,6 +105,7 @@ export async function startReelNode(s: ResolvedSettings & { id: string }, o: Nod
     },
     {
       nc,
+      storeNc,
       register: async (system, { view }) => {
         if (o.kinds !== undefined) return void (await o.kinds(system));
         training = await registerReelNode(system, {
@@ -111,7 +121,7 @@ export async function startReelNode(s: ResolvedSettings & { id: string }, o: Nod
       log: (msg, fields, level) => say(level ?? 'info', msg, { node: id, ...fields }),
     },
   ).catch(async (err: unknown) => {
-    await nc.close();
+    await Promise.all([nc.close(), storeNc.close()]);
     if (err instanceof InvalidArgument) {
       const flagsNamed = err.fields.map(flagOf).join(', ');
       throw new CliError(`node ${id} refused to start: ${err.message}${flagsNamed ? ` (see ${flagsNamed})` : ''}`, ExitCode.Usage);
@@ -119,7 +129,7 @@ export async function startReelNode(s: ResolvedSettings & { id: string }, o: Nod
     throw new CliError(`node ${id} could not join: ${(err as Error).message}`);
   });
   if (registry) registerNodeMetrics(registry, clusterNodeSource(node, nc));
-  return { node, nc, training };
+  return { node, nc, storeNc, training };
 }
 
 /** What `superviseNode` takes. */
@@ -138,7 +148,7 @@ export interface SuperviseOptions {
  * out instead.
  */
 export function superviseNode(started: StartedNode, o: SuperviseOptions = {}): Promise<never> {
-  const { node: joined, nc, training } = started;
+  const { node: joined, nc, storeNc, training } = started;
   const id = joined.nodeId;
   const clock = o.clock ?? systemClock;
   const say = o.log ?? log;
@@ -166,7 +176,7 @@ export function superviseNode(started: StartedNode, o: SuperviseOptions = {}): P
     } else {
       say(outcome.left ? 'info' : 'warn', 'left the cluster', { node: id, held: outcome.held, released: outcome.released, entryMarkedFailed: outcome.entryMarked });
     }
-    await nc.close().catch(() => undefined);
+    await Promise.all([nc.close().catch(() => undefined), storeNc.close().catch(() => undefined)]);
     process.exit(ExitCode.Failed);
   };
   const fatal = (why: string, err: unknown) => {
@@ -186,6 +196,7 @@ export function superviseNode(started: StartedNode, o: SuperviseOptions = {}): P
     try {
       await joined.drain();
       await nc.drain();
+      await storeNc.drain();
       say('info', 'drained; exiting', { node: id, seconds: (clock.monoMs() - t0) / 1000 });
       process.exit(ExitCode.Ok);
     } catch (err) {

@@ -13,6 +13,13 @@ import { answerProbes, NatsPeerProbe } from './peer-probe.js';
 export interface ClusterNodeDeps {
   /** NATS connection; the caller owns it. */
   nc: NatsConnection;
+  /**
+   * A second connection for actor snapshots (reads and writes); the caller owns it. The server
+   * handles each connection's messages in order, so on `nc` a burst of snapshot reads (the first
+   * asks to shards just claimed) would hold up this node's claims, renewals and subscriptions.
+   * @default nc
+   */
+  storeNc?: NatsConnection;
   /** Registers the actor kinds this node hosts; `view` is the node's cluster view (shard owners). */
   register(system: ActorSystem, ctx: { view: ClusterView }): void | Promise<void>;
   onEvent?: (e: RuntimeEvent) => void;
@@ -119,7 +126,7 @@ export class ClusterNode {
       shardCount: config.shardCount,
       maxAskDeadlineMs: config.maxAskDeadlineMs,
       transport: natsTransport(deps.nc, { prefix: o.prefix }),
-      store: kvSnapshotStore(deps.nc, { bucketPrefix: o.prefix }),
+      store: kvSnapshotStore(deps.storeNc ?? deps.nc, { bucketPrefix: o.prefix }),
       ownership,
       ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
       ...(deps.hooks ? { hooks: deps.hooks } : {}),

@@ -39,12 +39,16 @@ class FakeHost implements ShardHost {
   /** The shards of each unhost, in order (a handoff unhosts shard by shard). */
   readonly unhosted: ShardId[][] = [];
   script: Array<number | Error> = [];
+  /** When set, every unhost after the first `freeUnhosts` waits for it. */
+  gate: Promise<void> | undefined;
+  freeUnhosts = 1;
   async host(shards: readonly ShardId[]): Promise<void> {
     for (const s of shards) this.hosted.add(s);
   }
   async unhost(shards: readonly ShardId[]): Promise<number> {
     this.unhosts++;
     this.unhosted.push([...shards]);
+    if (this.gate !== undefined && this.unhosts > this.freeUnhosts) await this.gate;
     const r = this.script.shift() ?? 0;
     if (r instanceof Error) throw r;
     if (r === 0) for (const s of shards) this.hosted.delete(s);
@@ -154,6 +158,57 @@ describe('ownership under faults (real KV, clocks moved by the test)', () => {
     const released = Array.from({ length: S }, (_, s) => a.view.shard(s).value?.owner).filter((o) => o === '');
     expect(released.length + a.m.owned().length).toBe(S);
     expect(released).toHaveLength(moved);
+  });
+
+  it('ownership - a released shard is claimed as soon as it is seen, even while a reconciliation waits on another claim\'s write', async () => {
+    await bucket('claimnow');
+    const a = await node('a', new TestClock(1e12, 1000));
+    await run(200);
+    expect(a.m.owned()).toHaveLength(S);
+    // b's first write of a shard entry (its first claim) waits for the test.
+    let openB!: () => void;
+    const bGate = new Promise<void>((r) => (openB = r));
+    let held: string | undefined;
+    const gated = new Proxy(kv, {
+      get(target, prop) {
+        const v = Reflect.get(target, prop, target) as unknown;
+        if (typeof v !== 'function') return v;
+        if (prop !== 'create' && prop !== 'update') return (v as (...a: unknown[]) => unknown).bind(target);
+        return async (key: string, ...rest: unknown[]) => {
+          if (key.startsWith('shards.') && held === undefined) {
+            held = key;
+            await bGate;
+          }
+          return (v as (...a: unknown[]) => unknown).call(target, key, ...rest);
+        };
+      },
+    });
+    let openA!: () => void;
+    a.host.gate = new Promise<void>((r) => (openA = r));
+    const b = await node('b', new TestClock(1e12, 1000), { kv: gated });
+    b.running = false; // reconciled by its own timer, not by run()
+    try {
+      await beat('b', b.clock);
+      b.m.start();
+      await beat('b', a.clock);
+      await a.view.refresh();
+      // a hands off b's share: the first shard is released at once, the others wait for the test.
+      const handoff = settle(a);
+      await waitFor('b claims the first released shard, and its write is held', () => held !== undefined);
+      const moved = a.host.unhosts;
+      expect(moved).toBeGreaterThan(1);
+      openA();
+      // The other releases are claimed while the first claim's write still waits: a release is
+      // not left for a reconciliation stuck behind it.
+      await waitFor('b owns every released shard but the held one', () => b.m.owned().length === moved - 1, { describe: () => ({ owned: b.m.owned(), held }) });
+      expect(b.m.owned()).not.toContain(Number(held!.slice('shards.'.length)));
+      openB();
+      await waitFor('b owns the held shard too', () => b.m.owned().length === moved, { describe: () => b.m.owned() });
+      await handoff;
+    } finally {
+      openA();
+      openB();
+    }
   });
 
   it('ownership - a shard with actors that could not be written is never released (finding 8)', async () => {

@@ -103,6 +103,10 @@ export class OwnershipManager implements ShardOwnership {
   private readonly cutOff = new Map<string, number>();
   /** Shards with a renewal in flight. */
   private readonly renewing = new Set<ShardId>();
+  /** Shards with a claim in flight (from reconciliation or from a release seen). */
+  private readonly claiming = new Set<ShardId>();
+  /** Where the last reconciliation placed each shard: a release of one placed here is claimed at once. */
+  private desired: ReadonlyMap<ShardId, string> = new Map();
   /** Probes in flight per peer, and when each peer was last probed. */
   private readonly probing = new Map<string, number>();
   private readonly probedAt = new Map<string, number>();
@@ -175,7 +179,7 @@ export class OwnershipManager implements ShardOwnership {
   start(): void {
     this.timer = setInterval(() => void this.reconcile(), this.t.tickMs);
     // A released shard is claimed as soon as its new owner sees the release, not at its next tick.
-    this.stopView = this.view.onShardReleased(() => this.kick());
+    this.stopView = this.view.onShardReleased((s) => this.onReleased(s));
     void this.reconcile();
   }
 
@@ -192,6 +196,43 @@ export class OwnershipManager implements ShardOwnership {
         }
       });
     return this.running;
+  }
+
+  /**
+   * A released shard that the last reconciliation placed here is claimed at once, beside any
+   * reconciliation under way (which may be waiting on other claims' writes); then a
+   * reconciliation runs for whatever else the release changed.
+   */
+  private onReleased(s: ShardId): void {
+    if (this.stopped || this.suspended || this.draining) return;
+    if (this.epochs[s] === 0 && this.desired.get(s) === this.nodeId && !this.claiming.has(s) && this.claimable(s, this.view.shard(s), this.clock.monoMs())) {
+      void this.claimAndHost([s]);
+    }
+    this.kick();
+  }
+
+  /** Claims `shards` (each once at a time) and hosts those won, without waiting for the hosting. */
+  private async claimAndHost(shards: ShardId[]): Promise<void> {
+    const mine = shards.filter((s) => !this.claiming.has(s));
+    for (const s of mine) this.claiming.add(s);
+    let won: ShardId[];
+    try {
+      won = (await Promise.all(mine.map((s) => this.claim(s)))).filter((s): s is ShardId => s !== undefined);
+    } finally {
+      for (const s of mine) this.claiming.delete(s);
+    }
+    if (won.length === 0) return;
+    this.log('claimed shards', { shards: won });
+    // Hosting subscribes at once; it is not awaited, so that the next claims do not wait for the
+    // server's confirmation (a flush queued behind a busy connection's traffic). Until the server
+    // has the subscriptions, asks to these shards come back NoRoute and are sent again.
+    void this.target.host(won).catch(async (err: unknown) => {
+      // Held but unreachable: let them go (their leases run out) rather than hold shards nobody can reach.
+      this.log('claimed shards could not be hosted; dropping them', { shards: won, error: (err as Error).message }, 'error');
+      const held = won.filter((s) => this.epochs[s]! > 0);
+      for (const s of held) this.forget(s);
+      await this.target.abandonShards(held);
+    });
   }
 
   /** Reconciles now, or right after the reconciliation under way. */
@@ -283,6 +324,7 @@ export class OwnershipManager implements ShardOwnership {
     const table = this.view.placementFor(this.shardCount, eligible);
     this.storePlacement(table, eligible);
     const desired = withOverrides(table, eligible, this.view.overrides);
+    this.desired = desired;
     const renew: ShardId[] = [];
     const claim: ShardId[] = [];
     const release: ShardId[] = [];
@@ -291,7 +333,7 @@ export class OwnershipManager implements ShardOwnership {
         if (this.leases[s]! - now <= this.t.leaseMs - this.t.renewMs) renew.push(s);
         // Hand off to the assigned node; a draining node with nobody to take over releases anyway.
         if (desired.get(s) !== this.nodeId && this.releasing[s] === 0 && (desired.has(s) || this.draining)) release.push(s);
-      } else if (desired.get(s) === this.nodeId && this.claimable(s, this.view.shard(s), now)) {
+      } else if (desired.get(s) === this.nodeId && !this.claiming.has(s) && this.claimable(s, this.view.shard(s), now)) {
         claim.push(s);
       }
     }
@@ -302,20 +344,7 @@ export class OwnershipManager implements ShardOwnership {
       this.renewing.add(s);
       void this.renew(s).finally(() => this.renewing.delete(s));
     }
-    const won = (await Promise.all(claim.map((s) => this.claim(s)))).filter((s): s is ShardId => s !== undefined);
-    if (won.length) {
-      this.log('claimed shards', { shards: won });
-      // Hosting subscribes at once; it is not awaited, so that the next claims do not wait for the
-      // server's confirmation (a flush queued behind a busy connection's traffic). Until the server
-      // has the subscriptions, asks to these shards come back NoRoute and are sent again.
-      void this.target.host(won).catch(async (err: unknown) => {
-        // Held but unreachable: let them go (their leases run out) rather than hold shards nobody can reach.
-        this.log('claimed shards could not be hosted; dropping them', { shards: won, error: (err as Error).message }, 'error');
-        const held = won.filter((s) => this.epochs[s]! > 0);
-        for (const s of held) this.forget(s);
-        await this.target.abandonShards(held);
-      });
-    }
+    await this.claimAndHost(claim);
     if (release.length && this.handoff === null && now >= this.handoffRetryAt) {
       this.handoff = this.handOff(release)
         .catch((err: unknown) => this.log('handoff failed', { error: (err as Error).message }, 'error'))

@@ -194,9 +194,14 @@ export class ActorSystem implements InboundSink, ActivationHost {
    */
   async unhost(shards: readonly ShardId[], timeoutMs?: number): Promise<number> {
     for (const s of shards) this.hosted[s] = 0;
-    await this.transport.unhost(shards).catch(() => undefined); // a cut-off connection has dropped them anyway
+    // What arrives before the server drops the subscriptions is refused (the shards are no longer
+    // hosted), so the actors passivate while the unsubscribe goes out, not after its round trip.
+    // A release written after this on the same connection reaches the server after the unsubscribe.
+    const unsubscribed = this.transport.unhost(shards).catch(() => undefined); // a cut-off connection has dropped them anyway
     const gone = new Set(shards);
-    return this.passivateWhere((a) => gone.has(a.shard), timeoutMs);
+    const left = await this.passivateWhere((a) => gone.has(a.shard), timeoutMs);
+    await unsubscribed;
+    return left;
   }
   /**
    * A handoff's pre-copy: writes the state of every actor of these shards that changed since its
