@@ -52,16 +52,13 @@ export interface NodeStartOptions {
   log?: NodeLog;
 }
 
-/** NATS connections a node keeps for actor snapshots, besides its own. */
-export const STORE_CONNECTIONS = 4;
-
 /** A node joined from this process: `superviseNode` (or the caller) drains or leaves it, then closes `nc`. */
 export interface StartedNode {
   readonly node: ClusterNode;
   /** The node's own NATS connection (reconnecting for ever, or `--max-reconnects` times). */
   readonly nc: NatsConnection;
-  /** Its connections for actor snapshots only (see `ClusterNodeDeps.storeNc`). */
-  readonly storeNc: readonly NatsConnection[];
+  /** Its second connection, for actor snapshots only (see `ClusterNodeDeps.storeNc`). */
+  readonly storeNc: NatsConnection;
   /** reel's training and serving parts on the node (none with `kinds`). */
   readonly training: NodeTraining | undefined;
 }
@@ -77,25 +74,21 @@ export async function startReelNode(s: ResolvedSettings & { id: string }, o: Nod
   const clock = o.clock ?? systemClock;
   const say = o.log ?? log;
   const nc = await connectNatsFor(s, id, { reconnect: true });
-  // Snapshot reads and writes get their own connections: the server handles a connection's
+  // Snapshot reads and writes get their own connection: the server handles a connection's
   // messages in order, and a burst of store reads (a shard just claimed) would hold up this
-  // node's claims and renewals behind it; over several, cold reads go side by side.
-  const storeNc: NatsConnection[] = [];
-  try {
-    for (let i = 0; i < STORE_CONNECTIONS; i++) storeNc.push(await connectNatsFor(s, `${id}-store${i}`, { reconnect: true }));
-  } catch (err) {
-    await Promise.all([nc, ...storeNc].map((c) => c.close()));
+  // node's claims and renewals behind it. One, not several: a pool taking turns failed the
+  // Jepsen test (ops applied twice), see README.
+  const storeNc = await connectNatsFor(s, `${id}-store`, { reconnect: true }).catch(async (err: unknown) => {
+    await nc.close();
     throw err;
-  }
+  });
   // The node's own connection decides whether it serves (`ClusterNode.watchConnection`); a store
   // connection that drops only makes snapshot reads and writes fail until it is back: say so.
-  for (const c of storeNc) {
-    void (async () => {
-      for await (const st of c.status()) {
-        if (st.type === 'disconnect' || st.type === 'reconnect') say(st.type === 'disconnect' ? 'warn' : 'info', `snapshot store connection ${st.type === 'disconnect' ? 'lost; snapshot reads and writes fail until it is back' : 'back'}`, { node: id });
-      }
-    })().catch(() => undefined);
-  }
+  void (async () => {
+    for await (const st of storeNc.status()) {
+      if (st.type === 'disconnect' || st.type === 'reconnect') say(st.type === 'disconnect' ? 'warn' : 'info', `snapshot store connection ${st.type === 'disconnect' ? 'lost; snapshot reads and writes fail until it is back' : 'back'}`, { node: id });
+    }
+  })().catch(() => undefined);
   let last = 0;
   const onEvent = (e: RuntimeEvent) => {
     if (e.type === 'malformed') {
@@ -136,7 +129,7 @@ export async function startReelNode(s: ResolvedSettings & { id: string }, o: Nod
       log: (msg, fields, level) => say(level ?? 'info', msg, { node: id, ...fields }),
     },
   ).catch(async (err: unknown) => {
-    await Promise.all([nc, ...storeNc].map((c) => c.close()));
+    await Promise.all([nc.close(), storeNc.close()]);
     if (err instanceof InvalidArgument) {
       const flagsNamed = err.fields.map(flagOf).join(', ');
       throw new CliError(`node ${id} refused to start: ${err.message}${flagsNamed ? ` (see ${flagsNamed})` : ''}`, ExitCode.Usage);
@@ -191,7 +184,7 @@ export function superviseNode(started: StartedNode, o: SuperviseOptions = {}): P
     } else {
       say(outcome.left ? 'info' : 'warn', 'left the cluster', { node: id, held: outcome.held, released: outcome.released, entryMarkedFailed: outcome.entryMarked });
     }
-    await Promise.all([nc, ...storeNc].map((c) => c.close().catch(() => undefined)));
+    await Promise.all([nc.close().catch(() => undefined), storeNc.close().catch(() => undefined)]);
     process.exit(ExitCode.Failed);
   };
   const fatal = (why: string, err: unknown) => {
@@ -211,7 +204,7 @@ export function superviseNode(started: StartedNode, o: SuperviseOptions = {}): P
     try {
       await joined.drain();
       await nc.drain();
-      await Promise.all(storeNc.map((c) => c.drain()));
+      await storeNc.drain();
       say('info', 'drained; exiting', { node: id, seconds: (clock.monoMs() - t0) / 1000 });
       process.exit(ExitCode.Ok);
     } catch (err) {

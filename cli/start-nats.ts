@@ -42,7 +42,7 @@ export async function openNatsStart(flags: Record<string, unknown>, s: ResolvedS
     started.training?.stopAll();
     await started.node.drain();
     await started.nc.drain();
-    await Promise.all(started.storeNc.map((c) => c.drain()));
+    await started.storeNc.drain();
   };
   // The job's own asks go through a cluster client, as `reel load` and `reel train` connect.
   let job: Awaited<ReturnType<typeof operatorClient>>;

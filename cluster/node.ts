@@ -14,13 +14,12 @@ export interface ClusterNodeDeps {
   /** NATS connection; the caller owns it. */
   nc: NatsConnection;
   /**
-   * Connections for actor snapshots (reads and writes, taking turns); the caller owns them. The
-   * server handles each connection's messages in order, so on `nc` a burst of snapshot reads (the
-   * first asks to shards just claimed) would hold up this node's claims, renewals and
-   * subscriptions, and on one connection cold reads go one at a time.
+   * A second connection for actor snapshots (reads and writes); the caller owns it. The server
+   * handles each connection's messages in order, so on `nc` a burst of snapshot reads (the first
+   * asks to shards just claimed) would hold up this node's claims, renewals and subscriptions.
    * @default nc
    */
-  storeNc?: NatsConnection | readonly NatsConnection[];
+  storeNc?: NatsConnection;
   /** Registers the actor kinds this node hosts; `view` is the node's cluster view (shard owners). */
   register(system: ActorSystem, ctx: { view: ClusterView }): void | Promise<void>;
   onEvent?: (e: RuntimeEvent) => void;

@@ -107,6 +107,6 @@ export function memorySnapshotStore(): SnapshotStore {
 }
 
 /** Snapshots in JetStream KV, one bucket per actor kind. */
-export function kvSnapshotStore(nc: NatsConnection | readonly NatsConnection[], opts?: KvSnapshotStoreOptions): SnapshotStore {
+export function kvSnapshotStore(nc: NatsConnection, opts?: KvSnapshotStoreOptions): SnapshotStore {
   return new KvSnapshotStore(nc, opts);
 }

@@ -77,27 +77,18 @@ export function actorKeyOf(kvKey: string): string {
  * each created on first use. Values are the self-describing msgpack of the `Snapshot`.
  */
 export class KvSnapshotStore implements SnapshotStore {
-  readonly #kvms: Kvm[];
+  readonly #kvm: Kvm;
   readonly #opts: Required<KvSnapshotStoreOptions>;
-  // One in-flight promise per kind: concurrent first uses create the bucket once, and open it
-  // on every connection.
-  readonly #buckets = new Map<string, Promise<KV[]>>();
+  // One in-flight promise per kind: concurrent first uses create the bucket once.
+  readonly #buckets = new Map<string, Promise<KV>>();
   #closed = false;
   readonly #nc: NatsConnection;
-  #turn = 0;
 
-  /**
-   * Uses `nc` without owning it: `close()` leaves the connection open. Given several connections,
-   * reads and writes take turns over them: the server handles each connection's messages in
-   * order, so reads of cold snapshots (a JetStream block loaded from disk each) go faster side
-   * by side.
-   */
-  constructor(nc: NatsConnection | readonly NatsConnection[], opts: KvSnapshotStoreOptions = {}) {
+  /** Uses `nc` without owning it: `close()` leaves the connection open. */
+  constructor(nc: NatsConnection, opts: KvSnapshotStoreOptions = {}) {
     this.#opts = parseKvSnapshotStoreOptions(opts);
-    const all = Array.isArray(nc) ? (nc as readonly NatsConnection[]) : [nc as NatsConnection];
-    if (all.length === 0) throw new InvalidArgument('a snapshot store needs a NATS connection');
-    this.#kvms = all.map((c) => new Kvm(c));
-    this.#nc = all[0]!;
+    this.#kvm = new Kvm(nc);
+    this.#nc = nc;
   }
 
   /** The largest snapshot this store writes, in bytes. */
@@ -155,13 +146,13 @@ export class KvSnapshotStore implements SnapshotStore {
   }
 
   async delete(kind: string, key: string): Promise<void> {
-    const kv = await this.#bucket(kind, true);
+    const kv = await this.#bucket(kind);
     // Purge rather than delete: it drops the history too, leaving one marker.
     await kv.purge(snapshotKvKey(key));
   }
 
   async keys(kind: string): Promise<string[]> {
-    const kv = await this.#bucket(kind, true);
+    const kv = await this.#bucket(kind);
     return (await kvKeys(kv, '>', LISTING_STALL_MS, `the snapshots of ${kind}`)).map(actorKeyOf);
   }
 
@@ -170,15 +161,7 @@ export class KvSnapshotStore implements SnapshotStore {
     this.#buckets.clear();
   }
 
-  /** The bucket of `kind` on the next connection in turn (`first`: always the first). */
-  async #bucket(kind: string, first = false): Promise<KV> {
-    const kvs = await this.#bucketsOf(kind);
-    if (first || kvs.length === 1) return kvs[0]!;
-    this.#turn = (this.#turn + 1) % kvs.length;
-    return kvs[this.#turn]!;
-  }
-
-  #bucketsOf(kind: string): Promise<KV[]> {
+  #bucket(kind: string): Promise<KV> {
     if (this.#closed) return Promise.reject(new Closed('snapshot store is closed'));
     let name: string;
     try {
@@ -189,8 +172,7 @@ export class KvSnapshotStore implements SnapshotStore {
     let p = this.#buckets.get(kind);
     if (!p) {
       // create() opens the bucket when it exists (with its existing configuration).
-      const [kvm, ...others] = this.#kvms;
-      p = createConcurrently(() => kvm!.create(name, { replicas: this.#opts.replicas, history: this.#opts.history })).then(async (kv) => [kv, ...(await Promise.all(others.map((o) => o.open(name))))]);
+      p = createConcurrently(() => this.#kvm.create(name, { replicas: this.#opts.replicas, history: this.#opts.history }));
       this.#buckets.set(kind, p);
       // A failed creation is not cached: the next use tries again.
       p.catch(() => {
