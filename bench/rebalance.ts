@@ -155,12 +155,21 @@ interface Cluster {
   nodes: Map<string, NodeProcess>;
   /** Log lines (and ready) of the nodes, stamped with performance.now() on arrival. */
   logs: Array<{ at: number; node: string; msg: string; fields: Record<string, unknown> }>;
+  /**
+   * Which runtime events the nodes' stdout readers still parse. Parsing runs in this process, beside
+   * the generator: the tens of thousands of activation events of a handoff, parsed as they come,
+   * would stall the generator and show as latency of every ask in flight. 'all' during the load;
+   * from the join on, only what the figures count (snapshots, the joiner's activations until balance).
+   */
+  parse: 'all' | 'join' | 'after-join';
 }
 
 function startNode(c: Cluster, id: string): NodeProcess {
   // Default timings (no --fast): the targets are stated against the default heartbeat window.
   const p = startNodeProcess(['node', '--nats', c.url, '--id', id, '--prefix', c.prefix, '--shard-count', String(SHARDS), '--kinds', builtFixture('test-kinds.js'), '--events'], {
     readyTimeoutMs: 20_000,
+    keepLine: (line) =>
+      c.parse === 'all' || !(line.includes('"activation-end"') || (line.includes('"activation-start"') && (c.parse === 'after-join' || id !== JOINER))),
   });
   c.nodes.set(id, p);
   live.children.push(p);
@@ -391,7 +400,7 @@ async function oneRun(): Promise<Record<string, unknown>> {
   try {
     const server = (live.server = await startNatsServer());
     const prefix = uniquePrefix('rebalance');
-    const c: Cluster = { url: server.url, prefix, nodes: new Map(), logs: [] };
+    const c: Cluster = { url: server.url, prefix, nodes: new Map(), logs: [], parse: 'all' };
     nc = await connect({ servers: server.url, noAsyncTraces: true, name: 'bench-rebalance' });
     progress(`nats-server ${server.url} (pid ${server.pid}); raw KV write rate probe`);
     const kvRate = await kvWriteRate(nc, prefix);
@@ -466,6 +475,7 @@ async function oneRun(): Promise<Record<string, unknown>> {
       await waitSettled(client, ORIGINAL_NODES, 'after reading every actor back');
       extra.active_before_join = await statuses(client);
     }
+    c.parse = 'join';
 
     // Open-loop load: 'filled' (the state size) to actors drawn uniformly from all of them, 2 s
     // deadline; each ask is tagged with its key's shard.
@@ -484,6 +494,8 @@ async function oneRun(): Promise<Record<string, unknown>> {
     const cpuAt = () => Object.fromEntries([...c.nodes.entries()].map(([id, p]) => [id, cpuSeconds(p.child.pid)]).concat([['nats-server', cpuSeconds(server.pid)], ['bench', process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6]]));
     const cpuDelta = (a: Record<string, number>, b: Record<string, number>, secs: number) =>
       Object.fromEntries(Object.keys(b).map((k) => [k, round((b[k]! - (a[k] ?? 0)) / secs, 2)]));
+    // The client's asks sent again from here on: refused while a shard moved, or answered by an old owner.
+    const retries0 = { all: cc.system.stats.askRetries, onOwner: cc.system.stats.askRetriesOnOwner };
     gen.start();
     const tGen = performance.now();
     progress(`generator at ${RATE_PER_S}/s; warm-up ${WARMUP_MS} ms, steady ${STEADY_MS} ms`);
@@ -513,6 +525,7 @@ async function oneRun(): Promise<Record<string, unknown>> {
     progress(`join: ${JOINER} ready after ${((tReady - tJoin) / 1000).toFixed(2)} s; all ${moved.length} moved shards served after ${joinS.toFixed(2)} s`);
 
     const joinStatus = await statuses(client);
+    c.parse = 'after-join';
 
     progress(`settling ${SETTLE_MS} ms`);
     await sleep(SETTLE_MS);
@@ -655,6 +668,10 @@ async function oneRun(): Promise<Record<string, unknown>> {
       asks_failed_by_second_after_join: gen.failuresBySecond(tJoin),
       asks_failed_by_second_after_kill: gen.failuresBySecond(tKill),
       asks_wrong_state: gen.wrong,
+      // Attempts sent again by the client during the generator's run, and of those, how many went as
+      // soon as their shard's new owner was known (the rest at their retry timer).
+      client_ask_retries: cc.system.stats.askRetries - retries0.all,
+      client_ask_retries_on_owner: cc.system.stats.askRetriesOnOwner - retries0.onOwner,
       ask_p50_ms_steady: round(steady.p50, 2),
       ask_p50_ms_during_move: round(moveW.p50, 2),
       ask_p50_ms_moved_shards: round(movedW.p50, 2),

@@ -44,13 +44,19 @@ export async function connectNatsFor(s: Settings & { natsFrom?: string }, name: 
 
 /**
  * A cluster client for an operator command; `close()` closes the connection too. It creates
- * nothing on the server: a prefix or server with no cluster is an error naming both.
+ * nothing on the server: a prefix or server with no cluster is an error naming both. Its asks
+ * are sent once and wait for their deadline, unless `askAttemptTimeoutMs` is set: then an ask
+ * with no answer by then goes again (same id, applied once), to whichever node owns its shard
+ * by that time, so that an ask lost with a stopped node does not hold its caller until its deadline.
  */
-export async function operatorClient(flags: Record<string, unknown>): Promise<{ client: ClusterClient; settings: ResolvedSettings; nc: NatsConnection; close(): Promise<void> }> {
+export async function operatorClient(
+  flags: Record<string, unknown>,
+  opts: { askAttemptTimeoutMs?: number } = {},
+): Promise<{ client: ClusterClient; settings: ResolvedSettings; nc: NatsConnection; close(): Promise<void> }> {
   const settings = settingsFrom(flags);
   const nc = await connectNatsFor(settings, 'reel-cli');
   try {
-    const client = await ClusterClient.connect(nc, { prefix: settings.prefix, system: { askAttemptTimeoutMs: 0 } });
+    const client = await ClusterClient.connect(nc, { prefix: settings.prefix, system: { askAttemptTimeoutMs: opts.askAttemptTimeoutMs ?? 0 } });
     return {
       client,
       settings,

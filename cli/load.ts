@@ -1,6 +1,6 @@
 import { ingestAcked, Kind, NotAcknowledged, TitleMsg, UserMsg, type TitleMetadataBody } from '../actors/index.js';
 import { BadLines, type DataReader, type Rating, type Tag, type Title } from '../data/index.js';
-import type { ClusterClient } from '../cluster/index.js';
+import { DEFAULT_CLUSTER_ASK_ATTEMPT_MS, type ClusterClient } from '../cluster/index.js';
 import { shardOf, type ActorSystem } from '../runtime/index.js';
 import { operatorClient } from './cluster-connect.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -250,7 +250,8 @@ export async function runLoad(flags: LoadFlags, out: Output): Promise<number> {
   const counts = await check(sources.readers({ skipBad: Boolean(flags.skipBad), bad }), out).catch((err: unknown) => Promise.reject(asUsage(err)));
   const checkSeconds = (performance.now() - t0) / 1000;
 
-  const { client, settings, close } = await operatorClient(flags);
+  // Every record has an id: a frame that a node took with it when it stopped goes again to the shard's next owner.
+  const { client, settings, close } = await operatorClient(flags, { askAttemptTimeoutMs: DEFAULT_CLUSTER_ASK_ATTEMPT_MS });
   const s: LoadSummary = {
     data: flags.data,
     found: sources.describe,

@@ -1,5 +1,5 @@
 import { followTrainingJob, newVersionId } from '../actors/training/index.js';
-import { activateVersion, jobWorkers, openModelRegistry, startJob, type ClusterClient } from '../cluster/index.js';
+import { activateVersion, DEFAULT_CLUSTER_ASK_ATTEMPT_MS, jobWorkers, openModelRegistry, startJob, type ClusterClient } from '../cluster/index.js';
 import { Unavailable } from '../runtime/index.js';
 import { operatorClient } from './cluster-connect.js';
 import { CliError } from './exit-codes.js';
@@ -48,7 +48,8 @@ export async function openNatsStart(flags: Record<string, unknown>, s: ResolvedS
   let job: Awaited<ReturnType<typeof operatorClient>>;
   let owners: string[];
   try {
-    job = await operatorClient(flags);
+    // As `reel load`'s: a frame that a node took with it when it stopped goes again to the shard's next owner.
+    job = await operatorClient(flags, { askAttemptTimeoutMs: DEFAULT_CLUSTER_ASK_ATTEMPT_MS });
     owners = await jobWorkers(job.client, { timeoutMs: SHARDS_OWNED_TIMEOUT_MS }).catch(async (err: unknown) => {
       await job.close();
       throw err instanceof Unavailable ? new CliError(`node ${id} joined, but ${err.message}`) : err;

@@ -10,7 +10,13 @@ import { checkBlobName, type BlobStore } from '../actors/training/stores.js';
 setSha256Backend('native');
 
 /** How long a blob read may get no chunk before it stops (a chunk is 128 KiB: it comes in milliseconds). */
-const READ_STALL_MS = 10_000;
+export const DEFAULT_READ_STALL_MS = 10_000;
+
+/** Options of an object-store blob store. */
+export interface ObjBlobStoreOptions {
+  /** How long a read may get no chunk before it stops. @default DEFAULT_READ_STALL_MS */
+  readStallMs?: number;
+}
 
 /** Name of the checkpoint object store bucket. */
 export function checkpointsBucket(prefix: string): string {
@@ -25,11 +31,18 @@ export function checkpointsBucket(prefix: string): string {
  * Nothing here needs more than nats-server 2.9.
  */
 export class ObjBlobStore implements BlobStore {
-  private constructor(private readonly os: ObjectStore) {}
+  private readonly readStallMs: number;
+
+  private constructor(
+    private readonly os: ObjectStore,
+    opts: ObjBlobStoreOptions = {},
+  ) {
+    this.readStallMs = opts.readStallMs ?? DEFAULT_READ_STALL_MS;
+  }
 
   /** Opens the bucket, creating it if absent (what training does). */
-  static async open(nc: NatsConnection, prefix: string): Promise<ObjBlobStore> {
-    return new ObjBlobStore(await createConcurrently(() => new Objm(nc).create(checkpointsBucket(prefix), { storage: StorageType.File })));
+  static async open(nc: NatsConnection, prefix: string, opts: ObjBlobStoreOptions = {}): Promise<ObjBlobStore> {
+    return new ObjBlobStore(await createConcurrently(() => new Objm(nc).create(checkpointsBucket(prefix), { storage: StorageType.File })), opts);
   }
 
   /** The bucket if it exists, creating nothing (what operator commands do); undefined when no checkpoint was ever written. */
@@ -53,7 +66,7 @@ export class ObjBlobStore implements BlobStore {
    * The blob, or undefined if there is none. The client reads an object's chunks until the
    * last one comes: an object deleted between its info and its chunks (a checkpoint pruned
    * while a node reads it) would keep it waiting for ever. A read that gets no chunk for
-   * `READ_STALL_MS` stops: undefined if the object is gone by then, else a transient error.
+   * `readStallMs` stops: undefined if the object is gone by then, else a transient error.
    */
   async get(name: string): Promise<Uint8Array | undefined> {
     const r = await this.os.get(name);
@@ -63,13 +76,13 @@ export class ObjBlobStore implements BlobStore {
     let size = 0;
     for (;;) {
       let timer: NodeJS.Timeout | undefined;
-      const stalled = new Promise<'stalled'>((res) => (timer = setTimeout(() => res('stalled'), READ_STALL_MS)));
+      const stalled = new Promise<'stalled'>((res) => (timer = setTimeout(() => res('stalled'), this.readStallMs)));
       const next = await Promise.race([reader.read(), stalled]).finally(() => clearTimeout(timer));
       if (next === 'stalled') {
         await reader.cancel().catch(() => undefined);
         const info = await this.os.info(name).catch(() => null);
         if (info === null || info.deleted) return undefined;
-        throw new Unavailable(`reading blob ${name}: no data for ${READ_STALL_MS} ms`, {});
+        throw new Unavailable(`reading blob ${name}: no data for ${this.readStallMs} ms`, {});
       }
       if (next.done) break;
       parts.push(next.value);

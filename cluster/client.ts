@@ -19,6 +19,9 @@ class RouteOnly implements ShardOwnership {
   routeEpoch(shard: ShardId): number {
     return this.view.routeEpoch(shard);
   }
+  onShardOwned(fn: (shard: ShardId) => void): () => void {
+    return this.view.onShardOwned(fn);
+  }
 }
 
 /**

@@ -106,6 +106,7 @@ export class ClusterView {
   private readonly revisions = new Map<string, number>();
   private readonly listeners = new Set<() => void>();
   private readonly releaseListeners = new Set<(shard: number) => void>();
+  private readonly ownedListeners = new Set<(shard: number) => void>();
   private readonly refreshMs: number;
   private readonly watchRetryMs: number;
   private readonly log: (msg: string, fields?: Record<string, unknown>) => void;
@@ -189,6 +190,15 @@ export class ClusterView {
   onShardReleased(fn: (shard: number) => void): () => void {
     this.releaseListeners.add(fn);
     return () => this.releaseListeners.delete(fn);
+  }
+
+  /**
+   * Calls `fn` with each shard whose entry this view sees name an owner: by its watch, or by this
+   * node's own write (a claim). Asks waiting to be sent again go at once, not at their retry timer.
+   */
+  onShardOwned(fn: (shard: number) => void): () => void {
+    this.ownedListeners.add(fn);
+    return () => this.ownedListeners.delete(fn);
   }
 
   /** The revision of a member's entry as this view last saw it; undefined when it has none. */
@@ -290,6 +300,7 @@ export class ClusterView {
     if ((this.revisions.get(key) ?? 0) >= revision) return;
     this.revisions.set(key, revision);
     this.shards.set(s, { value, revision, poisoned: false });
+    if (value.owner !== '') for (const fn of this.ownedListeners) fn(s);
   }
 
   /** Records this node's own heartbeat: a node always sees itself alive while its writes land. */
@@ -307,6 +318,7 @@ export class ClusterView {
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     this.listeners.clear();
     this.releaseListeners.clear();
+    this.ownedListeners.clear();
   }
 
   private async startWatch(): Promise<void> {
@@ -355,7 +367,7 @@ export class ClusterView {
       if (!live) this.shards.set(s, { value: undefined, revision: e.revision, poisoned: false });
       else if (isShardOwner(v)) {
         this.shards.set(s, { value: v, revision: e.revision, poisoned: false });
-        if (v.owner === '') for (const fn of this.releaseListeners) fn(s);
+        for (const fn of v.owner === '' ? this.releaseListeners : this.ownedListeners) fn(s);
       }
       else this.shards.set(s, { value: undefined, revision: e.revision, poisoned: true });
     } else if (group === 'overrides') {

@@ -18,6 +18,7 @@ export { jobWorkers, startJob } from './training-jobs.js';
 export { checkpointsBucket, openCheckpointStore, openExistingCheckpointStore } from './blob-store-obj.js';
 export { ClusterView, isMember, isShardOwner, MAX_MEMBER_WEIGHT } from './cluster-view.js';
 export {
+  DEFAULT_CLUSTER_ASK_ATTEMPT_MS,
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_HEARTBEAT_WINDOW_MS,
   DEFAULT_LEASE_MS,

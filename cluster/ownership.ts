@@ -156,6 +156,10 @@ export class OwnershipManager implements ShardOwnership {
     return this.view.routeEpoch(shard);
   }
 
+  onShardOwned(fn: (shard: ShardId) => void): () => void {
+    return this.view.onShardOwned(fn);
+  }
+
   // ---- control ----
 
   /** Shards this node holds now (serving or handing off). */

@@ -14,8 +14,10 @@ export interface PendingAsk {
   env: Envelope;
   /** Next time the registry wakes this ask: its deadline, or an earlier retry. */
   wakeAt: number;
-  /** Attempts sent so far. */
+  /** Attempts sent so far since its shard's owner last changed: the retry backoff doubles with it. */
   attempts: number;
+  /** Refused, waiting to be sent again: at its retry timer, or as soon as its shard's new owner is known. */
+  parked: boolean;
   /** For a batch of asks to one shard (`env` then stands for the whole): the messages, resent as one frame. */
   batch: EnvelopeBatch | undefined;
 }
@@ -49,7 +51,7 @@ export class AskRegistry {
     const id = this.nextId++;
     let p!: PendingAsk;
     const promise = new Promise<R>((resolve, reject) => {
-      p = { resolve: resolve as (v: unknown) => void, reject, deadline, full, env, wakeAt: Math.min(wakeAt, deadline), attempts: 1, batch };
+      p = { resolve: resolve as (v: unknown) => void, reject, deadline, full, env, wakeAt: Math.min(wakeAt, deadline), attempts: 1, parked: false, batch };
     });
     this.pending.set(id, p);
     this.bucket(id, p.wakeAt);

@@ -9,6 +9,7 @@ import { MemorySnapshotStore } from './snapshot-store-memory.js';
 import { ActorSystem } from './system.js';
 import { LocalHub, LocalTransport } from './transport-local.js';
 import type { Clock } from './types.js';
+import { ManualClock } from './clock.js';
 import { rejection } from '../test/harness/rejection.js';
 
 const S = 8;
@@ -142,4 +143,54 @@ describe('ownership checks', () => {
     fixtureState.gate('soon').open();
     expect(await kept).toBe(0);
   }, 10_000);
+
+  it('ownership checks - an ask refused while its shard moves goes to the new owner as soon as it is known, not at its retry timer', async () => {
+    // The client's clock stands still: its retry timers and deadlines never come, so an ask can
+    // only be sent again because the new owner became known.
+    const clock = new ManualClock();
+    const server = await node('a', new HandOwnership(2), {}, []);
+    const clientOwn = new HandOwnership(0, false, 1);
+    const client = await node('client', clientOwn, { clock, askAttemptTimeoutMs: 0 }, []);
+    const key = 'moving';
+    const shard = shardOf('test', key, S);
+    let settled = false;
+    const moving = client.ask<number>('test', key, 'incr', undefined, { deadlineMs: 30_000 }).finally(() => (settled = true));
+    const turn = () => new Promise((r) => setImmediate(r));
+    // Refused (nobody hosts the shard): parked, not sent again.
+    await turn();
+    await server.host(allShards(S));
+    clientOwn.route = 2;
+    await turn();
+    expect(settled).toBe(false);
+    expect(client.stats.askRetries).toBe(0);
+    // Another shard's new owner wakes nothing.
+    clientOwn.announce((shard + 1) % S);
+    await turn();
+    expect(settled).toBe(false);
+    expect(client.stats.askRetries).toBe(0);
+    // Its own shard's does: the ask goes at once, under the new epoch, and is applied once.
+    clientOwn.announce(shard);
+    expect(await moving).toBe(1);
+    expect(client.stats.askRetriesOnOwner).toBe(1);
+    expect(client.stats.askRetries).toBe(1);
+    expect(await client.ask('test', key, 'get')).toBe(1);
+  });
+
+  it('ownership checks - a refusal that comes back after the sender learnt a newer owner is sent again at once, not at its retry timer', async () => {
+    // On a tick boundary: the stopped clock's "now" is a time the ask sweep reaches.
+    const clock = new ManualClock({ monoMs: 1_000_000 });
+    const clientOwn = new HandOwnership(0, false, 1);
+    // The sender learns the owner's epoch while its ask, stamped with the old one, is being refused.
+    class Learning extends HandOwnership {
+      override servingEpoch(shard: number, now: number): number {
+        clientOwn.route = 2;
+        return super.servingEpoch(shard, now);
+      }
+    }
+    await node('a', new Learning(2));
+    const client = await node('client', clientOwn, { clock, askAttemptTimeoutMs: 0 }, []);
+    expect(await client.ask<number>('test', 'k', 'incr', undefined, { deadlineMs: 30_000 })).toBe(1);
+    expect(client.stats.askRetriesOnOwner).toBe(1);
+    expect(client.stats.askRetries).toBe(1);
+  });
 });

@@ -122,6 +122,8 @@ export class SystemStats {
   asksFailed = 0;
   /** Ask attempts sent again (NoRoute, StaleEpoch or a lost reply), with the same message id. */
   askRetries = 0;
+  /** Of those, sent as soon as this node learnt its shard's new owner, before their retry timer. */
+  askRetriesOnOwner = 0;
   /** Messages refused because they named another owner epoch than the one served here. */
   staleEpochs = 0;
   /** Answers dropped because an owner newer than theirs had answered or was known (the ask was resent). */

@@ -25,6 +25,9 @@ import type {
 /** Snapshot writes in flight at once during a handoff's pre-copy (`ActorSystem.precopy`). */
 export const PRECOPY_IN_FLIGHT = 256;
 
+/** A shard's set of parked asks is swept of ended ones when it reaches this size, then at each doubling. */
+const PARKED_SWEEP_AT = 1024;
+
 /** An actor system: options plus the transport and snapshot store it runs on. */
 export interface ActorSystemConfig extends SystemOptions {
   /** How messages travel. @default a new in-process `LocalTransport` */
@@ -91,6 +94,8 @@ export class ActorSystem implements InboundSink, ActivationHost {
   private readonly hosted: Uint8Array;
   /** The highest owner epoch seen in a reply, per shard: an answer from an older owner is stale. */
   private readonly repliedEpochs: Float64Array;
+  /** Refused asks waiting to be sent again, by shard: sent at once when the shard's new owner is known. */
+  private readonly parked = new Map<ShardId, Set<number>>();
   /** Activations that ended while a handler still ran, by `kind NUL key`: their successor waits. */
   private readonly lingering = new Map<string, Activation>();
   private activeCount = 0;
@@ -121,6 +126,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
     this.recencySlack = Math.max(1, Math.floor(this.options.maxActiveActors / 8));
     this.order = new ActivationOrder();
     this.ids = new IdSequence(`${this.nodeId}.${this.incarnation}.`);
+    ownership?.onShardOwned?.((shard) => this.ownerKnown(shard));
   }
 
   /**
@@ -391,6 +397,10 @@ export class ActorSystem implements InboundSink, ActivationHost {
   /** An ask woken before its deadline: no answer within the attempt timeout, or a retry after backoff. */
   private resend(id: number, p: PendingAsk): void {
     if (this.state !== 'running' || p.env.kind === NODE_KIND) return;
+    if (p.parked) {
+      p.parked = false;
+      this.parked.get(p.env.shard)?.delete(id);
+    }
     p.attempts++;
     this.stats.askRetries++;
     const attempt = this.options.askAttemptTimeoutMs;
@@ -507,13 +517,54 @@ export class ActorSystem implements InboundSink, ActivationHost {
     this.asks.settle(askId, reply);
   }
 
-  /** Sends the ask again after a backoff that doubles per attempt; false when its deadline comes first. */
+  /**
+   * Sends the ask again after a backoff that doubles per attempt, or as soon as this node learns a
+   * new owner of its shard (`ownerKnown`), whichever comes first; false when its deadline comes first.
+   * A shard dark while it moves is served again the moment its new owner claims it: its asks go
+   * then, not up to a whole backoff later.
+   */
   private retryLater(askId: number, p: PendingAsk): boolean {
     const backoff = Math.min(this.options.retryBackoffMaxMs, this.options.retryBackoffMs * 2 ** Math.min(p.attempts - 1, 16));
-    const at = this.clock.monoMs() + backoff;
+    const now = this.clock.monoMs();
+    const at = now + backoff;
     if (at >= p.deadline) return false;
+    const routed = this.ownership?.routeEpoch(p.env.shard) ?? 0;
+    if (routed !== 0 && routed !== p.env.epoch) {
+      // The owner changed since this attempt went out: the next one goes now, to it.
+      p.attempts = 0;
+      this.stats.askRetriesOnOwner++;
+      this.asks.wakeAt(askId, p, now);
+      return true;
+    }
     this.asks.wakeAt(askId, p, at);
+    if (this.ownership?.onShardOwned !== undefined) {
+      p.parked = true;
+      let ids = this.parked.get(p.env.shard);
+      if (ids === undefined) this.parked.set(p.env.shard, (ids = new Set()));
+      ids.add(askId);
+      // Asks that ended while parked (their deadline, a late answer) leave their id: a shard with
+      // no owner for long would keep them all, so they are swept out as the set doubles.
+      if (ids.size >= PARKED_SWEEP_AT && (ids.size & (ids.size - 1)) === 0) {
+        for (const id of ids) if (this.asks.get(id)?.parked !== true) ids.delete(id);
+      }
+    }
     return true;
+  }
+
+  /** A shard's new owner is known: the asks refused while it moved go to it now, their backoff reset. */
+  private ownerKnown(shard: ShardId): void {
+    const ids = this.parked.get(shard);
+    if (ids === undefined) return;
+    this.parked.delete(shard);
+    if (this.state !== 'running') return;
+    for (const id of ids) {
+      const p = this.asks.get(id);
+      // Ended meanwhile (answered, past its deadline).
+      if (p === undefined || !p.parked) continue;
+      p.attempts = 0;
+      this.stats.askRetriesOnOwner++;
+      this.resend(id, p);
+    }
   }
 
   malformed(reason: string): void {

@@ -173,6 +173,11 @@ export interface ShardOwnership {
   holdsEpoch(shard: ShardId, epoch: number, now: number): boolean;
   /** The epoch a sender stamps on a message to `shard`: the current owner's, as far as this node knows; 0 if unknown. */
   routeEpoch(shard: ShardId): number;
+  /**
+   * Calls `fn` with each shard this node learns a (new) owner of; returns the unsubscribe. Asks
+   * refused while their shard moved wait for this, with their retry timer as the fallback.
+   */
+  onShardOwned?(fn: (shard: ShardId) => void): () => void;
 }
 
 /** The kind of node-addressed messages: their key is the target node id. */

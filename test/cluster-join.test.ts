@@ -59,8 +59,10 @@ describe('cluster - a node joins under load', () => {
       expect(await c.client.system.ask('test', key, 'get')).toBe(ids.length);
       applied += ids.length;
     }
-    console.log(`join: ${seq} asks, ${applied} applied, ${failed} failed, join to balanced ${joinSeconds.toFixed(2)} s; n4 owns ${owners.n4} shards; retries ${c.client.system.stats.askRetries}`);
+    console.log(`join: ${seq} asks, ${applied} applied, ${failed} failed, join to balanced ${joinSeconds.toFixed(2)} s; n4 owns ${owners.n4} shards; retries ${c.client.system.stats.askRetries} (${c.client.system.stats.askRetriesOnOwner} as soon as the new owner was known)`);
     expect(failed, failures.join('\n')).toBe(0);
+    // Asks refused while their shard was dark went to its new owner when the client saw the claim.
+    expect(c.client.system.stats.askRetriesOnOwner).toBeGreaterThan(0);
     expect(c.activationProblems()).toEqual([]);
   });
 });

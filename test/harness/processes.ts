@@ -34,6 +34,11 @@ export interface NodeProcessOptions {
   readyTimeoutMs?: number;
   /** Extra environment (the test clock, for one). */
   env?: Record<string, string>;
+  /**
+   * Read for each stdout line before it is parsed: a line it returns false for is dropped unparsed
+   * (a benchmark that shares its process with a load generator keeps only the events it counts).
+   */
+  keepLine?: (line: string) => boolean;
 }
 
 /**
@@ -71,6 +76,7 @@ export function startNodeProcess(args: string[], opts: NodeProcessOptions = {}):
       partial = lines.pop()!;
       for (const line of lines) {
         outTail = (outTail + line + '\n').slice(-4096);
+        if (opts.keepLine !== undefined && !opts.keepLine(line)) continue;
         let ev: ProcessEvent;
         try {
           ev = { ...(JSON.parse(line) as Record<string, unknown>), recvMono };
