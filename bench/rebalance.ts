@@ -188,9 +188,9 @@ function startNode(c: Cluster, id: string): NodeProcess {
 }
 
 /** Asks every live node for its status (owned shards, active actors), by scatter-gather. */
-async function statuses(client: ClusterClient): Promise<Record<string, { owned: number; active: number }>> {
+async function statuses(client: ClusterClient): Promise<Record<string, { owned: number; active: number; handed_over_served: number; handed_over_loaded: number }>> {
   const g = await client.scatter.gather<NodeStatus>('status', undefined, { deadlineMs: 5_000 });
-  return Object.fromEntries(g.answers.map((a) => [a.node, { owned: a.value.owned.length, active: a.value.activeActors }]));
+  return Object.fromEntries(g.answers.map((a) => [a.node, { owned: a.value.owned.length, active: a.value.activeActors, handed_over_served: a.value.handedOver?.served ?? 0, handed_over_loaded: a.value.handedOver?.loaded ?? 0 }]));
 }
 
 /** Expected owner of every shard for these members (weight 1): the placement the nodes stored, carried forward to them. */

@@ -31,6 +31,8 @@ export interface ShardOwner {
   epoch: number;
   /** How long the owner's last claim or renewal lets it serve, in ms of its own clock (informative: readers time leases themselves). */
   leaseMs?: number;
+  /** On a release (owner ''): the node that released it, which keeps what its cut left for the next owner. */
+  by?: string;
 }
 
 /** What the view knows of a shard's entry. */
@@ -66,7 +68,8 @@ export function isShardOwner(v: unknown): v is ShardOwner {
   const o = v as ShardOwner;
   return (
     typeof o === 'object' && o !== null && typeof o.owner === 'string' && (o.owner === '' || ID_RE.test(o.owner)) &&
-    Number.isSafeInteger(o.epoch) && o.epoch >= 0 && o.epoch < Number.MAX_SAFE_INTEGER
+    Number.isSafeInteger(o.epoch) && o.epoch >= 0 && o.epoch < Number.MAX_SAFE_INTEGER &&
+    (o.by === undefined || (typeof o.by === 'string' && ID_RE.test(o.by)))
   );
 }
 

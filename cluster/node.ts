@@ -1,3 +1,4 @@
+import { HandOver } from './handover.js';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { ActorSystem, ENVELOPE_VERSION, kvSnapshotStore, natsTransport, systemClock, type RuntimeEvent, type SystemHooks } from '../runtime/index.js';
@@ -52,6 +53,11 @@ export interface NodeStatus {
   handingOff: number[];
   activeActors: number;
   activationsByKind: Record<string, number>;
+  /**
+   * Warm handoffs: actors whose state this node's cuts left and it still keeps for the next
+   * owners, actors it gave them, and actors it activated from what another node's cut left.
+   */
+  handedOver: { kept: number; served: number; loaded: number };
   draining: boolean;
   /** False while the node is cut off from NATS (it serves nothing then). */
   connected: boolean;
@@ -91,6 +97,8 @@ export class ClusterNode {
     private readonly log: OwnershipLog,
     /** This node's answers to probes: closed last, once it serves nothing, so that others may take over at once. */
     private readonly probes: Subscription,
+    /** Warm handoffs, both ways. */
+    private readonly handOver: HandOver,
   ) {}
 
   static async start(opts: ClusterNodeOptions, deps: ClusterNodeDeps): Promise<ClusterNode> {
@@ -114,19 +122,26 @@ export class ClusterNode {
     const inCluster = deps.nc.info?.cluster !== undefined;
     if (inCluster && (o.timings.probeMs ?? 0) > 0) log('connected to a NATS cluster: early takeover is off, dead owners are waited out', { cluster: deps.nc.info?.cluster });
     const timings = inCluster ? { ...o.timings, probeMs: 0 } : o.timings;
+    // What this node's cuts leave, kept for the next owners to fetch, and their fetches of what
+    // others' cuts left: on the snapshot connection, answered until it closes (after a drain too).
+    const handOver = new HandOver(deps.storeNc ?? deps.nc, o.prefix, () => holder.system!, o.nodeId);
     const ownership = new OwnershipManager(view, kv, o.nodeId, config.shardCount, clock, {
       host: (s) => holder.system!.host(s),
       unhost: (s) => holder.system!.unhost(s),
       abandonShards: (s) => holder.system!.abandonShards(s),
       precopy: (s) => holder.system!.precopy(s),
+      handOver: (s, epoch) => handOver.keep(s, epoch),
     }, timings, log, new NatsPeerProbe(deps.nc, o.prefix, DEFAULT_PROBE_TIMEOUT_MS));
     const system = new ActorSystem({
+      // A node hands its actors' stored state to their shard's next owner unless told not to.
+      warmHandoff: true,
       ...o.system,
       nodeId: o.nodeId,
       shardCount: config.shardCount,
       maxAskDeadlineMs: config.maxAskDeadlineMs,
       transport: natsTransport(deps.nc, { prefix: o.prefix }),
       store: kvSnapshotStore(deps.storeNc ?? deps.nc, { bucketPrefix: o.prefix }),
+      handOverSource: handOver.source,
       ownership,
       ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
       ...(deps.hooks ? { hooks: deps.hooks } : {}),
@@ -147,6 +162,7 @@ export class ClusterNode {
     // Refuses to start while a live node has this id (its entry keeps changing).
     await membership.start(window).catch((err: unknown) => {
       probes.unsubscribe();
+      handOver.close();
       throw err;
     });
     try {
@@ -171,11 +187,12 @@ export class ClusterNode {
       await membership.stop(true);
       await system.stop().catch(() => undefined);
       probes.unsubscribe();
+      handOver.close();
       view.close();
       throw err;
     }
     ownership.start();
-    const node = new ClusterNode(o, system, ownership, membership, view, kv, config, deps.nc, log, probes);
+    const node = new ClusterNode(o, system, ownership, membership, view, kv, config, deps.nc, log, probes, handOver);
     nodeRef.node = node;
     node.watchConnection();
     node.sweepTimer = setInterval(() => {
@@ -197,6 +214,7 @@ export class ClusterNode {
       handingOff: this.ownership.handingOff(),
       activeActors: this.system.activeActors,
       activationsByKind,
+      handedOver: { kept: this.handOver.stats.kept, served: this.handOver.stats.served, loaded: this.system.fresh.loads },
       draining: this.drainPromise !== null,
       connected: this.connected,
       startedAt: this.membership.self.startedAt,

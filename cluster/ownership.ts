@@ -44,6 +44,12 @@ export interface ShardHost {
    * cut (`unhost`) has only what changed since to write. Resolves with how many were written; never throws.
    */
   precopy?(shards: readonly ShardId[]): Promise<number>;
+  /**
+   * After a shard's cut, before its release: keeps the stored state of its actors, as held under
+   * `epoch`, for the next owner to fetch (a warm handoff: it reads none of them from the store).
+   * Returns how many actors were kept; never throws.
+   */
+  handOver?(shard: ShardId, epoch: number): number;
 }
 
 /** A line of the manager's log; `level` says whether an operator must look. */
@@ -105,6 +111,9 @@ export class OwnershipManager implements ShardOwnership {
   private readonly renewing = new Set<ShardId>();
   /** Shards with a claim in flight (from reconciliation or from a release seen). */
   private readonly claiming = new Set<ShardId>();
+  /** Per shard held: the epoch of the release its claim replaced (0: taken over, or new), and who released it. */
+  private readonly releasedEpochs: Float64Array;
+  private readonly releasedBy: string[];
   /** Where the last reconciliation placed each shard: a release of one placed here is claimed at once. */
   private desired: ReadonlyMap<ShardId, string> = new Map();
   /** Probes in flight per peer, and when each peer was last probed. */
@@ -118,7 +127,7 @@ export class OwnershipManager implements ShardOwnership {
   /** Cut off from NATS: nothing is held, nothing claimed until `resume`. */
   private suspended = false;
   /** Completed claims, renewals lost, handoffs and handoffs rolled back, for operators and tests. */
-  readonly stats = { claims: 0, lost: 0, released: 0, rebalances: 0, handoffFailures: 0, cutOffPeers: 0, precopied: 0 };
+  readonly stats = { claims: 0, lost: 0, released: 0, rebalances: 0, handoffFailures: 0, cutOffPeers: 0, precopied: 0, handedOver: 0 };
   /** Seconds from the start of a handoff (its pre-copy) to its last release write, per completed handoff. */
   readonly handoffDurations = new BucketHistogram(HANDOFF_BUCKETS_S);
   /** Shards claimed from an owner that had not released them: what it held unwritten is gone. */
@@ -140,6 +149,8 @@ export class OwnershipManager implements ShardOwnership {
     this.revisions = new Float64Array(shardCount);
     this.releasing = new Uint8Array(shardCount);
     this.everSeen = new Uint8Array(shardCount);
+    this.releasedEpochs = new Float64Array(shardCount);
+    this.releasedBy = new Array<string>(shardCount).fill('');
   }
 
   // ---- ShardOwnership ----
@@ -154,6 +165,11 @@ export class OwnershipManager implements ShardOwnership {
 
   routeEpoch(shard: ShardId): number {
     return this.view.routeEpoch(shard);
+  }
+
+  claimedFromRelease(shard: ShardId): { epoch: number; by: string } | undefined {
+    if (this.epochs[shard] === 0 || this.releasedEpochs[shard] === 0 || this.releasedBy[shard] === '') return undefined;
+    return { epoch: this.releasedEpochs[shard]!, by: this.releasedBy[shard]! };
   }
 
   onShardOwned(fn: (shard: ShardId) => void): () => void {
@@ -464,6 +480,10 @@ export class OwnershipManager implements ShardOwnership {
     this.leases[s] = start + this.t.leaseMs;
     this.revisions[s] = revision;
     this.releasing[s] = 0;
+    // The compare-and-set replaced this very entry: a release names the epoch its owner wrote everything under.
+    const released = rec.value !== undefined && rec.value.owner === '';
+    this.releasedEpochs[s] = released ? rec.value!.epoch : 0;
+    this.releasedBy[s] = released ? (rec.value!.by ?? '') : '';
     this.view.noteShardWrite(s, value, revision);
     this.stats.claims++;
     // An entry that names an owner (or cannot be read) was not released by a handoff.
@@ -524,7 +544,8 @@ export class OwnershipManager implements ShardOwnership {
     return this.serial(s, async () => {
       const epoch = this.epochs[s]!;
       if (epoch === 0) return;
-      const value: ShardOwner = { owner: '', epoch };
+      // `by`: where the next owner may fetch what the cut left (`ShardHost.handOver`).
+      const value: ShardOwner = { owner: '', epoch, by: this.nodeId };
       try {
         const revision = await this.kv.update(`shards.${s}`, json(value), this.revisions[s]!);
         this.view.noteShardWrite(s, value, revision);
@@ -555,6 +576,7 @@ export class OwnershipManager implements ShardOwnership {
     let slowest = { shard: -1, ms: 0 };
     const failed: ShardId[] = [];
     let unwritten = 0;
+    let handedOver = 0;
     const cut = async (s: ShardId): Promise<void> => {
       // Lost while the pre-copy ran (a lease that ran out, a takeover).
       if (this.epochs[s] === 0 || this.stopped || this.suspended) return;
@@ -570,6 +592,8 @@ export class OwnershipManager implements ShardOwnership {
           if (left > 0) unwritten += left;
           return;
         }
+        // Every actor is written: their stored state is kept for the next owner, then the release.
+        if (this.target.handOver !== undefined && this.epochs[s]! > 0) handedOver += this.target.handOver(s, this.epochs[s]!);
         await this.release(s);
         const dark = this.clock.monoMs() - t0;
         if (dark > slowest.ms) slowest = { shard: s, ms: dark };
@@ -587,10 +611,11 @@ export class OwnershipManager implements ShardOwnership {
       return;
     }
     this.handoffRetryMs = HANDOFF_RETRY_MS;
+    this.stats.handedOver += handedOver;
     const ms = this.clock.monoMs() - started;
     this.handoffDurations.observe(ms / 1000);
     // Per handoff, what operators need to judge it: how long, and the longest a shard was dark here.
-    this.log('handed shards off', { shards: shards.length, ms: Math.round(ms), precopyMs: Math.round(precopyMs), slowestCut: { shard: slowest.shard, ms: Math.round(slowest.ms) } });
+    this.log('handed shards off', { shards: shards.length, ms: Math.round(ms), precopyMs: Math.round(precopyMs), slowestCut: { shard: slowest.shard, ms: Math.round(slowest.ms) }, handedOver });
   }
 
   /** Shards of a handoff that were not released serve here again, if their lease still holds. */
@@ -668,6 +693,8 @@ export class OwnershipManager implements ShardOwnership {
 
   private forget(s: ShardId): void {
     this.epochs[s] = 0;
+    this.releasedEpochs[s] = 0;
+    this.releasedBy[s] = '';
     this.leases[s] = 0;
     this.revisions[s] = 0;
     this.releasing[s] = 0;

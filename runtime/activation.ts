@@ -20,7 +20,8 @@ export interface ActivationHost {
   /** Moves the activation to the recent end of the eviction order. */
   touch(act: Activation): void;
   loadSnapshot(kind: string, key: string): Promise<StoredSnapshot>;
-  saveSnapshot(kind: string, key: string, snap: Snapshot, expectedRevision: number): Promise<number>;
+  /** Writes by compare-and-set; `bytes` when this node keeps what it stored (a warm handoff sends it). */
+  saveSnapshot(kind: string, key: string, snap: Snapshot, expectedRevision: number): Promise<{ revision: number; bytes?: Uint8Array }>;
   /** Who may serve which shard; undefined outside a cluster (every hosted shard, epoch 0). */
   readonly ownership: ShardOwnership | undefined;
   /** A window for one activation's applied asks; null when this node keeps none. */
@@ -38,7 +39,7 @@ export interface ActivationHost {
   /** Sends a message back through routing (it is refused here, and its sender retries). */
   reroute(env: Envelope): void;
   /** The activation is gone (passivated, failed or abandoned); `leftover` were queued behind its end. */
-  ended(act: Activation, leftover: Envelope[]): void;
+  ended(act: Activation, leftover: Envelope[], reason: ActivationEndReason): void;
 }
 
 /** Per-activation limits, shared by every activation of a node. */
@@ -113,6 +114,8 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
   private actor: Actor | null = null;
   /** Store revision of this actor's snapshot, for compare-and-set writes. */
   private revision = 0;
+  /** The snapshot as stored at `revision`, when the node keeps it (`handOverState`). */
+  private stored: Uint8Array | undefined = undefined;
   /** Asks applied (or in progress) with their answers; created by the first ask or snapshot that has some. */
   private window: AppliedWindow | null = null;
   /**
@@ -448,6 +451,9 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     this.flags |= RESTARTING;
     this.failures = 0;
     this.stats.restarts++;
+    // The state goes back to the snapshot, and the answers with it, from now: a copy of an ask that
+    // arrives while the snapshot loads must not be answered from memory the restart throws away.
+    this.window?.resetAnswers();
     this.mailbox.suspend();
     this.mailbox.postSystem({ t: 'restart' });
   }
@@ -462,13 +468,12 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
       this.extras!.predecessor = undefined;
       await predecessor.quiesced();
     }
-    const { snapshot, revision } = await this.host.loadSnapshot(this.kind, this.key);
+    const { snapshot, revision, bytes } = await this.host.loadSnapshot(this.kind, this.key);
     this.revision = revision;
+    this.stored = bytes;
     if (this.host.ownership !== undefined && snapshot !== undefined && snapshot.epoch > this.epoch) {
       throw new Fenced(`snapshot of ${this.kind}/${this.key} was written under epoch ${snapshot.epoch}, newer than ${this.epoch}`, this.fields());
     }
-    // A restart rolls the state back to the snapshot: the answers go with it.
-    if (restart) this.window?.resetAnswers();
     this.saved = this.changes;
     if (snapshot !== undefined && (snapshot.applied !== undefined || snapshot.dedup !== undefined)) {
       const w = this.window ?? (this.window = this.host.newWindow());
@@ -522,7 +527,9 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     for (let attempt = 0; ; attempt++) {
       if (this.lost) throw this.lostError();
       try {
-        this.revision = await this.host.saveSnapshot(this.kind, this.key, snap, this.revision);
+        const saved = await this.host.saveSnapshot(this.kind, this.key, snap, this.revision);
+        this.revision = saved.revision;
+        this.stored = saved.bytes;
         break;
       } catch (err) {
         if ((err as ReelError).code !== ErrorCode.Fenced) {
@@ -532,6 +539,8 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
           throw new Unavailable(`snapshot of ${this.kind}/${this.key} could not be written: ${(err as Error).message}`, { ...this.fields(), cause: err });
         }
         const { snapshot, revision } = await this.host.loadSnapshot(this.kind, this.key);
+        // What the store holds now is not this activation's state.
+        this.stored = undefined;
         if (attempt < 2 && (snapshot?.epoch ?? 0) < this.epoch) {
           this.revision = revision;
           continue;
@@ -616,6 +625,16 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
   }
 
   /**
+   * The state this activation ended with, exactly as stored, for the shard's next owner: only
+   * when everything it applied is written and the node kept the bytes of that write (or read).
+   * (At the end of a passivation no handler runs: the passivation is the mailbox's last message.)
+   */
+  handOverState(): { revision: number; bytes: Uint8Array } | undefined {
+    if (this.stored === undefined || this.changed || this.lost) return undefined;
+    return { revision: this.revision, bytes: this.stored };
+  }
+
+  /**
    * Ends at once when passivation would write nothing and nothing runs or waits: the store holds
    * all of its state (a handoff's cut after the pre-copy). Returns whether it ended.
    */
@@ -662,7 +681,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
       type: 'activation-end', act: this.id, kind: this.kind, key: this.key, node: host.nodeId, epoch: this.epoch, reason, mono: now,
       lastActiveMono: reason === 'abandoned' ? this.lastActiveAt : now,
     });
-    host.ended(this, leftover);
+    host.ended(this, leftover, reason);
   }
 
   /**

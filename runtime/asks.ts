@@ -62,6 +62,11 @@ export class AskRegistry {
     return this.pending.get(id);
   }
 
+  /** Every pending ask, by id (a scan: for rare events, not per message). */
+  entries(): IterableIterator<[number, PendingAsk]> {
+    return this.pending.entries();
+  }
+
   /** Wakes the ask at `at` (capped at its deadline). */
   wakeAt(id: number, p: PendingAsk, at: number): void {
     p.wakeAt = Math.min(at, p.deadline);

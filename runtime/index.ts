@@ -58,6 +58,7 @@ export { DURATION_BUCKETS_S, MAX_MESSAGE_TYPES_PER_KIND, MESSAGE_OUTCOMES, OTHER
 export type { DurationHistogram, KindStats, MessageOutcome, SystemStats, TypeStats } from './stats.js';
 export type { WireError } from './errors.js';
 export type { KvSnapshotStoreOptions } from './snapshot-store-kv.js';
+export { HANDED_OVER_TTL_MS, HandedOverStore, type HandedOverActor, type HandOverSource } from './warm-handoff.js';
 export type { NatsConnectOptions, NatsTransportOptions } from './transport-nats.js';
 export type {
   Actor,

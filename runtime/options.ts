@@ -79,6 +79,12 @@ export interface SystemOptions {
   maxConcurrentSnapshotWrites?: number;
   /** Record each handler's duration (for the metrics histogram); costs two clock reads a message. @default false */
   recordDurations?: boolean;
+  /**
+   * Keep each active actor's snapshot as stored (its bytes, from a store that gives them) so that a
+   * planned handoff can send it to the shard's next owner, which then reads nothing from the store
+   * (`takeHandedOver`, `acceptHandedOver`). Costs the memory of one stored snapshot per active actor. @default false
+   */
+  warmHandoff?: boolean;
   /** Time source: wall clock for labels, monotonic clock for every duration. @default the system's */
   clock?: Clock;
 }
@@ -104,6 +110,7 @@ export function defaultSystemOptions(): ResolvedSystemOptions {
     dedupMaxEntries: 0,
     dedupMarginMs: DEFAULT_DEDUP_MARGIN_MS,
     recordDurations: false,
+    warmHandoff: false,
     maxConcurrentSnapshotWrites: 256,
     clock: systemClock,
   };

@@ -6,7 +6,7 @@ import type { ReelError } from './errors.js';
 import type { SystemOptions } from './options.js';
 import { allShards, shardOf } from './shard.js';
 import { MemorySnapshotStore } from './snapshot-store-memory.js';
-import { ActorSystem } from './system.js';
+import { ActorSystem, type SystemHooks } from './system.js';
 import { LocalHub, LocalTransport } from './transport-local.js';
 import type { Clock } from './types.js';
 import { ManualClock } from './clock.js';
@@ -19,8 +19,8 @@ describe('ownership checks', () => {
   let hub: LocalHub;
   let store: MemorySnapshotStore;
   const systems: ActorSystem[] = [];
-  const node = async (id: string, ownership: HandOwnership | undefined, opts: SystemOptions = {}, shards = allShards(S)) => {
-    const s = new ActorSystem({ nodeId: id, shardCount: S, transport: new LocalTransport(hub), store, ...(ownership ? { ownership } : {}), dedupMaxEntries: 100_000, ...opts });
+  const node = async (id: string, ownership: HandOwnership | undefined, opts: SystemOptions = {}, shards = allShards(S), hooks?: SystemHooks) => {
+    const s = new ActorSystem({ nodeId: id, shardCount: S, transport: new LocalTransport(hub), store, ...(ownership ? { ownership } : {}), dedupMaxEntries: 100_000, ...opts, ...(hooks ? { hooks } : {}) });
     s.register('test', testActorFactory);
     await s.start(shards);
     systems.push(s);
@@ -190,6 +190,37 @@ describe('ownership checks', () => {
     await node('a', new Learning(2));
     const client = await node('client', clientOwn, { clock, askAttemptTimeoutMs: 0 }, []);
     expect(await client.ask<number>('test', 'k', 'incr', undefined, { deadlineMs: 30_000 })).toBe(1);
+    expect(client.stats.askRetriesOnOwner).toBe(1);
+    expect(client.stats.askRetries).toBe(1);
+  });
+
+  it('ownership checks - an ask whose attempt went to the old owner and got no answer goes to the new owner as soon as it is known, not at its attempt timeout', async () => {
+    // The client's clock stands still: its attempt timeout never comes.
+    const clock = new ManualClock();
+    const clientOwn = new HandOwnership(0, false, 1);
+    // The old owner takes the ask and its answer is lost (it never comes back).
+    const old = await node('a', new HandOwnership(1), {}, allShards(S), { dropReply: () => true });
+    const client = await node('client', clientOwn, { clock, askAttemptTimeoutMs: 1_000 }, []);
+    const key = 'moving';
+    const shard = shardOf('test', key, S);
+    let settled = false;
+    const moving = client.ask<number>('test', key, 'incr', undefined, { deadlineMs: 30_000 }).finally(() => (settled = true));
+    const turn = () => new Promise((r) => setImmediate(r));
+    await waitFor('the old owner applied it', () => old.kindStats('test').activated === 1);
+    // The same owner announced again (a renewal): nothing is sent again.
+    clientOwn.announce(shard);
+    await turn();
+    expect(settled).toBe(false);
+    expect(client.stats.askRetries).toBe(0);
+    // A new owner, known: the ask goes to it at once (its old owner kept nothing written, so it applies there).
+    await old.abandonShards(allShards(S));
+    await node('b', new HandOwnership(2), {}, allShards(S));
+    clientOwn.route = 2;
+    clientOwn.announce((shard + 1) % S); // another shard's new owner moves nothing of this one
+    await turn();
+    expect(settled).toBe(false);
+    clientOwn.announce(shard);
+    expect(await moving).toBe(1);
     expect(client.stats.askRetriesOnOwner).toBe(1);
     expect(client.stats.askRetries).toBe(1);
   });

@@ -64,7 +64,16 @@ describe('snapshot-store-kv', () => {
     const r2 = await store.save('user', 'fenced', { data: 'new owner', epoch: 2, savedAt: 2 }, r1);
     await expect(store.save('user', 'fenced', { data: 'late write', epoch: 1, savedAt: 3 }, r1)).rejects.toMatchObject({ code: 'Fenced' });
     await expect(store.save('user', 'fenced', { data: 'late create', epoch: 1, savedAt: 3 }, 0)).rejects.toMatchObject({ code: 'Fenced' });
-    expect(await store.load('user', 'fenced')).toEqual({ snapshot: { data: 'new owner', epoch: 2, savedAt: 2 }, revision: r2 });
+    expect(await store.load('user', 'fenced')).toMatchObject({ snapshot: { data: 'new owner', epoch: 2, savedAt: 2 }, revision: r2 });
+  });
+
+  it('snapshot-store-kv - a load gives the bytes stored at its revision, the same that saveEncoded wrote, and decode reads them back', async () => {
+    const saved = await store.saveEncoded!('user', 'bytes', { data: { n: 7, tags: ['a'] }, epoch: 3, savedAt: 9, applied: [['id-1', 7, 1000]] }, 0);
+    const loaded = await store.load('user', 'bytes');
+    expect(loaded.revision).toBe(saved.revision);
+    expect(Buffer.from(loaded.bytes!).equals(Buffer.from(saved.bytes))).toBe(true);
+    expect(store.decode!(loaded.bytes!)).toEqual(loaded.snapshot);
+    expect(loaded.snapshot).toEqual({ data: { n: 7, tags: ['a'] }, epoch: 3, savedAt: 9, applied: [['id-1', 7, 1000]] });
   });
 
   it('snapshot-store-kv - odd keys round-trip and do not collide', async () => {

@@ -5,7 +5,7 @@ import { decodeValue, encodeValue } from './envelope.js';
 import { Closed, Fenced, Internal, InvalidArgument, SnapshotTooLarge } from './errors.js';
 import { createConcurrently } from './jetstream-create.js';
 import { kvKeys, LISTING_STALL_MS } from './kv-keys.js';
-import type { Snapshot, SnapshotStore, StoredSnapshot } from './types.js';
+import type { SavedSnapshot, Snapshot, SnapshotStore, StoredSnapshot } from './types.js';
 
 /** First part of every snapshot bucket name. */
 export const DEFAULT_SNAPSHOT_BUCKET_PREFIX = 'reel';
@@ -112,19 +112,20 @@ export class KvSnapshotStore implements SnapshotStore {
     if (entry === null) return { snapshot: undefined, revision: 0 };
     // A delete or purge leaves a marker whose revision the next write must name.
     if (entry.operation !== 'PUT') return { snapshot: undefined, revision: entry.revision };
-    let value: unknown;
-    try {
-      value = decodeValue(entry.value);
-    } catch (err) {
-      throw new Internal(`snapshot ${this.bucketName(kind)}/${kvKey} is undecodable: ${(err as Error).message}`, { kind, key, cause: err });
-    }
-    if (!isSnapshot(value)) {
-      throw new Internal(`snapshot ${this.bucketName(kind)}/${kvKey} is not a snapshot record`, { kind, key });
-    }
-    return { snapshot: value, revision: entry.revision };
+    const snapshot = decodeSnapshot(entry.value, `${this.bucketName(kind)}/${kvKey}`, { kind, key });
+    // A copy: the value may be a view into the connection's larger read buffer.
+    return { snapshot, revision: entry.revision, bytes: entry.value.slice() };
+  }
+
+  decode(bytes: Uint8Array): Snapshot {
+    return decodeSnapshot(bytes, 'handed-over snapshot', {});
   }
 
   async save(kind: string, key: string, snapshot: Snapshot, expectedRevision: number): Promise<number> {
+    return (await this.saveEncoded(kind, key, snapshot, expectedRevision)).revision;
+  }
+
+  async saveEncoded(kind: string, key: string, snapshot: Snapshot, expectedRevision: number): Promise<SavedSnapshot> {
     const kv = await this.#bucket(kind);
     const kvKey = snapshotKvKey(key);
     // Only the known fields: an accidental extra property must not become part of the stored format.
@@ -136,7 +137,7 @@ export class KvSnapshotStore implements SnapshotStore {
       throw new SnapshotTooLarge(`snapshot of ${kind}/${key} is ${bytes.length} bytes; this store takes at most ${this.maxBytes}`, { kind, key });
     }
     try {
-      return expectedRevision === 0 ? await kv.create(kvKey, bytes) : await kv.update(kvKey, bytes, expectedRevision);
+      return { revision: expectedRevision === 0 ? await kv.create(kvKey, bytes) : await kv.update(kvKey, bytes, expectedRevision), bytes };
     } catch (err) {
       if (isRevisionConflict(err)) {
         throw new Fenced(`snapshot ${this.bucketName(kind)}/${kvKey} changed since revision ${expectedRevision}: a newer owner wrote it`, { kind, key, cause: err });
@@ -187,6 +188,18 @@ export class KvSnapshotStore implements SnapshotStore {
 function isRevisionConflict(err: unknown): boolean {
   if ((err as { code?: unknown } | null)?.code === 10071) return true;
   return /wrong last sequence/.test(err instanceof Error ? err.message : String(err));
+}
+
+/** The snapshot record of `bytes` (as `encodeValue` wrote it); `Internal` naming `where` when it is not one. */
+export function decodeSnapshot(bytes: Uint8Array, where: string, fields: { kind?: string; key?: string }): Snapshot {
+  let value: unknown;
+  try {
+    value = decodeValue(bytes);
+  } catch (err) {
+    throw new Internal(`snapshot ${where} is undecodable: ${(err as Error).message}`, { ...fields, cause: err });
+  }
+  if (!isSnapshot(value)) throw new Internal(`snapshot ${where} is not a snapshot record`, fields);
+  return value;
 }
 
 function isSnapshot(v: unknown): v is Snapshot {

@@ -1,6 +1,6 @@
 import { decodeValue, encodeValue } from './envelope.js';
 import { Fenced, SnapshotTooLarge } from './errors.js';
-import type { Snapshot, SnapshotStore, StoredSnapshot } from './types.js';
+import type { SavedSnapshot, Snapshot, SnapshotStore, StoredSnapshot } from './types.js';
 
 interface Slot {
   /** Undefined after a delete: the revision stays, as a KV delete marker's does. */
@@ -21,14 +21,26 @@ export class MemorySnapshotStore implements SnapshotStore {
   private revision = 0;
   /** Snapshots written, for tests and the demo. */
   writes = 0;
+  /** Snapshots read, for tests. */
+  reads = 0;
 
   async load(kind: string, key: string): Promise<StoredSnapshot> {
+    this.reads++;
     const slot = this.slots.get(`${kind}\u0000${key}`);
     if (slot === undefined) return { snapshot: undefined, revision: 0 };
-    return { snapshot: slot.bytes === undefined ? undefined : (decodeValue(slot.bytes) as Snapshot), revision: slot.revision };
+    if (slot.bytes === undefined) return { snapshot: undefined, revision: slot.revision };
+    return { snapshot: decodeValue(slot.bytes) as Snapshot, revision: slot.revision, bytes: slot.bytes };
+  }
+
+  decode(bytes: Uint8Array): Snapshot {
+    return decodeValue(bytes) as Snapshot;
   }
 
   async save(kind: string, key: string, snapshot: Snapshot, expectedRevision: number): Promise<number> {
+    return (await this.saveEncoded(kind, key, snapshot, expectedRevision)).revision;
+  }
+
+  async saveEncoded(kind: string, key: string, snapshot: Snapshot, expectedRevision: number): Promise<SavedSnapshot> {
     const k = `${kind}\u0000${key}`;
     const current = this.slots.get(k)?.revision ?? 0;
     if (current !== expectedRevision) {
@@ -39,7 +51,7 @@ export class MemorySnapshotStore implements SnapshotStore {
     const revision = ++this.revision;
     this.slots.set(k, { bytes, revision });
     this.writes++;
-    return revision;
+    return { revision, bytes };
   }
 
   async delete(kind: string, key: string): Promise<void> {

@@ -17,8 +17,9 @@ import { MemorySnapshotStore } from './snapshot-store-memory.js';
 import { DurationHistogram, KindStats, SystemStats } from './stats.js';
 import { LocalTransport } from './transport-local.js';
 import { NODE_KIND } from './types.js';
+import { FreshShards, type HandedOverActor, type HandOverSource } from './warm-handoff.js';
 import type {
-  ActorFactory, AskOptions, Clock, Envelope, InboundSink, NodeAnswer, NodeHandler, Reply, RuntimeEvent, ShardId, ShardOwnership, Snapshot, SnapshotStore,
+  ActivationEndReason, ActorFactory, AskOptions, Clock, Envelope, InboundSink, NodeAnswer, NodeHandler, Reply, RuntimeEvent, ShardId, ShardOwnership, Snapshot, SnapshotStore,
   StoredSnapshot, TellOptions, Transport,
 } from './types.js';
 
@@ -40,6 +41,8 @@ export interface ActorSystemConfig extends SystemOptions {
   onEvent?: (e: RuntimeEvent) => void;
   /** Test hooks: fault injection, never set in production. */
   hooks?: SystemHooks;
+  /** With `warmHandoff`: where the first activations of a shard just claimed from a release fetch their state. */
+  handOverSource?: HandOverSource;
 }
 
 /** Fault injection for tests. */
@@ -96,6 +99,16 @@ export class ActorSystem implements InboundSink, ActivationHost {
   private readonly repliedEpochs: Float64Array;
   /** Refused asks waiting to be sent again, by shard: sent at once when the shard's new owner is known. */
   private readonly parked = new Map<ShardId, Set<number>>();
+  /** The owner epoch last announced per shard (`ownerKnown`): a different one is a new owner. */
+  private readonly knownRoutes: Float64Array;
+  /** Shards claimed right after a release, whose actors' first activations may fetch what the old owner's cut left. */
+  readonly fresh = new FreshShards();
+  /** Where those are fetched (the cluster's `HandOverSource`); none: every activation reads the store. */
+  private readonly handOverSource: HandOverSource | undefined;
+  /** Whether this node keeps its actors' stored snapshots and hands them over (`warmHandoff`, and a store that can). */
+  private readonly warm: boolean;
+  /** Shards being cut here: the stored state of each actor that passivates cleanly, for the next owner. */
+  private readonly handing = new Map<ShardId, HandedOverActor[]>();
   /** Activations that ended while a handler still ran, by `kind NUL key`: their successor waits. */
   private readonly lingering = new Map<string, Activation>();
   private activeCount = 0;
@@ -106,7 +119,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
 
   constructor(config: ActorSystemConfig = {}) {
-    const { transport, store, ownership, onEvent, hooks, ...opts } = config;
+    const { transport, store, ownership, onEvent, hooks, handOverSource, ...opts } = config;
     this.options = parseSystemOptions(opts);
     this.clock = this.options.clock;
     this.ownership = ownership;
@@ -117,11 +130,14 @@ export class ActorSystem implements InboundSink, ActivationHost {
     this.transport = transport ?? new LocalTransport();
     this.ownsStore = store === undefined;
     this.store = store ?? new MemorySnapshotStore();
+    this.warm = this.options.warmHandoff && this.store.saveEncoded !== undefined && this.store.decode !== undefined;
+    this.handOverSource = this.warm ? handOverSource : undefined;
     this.dispatcher = new Dispatcher(this.options.throughputPerTurn);
     this.limits = { mailboxCapacity: this.options.mailboxCapacity, maxConsecutiveFailures: this.options.maxConsecutiveFailures };
     this.asks = new AskRegistry(this.clock, this.options.askSweepMs, (id, p) => this.resend(id, p));
     this.hosted = new Uint8Array(this.options.shardCount);
     this.repliedEpochs = new Float64Array(this.options.shardCount);
+    this.knownRoutes = new Float64Array(this.options.shardCount);
     this.snapshotWrites = new Limiter(this.options.maxConcurrentSnapshotWrites);
     this.recencySlack = Math.max(1, Math.floor(this.options.maxActiveActors / 8));
     this.order = new ActivationOrder();
@@ -190,6 +206,10 @@ export class ActorSystem implements InboundSink, ActivationHost {
       }
     }
     for (const s of shards) this.hosted[s] = 1;
+    if (this.handOverSource !== undefined) {
+      const now = this.clock.monoMs();
+      for (const s of shards) this.fresh.hosted(s, this.ownership?.claimedFromRelease?.(s), now);
+    }
     await this.transport.host(shards);
   }
 
@@ -199,7 +219,11 @@ export class ActorSystem implements InboundSink, ActivationHost {
    * be written (a store error, a snapshot too large): the caller must not give the shards away then.
    */
   async unhost(shards: readonly ShardId[], timeoutMs?: number): Promise<number> {
-    for (const s of shards) this.hosted[s] = 0;
+    for (const s of shards) {
+      this.hosted[s] = 0;
+      this.fresh.drop(s);
+      if (this.warm) this.handing.set(s, []);
+    }
     // What arrives before the server drops the subscriptions is refused (the shards are no longer
     // hosted), so the actors passivate while the unsubscribe goes out, not after its round trip.
     // A release written after this on the same connection reaches the server after the unsubscribe.
@@ -207,7 +231,20 @@ export class ActorSystem implements InboundSink, ActivationHost {
     const gone = new Set(shards);
     const left = await this.passivateWhere((a) => gone.has(a.shard), timeoutMs);
     await unsubscribed;
+    // Not every actor written: the shard stays (rolled back), and nothing is handed over.
+    if (left !== 0) for (const s of shards) this.handing.delete(s);
     return left;
+  }
+
+  /**
+   * After `unhost` of `shard` (every actor written): the stored state of each actor that ended in
+   * the cut, for the shard's next owner (its `HandOverSource` fetches them). Once; undefined when
+   * this node keeps no stored snapshots (`warmHandoff`) or the cut did not complete.
+   */
+  takeHandedOver(shard: ShardId): HandedOverActor[] | undefined {
+    const h = this.handing.get(shard);
+    this.handing.delete(shard);
+    return h;
   }
   /**
    * A handoff's pre-copy: writes the state of every actor of these shards that changed since its
@@ -230,7 +267,11 @@ export class ActorSystem implements InboundSink, ActivationHost {
    * anything: this node lost them (lease ran out, or another node took over). Never throws.
    */
   async abandonShards(shards: readonly ShardId[]): Promise<void> {
-    for (const s of shards) this.hosted[s] = 0;
+    for (const s of shards) {
+      this.hosted[s] = 0;
+      this.handing.delete(s);
+      this.fresh.drop(s);
+    }
     const gone = new Set(shards);
     for (const act of [...this.order]) if (gone.has(act.shard)) act.abandonNow();
     await this.transport.unhost(shards).catch(() => undefined);
@@ -551,16 +592,34 @@ export class ActorSystem implements InboundSink, ActivationHost {
     return true;
   }
 
-  /** A shard's new owner is known: the asks refused while it moved go to it now, their backoff reset. */
+  /**
+   * A shard's owner is known (a claim, or a renewal): when it is a new owner, the asks refused while
+   * the shard moved go to it now, their backoff reset, and so do the asks whose last attempt went to
+   * an earlier owner and is still unanswered: sent while the old owner's subscription was going
+   * away, such an attempt reached nobody and would wait out the attempt timeout.
+   */
   private ownerKnown(shard: ShardId): void {
+    const route = this.ownership?.routeEpoch(shard) ?? 0;
+    const changed = route !== 0 && route !== this.knownRoutes[shard];
+    if (changed) this.knownRoutes[shard] = route;
     const ids = this.parked.get(shard);
-    if (ids === undefined) return;
+    if (ids === undefined && !changed) return;
     this.parked.delete(shard);
     if (this.state !== 'running') return;
-    for (const id of ids) {
+    for (const id of ids ?? []) {
       const p = this.asks.get(id);
       // Ended meanwhile (answered, past its deadline).
       if (p === undefined || !p.parked) continue;
+      p.attempts = 0;
+      this.stats.askRetriesOnOwner++;
+      this.resend(id, p);
+    }
+    if (!changed || this.options.askAttemptTimeoutMs === 0) return;
+    const stale: Array<[number, PendingAsk]> = [];
+    for (const [id, p] of this.asks.entries()) {
+      if (p.env.shard === shard && !p.parked && p.env.kind !== NODE_KIND && p.env.epoch !== route) stale.push([id, p]);
+    }
+    for (const [id, p] of stale) {
       p.attempts = 0;
       this.stats.askRetriesOnOwner++;
       this.resend(id, p);
@@ -598,11 +657,33 @@ export class ActorSystem implements InboundSink, ActivationHost {
   }
 
   loadSnapshot(kind: string, key: string): Promise<StoredSnapshot> {
+    if (!this.fresh.empty) {
+      const shard = shardOf(kind, key, this.options.shardCount);
+      const at = this.fresh.firstLoad(shard, kind, key, this.clock.monoMs());
+      if (at !== undefined) return this.loadHandedOver(at.from, shard, at.epoch, kind, key);
+    }
+    const loaded = this.store.load(kind, key);
+    return this.warm ? loaded : loaded.then(withoutBytes);
+  }
+
+  /** An actor's first activation in a shard just claimed from a release: what the old owner's cut left, else the store. */
+  private async loadHandedOver(from: string, shard: ShardId, epoch: number, kind: string, key: string): Promise<StoredSnapshot> {
+    const got = await this.handOverSource!(from, shard, epoch, kind, key);
+    if (got !== undefined) {
+      try {
+        const snapshot = this.store.decode!(got.bytes);
+        this.fresh.loads++;
+        return { snapshot, revision: got.revision, bytes: got.bytes };
+      } catch {
+        // Garbled on the way: the store has it.
+      }
+    }
     return this.store.load(kind, key);
   }
 
-  saveSnapshot(kind: string, key: string, snap: Snapshot, expectedRevision: number): Promise<number> {
-    return this.snapshotWrites.run(() => this.store.save(kind, key, snap, expectedRevision));
+  saveSnapshot(kind: string, key: string, snap: Snapshot, expectedRevision: number): Promise<{ revision: number; bytes?: Uint8Array }> {
+    if (this.warm) return this.snapshotWrites.run(() => this.store.saveEncoded!(kind, key, snap, expectedRevision));
+    return this.snapshotWrites.run(async () => ({ revision: await this.store.save(kind, key, snap, expectedRevision) }));
   }
 
   reroute(env: Envelope): void {
@@ -624,7 +705,11 @@ export class ActorSystem implements InboundSink, ActivationHost {
     this.transport.reply(env.replyTo, reply);
   }
 
-  ended(act: Activation, leftover: Envelope[]): void {
+  ended(act: Activation, leftover: Envelope[], reason: ActivationEndReason): void {
+    if (this.handing.size > 0 && reason === 'passivated') {
+      const st = this.handing.get(act.shard) !== undefined ? act.handOverState() : undefined;
+      if (st !== undefined) this.handing.get(act.shard)!.push({ kind: act.kind, key: act.key, revision: st.revision, bytes: st.bytes });
+    }
     const entry = this.kinds.get(act.kind)!;
     if (entry.acts.get(act.key) === act) entry.acts.delete(act.key);
     this.activeCount--;
@@ -740,4 +825,9 @@ export class ActorSystem implements InboundSink, ActivationHost {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
+}
+
+/** A load without the stored bytes: kept only by a node that hands them over. */
+function withoutBytes(l: StoredSnapshot): StoredSnapshot {
+  return l.bytes === undefined ? l : { snapshot: l.snapshot, revision: l.revision };
 }

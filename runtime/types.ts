@@ -135,6 +135,14 @@ export interface StoredSnapshot {
   snapshot: Snapshot | undefined;
   /** Store revision for compare-and-set; 0 when nothing was ever written. */
   revision: number;
+  /** The snapshot exactly as stored at `revision`, from stores that keep it encoded (`SnapshotStore.decode` reads it). */
+  bytes?: Uint8Array;
+}
+
+/** A snapshot written: its new revision and the bytes stored under it. */
+export interface SavedSnapshot {
+  revision: number;
+  bytes: Uint8Array;
 }
 
 /** Where actor snapshots live. Implementations: in-memory and JetStream KV. */
@@ -146,6 +154,13 @@ export interface SnapshotStore {
    * in between, so a stale owner's write never overwrites a newer one.
    */
   save(kind: string, key: string, snapshot: Snapshot, expectedRevision: number): Promise<number>;
+  /**
+   * `save`, answering the bytes it stored too. With `decode`, a store that has both lets a node
+   * hand an actor's stored state to the shard's next owner, which then reads nothing (a warm handoff).
+   */
+  saveEncoded?(kind: string, key: string, snapshot: Snapshot, expectedRevision: number): Promise<SavedSnapshot>;
+  /** The snapshot of bytes this store stored (`StoredSnapshot.bytes`, `SavedSnapshot.bytes`). */
+  decode?(bytes: Uint8Array): Snapshot;
   delete(kind: string, key: string): Promise<void>;
   /** The keys of every actor of `kind` with a stored snapshot, in no particular order. */
   keys(kind: string): Promise<string[]>;
@@ -178,6 +193,12 @@ export interface ShardOwnership {
    * refused while their shard moved wait for this, with their retry timer as the fallback.
    */
   onShardOwned?(fn: (shard: ShardId) => void): () => void;
+  /**
+   * The release that this node's claim of `shard` replaced: node `by` handed the shard off under
+   * `epoch`, wrote all of its actors first, and nobody owned it in between. Undefined when the
+   * claim took the shard over (no release) or this node does not hold it.
+   */
+  claimedFromRelease?(shard: ShardId): { epoch: number; by: string } | undefined;
 }
 
 /** The kind of node-addressed messages: their key is the target node id. */

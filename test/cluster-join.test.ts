@@ -59,7 +59,12 @@ describe('cluster - a node joins under load', () => {
       expect(await c.client.system.ask('test', key, 'get')).toBe(ids.length);
       applied += ids.length;
     }
-    console.log(`join: ${seq} asks, ${applied} applied, ${failed} failed, join to balanced ${joinSeconds.toFixed(2)} s; n4 owns ${owners.n4} shards; retries ${c.client.system.stats.askRetries} (${c.client.system.stats.askRetriesOnOwner} as soon as the new owner was known)`);
+    // The old owners kept what their cuts left, and n4 activated those actors from it, not from the store (a warm handoff).
+    const statuses = await c.client.scatter.gather<{ handedOver: { served: number; loaded: number } }>('status', undefined, { deadlineMs: 10_000 });
+    const handedOver = statuses.answers.find((a) => a.node === 'n4')?.value.handedOver.loaded ?? 0;
+    expect(statuses.answers.reduce((n, a) => n + a.value.handedOver.served, 0)).toBeGreaterThanOrEqual(handedOver);
+    console.log(`join: ${seq} asks, ${applied} applied, ${failed} failed, join to balanced ${joinSeconds.toFixed(2)} s; n4 owns ${owners.n4} shards; ${handedOver} actors activated from what the old owners' cuts left; retries ${c.client.system.stats.askRetries} (${c.client.system.stats.askRetriesOnOwner} as soon as the new owner was known)`);
+    expect(handedOver).toBeGreaterThan(0);
     expect(failed, failures.join('\n')).toBe(0);
     // Asks refused while their shard was dark went to its new owner when the client saw the claim.
     expect(c.client.system.stats.askRetriesOnOwner).toBeGreaterThan(0);
