@@ -27,6 +27,8 @@ export interface NodeReport {
   /** Active actors on the node (undefined if it did not answer). */
   activeActors?: number;
   activationsByKind?: Record<string, number>;
+  /** Warm handoffs (`NodeStatus.handedOver`): actors kept for next owners, served to them, and loaded from old owners. */
+  handedOver?: { kept: number; served: number; loaded: number };
   /** Lowest and highest epoch among its shards. */
   epochs: [number, number] | null;
   /** ms since status saw the node's membership entry change; null when it saw no change. */
@@ -119,6 +121,7 @@ export async function clusterStatus(client: ClusterClient, prefix: string, opts:
     if (st) {
       r.activeActors = st.activeActors;
       r.activationsByKind = st.activationsByKind;
+      if (st.handedOver !== undefined) r.handedOver = st.handedOver;
     }
     return r;
   });
