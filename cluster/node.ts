@@ -1,10 +1,10 @@
-import { HandOver } from './handover.js';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { ActorSystem, ENVELOPE_VERSION, kvSnapshotStore, natsTransport, systemClock, type RuntimeEvent, type SystemHooks } from '../runtime/index.js';
 import { openClusterKv } from './cluster-kv.js';
 import { ClusterView } from './cluster-view.js';
 import { joinClusterConfig, type ClusterConfig } from './config.js';
+import { HandOver } from './handover.js';
 import { Membership, type MembershipFault } from './membership.js';
 import { DEFAULT_PROBE_TIMEOUT_MS, parseClusterNodeOptions, type ClusterNodeOptions, type ResolvedClusterNodeOptions } from './options.js';
 import { OwnershipManager, type OwnershipLog } from './ownership.js';

@@ -20,6 +20,8 @@ export interface ActivationHost {
   /** Moves the activation to the recent end of the eviction order. */
   touch(act: Activation): void;
   loadSnapshot(kind: string, key: string): Promise<StoredSnapshot>;
+  /** Whether activations keep their snapshot as stored (`warmHandoff`): what a cut leaves for the next owner. */
+  readonly keepsStored: boolean;
   /** Writes by compare-and-set; `bytes` when this node keeps what it stored (a warm handoff sends it). */
   saveSnapshot(kind: string, key: string, snap: Snapshot, expectedRevision: number): Promise<{ revision: number; bytes?: Uint8Array }>;
   /** Who may serve which shard; undefined outside a cluster (every hosted shard, epoch 0). */
@@ -470,7 +472,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     }
     const { snapshot, revision, bytes } = await this.host.loadSnapshot(this.kind, this.key);
     this.revision = revision;
-    this.stored = bytes;
+    this.stored = this.host.keepsStored ? bytes : undefined;
     if (this.host.ownership !== undefined && snapshot !== undefined && snapshot.epoch > this.epoch) {
       throw new Fenced(`snapshot of ${this.kind}/${this.key} was written under epoch ${snapshot.epoch}, newer than ${this.epoch}`, this.fields());
     }

@@ -13,6 +13,8 @@ import { ManualClock } from './clock.js';
 import { rejection } from '../test/harness/rejection.js';
 
 const S = 8;
+/** One turn of the event loop: what an in-process send and its handler need. */
+const turn = () => new Promise((r) => setImmediate(r));
 
 
 describe('ownership checks', () => {
@@ -155,7 +157,6 @@ describe('ownership checks', () => {
     const shard = shardOf('test', key, S);
     let settled = false;
     const moving = client.ask<number>('test', key, 'incr', undefined, { deadlineMs: 30_000 }).finally(() => (settled = true));
-    const turn = () => new Promise((r) => setImmediate(r));
     // Refused (nobody hosts the shard): parked, not sent again.
     await turn();
     await server.host(allShards(S));
@@ -205,7 +206,6 @@ describe('ownership checks', () => {
     const shard = shardOf('test', key, S);
     let settled = false;
     const moving = client.ask<number>('test', key, 'incr', undefined, { deadlineMs: 30_000 }).finally(() => (settled = true));
-    const turn = () => new Promise((r) => setImmediate(r));
     await waitFor('the old owner applied it', () => old.kindStats('test').activated === 1);
     // The same owner announced again (a renewal): nothing is sent again.
     clientOwn.announce(shard);

@@ -106,7 +106,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
   /** Where those are fetched (the cluster's `HandOverSource`); none: every activation reads the store. */
   private readonly handOverSource: HandOverSource | undefined;
   /** Whether this node keeps its actors' stored snapshots and hands them over (`warmHandoff`, and a store that can). */
-  private readonly warm: boolean;
+  readonly keepsStored: boolean;
   /** Shards being cut here: the stored state of each actor that passivates cleanly, for the next owner. */
   private readonly handing = new Map<ShardId, HandedOverActor[]>();
   /** Activations that ended while a handler still ran, by `kind NUL key`: their successor waits. */
@@ -130,8 +130,8 @@ export class ActorSystem implements InboundSink, ActivationHost {
     this.transport = transport ?? new LocalTransport();
     this.ownsStore = store === undefined;
     this.store = store ?? new MemorySnapshotStore();
-    this.warm = this.options.warmHandoff && this.store.saveEncoded !== undefined && this.store.decode !== undefined;
-    this.handOverSource = this.warm ? handOverSource : undefined;
+    this.keepsStored = this.options.warmHandoff && this.store.saveEncoded !== undefined && this.store.decode !== undefined;
+    this.handOverSource = this.keepsStored ? handOverSource : undefined;
     this.dispatcher = new Dispatcher(this.options.throughputPerTurn);
     this.limits = { mailboxCapacity: this.options.mailboxCapacity, maxConsecutiveFailures: this.options.maxConsecutiveFailures };
     this.asks = new AskRegistry(this.clock, this.options.askSweepMs, (id, p) => this.resend(id, p));
@@ -222,7 +222,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
     for (const s of shards) {
       this.hosted[s] = 0;
       this.fresh.drop(s);
-      if (this.warm) this.handing.set(s, []);
+      if (this.keepsStored) this.handing.set(s, []);
     }
     // What arrives before the server drops the subscriptions is refused (the shards are no longer
     // hosted), so the actors passivate while the unsubscribe goes out, not after its round trip.
@@ -662,8 +662,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
       const at = this.fresh.firstLoad(shard, kind, key, this.clock.monoMs());
       if (at !== undefined) return this.loadHandedOver(at.from, shard, at.epoch, kind, key);
     }
-    const loaded = this.store.load(kind, key);
-    return this.warm ? loaded : loaded.then(withoutBytes);
+    return this.store.load(kind, key);
   }
 
   /** An actor's first activation in a shard just claimed from a release: what the old owner's cut left, else the store. */
@@ -682,7 +681,7 @@ export class ActorSystem implements InboundSink, ActivationHost {
   }
 
   saveSnapshot(kind: string, key: string, snap: Snapshot, expectedRevision: number): Promise<{ revision: number; bytes?: Uint8Array }> {
-    if (this.warm) return this.snapshotWrites.run(() => this.store.saveEncoded!(kind, key, snap, expectedRevision));
+    if (this.keepsStored) return this.snapshotWrites.run(() => this.store.saveEncoded!(kind, key, snap, expectedRevision));
     return this.snapshotWrites.run(async () => ({ revision: await this.store.save(kind, key, snap, expectedRevision) }));
   }
 
@@ -706,9 +705,10 @@ export class ActorSystem implements InboundSink, ActivationHost {
   }
 
   ended(act: Activation, leftover: Envelope[], reason: ActivationEndReason): void {
-    if (this.handing.size > 0 && reason === 'passivated') {
-      const st = this.handing.get(act.shard) !== undefined ? act.handOverState() : undefined;
-      if (st !== undefined) this.handing.get(act.shard)!.push({ kind: act.kind, key: act.key, revision: st.revision, bytes: st.bytes });
+    const handing = reason === 'passivated' && this.handing.size > 0 ? this.handing.get(act.shard) : undefined;
+    if (handing !== undefined) {
+      const st = act.handOverState();
+      if (st !== undefined) handing.push({ kind: act.kind, key: act.key, revision: st.revision, bytes: st.bytes });
     }
     const entry = this.kinds.get(act.kind)!;
     if (entry.acts.get(act.key) === act) entry.acts.delete(act.key);
@@ -825,9 +825,4 @@ export class ActorSystem implements InboundSink, ActivationHost {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
-}
-
-/** A load without the stored bytes: kept only by a node that hands them over. */
-function withoutBytes(l: StoredSnapshot): StoredSnapshot {
-  return l.bytes === undefined ? l : { snapshot: l.snapshot, revision: l.revision };
 }
