@@ -44,8 +44,8 @@ export interface NodeStartOptions {
   kinds?: RegisterKinds;
   /** @default the machine's clocks */
   clock?: Clock;
-  /** Log every runtime event (`--events`). */
-  events?: boolean;
+  /** Log every runtime event, or those of the types named (`--events [types]`). */
+  events?: boolean | ReadonlySet<RuntimeEvent['type']>;
   /** Feeds the training and interaction metrics, and the node's own. */
   registry?: Registry;
   /** @default `log` (stdout) */
@@ -96,7 +96,7 @@ export async function startReelNode(s: ResolvedSettings & { id: string }, o: Nod
       if (clock.monoMs() - last < 10_000) return;
       last = clock.monoMs();
       say('warn', 'refused a malformed frame', { node: id, reason: e.reason });
-    } else if (o.events) {
+    } else if (o.events === true || (o.events !== undefined && o.events !== false && o.events.has(e.type))) {
       say('debug', e.type, { event: e.type, ...e });
     }
   };
@@ -223,6 +223,21 @@ export function superviseNode(started: StartedNode, o: SuperviseOptions = {}): P
   return new Promise<never>(() => undefined);
 }
 
+/** The runtime events `--events` may name. */
+const EVENT_TYPES: ReadonlyArray<RuntimeEvent['type']> = ['activation-start', 'activation-end', 'snapshot'];
+
+/** `--events` alone logs every runtime event; `--events a,b` only those types. */
+function eventTypes(flag: unknown): boolean | ReadonlySet<RuntimeEvent['type']> {
+  if (flag === undefined || flag === false) return false;
+  if (flag === true) return true;
+  const named = String(flag).split(',').map((t) => t.trim()).filter((t) => t !== '');
+  const unknown = named.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t));
+  if (named.length === 0 || unknown.length > 0) {
+    throw new CliError(`--events takes event types, comma-separated, from ${EVENT_TYPES.join(', ')} (got "${String(flag)}")`, ExitCode.Usage);
+  }
+  return new Set(named as Array<RuntimeEvent['type']>);
+}
+
 /**
  * `reel node`: joins the cluster and hosts actors on the shards it is given (reel's user and
  * title actors, or the kinds of `--kinds MODULE`). Its metrics port, if any, is bound first. It
@@ -239,7 +254,7 @@ export async function runNode(flags: Record<string, unknown>): Promise<never> {
   // Every port is bound before joining: /healthz answers at once, /readyz once the node is ready.
   const registry = s.metricsPort !== undefined ? processRegistry({ node: id }) : undefined;
   const metrics = registry && (await serveMetrics(s, `node ${id}`, registry, () => (started === undefined ? 'joining the cluster' : started.node.notReady())));
-  started = await startReelNode({ ...s, id }, { ...(kinds ? { kinds } : {}), clock, events: flags.events === true, ...(registry ? { registry } : {}) }).catch(async (err: unknown) => {
+  started = await startReelNode({ ...s, id }, { ...(kinds ? { kinds } : {}), clock, events: eventTypes(flags.events), ...(registry ? { registry } : {}) }).catch(async (err: unknown) => {
     await metrics?.close();
     throw err;
   });
