@@ -1,6 +1,7 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import { ClusterClient, NoCluster, openExistingClusterKv } from '../cluster/index.js';
 import { CliError, ExitCode } from './exit-codes.js';
+import { explainConnectFailure, lackingBeforeConnect } from './nats-diagnose.js';
 import { connectionOptions, resolveSettings, SettingsError, type ResolveOptions, type ResolvedSettings, type Settings } from './settings.js';
 
 /** Resolves settings, turning a settings problem into a usage error. */
@@ -35,9 +36,22 @@ export async function connectNatsFor(s: Settings & { natsFrom?: string }, name: 
   const reconnect = opts.reconnect
     ? { maxReconnectAttempts: s.maxReconnects ?? -1, reconnectTimeWait: RECONNECT_WAIT_MS, reconnectJitter: RECONNECT_JITTER_MS }
     : { maxReconnectAttempts: 0 };
+  let options: ConnectionOptions;
   try {
-    return await connect({ ...connectionOptions(s, name), ...reconnect });
+    options = connectionOptions(s, name);
   } catch (err) {
+    // A credentials file or TLS flag at fault is a usage error, found before any connection.
+    if (err instanceof SettingsError) throw new CliError(err.message, ExitCode.Usage);
+    throw err;
+  }
+  const before = await lackingBeforeConnect(s);
+  if (before !== undefined) throw new CliError(`cannot connect to NATS: ${before}`, ExitCode.Failed, 'Refused');
+  try {
+    return await connect({ ...options, ...reconnect });
+  } catch (err) {
+    // A server that refuses what was given (or not given) says so in terms of the flags to pass.
+    const lacking = await explainConnectFailure(err, s);
+    if (lacking !== undefined) throw new CliError(`cannot connect to NATS: ${lacking}`, ExitCode.Failed, 'Refused');
     throw new CliError(`cannot connect to NATS at ${s.nats}${whence(s)}: ${(err as Error).message}`, ExitCode.Failed, 'Unreachable');
   }
 }

@@ -13,6 +13,14 @@ export interface ClusterFile {
   nats: string;
   /** The cluster's subject and bucket prefix. */
   prefix: string;
+  /**
+   * A secured cluster (`cluster up --secure`): the operator role's credentials file and client
+   * certificate, and the CA, that later commands in the folder connect with.
+   */
+  credentials?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 /** Environment variable naming the folder of `reel cluster up` (its `--dir`). */
@@ -66,5 +74,12 @@ export function readClusterFile(dir: string, cwd: string = process.cwd()): (Clus
   if (typeof v?.nats !== 'string' || v.nats === '' || typeof v.prefix !== 'string' || v.prefix === '') {
     throw new ClusterFileError(`${shown}: expected {"nats": URL, "prefix": NAME} (written by reel cluster up; delete it or run that again)`);
   }
-  return { nats: v.nats, prefix: v.prefix, shown };
+  const secure: Partial<ClusterFile> = {};
+  for (const k of ['credentials', 'tlsCa', 'tlsCert', 'tlsKey'] as const) {
+    const f = v[k];
+    if (f === undefined) continue;
+    if (typeof f !== 'string' || f === '') throw new ClusterFileError(`${shown}: "${k}" must be a file path (written by reel cluster up --secure; delete it or run that again)`);
+    secure[k] = f;
+  }
+  return { nats: v.nats, prefix: v.prefix, ...secure, shown };
 }

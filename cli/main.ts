@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ACCEPTED_RATINGS_FORMATS } from '../data/errors.js';
 import { integerIn, modelVersion, nodeId, port, seconds, shardNumber } from './args.js';
 import { REEL_DIR_ENV } from './cluster-file.js';
-import { runClusterUp, MAX_LOCAL_NODES, type ClusterUpOptions } from './cluster-up.js';
+import { runClusterUp, MAX_LOCAL_NATS_SERVERS, MAX_LOCAL_NODES, type ClusterUpOptions } from './cluster-up.js';
 import { runDrain } from './drain.js';
 import { runGateway, type GatewayFlags } from './gateway.js';
 import { EVAL_HELP, runEval, type EvalOptions } from './eval.js';
@@ -111,6 +111,7 @@ withClusterOptions(
     .option('--events [types]', 'log runtime events as JSON lines: every activation start and end and every snapshot write, or only the types named, comma-separated: activation-start, activation-end, snapshot (debugging, tests)')
     .option('--max-reconnects <n>', 'give up (exit 1) after this many failed reconnects to NATS; -1 retries for ever [REEL_MAX_RECONNECTS] (default: -1)')
     .option('--max-ask-deadline-ms <ms>', "longest ask deadline of a new cluster; must match an existing one's [REEL_MAX_ASK_DEADLINE_MS] (default: 30000)")
+    .option('--replicas <n>', "replicas of a new cluster's buckets and streams (1-5, at most the NATS servers); must match an existing one's [REEL_REPLICAS] (default: the cluster's; for a new one 3 on a NATS cluster of three or more servers, else 1)")
     .option('--lease-ms <ms>', 'shard lease [REEL_LEASE_MS] (default: 3000)')
     .option('--renew-ms <ms>', 'lease renewal interval, at most half the lease [REEL_RENEW_MS] (default: a third of the lease)')
     .option('--safety-margin-ms <ms>', "wait past another node's lease before taking its shard [REEL_SAFETY_MARGIN_MS] (default: 500)")
@@ -228,14 +229,18 @@ program
   .description('local development clusters')
   .command('up')
   .description(
-    'start nats-server (data in DIR) and N reel nodes, logs in DIR/logs, and write DIR/cluster.json so that later commands in this folder find the cluster; ' +
+    'start nats-server (or --nats-servers M, a NATS cluster; data in DIR) and N reel nodes, logs in DIR/logs, and write DIR/cluster.json so that later commands in this folder find the cluster; ' +
       'Ctrl-C drains the nodes, then stops the server (exit 0 only when every node drained and nothing died)',
   )
   .option('--nodes <n>', `number of nodes, 1-${MAX_LOCAL_NODES}`, integerIn(1, MAX_LOCAL_NODES), 3)
   .option('--dir <dir>', `data and log directory [${REEL_DIR_ENV}] (default: .reel)`)
-  .option('--port <port>', 'nats-server client port (must be free)', port, 4222)
+  .option('--port <port>', 'nats-server client port; server i of --nats-servers listens on this port + i (each must be free)', port, 4222)
   .option('--metrics-port <port>', 'node i serves metrics on this port + i (each must be free)', integerIn(0, 65534), 9400)
   .option('--prefix <name>', 'cluster prefix (default: reel)')
+  .option('--nats-servers <n>', `nats-servers to start, 1-${MAX_LOCAL_NATS_SERVERS}: more than one are routed to each other with clustered JetStream, and every node connects to all of them`, integerIn(1, MAX_LOCAL_NATS_SERVERS), 1)
+  .option('--route-port <port>', 'server i listens for routes from the other servers on this port + i (default: --port + 2000)', port)
+  .option('--replicas <n>', 'replicas of the cluster\'s buckets and streams, at most --nats-servers (default: 3 with three or more servers, else 1)', integerIn(1, 5))
+  .option('--secure', 'require TLS (clients and routes; a local CA, made with openssl) and a NATS user per role (node, gateway, operator) with its subject permissions; certificates and credentials files in DIR/secure, and later commands in the folder connect as operator')
   .action(action(async (opts: ClusterUpOptions) => runClusterUp(opts, out)));
 
 /**

@@ -63,6 +63,11 @@ export interface StartedNode {
   readonly training: NodeTraining | undefined;
 }
 
+/** Attempts at joining before `reel node` gives up on errors a forming NATS cluster gives. */
+const JOIN_TRIES = 4;
+const JOIN_RETRY_MS = 500;
+const TRANSIENT_JOIN_ERROR = /timeout|temporarily unavailable|no responders|insufficient resources/i;
+
 /**
  * Connects to NATS and joins the cluster as node `s.id`, creating the cluster if it is the first
  * (`reel node`, and the node `reel start --nats` runs in its own process). A refusal to join is a
@@ -102,11 +107,11 @@ export async function startReelNode(s: ResolvedSettings & { id: string }, o: Nod
   };
   let training: NodeTraining | undefined;
   const registry = o.registry;
-  const node = await ClusterNode.start(
+  const start = () => ClusterNode.start(
     {
       nodeId: id,
       prefix: s.prefix,
-      ...pick(s, ['shardCount', 'weight', 'heartbeatWindowMs', 'heartbeatMs', 'leaseMs', 'renewMs', 'safetyMarginMs', 'reconcileMs', 'probeMs', 'maxAskDeadlineMs', 'goneMemberRemovalMs']),
+      ...pick(s, ['shardCount', 'weight', 'heartbeatWindowMs', 'heartbeatMs', 'leaseMs', 'renewMs', 'safetyMarginMs', 'reconcileMs', 'probeMs', 'maxAskDeadlineMs', 'replicas', 'goneMemberRemovalMs']),
       // Without a renewal interval of its own, a shorter lease renews at a third of it.
       ...(s.leaseMs !== undefined && s.renewMs === undefined ? { renewMs: Math.max(1, Math.floor(s.leaseMs / 3)) } : {}),
       system: { ...METRICS_SYSTEM_OPTIONS, clock },
@@ -128,7 +133,21 @@ export async function startReelNode(s: ResolvedSettings & { id: string }, o: Nod
       onEvent,
       log: (msg, fields, level) => say(level ?? 'info', msg, { node: id, ...fields }),
     },
-  ).catch(async (err: unknown) => {
+  );
+  // A NATS cluster whose JetStream is still forming (servers started together, a stream just
+  // created electing its leader, a server just lost) answers some requests late or not at all:
+  // joining is tried again a few times before the node gives up.
+  const node = await (async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await start();
+      } catch (err) {
+        if (attempt >= JOIN_TRIES || err instanceof InvalidArgument || !TRANSIENT_JOIN_ERROR.test((err as Error).message ?? '')) throw err;
+        say('warn', 'could not join yet; trying again', { node: id, attempt, error: (err as Error).message, retryInMs: JOIN_RETRY_MS * attempt });
+        await new Promise((r) => setTimeout(r, JOIN_RETRY_MS * attempt));
+      }
+    }
+  })().catch(async (err: unknown) => {
     await Promise.all([nc.close(), storeNc.close()]);
     if (err instanceof InvalidArgument) {
       const flagsNamed = err.fields.map(flagOf).join(', ');

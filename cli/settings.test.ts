@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resolveSettings, SettingsError } from './settings.js';
+import { connectionOptions, resolveSettings, SettingsError } from './settings.js';
 
 describe('settings', () => {
   const cwd = mkdtempSync(join(tmpdir(), 'reel-settings-'));
@@ -51,5 +51,59 @@ describe('settings', () => {
     } finally {
       rmSync(broken, { recursive: true, force: true });
     }
+  });
+
+  describe('credentials and TLS', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reel-settings-creds-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const file = (name: string, content: string, mode = 0o600) => {
+      const f = join(dir, name);
+      writeFileSync(f, content);
+      // writeFileSync leaves an existing file's mode alone, and the umask trims a new one's.
+      chmodSync(f, mode);
+      return f;
+    };
+    const base = { nats: 'nats://a:1,nats://b:2', prefix: 'reel' };
+    const userFile = file('user.json', JSON.stringify({ user: 'reel-node', password: 'pw-from-file' }));
+
+    it('settings - --credentials, --tls-cert and --tls-key come from flags or REEL_NATS_CREDENTIALS, REEL_NATS_TLS_CERT and REEL_NATS_TLS_KEY', () => {
+      const env = { REEL_NATS_CREDENTIALS: '/env/creds.json', REEL_NATS_TLS_CERT: '/env/cert.pem', REEL_NATS_TLS_KEY: '/env/key.pem' };
+      const fromEnv = resolveSettings({ nats: 'nats://x:1' }, env, cwd);
+      expect({ credentials: fromEnv.credentials, tlsCert: fromEnv.tlsCert, tlsKey: fromEnv.tlsKey }).toEqual({ credentials: '/env/creds.json', tlsCert: '/env/cert.pem', tlsKey: '/env/key.pem' });
+      const fromFlags = resolveSettings({ nats: 'nats://x:1', credentials: '/f/c.json', tlsCert: '/f/c.pem', tlsKey: '/f/k.pem' }, env, cwd);
+      expect({ credentials: fromFlags.credentials, tlsCert: fromFlags.tlsCert, tlsKey: fromFlags.tlsKey }).toEqual({ credentials: '/f/c.json', tlsCert: '/f/c.pem', tlsKey: '/f/k.pem' });
+    });
+
+    it('settings - a credentials file gives the user and password (or token); --user/--password given explicitly win over it', () => {
+      expect(connectionOptions({ ...base, credentials: userFile }, 'n1')).toMatchObject({ servers: ['nats://a:1', 'nats://b:2'], user: 'reel-node', pass: 'pw-from-file' });
+      const explicit = connectionOptions({ ...base, credentials: userFile, user: 'admin', password: 'pw-from-flag' }, 'n1');
+      expect({ user: explicit.user, pass: explicit.pass }).toEqual({ user: 'admin', pass: 'pw-from-flag' });
+      const token = connectionOptions({ ...base, credentials: file('token.json', JSON.stringify({ token: 's3cret' })) }, 'n1');
+      expect({ token: token.token, user: token.user, pass: token.pass }).toEqual({ token: 's3cret', user: undefined, pass: undefined });
+    });
+
+    it('settings - a credentials file that is missing, not {user, password} or {token}, or readable by others is a settings error naming it', () => {
+      const missing = join(dir, 'nope.json');
+      expect(() => connectionOptions({ ...base, credentials: missing }, 'n1')).toThrow(new RegExp(`^credentials file ${missing}: .*ENOENT`));
+      for (const [name, content] of [['half.json', '{"user": "a"}'], ['both.json', '{"user": "a", "password": "b", "token": "c"}'], ['list.json', '["a"]'], ['bad.json', '{"user": ']] as const) {
+        const f = file(name, content);
+        expect(() => connectionOptions({ ...base, credentials: f }, 'n1'), name).toThrow(SettingsError);
+        expect(() => connectionOptions({ ...base, credentials: f }, 'n1'), name).toThrow(`credentials file ${f}: expected {"user": NAME, "password": SECRET} or {"token": SECRET}`);
+      }
+      for (const mode of [0o644, 0o640, 0o604]) {
+        const open = file(`open-${mode.toString(8)}.json`, JSON.stringify({ user: 'u', password: 'p' }), mode);
+        expect(() => connectionOptions({ ...base, credentials: open }, 'n1')).toThrow(`credentials file ${open} is readable or writable by group or others (mode 0${mode.toString(8)}): it holds a secret, run 'chmod 600 ${open}'`);
+      }
+    });
+
+    it('settings - TLS: the CA alone, or with a client certificate and key; one of the pair without the other is a settings error naming both flags', () => {
+      expect(connectionOptions({ ...base, tlsCa: '/ca.pem' }, 'n1').tls).toEqual({ caFile: '/ca.pem' });
+      expect(connectionOptions({ ...base, tlsCa: '/ca.pem', tlsCert: '/c.pem', tlsKey: '/k.pem' }, 'n1').tls).toEqual({ caFile: '/ca.pem', certFile: '/c.pem', keyFile: '/k.pem' });
+      expect(connectionOptions(base, 'n1').tls).toBeUndefined();
+      const both = /a client certificate needs both --tls-cert FILE and --tls-key FILE/;
+      expect(() => connectionOptions({ ...base, tlsCa: '/ca.pem', tlsCert: '/c.pem' }, 'n1')).toThrow(SettingsError);
+      expect(() => connectionOptions({ ...base, tlsCert: '/c.pem' }, 'n1')).toThrow(both);
+      expect(() => connectionOptions({ ...base, tlsKey: '/k.pem' }, 'n1')).toThrow(/^--tls-key was given without --tls-cert/);
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { credsAuthenticator, type ConnectionOptions } from '@nats-io/transport-node';
 import type { Command } from 'commander';
 import { clusterDir, ClusterFileError, readClusterFile } from './cluster-file.js';
@@ -20,7 +20,12 @@ export interface Settings {
   password?: string;
   token?: string;
   creds?: string;
+  /** A JSON file `{"user", "password"}` or `{"token"}`, readable only by its owner (what `reel cluster up --secure` writes per role). */
+  credentials?: string;
   tlsCa?: string;
+  /** Client certificate for TLS to NATS (with `tlsKey`), for servers that verify clients. */
+  tlsCert?: string;
+  tlsKey?: string;
   heartbeatWindowMs?: number;
   heartbeatMs?: number;
   leaseMs?: number;
@@ -29,6 +34,8 @@ export interface Settings {
   reconcileMs?: number;
   probeMs?: number;
   maxAskDeadlineMs?: number;
+  /** Replicas of a new cluster's buckets; a node checks an existing cluster's against it. */
+  replicas?: number;
   goneMemberRemovalMs?: number;
   /** Reconnect attempts before a node gives up (-1: for ever). */
   maxReconnects?: number;
@@ -57,7 +64,10 @@ export const SETTINGS_ENV: Record<keyof Settings, string> = {
   password: 'REEL_NATS_PASSWORD',
   token: 'REEL_NATS_TOKEN',
   creds: 'REEL_NATS_CREDS',
+  credentials: 'REEL_NATS_CREDENTIALS',
   tlsCa: 'REEL_NATS_TLS_CA',
+  tlsCert: 'REEL_NATS_TLS_CERT',
+  tlsKey: 'REEL_NATS_TLS_KEY',
   heartbeatWindowMs: 'REEL_HEARTBEAT_WINDOW_MS',
   heartbeatMs: 'REEL_HEARTBEAT_MS',
   leaseMs: 'REEL_LEASE_MS',
@@ -66,6 +76,7 @@ export const SETTINGS_ENV: Record<keyof Settings, string> = {
   reconcileMs: 'REEL_RECONCILE_MS',
   probeMs: 'REEL_PROBE_MS',
   maxAskDeadlineMs: 'REEL_MAX_ASK_DEADLINE_MS',
+  replicas: 'REEL_REPLICAS',
   goneMemberRemovalMs: 'REEL_GONE_MEMBER_REMOVAL_MS',
   maxReconnects: 'REEL_MAX_RECONNECTS',
   kinds: 'REEL_KINDS',
@@ -73,7 +84,7 @@ export const SETTINGS_ENV: Record<keyof Settings, string> = {
 };
 
 const NUMERIC = new Set<keyof Settings>([
-  'shardCount', 'weight', 'metricsPort', 'heartbeatWindowMs', 'heartbeatMs', 'leaseMs', 'renewMs', 'safetyMarginMs', 'reconcileMs', 'probeMs', 'maxAskDeadlineMs', 'maxReconnects', 'goneMemberRemovalMs',
+  'shardCount', 'weight', 'metricsPort', 'heartbeatWindowMs', 'heartbeatMs', 'leaseMs', 'renewMs', 'safetyMarginMs', 'reconcileMs', 'probeMs', 'maxAskDeadlineMs', 'replicas', 'maxReconnects', 'goneMemberRemovalMs',
 ]);
 
 /** The flag that sets a setting, for messages: `shardCount` → `--shard-count`. */
@@ -100,8 +111,11 @@ export function withClusterOptions(cmd: Command, natsHelp = `(default: the one i
     .option('--user <name>', `NATS user [${SETTINGS_ENV.user}]`)
     .option('--password <secret>', `NATS password [${SETTINGS_ENV.password}]`)
     .option('--token <secret>', `NATS token [${SETTINGS_ENV.token}]`)
-    .option('--creds <file>', `NATS credentials file [${SETTINGS_ENV.creds}]`)
+    .option('--creds <file>', `NATS JWT credentials file (.creds) [${SETTINGS_ENV.creds}]`)
+    .option('--credentials <file>', `JSON file {"user", "password"} (or {"token"}), mode 0600, e.g. one 'reel cluster up --secure' wrote; --user/--password/--token win over it [${SETTINGS_ENV.credentials}]`)
     .option('--tls-ca <file>', `CA certificate for TLS to NATS [${SETTINGS_ENV.tlsCa}]`)
+    .option('--tls-cert <file>', `client certificate for TLS to NATS, with --tls-key [${SETTINGS_ENV.tlsCert}]`)
+    .option('--tls-key <file>', `key of the --tls-cert client certificate [${SETTINGS_ENV.tlsKey}]`)
     .option('--config <file>', 'JSON file with any of these settings (keys as the long flags in camelCase: nats, prefix, id, shardCount, metricsPort, …)');
 }
 
@@ -178,6 +192,13 @@ export function resolveSettings(flags: Record<string, unknown>, env: NodeJS.Proc
     if (local !== undefined) {
       out.nats = local.nats;
       out.prefix ??= local.prefix;
+      // A secured local cluster: its operator credentials, unless something else names them.
+      if (out.user === undefined && out.token === undefined && out.creds === undefined) out.credentials ??= local.credentials;
+      out.tlsCa ??= local.tlsCa;
+      if (out.tlsCert === undefined && out.tlsKey === undefined && local.tlsCert !== undefined && local.tlsKey !== undefined) {
+        out.tlsCert = local.tlsCert;
+        out.tlsKey = local.tlsKey;
+      }
       natsFrom = local.shown;
     }
   }
@@ -186,16 +207,73 @@ export function resolveSettings(flags: Record<string, unknown>, env: NodeJS.Proc
   return { ...(out as unknown as Settings), natsFrom };
 }
 
-/** NATS connection options from the settings: servers, credentials, TLS. */
+/** What a `--credentials` file holds: a user and password, or a token. */
+export interface CredentialsFile {
+  user?: string;
+  password?: string;
+  token?: string;
+}
+
+/**
+ * Reads a `--credentials` file. Like ssh with a private key, it refuses a file that group or
+ * others may read or write (a password is in it): the message says to `chmod 600` it.
+ */
+export function readCredentialsFile(file: string): CredentialsFile {
+  let text: string;
+  try {
+    // Windows has no such mode bits: there the check is the file system's ACLs, not this.
+    const mode = statSync(file).mode & 0o777;
+    if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
+      throw new SettingsError(`credentials file ${file} is readable or writable by group or others (mode ${mode.toString(8).padStart(4, '0')}): it holds a secret, run 'chmod 600 ${file}'`);
+    }
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if (err instanceof SettingsError) throw err;
+    throw new SettingsError(`credentials file ${file}: ${(err as Error).message}`);
+  }
+  const shape = `credentials file ${file}: expected {"user": NAME, "password": SECRET} or {"token": SECRET}`;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new SettingsError(`${shape} (${(err as Error).message})`);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new SettingsError(shape);
+  const o = v as Record<string, unknown>;
+  const str = (k: string) => typeof o[k] === 'string' && o[k] !== '';
+  if (str('user') && str('password') && o.token === undefined) return { user: o.user as string, password: o.password as string };
+  if (str('token') && o.user === undefined && o.password === undefined) return { token: o.token as string };
+  throw new SettingsError(shape);
+}
+
+/**
+ * NATS connection options from the settings: servers, credentials, TLS. `--user`, `--password`
+ * and `--token` (from any source) replace a `--credentials` file's, which is still read, so that a
+ * bad file is reported rather than silently unused.
+ */
 export function connectionOptions(s: Settings, name: string): ConnectionOptions {
   const o: ConnectionOptions = { servers: s.nats.split(',').map((x) => x.trim()), name, noAsyncTraces: true, maxReconnectAttempts: -1 };
-  if (s.user !== undefined) o.user = s.user;
-  if (s.password !== undefined) o.pass = s.password;
-  if (s.token !== undefined) o.token = s.token;
+  const file = s.credentials !== undefined ? readCredentialsFile(s.credentials) : {};
+  const given = s.user !== undefined || s.password !== undefined || s.token !== undefined;
+  const user = given ? s.user : file.user;
+  const password = given ? s.password : file.password;
+  const token = given ? s.token : file.token;
+  if (user !== undefined) o.user = user;
+  if (password !== undefined) o.pass = password;
+  if (token !== undefined) o.token = token;
   if (s.creds !== undefined) {
-    const file = s.creds;
-    o.authenticator = credsAuthenticator(() => readFileSync(file));
+    const creds = s.creds;
+    o.authenticator = credsAuthenticator(() => readFileSync(creds));
   }
-  if (s.tlsCa !== undefined) o.tls = { caFile: s.tlsCa };
+  // A client certificate is its pair: one half alone could only fail later, in the TLS handshake.
+  if ((s.tlsCert === undefined) !== (s.tlsKey === undefined)) {
+    throw new SettingsError(`${s.tlsCert === undefined ? '--tls-key' : '--tls-cert'} was given without ${s.tlsCert === undefined ? '--tls-cert' : '--tls-key'}: a client certificate needs both --tls-cert FILE and --tls-key FILE`);
+  }
+  if (s.tlsCa !== undefined || s.tlsCert !== undefined) {
+    o.tls = {
+      ...(s.tlsCa !== undefined ? { caFile: s.tlsCa } : {}),
+      ...(s.tlsCert !== undefined ? { certFile: s.tlsCert, keyFile: s.tlsKey } : {}),
+    };
+  }
   return o;
 }

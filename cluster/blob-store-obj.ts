@@ -3,6 +3,7 @@ import { Objm, setSha256Backend, StorageType, type ObjectInfo, type ObjectStore 
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createConcurrently, listWithin, Unavailable, type Listing } from '../runtime/index.js';
 import { checkBlobName, type BlobStore } from '../actors/training/stores.js';
+import { clusterReplicas } from './replicas.js';
 
 // Every object's SHA-256 (written on put, checked on get) through node:crypto, not the
 // client's JavaScript default: a checkpoint of 10 million ratings' rows took 0.13 s of the
@@ -42,7 +43,8 @@ export class ObjBlobStore implements BlobStore {
 
   /** Opens the bucket, creating it if absent (what training does). */
   static async open(nc: NatsConnection, prefix: string, opts: ObjBlobStoreOptions = {}): Promise<ObjBlobStore> {
-    return new ObjBlobStore(await createConcurrently(() => new Objm(nc).create(checkpointsBucket(prefix), { storage: StorageType.File })), opts);
+    const replicas = await clusterReplicas(nc, prefix);
+    return new ObjBlobStore(await createConcurrently(() => new Objm(nc).create(checkpointsBucket(prefix), { storage: StorageType.File, replicas })), opts);
   }
 
   /** The bucket if it exists, creating nothing (what operator commands do); undefined when no checkpoint was ever written. */

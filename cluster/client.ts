@@ -2,6 +2,7 @@ import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ActorSystem, natsTransport, systemClock, type ShardId, type ShardOwnership, type SystemOptions } from '../runtime/index.js';
 import { openClusterKv, openExistingClusterKv } from './cluster-kv.js';
+import { defaultReplicas } from './replicas.js';
 import { ClusterView } from './cluster-view.js';
 import { joinClusterConfig, readClusterConfig } from './config.js';
 import { DEFAULT_CLUSTER_ASK_ATTEMPT_MS } from './options.js';
@@ -49,8 +50,9 @@ export class ClusterClient {
   static async connect(nc: NatsConnection, opts: { prefix?: string; shardCount?: number; system?: SystemOptions } = {}): Promise<ClusterClient> {
     const prefix = opts.prefix ?? 'reel';
     const clock = opts.system?.clock ?? systemClock;
-    const kv = opts.shardCount === undefined ? await openExistingClusterKv(nc, prefix) : await openClusterKv(nc, prefix);
-    const config = opts.shardCount === undefined ? await readClusterConfig(kv, prefix) : await joinClusterConfig(kv, { shardCount: opts.shardCount }, clock.wallMs());
+    const replicas = defaultReplicas(nc);
+    const kv = opts.shardCount === undefined ? await openExistingClusterKv(nc, prefix) : await openClusterKv(nc, prefix, replicas);
+    const config = opts.shardCount === undefined ? await readClusterConfig(kv, prefix) : await joinClusterConfig(kv, { shardCount: opts.shardCount, defaultReplicas: replicas }, clock.wallMs());
     const view = new ClusterView(kv, clock);
     await view.open();
     const system = new ActorSystem({

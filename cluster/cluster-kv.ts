@@ -1,7 +1,7 @@
 import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { createConcurrently, kvKeys, ReelError } from '../runtime/index.js';
+import { consistentKvOptions, createConcurrently, kvKeys, ReelError } from '../runtime/index.js';
 
 /** Name of the cluster's metadata bucket. */
 export function clusterBucket(prefix: string): string {
@@ -27,10 +27,12 @@ export class NoCluster extends ReelError {
  * `shards.<n>`, `overrides.<n>` and `placement`, created if absent. Values are JSON so that
  * operators can read them with the `nats` CLI; a value that does not parse is treated as poisoned.
  * Only what joins a cluster (a node, or a client that brings a shard count) creates it; readers
- * use `openExistingClusterKv`.
+ * use `openExistingClusterKv`. `replicas` applies to a bucket created here (an existing one is
+ * opened as it is: its nodes check its count against the cluster config, `checkReplicas`).
  */
-export async function openClusterKv(nc: NatsConnection, prefix: string): Promise<KV> {
-  return createConcurrently(() => new Kvm(nc).create(clusterBucket(prefix), { history: 1 }));
+export async function openClusterKv(nc: NatsConnection, prefix: string, replicas = 1): Promise<KV> {
+  const bucket = clusterBucket(prefix);
+  return (await openKvIfExists(nc, bucket)) ?? createConcurrently(() => new Kvm(nc).create(bucket, { history: 1, ...consistentKvOptions(replicas) }));
 }
 
 /**
@@ -58,7 +60,9 @@ export async function openKvIfExists(nc: NatsConnection, bucket: string): Promis
   let direct: boolean;
   try {
     const jsm = await jetstreamManager(nc);
-    direct = (await jsm.streams.info(`KV_${bucket}`)).config.allow_direct;
+    const { config } = await jsm.streams.info(`KV_${bucket}`);
+    // Direct gets only where every one is answered by the leader (see `consistentKvOptions`).
+    direct = config.allow_direct && consistentKvOptions(config.num_replicas).allow_direct;
   } catch (err) {
     if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return undefined;
     throw err;

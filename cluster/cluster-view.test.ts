@@ -37,4 +37,22 @@ describe('cluster view', () => {
     }
     expect(missed).toEqual([]);
   });
+
+  it('cluster view - a view ahead of the bucket (a NATS cluster that lost entries after its stream leader died) takes the stored entry once a compare-and-set fails', async () => {
+    const kv = await openClusterKv(broker.nc, uniquePrefix('ahead'));
+    const rev = await kv.put('shards.0', json({ owner: 'a', epoch: 1 }));
+    const view = new ClusterView(kv, systemClock);
+    await view.refresh();
+    // The view saw a later entry the bucket no longer has: a release at rev + 3.
+    view.noteShardWrite(0, { owner: '', epoch: 1 }, rev + 3);
+    // Every compare-and-set from that revision fails, and a re-read alone does not correct it.
+    await expect(kv.update('shards.0', json({ owner: 'b', epoch: 2 }), rev + 3)).rejects.toThrow(/wrong last sequence/);
+    await view.refresh();
+    expect(view.shard(0)).toMatchObject({ revision: rev + 3, value: { owner: '' } });
+    await view.resync('shards.0');
+    expect(view.shard(0)).toMatchObject({ revision: rev, value: { owner: 'a', epoch: 1 } });
+    // From the stored revision the next compare-and-set lands.
+    expect(await kv.update('shards.0', json({ owner: 'b', epoch: 2 }), view.shard(0).revision)).toBeGreaterThan(rev);
+    view.close();
+  });
 });

@@ -390,6 +390,31 @@ export class ClusterView {
     else if (r.revision !== revision) this.memberRecords.set(id, { info, revision, changedAt: now, changes: r.changes + 1 });
   }
 
+  /**
+   * Reads `key` from the bucket and takes what is stored, even a lower revision than this view
+   * has seen: after a compare-and-set on it failed. Normally the view is behind (another node
+   * wrote), and the watch would have brought the entry anyway. But a NATS cluster whose stream
+   * leader dies can come back without the last entries it had already delivered to watchers
+   * (writes never acknowledged, or lost): a view that saw them is ahead of the bucket, every
+   * compare-and-set from it fails, and no later entry of that key ever corrects it.
+   */
+  async resync(key: string): Promise<void> {
+    const e = await this.kv.get(key);
+    const known = this.revisions.get(key) ?? 0;
+    if (e === null) {
+      if (known > 0) {
+        this.forget(key);
+        this.emit();
+      }
+      return;
+    }
+    if (e.revision < known) {
+      this.log('the cluster view was ahead of the bucket (its stream lost entries after a server failure); taking the stored entry', { key, seen: known, stored: e.revision });
+      this.revisions.delete(key);
+    }
+    this.apply(e);
+  }
+
   private forget(key: string): void {
     this.revisions.delete(key);
     const [group, id] = splitKey(key);

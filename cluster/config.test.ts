@@ -16,8 +16,8 @@ describe('cluster config', () => {
     await expect(joinClusterConfig(kv, { shardCount: 64 }, 5)).rejects.toThrow(/speaks envelope version 4 but the cluster speaks 2/);
     const none = { liveMembersSpeaking: async () => [] };
     const c = await joinClusterConfig(kv, {}, 5, none);
-    // The old config had no ask cap: it gets the default every node used.
-    expect(c).toEqual({ shardCount: 64, codecVersion: ENVELOPE_VERSION, maxAskDeadlineMs: 30_000, createdAt: 1 });
+    // The old config had no ask cap and no replica count: the default every node used, and the one replica its buckets had.
+    expect(c).toEqual({ shardCount: 64, codecVersion: ENVELOPE_VERSION, maxAskDeadlineMs: 30_000, replicas: 1, createdAt: 1 });
     expect(readJson<ClusterConfig>(await kv.get('config'))?.codecVersion).toBe(ENVELOPE_VERSION);
   });
 
@@ -26,5 +26,13 @@ describe('cluster config', () => {
     await joinClusterConfig(kv, { maxAskDeadlineMs: 10_000 }, 1);
     expect((await joinClusterConfig(kv, {}, 2)).maxAskDeadlineMs).toBe(10_000);
     await expect(joinClusterConfig(kv, { maxAskDeadlineMs: 30_000 }, 3)).rejects.toThrow(/maxAskDeadlineMs 30000 but the cluster has 10000/);
+  });
+
+  it('config - the replica count of a new cluster is stored; a node that asks for another refuses to join, one that asks for none takes it', async () => {
+    const kv = await openClusterKv(broker.nc, uniquePrefix('repl'));
+    expect((await joinClusterConfig(kv, { defaultReplicas: 3 }, 1)).replicas).toBe(3);
+    expect(readJson<ClusterConfig>(await kv.get('config'))?.replicas).toBe(3);
+    expect((await joinClusterConfig(kv, { defaultReplicas: 1 }, 2)).replicas).toBe(3);
+    await expect(joinClusterConfig(kv, { replicas: 1 }, 3)).rejects.toThrow(/started with 1 replica\(s\) but the cluster keeps 3/);
   });
 });

@@ -9,6 +9,8 @@ export interface ClusterConfig {
   codecVersion: number;
   /** The longest deadline of an ask, in ms: every node and client caps deadlines (and keeps applied ids) by it. */
   maxAskDeadlineMs: number;
+  /** Replicas of the cluster's buckets and streams (JetStream `num_replicas`). */
+  replicas: number;
   /** Wall-clock ms since the Unix epoch when created: a label. */
   createdAt: number;
 }
@@ -17,6 +19,9 @@ export interface ClusterConfig {
 export interface ConfigWish {
   shardCount?: number;
   maxAskDeadlineMs?: number;
+  replicas?: number;
+  /** The replica count of a new cluster when `replicas` is not given. @default 1 */
+  defaultReplicas?: number;
 }
 
 /** What a node needs to know to judge whether the nodes of an older codec are all gone. */
@@ -33,6 +38,8 @@ function readConfig(v: unknown): ClusterConfig | undefined {
     codecVersion: typeof c.codecVersion === 'number' ? c.codecVersion : 2,
     // Written before the cap existed: the default every node of that time used as its ask timeout ceiling.
     maxAskDeadlineMs: Number.isSafeInteger(c.maxAskDeadlineMs) && (c.maxAskDeadlineMs as number) > 0 ? (c.maxAskDeadlineMs as number) : DEFAULT_MAX_ASK_DEADLINE_MS,
+    // Written before the count existed: every bucket of that time was created with one replica.
+    replicas: Number.isSafeInteger(c.replicas) && (c.replicas as number) >= 1 ? (c.replicas as number) : 1,
     createdAt: typeof c.createdAt === 'number' ? c.createdAt : 0,
   };
 }
@@ -48,6 +55,7 @@ export async function joinClusterConfig(kv: KV, wish: ConfigWish, now: number, u
     shardCount: wish.shardCount ?? 128,
     codecVersion: ENVELOPE_VERSION,
     maxAskDeadlineMs: wish.maxAskDeadlineMs ?? DEFAULT_MAX_ASK_DEADLINE_MS,
+    replicas: wish.replicas ?? wish.defaultReplicas ?? 1,
     createdAt: now,
   };
   try {
@@ -69,6 +77,12 @@ export async function joinClusterConfig(kv: KV, wish: ConfigWish, now: number, u
     throw new InvalidArgument(
       `this node was started with maxAskDeadlineMs ${wish.maxAskDeadlineMs} but the cluster has ${theirs.maxAskDeadlineMs}: refusing to join (every node must keep applied asks as long)`,
       { fields: ['maxAskDeadlineMs'] },
+    );
+  }
+  if (wish.replicas !== undefined && theirs.replicas !== wish.replicas) {
+    throw new InvalidArgument(
+      `this node was started with ${wish.replicas} replica(s) but the cluster keeps ${theirs.replicas}: refusing to join (the replica count of a cluster's buckets is fixed when it is created)`,
+      { fields: ['replicas'] },
     );
   }
   if (theirs.codecVersion === ENVELOPE_VERSION) return theirs;

@@ -10,6 +10,7 @@ export { joinClusterConfig, readClusterConfig } from './config.js';
 export { clusterStatus, isPlaced, waitPlaced } from './status.js';
 export { clearOverrides, moveShard } from './overrides.js';
 export { clusterBucket, NoCluster, openClusterKv, openExistingClusterKv } from './cluster-kv.js';
+export { checkReplicas, clusterReplicas, clusterStreams, defaultReplicas } from './replicas.js';
 export { FOLLOW_ACTIVE_MS, ViewDirectory, registerTrainingMetrics, registerReelNode } from './training.js';
 export { modelsBucket, openExistingModelRegistry, openModelRegistry } from './model-registry-kv.js';
 export { activateVersion, type Activation } from './model-activation.js';

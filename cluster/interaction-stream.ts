@@ -3,6 +3,7 @@ import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { Histogram, type Registry } from 'prom-client';
 import { Kind, TitleMsg, UserMsg, type InteractionBody } from '../actors/index.js';
 import { createConcurrently, decodeValue, encodeValue, shardOf, type ActorSystem } from '../runtime/index.js';
+import { clusterReplicas } from './replicas.js';
 
 /** What the consumers measure. */
 export interface InteractionMetrics {
@@ -54,7 +55,8 @@ export async function ensureInteractionStream(nc: NatsConnection, prefix: string
     await jsm.streams.info(name);
   } catch (err) {
     if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
-    await createConcurrently(() => jsm.streams.add({ name, subjects: [`${prefix}.interactions.>`], duplicate_window: nanos(DUPLICATE_WINDOW_MS), max_age: nanos(MAX_AGE_MS) }));
+    const replicas = await clusterReplicas(nc, prefix);
+    await createConcurrently(() => jsm.streams.add({ name, subjects: [`${prefix}.interactions.>`], duplicate_window: nanos(DUPLICATE_WINDOW_MS), max_age: nanos(MAX_AGE_MS), num_replicas: replicas }));
   }
   return jsm;
 }

@@ -10,8 +10,9 @@ import {
   type ModelManifest,
   type ModelRegistry,
 } from '../actors/training/stores.js';
-import { createConcurrently, InvalidArgument, Unavailable } from '../runtime/index.js';
+import { consistentKvOptions, createConcurrently, InvalidArgument, Unavailable } from '../runtime/index.js';
 import { isRevisionConflict, json, listKeys, openKvIfExists, readJson } from './cluster-kv.js';
+import { clusterReplicas } from './replicas.js';
 
 /** Name of the model registry bucket. */
 export function modelsBucket(prefix: string): string {
@@ -64,7 +65,8 @@ export class KvModelRegistry implements ModelRegistry {
 
   /** Opens the bucket, creating it if absent (what training does). */
   static async open(nc: NatsConnection, prefix: string, opts: { nowMs?: () => number } = {}): Promise<KvModelRegistry> {
-    return new KvModelRegistry(await createConcurrently(() => new Kvm(nc).create(modelsBucket(prefix), { history: 1 })), opts.nowMs ?? Date.now);
+    const replicas = await clusterReplicas(nc, prefix);
+    return new KvModelRegistry(await createConcurrently(() => new Kvm(nc).create(modelsBucket(prefix), { history: 1, ...consistentKvOptions(replicas) })), opts.nowMs ?? Date.now);
   }
 
   /** The bucket if it exists, creating nothing (what operator commands do); undefined when no version was ever written. */

@@ -1,7 +1,8 @@
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { ActorSystem, ENVELOPE_VERSION, kvSnapshotStore, natsTransport, systemClock, type RuntimeEvent, type SystemHooks } from '../runtime/index.js';
+import { ActorSystem, ENVELOPE_VERSION, kvSnapshotStore, natsTransport, snapshotBucket, systemClock, type RuntimeEvent, type SystemHooks } from '../runtime/index.js';
 import { openClusterKv } from './cluster-kv.js';
+import { checkReplicas, checkReplicasPlaceable, clusterStreams, defaultReplicas } from './replicas.js';
 import { ClusterView } from './cluster-view.js';
 import { joinClusterConfig, type ClusterConfig } from './config.js';
 import { HandOver } from './handover.js';
@@ -106,11 +107,20 @@ export class ClusterNode {
     const o = parseClusterNodeOptions(opts);
     const clock = o.system.clock ?? systemClock;
     const log: OwnershipLog = deps.log ?? (() => undefined);
-    const kv = await openClusterKv(deps.nc, o.prefix);
+    // A new cluster's bucket takes the count asked for (else the default for the servers); an
+    // existing one is opened as it is, and checked against the config below.
+    if (o.replicas !== undefined) checkReplicasPlaceable(deps.nc, o.replicas);
+    const kv = await openClusterKv(deps.nc, o.prefix, o.replicas ?? defaultReplicas(deps.nc));
     const view = new ClusterView(kv, clock, { refreshMs: o.viewRefreshMs, log });
     await view.open();
     const window = o.timings.heartbeatWindowMs + o.heartbeatMs;
-    const config = await joinClusterConfig(kv, { ...(o.shardCount !== undefined ? { shardCount: o.shardCount } : {}), ...(o.maxAskDeadlineMs !== undefined ? { maxAskDeadlineMs: o.maxAskDeadlineMs } : {}) }, clock.wallMs(), {
+    const wish = {
+      ...(o.shardCount !== undefined ? { shardCount: o.shardCount } : {}),
+      ...(o.maxAskDeadlineMs !== undefined ? { maxAskDeadlineMs: o.maxAskDeadlineMs } : {}),
+      ...(o.replicas !== undefined ? { replicas: o.replicas } : {}),
+      defaultReplicas: defaultReplicas(deps.nc),
+    };
+    const config = await joinClusterConfig(kv, wish, clock.wallMs(), {
       liveMembersSpeaking: (version) => view.changedWithin([...view.members.values()].filter((m) => (m.codecVersion ?? 2) === version).map((m) => m.id), window),
     });
     // The system and the ownership manager refer to each other: the manager drives hosting,
@@ -140,7 +150,7 @@ export class ClusterNode {
       shardCount: config.shardCount,
       maxAskDeadlineMs: config.maxAskDeadlineMs,
       transport: natsTransport(deps.nc, { prefix: o.prefix }),
-      store: kvSnapshotStore(deps.storeNc ?? deps.nc, { bucketPrefix: o.prefix }),
+      store: kvSnapshotStore(deps.storeNc ?? deps.nc, { bucketPrefix: o.prefix, replicas: config.replicas }),
       handOverSource: handOver.source,
       ownership,
       ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
@@ -148,6 +158,12 @@ export class ClusterNode {
     });
     holder.system = system;
     await deps.register(system, { view });
+    // Every bucket this node uses that exists already must have the cluster's replica count.
+    await checkReplicas(deps.nc, clusterStreams(o.prefix, system.kindNames().map((k) => snapshotBucket(o.prefix, k))), config.replicas, o.prefix).catch((err: unknown) => {
+      handOver.close();
+      view.close();
+      throw err;
+    });
     const nodeRef: { node?: ClusterNode } = {};
     const membership = new Membership(
       kv,

@@ -1,5 +1,5 @@
 import {
-  DEFAULT_DEDUP_MAX_ENTRIES, DEFAULT_SHARD_COUNT, InvalidArgument, MAX_SHARD_COUNT, NODE_ID_PATTERN, parseSystemOptions, type SystemOptions,
+  DEFAULT_DEDUP_MAX_ENTRIES, DEFAULT_SHARD_COUNT, InvalidArgument, MAX_REPLICAS, MAX_SHARD_COUNT, NODE_ID_PATTERN, parseSystemOptions, type SystemOptions,
 } from '../runtime/index.js';
 import { MAX_MEMBER_WEIGHT } from './cluster-view.js';
 import type { OwnershipTimings } from './ownership.js';
@@ -40,6 +40,13 @@ export interface ClusterNodeOptions {
   shardCount?: number;
   /** The cluster's longest ask deadline, in ms (see `SystemOptions.maxAskDeadlineMs`). @default the cluster's, or 30000 */
   maxAskDeadlineMs?: number;
+  /**
+   * Replicas of the cluster's buckets and streams (JetStream `num_replicas`), stored in the
+   * cluster config; a node with another count, or one that finds a bucket with another count,
+   * refuses to run. @default the cluster's; for a new cluster 3 on a NATS cluster of 3 or more
+   * servers, else 1
+   */
+  replicas?: number;
   /** Relative capacity in placement (0 < weight ≤ 1000). @default 1 */
   weight?: number;
   /** Roles advertised in membership. @default ['node'] */
@@ -78,6 +85,7 @@ export interface ResolvedClusterNodeOptions {
   /** Undefined: take the cluster's (or the default for a new one). */
   shardCount: number | undefined;
   maxAskDeadlineMs: number | undefined;
+  replicas: number | undefined;
   weight: number;
   roles: string[];
   heartbeatMs: number;
@@ -97,6 +105,7 @@ export function parseClusterNodeOptions(o: ClusterNodeOptions = {}): ResolvedClu
     prefix: o.prefix ?? 'reel',
     shardCount: o.shardCount,
     maxAskDeadlineMs: o.maxAskDeadlineMs,
+    replicas: o.replicas,
     weight: o.weight ?? 1,
     roles: o.roles ?? ['node'],
     heartbeatMs: o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
@@ -126,6 +135,7 @@ export function parseClusterNodeOptions(o: ClusterNodeOptions = {}): ResolvedClu
   check(typeof r.prefix === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(r.prefix), 'prefix', 'must match [A-Za-z0-9_-]{1,64}', r.prefix);
   check(r.shardCount === undefined || int(r.shardCount, 1, MAX_SHARD_COUNT), 'shardCount', `must be an integer in 1..${MAX_SHARD_COUNT}`, r.shardCount);
   check(r.maxAskDeadlineMs === undefined || int(r.maxAskDeadlineMs, 1), 'maxAskDeadlineMs', 'must be an integer >= 1', r.maxAskDeadlineMs);
+  check(r.replicas === undefined || int(r.replicas, 1, MAX_REPLICAS), 'replicas', `must be an integer in 1..${MAX_REPLICAS}`, r.replicas);
   check(typeof r.weight === 'number' && r.weight > 0 && r.weight <= MAX_MEMBER_WEIGHT, 'weight', `must be > 0 and <= ${MAX_MEMBER_WEIGHT}`, r.weight);
   check(Array.isArray(r.roles) && r.roles.every((x) => typeof x === 'string' && x !== ''), 'roles', 'must be non-empty strings', r.roles);
   const t = r.timings;

@@ -477,8 +477,14 @@ export class OwnershipManager implements ShardOwnership {
     try {
       revision = rec.revision === 0 ? await this.kv.create(`shards.${s}`, json(value)) : await this.kv.update(`shards.${s}`, json(value), rec.revision);
     } catch (err) {
-      if (!isRevisionConflict(err)) this.log('claim failed', { shard: s, error: (err as Error).message }, 'warn');
-      return undefined; // another node won; the watch will show who
+      if (!isRevisionConflict(err)) {
+        this.log('claim failed', { shard: s, error: (err as Error).message }, 'warn');
+        return undefined;
+      }
+      // Another node won (the watch shows who), or this view is ahead of the bucket: either way
+      // the next claim starts from what is stored.
+      await this.view.resync(`shards.${s}`).catch(() => undefined);
+      return undefined;
     }
     if (this.stopped || this.suspended) return undefined; // its lease runs out unused
     this.epochs[s] = epoch;

@@ -8,7 +8,7 @@ import type { SnapshotStore, Transport } from './types.js';
 
 export { ActorSystem } from './system.js';
 export { Limiter } from './limiter.js';
-export { createConcurrently } from './jetstream-create.js';
+export { consistentKvOptions, createConcurrently, MAX_REPLICAS } from './jetstream-create.js';
 export { kvKeys, listWithin, LISTING_STALL_MS, type Listing } from './kv-keys.js';
 export { ActorRef } from './actor-ref.js';
 export { ManualClock, OffsetClock, systemClock } from './clock.js';
@@ -58,6 +58,7 @@ export { DURATION_BUCKETS_S, MAX_MESSAGE_TYPES_PER_KIND, MESSAGE_OUTCOMES, OTHER
 export type { DurationHistogram, KindStats, MessageOutcome, SystemStats, TypeStats } from './stats.js';
 export type { WireError } from './errors.js';
 export type { KvSnapshotStoreOptions } from './snapshot-store-kv.js';
+export { snapshotBucket } from './snapshot-store-kv.js';
 export { HANDED_OVER_TTL_MS, HandedOverStore, type HandedOverActor, type HandOverSource } from './warm-handoff.js';
 export type { NatsConnectOptions, NatsTransportOptions } from './transport-nats.js';
 export type {

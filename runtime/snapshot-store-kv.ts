@@ -3,7 +3,7 @@ import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { decodeValue, encodeValue } from './envelope.js';
 import { Closed, Fenced, Internal, InvalidArgument, SnapshotTooLarge } from './errors.js';
-import { createConcurrently } from './jetstream-create.js';
+import { consistentKvOptions, createConcurrently, MAX_REPLICAS } from './jetstream-create.js';
 import { kvKeys, LISTING_STALL_MS } from './kv-keys.js';
 import type { SavedSnapshot, Snapshot, SnapshotStore, StoredSnapshot } from './types.js';
 
@@ -15,7 +15,6 @@ export const DEFAULT_SNAPSHOT_REPLICAS = 1;
 export const DEFAULT_SNAPSHOT_HISTORY = 1;
 // JetStream KV refuses a longer history.
 const MAX_KV_HISTORY = 64;
-const MAX_REPLICAS = 5;
 
 /** Room left in a message for JetStream's headers and the key, under the server's max payload. */
 const HEADER_ROOM_BYTES = 1024;
@@ -72,6 +71,11 @@ export function actorKeyOf(kvKey: string): string {
   return kvKey.startsWith(ENCODED_KEY_PREFIX) ? Buffer.from(kvKey.slice(ENCODED_KEY_PREFIX.length), 'base64url').toString('utf8') : kvKey;
 }
 
+/** The bucket of `kind`'s snapshots under `bucketPrefix`. */
+export function snapshotBucket(bucketPrefix: string, kind: string): string {
+  return `${bucketPrefix}_snap_${kind}`;
+}
+
 /**
  * Actor snapshots in JetStream KV, one bucket per actor kind (`<prefix>_snap_<kind>`),
  * each created on first use. Values are the self-describing msgpack of the `Snapshot`.
@@ -102,7 +106,7 @@ export class KvSnapshotStore implements SnapshotStore {
     if (!NAME_RE.test(kind)) {
       throw new InvalidArgument(`actor kind '${kind}' cannot name a KV bucket: use [A-Za-z0-9_-]`, { kind, fields: ['kind'] });
     }
-    return `${this.#opts.bucketPrefix}_snap_${kind}`;
+    return snapshotBucket(this.#opts.bucketPrefix, kind);
   }
 
   async load(kind: string, key: string): Promise<StoredSnapshot> {
@@ -173,7 +177,7 @@ export class KvSnapshotStore implements SnapshotStore {
     let p = this.#buckets.get(kind);
     if (!p) {
       // create() opens the bucket when it exists (with its existing configuration).
-      p = createConcurrently(() => this.#kvm.create(name, { replicas: this.#opts.replicas, history: this.#opts.history }));
+      p = createConcurrently(() => this.#kvm.create(name, { ...consistentKvOptions(this.#opts.replicas), history: this.#opts.history }));
       this.#buckets.set(kind, p);
       // A failed creation is not cached: the next use tries again.
       p.catch(() => {

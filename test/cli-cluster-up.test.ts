@@ -1,10 +1,11 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { ClusterClient, type ClusterReport } from '../cluster/index.js';
 import { builtCli, runReel } from './harness/processes.js';
@@ -97,7 +98,7 @@ async function childPids(up: Up, match: string): Promise<number[]> {
 /** Owner of every shard, read from the cluster the folder's .reel/cluster.json names. */
 async function ownersIn(cwd: string): Promise<string[]> {
   const { nats, prefix } = JSON.parse(readFileSync(join(cwd, '.reel', 'cluster.json'), 'utf8')) as { nats: string; prefix: string };
-  const nc = await connect({ servers: nats, noAsyncTraces: true });
+  const nc = await connect({ servers: nats.split(','), noAsyncTraces: true });
   try {
     const client = await ClusterClient.connect(nc, { prefix });
     try {
@@ -245,6 +246,88 @@ describe('reel cluster up', () => {
     for (const id of ['node-1', 'node-2', 'node-3']) expect(up.output()).toContain(`${id} exited (0)`);
     expect(up.output()).toContain('reel: nats-server stopped');
   });
+
+  it('cluster up --nats-servers 3 - three routed nats-servers with R3 buckets; a server killed mid-run is reported, the nodes fail over and keep every shard served; Ctrl-C stops it all', async () => {
+    const cwd = folder();
+    const port = await freeRange(3).then((b) => b + 1);
+    const routePort = await freeRange(3).then((b) => b + 1);
+    const metricsBase = await freeRange(2);
+    const up = clusterUp(cwd, ['--nodes', '2', '--nats-servers', '3', '--port', String(port), '--route-port', String(routePort), '--metrics-port', String(metricsBase)]);
+    const urls = [0, 1, 2].map((i) => `nats://127.0.0.1:${port + i}`).join(',');
+    const clusterJson = join(cwd, '.reel', 'cluster.json');
+    await waitFor('cluster up wrote .reel/cluster.json', () => existsSync(clusterJson) || up.child.exitCode !== null, { timeoutMs: 30_000, intervalMs: 50, describe: () => up.output() });
+    expect(JSON.parse(readFileSync(clusterJson, 'utf8'))).toEqual({ nats: urls, prefix: 'reel' });
+    // Each server has its own name, store and config; the config routes to the two others.
+    const conf = readFileSync(join(cwd, '.reel', 'nats', 'nats-2.conf'), 'utf8');
+    expect(conf).toContain('server_name: "nats-2"');
+    expect(conf).toContain(`routes: ["nats-route://127.0.0.1:${routePort}", "nats-route://127.0.0.1:${routePort + 2}"]`);
+    let report: ClusterReport | undefined;
+    const healthy = () =>
+      waitFor('both nodes own every shard', async () => {
+        const r = await reel(cwd, ['status', '--json']);
+        report = r.code === 0 ? (JSON.parse(r.stdout) as ClusterReport) : undefined;
+        return report !== undefined && report.healthy && report.nodes.filter((x) => x.health === 'live').length === 2;
+      }, { timeoutMs: 40_000, intervalMs: 250, describe: () => ({ out: up.output(), report }) });
+    await healthy();
+    const nc = await connect({ servers: urls.split(','), noAsyncTraces: true });
+    try {
+      const jsm = await jetstreamManager(nc);
+      expect((await jsm.streams.info('KV_reel_cluster')).config.num_replicas).toBe(3);
+    } finally {
+      await nc.close();
+    }
+
+    // A server dies: cluster up says so and keeps running; the nodes fail over to the others.
+    const [victim] = await childPids(up, `nats-1.conf`);
+    process.kill(victim!, 'SIGKILL');
+    await waitFor('cluster up reports the dead server', () => up.output().includes('nats-1 exited'), { timeoutMs: 10_000, intervalMs: 50, describe: () => up.output() });
+    expect(up.output()).toContain('the nodes fail over to nats-2, nats-3');
+    await healthy();
+
+    up.ctrlC();
+    // A server died during the run: exit 1, after the nodes drained and the other servers stopped.
+    expect(await up.exited).toBe(1);
+    const out = up.output();
+    expect(out).toContain('node-1 exited (0)');
+    expect(out).toContain('node-2 exited (0)');
+    expect(out).toContain('reel: nats-2 stopped');
+    expect(out).toContain('reel: nats-3 stopped');
+  }, 90_000);
+
+  it('cluster up --secure --nats-servers 3 - TLS on clients and routes and a user per role: nodes serve, commands in the folder connect as operator, a client without credentials or TLS is refused', async () => {
+    const cwd = folder();
+    const port = await freeRange(3).then((b) => b + 1);
+    const routePort = await freeRange(3).then((b) => b + 1);
+    const up = clusterUp(cwd, ['--nodes', '2', '--secure', '--nats-servers', '3', '--port', String(port), '--route-port', String(routePort), '--metrics-port', String(await freeRange(2))]);
+    const secure = join(cwd, '.reel', 'secure');
+    let report: ClusterReport | undefined;
+    await waitFor('both nodes own every shard, over TLS', async () => {
+      if (up.child.exitCode !== null) return true;
+      const r = await reel(cwd, ['status', '--json']);
+      report = r.code === 0 ? (JSON.parse(r.stdout) as ClusterReport) : undefined;
+      return report !== undefined && report.healthy && report.nodes.filter((x) => x.health === 'live').length === 2;
+    }, { timeoutMs: 40_000, intervalMs: 250, describe: () => ({ out: up.output(), report }) });
+    expect(up.child.exitCode, up.output()).toBe(null);
+    const file = JSON.parse(readFileSync(join(cwd, '.reel', 'cluster.json'), 'utf8')) as Record<string, string>;
+    expect(file).toMatchObject({ credentials: join(secure, 'operator.credentials.json'), tlsCa: join(secure, 'ca.pem'), tlsCert: join(secure, 'operator.pem') });
+    // Passwords and keys are the owner's alone.
+    for (const f of ['operator.credentials.json', 'node-key.pem', 'ca-key.pem']) expect(statSync(join(secure, f)).mode & 0o077).toBe(0);
+    expect(statSync(join(cwd, '.reel', 'nats', 'nats-1.conf')).mode & 0o077).toBe(0);
+    // The routes between the servers require TLS too.
+    expect(readFileSync(join(cwd, '.reel', 'nats', 'nats-1.conf'), 'utf8')).toMatch(/cluster \{[^]*tls \{[^]*verify: true/);
+    // Named explicitly, without credentials or certificates: refused, saying what is lacking.
+    const bare = await reel(cwd, ['status', '--nats', `nats://127.0.0.1:${port}`]);
+    expect(bare.code).toBe(1);
+    expect(bare.stderr).toContain('requires TLS: pass --tls-ca');
+    // The gateway's credentials read the cluster (what they may not write: test/nats-permissions.test.ts).
+    const asGateway = ['--nats', `nats://127.0.0.1:${port}`, '--credentials', join(secure, 'gateway.credentials.json'), '--tls-ca', join(secure, 'ca.pem'), '--tls-cert', join(secure, 'gateway.pem'), '--tls-key', join(secure, 'gateway-key.pem')];
+    const status = await reel(cwd, ['status', '--json', ...asGateway]);
+    expect(status.code, status.stderr).toBe(0);
+
+    up.ctrlC();
+    expect(await up.exited).toBe(0);
+    expect(up.output()).toContain('reel: nats-3 stopped');
+  }, 90_000);
 
   it('cluster up - a node that dies during the run is reported, the others keep running, and cluster up exits 1 at the end', async () => {
     const cwd = folder();

@@ -48,15 +48,16 @@ function nodeArgs(url: string, id: string, prefix: string, shardCount: number, m
  * `metrics`: every node serves Prometheus metrics on a free port, named by `metricsPort` in its `ready` event.
  * `reelActors`: the nodes host reel's user and title actors and training, instead of the test actor.
  */
-export async function startTestCluster(opts: { nodes: number; shardCount?: number; label: string; metrics?: boolean; nats?: NatsServerHandle; reelActors?: boolean; env?: Record<string, string>; defaultTimings?: boolean }): Promise<TestCluster> {
-  const nats = opts.nats ?? (await startNatsServer());
+export async function startTestCluster(opts: { nodes: number; shardCount?: number; label: string; metrics?: boolean; nats?: NatsServerHandle; natsUrls?: string; reelActors?: boolean; env?: Record<string, string>; defaultTimings?: boolean; nodeFlags?: string[] }): Promise<TestCluster> {
+  const nats = opts.nats ?? (opts.natsUrls !== undefined ? serversOfTheTest(opts.natsUrls) : await startNatsServer());
   const prefix = uniquePrefix(opts.label);
   const shardCount = opts.shardCount ?? 128;
   const nodes = new Map<string, NodeProcess>();
   const all: NodeProcess[] = [];
   const addNode = async (id: string, o: { env?: Record<string, string>; defaultTimings?: boolean; natsUrl?: string } = {}) => {
     const env = { ...opts.env, ...o.env };
-    const p = startNodeProcess(nodeArgs(o.natsUrl ?? nats.url, id, prefix, shardCount, Boolean(opts.metrics), !(o.defaultTimings ?? opts.defaultTimings), Boolean(opts.reelActors)), Object.keys(env).length > 0 ? { env } : {});
+    const args = [...nodeArgs(o.natsUrl ?? nats.url, id, prefix, shardCount, Boolean(opts.metrics), !(o.defaultTimings ?? opts.defaultTimings), Boolean(opts.reelActors)), ...(opts.nodeFlags ?? [])];
+    const p = startNodeProcess(args, Object.keys(env).length > 0 ? { env } : {});
     nodes.set(id, p);
     all.push(p);
     await p.ready;
@@ -64,7 +65,7 @@ export async function startTestCluster(opts: { nodes: number; shardCount?: numbe
   };
   for (let i = 1; i <= opts.nodes; i++) await addNode(`n${i}`);
   // The test's own connection rides out a nats-server restart, as the nodes' do.
-  const nc = await connect({ servers: nats.url, noAsyncTraces: true, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+  const nc = await connect({ servers: nats.url.split(','), noAsyncTraces: true, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
   const client = await ClusterClient.connect(nc, { prefix, shardCount });
   const running = () => [...nodes.entries()].filter(([, p]) => p.exitedAt() === undefined).map(([id]) => id);
   return {
@@ -106,7 +107,12 @@ export async function startTestCluster(opts: { nodes: number; shardCount?: numbe
             const mine = owners.flatMap((o, s) => (o === id ? [s] : []));
             const held = (st?.owned ?? []).map(([s]) => s).sort((a, b) => a - b);
             if (st === undefined || st.handingOff.length > 0 || held.join() !== mine.join()) {
-              state = { node: id, answered: st !== undefined, handingOff: st?.handingOff, holds: held.length, entries: mine.length };
+              const heldSet = new Set(held);
+              const mineSet = new Set(mine);
+              state = {
+                node: id, answered: st !== undefined, handingOff: st?.handingOff, holds: held.length, entries: mine.length,
+                heldNotNamed: held.filter((s) => !mineSet.has(s)).slice(0, 8), namedNotHeld: mine.filter((s) => !heldSet.has(s)).slice(0, 8),
+              };
               return false;
             }
           }
@@ -122,9 +128,20 @@ export async function startTestCluster(opts: { nodes: number; shardCount?: numbe
       // No handoffs at the end: the test is over, and a kill is quicker than a drain of every node.
       for (const p of all) p.kill('SIGKILL');
       await Promise.all(all.map((p) => p.exited));
-      if (opts.nats === undefined) await nats.stop();
+      if (opts.nats === undefined && opts.natsUrls === undefined) await nats.stop();
     },
   };
+}
+
+/**
+ * `natsUrls`: servers the test started and controls itself (a NATS cluster); the cluster's `nats`
+ * then only names them, and refuses to act on them.
+ */
+function serversOfTheTest(urls: string): NatsServerHandle {
+  const refuse = (): never => {
+    throw new Error(`this test cluster runs on servers the test started (${urls}): act on them through the test's own handle`);
+  };
+  return { url: urls, port: 0, storeDir: '', pid: 0, kill: async () => refuse(), restart: async () => refuse(), stop: async () => undefined, [Symbol.asyncDispose]: async () => undefined };
 }
 
 export function countBy(xs: string[]): Record<string, number> {

@@ -1,7 +1,7 @@
 import { findNatsServer } from '../../cli/nats-server-binary.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -9,6 +9,11 @@ import { join } from 'node:path';
 export interface NatsServerOptions {
   /** Enable JetStream (KV, streams) with a temporary store directory. @default true */
   jetstream?: boolean;
+  /**
+   * nats-server config text (authorization, tls, …), written to a file in the server's temporary
+   * directory and passed with `-c`; the address, port, ports file and JetStream flags apply on top.
+   */
+  config?: string;
 }
 
 /** A running nats-server on a free port; stop it (or `await using` it) when done. */
@@ -60,6 +65,12 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
 
   const args = ['-a', '127.0.0.1', '-p', '-1', '--ports_file_dir', portsDir];
   if (jetstream) args.push('-js', '-sd', storeDir);
+  if (opts.config !== undefined) {
+    const configFile = join(root, 'nats-server.conf');
+    // It may hold passwords: readable by this user only.
+    await writeFile(configFile, opts.config, { mode: 0o600 });
+    args.push('-c', configFile);
+  }
 
   // ports_file_dir must exist before the server writes into it.
   await mkdir(portsDir, { recursive: true });
