@@ -3,7 +3,7 @@
  * (watchdog, signals, exit codes), progress lines, percentiles, the results table and the
  * results file with the machine's description.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -168,4 +168,16 @@ export function writeResults(name: string, out: Record<string, unknown>): void {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify({ ...out, ...machineInfo() }, null, 2)}\n`);
   console.log(`\nwrote ${file}`);
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc; NaN when gone. */
+export function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return Number.NaN;
+  }
 }

@@ -32,7 +32,6 @@
  * Diagnosis only: REBALANCE_DEADLINE_MS changes the ask deadline and REBALANCE_RESULT the
  * results file name (default `rebalance.json`).
  */
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -48,7 +47,7 @@ import type { Reply } from '../runtime/types.js';
 import { onTestClock } from '../test/harness/cluster.js';
 import { startNatsServer, uniquePrefix } from '../test/harness/nats-server.js';
 import { builtFixture, startNodeProcess, type NodeProcess } from '../test/harness/processes.js';
-import { alive, fmt, killAll, live, median, printTable, progress, runBench, targetCells, writeResults, type Target } from './common.js';
+import { alive, cpuSeconds, fmt, killAll, live, median, printTable, progress, runBench, targetCells, writeResults, type Target } from './common.js';
 import { OpenLoop } from './open-loop.js';
 
 // ---- the stated load ----
@@ -126,17 +125,6 @@ const BENCH_LIMIT_MS = 300_000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** CPU seconds (user + system) a process has used so far, from /proc; NaN when gone. */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return Number.NaN;
-  }
-}
 
 function round(x: number, digits: number): number {
   const m = 10 ** digits;

@@ -427,4 +427,27 @@ describe('ownership under faults (real KV, clocks moved by the test)', () => {
     expect(a.view.storedPlacement(S).nodes?.has('c')).toBe(false);
     expect(a.m.owned().length + b.m.owned().length).toBe(S);
   });
+
+  it('ownership - a node cut off from NATS and back at once (a client moving to another server) takes back the shards nobody wrote since, not after its lease; one another node claimed meanwhile stays with it', async () => {
+    await bucket('reclaim');
+    const a = await node('a', new TestClock(1e12, 1000));
+    await run(200);
+    expect(a.m.owned()).toHaveLength(S);
+    const before = new Map(a.m.owned().map((s) => [s, a.m.servingEpoch(s, a.clock.mono)]));
+    await a.m.suspend('disconnected from NATS');
+    expect(a.m.owned()).toEqual([]);
+    // Meanwhile another writer takes shard 3 (as a node would once a's lease was seen to run out).
+    const rec = a.view.shard(3);
+    await kv.update('shards.3', enc({ owner: 'b', epoch: rec.value!.epoch + 1 }), rec.revision);
+    await a.view.refresh();
+    a.m.resume();
+    // No time passes: a's lease on its entries would hold them from anyone else for 1 s more.
+    await waitFor('a holds every shard it dropped but 3', async () => {
+      await a.m.reconcile();
+      return a.m.owned().length === S - 1;
+    }, { timeoutMs: 5_000, describe: () => a.m.owned() });
+    expect(a.m.owned()).not.toContain(3);
+    // Under new epochs: what the dropped activations would write is fenced.
+    for (const s of a.m.owned()) expect(a.m.servingEpoch(s, a.clock.mono)).toBeGreaterThan(before.get(s)!);
+  });
 });

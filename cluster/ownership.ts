@@ -132,6 +132,8 @@ export class OwnershipManager implements ShardOwnership {
   /** Cut off from NATS: nothing is held, nothing claimed until `resume`. */
   private suspended = false;
   /** Completed claims, renewals lost, handoffs and handoffs rolled back, for operators and tests. */
+  /** Shards dropped when cut off from NATS, and the revision of the entry this node last wrote for each. */
+  private readonly droppedAt = new Map<ShardId, number>();
   readonly stats = { claims: 0, lost: 0, released: 0, rebalances: 0, handoffFailures: 0, cutOffPeers: 0, precopied: 0, handedOver: 0 };
   /** Seconds from the start of a handoff (its pre-copy) to its last release write, per completed handoff. */
   readonly handoffDurations = new BucketHistogram(HANDOFF_BUCKETS_S);
@@ -280,6 +282,8 @@ export class OwnershipManager implements ShardOwnership {
     if (this.suspended) return;
     this.suspended = true;
     const held = this.owned();
+    // What each entry was when this node last wrote it: reclaimed at once on reconnect if still so.
+    for (const s of held) this.droppedAt.set(s, this.revisions[s]!);
     for (const s of held) this.forget(s);
     if (held.length > 0) {
       this.stats.lost += held.length;
@@ -462,6 +466,15 @@ export class OwnershipManager implements ShardOwnership {
    */
   private claimable(s: ShardId, rec: ShardRecord, now: number): boolean {
     if (rec.value !== undefined && (rec.value.owner === '' || this.isCutOff(rec.value.owner))) return true;
+    // Dropped by this node when it was cut off, and nobody has written the entry since: a client
+    // that lost its server and reconnected to another (a NATS cluster) takes its shards back at
+    // once, not after its own lease. The compare-and-set is from that very revision, so a node
+    // that claimed the shard meanwhile wins, and this claim fails.
+    const dropped = this.droppedAt.get(s);
+    if (dropped !== undefined) {
+      if (dropped === rec.revision && rec.value?.owner === this.nodeId) return true;
+      this.droppedAt.delete(s);
+    }
     if (rec.revision === 0 && this.everSeen[s] === 0) return true;
     return now >= this.seen.get(s)!.at + this.t.leaseMs + this.t.safetyMarginMs;
   }
@@ -487,6 +500,7 @@ export class OwnershipManager implements ShardOwnership {
       return undefined;
     }
     if (this.stopped || this.suspended) return undefined; // its lease runs out unused
+    this.droppedAt.delete(s);
     this.epochs[s] = epoch;
     this.leases[s] = start + this.t.leaseMs;
     this.revisions[s] = revision;
