@@ -181,3 +181,9 @@ export function cpuSeconds(pid: number | undefined): number {
     return Number.NaN;
   }
 }
+
+/** `x` rounded to `digits` decimals. */
+export function round(x: number, digits: number): number {
+  const m = 10 ** digits;
+  return Math.round(x * m) / m;
+}

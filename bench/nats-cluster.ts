@@ -41,10 +41,11 @@ import { confString } from '../cli/nats-config.js';
 import { ClusterClient } from '../cluster/client.js';
 import type { NodeStatus } from '../cluster/node.js';
 import { DEFAULT_CLUSTER_ASK_ATTEMPT_MS, DEFAULT_HEARTBEAT_MS, DEFAULT_HEARTBEAT_WINDOW_MS, DEFAULT_LEASE_MS, DEFAULT_RENEW_MS, DEFAULT_SAFETY_MARGIN_MS } from '../cluster/options.js';
+import { countBy } from '../test/harness/cluster.js';
 import { startNatsCluster, type NatsClusterHandle } from '../test/harness/nats-cluster.js';
 import { startNatsServer, uniquePrefix } from '../test/harness/nats-server.js';
 import { builtFixture, startNodeProcess, type NodeProcess } from '../test/harness/processes.js';
-import { alive, concurrentRun, cpuSeconds, fmt, killAll, live, median, percentile, printTable, progress, runBench, targetCells, writeResults, type Target } from './common.js';
+import { alive, concurrentRun, cpuSeconds, fmt, killAll, live, median, percentile, printTable, progress, round, runBench, targetCells, writeResults, type Target } from './common.js';
 import { OpenLoop } from './open-loop.js';
 
 // ---- the stated setups ----
@@ -134,18 +135,6 @@ const DEFINITIONS: Record<string, string> = {
 // ---- helpers ----
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function round(x: number, digits: number): number {
-  const m = 10 ** digits;
-  return Math.round(x * m) / m;
-}
-
-
-function countBy(xs: string[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const x of xs) out[x] = (out[x] ?? 0) + 1;
-  return out;
-}
 
 /** One setup: a NATS deployment, its three nodes and a cluster client. */
 interface Setup {

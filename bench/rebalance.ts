@@ -44,10 +44,10 @@ import { InvalidArgument } from '../runtime/errors.js';
 import { DEFAULT_MAX_ASK_DEADLINE_MS } from '../runtime/options.js';
 import { shardOf } from '../runtime/shard.js';
 import type { Reply } from '../runtime/types.js';
-import { onTestClock } from '../test/harness/cluster.js';
+import { countBy, onTestClock } from '../test/harness/cluster.js';
 import { startNatsServer, uniquePrefix } from '../test/harness/nats-server.js';
 import { builtFixture, startNodeProcess, type NodeProcess } from '../test/harness/processes.js';
-import { alive, cpuSeconds, fmt, killAll, live, median, printTable, progress, runBench, targetCells, writeResults, type Target } from './common.js';
+import { alive, cpuSeconds, fmt, killAll, live, median, printTable, progress, round, runBench, targetCells, writeResults, type Target } from './common.js';
 import { OpenLoop } from './open-loop.js';
 
 // ---- the stated load ----
@@ -124,18 +124,6 @@ const BENCH_LIMIT_MS = 300_000;
 // ---- helpers ----
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-
-function round(x: number, digits: number): number {
-  const m = 10 ** digits;
-  return Math.round(x * m) / m;
-}
-
-function countBy(xs: string[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const x of xs) out[x] = (out[x] ?? 0) + 1;
-  return out;
-}
 
 interface Cluster {
   url: string;
