@@ -201,11 +201,11 @@ export async function runClusterUp(o: ClusterUpOptions, out: Output): Promise<nu
   mkdirSync(natsDir, { recursive: true });
   mkdirSync(logs, { recursive: true });
   const url = clientUrls(plans);
-  /** How a role connects: its credentials and certificate, and the CA (a secured cluster only). */
+  /** How a role connects (a secured cluster only): its nkey seed, its certificate, and the CA. */
   const connectAs = (role: Role): string[] => {
     if (secure === undefined) return [];
     const r = secure.roles[role];
-    return ['--credentials', r.credentials, '--tls-ca', secure.ca, '--tls-cert', r.cert, '--tls-key', r.key];
+    return ['--nkey', r.nkey, '--tls-ca', secure.ca, '--tls-cert', r.cert, '--tls-key', r.key];
   };
 
   const natsServers: Child[] = [];
@@ -289,7 +289,7 @@ export async function runClusterUp(o: ClusterUpOptions, out: Output): Promise<nu
   const what = servers === 1 ? `nats-server on ${url}` : `${servers} nats-servers on ${url} (routes on :${routePort}-${routePort + servers - 1}, buckets with ${replicas} replica(s))`;
   out.info(`reel: ${what} (data in ${natsDir}); wrote ${file}`);
   if (secure !== undefined) {
-    out.info(`reel: TLS required (CA ${secure.ca}); a user per role, each with its credentials file and client certificate in ${secure.dir}: ${ROLES.map((r) => `${r} (${secure.roles[r].credentials})`).join(', ')}`);
+    out.info(`reel: TLS required (CA ${secure.ca}); per role (${ROLES.join(', ')}) a client certificate and two ways to sign in, in ${secure.dir}: an nkey seed (<role>.nk, --nkey; the nodes use it) and a credentials file (<role>.credentials.json, --credentials; commands run in this folder use the operator's)`);
   }
 
   const cli = fileURLToPath(new URL('./main.js', import.meta.url));

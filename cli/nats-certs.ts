@@ -4,9 +4,10 @@ import { access, chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { createUser, fromSeed } from '@nats-io/nkeys';
 import { CliError, ExitCode } from './exit-codes.js';
 import { ROLES, type Role, type RoleUser } from './nats-security.js';
-import { readCredentialsFile, SettingsError } from './settings.js';
+import { readCredentialsFile, readNkeySeed, SettingsError } from './settings.js';
 
 /** Files and users `makeSecureAssets` leaves in its directory. */
 export interface SecureAssets {
@@ -17,7 +18,7 @@ export interface SecureAssets {
   /** The nats-server's certificate and key. */
   server: { cert: string; key: string };
   /** Per role: its client certificate and key (`--tls-cert`, `--tls-key`) and its credentials file (`--credentials`). */
-  roles: Record<Role, { cert: string; key: string; credentials: string }>;
+  roles: Record<Role, { cert: string; key: string; credentials: string; nkey: string }>;
   /** Each role's user, for `authorizationBlock`. */
   users: RoleUser[];
 }
@@ -80,8 +81,9 @@ export async function makeSecureAssets(dir: string, opts: SecureAssetsOptions = 
     for (const role of ROLES) {
       const { cert, key } = await leaf(role, 'client', `reel-${role}`);
       const credentials = at(`${role}.credentials.json`);
-      users.push({ role, ...(await roleCredentials(credentials, role)) });
-      roles[role] = { cert, key, credentials };
+      const nkey = at(`${role}.nk`);
+      users.push({ role, ...(await roleCredentials(credentials, role)), nkey: await roleNkey(nkey) });
+      roles[role] = { cert, key, credentials, nkey };
     }
     await chmod(at('ca-key.pem'), 0o600);
     return { dir, ca: at('ca.pem'), caKey: at('ca-key.pem'), server, roles, users };
@@ -198,6 +200,22 @@ async function roleCredentials(file: string, role: Role): Promise<{ user: string
   // 'wx': never replace a file another process wrote meanwhile.
   await writeFile(file, `${JSON.stringify(made, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   return made;
+}
+
+/** The role's user nkey: its seed kept in `file` (made with @nats-io/nkeys when absent), its public key returned. */
+async function roleNkey(file: string): Promise<string> {
+  if (await exists(file)) {
+    await chmod(file, 0o600);
+    try {
+      return fromSeed(readNkeySeed(file)).getPublicKey();
+    } catch (err) {
+      if (err instanceof SettingsError) throw new CliError(`${err.message} (delete it to have a new one made)`);
+      throw err;
+    }
+  }
+  const user = createUser();
+  await writeFile(file, `${new TextDecoder().decode(user.getSeed())}\n`, { mode: 0o600, flag: 'wx' });
+  return user.getPublicKey();
 }
 
 function tail(s: string): string {

@@ -32,6 +32,8 @@ export interface RoleUser {
   role: Role;
   user: string;
   password: string;
+  /** The role's user nkey (public, `U…`): a second user of the role, with the same permissions, that signs in with its seed (`--nkey`) and has no password in the server's config. */
+  nkey?: string;
 }
 
 // A cluster prefix is a subject token and part of bucket names (`<prefix>_cluster`), which allow no more.
@@ -137,19 +139,16 @@ function rulesBlock(r: SubjectRules): string {
  */
 export function authorizationBlock(users: ReadonlyArray<RoleUser>, prefix: string): string {
   const perms = rolePermissions(prefix);
-  const entries = users.map((u) => {
+  const entries = users.flatMap((u) => {
     if (!(ROLES as readonly string[]).includes(u.role)) throw new CliError(`unknown NATS role '${u.role}' (known: ${ROLES.join(', ')})`, ExitCode.Usage);
+    if (u.nkey !== undefined && !/^U[A-Z2-7]{55}$/.test(u.nkey)) throw new CliError(`'${u.nkey}' is not a user nkey (a public key, "U" and 55 more characters)`, ExitCode.Usage);
     const p = perms[u.role];
+    const entry = (who: string[]) =>
+      ['    {', ...who, '      permissions: {', `        publish: ${rulesBlock(p.publish)}`, `        subscribe: ${rulesBlock(p.subscribe)}`, '      }', '    }'].join('\n');
     return [
-      '    {',
-      `      user: ${q(u.user)}`,
-      `      password: ${q(u.password)}`,
-      '      permissions: {',
-      `        publish: ${rulesBlock(p.publish)}`,
-      `        subscribe: ${rulesBlock(p.subscribe)}`,
-      '      }',
-      '    }',
-    ].join('\n');
+      entry([`      user: ${q(u.user)}`, `      password: ${q(u.password)}`]),
+      ...(u.nkey !== undefined ? [entry([`      nkey: ${q(u.nkey)}`])] : []),
+    ];
   });
   return `authorization {\n  users = [\n${entries.join('\n')}\n  ]\n}\n`;
 }

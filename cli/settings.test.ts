@@ -1,6 +1,7 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createUser } from '@nats-io/nkeys';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectionOptions, resolveSettings, SettingsError } from './settings.js';
 
@@ -104,6 +105,18 @@ describe('settings', () => {
       expect(() => connectionOptions({ ...base, tlsCa: '/ca.pem', tlsCert: '/c.pem' }, 'n1')).toThrow(SettingsError);
       expect(() => connectionOptions({ ...base, tlsCert: '/c.pem' }, 'n1')).toThrow(both);
       expect(() => connectionOptions({ ...base, tlsKey: '/k.pem' }, 'n1')).toThrow(/^--tls-key was given without --tls-cert/);
+    });
+
+    it('settings - --nkey signs in with a user seed from a file only its owner reads; it is one way to authenticate, so a password, token or .creds beside it is a settings error', () => {
+      const seed = file('user.nk', `${new TextDecoder().decode(createUser().getSeed())}\n`);
+      expect(connectionOptions({ ...base, nkey: seed }, 'n1').authenticator).toBeTypeOf('function');
+      expect(() => connectionOptions({ ...base, nkey: seed, credentials: userFile }, 'n1')).toThrow('--nkey and --credentials were both given');
+      expect(() => connectionOptions({ ...base, nkey: seed, user: 'u', password: 'p' }, 'n1')).toThrow('--nkey and --user/--token were both given');
+      expect(() => connectionOptions({ ...base, nkey: seed, creds: '/x.creds' }, 'n1')).toThrow('--nkey and --creds were both given');
+      const notSeed = file('bad.nk', 'UBP52AT5G2ANKLF7HGHVLBNF2K6YNHCVWA6EYSQX2RIO4ESEFHXFDSG6\n');
+      expect(() => connectionOptions({ ...base, nkey: notSeed }, 'n1')).toThrow(`nkey seed file ${notSeed}: expected a user seed`);
+      const loose = file('loose.nk', readFileSync(seed, 'utf8'), 0o640);
+      expect(() => connectionOptions({ ...base, nkey: loose }, 'n1')).toThrow(`nkey seed file ${loose} is readable or writable by group or others (mode 0640)`);
     });
   });
 });

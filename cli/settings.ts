@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { credsAuthenticator, type ConnectionOptions } from '@nats-io/transport-node';
+import { credsAuthenticator, nkeyAuthenticator, type ConnectionOptions } from '@nats-io/transport-node';
 import type { Command } from 'commander';
 import { clusterDir, ClusterFileError, readClusterFile } from './cluster-file.js';
 
@@ -20,6 +20,8 @@ export interface Settings {
   password?: string;
   token?: string;
   creds?: string;
+  /** A user nkey's seed file (`--nkey`). */
+  nkey?: string;
   /** A JSON file `{"user", "password"}` or `{"token"}`, readable only by its owner (what `reel cluster up --secure` writes per role). */
   credentials?: string;
   tlsCa?: string;
@@ -64,6 +66,7 @@ export const SETTINGS_ENV: Record<keyof Settings, string> = {
   password: 'REEL_NATS_PASSWORD',
   token: 'REEL_NATS_TOKEN',
   creds: 'REEL_NATS_CREDS',
+  nkey: 'REEL_NATS_NKEY',
   credentials: 'REEL_NATS_CREDENTIALS',
   tlsCa: 'REEL_NATS_TLS_CA',
   tlsCert: 'REEL_NATS_TLS_CERT',
@@ -112,6 +115,7 @@ export function withClusterOptions(cmd: Command, natsHelp = `(default: the one i
     .option('--password <secret>', `NATS password [${SETTINGS_ENV.password}]`)
     .option('--token <secret>', `NATS token [${SETTINGS_ENV.token}]`)
     .option('--creds <file>', `NATS JWT credentials file (.creds) [${SETTINGS_ENV.creds}]`)
+    .option('--nkey <file>', `a NATS user nkey's seed file, readable by its owner only [${SETTINGS_ENV.nkey}]`)
     .option('--credentials <file>', `JSON file {"user", "password"} (or {"token"}), mode 0600, e.g. one 'reel cluster up --secure' wrote; --user/--password/--token win over it [${SETTINGS_ENV.credentials}]`)
     .option('--tls-ca <file>', `CA certificate for TLS to NATS [${SETTINGS_ENV.tlsCa}]`)
     .option('--tls-cert <file>', `client certificate for TLS to NATS, with --tls-key [${SETTINGS_ENV.tlsCert}]`)
@@ -193,7 +197,7 @@ export function resolveSettings(flags: Record<string, unknown>, env: NodeJS.Proc
       out.nats = local.nats;
       out.prefix ??= local.prefix;
       // A secured local cluster: its operator credentials, unless something else names them.
-      if (out.user === undefined && out.token === undefined && out.creds === undefined) out.credentials ??= local.credentials;
+      if (out.user === undefined && out.token === undefined && out.creds === undefined && out.nkey === undefined) out.credentials ??= local.credentials;
       out.tlsCa ??= local.tlsCa;
       if (out.tlsCert === undefined && out.tlsKey === undefined && local.tlsCert !== undefined && local.tlsKey !== undefined) {
         out.tlsCert = local.tlsCert;
@@ -219,18 +223,7 @@ export interface CredentialsFile {
  * others may read or write (a password is in it): the message says to `chmod 600` it.
  */
 export function readCredentialsFile(file: string): CredentialsFile {
-  let text: string;
-  try {
-    // Windows has no such mode bits: there the check is the file system's ACLs, not this.
-    const mode = statSync(file).mode & 0o777;
-    if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-      throw new SettingsError(`credentials file ${file} is readable or writable by group or others (mode ${mode.toString(8).padStart(4, '0')}): it holds a secret, run 'chmod 600 ${file}'`);
-    }
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if (err instanceof SettingsError) throw err;
-    throw new SettingsError(`credentials file ${file}: ${(err as Error).message}`);
-  }
+  const text = readSecretFile(file, 'credentials file');
   const shape = `credentials file ${file}: expected {"user": NAME, "password": SECRET} or {"token": SECRET}`;
   let v: unknown;
   try {
@@ -244,6 +237,31 @@ export function readCredentialsFile(file: string): CredentialsFile {
   if (str('user') && str('password') && o.token === undefined) return { user: o.user as string, password: o.password as string };
   if (str('token') && o.user === undefined && o.password === undefined) return { token: o.token as string };
   throw new SettingsError(shape);
+}
+
+/**
+ * A file that holds a secret (`what`: how messages name it), refused when its owner is not the
+ * only one who may read or write it, as ssh refuses a loose key.
+ */
+export function readSecretFile(file: string, what: string): string {
+  try {
+    // Windows has no such mode bits: there the check is the file system's ACLs, not this.
+    const mode = statSync(file).mode & 0o777;
+    if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
+      throw new SettingsError(`${what} ${file} is readable or writable by group or others (mode ${mode.toString(8).padStart(4, '0')}): it holds a secret, run 'chmod 600 ${file}'`);
+    }
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    if (err instanceof SettingsError) throw err;
+    throw new SettingsError(`${what} ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** A user nkey's seed from its file (`--nkey`): one line, `SU…`. */
+export function readNkeySeed(file: string): Uint8Array {
+  const seed = readSecretFile(file, 'nkey seed file').trim();
+  if (!/^SU[A-Z2-7]{56}$/.test(seed)) throw new SettingsError(`nkey seed file ${file}: expected a user seed (one line, "SU" and 56 more characters, as nk -gen user or reel cluster up --secure writes)`);
+  return new TextEncoder().encode(seed);
 }
 
 /**
@@ -264,6 +282,13 @@ export function connectionOptions(s: Settings, name: string): ConnectionOptions 
   if (s.creds !== undefined) {
     const creds = s.creds;
     o.authenticator = credsAuthenticator(() => readFileSync(creds));
+  }
+  if (s.nkey !== undefined) {
+    // One way to authenticate: a user that is an nkey has no password or token, and a .creds holds its own key.
+    const other = s.creds !== undefined ? '--creds' : user !== undefined || token !== undefined ? (given ? '--user/--token' : '--credentials') : undefined;
+    if (other !== undefined) throw new SettingsError(`--nkey and ${other} were both given: a NATS user authenticates one way, choose one`);
+    const seed = readNkeySeed(s.nkey);
+    o.authenticator = nkeyAuthenticator(() => seed);
   }
   // A client certificate is its pair: one half alone could only fail later, in the TLS handshake.
   if ((s.tlsCert === undefined) !== (s.tlsKey === undefined)) {

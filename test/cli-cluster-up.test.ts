@@ -311,7 +311,7 @@ describe('reel cluster up', () => {
     const file = JSON.parse(readFileSync(join(cwd, '.reel', 'cluster.json'), 'utf8')) as Record<string, string>;
     expect(file).toMatchObject({ credentials: join(secure, 'operator.credentials.json'), tlsCa: join(secure, 'ca.pem'), tlsCert: join(secure, 'operator.pem') });
     // Passwords and keys are the owner's alone.
-    for (const f of ['operator.credentials.json', 'node-key.pem', 'ca-key.pem']) expect(statSync(join(secure, f)).mode & 0o077).toBe(0);
+    for (const f of ['operator.credentials.json', 'node.nk', 'node-key.pem', 'ca-key.pem']) expect(statSync(join(secure, f)).mode & 0o077).toBe(0);
     expect(statSync(join(cwd, '.reel', 'nats', 'nats-1.conf')).mode & 0o077).toBe(0);
     // The routes between the servers require TLS too.
     expect(readFileSync(join(cwd, '.reel', 'nats', 'nats-1.conf'), 'utf8')).toMatch(/cluster \{[^]*tls \{[^]*verify: true/);

@@ -9,10 +9,12 @@ import { promisify } from 'node:util';
 import { credentials as grpcCredentials, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { createUser } from '@nats-io/nkeys';
+import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSecureAssets, type SecureAssets } from '../cli/nats-certs.js';
 import { authorizationBlock, rolePermissions, ROLES, tlsBlock, type Role } from '../cli/nats-security.js';
+import { readNkeySeed } from '../cli/settings.js';
 import { apiProtos } from '../gateway/index.js';
 import { FAST_NODE_FLAGS } from './harness/cluster.js';
 import { startNatsServer, uniquePrefix, type NatsServerHandle } from './harness/nats-server.js';
@@ -247,6 +249,31 @@ describe('nats permissions - roles, credentials and TLS enforced by a real nats-
     const nc = await connect({ servers: nats.url, tls, ...userOf(assets, 'node'), maxReconnectAttempts: 0 });
     await nc.flush();
     await nc.close();
+  });
+
+  it('nats permissions - each role has an nkey user too: its seed signs in with the role\'s permissions (a gateway\'s ownership write is refused), an unknown nkey is refused, and reel commands take --nkey', async () => {
+    const tls = { caFile: assets.ca, certFile: assets.roles.gateway.cert, keyFile: assets.roles.gateway.key };
+    const seed = (role: Role) => readNkeySeed(assets.roles[role].nkey);
+    expect(statSync(assets.roles.gateway.nkey).mode & 0o077).toBe(0);
+    const gw = await connect({ servers: nats.url, tls, authenticator: nkeyAuthenticator(() => seed('gateway')), maxReconnectAttempts: 0, noAsyncTraces: true });
+    open.push(gw);
+    const bucket = `${prefix}_cluster`;
+    const kvNode = await new Kvm(await as('node')).create(bucket, { history: 1 });
+    await kvNode.put('shards.1', JSON.stringify({ owner: 'n1', epoch: 1 }));
+    const kv = await new Kvm(gw).open(bucket);
+    await expect(kv.put('shards.1', JSON.stringify({ owner: 'gw', epoch: 9 }))).rejects.toThrow(/Permissions Violation for Publish to "\$KV\./);
+    expect(JSON.parse((await kvNode.get('shards.1'))!.string()).owner).toBe('n1');
+    // A user nkey the server does not list.
+    await expect(connect({ servers: nats.url, tls, authenticator: nkeyAuthenticator(() => createUser().getSeed()), maxReconnectAttempts: 0 })).rejects.toMatchObject({ name: 'AuthorizationError' });
+    // The CLI as operator, signing in with the nkey: it gets as far as the cluster bucket (which holds no config yet).
+    const r = await runReel(['status', '--nats', nats.url, '--prefix', `${prefix}x`, '--nkey', assets.roles.operator.nkey, '--tls-ca', assets.ca, '--tls-cert', assets.roles.operator.cert, '--tls-key', assets.roles.operator.key]);
+    expect(r.stderr).toContain(`no reel cluster with prefix '${prefix}x'`);
+    // A seed file others may read is refused before connecting.
+    const loose = join(root, 'loose.nk');
+    writeFileSync(loose, readFileSync(assets.roles.operator.nkey), { mode: 0o644 });
+    const l = await runReel(['status', '--nats', nats.url, '--nkey', loose]);
+    expect(l.code).toBe(2);
+    expect(l.stderr).toContain(`nkey seed file ${loose} is readable or writable by group or others`);
   });
 
   it('nats permissions - a plaintext client cannot connect when TLS is required; the same client over TLS can', async () => {
