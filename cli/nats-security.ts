@@ -1,3 +1,4 @@
+import { clusterBucket, modelsBucket } from '../cluster/index.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
 /**
@@ -49,7 +50,7 @@ const PREFIX_RE = /^[A-Za-z0-9_-]+$/;
 export function rolePermissions(prefix: string): Record<Role, RolePermissions> {
   if (!PREFIX_RE.test(prefix)) throw new CliError(`prefix '${prefix}' is not a valid cluster prefix ([A-Za-z0-9_-] only)`, ExitCode.Usage);
   const p = prefix;
-  const clusterKv = `$KV.${p}_cluster`;
+  const clusterKv = `$KV.${clusterBucket(p)}`;
   // Actor messages: asks to shards, asks to nodes (scatter-gather, drain), answers to reply prefixes.
   const actorSubjects = [`${p}.s.>`, `${p}.n.>`, `${p}.r.>`];
   // Reading buckets, streams and the object store: stream info, message and direct gets, and the
@@ -68,6 +69,9 @@ export function rolePermissions(prefix: string): Record<Role, RolePermissions> {
     `${clusterKv}.placement`,
     ...['CREATE', 'UPDATE', 'DELETE', 'PURGE', 'MSG.DELETE', 'RESTORE'].map((op) => `$JS.API.STREAM.${op}.>`),
   ];
+  // What the CLI and the gateway's admin calls write: manual placements (`reel shards move/balance`,
+  // RebalanceShards) and the model registry (`reel train`, `models activate`, training jobs).
+  const operatorWrites = [...actorSubjects, `${clusterKv}.overrides.>`, `$KV.${modelsBucket(p)}.>`, ...jetStreamReads];
   // A client (gateway, CLI) answers on its own reply prefix and node subject, whose ids are random.
   const clientSubscribe = { allow: [`${p}.n.>`, `${p}.r.>`, '_INBOX.>'] };
   return {
@@ -91,34 +95,9 @@ export function rolePermissions(prefix: string): Record<Role, RolePermissions> {
       },
       subscribe: { allow: [...actorSubjects, `${p}.alive.>`, `${p}.handover.>`, '_INBOX.>'] },
     },
-    gateway: {
-      publish: {
-        allow: [
-          ...actorSubjects,
-          // RecordInteractions, into the stream a node created.
-          `${p}.interactions.>`,
-          // RebalanceShards clears manual placements; model activation and training jobs write the registry.
-          `${clusterKv}.overrides.>`,
-          `$KV.${p}_models.>`,
-          ...jetStreamReads,
-        ],
-        deny: ownershipWrites,
-      },
-      subscribe: clientSubscribe,
-    },
-    operator: {
-      publish: {
-        allow: [
-          ...actorSubjects,
-          // `reel shards move/balance` write manual placements; `reel train` and `models activate` the registry.
-          `${clusterKv}.overrides.>`,
-          `$KV.${p}_models.>`,
-          ...jetStreamReads,
-        ],
-        deny: ownershipWrites,
-      },
-      subscribe: clientSubscribe,
-    },
+    // RecordInteractions, into the stream a node created; the rest as an operator.
+    gateway: { publish: { allow: [...operatorWrites, `${p}.interactions.>`], deny: ownershipWrites }, subscribe: clientSubscribe },
+    operator: { publish: { allow: operatorWrites, deny: ownershipWrites }, subscribe: clientSubscribe },
   };
 }
 

@@ -44,8 +44,8 @@ export interface NodeStartOptions {
   kinds?: RegisterKinds;
   /** @default the machine's clocks */
   clock?: Clock;
-  /** Log every runtime event, or those of the types named (`--events [types]`). */
-  events?: boolean | ReadonlySet<RuntimeEvent['type']>;
+  /** Runtime events to log, by type (`--events [types]`). @default none */
+  events?: ReadonlySet<RuntimeEvent['type']>;
   /** Feeds the training and interaction metrics, and the node's own. */
   registry?: Registry;
   /** @default `log` (stdout) */
@@ -101,7 +101,7 @@ export async function startReelNode(s: ResolvedSettings & { id: string }, o: Nod
       if (clock.monoMs() - last < 10_000) return;
       last = clock.monoMs();
       say('warn', 'refused a malformed frame', { node: id, reason: e.reason });
-    } else if (o.events === true || (o.events !== undefined && o.events !== false && o.events.has(e.type))) {
+    } else if (o.events?.has(e.type)) {
       say('debug', e.type, { event: e.type, ...e });
     }
   };
@@ -245,10 +245,10 @@ export function superviseNode(started: StartedNode, o: SuperviseOptions = {}): P
 /** The runtime events `--events` may name. */
 const EVENT_TYPES: ReadonlyArray<RuntimeEvent['type']> = ['activation-start', 'activation-end', 'snapshot'];
 
-/** `--events` alone logs every runtime event; `--events a,b` only those types. */
-function eventTypes(flag: unknown): boolean | ReadonlySet<RuntimeEvent['type']> {
-  if (flag === undefined || flag === false) return false;
-  if (flag === true) return true;
+/** `--events` alone logs every runtime event; `--events a,b` only those types; none without it. */
+function eventTypes(flag: unknown): ReadonlySet<RuntimeEvent['type']> {
+  if (flag === undefined || flag === false) return new Set();
+  if (flag === true) return new Set(EVENT_TYPES);
   const named = String(flag).split(',').map((t) => t.trim()).filter((t) => t !== '');
   const unknown = named.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t));
   if (named.length === 0 || unknown.length > 0) {

@@ -3,7 +3,7 @@ import { Objm, setSha256Backend, StorageType, type ObjectInfo, type ObjectStore 
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createConcurrently, listWithin, Unavailable, type Listing } from '../runtime/index.js';
 import { checkBlobName, type BlobStore } from '../actors/training/stores.js';
-import { clusterReplicas } from './replicas.js';
+import { clusterReplicas } from './cluster-kv.js';
 
 // Every object's SHA-256 (written on put, checked on get) through node:crypto, not the
 // client's JavaScript default: a checkpoint of 10 million ratings' rows took 0.13 s of the

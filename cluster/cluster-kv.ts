@@ -98,3 +98,28 @@ export function isRevisionConflict(err: unknown): boolean {
 export function listKeys(kv: KV, filter: string, stallMs?: number): Promise<string[]> {
   return kvKeys(kv, filter, stallMs);
 }
+
+/** `clusterReplicas` answers, per connection and prefix. */
+const replicasRead = new WeakMap<NatsConnection, Map<string, Promise<number>>>();
+
+/**
+ * The replica count a cluster's config states, for what creates its buckets outside a node (a
+ * gateway's interaction stream, training's registry and checkpoints): read once per connection
+ * and prefix. 1 when there is no cluster yet or its config predates the count.
+ */
+export function clusterReplicas(nc: NatsConnection, prefix: string): Promise<number> {
+  let byPrefix = replicasRead.get(nc);
+  if (byPrefix === undefined) replicasRead.set(nc, (byPrefix = new Map()));
+  let p = byPrefix.get(prefix);
+  if (p === undefined) {
+    p = (async () => {
+      const kv = await openKvIfExists(nc, clusterBucket(prefix));
+      const r = readJson<{ replicas?: unknown }>(kv === undefined ? null : await kv.get('config'))?.replicas;
+      return typeof r === 'number' && Number.isSafeInteger(r) && r >= 1 ? r : 1;
+    })();
+    // A failed read is not remembered: the next creation asks again.
+    p.catch(() => byPrefix.delete(prefix));
+    byPrefix.set(prefix, p);
+  }
+  return p;
+}

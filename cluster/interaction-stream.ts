@@ -3,7 +3,7 @@ import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { Histogram, type Registry } from 'prom-client';
 import { Kind, TitleMsg, UserMsg, type InteractionBody } from '../actors/index.js';
 import { createConcurrently, decodeValue, encodeValue, shardOf, type ActorSystem } from '../runtime/index.js';
-import { clusterReplicas } from './replicas.js';
+import { clusterReplicas } from './cluster-kv.js';
 
 /** What the consumers measure. */
 export interface InteractionMetrics {

@@ -11,8 +11,7 @@ import {
   type ModelRegistry,
 } from '../actors/training/stores.js';
 import { consistentKvOptions, createConcurrently, InvalidArgument, Unavailable } from '../runtime/index.js';
-import { isRevisionConflict, json, listKeys, openKvIfExists, readJson } from './cluster-kv.js';
-import { clusterReplicas } from './replicas.js';
+import { clusterReplicas, isRevisionConflict, json, listKeys, openKvIfExists, readJson } from './cluster-kv.js';
 
 /** Name of the model registry bucket. */
 export function modelsBucket(prefix: string): string {

@@ -60,7 +60,6 @@ export const HANDOFF_BUCKETS_S = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 
 
 /** Probes of one peer in flight at once (a paused peer answers none of them). */
 const MAX_PROBES_IN_FLIGHT = 3;
-/** Shards of one handoff cut at once (each is dark for its final delta and one KV write). */
 /**
  * Shards of a handoff cut at once. One: a cut is CPU work once the pre-copy has written what
  * changed (its actors end unwritten), so cuts side by side only keep each other's shards dark
@@ -131,9 +130,9 @@ export class OwnershipManager implements ShardOwnership {
   private stopped = false;
   /** Cut off from NATS: nothing is held, nothing claimed until `resume`. */
   private suspended = false;
-  /** Completed claims, renewals lost, handoffs and handoffs rolled back, for operators and tests. */
   /** Shards dropped when cut off from NATS, and the revision of the entry this node last wrote for each. */
   private readonly droppedAt = new Map<ShardId, number>();
+  /** Completed claims, renewals lost, handoffs and handoffs rolled back, for operators and tests. */
   readonly stats = { claims: 0, lost: 0, released: 0, rebalances: 0, handoffFailures: 0, cutOffPeers: 0, precopied: 0, handedOver: 0 };
   /** Seconds from the start of a handoff (its pre-copy) to its last release write, per completed handoff. */
   readonly handoffDurations = new BucketHistogram(HANDOFF_BUCKETS_S);
@@ -586,8 +585,9 @@ export class OwnershipManager implements ShardOwnership {
   /**
    * Planned handoff of shards the assignment gives to others. First the pre-copy: the shards keep
    * serving while their changed actors are written. Then the cut, shard by shard (CUTS_AT_ONCE),
-   * each release going out while the next cut runs: a shard stops taking messages, passivates its actors (writing only what changed
-   * since the pre-copy) and is released by one KV write, which its new owner claims as soon as it
+   * each release going out while the next cut runs: a shard stops taking messages, passivates its
+   * actors (writing only what changed since the pre-copy) and is released by one KV write, which
+   * its new owner claims as soon as it
    * sees it. A shard is released only once every one of its actors is written; otherwise that
    * shard is rolled back (served here again), an alarm is logged and it is tried again later.
    * Nodes hand off at the same time: nothing is locked across the cluster.

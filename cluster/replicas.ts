@@ -2,7 +2,7 @@ import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io
 import type { NatsConnection } from '@nats-io/transport-node';
 import { InvalidArgument } from '../runtime/index.js';
 import { checkpointsBucket } from './blob-store-obj.js';
-import { clusterBucket, openKvIfExists, readJson } from './cluster-kv.js';
+import { clusterBucket } from './cluster-kv.js';
 import { interactionStream } from './interaction-stream.js';
 import { modelsBucket } from './model-registry-kv.js';
 
@@ -65,28 +65,4 @@ export async function checkReplicas(nc: NatsConnection, streams: readonly string
       'Start with the count the buckets have (--replicas), or change the streams to the cluster\'s count (nats stream edit NAME --replicas N)',
     { fields: ['replicas'] },
   );
-}
-
-const known = new WeakMap<NatsConnection, Map<string, Promise<number>>>();
-
-/**
- * The replica count a cluster's config states, for what creates its buckets outside a node (a
- * gateway's interaction stream, training's registry and checkpoints): read once per connection
- * and prefix. 1 when there is no cluster yet or its config predates the count.
- */
-export function clusterReplicas(nc: NatsConnection, prefix: string): Promise<number> {
-  let byPrefix = known.get(nc);
-  if (byPrefix === undefined) known.set(nc, (byPrefix = new Map()));
-  let p = byPrefix.get(prefix);
-  if (p === undefined) {
-    p = (async () => {
-      const kv = await openKvIfExists(nc, clusterBucket(prefix));
-      const r = readJson<{ replicas?: unknown }>(kv === undefined ? null : await kv.get('config'))?.replicas;
-      return typeof r === 'number' && Number.isSafeInteger(r) && r >= 1 ? r : 1;
-    })();
-    // A failed read is not remembered: the next creation asks again.
-    p.catch(() => byPrefix.delete(prefix));
-    byPrefix.set(prefix, p);
-  }
-  return p;
 }
