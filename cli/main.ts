@@ -108,7 +108,7 @@ withClusterOptions(
     .option('--metrics-host <addr>', 'interface the metrics port listens on; 0.0.0.0 for every one [REEL_METRICS_HOST] (default: 127.0.0.1)')
     .option('--kinds <module>', "host the actor kinds an ES module registers (it exports register(system)) instead of reel's user and title actors [REEL_KINDS]")
     .option('--interaction-weights <list>', 'weight of each interaction type when a user\'s row is folded in, TYPE=WEIGHT comma-separated (e.g. PLAY=0.5,COMPLETE=1,IMPRESSION=0); types not named keep their default: RATING 1, THUMBS_DOWN 1, IMPRESSION 0, the others 0.5 [REEL_INTERACTION_WEIGHTS]')
-    .option('--events [types]', 'log runtime events as JSON lines: every activation start and end and every snapshot write, or only the types named, comma-separated: activation-start, activation-end, snapshot (debugging, tests)')
+    .option('--events [types]', 'log runtime events as JSON lines: every activation start, end and carry-on and every snapshot write, or only the types named, comma-separated: activation-start, activation-end, activation-carry, snapshot (debugging, tests)')
     .option('--max-reconnects <n>', 'give up (exit 1) after this many failed reconnects to NATS; -1 retries for ever [REEL_MAX_RECONNECTS] (default: -1)')
     .option('--max-ask-deadline-ms <ms>', "longest ask deadline of a new cluster; must match an existing one's [REEL_MAX_ASK_DEADLINE_MS] (default: 30000)")
     .option('--replicas <n>', "replicas of a new cluster's buckets and streams (1-5, at most the NATS servers); must match an existing one's [REEL_REPLICAS] (default: the cluster's; for a new one 3 on a NATS cluster of three or more servers, else 1)")

@@ -243,7 +243,7 @@ export function superviseNode(started: StartedNode, o: SuperviseOptions = {}): P
 }
 
 /** The runtime events `--events` may name. */
-const EVENT_TYPES: ReadonlyArray<RuntimeEvent['type']> = ['activation-start', 'activation-end', 'snapshot'];
+const EVENT_TYPES: ReadonlyArray<RuntimeEvent['type']> = ['activation-start', 'activation-end', 'activation-carry', 'snapshot'];
 
 /** `--events` alone logs every runtime event; `--events a,b` only those types; none without it. */
 function eventTypes(flag: unknown): ReadonlySet<RuntimeEvent['type']> {

@@ -69,8 +69,9 @@ export interface NodeStatus {
 /**
  * One node of a reel cluster on NATS: joins the cluster config, heartbeats its membership,
  * claims and renews the shards the assignment gives it, and hosts their actors. Cut off from
- * NATS it serves nothing (its actors are dropped unwritten) and claims its shards again once
- * reconnected; `failed` resolves when it cannot go on (its connection closed for good, or
+ * NATS it serves nothing (its actors wait in memory, unwritten) and claims its shards again once
+ * reconnected: those nobody wrote meanwhile come back with their actors as they were, the others'
+ * actors are dropped. `failed` resolves when it cannot go on (its connection closed for good, or
  * another process runs with its id).
  */
 export class ClusterNode {
@@ -139,6 +140,8 @@ export class ClusterNode {
       host: (s) => holder.system!.host(s),
       unhost: (s) => holder.system!.unhost(s),
       abandonShards: (s) => holder.system!.abandonShards(s),
+      parkShards: (s) => holder.system!.parkShards(s),
+      carryOn: (s, epoch) => holder.system!.carryOn(s, epoch),
       precopy: (s) => holder.system!.precopy(s),
       handOver: (s, epoch) => handOver.keep(s, epoch),
     }, timings, log, new NatsPeerProbe(deps.nc, o.prefix, DEFAULT_PROBE_TIMEOUT_MS));

@@ -56,7 +56,26 @@ class FakeHost implements ShardHost {
   }
   async abandonShards(shards: readonly ShardId[]): Promise<void> {
     this.abandoned += shards.length;
-    for (const s of shards) this.hosted.delete(s);
+    for (const s of shards) {
+      this.hosted.delete(s);
+      this.parked.delete(s);
+      this.abandonedShards.push(s);
+    }
+  }
+  /** Shards whose actors are parked (cut off), and the epoch each parked shard's actors carried on under. */
+  readonly parked = new Set<ShardId>();
+  readonly carried = new Map<ShardId, number>();
+  readonly abandonedShards: ShardId[] = [];
+  async parkShards(shards: readonly ShardId[]): Promise<void> {
+    for (const s of shards) {
+      this.hosted.delete(s);
+      this.parked.add(s);
+    }
+  }
+  carryOn(shard: ShardId, epoch: number): number {
+    if (!this.parked.delete(shard)) return 0;
+    this.carried.set(shard, epoch);
+    return 1;
   }
 }
 
@@ -428,7 +447,7 @@ describe('ownership under faults (real KV, clocks moved by the test)', () => {
     expect(a.m.owned().length + b.m.owned().length).toBe(S);
   });
 
-  it('ownership - a node cut off from NATS and back at once (a client moving to another server) takes back the shards nobody wrote since, not after its lease; one another node claimed meanwhile stays with it', async () => {
+  it('ownership - a node cut off from NATS and back at once (a client moving to another server) takes back the shards nobody wrote since, not after its lease, and their parked actors carry on; one another node claimed meanwhile stays with it, its actors dropped', async () => {
     await bucket('reclaim');
     const a = await node('a', new TestClock(1e12, 1000));
     await run(200);
@@ -436,9 +455,15 @@ describe('ownership under faults (real KV, clocks moved by the test)', () => {
     const before = new Map(a.m.owned().map((s) => [s, a.m.servingEpoch(s, a.clock.mono)]));
     await a.m.suspend('disconnected from NATS');
     expect(a.m.owned()).toEqual([]);
+    // Parked, not dropped: nothing abandoned yet.
+    expect([...a.host.parked].sort()).toEqual(Array.from({ length: S }, (_, s) => s));
+    expect(a.host.abandonedShards).toEqual([]);
     // Meanwhile another writer takes shard 3 (as a node would once a's lease was seen to run out).
     const rec = a.view.shard(3);
     await kv.update('shards.3', enc({ owner: 'b', epoch: rec.value!.epoch + 1 }), rec.revision);
+    // And a renewal of shard 5 that a sent just before the cut lands after it: same owner, same epoch, a new revision.
+    const rec5 = a.view.shard(5);
+    await kv.update('shards.5', enc(rec5.value), rec5.revision);
     await a.view.refresh();
     a.m.resume();
     // No time passes: a's lease on its entries would hold them from anyone else for 1 s more.
@@ -447,7 +472,35 @@ describe('ownership under faults (real KV, clocks moved by the test)', () => {
       return a.m.owned().length === S - 1;
     }, { timeoutMs: 5_000, describe: () => a.m.owned() });
     expect(a.m.owned()).not.toContain(3);
-    // Under new epochs: what the dropped activations would write is fenced.
+    // Under new epochs: what a stale activation would write is fenced.
     for (const s of a.m.owned()) expect(a.m.servingEpoch(s, a.clock.mono)).toBeGreaterThan(before.get(s)!);
+    // The parked actors of every shard taken back carry on under its new epoch (5 too: only its
+    // own renewal landed); those of 3, which another node owned meanwhile, are dropped.
+    expect([...a.host.carried.keys()].sort()).toEqual(a.m.owned().sort());
+    for (const [s, epoch] of a.host.carried) expect(epoch).toBe(a.m.servingEpoch(s, a.clock.mono));
+    expect(a.host.abandonedShards).toEqual([3]);
+    expect(a.host.parked.size).toBe(0);
+    expect(a.m.stats.carriedOn).toBe(S - 1);
+  });
+
+  it('ownership - parked shards the placement now puts elsewhere are dropped, not kept forever', async () => {
+    await bucket('parked_elsewhere');
+    const a = await node('a', new TestClock(1e12, 1000));
+    await run(200);
+    await a.m.suspend('disconnected from NATS');
+    expect(a.host.parked.size).toBe(S);
+    // While a is cut off, b joins: the placement gives b about half of the shards.
+    const b = await node('b', new TestClock(1e12, a.clock.mono));
+    a.m.resume();
+    await run(T.leaseMs + T.safetyMarginMs + 2 * T.heartbeatWindowMs, () => {
+      expect(overlap(a, b)).toEqual([]);
+    });
+    await waitFor('a balanced with b', async () => {
+      await run(STEP_MS);
+      return a.m.owned().length > 0 && b.m.owned().length > 0 && a.m.owned().length + b.m.owned().length === S;
+    }, { timeoutMs: 20_000, describe: () => ({ a: a.m.owned(), b: b.m.owned() }) });
+    // Every parked shard either carried on at a or was dropped; none is left parked.
+    expect(a.host.parked.size).toBe(0);
+    for (const s of b.m.owned()) expect(a.host.carried.has(s) && a.m.owned().includes(s)).toBe(false);
   });
 });

@@ -40,6 +40,14 @@ export interface ShardHost {
   /** Lost: stop receiving and drop the shards' actors without writing anything; never throws. */
   abandonShards(shards: readonly ShardId[]): Promise<void>;
   /**
+   * Cut off from NATS: stop receiving, but keep the shards' actors in memory, doing nothing (each
+   * act checks the lease first), in case this node takes the shards back unchanged (`carryOn`).
+   * Without it they are abandoned. Never throws.
+   */
+  parkShards?(shards: readonly ShardId[]): Promise<void>;
+  /** A parked shard taken back from the entry this node had written: its actors go on under `epoch`. Returns how many. */
+  carryOn?(shard: ShardId, epoch: number): number;
+  /**
    * A handoff's pre-copy: write the shards' changed actors while they keep serving, so that the
    * cut (`unhost`) has only what changed since to write. Resolves with how many were written; never throws.
    */
@@ -130,10 +138,10 @@ export class OwnershipManager implements ShardOwnership {
   private stopped = false;
   /** Cut off from NATS: nothing is held, nothing claimed until `resume`. */
   private suspended = false;
-  /** Shards dropped when cut off from NATS, and the revision of the entry this node last wrote for each. */
-  private readonly droppedAt = new Map<ShardId, number>();
+  /** Shards dropped (parked) when cut off from NATS, with the entry this node last wrote for each. */
+  private readonly droppedAt = new Map<ShardId, { revision: number; epoch: number }>();
   /** Completed claims, renewals lost, handoffs and handoffs rolled back, for operators and tests. */
-  readonly stats = { claims: 0, lost: 0, released: 0, rebalances: 0, handoffFailures: 0, cutOffPeers: 0, precopied: 0, handedOver: 0 };
+  readonly stats = { claims: 0, lost: 0, released: 0, rebalances: 0, handoffFailures: 0, cutOffPeers: 0, precopied: 0, handedOver: 0, carriedOn: 0 };
   /** Seconds from the start of a handoff (its pre-copy) to its last release write, per completed handoff. */
   readonly handoffDurations = new BucketHistogram(HANDOFF_BUCKETS_S);
   /** Shards claimed from an owner that had not released them: what it held unwritten is gone. */
@@ -282,13 +290,13 @@ export class OwnershipManager implements ShardOwnership {
     this.suspended = true;
     const held = this.owned();
     // What each entry was when this node last wrote it: reclaimed at once on reconnect if still so.
-    for (const s of held) this.droppedAt.set(s, this.revisions[s]!);
+    for (const s of held) this.droppedAt.set(s, { revision: this.revisions[s]!, epoch: this.epochs[s]! });
     for (const s of held) this.forget(s);
     if (held.length > 0) {
       this.stats.lost += held.length;
-      this.log('cut off from NATS; every shard dropped unwritten', { shards: held.length, why }, 'warn');
+      this.log('cut off from NATS; serving no shard (actors kept, unwritten, for shards that come back unchanged)', { shards: held.length, why }, 'warn');
     }
-    await this.target.abandonShards(held);
+    await (this.target.parkShards !== undefined ? this.target.parkShards(held) : this.target.abandonShards(held));
   }
 
   /** Connected again: shards are claimed anew (new epochs) once their leases are seen to have run out. */
@@ -353,6 +361,10 @@ export class OwnershipManager implements ShardOwnership {
     this.storePlacement(table, eligible);
     const desired = withOverrides(table, eligible, this.view.overrides);
     this.desired = desired;
+    // Parked shards placed elsewhere now, or written since: they will not come back as they were.
+    for (const s of [...this.droppedAt.keys()]) {
+      if (this.epochs[s] === 0 && !this.claiming.has(s) && (desired.get(s) !== this.nodeId || !this.unchangedSinceDropped(s, this.view.shard(s)))) this.dropParked(s);
+    }
     const renew: ShardId[] = [];
     const claim: ShardId[] = [];
     const release: ShardId[] = [];
@@ -464,22 +476,38 @@ export class OwnershipManager implements ShardOwnership {
    * vanished entries get no shortcut.
    */
   private claimable(s: ShardId, rec: ShardRecord, now: number): boolean {
-    if (rec.value !== undefined && (rec.value.owner === '' || this.isCutOff(rec.value.owner))) return true;
     // Dropped by this node when it was cut off, and nobody has written the entry since: a client
     // that lost its server and reconnected to another (a NATS cluster) takes its shards back at
-    // once, not after its own lease. The compare-and-set is from that very revision, so a node
+    // once, not after its own lease. The compare-and-set is from the revision seen, so a node
     // that claimed the shard meanwhile wins, and this claim fails.
-    const dropped = this.droppedAt.get(s);
-    if (dropped !== undefined) {
-      if (dropped === rec.revision && rec.value?.owner === this.nodeId) return true;
-      this.droppedAt.delete(s);
+    if (this.droppedAt.has(s)) {
+      if (this.unchangedSinceDropped(s, rec)) return true;
+      this.dropParked(s);
     }
+    if (rec.value !== undefined && (rec.value.owner === '' || this.isCutOff(rec.value.owner))) return true;
     if (rec.revision === 0 && this.everSeen[s] === 0) return true;
     return now >= this.seen.get(s)!.at + this.t.leaseMs + this.t.safetyMarginMs;
   }
 
+  /**
+   * Whether the entry of a shard this node dropped when cut off still names it under the epoch it
+   * held: then nobody has owned the shard since (a claim raises the epoch, a release clears the
+   * owner), only this node's own renewals can have landed (one whose answer the cut lost).
+   */
+  private unchangedSinceDropped(s: ShardId, rec: ShardRecord): boolean {
+    const d = this.droppedAt.get(s);
+    return d !== undefined && rec.value?.owner === this.nodeId && (rec.revision === d.revision || rec.value.epoch === d.epoch);
+  }
+
+  /** A shard dropped when cut off that will not come back as it was: its parked actors go. */
+  private dropParked(s: ShardId): void {
+    if (!this.droppedAt.delete(s) || this.target.parkShards === undefined) return;
+    void this.target.abandonShards([s]);
+  }
+
   private async claim(s: ShardId): Promise<ShardId | undefined> {
     const rec = this.view.shard(s);
+    const carry = this.unchangedSinceDropped(s, rec);
     // Above every epoch ever written for this shard, even an unreadable one's: honest epochs
     // never exceed their own write's revision, and revisions only grow.
     const epoch = Math.max(rec.value?.epoch ?? 0, rec.revision) + 1;
@@ -498,8 +526,17 @@ export class OwnershipManager implements ShardOwnership {
       await this.view.resync(`shards.${s}`).catch(() => undefined);
       return undefined;
     }
-    if (this.stopped || this.suspended) return undefined; // its lease runs out unused
-    this.droppedAt.delete(s);
+    if (this.stopped || this.suspended) {
+      // Its lease runs out unused; nobody else owned the shard, so its actors may still come back.
+      if (carry && !this.stopped) this.droppedAt.set(s, { revision, epoch });
+      return undefined;
+    }
+    if (carry) {
+      this.droppedAt.delete(s);
+      this.stats.carriedOn += this.target.carryOn?.(s, epoch) ?? 0;
+    } else {
+      this.dropParked(s);
+    }
     this.epochs[s] = epoch;
     this.leases[s] = start + this.t.leaseMs;
     this.revisions[s] = revision;

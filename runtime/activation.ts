@@ -135,6 +135,12 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
    */
   private flags = 0;
   /**
+   * The state in memory, counted: every restart throws it away and raises this. A snapshot taken
+   * under an earlier count is never written (a write queued behind the one that failed holds its
+   * effects, which the actor's callers were told did not happen).
+   */
+  private generation = 0;
+  /**
    * Changes: counted at the start and at the end of every handler of a message that is not a read
    * (a handler may change the state after its last `persist`). `saved`: the count when the state of
    * the last snapshot written was taken. Equal, memory holds nothing the store lacks.
@@ -170,7 +176,8 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     readonly kind: string,
     readonly key: string,
     readonly shard: number,
-    readonly epoch: number,
+    /** The shard's owner epoch this activation serves under; raised only by `carryOn`. */
+    public epoch: number,
     predecessor?: Activation,
     /** Message types that only read: their asks are not remembered (a copy simply runs again). */
     private readonly reads: ReadonlySet<string> = NO_READS,
@@ -451,6 +458,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
   private restart(): void {
     if ((this.flags & RESTARTING) !== 0) return;
     this.flags |= RESTARTING;
+    this.generation++;
     this.failures = 0;
     this.stats.restarts++;
     // The state goes back to the snapshot, and the answers with it, from now: a copy of an ask that
@@ -502,9 +510,10 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
    * owner's write fences this activation off (it ends without another write); a conflict with an
    * older owner's late write (it passed its lease check just before a pause) is overwritten, since
    * this owner's state supersedes it. Any other failure leaves memory ahead of the store, so the
-   * activation restarts from its last snapshot and the error is `Unavailable` (retryable).
+   * activation restarts from its last snapshot and the error is `Unavailable` (retryable); a
+   * passivation's own write (`flush`) fails its passivation instead, and the activation stays.
    */
-  private write(snap: Snapshot, writing?: Writing): Promise<void> {
+  private write(snap: Snapshot, writing?: Writing, flush = false): Promise<void> {
     // The write acts now, under the lease; when it lands the store's compare-and-set decides.
     if (!this.mayAct()) return Promise.reject(this.lostError());
     const applied = this.window?.entries(this.host.clock.monoMs(), writing);
@@ -512,8 +521,9 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     const extras = (this.extras ??= {});
     // The state was taken at this count: once written, the store holds everything up to it.
     const at = this.changes;
+    const generation = this.generation;
     const p = (extras.writeChain ?? Promise.resolve())
-      .then(() => this.writeOnce(snap))
+      .then(() => (generation === this.generation ? this.writeOnce(snap, flush) : Promise.reject(this.thrownAway())))
       .then(() => {
         if (at > this.saved) this.saved = at;
       });
@@ -525,7 +535,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     return p;
   }
 
-  private async writeOnce(snap: Snapshot): Promise<void> {
+  private async writeOnce(snap: Snapshot, flush: boolean): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       if (this.lost) throw this.lostError();
       try {
@@ -536,7 +546,10 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
       } catch (err) {
         if ((err as ReelError).code !== ErrorCode.Fenced) {
           this.stats.snapshotFailures++;
-          if (this.state === 'active') this.restart();
+          // Memory holds effects its callers are told did not happen: back to the last snapshot,
+          // also in the middle of a passivation (which then writes nothing). Only a passivation's
+          // own write keeps memory (the activation stays, and writes it later).
+          if (this.state === 'active' || (this.state === 'passivating' && !flush)) this.restart();
           if (err instanceof ReelError) throw err;
           throw new Unavailable(`snapshot of ${this.kind}/${this.key} could not be written: ${(err as Error).message}`, { ...this.fields(), cause: err });
         }
@@ -555,6 +568,11 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     }
     this.stats.snapshotsSaved++;
     this.snapshotEvent(true);
+  }
+
+  /** A write of state that a restart threw away. */
+  private thrownAway(): Unavailable {
+    return new Unavailable(`snapshot of ${this.kind}/${this.key} not written: a write before it failed, and the actor went back to its last snapshot`, this.fields());
   }
 
   private snapshotEvent(accepted: boolean): void {
@@ -588,6 +606,21 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     for (const env of queued) if (env.replyTo !== undefined) this.host.answer(env, undefined, this.lostError(), 0);
   }
 
+  /**
+   * Its node was cut off from NATS, kept this activation parked (every act checks the lease, so it
+   * did nothing meanwhile), and took the shard back under `epoch` from the very entry it had
+   * written: nobody owned the shard in between, so what this activation holds (in memory, or being
+   * read again after a failed write) is still the newest state, and it goes on under the new epoch.
+   * Returns false when it ended meanwhile.
+   */
+  carryOn(epoch: number): boolean {
+    if (this.state === 'ended' || this.lost || epoch <= this.epoch) return false;
+    const from = this.epoch;
+    this.epoch = epoch;
+    this.host.event({ type: 'activation-carry', act: this.id, kind: this.kind, key: this.key, node: this.host.nodeId, epoch, from, mono: this.host.clock.monoMs() });
+    return true;
+  }
+
   /** Ends now without writing anything (the node lost this actor's shard). */
   abandonNow(): void {
     this.abandon([]);
@@ -612,12 +645,13 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
    * (a failed write restarts the activation as any failed write does; the cut writes it then).
    */
   requestSave(done: (saved: boolean) => void): void {
-    if (this.state !== 'active' || !this.changed) return done(false);
+    if (this.state !== 'active' || !this.changed || (this.flags & RESTARTING) !== 0) return done(false);
     this.mailbox.postSystem({ t: 'save', done });
   }
 
   private async saveChanges(done: (saved: boolean) => void): Promise<void> {
-    if (this.state !== 'active' || !this.changed || this.actor?.snapshot === undefined) return done(false);
+    // A restart queued: memory is being thrown away, and must not reach the store.
+    if (this.state !== 'active' || !this.changed || this.actor?.snapshot === undefined || (this.flags & RESTARTING) !== 0) return done(false);
     try {
       await this.writeState();
       done(true);
@@ -660,12 +694,19 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
   private async stop(): Promise<void> {
     this.clearTimers();
     if (!this.mayAct()) return;
+    if ((this.flags & RESTARTING) !== 0) {
+      // A write failed and a restart is queued: what memory holds beyond the store is thrown away,
+      // so the activation ends with the store's state as its last, writing nothing.
+      this.stats.passivated++;
+      this.end(this.mailbox.takeAll(), 'passivated');
+      return;
+    }
     const actor = this.actor!;
     // Nothing changed since the last write (a pre-copy's, or the handlers' own): nothing to write.
     const changed = this.changed;
     const data = actor.onPassivate ? await actor.onPassivate(this) : changed ? actor.snapshot?.() : undefined;
     if (data !== undefined || (changed && this.window !== null && this.window.size > 0)) {
-      await this.write({ data, epoch: this.epoch, savedAt: this.host.clock.wallMs() });
+      await this.write({ data, epoch: this.epoch, savedAt: this.host.clock.wallMs() }, undefined, true);
     }
     // A fenced write ended the activation meanwhile (TS cannot see the change across the await).
     if ((this.state as ActivationState) === 'ended') return;

@@ -224,4 +224,96 @@ describe('ownership checks', () => {
     expect(client.stats.askRetriesOnOwner).toBe(1);
     expect(client.stats.askRetries).toBe(1);
   });
+
+  it('ownership checks - a shard parked while its node was cut off and taken back under a new epoch carries its actors on: unwritten state kept, an applied ask answered again, not applied', async () => {
+    const own = new HandOwnership(1);
+    const server = await node('a', own);
+    const clientOwn = new HandOwnership(0, false, 1);
+    const client = await node('client', clientOwn, {}, []);
+    expect(await client.ask('test', 'k', 'apply', undefined, { id: 'a1' })).toBe(1);
+    const shard = shardOf('test', 'k', S);
+    // Cut off: the lease is gone, the shard is parked (the state was never written).
+    own.lose();
+    await server.parkShards([shard]);
+    expect(server.isActive('test', 'k')).toBe(true);
+    expect((await store.load('test', 'k')).snapshot).toBeUndefined();
+    // Taken back from the entry it had written: a new epoch, the same activation.
+    own.serving = 2;
+    own.holds = true;
+    expect(server.carryOn(shard, 2)).toBe(1);
+    await server.host([shard]);
+    clientOwn.route = 2;
+    expect(await client.ask('test', 'k', 'get')).toBe(1);
+    expect(await client.ask('test', 'k', 'apply', undefined, { id: 'a1' })).toBe(1);
+    expect(await client.ask('test', 'k', 'applied')).toEqual(['a1']);
+    expect(fixtureState.generations.get('test/k')).toBe(1);
+    // A write under the new epoch lands; the old epoch can no longer act.
+    await client.ask('test', 'k', 'applyDurable', undefined, { id: 'a2' });
+    expect((await store.load('test', 'k')).snapshot).toMatchObject({ epoch: 2, data: { n: 2, ids: ['a1', 'a2'] } });
+  });
+
+  it('ownership checks - a write in flight when its shard was parked that then fails never leaves its ask applied in memory: the retry is applied once', async () => {
+    const inner = store;
+    let held: { reject: (e: Error) => void } | undefined;
+    let holdSaves = true;
+    store = Object.assign(Object.create(inner) as MemorySnapshotStore, {
+      saveEncoded: (k: string, key: string, snap: Parameters<MemorySnapshotStore['saveEncoded']>[2], rev: number) =>
+        holdSaves ? new Promise<never>((_, reject) => (held = { reject })) : inner.saveEncoded(k, key, snap, rev),
+      save: (k: string, key: string, snap: Parameters<MemorySnapshotStore['save']>[2], rev: number) =>
+        holdSaves ? new Promise<never>((_, reject) => (held = { reject })) : inner.save(k, key, snap, rev),
+    });
+    const own = new HandOwnership(1);
+    const server = await node('a', own);
+    const clientOwn = new HandOwnership(0, false, 1);
+    const client = await node('client', clientOwn, {}, []);
+    const p = client.ask('test', 'k', 'applyDurable', undefined, { id: 'd1', deadlineMs: 20_000 });
+    await waitFor('the write of d1 in flight', () => held !== undefined);
+    const shard = shardOf('test', 'k', S);
+    own.lose();
+    await server.parkShards([shard]);
+    // The cut fails the write: memory is ahead of the store, d1 was not applied as far as anyone knows.
+    holdSaves = false;
+    held!.reject(new Error('disconnected'));
+    own.serving = 2;
+    own.holds = true;
+    server.carryOn(shard, 2);
+    await server.host([shard]);
+    clientOwn.route = 2;
+    // The sender's retry of d1 is applied once, on the stored state.
+    expect(await p).toBe(1);
+    expect(await client.ask('test', 'k', 'applied')).toEqual(['d1']);
+    expect((await inner.load('test', 'k')).snapshot).toMatchObject({ data: { n: 1, ids: ['d1'] } });
+  });
+
+  it('ownership checks - a failed write sends the actor back to its last snapshot even when a pre-copy or a passivation was queued behind it: neither writes the state thrown away', async () => {
+    for (const then of ['precopy', 'passivate'] as const) {
+      fixtureState.reset();
+      const inner = new MemorySnapshotStore();
+      let held: { reject: (e: Error) => void } | undefined;
+      let holdSaves = true;
+      const hold = () => new Promise<never>((_, reject) => (held = { reject }));
+      store = Object.assign(Object.create(inner) as MemorySnapshotStore, {
+        saveEncoded: (k: string, key: string, snap: Parameters<MemorySnapshotStore['saveEncoded']>[2], rev: number) => (holdSaves ? hold() : inner.saveEncoded(k, key, snap, rev)),
+        save: (k: string, key: string, snap: Parameters<MemorySnapshotStore['save']>[2], rev: number) => (holdSaves ? hold() : inner.save(k, key, snap, rev)),
+      });
+      const server = await node(`a-${then}`, new HandOwnership(1));
+      const client = await node(`client-${then}`, new HandOwnership(0, false, 1), {}, []);
+      const p = client.ask('test', 'k', 'applyDurable', undefined, { id: 'd1', deadlineMs: 20_000 });
+      await waitFor('the write of d1 in flight', () => held !== undefined);
+      const shard = shardOf('test', 'k', S);
+      // Behind the handler that waits on its write: a handoff's pre-copy, or a passivation.
+      const queued = then === 'precopy' ? server.precopy([shard]) : server.unhost([shard], 5_000);
+      await turn();
+      holdSaves = false;
+      held!.reject(new Error('store unreachable'));
+      await queued;
+      if (then === 'passivate') await server.host([shard]);
+      // The retry of d1 is applied once, on the stored state.
+      expect(await p, then).toBe(1);
+      expect(await client.ask('test', 'k', 'applied')).toEqual(['d1']);
+      expect((await inner.load('test', 'k')).snapshot).toMatchObject({ data: { n: 1, ids: ['d1'] } });
+      await server.stop();
+      await client.stop();
+    }
+  });
 });

@@ -267,14 +267,40 @@ export class ActorSystem implements InboundSink, ActivationHost {
    * anything: this node lost them (lease ran out, or another node took over). Never throws.
    */
   async abandonShards(shards: readonly ShardId[]): Promise<void> {
+    await this.stopReceiving(shards, true);
+  }
+
+  private async stopReceiving(shards: readonly ShardId[], abandon: boolean): Promise<void> {
     for (const s of shards) {
       this.hosted[s] = 0;
       this.handing.delete(s);
       this.fresh.drop(s);
     }
-    const gone = new Set(shards);
-    for (const act of [...this.order]) if (gone.has(act.shard)) act.abandonNow();
+    // After the shards stop being hosted: what an abandoned activation leaves is refused, not redelivered here.
+    if (abandon) {
+      const gone = new Set(shards);
+      for (const act of [...this.order]) if (gone.has(act.shard)) act.abandonNow();
+    }
     await this.transport.unhost(shards).catch(() => undefined);
+  }
+
+  /**
+   * Stops receiving messages for these shards but keeps their activations, idle: the node was cut
+   * off from NATS and may take the shards back unchanged (`carryOn`). Until then they may do
+   * nothing (every act checks the lease first, and one that runs ends without a write). Never throws.
+   */
+  async parkShards(shards: readonly ShardId[]): Promise<void> {
+    await this.stopReceiving(shards, false);
+  }
+
+  /**
+   * A parked shard taken back from the entry this node had written, under `epoch`: its activations
+   * go on under that epoch (see `Activation.carryOn`). Returns how many did; host the shard after.
+   */
+  carryOn(shard: ShardId, epoch: number): number {
+    let n = 0;
+    for (const act of this.order) if (act.shard === shard && act.carryOn(epoch)) n++;
+    return n;
   }
 
   /** Shards this node hosts. */

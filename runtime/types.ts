@@ -252,6 +252,8 @@ export type RuntimeEvent =
       lastActiveMono: number;
     }
   | { type: 'snapshot'; act: string; kind: string; key: string; node: string; epoch: number; accepted: boolean; mono: number }
+  /** A parked activation went on under its shard's new epoch (its node took the shard back unchanged). */
+  | { type: 'activation-carry'; act: string; kind: string; key: string; node: string; epoch: number; from: number; mono: number }
   | { type: 'malformed'; node: string; reason: string; mono: number };
 
 /**

@@ -37,6 +37,6 @@ describe('reel output', () => {
   it('output - reel node --events names the event types it takes when given one it does not know, before it connects', async () => {
     const r = await reel(['node', '--id', 'n1', '--nats', 'nats://127.0.0.1:1', '--events', 'snapshot,activation-stop']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--events takes event types, comma-separated, from activation-start, activation-end, snapshot (got "snapshot,activation-stop")');
+    expect(r.stderr).toContain('--events takes event types, comma-separated, from activation-start, activation-end, activation-carry, snapshot (got "snapshot,activation-stop")');
   });
 });

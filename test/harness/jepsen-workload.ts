@@ -39,6 +39,8 @@ export interface JepsenOutcome {
   unserved: number[];
   /** One line for the test's log. */
   summary: string;
+  /** For the first few keys holding an op twice: what they hold and every event the nodes sent about them. */
+  twiceDetail: string[];
 }
 
 export function startJepsenWorkload(c: TestCluster, o: { keys: number; ratePerS: number; deadlineMs: number; keyPrefix?: string }): JepsenWorkload {
@@ -81,10 +83,12 @@ export function startJepsenWorkload(c: TestCluster, o: { keys: number; ratePerS:
       let stray = 0;
       let applied = 0;
       const seen = new Set<string>();
+      const twiceDetail: string[] = [];
       for (const key of keys) {
         const ids = await sys.ask<string[]>('test', key, 'applied', undefined, { deadlineMs: 10_000 });
         const mine = new Set<string>();
         for (const id of ids) {
+          if (mine.has(id) && twiceDetail.length < 3) twiceDetail.push(describeKey(c, key, id, ids));
           if (mine.has(id)) twice++;
           mine.add(id);
           if (sentTo.get(id) !== key) stray++;
@@ -101,9 +105,21 @@ export function startJepsenWorkload(c: TestCluster, o: { keys: number; ratePerS:
       const summary =
         `${seq} asks, ${acknowledged} acknowledged, ${applied} applied, ${failed} failed ${JSON.stringify(failures)}; ` +
         `lost ${lost}, applied twice ${twice}, stray ${stray}; ${activations} activations, ${overlaps.length} overlapping; unserved shards ${unserved.length}`;
-      return { sent: seq, acknowledged, applied, failed, failures, lost, twice, stray, activations, overlaps, unserved, summary };
+      return { sent: seq, acknowledged, applied, failed, failures, lost, twice, stray, activations, overlaps, unserved, summary, twiceDetail };
     },
   };
+}
+
+/** An op held twice by `key`: where in its list, and the nodes' events and log lines about the key, in the order received. */
+function describeKey(c: TestCluster, key: string, id: string, ids: string[]): string {
+  const at = ids.flatMap((x, i) => (x === id ? [i] : []));
+  const lines = c
+    .processes()
+    .flatMap((p) => p.events.map((e) => ({ p, e })))
+    .filter(({ e }) => e.key === key || (typeof e.msg === 'string' && /cut off|reconnect|claimed|lost|took back/.test(e.msg)))
+    .sort((a, b) => a.e.recvMono - b.e.recvMono)
+    .map(({ e }) => JSON.stringify(e));
+  return `${key} holds ${id} at ${at.join(', ')} of ${ids.length}:\n  ${lines.join('\n  ')}`;
 }
 
 /**
@@ -112,6 +128,7 @@ export function startJepsenWorkload(c: TestCluster, o: { keys: number; ratePerS:
  */
 export function expectJepsenInvariants(r: JepsenOutcome): void {
   expect(r.lost, 'acknowledged ops lost').toBe(0);
+  if (r.twice > 0) console.log(`ops applied twice:\n${r.twiceDetail.join('\n')}`);
   expect(r.twice, 'ops applied twice').toBe(0);
   expect(r.stray, 'ops applied to a key they were not sent to').toBe(0);
   expect(r.overlaps).toEqual([]);
