@@ -40,7 +40,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { confString } from '../cli/nats-config.js';
 import { ClusterClient } from '../cluster/client.js';
 import type { NodeStatus } from '../cluster/node.js';
-import { DEFAULT_CLUSTER_ASK_ATTEMPT_MS, DEFAULT_HEARTBEAT_MS, DEFAULT_HEARTBEAT_WINDOW_MS, DEFAULT_LEASE_MS, DEFAULT_RENEW_MS, DEFAULT_SAFETY_MARGIN_MS } from '../cluster/options.js';
+import { DEFAULT_CLUSTER_ASK_ATTEMPT_MS, DEFAULT_HEARTBEAT_MS, DEFAULT_RENEW_MS, DEFAULT_SAFETY_MARGIN_MS, NATS_CLUSTER_HEARTBEAT_WINDOW_MS, NATS_CLUSTER_LEASE_MS } from '../cluster/options.js';
 import { countBy } from '../test/harness/cluster.js';
 import { startNatsCluster, type NatsClusterHandle } from '../test/harness/nats-cluster.js';
 import { startNatsServer, uniquePrefix } from '../test/harness/nats-server.js';
@@ -79,6 +79,8 @@ const KV_KEYS = 1_000;
 const RATE_PER_S = 2_000;
 const DEADLINE_MS = 2_000;
 const KILL_KEYS = 10_000;
+/** Stepdowns of the snapshot bucket's leader at most, to bring it onto the victim. */
+const MAX_STEPDOWNS = 8;
 const KILL_WARM_IN_FLIGHT = 500;
 const WARMUP_MS = 1_000;
 const STEADY_MS = 5_000;
@@ -128,6 +130,7 @@ const DEFINITIONS: Record<string, string> = {
   ask_p99_ms_server_kill: 'p99 of the asks of the asks_failed_server_kill window, a failed ask counting as the deadline',
   asks_failed_server_down: 'failed asks sent from the SIGKILL to the restart (the whole time the server was down)',
   asks_failed_server_kill_by_owner_at_kill: 'the failed asks of the kill window by the node that owned their shard just before the kill (as the client saw it), with whether that node was connected to the victim',
+  victim_led: 'the JetStream leaders the victim held at the kill (it is chosen as the cluster bucket\'s leader; the snapshot bucket\'s leader is stepped down onto it, up to a few times)',
   jetstream_leaders_after_kill: 'each stream\'s leader (and the meta leader) polled every 200 ms from the kill until the restart: who led before, whether a poll found none, and when (s after the kill) a server other than the victim was first seen leading',
   asks_failed_server_restart: `failed asks sent from the restart (its process started again) to the end of the load (${AFTER_RESTART_MS / 1000} s after it served JetStream again)`,
 };
@@ -305,6 +308,12 @@ async function connectionsByServer(dir: string, cluster: NatsClusterHandle): Pro
 }
 
 /** The JetStream meta leader as one server sees it (`/jsz`). */
+/** The server leading `stream` now (null: none, or no answer). */
+async function leaderOf(nc: NatsConnection, stream: string): Promise<string | null> {
+  const jsm = await jetstreamManager(nc, { timeout: 2_000 });
+  return (await jsm.streams.info(stream).catch(() => undefined))?.cluster?.leader ?? null;
+}
+
 async function metaLeader(dir: string, cluster: NatsClusterHandle): Promise<string | undefined> {
   const urls = await monitorUrls(dir, cluster);
   for (const url of urls.values()) {
@@ -476,16 +485,26 @@ async function main(): Promise<void> {
     await single.stop();
     live.server = undefined;
     r1 = undefined;
+    // The victim: the leader of the cluster bucket, whose election is the longest stall a dead
+    // server can cause the nodes (no lease renewed, no claim, no heartbeat until another server
+    // leads it); the snapshot bucket's leader is stepped down until it is the same server (the
+    // servers choose the new leader: a few tries), so that the one kill takes both.
+    const clusterStream = `KV_${r3.prefix}_cluster`;
+    const snapStream = `KV_${r3.prefix}_snap_${KIND}`;
+    const victimName = await leaderOf(r3.nc, clusterStream);
+    let stepdowns = 0;
+    while ((await leaderOf(r3.nc, snapStream)) !== victimName && stepdowns < MAX_STEPDOWNS) {
+      stepdowns++;
+      await r3.nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${snapStream}`, undefined, { timeout: 5_000 }).catch(() => undefined);
+      const until = performance.now() + 10_000;
+      while ((await leaderOf(r3.nc, snapStream)) === null && performance.now() < until) await sleep(100);
+    }
+    const victim = c.servers.find((s) => s.name === victimName) ?? c.servers[0]!;
+    progress(`victim ${victim.name}: leads the cluster bucket${(await leaderOf(r3.nc, snapStream)) === victim.name ? ' and the snapshot bucket' : ''} (${stepdowns} stepdowns of the snapshot bucket)`);
+    const nodeConns = (names: string[]) => names.filter((n) => NODES.some((id) => n === id || n === `${id}-store`)).length;
     // The rounds' client is not the one under test: the kill's client is made for it below.
     await r3.client.close().catch(() => undefined);
     await r3.nc.close().catch(() => undefined);
-
-    // The victim: the server holding most of the nodes' connections (each node has two, its own
-    // and its snapshot store's); the first of the cluster on a tie.
-    const conns0 = await connectionsByServer(portsDir, c);
-    const nodeConns = (names: string[]) => names.filter((n) => NODES.some((id) => n === id || n === `${id}-store`)).length;
-    const victimIdx = c.servers.reduce((best, s, i) => (nodeConns(conns0[s.name] ?? []) > nodeConns(conns0[c.servers[best]!.name] ?? []) ? i : best), 0);
-    const victim = c.servers[victimIdx]!;
     // The load's client lists the victim first and keeps that order, so that it is connected to
     // the server that dies and must fail over within the deadline, as the nodes there must.
     const order = [victim, ...c.servers.filter((s) => s !== victim)].map((s) => s.url);
@@ -730,6 +749,8 @@ async function main(): Promise<void> {
       client_connection_events: clientEvents.map((e) => ({ t_s_after_kill: rel(e.at), type: e.type, server: e.server })),
       generator_max_backlog: g.maxBacklog,
       victim: victim.name,
+      victim_led: Object.keys(noPrefix(leadersBefore)).filter((k) => noPrefix(leadersBefore)[k] === victim.name),
+      snapshot_leader_stepdowns: stepdowns,
       victim_node_connections: nodeConns(conns[victim.name] ?? []),
       connections_before_kill: conns,
       connections_while_down: connsDown,
@@ -756,12 +777,12 @@ async function main(): Promise<void> {
         window_after_steady_ms: WINDOW_AFTER_MS,
         shard_count: SHARDS,
         nodes: NODES.length,
-        node_timings: 'defaults (no timing flags)',
-        lease_ms: DEFAULT_LEASE_MS,
+        node_timings: 'defaults (no timing flags): those of a node on a NATS cluster',
+        lease_ms: NATS_CLUSTER_LEASE_MS,
         renew_ms: DEFAULT_RENEW_MS,
         safety_margin_ms: DEFAULT_SAFETY_MARGIN_MS,
         heartbeat_ms: DEFAULT_HEARTBEAT_MS,
-        heartbeat_window_ms: DEFAULT_HEARTBEAT_WINDOW_MS,
+        heartbeat_window_ms: NATS_CLUSTER_HEARTBEAT_WINDOW_MS,
         client_ask_attempt_ms: DEFAULT_CLUSTER_ASK_ATTEMPT_MS,
         client_reconnect_wait_ms: RECONNECT_WAIT_MS,
         client_reconnect_jitter_ms: RECONNECT_JITTER_MS,

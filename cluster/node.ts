@@ -101,11 +101,17 @@ export class ClusterNode {
     private readonly probes: Subscription,
     /** Warm handoffs, both ways. */
     private readonly handOver: HandOver,
+    /** Connected to a NATS cluster: nobody takes this node's shards before their leases run out. */
+    private readonly natsCluster: boolean,
   ) {}
 
   static async start(opts: ClusterNodeOptions, deps: ClusterNodeDeps): Promise<ClusterNode> {
     // Every option is checked before anything is written to the cluster.
-    const o = parseClusterNodeOptions(opts);
+    // "No responders" is what one server knows: across a NATS cluster, a route that breaks makes a
+    // connected peer look gone from the other side. Early takeover runs on a single server only; in
+    // a cluster of servers dead owners are waited out (their leases, longer there: see NATS_CLUSTER_LEASE_MS).
+    const inCluster = deps.nc.info?.cluster !== undefined;
+    const o = parseClusterNodeOptions(opts, { natsCluster: inCluster });
     const clock = o.system.clock ?? systemClock;
     const log: OwnershipLog = deps.log ?? (() => undefined);
     // A new cluster's bucket takes the count asked for (else the default for the servers); an
@@ -127,10 +133,6 @@ export class ClusterNode {
     // The system and the ownership manager refer to each other: the manager drives hosting,
     // the system asks the manager before every message. The holder breaks the cycle.
     const holder: { system?: ActorSystem } = {};
-    // "No responders" is what one server knows: across a NATS cluster, a route that breaks makes a
-    // connected peer look gone from the other side. Early takeover runs on a single server only; in
-    // a cluster of servers dead owners are waited out (their leases).
-    const inCluster = deps.nc.info?.cluster !== undefined;
     if (inCluster && (o.timings.probeMs ?? 0) > 0) log('connected to a NATS cluster: early takeover is off, dead owners are waited out', { cluster: deps.nc.info?.cluster });
     const timings = inCluster ? { ...o.timings, probeMs: 0 } : o.timings;
     // What this node's cuts leave, kept for the next owners to fetch, and their fetches of what
@@ -211,7 +213,7 @@ export class ClusterNode {
       throw err;
     }
     ownership.start();
-    const node = new ClusterNode(o, system, ownership, membership, view, kv, config, deps.nc, log, probes, handOver);
+    const node = new ClusterNode(o, system, ownership, membership, view, kv, config, deps.nc, log, probes, handOver, inCluster);
     nodeRef.node = node;
     node.watchConnection();
     node.sweepTimer = setInterval(() => {
@@ -306,20 +308,26 @@ export class ClusterNode {
   }
 
   /**
-   * Cut off, the node serves nothing: it cannot renew leases or be fenced, and others take its
-   * shards once the leases they saw run out. Reconnected, it reads the cluster again and claims
-   * what the assignment gives it, under new epochs.
+   * Cut off from a single server, the node serves nothing: others may take its shards at once
+   * (early takeover), so it parks them, and reconnected it takes back those nobody wrote meanwhile,
+   * under new epochs, their actors as they were. Cut off from one server of a NATS cluster (the
+   * client moves to another), nobody takes its shards before their leases run out: it keeps
+   * them, and goes on serving them once reconnected if its leases were renewed in time.
    */
   private watchConnection(): void {
     void (async () => {
       for await (const s of this.nc.status()) {
         if (s.type === 'disconnect') {
           this.connected = false;
+          if (this.natsCluster) {
+            this.log('disconnected from a NATS server; shards kept until their leases run out, while the client moves to another server', {}, 'warn');
+            continue;
+          }
           this.log('disconnected from NATS; serving nothing until reconnected', {}, 'warn');
           await this.ownership.suspend('disconnected from NATS');
         } else if (s.type === 'reconnect') {
           this.connected = true;
-          this.log('reconnected to NATS; claiming shards again', {});
+          this.log(this.natsCluster ? 'reconnected to NATS; serving on the shards whose leases held' : 'reconnected to NATS; claiming shards again', {});
           await this.view.refresh().catch((err: unknown) => this.log('cluster view re-read failed', { error: (err as Error).message }, 'warn'));
           this.ownership.resume();
         }

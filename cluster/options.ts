@@ -12,6 +12,15 @@ export const DEFAULT_HEARTBEAT_WINDOW_MS = 3_000;
 export const DEFAULT_LEASE_MS = 3_000;
 export const DEFAULT_RENEW_MS = 1_000;
 export const DEFAULT_SAFETY_MARGIN_MS = 500;
+/**
+ * The lease and heartbeat window of a node on a NATS cluster: longer than JetStream's leader
+ * election, which leaves a replicated bucket unwritable for about 5 s when its leader's server
+ * dies (nats-server 2.9: 5.0-5.2 s in bench:nats-cluster). Leases and heartbeats outlast it, so
+ * a dead server moves no shard; the cost is a longer wait for the shards of a node that dies
+ * without leaving (early takeover is off on a cluster of servers, see ClusterNode).
+ */
+export const NATS_CLUSTER_LEASE_MS = 10_000;
+export const NATS_CLUSTER_HEARTBEAT_WINDOW_MS = 10_000;
 export const DEFAULT_RECONCILE_MS = 100;
 /** How often a node probes each shard owner for a closed NATS connection (early takeover); 0: never. */
 export const DEFAULT_PROBE_MS = 200;
@@ -53,9 +62,9 @@ export interface ClusterNodeOptions {
   roles?: string[];
   /** Membership heartbeat interval, in ms. @default 1000 */
   heartbeatMs?: number;
-  /** A member whose entry did not change for this long is gone, in ms. @default 3000 */
+  /** A member whose entry did not change for this long is gone, in ms. @default 3000; 10000 on a NATS cluster */
   heartbeatWindowMs?: number;
-  /** Shard lease, in ms. @default 3000 */
+  /** Shard lease, in ms. @default 3000; 10000 on a NATS cluster */
   leaseMs?: number;
   /** Lease renewal interval, in ms (at most half the lease). @default 1000 */
   renewMs?: number;
@@ -99,7 +108,7 @@ export interface ResolvedClusterNodeOptions {
  * Merges `o` over the defaults and validates every field, the system options included, before
  * anything is written anywhere; throws `InvalidArgument` naming each bad field.
  */
-export function parseClusterNodeOptions(o: ClusterNodeOptions = {}): ResolvedClusterNodeOptions {
+export function parseClusterNodeOptions(o: ClusterNodeOptions = {}, on: { natsCluster?: boolean } = {}): ResolvedClusterNodeOptions {
   const r: ResolvedClusterNodeOptions = {
     nodeId: o.nodeId ?? `node-${Math.random().toString(36).slice(2, 8)}`,
     prefix: o.prefix ?? 'reel',
@@ -112,10 +121,10 @@ export function parseClusterNodeOptions(o: ClusterNodeOptions = {}): ResolvedClu
     viewRefreshMs: o.viewRefreshMs ?? DEFAULT_VIEW_REFRESH_MS,
     goneMemberRemovalMs: o.goneMemberRemovalMs ?? DEFAULT_GONE_MEMBER_REMOVAL_MS,
     timings: {
-      leaseMs: o.leaseMs ?? DEFAULT_LEASE_MS,
+      leaseMs: o.leaseMs ?? (on.natsCluster ? NATS_CLUSTER_LEASE_MS : DEFAULT_LEASE_MS),
       renewMs: o.renewMs ?? DEFAULT_RENEW_MS,
       safetyMarginMs: o.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS,
-      heartbeatWindowMs: o.heartbeatWindowMs ?? DEFAULT_HEARTBEAT_WINDOW_MS,
+      heartbeatWindowMs: o.heartbeatWindowMs ?? (on.natsCluster ? NATS_CLUSTER_HEARTBEAT_WINDOW_MS : DEFAULT_HEARTBEAT_WINDOW_MS),
       tickMs: o.reconcileMs ?? DEFAULT_RECONCILE_MS,
       probeMs: o.probeMs ?? DEFAULT_PROBE_MS,
       probeConfirmMs: o.probeConfirmMs ?? DEFAULT_PROBE_CONFIRM_MS,
