@@ -51,6 +51,8 @@ interface MemberRecord {
   revision: number;
   /** This node's monotonic clock when the entry's revision last changed (or was first seen). */
   changedAt: number;
+  /** The view's fresh clock then (see `ClusterViewOptions.self`). */
+  freshChangedAt: number;
   /** Revision changes seen since the view opened (its first sight is not one). */
   changes: number;
 }
@@ -90,6 +92,15 @@ export interface ClusterViewOptions {
   watchRetryMs?: number;
   /** Where the view reports a watch or re-read failure. */
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /**
+   * The view's own node and how often it heartbeats. Liveness then runs on a fresh clock: time
+   * counts only while this view is seen current, by its own node's heartbeats arriving through
+   * its watch or by a re-read to the end (a gap between two such counts at most twice the interval). A view that sees nothing change (its watch stalled while the
+   * bucket's stream elects a leader after a server died, or every write failing) shows every
+   * entry standing still, its own too, and that must not make the others look gone. Without it
+   * liveness runs on the monotonic clock (a client, the CLI).
+   */
+  self?: { id: string; heartbeatMs: number };
 }
 
 /**
@@ -116,6 +127,11 @@ export class ClusterView {
   private watch: { stop(): void } | null = null;
   private refreshTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  private readonly self: { key: string; gapMs: number } | undefined;
+  /** When this view was last seen current (its own node's heartbeat through the watch, a complete re-read), on both clocks. */
+  private ownSeen: { at: number; fresh: number };
+  /** The revision of the last heartbeat of its own node that the watch delivered. */
+  private ownWatched = 0;
   /** Watch restarts so far (a failed or ended watch), for operators and tests. */
   watchRestarts = 0;
 
@@ -127,6 +143,21 @@ export class ClusterView {
     this.refreshMs = opts.refreshMs ?? 5_000;
     this.watchRetryMs = opts.watchRetryMs ?? 500;
     this.log = opts.log ?? (() => undefined);
+    this.self = opts.self && { key: `members.${opts.self.id}`, gapMs: 2 * opts.self.heartbeatMs };
+    const now = clock.monoMs();
+    this.ownSeen = { at: now, fresh: now };
+  }
+
+  private markFresh(): void {
+    if (this.self === undefined) return;
+    const now = this.clock.monoMs();
+    this.ownSeen = { at: now, fresh: this.freshAt(now) };
+  }
+
+  /** The fresh clock at `now` (see `ClusterViewOptions.self`); the monotonic clock itself without `self`. */
+  private freshAt(now: number): number {
+    if (this.self === undefined) return now;
+    return this.ownSeen.fresh + Math.min(now - this.ownSeen.at, this.self.gapMs);
   }
 
   /** Starts the watch and the periodic re-read, and reads everything once. */
@@ -141,8 +172,10 @@ export class ClusterView {
 
   /** Re-reads every entry, delete markers included (the watch covers changes in between). */
   async refresh(): Promise<void> {
-    const { entries, firstSeq } = await this.readAll();
+    const { entries, firstSeq, complete } = await this.readAll();
     for (const e of entries) this.apply(e);
+    // Read to the end: the view was current then.
+    if (complete) this.markFresh();
     // Keys gone from the bucket altogether (the stream was purged): those whose last revision this
     // view knows is below the stream's first message. A key a read cut short (by its timer) did not
     // reach still has its message in the stream, and stays.
@@ -161,22 +194,26 @@ export class ClusterView {
    * view, `reel status`'s, would not know them). `keys()` and `history()` wait for a quiet moment,
    * which a bucket renewed every few ms may not have.
    */
-  private async readAll(): Promise<{ entries: KvEntry[]; firstSeq: number }> {
+  private async readAll(): Promise<{ entries: KvEntry[]; firstSeq: number; complete: boolean }> {
     const it = await this.kv.watch({ key: '>', include: KvWatchInclude.LastValue });
     const out: KvEntry[] = [];
     // A read that cannot get there (keys purged from the stream meanwhile) ends by this timer.
     const timer = setTimeout(() => it.stop(), this.refreshMs).unref();
     try {
       const { state } = (await this.kv.status()).streamInfo;
-      if (state.messages === 0) return { entries: [], firstSeq: Infinity };
+      if (state.messages === 0) return { entries: [], firstSeq: Infinity, complete: true };
       const keys = new Set<string>();
       const keyCount = state.num_subjects ?? state.messages;
+      let complete = false;
       for await (const e of it) {
         out.push(e);
         keys.add(e.key);
-        if (e.revision >= state.last_seq && keys.size >= keyCount) break;
+        if (e.revision >= state.last_seq && keys.size >= keyCount) {
+          complete = true;
+          break;
+        }
       }
-      return { entries: out, firstSeq: state.first_seq };
+      return { entries: out, firstSeq: state.first_seq, complete };
     } finally {
       clearTimeout(timer);
       it.stop();
@@ -219,11 +256,14 @@ export class ClusterView {
   /**
    * Members whose entry changed within `windowMs` of `now` (this node's monotonic clock), sorted
    * by id. `self` counts whatever its entry's age: a node under load whose own heartbeat lands
-   * late must not hand its shards off to itself; the others judge it by what they see.
+   * late must not hand its shards off to itself; the others judge it by what they see. With
+   * the view's `self` option, "within" is on its fresh clock: a member is gone once its entry
+   * stood still for `windowMs` while this node's own heartbeats kept arriving.
    */
   liveMembers(now: number, windowMs: number, self?: string): MemberInfo[] {
+    const fresh = this.freshAt(now);
     const out: MemberInfo[] = [];
-    for (const r of this.memberRecords.values()) if (now - r.changedAt <= windowMs || r.info.id === self) out.push(r.info);
+    for (const r of this.memberRecords.values()) if (fresh - r.freshChangedAt <= windowMs || r.info.id === self) out.push(r.info);
     return out.sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
@@ -329,7 +369,14 @@ export class ClusterView {
     this.watch = it;
     void (async () => {
       try {
-        for await (const e of it) this.apply(e);
+        for await (const e of it) {
+          // This node's own heartbeat, through the watch: the view is current up to here.
+          if (this.self !== undefined && e.key === this.self.key && e.revision > this.ownWatched) {
+            this.ownWatched = e.revision;
+            this.markFresh();
+          }
+          this.apply(e);
+        }
         if (!this.closed) this.log('cluster view watch ended; restarting it');
       } catch (err) {
         if (!this.closed) this.log('cluster view watch failed; restarting it', { error: (err as Error).message });
@@ -386,8 +433,9 @@ export class ClusterView {
   private setMember(id: string, info: MemberInfo, revision: number): void {
     const r = this.memberRecords.get(id);
     const now = this.clock.monoMs();
-    if (r === undefined) this.memberRecords.set(id, { info, revision, changedAt: now, changes: 0 });
-    else if (r.revision !== revision) this.memberRecords.set(id, { info, revision, changedAt: now, changes: r.changes + 1 });
+    if (r !== undefined && r.revision === revision) return;
+    const fresh = this.freshAt(now);
+    this.memberRecords.set(id, { info, revision, changedAt: now, freshChangedAt: fresh, changes: r === undefined ? 0 : r.changes + 1 });
   }
 
   /**

@@ -118,7 +118,8 @@ export class ClusterNode {
     // existing one is opened as it is, and checked against the config below.
     if (o.replicas !== undefined) checkReplicasPlaceable(deps.nc, o.replicas);
     const kv = await openClusterKv(deps.nc, o.prefix, o.replicas ?? defaultReplicas(deps.nc));
-    const view = new ClusterView(kv, clock, { refreshMs: o.viewRefreshMs, log });
+    // Liveness on the view's fresh clock: a stalled watch (a stream electing a leader) makes nobody gone.
+    const view = new ClusterView(kv, clock, { refreshMs: o.viewRefreshMs, log, self: { id: o.nodeId, heartbeatMs: o.heartbeatMs } });
     await view.open();
     const window = o.timings.heartbeatWindowMs + o.heartbeatMs;
     const wish = {

@@ -483,6 +483,46 @@ describe('ownership under faults (real KV, clocks moved by the test)', () => {
     expect(a.m.stats.carriedOn).toBe(S - 1);
   });
 
+  it('ownership - a node\'s view that sees no entry change, its own included (a watch stalled while its stream elects a leader), judges nobody gone; a member that stands still while its own heartbeats arrive again is, a window of them later', async () => {
+    await bucket('stalled_view');
+    const clock = new TestClock(1e12, 1000);
+    const HB = 100;
+    const view = new ClusterView(kv, clock, { refreshMs: 60_000, self: { id: 'a', heartbeatMs: HB } });
+    await view.open();
+    try {
+      const step = async (ms: number, beats: string[], read = true) => {
+        clock.mono += ms;
+        for (const id of beats) await beat(id, clock);
+        if (read) await view.refresh();
+      };
+      const live = () => view.liveMembers(clock.mono, T.heartbeatWindowMs, 'a').map((m) => m.id);
+      await step(0, ['a', 'b']);
+      expect(live()).toEqual(['a', 'b']);
+      // Nothing is seen for three windows, a's own heartbeats included (its watch stalled, no re-read completes).
+      await step(3 * T.heartbeatWindowMs, [], false);
+      expect(live()).toEqual(['a', 'b']);
+      // a's heartbeats are seen again, b's entry still stands still: b stays until a window of them has passed.
+      let beats = 0;
+      while (live().includes('b')) {
+        await step(HB, ['a']);
+        beats++;
+        expect(beats, 'heartbeats of a before b is gone').toBeLessThanOrEqual(T.heartbeatWindowMs / HB + 3);
+      }
+      expect(beats).toBeGreaterThanOrEqual(T.heartbeatWindowMs / HB - 2);
+      expect(live()).toEqual(['a']);
+      // A client's view (no node of its own) judges by its monotonic clock alone.
+      const client = new ClusterView(kv, clock, { refreshMs: 60_000 });
+      await client.open();
+      await step(0, ['b']);
+      await client.refresh();
+      clock.mono += T.heartbeatWindowMs + 1;
+      expect(client.liveMembers(clock.mono, T.heartbeatWindowMs).map((m) => m.id)).toEqual([]);
+      client.close();
+    } finally {
+      view.close();
+    }
+  });
+
   it('ownership - parked shards the placement now puts elsewhere are dropped, not kept forever', async () => {
     await bucket('parked_elsewhere');
     const a = await node('a', new TestClock(1e12, 1000));
