@@ -95,10 +95,11 @@ export interface ClusterViewOptions {
   /**
    * The view's own node and how often it heartbeats. Liveness then runs on a fresh clock: time
    * counts only while this view is seen current, by its own node's heartbeats arriving through
-   * its watch or by a re-read to the end (a gap between two such counts at most twice the interval). A view that sees nothing change (its watch stalled while the
-   * bucket's stream elects a leader after a server died, or every write failing) shows every
-   * entry standing still, its own too, and that must not make the others look gone. Without it
-   * liveness runs on the monotonic clock (a client, the CLI).
+   * its watch or by a re-read to the end (a gap between two such counts at most twice the
+   * interval). A view that sees nothing change (its watch stalled while the bucket's stream
+   * elects a leader after a server died, or every write failing) shows every entry standing
+   * still, its own too, and that must not make the others look gone. Without it liveness runs
+   * on the monotonic clock (a client, the CLI).
    */
   self?: { id: string; heartbeatMs: number };
 }
@@ -148,6 +149,7 @@ export class ClusterView {
     this.ownSeen = { at: now, fresh: now };
   }
 
+  /** The view is current now: the fresh clock moves on to here (at most a gap since the last time). */
   private markFresh(): void {
     if (this.self === undefined) return;
     const now = this.clock.monoMs();

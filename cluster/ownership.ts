@@ -93,7 +93,7 @@ const HANDOFF_RETRY_MAX_MS = 30_000;
  *
  * Early takeover: an owner whose probe subject has no responders, twice `probeConfirmMs` apart,
  * has no connection to NATS: it can neither receive a message nor send an answer or a write, and
- * a node that loses its connection drops every shard at once (`suspend`). Its shards are then
+ * a node that loses its connection stops serving every shard at once (`suspend`). Its shards are then
  * claimable at once and it leaves the placement. A paused process or a half-open connection
  * still holds its subscriptions: its probes time out, and its lease stays the bound.
  */
@@ -282,8 +282,9 @@ export class OwnershipManager implements ShardOwnership {
   }
 
   /**
-   * Cut off from NATS: this node can neither renew nor be fenced, so it stops serving at once and
-   * drops its actors unwritten (they could not be written anyway), rather than wait for leases.
+   * Cut off from NATS: this node can neither renew nor be fenced, so it stops serving at once,
+   * rather than wait for leases, and parks its actors unwritten (they could not be written
+   * anyway): those of a shard it takes back unchanged carry on, the others are dropped.
    */
   async suspend(why: string): Promise<void> {
     if (this.suspended) return;
@@ -299,7 +300,10 @@ export class OwnershipManager implements ShardOwnership {
     await (this.target.parkShards !== undefined ? this.target.parkShards(held) : this.target.abandonShards(held));
   }
 
-  /** Connected again: shards are claimed anew (new epochs) once their leases are seen to have run out. */
+  /**
+   * Connected again: shards are claimed anew (new epochs), at once those whose entry still names
+   * this node under the epoch it held, the others once their leases are seen to have run out.
+   */
   resume(): void {
     if (!this.suspended) return;
     this.suspended = false;
