@@ -262,12 +262,13 @@ describe('reel cluster up', () => {
     expect(conf).toContain('server_name: "nats-2"');
     expect(conf).toContain(`routes: ["nats-route://127.0.0.1:${routePort}", "nats-route://127.0.0.1:${routePort + 2}"]`);
     let report: ClusterReport | undefined;
+    let last: { code: number | null; stdout: string; stderr: string } | undefined;
     const healthy = () =>
       waitFor('both nodes own every shard', async () => {
-        const r = await reel(cwd, ['status', '--json']);
+        const r = (last = await reel(cwd, ['status', '--json']));
         report = r.code === 0 ? (JSON.parse(r.stdout) as ClusterReport) : undefined;
         return report !== undefined && report.healthy && report.nodes.filter((x) => x.health === 'live').length === 2;
-      }, { timeoutMs: 40_000, intervalMs: 250, describe: () => ({ out: up.output(), report }) });
+      }, { timeoutMs: 40_000, intervalMs: 250, describe: () => ({ out: up.output(), report, last }) });
     await healthy();
     const nc = await connect({ servers: urls.split(','), noAsyncTraces: true });
     try {

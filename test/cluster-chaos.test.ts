@@ -30,7 +30,7 @@ function epochRegressions(events: Array<Record<string, unknown>>): string[] {
 describe('cluster chaos', () => {
   let c: TestCluster | undefined;
   afterEach(async () => {
-    if (c) expect(c.activationProblems()).toEqual([]);
+    if (c) expect(await c.activationProblems()).toEqual([]);
     await c?.close();
     c = undefined;
   });

@@ -199,7 +199,7 @@ describe('cluster failover with the default lease', () => {
   });
   afterEach(async () => {
     try {
-      if (c) expect(c.activationProblems()).toEqual([]);
+      if (c) expect(await c.activationProblems()).toEqual([]);
     } finally {
       await c?.close();
       await proxy?.close();

@@ -18,7 +18,7 @@ const reel = (args: string[], timeoutMs = 30_000) => runReel(args, { timeoutMs }
 describe('cluster faults with real processes', () => {
   let c: TestCluster | undefined;
   afterEach(async () => {
-    if (c) expect(c.activationProblems()).toEqual([]);
+    if (c) expect(await c.activationProblems()).toEqual([]);
     await c?.close();
     c = undefined;
   });

@@ -68,6 +68,6 @@ describe('cluster - a node joins under load', () => {
     expect(failed, failures.join('\n')).toBe(0);
     // Asks refused while their shard was dark went to its new owner when the client saw the claim.
     expect(c.client.system.stats.askRetriesOnOwner).toBeGreaterThan(0);
-    expect(c.activationProblems()).toEqual([]);
+    expect(await c.activationProblems()).toEqual([]);
   });
 });

@@ -32,7 +32,7 @@ export interface TestCluster {
   /** Every process started so far, replaced ones included. */
   processes(): NodeProcess[];
   /** What is wrong with the activations seen so far: none seen at all, or two of a key active at once. */
-  activationProblems(): string[];
+  activationProblems(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -77,7 +77,11 @@ export async function startTestCluster(opts: { nodes: number; shardCount?: numbe
     nc,
     addNode,
     processes: () => [...all],
-    activationProblems: () => (activationStarts(all) === 0 ? ['no activation event was seen'] : overlappingActivations(all)),
+    // Events come through the nodes' stdout pipes: the first may still be on its way when a test ends.
+    activationProblems: async () => {
+      const seen = await waitFor('an activation event', () => activationStarts(all) > 0, { timeoutMs: 5_000, intervalMs: 20 }).then(() => true, () => false);
+      return seen ? overlappingActivations(all) : ['no activation event was seen'];
+    },
     async waitBalanced(ids, timeoutMs = 30_000) {
       const want = ids ?? running();
       let state: unknown = null;
