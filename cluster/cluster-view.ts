@@ -29,7 +29,7 @@ export interface ShardOwner {
   owner: string;
   /** Increases with every change of owner; a safe integer. */
   epoch: number;
-  /** How long the owner's last claim or renewal lets it serve, in ms of its own clock (informative: readers time leases themselves). */
+  /** How long the owner's last claim or renewal lets it serve, in ms of its own clock: another node waits at least this (timed on its own clock) before taking the shard. */
   leaseMs?: number;
   /** On a release (owner ''): the node that released it, which keeps what its cut left for the next owner. */
   by?: string;

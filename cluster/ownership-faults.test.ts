@@ -114,11 +114,11 @@ describe('ownership under faults (real KV, clocks moved by the test)', () => {
     await kv.put(`members.${id}`, enc({ id, roles: ['node'], weight: 1, incarnation: `${id}-1`, codecVersion: 4, startedAt: 0, version: 'test', heartbeatAt: clock.wall, ...extra }));
   }
 
-  async function node(id: string, clock: TestClock, opts: { kv?: KV } = {}): Promise<Node> {
+  async function node(id: string, clock: TestClock, opts: { kv?: KV; timings?: OwnershipTimings } = {}): Promise<Node> {
     const view = new ClusterView(opts.kv ?? kv, clock, { refreshMs: 60_000 });
     await view.open();
     const host = new FakeHost();
-    const m = new OwnershipManager(view, opts.kv ?? kv, id, S, clock, host, T);
+    const m = new OwnershipManager(view, opts.kv ?? kv, id, S, clock, host, opts.timings ?? T);
     const n: Node = { id, clock, view, host, m, running: true };
     nodes.push(n);
     return n;
@@ -521,6 +521,25 @@ describe('ownership under faults (real KV, clocks moved by the test)', () => {
     } finally {
       view.close();
     }
+  });
+
+  it('ownership - a node with a shorter lease waits out the lease the owner\'s entry declares before taking its shards', async () => {
+    await bucket('mixed_leases');
+    const LONG = 3_000;
+    const c = await node('c', new TestClock(1e12, 1000), { timings: { ...T, leaseMs: LONG } });
+    await run(200);
+    expect(c.m.owned()).toHaveLength(S);
+    const a = await node('a', new TestClock(1e12, 5000));
+    await run(T.heartbeatWindowMs);
+    // c crashes: a, whose own lease is 1 s, must still wait c's 3 s before serving any of its shards.
+    c.running = false;
+    await run(LONG + T.safetyMarginMs + 1_000, () => {
+      expect(overlap(a, c)).toEqual([]);
+    });
+    await waitFor('a owns every shard', async () => {
+      await run(STEP_MS);
+      return a.m.owned().length === S;
+    }, { timeoutMs: 20_000, describe: () => a.m.owned() });
   });
 
   it('ownership - parked shards the placement now puts elsewhere are dropped, not kept forever', async () => {

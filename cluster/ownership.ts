@@ -74,6 +74,8 @@ const MAX_PROBES_IN_FLIGHT = 3;
  * longer (bench:rebalance, join p99: 8 at once 120-250 ms, 2 at once 40-114 ms).
  */
 const CUTS_AT_ONCE = 1;
+/** The longest lease an owner's entry may declare that others wait out (10 minutes). */
+const MAX_DECLARED_LEASE_MS = 600_000;
 /** After a handoff that could not flush every actor, wait this long before trying again (doubling). */
 const HANDOFF_RETRY_MS = 1_000;
 const HANDOFF_RETRY_MAX_MS = 30_000;
@@ -490,7 +492,18 @@ export class OwnershipManager implements ShardOwnership {
     }
     if (rec.value !== undefined && (rec.value.owner === '' || this.isCutOff(rec.value.owner))) return true;
     if (rec.revision === 0 && this.everSeen[s] === 0) return true;
-    return now >= this.seen.get(s)!.at + this.t.leaseMs + this.t.safetyMarginMs;
+    return now >= this.seen.get(s)!.at + this.leaseOf(rec) + this.t.safetyMarginMs;
+  }
+
+  /**
+   * How long the owner of `rec` may serve from its last write: the longer of this node's lease and
+   * the one the entry says its owner took (nodes may run with different `--lease-ms`: one waiting
+   * only its own shorter lease would start while the owner still serves). Capped, so that a
+   * nonsense entry cannot hold a shard for ever.
+   */
+  private leaseOf(rec: ShardRecord): number {
+    const declared = rec.value?.leaseMs;
+    return typeof declared === 'number' && declared > this.t.leaseMs ? Math.min(declared, MAX_DECLARED_LEASE_MS) : this.t.leaseMs;
   }
 
   /**
