@@ -479,6 +479,8 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
       await predecessor.quiesced();
     }
     const { snapshot, revision, bytes } = await this.host.loadSnapshot(this.kind, this.key);
+    // Abandoned while its snapshot loaded (its shard lost or claimed again): it never starts.
+    if ((this.state as ActivationState) === 'ended') return;
     this.revision = revision;
     this.stored = this.host.keepsStored ? bytes : undefined;
     if (this.host.ownership !== undefined && snapshot !== undefined && snapshot.epoch > this.epoch) {
@@ -491,6 +493,7 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     }
     const actor = this.factory({ kind: this.kind, key: this.key });
     if (actor.onActivate) await actor.onActivate(this, snapshot?.data);
+    if ((this.state as ActivationState) === 'ended') return;
     this.actor = actor;
     if (!restart) {
       this.stats.activated++;
