@@ -140,6 +140,8 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
    * effects, which the actor's callers were told did not happen).
    */
   private generation = 0;
+  /** See `epoch`. */
+  private servingEpoch: number;
   /**
    * Changes: counted at the start and at the end of every handler of a message that is not a read
    * (a handler may change the state after its last `persist`). `saved`: the count when the state of
@@ -176,14 +178,14 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     readonly kind: string,
     readonly key: string,
     readonly shard: number,
-    /** The shard's owner epoch this activation serves under; raised only by `carryOn`. */
-    public epoch: number,
+    epoch: number,
     predecessor?: Activation,
     /** Message types that only read: their asks are not remembered (a copy simply runs again). */
     private readonly reads: ReadonlySet<string> = NO_READS,
     /** A handler that persists changes nothing after its last `persist` (`register`'s `persistsLast`). */
     private readonly persistsLast = false,
   ) {
+    this.servingEpoch = epoch;
     this.seq = host.nextActivationSeq();
     this.mailbox = new Mailbox<Envelope, SystemMessage>(this, host.dispatcher, limits.mailboxCapacity);
     this.mailbox.suspend();
@@ -191,6 +193,11 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
     this.used = this.placed = host.nextUse();
     this.lastActiveAt = host.clock.monoMs();
     if (predecessor !== undefined) (this.extras ??= {}).predecessor = predecessor;
+  }
+
+  /** The shard's owner epoch this activation serves under; raised only by `carryOn`. */
+  get epoch(): number {
+    return this.servingEpoch;
   }
 
   get node(): string {
@@ -618,8 +625,8 @@ export class Activation implements Invoker<Envelope, SystemMessage>, ActorContex
    */
   carryOn(epoch: number): boolean {
     if (this.state === 'ended' || this.lost || epoch <= this.epoch) return false;
-    const from = this.epoch;
-    this.epoch = epoch;
+    const from = this.servingEpoch;
+    this.servingEpoch = epoch;
     this.host.event({ type: 'activation-carry', act: this.id, kind: this.kind, key: this.key, node: this.host.nodeId, epoch, from, mono: this.host.clock.monoMs() });
     return true;
   }
