@@ -103,10 +103,10 @@ export async function operatorConnection(flags: Record<string, unknown>): Promis
   return { nc, settings, close: () => nc.close() };
 }
 
-/** A failure to find the cluster, as a CliError naming the server and where its URL came from. */
-function noClusterError(err: unknown, settings: ResolvedSettings): CliError {
+/** A failure to find the cluster, as a CliError naming the server and where its URL came from; any other failure as it is. */
+function noClusterError(err: unknown, settings: ResolvedSettings): unknown {
   if (err instanceof NoCluster) {
     return new CliError(`no reel cluster with prefix '${err.prefix}' at ${settings.nats} (${err.detail})${whence(settings)}`, ExitCode.Failed, 'NoCluster');
   }
-  return new CliError((err as Error).message);
+  return err;
 }

@@ -247,6 +247,15 @@ program
  * Ends the process on a failure: the message on stderr and, when the command was run with
  * `--json`, a JSON error object on stdout, so that a script reading stdout always gets JSON.
  */
+/** How JetStream failed to answer, when it did: a request timed out, or the server says it is unavailable (no quorum). */
+function jetStreamUnavailable(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  if (err.name === 'TimeoutError') return 'a request timed out';
+  // JetStream API error 10008, "JetStream system temporarily unavailable".
+  if (err.name === 'JetStreamApiError' && (err as Error & { code?: unknown }).code === 10008) return `the server says: ${err.message}`;
+  return undefined;
+}
+
 function fail(err: unknown): never {
   let exitCode: number;
   let code: string;
@@ -255,6 +264,11 @@ function fail(err: unknown): never {
     // --help and --version end here with code 0; commander has already printed a usage error.
     if (err.exitCode === 0) process.exit(ExitCode.Ok);
     [exitCode, code, message] = [ExitCode.Usage, 'Usage', err.message.replace(/^error: /, '')];
+  } else if (jetStreamUnavailable(err) !== undefined) {
+    // nats.js says only "timeout", or the server "temporarily unavailable": say what it likely means.
+    [exitCode, code] = [ExitCode.Failed, 'Unavailable'];
+    message = `JetStream is unavailable (${jetStreamUnavailable(err)}): on a NATS cluster, a server may be down and its streams still electing a leader; try again in a few seconds`;
+    process.stderr.write(`reel: ${message}\n`);
   } else {
     exitCode = err instanceof CliError ? err.exitCode : ExitCode.Failed;
     code = err instanceof CliError ? err.code : 'Failed';

@@ -1,7 +1,9 @@
+import type { KV } from '@nats-io/kv';
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../runtime/index.js';
 import { natsPerFile } from '../test/harness/nats-per-file.js';
 import { uniquePrefix } from '../test/harness/nats-server.js';
+import { waitFor } from '../test/harness/wait.js';
 import { json, openClusterKv } from './cluster-kv.js';
 import { ClusterView } from './cluster-view.js';
 
@@ -36,6 +38,48 @@ describe('cluster view', () => {
       await Promise.all(writers);
     }
     expect(missed).toEqual([]);
+  });
+
+  it('cluster view - with no watch to be had (consumers time out, as while a NATS cluster elects leaders after a server died) it opens and reads every entry key by key, delete markers too, and starts its watch once it can', async () => {
+    const kv = await openClusterKv(broker.nc, uniquePrefix('nowatch'));
+    await kv.put('members.n1', json({ id: 'n1', roles: ['node'], weight: 1, incarnation: 'x', codecVersion: 2, startedAt: 0, version: 'v', heartbeatAt: 0 }));
+    for (let s = 0; s < 8; s++) await kv.put(`shards.${s}`, json({ owner: 'n1', epoch: s + 1 }));
+    await kv.put('shards.8', json({ owner: 'n1', epoch: 1 }));
+    await kv.delete('shards.8');
+    // Creating a consumer times out, as nats.js reports it; everything else answers.
+    let refuse = true;
+    let watches = 0;
+    const stalled = new Proxy(kv, {
+      get(target, prop) {
+        if (prop === 'watch') {
+          return (...args: Parameters<KV['watch']>) => {
+            if (refuse) return Promise.reject(Object.assign(new Error('timeout'), { name: 'TimeoutError' }));
+            watches++;
+            return target.watch(...args);
+          };
+        }
+        const v: unknown = Reflect.get(target, prop, target);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const logs: string[] = [];
+    const view = new ClusterView(stalled, systemClock, { watchRetryMs: 50, log: (msg) => logs.push(msg) });
+    try {
+      await view.open();
+      expect(view.members.has('n1')).toBe(true);
+      expect([...Array(8).keys()].map((s) => view.shard(s).value)).toEqual([...Array(8).keys()].map((s) => ({ owner: 'n1', epoch: s + 1 })));
+      // A delete marker is an entry with no owner, as by a watch.
+      expect(view.shard(8).revision).toBeGreaterThan(0);
+      expect(view.shard(8).value).toBeUndefined();
+      expect(logs).toContain('cluster view read key by key: a watch could not be created');
+      // Consumers answer again: the watch starts, and brings what changes from then on.
+      refuse = false;
+      await waitFor('the watch started', () => watches >= 1, { timeoutMs: 10_000, intervalMs: 20 });
+      await kv.put('shards.0', json({ owner: 'n2', epoch: 9 }));
+      await waitFor('the watch brings a change', () => view.shard(0).value?.owner === 'n2', { timeoutMs: 10_000, intervalMs: 20 });
+    } finally {
+      view.close();
+    }
   });
 
   it('cluster view - a view ahead of the bucket (a NATS cluster that lost entries after its stream leader died) takes the stored entry once a compare-and-set fails', async () => {

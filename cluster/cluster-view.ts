@@ -1,3 +1,4 @@
+import type { JetStreamManager } from '@nats-io/jetstream';
 import { KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
 import type { Clock } from '../runtime/index.js';
 import { readJson } from './cluster-kv.js';
@@ -133,6 +134,10 @@ export class ClusterView {
   private ownSeen: { at: number; fresh: number };
   /** The revision of the last heartbeat of its own node that the watch delivered. */
   private ownWatched = 0;
+  /** Whether `readAllByGets` has said once that it stands in for a watch. */
+  private watchFallbackLogged = false;
+  /** The last attempt to start the watch failed. */
+  private watchDown = false;
   /** Watch restarts so far (a failed or ended watch), for operators and tests. */
   watchRestarts = 0;
 
@@ -164,8 +169,19 @@ export class ClusterView {
 
   /** Starts the watch and the periodic re-read, and reads everything once. */
   async open(): Promise<void> {
-    await this.startWatch();
-    await this.refresh();
+    try {
+      await this.startWatch();
+    } catch (err) {
+      // No watch yet (a NATS cluster electing leaders): read key by key, and keep trying to start one.
+      if ((err as Error).name !== 'TimeoutError') throw err;
+      this.log('cluster view watch could not start; trying again', { error: (err as Error).message });
+      this.restartWatch();
+    }
+    await this.refresh().catch((err: unknown) => {
+      // Not opened: stop what was started (a watch, or attempts at one).
+      this.close();
+      throw err;
+    });
     this.refreshTimer = setInterval(() => {
       this.refresh().catch((err: unknown) => this.log('cluster view re-read failed', { error: (err as Error).message }));
     }, this.refreshMs);
@@ -197,7 +213,15 @@ export class ClusterView {
    * which a bucket renewed every few ms may not have.
    */
   private async readAll(): Promise<{ entries: KvEntry[]; firstSeq: number; complete: boolean }> {
-    const it = await this.kv.watch({ key: '>', include: KvWatchInclude.LastValue });
+    // While no watch can be started, a read by one would wait out the same timeout first.
+    if (this.watchDown) return this.readAllByGets(new Error('no watch'));
+    let it: Awaited<ReturnType<KV['watch']>>;
+    try {
+      it = await this.kv.watch({ key: '>', include: KvWatchInclude.LastValue });
+    } catch (err) {
+      if ((err as Error).name !== 'TimeoutError') throw err;
+      return this.readAllByGets(err as Error);
+    }
     const out: KvEntry[] = [];
     // A read that cannot get there (keys purged from the stream meanwhile) ends by this timer.
     const timer = setTimeout(() => it.stop(), this.refreshMs).unref();
@@ -220,6 +244,25 @@ export class ClusterView {
       clearTimeout(timer);
       it.stop();
     }
+  }
+
+  /**
+   * `readAll` without a consumer: the bucket's keys from its stream's subjects, then each key's
+   * last entry by a get. After a server of a NATS cluster dies, creating a consumer (a watch) can
+   * time out for tens of seconds while stream info and gets, answered by the stream's leader,
+   * already work again: the view is read this way meanwhile. `err` is thrown when the bucket
+   * offers no stream to ask (not a JetStream bucket).
+   */
+  private async readAllByGets(err: Error): Promise<{ entries: KvEntry[]; firstSeq: number; complete: boolean }> {
+    const b = this.kv as Partial<{ jsm: JetStreamManager; stream: string; prefix: string }>;
+    if (b.jsm === undefined || b.stream === undefined || b.prefix === undefined) throw err;
+    const { state } = await b.jsm.streams.info(b.stream, { subjects_filter: '>' });
+    const from = b.prefix.length + 1;
+    const keys = Object.keys(state.subjects ?? {}).map((subject) => subject.slice(from));
+    const entries = (await Promise.all(keys.map((k) => this.kv.get(k)))).filter((e): e is KvEntry => e !== null);
+    if (!this.watchFallbackLogged) this.log('cluster view read key by key: a watch could not be created', { error: err.message, keys: keys.length });
+    this.watchFallbackLogged = true;
+    return { entries, firstSeq: state.messages === 0 ? Infinity : state.first_seq, complete: true };
   }
 
   /** Calls `fn` after every change. */
@@ -367,7 +410,14 @@ export class ClusterView {
   }
 
   private async startWatch(): Promise<void> {
-    const it = await this.kv.watch({ key: '>', include: KvWatchInclude.UpdatesOnly });
+    let it: Awaited<ReturnType<KV['watch']>>;
+    try {
+      it = await this.kv.watch({ key: '>', include: KvWatchInclude.UpdatesOnly });
+    } catch (err) {
+      this.watchDown = true;
+      throw err;
+    }
+    this.watchDown = false;
     this.watch = it;
     void (async () => {
       try {

@@ -268,7 +268,7 @@ describe('reel cluster up', () => {
         const r = (last = await reel(cwd, ['status', '--json']));
         report = r.code === 0 ? (JSON.parse(r.stdout) as ClusterReport) : undefined;
         return report !== undefined && report.healthy && report.nodes.filter((x) => x.health === 'live').length === 2;
-      }, { timeoutMs: 40_000, intervalMs: 250, describe: () => ({ out: up.output(), report, last }) });
+      }, { timeoutMs: 40_000, intervalMs: 250, describe: () => ({ out: up.output(), report, last, logs: ['node-1', 'node-2'].map((n) => tail(join(cwd, '.reel', 'logs', `${n}.log`))) }) });
     await healthy();
     const nc = await connect({ servers: urls.split(','), noAsyncTraces: true });
     try {

@@ -225,13 +225,15 @@ describe('cluster metrics - ports, faults and readiness of a node process', () =
       const o = await owners(client);
       let k = 0;
       while (o[shardOf('fault', `f${k}`, 32)] !== id) k++;
-      await client.system.ask('fault', `f${k}`, type, undefined, { deadlineMs: 5000 });
+      await client.system.ask('fault', `f${k}`, type, { node: id }, { deadlineMs: 5000 });
+      await waitFor(`${id} exits after its fatal error`, () => victim.exitedAt() !== undefined, { timeoutMs: 20_000, intervalMs: 50, describe: () => victim.tail() });
       expect(await victim.exited).toBe(1);
       expect(victim.events.find((e) => e.msg === 'node cannot go on; exiting')?.error).toMatch(error);
       const left = victim.events.find((e) => e.msg === 'left the cluster');
       expect(left, victim.tail()).toMatchObject({ node: id });
       expect(left!.released).toBeGreaterThan(0);
-      await waitFor(`${survivor} owns every shard long before ${id}'s 60 s leases could run out`, async () => (await owners(client)).every((x) => x === survivor), { timeoutMs: 20_000, intervalMs: 100 });
+      let seen: string[] = [];
+      await waitFor(`${survivor} owns every shard long before ${id}'s 60 s leases could run out`, async () => (seen = await owners(client)).every((x) => x === survivor), { timeoutMs: 20_000, intervalMs: 100, describe: () => seen });
       const entry = await client.kv.get(`members.${id}`);
       expect(entry?.operation).toBe('PUT');
       expect(entry?.json<{ failed?: string; draining?: boolean }>()).toMatchObject({ draining: true, failed: expect.stringMatching(error) });
@@ -253,7 +255,8 @@ describe('cluster metrics - ports, faults and readiness of a node process', () =
       return o.every((x) => x === 'n2' || x === 'n3') && o.includes('n3') && o.includes('n2');
     }, { timeoutMs: 20_000, intervalMs: 100 });
     await crash(n2, 'n2', 'n3', 'rejectUnhandled', /rejected on purpose, unhandled/);
-  });
+    // Two crashes, the removal of an entry after 10 s and a join: a slow machine needs more than the default 60 s.
+  }, 120_000);
 
   it('cluster metrics - /healthz answers from the start; /readyz is 503 until the node holds its assigned shards, 200 then, 503 while cut off from NATS and 200 again after; lease losses are counted', async () => {
     await newCluster('ready');

@@ -105,13 +105,26 @@ describe('nats cluster', () => {
 
   it('nats cluster - reel status reads the cluster through any of the servers', async () => {
     nats ??= await startNatsCluster({ servers: 3 });
+    const servers = nats.servers;
     const c = clusters[0] ?? (await startTestCluster({ nodes: 1, label: 'st', natsUrls: nats.urls }));
     await c.waitBalanced();
-    const r = await runReel(['status', '--json', '--nats', nats.servers[2]!.url, '--prefix', c.prefix]);
+    const r = await runReel(['status', '--json', '--nats', servers[2]!.url, '--prefix', c.prefix]);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as { shardCount: number; unowned: number[]; nodes: unknown[] };
     expect(report.shardCount).toBe(c.shardCount);
     expect(report.unowned).toEqual([]);
     expect(report.nodes.length).toBeGreaterThan(0);
+
+    // Two of three servers gone: JetStream has no quorum and answers nothing. Status says so, and why.
+    // (A leader that has not yet seen its peers go may answer a read or two first.)
+    await Promise.all([servers[0]!.kill(), servers[1]!.kill()]);
+    let down = r;
+    await waitFor('status fails on the lone server', async () => (down = await runReel(['status', '--json', '--nats', servers[2]!.url, '--prefix', c.prefix])).code !== 0 && down.code !== 3, {
+      timeoutMs: 60_000, intervalMs: 200, describe: () => down,
+    });
+    expect(down.code, down.stderr).toBe(1);
+    // (A request timed out, or the server says JetStream is unavailable: either, as it happens.)
+    expect(down.stderr).toMatch(/^reel: JetStream is unavailable \((a request timed out|the server says: JetStream system temporarily unavailable)\): on a NATS cluster, a server may be down/);
+    expect(JSON.parse(down.stdout)).toMatchObject({ error: { code: 'Unavailable', exitCode: 1 } });
   });
 });

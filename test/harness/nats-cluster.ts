@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { clientUrls, localNatsCluster, natsServerConfig, type NatsServerPlan } from '../../cli/nats-config.js';
 import { jetStreamReady } from '../../cli/nats-ready.js';
 import { findNatsServer } from '../../cli/nats-server-binary.js';
@@ -77,7 +77,9 @@ export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<N
   // Client ports and route ports are picked apart, then laid out from a base each: they must be
   // known before any server starts, since every server names the others' routes.
   const ports = await freePorts(2 * n);
-  const plans = localNatsCluster({ servers: n, port: 0, routePort: 0, dir: root, pingIntervalS: opts.pingIntervalS ?? 1, pingMax: opts.pingMax ?? 2, ...(opts.extra ? { extra: opts.extra } : {}) }).map((p, i) => ({
+  // A name of its own: a route that reaches a port another test's cluster reused after a kill is refused.
+  const clusterName = `reel-test-${basename(root).slice('reel-nats-cluster-'.length)}`;
+  const plans = localNatsCluster({ servers: n, port: 0, routePort: 0, dir: root, clusterName, pingIntervalS: opts.pingIntervalS ?? 1, pingMax: opts.pingMax ?? 2, ...(opts.extra ? { extra: opts.extra } : {}) }).map((p, i) => ({
     ...p,
     port: ports[i]!,
     ...(p.cluster ? { cluster: { ...p.cluster, port: ports[n + i]!, routes: ports.slice(n).filter((_, j) => j !== i).map((rp) => `nats-route://127.0.0.1:${rp}`) } } : {}),
