@@ -11,6 +11,7 @@ const integration = [
   'cluster/config.test.ts',
   'cluster/node-store-connection.test.ts',
   'cluster/ownership-faults.test.ts',
+  'cluster/interaction-stream.test.ts',
 ];
 
 export default defineConfig({

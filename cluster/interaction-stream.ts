@@ -46,6 +46,20 @@ const MAX_IN_FLIGHT = 64;
 const SERVED_CHECK_MS = 1_000;
 /** How long a delivered interaction may go unacknowledged before it is delivered again. */
 const ACK_WAIT_MS = 10_000;
+/**
+ * A shard's consumer that could not start is tried again after this long, doubled with each
+ * failure in a row up to `CONSUMER_RETRY_MAX_MS`, each wait drawn between half and all of it:
+ * while a NATS cluster elects leaders, a node's shards must not ask for their consumers in step,
+ * twice a second each, of the server that is recovering.
+ */
+const CONSUMER_RETRY_MS = 1_000;
+const CONSUMER_RETRY_MAX_MS = 30_000;
+
+/** The wait before try `failures + 1` of a consumer that failed `failures` times in a row (`random` in [0, 1)). */
+export function consumerRetryMs(failures: number, random: number): number {
+  const full = Math.min(CONSUMER_RETRY_MAX_MS, CONSUMER_RETRY_MS * 2 ** Math.max(0, failures - 1));
+  return Math.round(full * (0.5 + random / 2));
+}
 
 /** Creates the stream if absent (nodes and gateways both may; the first wins). */
 export async function ensureInteractionStream(nc: NatsConnection, prefix: string): Promise<JetStreamManager> {
@@ -129,6 +143,8 @@ export function interactionPublisher(nc: NatsConnection): JetStreamClient {
  */
 export class InteractionConsumers {
   private readonly running = new Map<number, { stop: boolean; done: Promise<void> }>();
+  /** Shards whose consumer could not start: failures in a row, and when to try again (`performance.now()`). */
+  private readonly failing = new Map<number, { failures: number; retryAt: number }>();
   private timer: NodeJS.Timeout | undefined;
   private js: JetStreamClient | undefined;
   private jsm: JetStreamManager | undefined;
@@ -161,8 +177,12 @@ export class InteractionConsumers {
   /** Starts a consumer loop for each shard served and not consumed; a loop ends by itself when its shard goes. */
   private sync(): void {
     if (this.closed) return;
-    for (const shard of this.system.servedShards()) {
-      if (this.running.has(shard)) continue;
+    const served = this.system.servedShards();
+    // A shard served again later starts afresh.
+    for (const shard of this.failing.keys()) if (!served.includes(shard)) this.failing.delete(shard);
+    const now = performance.now();
+    for (const shard of served) {
+      if (this.running.has(shard) || now < (this.failing.get(shard)?.retryAt ?? 0)) continue;
       const r = { stop: false, done: Promise.resolve() };
       r.done = this.consume(shard, r).finally(() => this.running.delete(shard));
       this.running.set(shard, r);
@@ -183,8 +203,19 @@ export class InteractionConsumers {
       });
       consumer = await this.js!.consumers.get(interactionStream(this.prefix), durable);
     } catch (err) {
-      this.log?.('interaction consumer could not start; trying again', { shard, error: (err as Error).message });
+      const f = this.failing.get(shard) ?? { failures: 0, retryAt: 0 };
+      f.failures++;
+      const retryMs = consumerRetryMs(f.failures, Math.random());
+      f.retryAt = performance.now() + retryMs;
+      this.failing.set(shard, f);
+      // Once per run of failures: it says when it starts again.
+      if (f.failures === 1) this.log?.('interaction consumer could not start; trying again, less often while it fails', { shard, error: (err as Error).message, retryMs });
       return;
+    }
+    const failed = this.failing.get(shard)?.failures;
+    if (failed !== undefined) {
+      this.failing.delete(shard);
+      this.log?.('interaction consumer started', { shard, afterFailures: failed });
     }
     const served = () => !r.stop && !this.closed && this.system.servedShards().includes(shard);
     while (served()) {

@@ -106,7 +106,9 @@ describe('nats cluster', () => {
   it('nats cluster - reel status reads the cluster through any of the servers', async () => {
     nats ??= await startNatsCluster({ servers: 3 });
     const servers = nats.servers;
+    // The first test's cluster, or (this test run alone) one of its own, closed with the others.
     const c = clusters[0] ?? (await startTestCluster({ nodes: 1, label: 'st', natsUrls: nats.urls }));
+    if (clusters.length === 0) clusters.push(c);
     await c.waitBalanced();
     const r = await runReel(['status', '--json', '--nats', servers[2]!.url, '--prefix', c.prefix]);
     expect(r.code, r.stderr).toBe(0);
