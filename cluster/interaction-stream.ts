@@ -145,6 +145,8 @@ export class InteractionConsumers {
   private readonly running = new Map<number, { stop: boolean; done: Promise<void> }>();
   /** Shards whose consumer could not start: failures in a row, and when to try again (`performance.now()`). */
   private readonly failing = new Map<number, { failures: number; retryAt: number }>();
+  /** What to say at the next sync, for every shard at once: first failures (with the error), and starts after failures. */
+  private readonly toSay = { failed: new Map<number, string>(), started: new Map<number, number>() };
   private timer: NodeJS.Timeout | undefined;
   private js: JetStreamClient | undefined;
   private jsm: JetStreamManager | undefined;
@@ -177,6 +179,7 @@ export class InteractionConsumers {
   /** Starts a consumer loop for each shard served and not consumed; a loop ends by itself when its shard goes. */
   private sync(): void {
     if (this.closed) return;
+    this.sayWhatChanged();
     const served = this.system.servedShards();
     // A shard served again later starts afresh.
     for (const shard of this.failing.keys()) if (!served.includes(shard)) this.failing.delete(shard);
@@ -208,14 +211,13 @@ export class InteractionConsumers {
       const retryMs = consumerRetryMs(f.failures, Math.random());
       f.retryAt = performance.now() + retryMs;
       this.failing.set(shard, f);
-      // Once per run of failures: it says when it starts again.
-      if (f.failures === 1) this.log?.('interaction consumer could not start; trying again, less often while it fails', { shard, error: (err as Error).message, retryMs });
+      if (f.failures === 1) this.toSay.failed.set(shard, (err as Error).message);
       return;
     }
     const failed = this.failing.get(shard)?.failures;
     if (failed !== undefined) {
       this.failing.delete(shard);
-      this.log?.('interaction consumer started', { shard, afterFailures: failed });
+      this.toSay.started.set(shard, failed);
     }
     const served = () => !r.stop && !this.closed && this.system.servedShards().includes(shard);
     while (served()) {
@@ -251,6 +253,23 @@ export class InteractionConsumers {
         clearInterval(watch);
         messages?.stop();
       }
+    }
+  }
+
+  /**
+   * Once per run of failures, and once for all the shards of a sync: a node whose consumers all
+   * fail at once (a NATS cluster electing leaders) says so in one line, not one per shard per try.
+   */
+  private sayWhatChanged(): void {
+    const { failed, started } = this.toSay;
+    if (failed.size > 0) {
+      const errors = [...new Set(failed.values())];
+      this.log?.('interaction consumers could not start; trying again, less often while they fail', { shards: [...failed.keys()].sort((a, b) => a - b), errors });
+      failed.clear();
+    }
+    if (started.size > 0) {
+      this.log?.('interaction consumers started after failing', { shards: [...started.keys()].sort((a, b) => a - b), failures: [...started.values()] });
+      started.clear();
     }
   }
 
