@@ -307,13 +307,14 @@ async function connectionsByServer(dir: string, cluster: NatsClusterHandle): Pro
   return out;
 }
 
-/** The JetStream meta leader as one server sees it (`/jsz`). */
 /** The server leading `stream` now (null: none, or no answer). */
 async function leaderOf(nc: NatsConnection, stream: string): Promise<string | null> {
-  const jsm = await jetstreamManager(nc, { timeout: 2_000 });
+  // No API check: the manager asks nothing of the server until the stream info itself.
+  const jsm = await jetstreamManager(nc, { timeout: 2_000, checkAPI: false });
   return (await jsm.streams.info(stream).catch(() => undefined))?.cluster?.leader ?? null;
 }
 
+/** The JetStream meta leader as the first server that answers sees it (`/jsz`). */
 async function metaLeader(dir: string, cluster: NatsClusterHandle): Promise<string | undefined> {
   const urls = await monitorUrls(dir, cluster);
   for (const url of urls.values()) {
