@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
+import { isRequestTimeout } from '../cluster/index.js';
 import { ACCEPTED_RATINGS_FORMATS } from '../data/errors.js';
 import { integerIn, modelVersion, nodeId, port, seconds, shardNumber } from './args.js';
 import { REEL_DIR_ENV } from './cluster-file.js';
@@ -243,31 +244,31 @@ program
   .option('--secure', 'require TLS (clients and routes; a local CA, made with openssl) and a NATS user per role (node, gateway, operator) with its subject permissions; certificates and credentials files in DIR/secure, and later commands in the folder connect as operator')
   .action(action(async (opts: ClusterUpOptions) => runClusterUp(opts, out)));
 
+/** How JetStream failed to answer, when it did: a request timed out, or the server says it is unavailable (no quorum). */
+function jetStreamUnavailable(err: unknown): string | undefined {
+  if (isRequestTimeout(err)) return 'a request timed out';
+  // JetStream API error 10008, "JetStream system temporarily unavailable".
+  if (err instanceof Error && err.name === 'JetStreamApiError' && (err as Error & { code?: unknown }).code === 10008) return `the server says: ${err.message}`;
+  return undefined;
+}
+
 /**
  * Ends the process on a failure: the message on stderr and, when the command was run with
  * `--json`, a JSON error object on stdout, so that a script reading stdout always gets JSON.
  */
-/** How JetStream failed to answer, when it did: a request timed out, or the server says it is unavailable (no quorum). */
-function jetStreamUnavailable(err: unknown): string | undefined {
-  if (!(err instanceof Error)) return undefined;
-  if (err.name === 'TimeoutError') return 'a request timed out';
-  // JetStream API error 10008, "JetStream system temporarily unavailable".
-  if (err.name === 'JetStreamApiError' && (err as Error & { code?: unknown }).code === 10008) return `the server says: ${err.message}`;
-  return undefined;
-}
-
 function fail(err: unknown): never {
   let exitCode: number;
   let code: string;
   let message: string;
+  const unavailable = jetStreamUnavailable(err);
   if (err instanceof CommanderError) {
     // --help and --version end here with code 0; commander has already printed a usage error.
     if (err.exitCode === 0) process.exit(ExitCode.Ok);
     [exitCode, code, message] = [ExitCode.Usage, 'Usage', err.message.replace(/^error: /, '')];
-  } else if (jetStreamUnavailable(err) !== undefined) {
+  } else if (unavailable !== undefined) {
     // nats.js says only "timeout", or the server "temporarily unavailable": say what it likely means.
     [exitCode, code] = [ExitCode.Failed, 'Unavailable'];
-    message = `JetStream is unavailable (${jetStreamUnavailable(err)}): on a NATS cluster, a server may be down and its streams still electing a leader; try again in a few seconds`;
+    message = `JetStream is unavailable (${unavailable}): on a NATS cluster, a server may be down and its streams still electing a leader; try again in a few seconds`;
     process.stderr.write(`reel: ${message}\n`);
   } else {
     exitCode = err instanceof CliError ? err.exitCode : ExitCode.Failed;

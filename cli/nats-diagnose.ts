@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { isRequestTimeout } from '../cluster/index.js';
 import type { Settings } from './settings.js';
 
 /** What a server's INFO line says a client needs. */
@@ -157,7 +158,7 @@ export async function explainConnectFailure(err: unknown, s: Settings): Promise<
     return `the server at ${first} presented a certificate that --tls-ca ${s.tlsCa} does not vouch for (${message}): pass the CA certificate that signed the server's`;
   }
   // A client certificate the server refused shows here only as a timeout (see lackingBeforeConnect).
-  if (e?.name !== 'TimeoutError' || s.tlsCert === undefined) return undefined;
+  if (!isRequestTimeout(e) || s.tlsCert === undefined) return undefined;
   const found = await firstServerNeeds(s);
   if (found === undefined || !found.needs.tlsVerify) return undefined;
   const why = clientCertProblem(s, { checkCa: true });

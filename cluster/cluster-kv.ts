@@ -84,6 +84,11 @@ export function json(v: unknown): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(v));
 }
 
+/** True when a NATS request got no answer in time (nats.js's `TimeoutError`: it says only "timeout"). */
+export function isRequestTimeout(err: unknown): boolean {
+  return (err as { name?: unknown } | null)?.name === 'TimeoutError';
+}
+
 /** True when a KV write failed because the expected revision did not match (someone else wrote). */
 export function isRevisionConflict(err: unknown): boolean {
   // JetStream API error 10071: "wrong last sequence" (nats-server 2.9).

@@ -1,7 +1,7 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
 import type { Clock } from '../runtime/index.js';
-import { readJson } from './cluster-kv.js';
+import { isRequestTimeout, readJson } from './cluster-kv.js';
 import { decodePlacement, placeShards, withOverrides, type PlacementNode, type PlacementTable } from './placement.js';
 
 /** A node as it registers itself in `members.<id>`. */
@@ -173,7 +173,7 @@ export class ClusterView {
       await this.startWatch();
     } catch (err) {
       // No watch yet (a NATS cluster electing leaders): read key by key, and keep trying to start one.
-      if ((err as Error).name !== 'TimeoutError') throw err;
+      if (!isRequestTimeout(err)) throw err;
       this.log('cluster view watch could not start; trying again', { error: (err as Error).message });
       this.restartWatch();
     }
@@ -219,7 +219,7 @@ export class ClusterView {
     try {
       it = await this.kv.watch({ key: '>', include: KvWatchInclude.LastValue });
     } catch (err) {
-      if ((err as Error).name !== 'TimeoutError') throw err;
+      if (!isRequestTimeout(err)) throw err;
       return this.readAllByGets(err as Error);
     }
     const out: KvEntry[] = [];

@@ -9,7 +9,7 @@ export { assignShards } from './placement.js';
 export { joinClusterConfig, readClusterConfig } from './config.js';
 export { clusterStatus, isPlaced, waitPlaced } from './status.js';
 export { clearOverrides, moveShard } from './overrides.js';
-export { clusterBucket, clusterReplicas, NoCluster, openClusterKv, openExistingClusterKv } from './cluster-kv.js';
+export { clusterBucket, clusterReplicas, isRequestTimeout, NoCluster, openClusterKv, openExistingClusterKv } from './cluster-kv.js';
 export { checkReplicas, clusterStreams, defaultReplicas } from './replicas.js';
 export { FOLLOW_ACTIVE_MS, ViewDirectory, registerTrainingMetrics, registerReelNode } from './training.js';
 export { modelsBucket, openExistingModelRegistry, openModelRegistry } from './model-registry-kv.js';
